@@ -1,0 +1,286 @@
+#!/usr/bin/env node
+import * as fs from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DatabaseUnreadableError, SpendDatabase } from './engine/db';
+import { defaultDataDir, defaultDbPath, Engine, type Log } from './engine/engine';
+import { readJournalRecords } from './engine/recorder';
+import { listPrices, nanosToUsd, priceUsage, resolveModel } from './engine/pricing';
+import { DEFAULT_PORT } from './engine/proxy';
+import { GROUP_BY, parseSince, SinceError, SpendQuery, type GroupBy, type SpendReport } from './engine/queries';
+import { EXPORT_COLUMNS, type RequestRecord } from './engine/record';
+import { parseUpstreamFlag, RouteTable, RouteTableError } from './engine/routes';
+import { DEFAULT_SETTINGS, readSettingsFile, SettingsError } from './engine/settings';
+
+declare const BURNRATE_VERSION: string | undefined;
+const VERSION = typeof BURNRATE_VERSION === 'string' ? BURNRATE_VERSION : 'dev';
+
+const HELP = `burnrate ${VERSION}: see and bound your AI API spend
+
+Usage:
+  burnrate serve    [--port N] [--db FILE] [--upstream PROVIDER=URL]… [--config FILE]
+  burnrate report   [--db FILE] [--since 24h|7d|30d|today|week|month|all|ISO] [--by ${GROUP_BY.join('|')}] [--json]
+  burnrate export   [--db FILE] --format csv|jsonl [--since …] [--out FILE]
+  burnrate prices   [MODEL] [--json]
+  burnrate estimate --model M --input-tokens N --output-tokens N [--cached-tokens N] [--requests K] [--json]
+
+serve      Runs the loopback proxy on http://127.0.0.1:${DEFAULT_PORT}. Point SDKs at
+           http://127.0.0.1:${DEFAULT_PORT}/<provider>/…, e.g. OPENAI_BASE_URL=http://127.0.0.1:${DEFAULT_PORT}/openai/v1
+report     Spend and tokens, in total and grouped (--json: {"total": …, "groups": […]}).
+export     One row per request, as CSV or JSON lines.
+prices     The price table (USD per million tokens), optionally filtered by model.
+estimate   What a model would cost for the given tokens.
+
+The database defaults to ${defaultDbPath('$BURNRATE_HOME')} ($BURNRATE_HOME defaults to ~/.burnrate).
+--config FILE reads the same keys as the VS Code settings (burnrate.proxy.port, burnrate.upstreams, …).
+`;
+
+class UsageError extends Error {}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function parse(args: string[], options: ParseArgsConfig['options'], allowPositionals = 0): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: allowPositionals > 0, strict: true });
+    if (positionals.length > allowPositionals) throw new UsageError(`unexpected argument "${positionals[allowPositionals]}"`);
+    return { values: values as Values, positionals };
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError((e as Error).message.split('\n')[0].replace(/^Unknown option/, 'unknown option'));
+  }
+}
+
+function wantHelp(values: Values): boolean {
+  if (!values.help) return false;
+  process.stdout.write(HELP);
+  return true;
+}
+
+function intFlag(values: Values, name: string, min = 0): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || n < min) throw new UsageError(`--${name} expects a whole number${min ? ` ≥ ${min}` : ''}, got "${String(raw)}"`);
+  return n;
+}
+
+const log: Log = (level, message) => {
+  process.stderr.write(`${new Date().toISOString()} ${level}: ${message}\n`);
+};
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parse(args, {
+    port: { type: 'string', short: 'p' },
+    db: { type: 'string' },
+    upstream: { type: 'string', multiple: true },
+    config: { type: 'string' },
+  });
+  if (wantHelp(values)) return;
+  const settings = { ...DEFAULT_SETTINGS, ...(values.config ? readSettingsFile(values.config as string) : {}) };
+  const upstreams: Record<string, string> = { ...settings['burnrate.upstreams'] };
+  for (const flag of (values.upstream as string[] | undefined) ?? []) {
+    const [provider, url] = parseUpstreamFlag(flag);
+    upstreams[provider] = url;
+  }
+  const port = intFlag(values, 'port') ?? settings['burnrate.proxy.port'];
+  if (port > 65535) throw new UsageError(`--port expects 0-65535, got ${port}`);
+  const dataDir = defaultDataDir();
+  const dbPath = (values.db as string | undefined) ?? defaultDbPath(dataDir);
+
+  const engine = await Engine.start({
+    port,
+    dbPath,
+    dataDir,
+    upstreams,
+    maxBodyBytes: settings['burnrate.proxy.maxBodyMb'] * 1024 * 1024,
+    log,
+  });
+  engine.recorder.on('record', (r: RequestRecord) => {
+    const cost = r.costStatus === 'unpriced' ? 'unpriced' : `$${nanosToUsd(r.costNanos).toFixed(6)}${r.costStatus === 'estimated' ? ' (estimated)' : ''}`;
+    log('info', `${r.provider} ${r.model ?? '?'} ${r.endpoint} ${r.status} in=${r.inputTokens} out=${r.outputTokens} ${cost}${r.error ? ` [${r.error}]` : ''}`);
+  });
+  process.stdout.write(`Burn Rate proxy listening on ${engine.url}\n`);
+  process.stdout.write(`  database: ${dbPath}\n`);
+  process.stdout.write(`  e.g. OPENAI_BASE_URL=${engine.url}/openai/v1  ANTHROPIC_BASE_URL=${engine.url}/anthropic\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('info', `${signal}: saving and shutting down`);
+    engine.close().then(
+      () => process.exit(0),
+      (e: Error) => {
+        log('error', `shutdown failed: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** Opens the database read-only, with records a running proxy has journalled but not yet saved. */
+async function openForReading(dbFlag: unknown): Promise<SpendQuery> {
+  const file = (dbFlag as string | undefined) ?? defaultDbPath();
+  const journalled = readJournalRecords(file);
+  const database = await SpendDatabase.open(file, { create: journalled.length > 0 });
+  database.insert(journalled);
+  return new SpendQuery(database.db);
+}
+
+async function report(args: string[]): Promise<void> {
+  const { values } = parse(args, { db: { type: 'string' }, since: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' } });
+  if (wantHelp(values)) return;
+  const by = values.by as string | undefined;
+  if (by !== undefined && !(GROUP_BY as readonly string[]).includes(by)) throw new UsageError(`--by expects one of ${GROUP_BY.join(', ')}; got "${by}"`);
+  const sinceText = (values.since as string | undefined) ?? 'all';
+  const since = parseSince(sinceText);
+  const query = await openForReading(values.db);
+  const result = query.report({ since, by: by as GroupBy | undefined });
+  if (values.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(formatReport(result, by, sinceText));
+}
+
+function formatReport(result: SpendReport, by: string | undefined, since: string): string {
+  const rows = [[by ?? '', 'cost (USD)', 'requests', 'input', 'cached', 'output', 'unpriced']];
+  const fmt = (key: string, t: SpendReport['total']) => [
+    key, `$${t.costUsd.toFixed(6)}`, String(t.requests), String(t.inputTokens), String(t.cacheReadTokens), String(t.outputTokens), t.unpricedRequests ? String(t.unpricedRequests) : '',
+  ];
+  for (const g of result.groups) rows.push(fmt(g.key, g));
+  rows.push(fmt('total', result.total));
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
+  const note = result.total.unpricedRequests ? `\n${result.total.unpricedRequests} request(s) have no known price and are not in the cost; see \`burnrate export\`.\n` : '';
+  return `Spend since ${since}${by ? `, by ${by}` : ''}\n\n${lines.join('\n')}\n${note}`;
+}
+
+async function exportCommand(args: string[]): Promise<void> {
+  const { values } = parse(args, { db: { type: 'string' }, since: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } });
+  if (wantHelp(values)) return;
+  const format = values.format;
+  if (format !== 'csv' && format !== 'jsonl') throw new UsageError('--format expects csv or jsonl');
+  const since = values.since ? parseSince(values.since as string) : undefined;
+  const query = await openForReading(values.db);
+  const out = values.out ? fs.createWriteStream(values.out as string) : process.stdout;
+  const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  if (format === 'csv') await write(EXPORT_COLUMNS.join(',') + '\n');
+  for (const rec of query.records({ since })) {
+    const row = exportRow(rec);
+    await write(format === 'csv' ? EXPORT_COLUMNS.map((c) => csvCell(row[c])).join(',') + '\n' : JSON.stringify(row) + '\n');
+  }
+  if (out !== process.stdout) await new Promise<void>((r) => out.end(r));
+}
+
+export function exportRow(rec: RequestRecord): Record<(typeof EXPORT_COLUMNS)[number], unknown> {
+  const { costNanos, startedAt, ...rest } = rec;
+  return { ...rest, startedAt: new Date(startedAt).toISOString(), costUsd: Number(nanosToUsd(costNanos).toFixed(9)) };
+}
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  // Quote what CSV needs quoted; prefix formula starters so spreadsheets do not execute tags.
+  const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+function prices(args: string[]): void {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' } }, 1);
+  if (wantHelp(values)) return;
+  const routes = new RouteTable();
+  const rows = listPrices(routes.pricesProviders(), positionals[0]);
+  if (values.json) {
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return;
+  }
+  if (!rows.length) throw new UsageError(`no price known for a model matching "${positionals[0]}"`);
+  const money = (n: number | undefined) => (n === undefined ? '-' : `$${n}`);
+  const table = [['provider', 'model', 'input/1M', 'cached/1M', 'cache write/1M', 'output/1M', 'long context from']];
+  for (const r of rows) table.push([r.provider, r.model, money(r.inputPerMTok), money(r.cachedInputPerMTok), money(r.cacheWritePerMTok), money(r.outputPerMTok), r.longContextThreshold ? `${r.longContextThreshold} tokens` : '']);
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  process.stdout.write(table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + `\n\nSource: ${rows[0].source}\n`);
+}
+
+function estimate(args: string[]): void {
+  const { values } = parse(args, {
+    model: { type: 'string' },
+    'input-tokens': { type: 'string' },
+    'output-tokens': { type: 'string' },
+    'cached-tokens': { type: 'string' },
+    requests: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (wantHelp(values)) return;
+  if (!values.model) throw new UsageError('--model is required');
+  const input = intFlag(values, 'input-tokens');
+  const output = intFlag(values, 'output-tokens');
+  if (input === undefined || output === undefined) throw new UsageError('--input-tokens and --output-tokens are required');
+  const cached = intFlag(values, 'cached-tokens') ?? 0;
+  if (cached > input) throw new UsageError('--cached-tokens cannot exceed --input-tokens');
+  const requests = intFlag(values, 'requests', 1) ?? 1;
+  const resolved = resolveModel(values.model as string, new RouteTable().pricesProviders());
+  if (!resolved) throw new UsageError(`no price known for model "${values.model}" (see \`burnrate prices\`)`);
+  const quote = priceUsage(resolved.pricesProvider, resolved.model, {
+    inputTokens: input, cacheReadTokens: cached, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: output, reasoningTokens: 0,
+  });
+  const perRequestUsd = nanosToUsd(quote.costNanos);
+  const totalUsd = nanosToUsd(quote.costNanos * requests);
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ provider: resolved.pricesProvider, model: quote.matchedModel, requests, perRequestUsd, totalUsd, source: quote.source }, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(
+    `${resolved.pricesProvider} ${quote.matchedModel}: $${perRequestUsd.toFixed(6)} per request` +
+      (requests > 1 ? `, $${totalUsd.toFixed(6)} for ${requests} requests` : '') +
+      `\n(${input} input tokens${cached ? `, ${cached} of them cached` : ''}, ${output} output tokens; prices from ${quote.source})\n`,
+  );
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        await serve(args);
+        return -1; // keeps running
+      case 'report':
+        await report(args);
+        return 0;
+      case 'export':
+        await exportCommand(args);
+        return 0;
+      case 'prices':
+        prices(args);
+        return 0;
+      case 'estimate':
+        estimate(args);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP);
+        return 0;
+      case '--version':
+      case '-v':
+        process.stdout.write(`${VERSION}\n`);
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${command}" (try burnrate --help)`);
+    }
+  } catch (e) {
+    const known = e instanceof UsageError || e instanceof DatabaseUnreadableError || e instanceof SinceError || e instanceof SettingsError || e instanceof RouteTableError;
+    process.stderr.write(`burnrate: ${(e as Error).message}\n`);
+    if (!known && process.env.BURNRATE_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return e instanceof UsageError || e instanceof SinceError ? 2 : 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    if (code >= 0) process.exitCode = code;
+  });
+}

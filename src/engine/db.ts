@@ -1,0 +1,166 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
+import type { RequestRecord } from './record';
+
+export class DatabaseUnreadableError extends Error {}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS requests (
+  id TEXT PRIMARY KEY,
+  started_at INTEGER NOT NULL,
+  provider TEXT NOT NULL,
+  model TEXT,
+  endpoint TEXT,
+  stream INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL,
+  cache_write_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  reasoning_tokens INTEGER NOT NULL,
+  cost_nanos INTEGER NOT NULL,
+  cost_status TEXT NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  ttft_ms INTEGER,
+  session TEXT, feature TEXT, user TEXT, trace TEXT, env TEXT, workspace TEXT,
+  key_fingerprint TEXT,
+  error TEXT,
+  service_tier TEXT,
+  price_source TEXT
+);
+CREATE INDEX IF NOT EXISTS requests_started_at ON requests(started_at);
+CREATE INDEX IF NOT EXISTS requests_model ON requests(model, started_at);
+CREATE INDEX IF NOT EXISTS requests_feature ON requests(feature, started_at);
+CREATE INDEX IF NOT EXISTS requests_session ON requests(session, started_at);
+CREATE INDEX IF NOT EXISTS requests_workspace ON requests(workspace, started_at);
+`;
+
+/** Column name in the table for each record field. */
+export const COLUMN_OF: Record<keyof RequestRecord, string> = {
+  id: 'id', startedAt: 'started_at', provider: 'provider', model: 'model', endpoint: 'endpoint',
+  stream: 'stream', status: 'status', inputTokens: 'input_tokens', cacheReadTokens: 'cache_read_tokens',
+  cacheWriteTokens: 'cache_write_tokens', outputTokens: 'output_tokens', reasoningTokens: 'reasoning_tokens',
+  costNanos: 'cost_nanos', costStatus: 'cost_status', latencyMs: 'latency_ms', ttftMs: 'ttft_ms',
+  session: 'session', feature: 'feature', user: 'user', trace: 'trace', env: 'env', workspace: 'workspace',
+  keyFingerprint: 'key_fingerprint', error: 'error', serviceTier: 'service_tier', priceSource: 'price_source',
+};
+const FIELDS = Object.keys(COLUMN_OF) as Array<keyof RequestRecord>;
+const INSERT_SQL = `INSERT OR IGNORE INTO requests (${FIELDS.map((f) => COLUMN_OF[f]).join(', ')}) VALUES (${FIELDS.map(() => '?').join(', ')})`;
+
+let sqlJs: Promise<SqlJsStatic> | undefined;
+
+function loadSqlJs(): Promise<SqlJsStatic> {
+  // Bundles ship sql-wasm.wasm beside the built script; from source it is in node_modules.
+  sqlJs ??= initSqlJs({
+    locateFile: (file: string) => {
+      const beside = path.join(__dirname, file);
+      return fs.existsSync(beside) ? beside : require.resolve(`sql.js/dist/${file}`);
+    },
+  });
+  return sqlJs;
+}
+
+/** The sql.js database of request records, held in memory and saved as a whole SQLite file. */
+export class SpendDatabase {
+  private constructor(readonly db: Database, readonly file: string | undefined) {}
+
+  /**
+   * Opens the database at `file`. A missing file gives an empty database (when `create`), a file
+   * that is not a readable SQLite database throws DatabaseUnreadableError and is left untouched.
+   */
+  static async open(file: string | undefined, opts: { create: boolean }): Promise<SpendDatabase> {
+    const SQL = await loadSqlJs();
+    let bytes: Buffer | undefined;
+    if (file) {
+      try {
+        bytes = fs.readFileSync(file);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new DatabaseUnreadableError(`cannot read database ${file}: ${(e as Error).message}`);
+        if (!opts.create) throw new DatabaseUnreadableError(`no database at ${file} (start the proxy with \`burnrate serve --db ${file}\` first)`);
+      }
+    }
+    let db: Database;
+    try {
+      db = new SQL.Database(bytes && bytes.length ? bytes : undefined);
+      db.exec('SELECT count(*) FROM sqlite_master');
+    } catch (e) {
+      throw new DatabaseUnreadableError(`${file} is not a readable Burn Rate database (${(e as Error).message}); it was left untouched`);
+    }
+    const version = (db.exec('PRAGMA user_version')[0]?.values[0]?.[0] as number) ?? 0;
+    if (version > SCHEMA_VERSION) {
+      throw new DatabaseUnreadableError(`${file} was written by a newer Burn Rate (schema ${version}); it was left untouched`);
+    }
+    if (bytes?.length && version === 0 && !isEmptyOrBurnRate(db)) {
+      throw new DatabaseUnreadableError(`${file} is a SQLite file but not a Burn Rate database; it was left untouched`);
+    }
+    db.exec(SCHEMA);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    return new SpendDatabase(db, file);
+  }
+
+  /** Inserts records in one transaction; records already present (same id) are skipped. */
+  insert(records: readonly RequestRecord[]): void {
+    if (!records.length) return;
+    const stmt = this.db.prepare(INSERT_SQL);
+    this.db.exec('BEGIN');
+    try {
+      for (const r of records) stmt.run(FIELDS.map((f) => toSql(r[f])));
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    } finally {
+      stmt.free();
+    }
+  }
+
+  count(): number {
+    return this.db.exec('SELECT count(*) FROM requests')[0].values[0][0] as number;
+  }
+
+  /** Writes the whole database to its file atomically: temp file, fsync, rename. */
+  async save(): Promise<void> {
+    if (!this.file) return;
+    const bytes = this.db.export();
+    await writeFileAtomic(this.file, bytes);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export function rowToRecord(columns: string[], values: unknown[]): RequestRecord {
+  const byColumn = new Map(columns.map((c, i) => [c, values[i]]));
+  const rec = {} as Record<string, unknown>;
+  for (const f of FIELDS) rec[f] = byColumn.get(COLUMN_OF[f]) ?? null;
+  rec.stream = rec.stream === 1;
+  return rec as unknown as RequestRecord;
+}
+
+function toSql(v: unknown): string | number | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return v as string | number;
+}
+
+function isEmptyOrBurnRate(db: Database): boolean {
+  return db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table'").length === 0
+    || db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'requests'").length > 0;
+}
+
+export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  const handle = await fs.promises.open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.promises.rename(tmp, file);
+}

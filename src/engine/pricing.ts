@@ -1,0 +1,195 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { calcPrice, findProvider, type ModelInfo, type ModelPrice, type Provider, type TieredPrices } from '@pydantic/genai-prices';
+import overridesFile from '../../pricing/overrides.json';
+import serviceTiersFile from '../../pricing/service-tiers.json';
+import type { TokenUsage } from './usage';
+
+/** Version of the bundled price catalogue, recorded with every priced request. */
+export const PRICE_CATALOGUE_VERSION = `genai-prices@${readCatalogueVersion()}`;
+
+export type CostStatus = 'exact' | 'estimated' | 'unpriced' | 'free';
+
+export interface PriceQuote {
+  /** Integer nano-dollars (1e-9 USD): money is summed as integers, never floats. */
+  costNanos: number;
+  /** The catalogue model id that matched, when one did. */
+  matchedModel?: string;
+  /** False when no price is known for the model: the cost is then 0 and the request counts as unpriced. */
+  priced: boolean;
+  /** Set when the price was only approximated (e.g. an unknown service tier). */
+  approximation?: string;
+  source: string;
+}
+
+interface TierRule { model: string; multiplier: number | null }
+const serviceTiers = serviceTiersFile.tiers as Record<string, Record<string, TierRule[]>>;
+const overrideModels = overridesFile.providers as Record<string, ModelInfo[]>;
+
+const NANOS_PER_USD = 1_000_000_000;
+
+export function usdToNanos(usd: number): number {
+  // Prices are decimal numbers with at most a few digits; rounding the float product to whole
+  // nanos recovers the exact decimal value (float error is ~1e-16 relative, far below a nano).
+  return Math.round(usd * NANOS_PER_USD);
+}
+
+export function nanosToUsd(nanos: number): number {
+  return nanos / NANOS_PER_USD;
+}
+
+/**
+ * Prices one request's usage. `pricesProvider` is the provider id in the price catalogue
+ * (null for local, free providers). Long-context tiers, cache reads/writes (5 m and 1 h) and
+ * reasoning tokens are applied by the catalogue's calculator; the served tier by service-tiers.json.
+ */
+export function priceUsage(
+  pricesProvider: string,
+  model: string,
+  usage: TokenUsage,
+  options: { serviceTier?: string; at?: Date } = {},
+): PriceQuote {
+  const usageKeys = {
+    input_tokens: usage.inputTokens,
+    cache_read_tokens: usage.cacheReadTokens,
+    cache_write_tokens: usage.cacheWriteTokens,
+    cache_write_1h_tokens: usage.cacheWrite1hTokens,
+    output_tokens: usage.outputTokens,
+    output_reasoning_tokens: usage.reasoningTokens,
+  };
+  const timestamp = options.at ?? new Date();
+  const found = calcWithOverrides(pricesProvider, model, usageKeys, timestamp);
+  if (!found) return { costNanos: 0, priced: false, source: PRICE_CATALOGUE_VERSION };
+  let costNanos = usdToNanos(found.totalUsd);
+  let approximation: string | undefined;
+  const tier = normaliseTier(options.serviceTier);
+  if (tier) {
+    const multiplier = tierMultiplier(pricesProvider, tier, model);
+    if (multiplier === undefined) approximation = `no published price for service tier "${tier}"; priced at the standard rate`;
+    else costNanos = Math.round(costNanos * multiplier);
+  }
+  return { costNanos, matchedModel: found.modelId, priced: true, approximation, source: found.source };
+}
+
+function calcWithOverrides(
+  pricesProvider: string,
+  model: string,
+  usage: Record<string, number>,
+  timestamp: Date,
+): { totalUsd: number; modelId: string; source: string } | undefined {
+  const local = overrideModels[pricesProvider];
+  if (local?.length) {
+    const provider: Provider = { id: pricesProvider, name: pricesProvider, api_pattern: '', models: local };
+    const result = calcPrice(usage, model, { provider, timestamp });
+    if (result) return { totalUsd: result.total_price, modelId: result.model.id, source: 'pricing/overrides.json' };
+  }
+  const result = calcPrice(usage, model, { providerId: pricesProvider, timestamp });
+  if (!result) return undefined;
+  return { totalUsd: result.total_price, modelId: result.model.id, source: PRICE_CATALOGUE_VERSION };
+}
+
+/** Tiers that are the standard price need no rule. */
+function normaliseTier(tier: string | undefined): string | undefined {
+  if (!tier) return undefined;
+  const t = tier.toLowerCase();
+  if (t === 'default' || t === 'standard' || t === 'auto' || t === 'scale' || t === 'standard_only') return undefined;
+  return t;
+}
+
+function tierMultiplier(pricesProvider: string, tier: string, model: string): number | undefined {
+  const rules = serviceTiers[pricesProvider]?.[tier];
+  const rule = rules?.find((r) => model.toLowerCase().startsWith(r.model.toLowerCase()));
+  return rule?.multiplier ?? undefined;
+}
+
+/** One row of the price table shown by `burnrate prices` (USD per million tokens). */
+export interface PriceRow {
+  provider: string;
+  model: string;
+  name?: string;
+  inputPerMTok?: number;
+  cachedInputPerMTok?: number;
+  cacheWritePerMTok?: number;
+  outputPerMTok?: number;
+  /** Input-token count above which the whole request is charged at a higher rate. */
+  longContextThreshold?: number;
+  source: string;
+}
+
+/** The price table for the given catalogue providers (current prices), local overrides first. */
+export function listPrices(pricesProviders: string[], filter?: string): PriceRow[] {
+  const rows: PriceRow[] = [];
+  const needle = filter?.toLowerCase();
+  for (const providerId of pricesProviders) {
+    const models: Array<[ModelInfo, string]> = [
+      ...(overrideModels[providerId] ?? []).map((m): [ModelInfo, string] => [m, 'pricing/overrides.json']),
+      ...(findProvider({ providerId })?.models ?? []).map((m): [ModelInfo, string] => [m, PRICE_CATALOGUE_VERSION]),
+    ];
+    for (const [info, source] of models) {
+      if (needle && !info.id.toLowerCase().includes(needle) && !(info.name ?? '').toLowerCase().includes(needle)) continue;
+      const price = currentPrice(info);
+      rows.push({
+        provider: providerId,
+        model: info.id,
+        name: info.name,
+        inputPerMTok: basePrice(price.input_mtok),
+        cachedInputPerMTok: basePrice(price.cache_read_mtok),
+        cacheWritePerMTok: basePrice(price.cache_write_mtok),
+        outputPerMTok: basePrice(price.output_mtok),
+        longContextThreshold: firstTierStart(price.input_mtok),
+        source,
+      });
+    }
+  }
+  return rows;
+}
+
+/**
+ * Finds which catalogue provider prices a bare model name (for `burnrate estimate`), trying the
+ * given providers in order. Accepts "provider:model" too.
+ */
+export function resolveModel(model: string, pricesProviders: string[]): { pricesProvider: string; model: string } | undefined {
+  const colon = model.indexOf(':');
+  if (colon > 0 && pricesProviders.includes(model.slice(0, colon))) {
+    return { pricesProvider: model.slice(0, colon), model: model.slice(colon + 1) };
+  }
+  const probe = { input_tokens: 1, output_tokens: 1 };
+  for (const pricesProvider of pricesProviders) {
+    if (calcWithOverrides(pricesProvider, model, probe, new Date())) return { pricesProvider, model };
+  }
+  return undefined;
+}
+
+function currentPrice(info: ModelInfo): ModelPrice {
+  if (!Array.isArray(info.prices)) return info.prices;
+  // Conditional prices are ordered oldest first; the last unconstrained-or-started one applies now.
+  const now = new Date();
+  for (let i = info.prices.length - 1; i >= 0; i--) {
+    const c = info.prices[i].constraint;
+    if (!c || (c.type === 'start_date' && now >= new Date(c.start_date))) return info.prices[i].prices;
+  }
+  return info.prices[0].prices;
+}
+
+function basePrice(p: number | TieredPrices | undefined): number | undefined {
+  if (p === undefined) return undefined;
+  return typeof p === 'number' ? p : p.base;
+}
+
+function firstTierStart(p: number | TieredPrices | undefined): number | undefined {
+  return typeof p === 'object' && p.tiers.length ? p.tiers[0].start : undefined;
+}
+
+declare const BURNRATE_PRICES_VERSION: string | undefined;
+
+function readCatalogueVersion(): string {
+  // Bundles get the version baked in by esbuild; from source, read it next to the package.
+  if (typeof BURNRATE_PRICES_VERSION === 'string') return BURNRATE_PRICES_VERSION;
+  try {
+    const entry = require.resolve('@pydantic/genai-prices');
+    const pkg = path.join(entry.slice(0, entry.lastIndexOf('node_modules')), 'node_modules/@pydantic/genai-prices/package.json');
+    return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'bundled';
+  }
+}

@@ -1,0 +1,484 @@
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as zlib from 'node:zlib';
+import { Agent, type Dispatcher } from 'undici';
+import { costExchange } from './costing';
+import { proxyError, type ProxyErrorResponse } from './errors';
+import { findApiKey, type KeyFingerprinter } from './keyFingerprint';
+import { adapterFor } from './providers';
+import type { RequestRecord } from './record';
+import type { RouteTable } from './routes';
+import { headerTags, isTagHeader, takePathTags, TagError, type Tags } from './tags';
+import type { EndpointCall, ResponseParser, UsageReport } from './usage';
+
+export const LOOPBACK_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8390;
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export interface ProxyOptions {
+  routes: RouteTable;
+  fingerprinter: KeyFingerprinter;
+  /** Receives every finished exchange. Must not throw (the recorder never does). */
+  onRecord: (record: RequestRecord) => void;
+  maxBodyBytes?: number;
+  /** Extra routes served by the engine itself (dashboard, management API), tried before providers. */
+  localHandler?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and headers the proxy sets itself. */
+const REQUEST_HEADERS_NOT_FORWARDED = new Set([
+  'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'expect', 'content-length', 'forwarded', 'x-forwarded-for',
+  'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'via',
+]);
+const RESPONSE_HEADERS_NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'trailer', 'upgrade']);
+
+/**
+ * The loopback proxy: /<provider>/<upstream path> → the provider's configured base URL.
+ * Streams responses through as they arrive while the provider's adapter reads the usage off
+ * a side copy; records one RequestRecord per upstream call.
+ */
+export class ProxyServer {
+  private readonly server: http.Server;
+  private readonly agent: Agent;
+  private readonly maxBodyBytes: number;
+  private readonly log: NonNullable<ProxyOptions['log']>;
+  private port = 0;
+
+  constructor(private readonly opts: ProxyOptions) {
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.log = opts.log ?? (() => {});
+    // Long generations can take minutes before the first byte; the client's own timeout governs.
+    this.agent = new Agent({ keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, connect: { timeout: 15_000 } });
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: Error) => {
+        this.log('error', `proxy failure: ${e.message}`);
+        if (!res.headersSent) sendError(res, proxyError(undefined, 500, 'proxy_error', `internal error: ${e.message}`));
+        else res.destroy();
+      });
+    });
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  /** Listens on 127.0.0.1:port (0 = any free port). Resolves with the base URL. */
+  listen(port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(port, LOOPBACK_HOST, () => {
+        this.server.off('error', onError);
+        this.port = (this.server.address() as AddressInfo).port;
+        resolve(this.url);
+      });
+    });
+  }
+
+  get url(): string {
+    return `http://${LOOPBACK_HOST}:${this.port}`;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+      // Give in-flight streams a moment, then cut what is left so shutdown is never held hostage.
+      setTimeout(() => this.server.closeAllConnections(), 2_000).unref();
+    });
+    await this.agent.close().catch(() => undefined);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const refusal = this.checkRequest(req);
+    if (refusal) return sendError(res, refusal, true);
+
+    const url = new URL(req.url!, this.url);
+    if (this.opts.localHandler?.(req, res, url)) return;
+
+    let tags: Tags;
+    let rest: string;
+    try {
+      ({ tags, rest } = takePathTags(url.pathname));
+    } catch (e) {
+      return sendError(res, proxyError(undefined, 400, 'bad_tag', (e as TagError).message), true);
+    }
+    const slash = rest.indexOf('/', 1);
+    const providerId = slash === -1 ? rest.slice(1) : rest.slice(1, slash);
+    const upstreamPath = slash === -1 ? '/' : rest.slice(slash);
+    const route = this.opts.routes.get(providerId);
+    if (!route) {
+      if (rest === '/' || rest === '') return sendIndex(res, this.url, this.opts.routes.ids());
+      return sendError(
+        res,
+        proxyError(undefined, 404, 'unknown_provider', `unknown provider "${providerId}". Routes are /<provider>/<path> with provider one of: ${this.opts.routes.ids().join(', ')}`),
+        true,
+      );
+    }
+    Object.assign(tags, headerTags(req.headers));
+
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const body = await readBody(req, this.maxBodyBytes);
+    if (body === 'too-large') {
+      return sendError(res, proxyError(route.protocol, 413, 'request_too_large', `request body exceeds the proxy's ${Math.round(this.maxBodyBytes / 1048576)} MiB limit`), true);
+    }
+    if (body === 'aborted') return;
+
+    const adapter = adapterFor(route.protocol, { injectStreamUsage: route.injectStreamUsage });
+    let call: EndpointCall | undefined;
+    try {
+      call = adapter?.recognise({ method: req.method!, path: upstreamPath, query: url.searchParams, body: parseJson(body, req.headers['content-type']), bodyBytes: body.length });
+    } catch (e) {
+      // The proxy is never stricter than the provider: an odd body is forwarded as it came.
+      this.log('warn', `${route.id}: could not read request: ${(e as Error).message}`);
+    }
+
+    const exchange: Exchange = {
+      id: randomUUID(),
+      startedAt,
+      t0,
+      providerId: route.id,
+      pricesProvider: route.pricesProvider,
+      call,
+      method: req.method!,
+      path: upstreamPath,
+      tags,
+      keyFingerprint: this.opts.fingerprinter.fingerprint(findApiKey(req.headers, url.searchParams)),
+      requestBytes: body.length,
+      status: 0,
+      ttftMs: null,
+    };
+
+    const controller = new AbortController();
+    let clientGone = false;
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        clientGone = true;
+        controller.abort();
+      }
+    });
+
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await this.agent.request({
+        origin: route.origin,
+        path: route.basePath + upstreamPath + url.search,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: forwardHeaders(req.headers),
+        body: call?.upstreamBody ?? (body.length ? body : undefined),
+        signal: controller.signal,
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (clientGone) return this.finish(exchange, undefined, false, 'client closed the connection before the response');
+      const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(err.code ?? '');
+      if (unreachable) {
+        sendError(res, proxyError(route.protocol, 502, 'upstream_unreachable', `could not reach ${route.id} at ${route.origin} (${err.code})`, true));
+      } else {
+        // The upstream dropped the connection: the client sees the same.
+        res.destroy();
+      }
+      return this.finish(exchange, undefined, false, `upstream ${err.code ?? 'error'}: ${err.message}`);
+    }
+
+    exchange.status = upstream.statusCode;
+    const contentType = headerValue(upstream.headers['content-type']) ?? '';
+    const encoding = (headerValue(upstream.headers['content-encoding']) ?? 'identity').toLowerCase();
+    let parser: ResponseParser | undefined;
+    try {
+      parser = call?.createResponseParser(upstream.statusCode, contentType);
+    } catch (e) {
+      this.log('warn', `${route.id}: cannot read response: ${(e as Error).message}`);
+    }
+    const pipe = new BodyPipe(res, parser, encoding, (m) => this.log('warn', `${route.id}: ${m}`));
+    res.writeHead(upstream.statusCode, responseHeaders(upstream.headers, pipe.forwardsDecoded));
+
+    let streamError: string | undefined;
+    try {
+      for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+        if (exchange.ttftMs === null) exchange.ttftMs = Math.round(performance.now() - t0);
+        if (!pipe.write(chunk)) await pipe.drained();
+        if (clientGone) break;
+      }
+    } catch (e) {
+      streamError = clientGone ? undefined : `upstream stream failed: ${(e as Error).message}`;
+    }
+    const report = await pipe.end();
+    if (clientGone) {
+      upstream.body.destroy();
+      return this.finish(exchange, report, false, 'client closed the connection mid-response');
+    }
+    if (streamError) {
+      res.destroy();
+      return this.finish(exchange, report, false, streamError);
+    }
+    // Journal first, then complete the response: a finished response always has its record.
+    this.finish(exchange, report, true, report?.error);
+    res.end();
+  }
+
+  /** Refuses what a loopback proxy must never serve (see README "Security"). */
+  private checkRequest(req: http.IncomingMessage): ProxyErrorResponse | undefined {
+    if (!req.url?.startsWith('/')) return proxyError(undefined, 400, 'absolute_target', 'absolute-form request targets are refused: this is not an open proxy');
+    let hostCount = 0;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].toLowerCase() === 'host') hostCount++;
+    const host = req.headers.host?.toLowerCase();
+    if (hostCount !== 1 || (host !== `${LOOPBACK_HOST}:${this.port}` && host !== `localhost:${this.port}`)) {
+      return proxyError(undefined, 421, 'bad_host', `Host must be ${LOOPBACK_HOST}:${this.port}`);
+    }
+    if (req.headers.origin !== undefined) return proxyError(undefined, 403, 'origin_refused', 'requests from web pages (with an Origin header) are refused');
+    if (/(^|\/)\.\.?(\/|$)/.test(req.url.split('?')[0])) return proxyError(undefined, 400, 'bad_path', 'dot segments are not allowed in the path');
+    return undefined;
+  }
+
+  private finish(ex: Exchange, report: UsageReport | undefined, finished: boolean, error: string | undefined): void {
+    try {
+      const cost = costExchange({
+        pricesProvider: ex.pricesProvider,
+        requestModel: ex.call?.requestModel,
+        free: ex.call?.free ?? ex.method === 'GET',
+        metered: !!ex.call,
+        report,
+        status: ex.status,
+        requestBytes: ex.requestBytes,
+        finished,
+        at: new Date(ex.startedAt),
+      });
+      const { usage } = cost;
+      this.opts.onRecord({
+        id: ex.id,
+        startedAt: ex.startedAt,
+        provider: ex.providerId,
+        model: cost.model,
+        endpoint: ex.call?.endpoint ?? `${ex.method} ${ex.path}`.slice(0, 120),
+        stream: ex.call?.stream ?? false,
+        status: ex.status,
+        inputTokens: usage.inputTokens,
+        cacheReadTokens: usage.cacheReadTokens,
+        cacheWriteTokens: usage.cacheWriteTokens,
+        outputTokens: usage.outputTokens,
+        reasoningTokens: usage.reasoningTokens,
+        costNanos: cost.costNanos,
+        costStatus: cost.costStatus,
+        latencyMs: Math.round(performance.now() - ex.t0),
+        ttftMs: ex.ttftMs,
+        session: ex.tags.session ?? null,
+        feature: ex.tags.feature ?? null,
+        user: ex.tags.user ?? null,
+        trace: ex.tags.trace ?? null,
+        env: ex.tags.env ?? null,
+        workspace: ex.tags.workspace ?? null,
+        keyFingerprint: ex.keyFingerprint,
+        error: joinNotes(error, cost.note),
+        serviceTier: cost.serviceTier,
+        priceSource: cost.priceSource,
+      });
+    } catch (e) {
+      this.log('error', `could not record ${ex.providerId} ${ex.path}: ${(e as Error).message}`);
+    }
+  }
+}
+
+interface Exchange {
+  id: string;
+  startedAt: number;
+  t0: number;
+  providerId: string;
+  pricesProvider: string | null;
+  call: EndpointCall | undefined;
+  method: string;
+  path: string;
+  tags: Tags;
+  keyFingerprint: string | null;
+  requestBytes: number;
+  status: number;
+  ttftMs: number | null;
+}
+
+/**
+ * Moves the response body to the client and a copy through the adapter's parser. Raw bytes are
+ * forwarded untouched (compressed ones included) unless the parser rewrites the body, in which
+ * case the decoded, rewritten bytes are forwarded instead.
+ */
+class BodyPipe {
+  private readonly decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
+  private decoderDone: Promise<void> | undefined;
+  private parserBroken = false;
+  readonly forwardsDecoded: boolean;
+
+  constructor(
+    private readonly res: http.ServerResponse,
+    private readonly parser: ResponseParser | undefined,
+    encoding: string,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.decoder = parser ? createDecoder(encoding) : undefined;
+    this.forwardsDecoded = !!parser?.rewritesBody && !!this.decoder;
+    if (this.decoder) {
+      this.decoder.on('data', (decoded: Buffer) => {
+        const out = this.parse(decoded);
+        if (this.forwardsDecoded && out.length) this.res.write(out);
+      });
+      this.decoderDone = new Promise((resolve) => {
+        this.decoder!.once('end', resolve);
+        this.decoder!.once('error', (e) => {
+          this.warn(`could not decode ${encoding} response body: ${e.message}`);
+          this.parserBroken = true;
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Returns false when the client is not keeping up. */
+  write(raw: Buffer): boolean {
+    if (this.decoder) {
+      if (!this.parserBroken) this.decoder.write(raw);
+      return this.forwardsDecoded ? !this.res.writableNeedDrain : this.res.write(raw);
+    }
+    if (!this.parser) return this.res.write(raw);
+    const out = this.parse(raw);
+    const toClient = this.parser.rewritesBody ? out : raw;
+    return toClient.length ? this.res.write(toClient) : true;
+  }
+
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.once('drain', done);
+      this.res.once('close', done);
+    });
+  }
+
+  /** Ends parsing; writes any bytes the parser held back. Returns the usage report. */
+  async end(): Promise<UsageReport | undefined> {
+    if (!this.parser) return undefined;
+    if (this.decoder) {
+      this.decoder.end();
+      await this.decoderDone;
+    }
+    try {
+      const { report, tail } = this.parser.end();
+      if (this.parser.rewritesBody && tail.length && !this.res.destroyed) this.res.write(tail);
+      return report;
+    } catch (e) {
+      this.warn(`could not read usage: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private parse(chunk: Buffer): Buffer {
+    if (this.parserBroken) return chunk;
+    try {
+      return this.parser!.write(chunk);
+    } catch (e) {
+      // A parser fault must never cost the client its bytes.
+      this.parserBroken = true;
+      this.warn(`stopped reading usage: ${(e as Error).message}`);
+      return chunk;
+    }
+  }
+}
+
+function createDecoder(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
+  switch (encoding) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      return undefined;
+  }
+}
+
+async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | 'too-large' | 'aborted'> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) {
+    // Refuse before reading a byte; the connection is closed so the rest is never buffered.
+    req.socket.setTimeout(5_000);
+    req.resume();
+    return 'too-large';
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > max) {
+        req.resume();
+        return 'too-large';
+      }
+      chunks.push(chunk);
+    }
+  } catch {
+    return 'aborted';
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+}
+
+function parseJson(body: Buffer, contentType: string | undefined): unknown {
+  if (!body.length) return undefined;
+  if (contentType && !contentType.includes('json') && body[0] !== 0x7b) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function forwardHeaders(headers: http.IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || REQUEST_HEADERS_NOT_FORWARDED.has(name) || isTagHeader(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function responseHeaders(headers: Record<string, string | string[] | undefined>, decoded: boolean): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || RESPONSE_HEADERS_NOT_FORWARDED.has(name)) continue;
+    if (decoded && (name === 'content-encoding' || name === 'content-length')) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function joinNotes(...notes: Array<string | undefined>): string | null {
+  const present = notes.filter((n): n is string => !!n);
+  return present.length ? present.join('; ').slice(0, 500) : null;
+}
+
+function sendError(res: http.ServerResponse, e: ProxyErrorResponse, close = false): void {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(e.status, { ...e.headers, ...(close ? { connection: 'close' } : {}) });
+  res.end(e.body);
+}
+
+function sendIndex(res: http.ServerResponse, base: string, providers: string[]): void {
+  const lines = [
+    'Burn Rate proxy is running.',
+    '',
+    'Point your SDKs at a provider route, for example:',
+    `  OPENAI_BASE_URL=${base}/openai/v1`,
+    `  ANTHROPIC_BASE_URL=${base}/anthropic`,
+    '',
+    `Providers: ${providers.join(', ')}`,
+    'Spend so far: burnrate report',
+  ];
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(lines.join('\n') + '\n');
+}

@@ -1,0 +1,129 @@
+import type { Database } from 'sql.js';
+import { rowToRecord } from './db';
+import { nanosToUsd } from './pricing';
+import type { RequestRecord } from './record';
+
+export interface Totals {
+  costUsd: number;
+  requests: number;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  unpricedRequests: number;
+}
+
+export interface SpendReport {
+  total: Totals;
+  groups: Array<{ key: string } & Totals>;
+}
+
+export const GROUP_BY = ['provider', 'model', 'feature', 'session', 'user', 'workspace', 'day'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+/** Key shown for records without the grouped-by tag. */
+export const UNTAGGED = '(none)';
+
+const TOTALS_SQL = `
+  COALESCE(SUM(cost_nanos), 0), COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
+  COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0),
+  COALESCE(SUM(cost_status = 'unpriced'), 0)`;
+
+/** Read-only queries over the records: what `burnrate report`, the status bar and the dashboard show. */
+export class SpendQuery {
+  constructor(private readonly db: Database) {}
+
+  report(opts: { since?: number; until?: number; by?: GroupBy }): SpendReport {
+    const { where, params } = timeRange(opts.since, opts.until);
+    const total = toTotals(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests ${where}`, params)[0].values[0]);
+    if (!opts.by) return { total, groups: [] };
+    const key = groupExpression(opts.by);
+    const rows = this.db.exec(
+      `SELECT ${key} AS k, ${TOTALS_SQL} FROM requests ${where} GROUP BY k ${opts.by === 'day' ? 'ORDER BY k' : ''}`,
+      params,
+    );
+    const groups = (rows[0]?.values ?? []).map(([k, ...rest]) => ({ key: k === null || k === '' ? UNTAGGED : String(k), ...toTotals(rest) }));
+    if (opts.by !== 'day') groups.sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || a.key.localeCompare(b.key));
+    return { total, groups };
+  }
+
+  /** Records in time order, in pages, so exports of big databases never hold everything at once. */
+  *records(opts: { since?: number; until?: number; pageSize?: number }): Generator<RequestRecord> {
+    const { where, params } = timeRange(opts.since, opts.until);
+    const pageSize = opts.pageSize ?? 5_000;
+    let afterStarted = -1;
+    let afterId = '';
+    for (;;) {
+      const cursor = `(started_at > ? OR (started_at = ? AND id > ?))`;
+      const sql = `SELECT * FROM requests ${where ? `${where} AND ${cursor}` : `WHERE ${cursor}`} ORDER BY started_at, id LIMIT ${pageSize}`;
+      const page = this.db.exec(sql, [...params, afterStarted, afterStarted, afterId])[0];
+      if (!page) return;
+      for (const values of page.values) {
+        const rec = rowToRecord(page.columns, values);
+        afterStarted = rec.startedAt;
+        afterId = rec.id;
+        yield rec;
+      }
+      if (page.values.length < pageSize) return;
+    }
+  }
+}
+
+function groupExpression(by: GroupBy): string {
+  // Days are the user's local calendar days.
+  return by === 'day' ? `strftime('%Y-%m-%d', started_at / 1000, 'unixepoch', 'localtime')` : `"${by}"`;
+}
+
+function timeRange(since?: number, until?: number): { where: string; params: number[] } {
+  const clauses: string[] = [];
+  const params: number[] = [];
+  if (since !== undefined) {
+    clauses.push('started_at >= ?');
+    params.push(since);
+  }
+  if (until !== undefined) {
+    clauses.push('started_at < ?');
+    params.push(until);
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+function toTotals(v: unknown[]): Totals {
+  const n = v.map((x) => Number(x ?? 0));
+  return {
+    costUsd: nanosToUsd(n[0]),
+    requests: n[1],
+    inputTokens: n[2],
+    cacheReadTokens: n[3],
+    cacheWriteTokens: n[4],
+    outputTokens: n[5],
+    reasoningTokens: n[6],
+    unpricedRequests: n[7],
+  };
+}
+
+export class SinceError extends Error {}
+
+/**
+ * Parses --since: "24h", "7d", "30m", "today", "week" (since Monday), "month", or an ISO date/time.
+ * Returns epoch milliseconds.
+ */
+export function parseSince(value: string, now = new Date()): number {
+  const v = value.trim().toLowerCase();
+  const rel = /^(\d+)\s*(m|h|d|w)$/.exec(v);
+  if (rel) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[rel[2] as 'm' | 'h' | 'd' | 'w'];
+    return now.getTime() - Number(rel[1]) * unit;
+  }
+  const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  if (v === 'today') return midnight.getTime();
+  if (v === 'week') return midnight.getTime() - ((midnight.getDay() + 6) % 7) * 86_400_000;
+  if (v === 'month') return new Date(now.getFullYear(), now.getMonth(), 1).getTime();
+  if (v === 'all') return 0;
+  if (/^\d{4}-\d{2}-\d{2}/.test(v)) {
+    const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00` : value);
+    if (Number.isFinite(t)) return t;
+  }
+  throw new SinceError(`--since expects 24h, 7d, today, week, month, all or an ISO date; got "${value}"`);
+}

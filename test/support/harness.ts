@@ -1,0 +1,57 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Engine } from '../../src/engine/engine';
+import type { RequestRecord } from '../../src/engine/record';
+import { DEFAULT_ROUTES } from '../../src/engine/routes';
+import { startFakeProvider, type FakeProvider } from './fakeProvider';
+
+export interface Harness {
+  fake: FakeProvider;
+  engine: Engine;
+  dir: string;
+  dbPath: string;
+  /** Proxy base URL, e.g. http://127.0.0.1:PORT */
+  url: string;
+  /** Resolves with the next `n` records the engine writes. */
+  nextRecords(n?: number): Promise<RequestRecord[]>;
+  close(): Promise<void>;
+}
+
+/** A real engine (proxy, recorder, database file) with every provider routed to one fake upstream. */
+export async function startHarness(opts: { maxBodyBytes?: number } = {}): Promise<Harness> {
+  const fake = await startFakeProvider();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-it-'));
+  const dbPath = path.join(dir, 'spend.sqlite');
+  const upstreams = Object.fromEntries(DEFAULT_ROUTES.map((r) => [r.id, fake.url]));
+  const engine = await Engine.start({ port: 0, dbPath, dataDir: dir, upstreams, maxBodyBytes: opts.maxBodyBytes, saveIntervalMs: 0 });
+  return {
+    fake,
+    engine,
+    dir,
+    dbPath,
+    url: engine.url,
+    nextRecords(n = 1) {
+      return new Promise((resolve) => {
+        const seen: RequestRecord[] = [];
+        const on = (r: RequestRecord) => {
+          seen.push(r);
+          if (seen.length === n) {
+            engine.recorder.off('record', on);
+            resolve(seen);
+          }
+        };
+        engine.recorder.on('record', on);
+      });
+    },
+    async close() {
+      await engine.close();
+      await fake.close();
+    },
+  };
+}
+
+/** $/MTok × tokens is micro-dollars; nano-dollars are a thousand times that. */
+export function nanos(microDollars: number): number {
+  return Math.round(microDollars * 1000);
+}

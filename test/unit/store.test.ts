@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { DatabaseUnreadableError, SpendDatabase } from '../../src/engine/db';
+import { parseSince, SpendQuery } from '../../src/engine/queries';
+import type { RequestRecord } from '../../src/engine/record';
+import { readJournalRecords, Recorder } from '../../src/engine/recorder';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-store-'));
+
+let seq = 0;
+export function makeRecord(r: Partial<RequestRecord> = {}): RequestRecord {
+  seq++;
+  return {
+    id: `rec-${String(seq).padStart(6, '0')}`, startedAt: Date.now(), provider: 'openai', model: 'gpt-4o-mini', endpoint: 'chat.completions', stream: false, status: 200,
+    inputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 10, reasoningTokens: 0, costNanos: 21_000, costStatus: 'exact',
+    latencyMs: 5, ttftMs: 3, session: null, feature: null, user: null, trace: null, env: null, workspace: null, keyFingerprint: null, error: null,
+    serviceTier: null, priceSource: 'genai-prices@test', ...r,
+  };
+}
+
+test('report sums integer nano-dollars exactly and groups by tag, untagged as (none)', async () => {
+  const db = await SpendDatabase.open(undefined, { create: true });
+  // 0.1 + 0.2 style amounts: float sums would drift, integer sums do not.
+  db.insert([
+    makeRecord({ costNanos: 100_000_000, feature: 'summarize', inputTokens: 10 }),
+    makeRecord({ costNanos: 200_000_000, feature: 'summarize', cacheReadTokens: 5, inputTokens: 20 }),
+    makeRecord({ costNanos: 0, feature: null, costStatus: 'unpriced', model: 'mystery' }),
+  ]);
+  const q = new SpendQuery(db.db);
+  const r = q.report({ by: 'feature' });
+  assert.equal(r.total.costUsd, 0.3);
+  assert.equal(r.total.requests, 3);
+  assert.equal(r.total.unpricedRequests, 1);
+  assert.deepEqual(r.groups.map((g) => [g.key, g.costUsd, g.requests, g.inputTokens, g.cacheReadTokens]), [
+    ['summarize', 0.3, 2, 30, 5],
+    ['(none)', 0, 1, 100, 0],
+  ]);
+  assert.deepEqual(q.report({ by: 'model' }).groups.map((g) => g.key), ['gpt-4o-mini', 'mystery']);
+});
+
+test('report --since filters by time; by day uses local calendar days in order', async () => {
+  const db = await SpendDatabase.open(undefined, { create: true });
+  const now = new Date(2026, 10, 22, 15, 0, 0).getTime();
+  db.insert([
+    makeRecord({ startedAt: now - 3 * 86_400_000, costNanos: 1_000 }),
+    makeRecord({ startedAt: now - 3_600_000, costNanos: 2_000 }),
+    makeRecord({ startedAt: now, costNanos: 4_000 }),
+  ]);
+  const q = new SpendQuery(db.db);
+  assert.equal(q.report({ since: now - 86_400_000 }).total.requests, 2);
+  assert.deepEqual(q.report({ by: 'day' }).groups.map((g) => [g.key, g.costUsd]), [['2026-11-19', 0.000001], ['2026-11-22', 0.000006]]);
+});
+
+test('parseSince understands relative spans, calendar words and ISO dates, and refuses the rest', () => {
+  const now = new Date(2026, 10, 22, 15, 30); // a Sunday
+  assert.equal(parseSince('24h', now), now.getTime() - 86_400_000);
+  assert.equal(parseSince('7d', now), now.getTime() - 7 * 86_400_000);
+  assert.equal(parseSince('today', now), new Date(2026, 10, 22).getTime());
+  assert.equal(parseSince('week', now), new Date(2026, 10, 16).getTime());
+  assert.equal(parseSince('month', now), new Date(2026, 10, 1).getTime());
+  assert.equal(parseSince('2026-11-01', now), new Date(2026, 10, 1).getTime());
+  assert.equal(parseSince('2026-11-01T10:00:00Z', now), Date.UTC(2026, 10, 1, 10));
+  assert.throws(() => parseSince('yesterday-ish', now), /--since expects/);
+});
+
+test('a file that is not a readable database is refused and left byte-for-byte untouched', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'spend.sqlite');
+  const garbage = Buffer.from('this is not sqlite at all, but it is somebody’s data');
+  fs.writeFileSync(file, garbage);
+  await assert.rejects(SpendDatabase.open(file, { create: true }), DatabaseUnreadableError);
+  assert.deepEqual(fs.readFileSync(file), garbage);
+  await assert.rejects(SpendDatabase.open(path.join(dir, 'missing.sqlite'), { create: false }), /no database at/);
+});
+
+test('records journalled by a process that died before saving are replayed, none twice', async () => {
+  const dir = tmp();
+  const file = path.join(dir, 'spend.sqlite');
+  const db1 = await SpendDatabase.open(file, { create: true });
+  const rec1 = await Recorder.open(db1, { saveIntervalMs: 0 });
+  const first = makeRecord({ costNanos: 5 });
+  rec1.record(first);
+  await rec1.save();
+  const unsaved = [makeRecord({ costNanos: 7 }), makeRecord({ costNanos: 11 })];
+  for (const r of unsaved) rec1.record(r);
+  // No save, no close: as if killed with SIGKILL. A torn last line is what a crash mid-write leaves.
+  fs.appendFileSync(`${file}.journal`, '{"id":"torn');
+  assert.equal(readJournalRecords(file).length, 2);
+
+  const db2 = await SpendDatabase.open(file, { create: true });
+  const rec2 = await Recorder.open(db2, { saveIntervalMs: 0 });
+  assert.equal(db2.count(), 3);
+  assert.equal(new SpendQuery(db2.db).report({}).total.costUsd, 23e-9);
+  await rec2.close();
+  // After a clean close the database file alone holds everything and the journal is empty.
+  const db3 = await SpendDatabase.open(file, { create: false });
+  assert.equal(db3.count(), 3);
+  assert.equal(readJournalRecords(file).length, 0);
+});
+
+test('recorder emits each record once it is queryable', async () => {
+  const db = await SpendDatabase.open(undefined, { create: true });
+  const recorder = await Recorder.open(db);
+  const seen = new Promise<RequestRecord>((resolve) => recorder.once('record', resolve));
+  const rec = makeRecord();
+  recorder.record(rec);
+  assert.equal((await seen).id, rec.id);
+  assert.equal(db.count(), 1);
+});
