@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { SpendDatabase } from './db';
 import type { RequestRecord } from './record';
 
@@ -131,6 +132,7 @@ export class Recorder extends EventEmitter {
     const journal = this.journalFile;
     if (!journal || this.journalFd !== undefined) return;
     try {
+      fs.mkdirSync(path.dirname(journal), { recursive: true });
       this.journalFd = fs.openSync(journal, 'a', 0o600);
       this.journalFailed = false;
     } catch (e) {
