@@ -192,7 +192,7 @@ export class ProxyServer {
       this.log('warn', `${route.id}: cannot read response: ${(e as Error).message}`);
     }
     const pipe = new BodyPipe(res, parser, encoding, (m) => this.log('warn', `${route.id}: ${m}`));
-    res.writeHead(upstream.statusCode, responseHeaders(upstream.headers, pipe.forwardsDecoded));
+    res.writeHead(upstream.statusCode, responseHeaders(upstream.headers, { decoded: pipe.forwardsDecoded, resized: !!parser?.rewritesBody }));
 
     let streamError: string | undefined;
     try {
@@ -443,11 +443,13 @@ function forwardHeaders(headers: http.IncomingHttpHeaders): Record<string, strin
   return out;
 }
 
-function responseHeaders(headers: Record<string, string | string[] | undefined>, decoded: boolean): http.OutgoingHttpHeaders {
+/** `decoded`: the body goes out decompressed; `resized`: the body may differ in length from upstream's. */
+function responseHeaders(headers: Record<string, string | string[] | undefined>, body: { decoded: boolean; resized: boolean }): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || RESPONSE_HEADERS_NOT_FORWARDED.has(name)) continue;
-    if (decoded && (name === 'content-encoding' || name === 'content-length')) continue;
+    if (body.decoded && name === 'content-encoding') continue;
+    if ((body.decoded || body.resized) && name === 'content-length') continue;
     out[name] = value;
   }
   return out;

@@ -6,9 +6,14 @@ import Anthropic from '@anthropic-ai/sdk';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
+import { Engine } from '../../src/engine/engine';
+import type { RequestRecord } from '../../src/engine/record';
 import { FAKE_REPLY_TEXT } from '../support/fakeProvider';
 import { nanos, startHarness, type Harness } from '../support/harness';
 
@@ -138,6 +143,38 @@ describe('upstream faults reach the client as the upstream sent them, and are re
     const [r] = await recorded;
     assert.equal(r.costStatus, 'estimated');
     assert.match(r.error ?? '', /client closed/);
+  });
+});
+
+describe('client abort', () => {
+  test('the upstream request is aborted as soon as the client goes away', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    // An upstream that sends one chunk and then waits forever, like a long generation.
+    const slow = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}\n\n');
+      res.on('close', () => upstreamClosed());
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-abort-'));
+    const engine = await Engine.start({ port: 0, dataDir: dir, upstreams: { openai: `http://127.0.0.1:${(slow.address() as AddressInfo).port}` }, saveIntervalMs: 0 });
+    const record = new Promise<RequestRecord>((r) => engine.recorder.once('record', r));
+    const controller = new AbortController();
+    const res = await fetch(`${engine.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages }),
+      signal: controller.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await closed; // would hang (and the test time out) if the proxy kept the upstream call open
+    const r = await record;
+    assert.deepEqual([r.costStatus, r.outputTokens], ['estimated', 1]);
+    await engine.close();
+    slow.close();
   });
 });
 
