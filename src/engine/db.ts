@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
+import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import type { RequestRecord } from './record';
 
 export class DatabaseUnreadableError extends Error {}
@@ -65,6 +65,8 @@ function loadSqlJs(): Promise<SqlJsStatic> {
 
 /** The sql.js database of request records, held in memory and saved as a whole SQLite file. */
 export class SpendDatabase {
+  private insertStatement: Statement | undefined;
+
   private constructor(readonly db: Database, readonly file: string | undefined) {}
 
   /**
@@ -98,13 +100,16 @@ export class SpendDatabase {
     }
     db.exec(SCHEMA);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    // The database lives in memory and is saved whole; durability comes from the recorder's own
+    // journal file, so SQLite's rollback journal only needs to live in memory (OFF would make ROLLBACK undefined).
+    db.exec('PRAGMA journal_mode = MEMORY');
     return new SpendDatabase(db, file);
   }
 
   /** Inserts records in one transaction; records already present (same id) are skipped. */
   insert(records: readonly RequestRecord[]): void {
     if (!records.length) return;
-    const stmt = this.db.prepare(INSERT_SQL);
+    const stmt = (this.insertStatement ??= this.db.prepare(INSERT_SQL));
     this.db.exec('BEGIN');
     try {
       for (const r of records) stmt.run(FIELDS.map((f) => toSql(r[f])));
@@ -112,8 +117,6 @@ export class SpendDatabase {
     } catch (e) {
       this.db.exec('ROLLBACK');
       throw e;
-    } finally {
-      stmt.free();
     }
   }
 
@@ -129,6 +132,8 @@ export class SpendDatabase {
   }
 
   close(): void {
+    this.insertStatement?.free();
+    this.insertStatement = undefined;
     this.db.close();
   }
 }

@@ -579,7 +579,8 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
   const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
   async function send(req: http.IncomingMessage, res: http.ServerResponse, reply: Reply, fault: Fault | undefined): Promise<void> {
-    const gone = () => closed || res.destroyed || res.socket === null;
+    // Not `res.socket === null`: a pipelined keep-alive response has no socket until the previous one ends.
+    const gone = () => closed || res.destroyed;
     if (fault?.kind === 'slowFirstByte') await sleep(fault.ms);
     if (gone()) return;
 
