@@ -71,21 +71,46 @@ export function priceUsage(
   return { costNanos, matchedModel: found.modelId, priced: true, approximation, source: found.source };
 }
 
+interface ResolvedModel {
+  /** A one-model provider, so later look-ups skip matching against the whole catalogue. */
+  provider: Provider;
+  source: string;
+}
+
+/** (catalogue provider, model name) → the catalogue entry that prices it; null when none does. */
+const resolvedModels = new Map<string, ResolvedModel | null>();
+const MAX_RESOLVED_MODELS = 2_000;
+
 function calcWithOverrides(
   pricesProvider: string,
   model: string,
   usage: Record<string, number>,
   timestamp: Date,
 ): { totalUsd: number; modelId: string; source: string } | undefined {
+  const key = `${pricesProvider}\u0000${model}`;
+  let resolved = resolvedModels.get(key);
+  if (resolved === undefined) {
+    resolved = resolveCatalogueModel(pricesProvider, model);
+    if (resolvedModels.size >= MAX_RESOLVED_MODELS) resolvedModels.clear();
+    resolvedModels.set(key, resolved);
+  }
+  if (!resolved) return undefined;
+  const result = calcPrice(usage, model, { provider: resolved.provider, timestamp });
+  if (!result) return undefined;
+  return { totalUsd: result.total_price, modelId: result.model.id, source: resolved.source };
+}
+
+function resolveCatalogueModel(pricesProvider: string, model: string): ResolvedModel | null {
+  const probe = { input_tokens: 1, output_tokens: 1 };
   const local = overrideModels[pricesProvider];
   if (local?.length) {
     const provider: Provider = { id: pricesProvider, name: pricesProvider, api_pattern: '', models: local };
-    const result = calcPrice(usage, model, { provider, timestamp });
-    if (result) return { totalUsd: result.total_price, modelId: result.model.id, source: 'pricing/overrides.json' };
+    const result = calcPrice(probe, model, { provider });
+    if (result) return { provider: { ...provider, models: [result.model] }, source: 'pricing/overrides.json' };
   }
-  const result = calcPrice(usage, model, { providerId: pricesProvider, timestamp });
-  if (!result) return undefined;
-  return { totalUsd: result.total_price, modelId: result.model.id, source: PRICE_CATALOGUE_VERSION };
+  const result = calcPrice(probe, model, { providerId: pricesProvider });
+  if (!result) return null;
+  return { provider: { ...result.provider, fallback_model_providers: undefined, models: [result.model] }, source: PRICE_CATALOGUE_VERSION };
 }
 
 /** Tiers that are the standard price need no rule. */
