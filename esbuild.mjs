@@ -1,4 +1,4 @@
-// Builds the CLI (and, later, the extension) into dist/: one bundled file each, sql.js's wasm beside them.
+// Builds the CLI and the VS Code extension into dist/: bundled files, sql.js's wasm beside them.
 import * as esbuild from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,8 +10,7 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const pricesPkg = JSON.parse(readFileSync(join(dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json'), 'utf8'));
 
 mkdirSync('dist', { recursive: true });
-await esbuild.build({
-  entryPoints: { cli: 'src/cli.ts' },
+const common = {
   outdir: 'dist',
   bundle: true,
   platform: 'node',
@@ -24,6 +23,12 @@ await esbuild.build({
     BURNRATE_VERSION: JSON.stringify(pkg.version),
     BURNRATE_PRICES_VERSION: JSON.stringify(pricesPkg.version),
   },
-});
+};
+await Promise.all([
+  esbuild.build({ ...common, entryPoints: { cli: 'src/cli.ts' } }),
+  // The VS Code extension: a small face (extension.js, loaded at activation) and the engine it
+  // loads on demand (engine.js), so activation never waits on sql.js or the price catalogue.
+  esbuild.build({ ...common, entryPoints: { extension: 'src/extension/extension.ts', engine: 'src/engine/api.ts' }, external: ['vscode'] }),
+]);
 copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
 chmodSync('dist/cli.js', 0o755);

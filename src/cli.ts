@@ -7,7 +7,8 @@ import { readJournalRecords } from './engine/recorder';
 import { listPrices, nanosToUsd, priceUsage, resolveModel } from './engine/pricing';
 import { DEFAULT_PORT } from './engine/proxy';
 import { GROUP_BY, parseSince, SinceError, SpendQuery, type GroupBy, type SpendReport } from './engine/queries';
-import { EXPORT_COLUMNS, type RequestRecord } from './engine/record';
+import { csvHeader, csvLine, jsonLine } from './engine/exportFormat';
+import type { RequestRecord } from './engine/record';
 import { parseUpstreamFlag, RouteTable, RouteTableError } from './engine/routes';
 import { DEFAULT_SETTINGS, readSettingsFile, SettingsError } from './engine/settings';
 
@@ -166,25 +167,9 @@ async function exportCommand(args: string[]): Promise<void> {
   const query = await openForReading(values.db);
   const out = values.out ? fs.createWriteStream(values.out as string) : process.stdout;
   const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
-  if (format === 'csv') await write(EXPORT_COLUMNS.join(',') + '\n');
-  for (const rec of query.records({ since })) {
-    const row = exportRow(rec);
-    await write(format === 'csv' ? EXPORT_COLUMNS.map((c) => csvCell(row[c])).join(',') + '\n' : JSON.stringify(row) + '\n');
-  }
+  if (format === 'csv') await write(csvHeader());
+  for (const rec of query.records({ since })) await write(format === 'csv' ? csvLine(rec) : jsonLine(rec));
   if (out !== process.stdout) await new Promise<void>((r) => out.end(r));
-}
-
-export function exportRow(rec: RequestRecord): Record<(typeof EXPORT_COLUMNS)[number], unknown> {
-  const { costNanos, startedAt, ...rest } = rec;
-  return { ...rest, startedAt: new Date(startedAt).toISOString(), costUsd: Number(nanosToUsd(costNanos).toFixed(9)) };
-}
-
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  // Quote what CSV needs quoted; prefix formula starters so spreadsheets do not execute tags.
-  const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
-  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 function prices(args: string[]): void {

@@ -2,6 +2,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SpendDatabase } from './db';
 import { KeyFingerprinter } from './keyFingerprint';
+import { ManagementApi } from './management';
+import { loadOrCreateSecret } from './managementProtocol';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
 import { SpendQuery } from './queries';
 import { Recorder } from './recorder';
@@ -20,6 +22,8 @@ export interface EngineOptions {
   upstreams?: Record<string, string>;
   maxBodyBytes?: number;
   saveIntervalMs?: number;
+  /** Start with recording paused (requests forwarded, not recorded), e.g. when taking over from a paused engine. */
+  recordingPaused?: boolean;
   log?: Log;
 }
 
@@ -40,6 +44,7 @@ export class Engine {
     readonly query: SpendQuery,
     readonly routes: RouteTable,
     readonly url: string,
+    readonly management: ManagementApi,
   ) {}
 
   static async start(opts: EngineOptions): Promise<Engine> {
@@ -47,10 +52,14 @@ export class Engine {
     const routes = new RouteTable(opts.upstreams);
     const database = await SpendDatabase.open(opts.dbPath, { create: true });
     const recorder = await Recorder.open(database, { saveIntervalMs: opts.saveIntervalMs, log });
+    const management = new ManagementApi({ recorder, secret: loadOrCreateSecret(opts.dataDir), recordingPaused: opts.recordingPaused, log });
     const proxy = new ProxyServer({
       routes,
       fingerprinter: KeyFingerprinter.fromSaltFile(path.join(opts.dataDir, 'key-salt')),
-      onRecord: (rec) => recorder.record(rec),
+      onRecord: (rec) => {
+        if (!management.recordingPaused) recorder.record(rec);
+      },
+      localHandler: (req, res, url) => management.handle(req, res, url),
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       log,
     });
@@ -58,17 +67,19 @@ export class Engine {
     try {
       url = await proxy.listen(opts.port ?? DEFAULT_PORT);
     } catch (e) {
+      management.close();
       await recorder.close();
       database.close();
       const err = e as NodeJS.ErrnoException;
-      if (err.code === 'EADDRINUSE') throw new Error(`port ${opts.port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`);
+      if (err.code === 'EADDRINUSE') throw Object.assign(new Error(`port ${opts.port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), { code: 'EADDRINUSE' });
       throw e;
     }
-    return new Engine(proxy, recorder, new SpendQuery(database.db), routes, url);
+    return new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management);
   }
 
   /** Stops accepting requests, lets the last records land, saves the database. */
   async close(): Promise<void> {
+    this.management.close();
     await this.proxy.close();
     await this.recorder.close();
     this.recorder.database.close();

@@ -1,0 +1,66 @@
+/**
+ * The management API's names and secret, shared by the engine (management.ts) and its clients (the
+ * VS Code extension). Node built-ins only, so a client does not load the engine to talk to it.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** The engine only ever listens here (the same as proxy.ts LOOPBACK_HOST). */
+export const ENGINE_HOST = '127.0.0.1';
+
+/** Routes the engine serves itself, beside the provider routes. */
+export const MANAGEMENT_PREFIX = '/_burnrate/';
+export const MANAGEMENT_ROUTES = {
+  /** GET, no secret: tells a Burn Rate engine from another program holding the port. */
+  health: '/_burnrate/health',
+  /** GET: the current SpendSummary. */
+  summary: '/_burnrate/summary',
+  /** GET: server-sent events, one `summary` event now and one after every change. */
+  events: '/_burnrate/events',
+  /** POST {"paused": boolean}: stop or resume recording (requests are still forwarded). */
+  recording: '/_burnrate/recording',
+  /** GET ?format=csv|jsonl&since=<epoch ms>: one row per request, as `burnrate export`. */
+  export: '/_burnrate/export',
+} as const;
+
+export const SECRET_FILE = 'management-secret';
+
+/** What GET /_burnrate/health answers. Nothing secret: any local program may ask. */
+export interface EngineHealth {
+  service: 'burnrate';
+  version: string;
+  pid: number;
+  /** Random per engine start: tells a restarted engine from the one a window was following. */
+  instance: string;
+  startedAt: number;
+}
+
+/**
+ * The per-install secret the management API asks for (Authorization: Bearer <secret>). Kept in the
+ * data directory, mode 0600, so only the user's own programs (their VS Code windows, their CLI)
+ * can read spend data or pause recording; created on first use, race-free between processes.
+ */
+export function loadOrCreateSecret(dataDir: string): string {
+  const existing = readSecret(dataDir);
+  if (existing) return existing;
+  const file = path.join(dataDir, SECRET_FILE);
+  fs.mkdirSync(dataDir, { recursive: true });
+  try {
+    fs.writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const secret = readSecret(dataDir);
+  if (!secret) throw new Error(`could not read the management secret in ${file}`);
+  return secret;
+}
+
+export function readSecret(dataDir: string): string | undefined {
+  try {
+    const s = fs.readFileSync(path.join(dataDir, SECRET_FILE), 'utf8').trim();
+    return s.length >= 32 ? s : undefined;
+  } catch {
+    return undefined;
+  }
+}

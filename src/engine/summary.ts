@@ -1,0 +1,180 @@
+import type { Database } from 'sql.js';
+import { nanosToUsd } from './pricing';
+import { parseSince, type Totals } from './queries';
+import type { RequestRecord } from './record';
+
+/** A row of a breakdown: the group's key (model, provider or session) and its totals. */
+export type SummaryGroup = { key: string } & Totals;
+
+/** What the status bar and the small dashboard show; pushed to every window after each record. */
+export interface SpendSummary {
+  /** Epoch ms when this summary was taken. */
+  at: number;
+  today: Totals;
+  /** Since Monday 00:00 (local time). */
+  week: Totals;
+  /** Since the 1st of the month 00:00 (local time). */
+  month: Totals;
+  /** Today's spend by provider and by model, most expensive first (at most SUMMARY_TOP_N each). */
+  todayByProvider: SummaryGroup[];
+  todayByModel: SummaryGroup[];
+  /** Sessions with a request in the last ACTIVE_SESSION_MINUTES, with their spend today. */
+  activeSessions: SummaryGroup[];
+  activeSessionMinutes: number;
+  /** The last request recorded, without tags or keys. */
+  lastRecord: { at: number; provider: string; model: string | null; costUsd: number; costStatus: RequestRecord['costStatus'] } | null;
+  /** True while the engine forwards requests without recording them. */
+  recordingPaused: boolean;
+}
+
+export const SUMMARY_TOP_N = 10;
+export const ACTIVE_SESSION_MINUTES = 15;
+const UNTAGGED = '(none)';
+
+interface Acc {
+  nanos: number;
+  requests: number;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  unpricedRequests: number;
+}
+
+const emptyAcc = (): Acc => ({ nanos: 0, requests: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0, unpricedRequests: 0 });
+
+function addRecord(acc: Acc, r: RequestRecord): void {
+  acc.nanos += r.costNanos;
+  acc.requests += 1;
+  acc.inputTokens += r.inputTokens;
+  acc.cacheReadTokens += r.cacheReadTokens;
+  acc.cacheWriteTokens += r.cacheWriteTokens;
+  acc.outputTokens += r.outputTokens;
+  acc.reasoningTokens += r.reasoningTokens;
+  if (r.costStatus === 'unpriced') acc.unpricedRequests += 1;
+}
+
+function toTotals(a: Acc): Totals {
+  return {
+    costUsd: nanosToUsd(a.nanos),
+    requests: a.requests,
+    inputTokens: a.inputTokens,
+    cacheReadTokens: a.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens,
+    outputTokens: a.outputTokens,
+    reasoningTokens: a.reasoningTokens,
+    unpricedRequests: a.unpricedRequests,
+  };
+}
+
+const ACC_SQL = `COALESCE(SUM(cost_nanos), 0), COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
+  COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0),
+  COALESCE(SUM(cost_status = 'unpriced'), 0)`;
+
+function accFrom(values: unknown[]): Acc {
+  const n = values.map((v) => Number(v ?? 0));
+  return { nanos: n[0], requests: n[1], inputTokens: n[2], cacheReadTokens: n[3], cacheWriteTokens: n[4], outputTokens: n[5], reasoningTokens: n[6], unpricedRequests: n[7] };
+}
+
+/**
+ * Keeps today's, this week's and this month's totals in memory so a summary after each record costs
+ * nothing: the database is queried once at start and again only when a calendar period rolls over,
+ * never per request (the proxy shares the thread with sql.js).
+ */
+export class SummaryTracker {
+  private periodStarts = { day: 0, week: 0, month: 0 };
+  private today = emptyAcc();
+  private week = emptyAcc();
+  private month = emptyAcc();
+  private byProvider = new Map<string, Acc>();
+  private byModel = new Map<string, Acc>();
+  private bySession = new Map<string, Acc & { lastAt: number }>();
+  private last: SpendSummary['lastRecord'] = null;
+
+  constructor(private readonly db: Database, now = new Date()) {
+    this.reload(now);
+  }
+
+  /** Re-reads the period totals from the database (at start and when a day, week or month begins). */
+  reload(now = new Date()): void {
+    const day = parseSince('today', now);
+    this.periodStarts = { day, week: parseSince('week', now), month: parseSince('month', now) };
+    const totalsSince = (since: number) => accFrom(this.db.exec(`SELECT ${ACC_SQL} FROM requests WHERE started_at >= ?`, [since])[0].values[0]);
+    this.today = totalsSince(day);
+    this.week = totalsSince(this.periodStarts.week);
+    this.month = totalsSince(this.periodStarts.month);
+    const grouped = (column: string, extra = '') => {
+      const map = new Map<string, Acc & { lastAt: number }>();
+      const rows = this.db.exec(`SELECT ${column}, MAX(started_at), ${ACC_SQL} FROM requests WHERE started_at >= ? ${extra} GROUP BY ${column}`, [day])[0];
+      for (const [key, lastAt, ...rest] of rows?.values ?? []) map.set(key === null || key === '' ? UNTAGGED : String(key), { ...accFrom(rest), lastAt: Number(lastAt) });
+      return map;
+    };
+    this.byProvider = grouped('provider');
+    this.byModel = grouped('model');
+    this.bySession = grouped('session', `AND session IS NOT NULL AND session != ''`);
+    const lastRow = this.db.exec('SELECT started_at, provider, model, cost_nanos, cost_status FROM requests ORDER BY started_at DESC LIMIT 1')[0]?.values[0];
+    this.last = lastRow
+      ? { at: Number(lastRow[0]), provider: String(lastRow[1]), model: lastRow[2] === null ? null : String(lastRow[2]), costUsd: nanosToUsd(Number(lastRow[3])), costStatus: lastRow[4] as RequestRecord['costStatus'] }
+      : null;
+  }
+
+  /** Counts one newly recorded request. */
+  add(r: RequestRecord, now = new Date()): void {
+    this.rollOver(now);
+    if (r.startedAt >= this.periodStarts.month) addRecord(this.month, r);
+    if (r.startedAt >= this.periodStarts.week) addRecord(this.week, r);
+    if (r.startedAt >= this.periodStarts.day) {
+      addRecord(this.today, r);
+      const bump = (map: Map<string, Acc>, key: string | null) => {
+        const k = key || UNTAGGED;
+        let acc = map.get(k);
+        if (!acc) map.set(k, (acc = emptyAcc()));
+        addRecord(acc, r);
+      };
+      bump(this.byProvider, r.provider);
+      bump(this.byModel, r.model);
+      if (r.session) {
+        let s = this.bySession.get(r.session);
+        if (!s) this.bySession.set(r.session, (s = { ...emptyAcc(), lastAt: 0 }));
+        addRecord(s, r);
+        s.lastAt = Math.max(s.lastAt, r.startedAt);
+      }
+    }
+    if (!this.last || r.startedAt >= this.last.at) {
+      this.last = { at: r.startedAt, provider: r.provider, model: r.model, costUsd: nanosToUsd(r.costNanos), costStatus: r.costStatus };
+    }
+  }
+
+  snapshot(recordingPaused: boolean, now = new Date()): SpendSummary {
+    this.rollOver(now);
+    const top = (map: Map<string, Acc>, filter: (a: Acc & { lastAt?: number }) => boolean = () => true): SummaryGroup[] =>
+      [...map.entries()]
+        .filter(([, a]) => filter(a))
+        .sort(([ka, a], [kb, b]) => b.nanos - a.nanos || b.requests - a.requests || ka.localeCompare(kb))
+        .slice(0, SUMMARY_TOP_N)
+        .map(([key, a]) => ({ key, ...toTotals(a) }));
+    const activeSince = now.getTime() - ACTIVE_SESSION_MINUTES * 60_000;
+    return {
+      at: now.getTime(),
+      today: toTotals(this.today),
+      week: toTotals(this.week),
+      month: toTotals(this.month),
+      todayByProvider: top(this.byProvider),
+      todayByModel: top(this.byModel),
+      activeSessions: top(this.bySession, (a) => (a.lastAt ?? 0) >= activeSince),
+      activeSessionMinutes: ACTIVE_SESSION_MINUTES,
+      lastRecord: this.last,
+      recordingPaused,
+    };
+  }
+
+  /** Epoch ms of the next local midnight: when the "today" figures must start again from zero. */
+  nextRollOver(now = new Date()): number {
+    return new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1).getTime();
+  }
+
+  private rollOver(now: Date): void {
+    if (now.getTime() >= this.nextRollOver(new Date(this.periodStarts.day))) this.reload(now);
+  }
+}

@@ -1,0 +1,33 @@
+import * as vscode from 'vscode';
+import { readConfig, type BurnRateConfig } from './config';
+
+/** The one typed settings snapshot, reloaded by the one onDidChangeConfiguration listener. */
+export class ConfigStore implements vscode.Disposable {
+  private current: BurnRateConfig = ConfigStore.read();
+  private readonly emitter = new vscode.EventEmitter<{ before: BurnRateConfig; after: BurnRateConfig }>();
+  private readonly listener: vscode.Disposable;
+  readonly onDidChange = this.emitter.event;
+
+  constructor() {
+    this.listener = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('burnrate')) return;
+      const before = this.current;
+      this.current = ConfigStore.read();
+      this.emitter.fire({ before, after: this.current });
+    });
+  }
+
+  get config(): BurnRateConfig {
+    return this.current;
+  }
+
+  private static read(): BurnRateConfig {
+    const c = vscode.workspace.getConfiguration();
+    return readConfig((key) => c.inspect(key));
+  }
+
+  dispose(): void {
+    this.listener.dispose();
+    this.emitter.dispose();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Every command id, setting key, context key and view id the extension uses, in one place
+ * (package.json declares the same; test/unit/extensionManifest.test.ts keeps the two in step).
+ * No vscode import: pure modules and tests read these too.
+ */
+import type { BurnRateSettings } from '../engine/settings';
+
+export const Commands = {
+  openDashboard: 'burnrate.openDashboard',
+  copyProxySetup: 'burnrate.copyProxySetup',
+  newMeteredTerminal: 'burnrate.newMeteredTerminal',
+  pauseRecording: 'burnrate.pauseRecording',
+  resumeRecording: 'burnrate.resumeRecording',
+  exportCsv: 'burnrate.exportCsv',
+  estimateCost: 'burnrate.estimateCost',
+  showLog: 'burnrate.showLog',
+} as const;
+export type CommandId = (typeof Commands)[keyof typeof Commands];
+
+/** Setting keys, by the names PRODUCT.md gives them (the same keys `burnrate serve --config` reads). */
+export const Settings = {
+  port: 'burnrate.proxy.port',
+  maxBodyMb: 'burnrate.proxy.maxBodyMb',
+  upstreams: 'burnrate.upstreams',
+  budgetDaily: 'burnrate.budget.daily',
+  budgetMonthly: 'burnrate.budget.monthly',
+  budgetAlertThresholds: 'burnrate.budget.alertThresholds',
+  budgetOnExceed: 'burnrate.budget.onExceed',
+  guardSessionMaxTokens: 'burnrate.guard.sessionMaxTokens',
+  guardSessionMaxUsd: 'burnrate.guard.sessionMaxUsd',
+  guardMaxRequestsPerMinute: 'burnrate.guard.maxRequestsPerMinute',
+  guardMaxRepeats: 'burnrate.guard.maxRepeats',
+  guardOnTrip: 'burnrate.guard.onTrip',
+  terminalInjectEnv: 'burnrate.terminal.injectEnv',
+} as const satisfies Record<string, keyof BurnRateSettings>;
+
+/** Settings that redirect traffic: machine-scoped, and restricted in untrusted workspaces. */
+export const TRAFFIC_SETTINGS = [Settings.port, Settings.upstreams, Settings.maxBodyMb] as const;
+
+export const ContextKeys = {
+  recordingPaused: 'burnrate.recordingPaused',
+  /** Set once a request has been recorded this month: completes the walkthrough's "first request" step. */
+  firstRequestSeen: 'burnrate.firstRequestSeen',
+} as const;
+
+export const STATUS_ITEM_ID = 'burnrate.spend';
+export const DASHBOARD_VIEW_TYPE = 'burnrate.dashboard';
+export const LOG_CHANNEL_NAME = 'Burn Rate';
+
+/** globalState keys. */
+export const StateKeys = {
+  /** "VAR=value" entries the user told us to leave alone without asking again. */
+  keptBaseUrlsDismissed: 'burnrate.keptBaseUrls.dismissed',
+} as const;

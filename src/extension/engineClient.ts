@@ -1,0 +1,192 @@
+/**
+ * HTTP client for the engine's management API on 127.0.0.1 (src/engine/management.ts). Every window
+ * talks to the engine this way, the window hosting it included. No vscode import.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { ENGINE_HOST as LOOPBACK_HOST, MANAGEMENT_ROUTES, type EngineHealth } from '../engine/managementProtocol';
+import type { SpendSummary } from '../engine/summary';
+
+export type Probe =
+  | { kind: 'burnrate'; health: EngineHealth }
+  | { kind: 'free' }
+  /** Something that is not a Burn Rate engine answers on the port. */
+  | { kind: 'foreign'; detail: string }
+  /** No answer in time: a busy engine or a stuck program; ask again before concluding. */
+  | { kind: 'unknown'; detail: string };
+
+/** Asks GET /_burnrate/health: tells "free", "a Burn Rate engine" and "something else" apart. */
+export function probe(port: number, timeoutMs = 1_500): Promise<Probe> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: LOOPBACK_HOST, port, path: MANAGEMENT_ROUTES.health, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size < 64 * 1024) chunks.push(c);
+      });
+      res.on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<EngineHealth>;
+          if (res.statusCode === 200 && body.service === 'burnrate' && typeof body.instance === 'string') return resolve({ kind: 'burnrate', health: body as EngineHealth });
+        } catch {
+          /* not JSON: not us */
+        }
+        resolve({ kind: 'foreign', detail: `it answered HTTP ${res.statusCode}${res.headers.server ? ` from "${String(res.headers.server).slice(0, 40)}"` : ''}` });
+      });
+      res.on('error', () => resolve({ kind: 'foreign', detail: 'it dropped the connection' }));
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve({ kind: 'unknown', detail: `no answer within ${timeoutMs} ms` });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') resolve({ kind: 'free' });
+      else if (e.code === 'ECONNRESET' || e.code === 'EPIPE') resolve({ kind: 'foreign', detail: 'it dropped the connection' });
+      else resolve({ kind: 'unknown', detail: e.code ?? e.message });
+    });
+  });
+}
+
+export type StreamEnd = 'ended' | 'unauthorized' | 'error';
+
+export interface SummaryStream {
+  /** Resolves when the stream is over: the engine closed it, it went silent, or it was refused. */
+  readonly done: Promise<StreamEnd>;
+  close(): void;
+}
+
+/**
+ * Subscribes to GET /_burnrate/events: `onOpen` once the engine accepted the secret, then
+ * `onSummary` for the current summary and for every change. A stream silent for longer than
+ * `idleMs` (the engine sends a heartbeat every 15 s) counts as ended.
+ */
+export function subscribeSummaries(
+  port: number,
+  secret: string,
+  handlers: { onOpen?: () => void; onSummary: (s: SpendSummary) => void },
+  idleMs = 45_000,
+): SummaryStream {
+  let finish!: (end: StreamEnd) => void;
+  const done = new Promise<StreamEnd>((r) => (finish = r));
+  let settled = false;
+  const end = (e: StreamEnd) => {
+    if (!settled) {
+      settled = true;
+      finish(e);
+    }
+  };
+  const req = http.get({ host: LOOPBACK_HOST, port, path: MANAGEMENT_ROUTES.events, agent: false, headers: { authorization: `Bearer ${secret}`, accept: 'text/event-stream' } }, (res) => {
+    if (res.statusCode === 401) {
+      res.resume();
+      return end('unauthorized');
+    }
+    if (res.statusCode !== 200) {
+      res.resume();
+      return end('error');
+    }
+    handlers.onOpen?.();
+    const parser = new SseReader((event, data) => {
+      if (event !== 'summary') return;
+      try {
+        handlers.onSummary(JSON.parse(data) as SpendSummary);
+      } catch {
+        /* a torn event: the next one will do */
+      }
+    });
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      req.setTimeout(idleMs);
+      parser.push(chunk);
+    });
+    res.on('end', () => end('ended'));
+    res.on('close', () => end('ended'));
+    res.on('error', () => end('ended'));
+  });
+  req.setTimeout(idleMs, () => req.destroy());
+  req.on('error', () => end(settled ? 'ended' : 'error'));
+  req.on('close', () => end('ended'));
+  return { done, close: () => req.destroy() };
+}
+
+/** Minimal text/event-stream reader: `event:` and `data:` fields, comments ignored. */
+export class SseReader {
+  private buffer = '';
+
+  constructor(private readonly onEvent: (event: string, data: string) => void) {}
+
+  push(chunk: string): void {
+    this.buffer += chunk.replace(/\r\n?/g, '\n');
+    let cut: number;
+    while ((cut = this.buffer.indexOf('\n\n')) !== -1) {
+      const block = this.buffer.slice(0, cut);
+      this.buffer = this.buffer.slice(cut + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (!line || line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon === -1 ? line : line.slice(0, colon);
+        const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'event') event = value;
+        else if (field === 'data') data.push(value);
+      }
+      if (data.length) this.onEvent(event, data.join('\n'));
+    }
+  }
+}
+
+export class ManagementError extends Error {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+/** POST /_burnrate/recording. */
+export function setRecordingPaused(port: number, secret: string, paused: boolean): Promise<SpendSummary> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ paused });
+    const req = http.request(
+      { host: LOOPBACK_HOST, port, path: MANAGEMENT_ROUTES.recording, method: 'POST', agent: false, timeout: 5_000, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200) return reject(new ManagementError(`the engine answered ${res.statusCode}: ${text.slice(0, 200)}`, res.statusCode));
+          try {
+            resolve(JSON.parse(text) as SpendSummary);
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new ManagementError('the engine did not answer in time')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** GET /_burnrate/export into `file`. Resolves with the bytes written. */
+export function downloadExport(port: number, secret: string, file: string, opts: { format: 'csv' | 'jsonl'; since?: number }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const query = new URLSearchParams({ format: opts.format });
+    if (opts.since !== undefined) query.set('since', String(opts.since));
+    const req = http.get({ host: LOOPBACK_HOST, port, path: `${MANAGEMENT_ROUTES.export}?${query}`, agent: false, headers: { authorization: `Bearer ${secret}` } }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return reject(new ManagementError(`the engine answered ${res.statusCode}`, res.statusCode));
+      }
+      const out = fs.createWriteStream(file, { mode: 0o600 });
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.pipe(out);
+      out.on('finish', () => resolve(bytes));
+      out.on('error', reject);
+      res.on('error', reject);
+      res.on('aborted', () => reject(new ManagementError('the export was cut short')));
+    });
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * What the status bar item says and shows in its tooltip. Pure (no vscode import) so it is
+ * unit-tested; statusBar.ts only copies these strings into the item.
+ */
+import type { SpendSummary, SummaryGroup } from '../engine/summary';
+import type { BurnRateConfig } from './config';
+import { Commands } from './constants';
+import type { LinkState } from './engineLink';
+
+/** Dollars the way a ticker shows them: cents once there are cents, three significant digits below. */
+export function formatUsd(usd: number): string {
+  if (!Number.isFinite(usd) || usd === 0) return '$0.00';
+  const sign = usd < 0 ? '-' : '';
+  const a = Math.abs(usd);
+  if (a < 0.01) return `${sign}$${Number(a.toPrecision(3)).toString()}`;
+  if (a < 10_000) return `${sign}$${a.toFixed(2)}`;
+  return `${sign}$${Math.round(a).toLocaleString('en-US')}`;
+}
+
+/** Tokens as 950, 12.3k, 4.56M. */
+export function formatTokens(n: number): string {
+  if (n < 1_000) return String(n);
+  if (n < 1_000_000) return `${trim(n / 1_000)}k`;
+  return `${trim(n / 1_000_000)}M`;
+}
+
+function trim(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+export type BudgetLevel = 'none' | 'ok' | 'warning' | 'exceeded';
+
+export interface BudgetLine {
+  period: 'today' | 'this month';
+  spentUsd: number;
+  capUsd: number;
+  fraction: number;
+}
+
+export interface BudgetUse {
+  level: BudgetLevel;
+  lines: BudgetLine[];
+}
+
+/**
+ * How close today's and this month's spend are to the caps. "warning" from the highest alert
+ * threshold below 100 % (80 % by default), "exceeded" at 100 %.
+ */
+export function budgetUse(summary: SpendSummary | undefined, budget: BurnRateConfig['budget']): BudgetUse {
+  const lines: BudgetLine[] = [];
+  if (budget.daily > 0) lines.push({ period: 'today', spentUsd: summary?.today.costUsd ?? 0, capUsd: budget.daily, fraction: (summary?.today.costUsd ?? 0) / budget.daily });
+  if (budget.monthly > 0) lines.push({ period: 'this month', spentUsd: summary?.month.costUsd ?? 0, capUsd: budget.monthly, fraction: (summary?.month.costUsd ?? 0) / budget.monthly });
+  if (!lines.length) return { level: 'none', lines };
+  const worst = Math.max(...lines.map((l) => l.fraction));
+  const warnAt = Math.max(0, ...budget.alertThresholds.filter((t) => t < 1));
+  const level: BudgetLevel = worst >= 1 ? 'exceeded' : warnAt > 0 && worst >= warnAt ? 'warning' : 'ok';
+  return { level, lines };
+}
+
+export interface StatusView {
+  text: string;
+  /** Markdown for the tooltip. */
+  tooltip: string;
+  /** Background only for budget states. */
+  background: 'none' | 'warning' | 'error';
+  accessibilityLabel: string;
+}
+
+/** Everything the status bar item shows, from the link state, the last summary and the settings. */
+export function statusView(state: LinkState, summary: SpendSummary | undefined, config: BurnRateConfig, proxyUrl: string): StatusView {
+  const budget = budgetUse(summary, config.budget);
+  const background = budget.level === 'exceeded' ? 'error' : budget.level === 'warning' ? 'warning' : 'none';
+  const running = state.kind === 'owner' || state.kind === 'follower' || (state.kind === 'connecting' && summary);
+  if (!running) {
+    const text = state.kind === 'connecting' ? '$(flame) …' : '$(flame) —';
+    return { text, tooltip: notRunningTooltip(state, config.port), background: 'none', accessibilityLabel: `Burn Rate: ${plainState(state, config.port)}` };
+  }
+  const icon = summary?.recordingPaused ? '$(debug-pause)' : '$(flame)';
+  const today = summary ? formatUsd(summary.today.costUsd) : '…';
+  return {
+    text: `${icon} ${today}`,
+    tooltip: runningTooltip(state, summary, budget, proxyUrl),
+    background,
+    accessibilityLabel: `Burn Rate: ${today} spent today${summary?.recordingPaused ? ', recording paused' : ''}`,
+  };
+}
+
+function runningTooltip(state: LinkState, s: SpendSummary | undefined, budget: BudgetUse, proxyUrl: string): string {
+  const out: string[] = [];
+  out.push(`**Burn Rate**${s?.recordingPaused ? ' · $(debug-pause) recording paused' : ''}`, '');
+  if (s) {
+    const row = (label: string, t: SpendSummary['today']) =>
+      `| ${label} | ${formatUsd(t.costUsd)} | ${t.requests} | ${formatTokens(t.inputTokens)} / ${formatTokens(t.outputTokens)} |`;
+    out.push('| | spend | requests | tokens in / out |', '|:--|--:|--:|--:|', row('Today', s.today), row('This week', s.week), row('This month', s.month), '');
+    const unpriced = s.today.unpricedRequests;
+    if (unpriced) out.push(`$(warning) ${unpriced} request${unpriced === 1 ? '' : 's'} today with no known price (not in the total)`, '');
+  }
+  if (budget.lines.length) {
+    out.push(`**Budget** · ${budget.lines.map((l) => `${l.period}: ${formatUsd(l.spentUsd)} of ${formatUsd(l.capUsd)} (${Math.round(l.fraction * 100)} %)`).join(' · ')}`, '');
+  } else {
+    out.push(`No budget set · [set one](command:workbench.action.openSettings?${encodeURIComponent(JSON.stringify('burnrate.budget'))})`, '');
+  }
+  if (s?.todayByModel.length) out.push(`**Top models today** · ${groupList(s.todayByModel.slice(0, 3))}`, '');
+  if (s?.activeSessions.length) out.push(`**Active sessions** (last ${s.activeSessionMinutes} min) · ${groupList(s.activeSessions.slice(0, 5))}`, '');
+  const where = state.kind === 'owner' ? 'served by this window' : state.kind === 'follower' ? 'served by another VS Code window' : 'reconnecting…';
+  out.push(`Proxy \`${proxyUrl}\` · ${where}`, '');
+  out.push(`[Open dashboard](command:${Commands.openDashboard}) · [Copy proxy setup](command:${Commands.copyProxySetup}) · [New metered terminal](command:${Commands.newMeteredTerminal})`);
+  return out.join('\n');
+}
+
+function groupList(groups: SummaryGroup[]): string {
+  return groups.map((g) => `${escapeMarkdown(g.key)} ${formatUsd(g.costUsd)} (${g.requests})`).join(' · ');
+}
+
+function notRunningTooltip(state: LinkState, port: number): string {
+  const lines = ['**Burn Rate**', '', plainState(state, port)];
+  if (state.kind === 'blocked' || state.kind === 'external') lines.push('', `Choose another port in [settings](command:workbench.action.openSettings?${encodeURIComponent(JSON.stringify('burnrate.proxy.port'))}).`);
+  lines.push('', `[Show log](command:${Commands.showLog})`);
+  return lines.join('\n');
+}
+
+/** One sentence on why nothing is being metered. */
+export function plainState(state: LinkState, port: number): string {
+  switch (state.kind) {
+    case 'connecting':
+      return 'Starting the proxy…';
+    case 'blocked':
+      return `Port ${port} on 127.0.0.1 is held by another program (${escapeMarkdown(state.detail)}), so Burn Rate is not running and terminals are not routed to it.`;
+    case 'external':
+      return `Port ${port} is served by a Burn Rate engine started outside VS Code (e.g. \`burnrate serve\`) with its own database; its spend is not shown here (see \`burnrate report\`).`;
+    case 'failed':
+      return `Burn Rate could not start: ${escapeMarkdown(state.message)}`;
+    case 'stopped':
+      return 'Burn Rate is stopped.';
+    default:
+      return 'Burn Rate is running.';
+  }
+}
+
+export function escapeMarkdown(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>$]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,372 @@
+/**
+ * End to end, in a real VS Code: the packaged burnrate-<version>.vsix installed into code-server
+ * (VS Code 1.100 served to a browser), driven by headless Chromium through playwright-core.
+ *
+ * A user's day: the status bar shows $0.00; a script using the official OpenAI SDK goes through the
+ * extension's proxy (to the fake provider, configured in the user settings as `burnrate.upstreams`)
+ * and the amount moves by exactly its cost; the tooltip has the week/month/budget; integrated
+ * terminals carry the base URLs, a metered terminal its own session, and a script run in it unchanged
+ * is priced too; the dashboard opens from the command palette; a second window shows the same total
+ * and carries on (taking over the engine) when the first one goes away.
+ *
+ * Run with `npm run test:e2e` (packages first). Installs code-server + Chromium on first use
+ * (test/e2e/setup.sh). Screenshots go to $E2E_SHOTS or .vscode-test/screenshots/.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { SpendDatabase } from '../../src/engine/db';
+import { nanosToUsd, priceUsage } from '../../src/engine/pricing';
+import { readJournalRecords } from '../../src/engine/recorder';
+import { DEFAULT_ROUTES } from '../../src/engine/routes';
+import { formatUsd } from '../../src/extension/format';
+import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
+
+const ROOT = path.resolve(__dirname, '../..');
+const PREFIX = process.env.CODE_SERVER_PREFIX ?? path.join(ROOT, '.vscode-test/code-server');
+const CODE_SERVER = path.join(PREFIX, 'node_modules/.bin/code-server');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; publisher: string };
+const VSIX = path.join(ROOT, `${PKG.name}-${PKG.version}.vsix`);
+const SHOTS = process.env.E2E_SHOTS ?? path.join(ROOT, '.vscode-test/screenshots');
+
+const E2E = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-e2e-'));
+const WORKSPACE = path.join(E2E, 'e2e-project');
+const USER_DATA = path.join(E2E, 'data');
+const EXTENSIONS = path.join(E2E, 'ext');
+const DATA_DIR = path.join(USER_DATA, 'User/globalStorage', `${PKG.publisher}.${PKG.name}`);
+
+/** The request every test sends: gpt-4o, 100k input and 20k output tokens. */
+const USAGE = { input: 100_000, cachedRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 20_000, reasoning: 0 };
+const COST_NANOS = priceUsage('openai', 'gpt-4o', {
+  inputTokens: USAGE.input, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: USAGE.output, reasoningTokens: 0,
+}).costNanos;
+const amount = (requests: number) => formatUsd(nanosToUsd(COST_NANOS * requests));
+
+let fake: FakeProvider;
+let proxyPort: number;
+let csPort: number;
+let codeServer: ChildProcess | undefined;
+let browser: Browser | undefined;
+let window1: Page;
+let window2: Page;
+let requests = 0;
+let meteredSession: string | undefined;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function get(port: number, p: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+    req.setTimeout(2_000, () => req.destroy(new Error('timeout')));
+  });
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
+    await sleep(100);
+  }
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+/** The Burn Rate status bar item: the entry whose icon is the flame (or pause). */
+const statusItem = (page: Page) =>
+  page.locator('#workbench\\.parts\\.statusbar .statusbar-item').filter({ has: page.locator('.codicon-flame, .codicon-debug-pause') });
+
+async function statusText(page: Page): Promise<string> {
+  return (await statusItem(page).innerText()).trim();
+}
+
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+async function openWindow(): Promise<Page> {
+  const page = await browser!.newPage({ viewport: { width: 1400, height: 860 } });
+  await page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(WORKSPACE)}`);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+  return page;
+}
+
+/** A script as a user would have it: the official SDK, configured by the environment only. */
+function writeUserScript(): string {
+  const file = path.join(WORKSPACE, 'ask.js');
+  fs.writeFileSync(
+    file,
+    `const OpenAI = require(${JSON.stringify(path.join(ROOT, 'node_modules/openai'))}).default;
+new OpenAI({ apiKey: 'sk-e2e-user-key', maxRetries: 0 })
+  .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+  .then((r) => require('fs').writeFileSync(process.argv[2], r.choices[0].message.content + '\\n'), (e) => require('fs').writeFileSync(process.argv[2], 'ERROR ' + e.message + '\\n'));
+`,
+  );
+  return file;
+}
+
+async function typeInTerminal(page: Page, line: string): Promise<void> {
+  const terminal = page.locator('.terminal-wrapper.active .xterm, .terminal .xterm').last();
+  await terminal.waitFor({ timeout: 30_000 });
+  await terminal.click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+async function sendRequest(label: string): Promise<void> {
+  const client = new OpenAI({ apiKey: 'sk-e2e-test-key', baseURL: `http://127.0.0.1:${proxyPort}/~feature=e2e/openai/v1`, maxRetries: 0 });
+  const reply = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: label }] });
+  assert.equal(reply.choices[0].message.content, 'Hello from fake openai.');
+  requests++;
+}
+
+describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, () => {
+  before(async () => {
+    if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} is missing: run \`npm run package\` first (npm run test:e2e does)`);
+    if (!fs.existsSync(CODE_SERVER) || !fs.existsSync(CHROMIUM)) {
+      throw new Error(`code-server or Chromium is missing: run \`bash test/e2e/setup.sh\` first (npm run test:e2e does)`);
+    }
+    fs.mkdirSync(WORKSPACE, { recursive: true });
+    fake = await startFakeProvider();
+    fake.setUsage(USAGE);
+    proxyPort = await freePort();
+    csPort = await freePort();
+
+    // User settings: quiet profile, the proxy on a free port, every provider routed to the fake
+    // (upstreams is machine-scoped: user settings, as a user would set it), and a daily budget.
+    fs.mkdirSync(path.join(USER_DATA, 'User'), { recursive: true });
+    fs.writeFileSync(
+      path.join(USER_DATA, 'User/settings.json'),
+      JSON.stringify(
+        {
+          'workbench.startupEditor': 'none',
+          'workbench.welcomePage.walkthroughs.openOnInstall': false,
+          'workbench.tips.enabled': false,
+          'remote.autoForwardPorts': false,
+          'extensions.autoCheckUpdates': false,
+          'extensions.autoUpdate': false,
+          'extensions.ignoreRecommendations': true,
+          'telemetry.telemetryLevel': 'off',
+          'update.mode': 'none',
+          'security.workspace.trust.enabled': false,
+          'chat.disableAIFeatures': true,
+          'terminal.integrated.enablePersistentSessions': false,
+          'burnrate.proxy.port': proxyPort,
+          'burnrate.upstreams': Object.fromEntries(DEFAULT_ROUTES.map((r) => [r.id, fake.url])),
+          'burnrate.budget.daily': nanosToUsd(COST_NANOS * 3) / 0.9, // three requests = 90 %: the warning colour
+        },
+        null,
+        2,
+      ),
+    );
+
+    const env: NodeJS.ProcessEnv = { ...process.env, BURNRATE_HOME: path.join(E2E, 'cli-home'), SHELL: '/bin/bash' };
+    for (const r of DEFAULT_ROUTES) delete env[r.env];
+    const install = spawnSync(CODE_SERVER, ['--extensions-dir', EXTENSIONS, '--user-data-dir', USER_DATA, '--install-extension', VSIX], { env, encoding: 'utf8' });
+    assert.equal(install.status, 0, `install failed: ${install.stdout}\n${install.stderr}`);
+    assert.match(install.stdout + install.stderr, /successfully installed/i);
+
+    const log = fs.openSync(path.join(E2E, 'code-server.log'), 'w');
+    codeServer = spawn(
+      CODE_SERVER,
+      ['--config', path.join(E2E, 'cs-config.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${csPort}`, '--disable-telemetry', '--disable-update-check',
+        '--disable-workspace-trust', '--disable-getting-started-override', '--extensions-dir', EXTENSIONS, '--user-data-dir', USER_DATA, WORKSPACE],
+      { detached: true, stdio: ['ignore', log, log], env },
+    );
+    await until('code-server', async () => (await get(csPort, '/healthz')).status === 200, 60_000);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    });
+    console.log(`e2e: ${E2E} · proxy port ${proxyPort} · code-server :${csPort} · screenshots in ${SHOTS}`);
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    if (codeServer?.pid) {
+      try {
+        process.kill(-codeServer.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+      await sleep(1_000);
+      try {
+        process.kill(-codeServer.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    await fake?.close();
+  });
+
+  test('the status bar shows today\'s spend as soon as the window is up', async () => {
+    window1 = await openWindow();
+    await statusItem(window1).waitFor({ timeout: 60_000 });
+    await until('$0.00 in the status bar', async () => (await statusText(window1)) === '$0.00');
+    assert.equal(await statusItem(window1).locator('.codicon-flame').count(), 1);
+    const health = JSON.parse((await get(proxyPort, '/_burnrate/health')).body);
+    assert.equal(health.service, 'burnrate');
+    await shot(window1, '1-statusbar-start');
+  });
+
+  test('a request through the proxy with the OpenAI SDK moves the amount by exactly its cost', async () => {
+    const t0 = Date.now();
+    await sendRequest('first');
+    await until(`${amount(1)} in the status bar`, async () => (await statusText(window1)) === amount(1), 10_000);
+    console.log(`e2e: status bar showed ${amount(1)} ${Date.now() - t0} ms after the request was sent`);
+    await shot(window1, '2-statusbar-after-request');
+    await statusItem(window1).hover();
+    const hover = window1.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'This month' }).first();
+    await hover.waitFor({ timeout: 10_000 });
+    const text = await hover.innerText();
+    for (const part of ['Today', 'This week', 'This month', 'Budget', 'gpt-4o', `127.0.0.1:${proxyPort}`]) assert.ok(text.includes(part), `tooltip shows ${part}:\n${text}`);
+    await shot(window1, '3-tooltip');
+    await window1.mouse.move(10, 10);
+  });
+
+  test('integrated terminals get every provider\'s base URL, pointing at the proxy with the workspace tag', async () => {
+    const out = path.join(E2E, 'terminal-env.txt');
+    await runCommand(window1, 'Terminal: Create New Terminal');
+    await typeInTerminal(window1, `echo "$OPENAI_BASE_URL $ANTHROPIC_BASE_URL $GOOGLE_GEMINI_BASE_URL" > ${out}`);
+    const line = await until('the terminal wrote its env', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').trim());
+    const base = `http://127.0.0.1:${proxyPort}/~workspace=e2e-project`;
+    assert.equal(line, `${base}/openai/v1 ${base}/anthropic ${base}/gemini`);
+  });
+
+  test('a metered terminal has its own session; the user\'s script runs unchanged and is recorded as that session', async () => {
+    const script = writeUserScript();
+    const envOut = path.join(E2E, 'metered-env.txt');
+    const replyOut = path.join(E2E, 'metered-reply.txt');
+    await runCommand(window1, 'Burn Rate: New Metered Terminal');
+    await window1.locator('.terminal-tab, .tabs-container .label-name, .single-terminal-tab', { hasText: 'Burn Rate' }).first().waitFor({ timeout: 15_000 }).catch(() => undefined);
+    await sleep(500);
+    await typeInTerminal(window1, `echo "$BURNRATE_SESSION $OPENAI_BASE_URL" > ${envOut}; node ${script} ${replyOut}`);
+    const [session, url] = (await until('the metered terminal wrote its env', () => fs.existsSync(envOut) && fs.readFileSync(envOut, 'utf8').trim())).split(' ');
+    await shot(window1, '4-metered-terminal');
+    assert.match(session, /^term-\d{4}-[0-9a-f]{4}$/, `BURNRATE_SESSION in the metered terminal (${session})`);
+    assert.equal(url, `http://127.0.0.1:${proxyPort}/~workspace=e2e-project,session=${session}/openai/v1`);
+    const reply = await until('the script finished', () => fs.existsSync(replyOut) && fs.readFileSync(replyOut, 'utf8').trim());
+    assert.equal(reply, 'Hello from fake openai.');
+    requests++;
+    await until(`${amount(2)} in the status bar`, async () => (await statusText(window1)) === amount(2), 10_000);
+    meteredSession = session;
+  });
+
+  test('the dashboard opens from the command palette and shows today by provider, model and session', async () => {
+    await runCommand(window1, 'Burn Rate: Open Dashboard');
+    const frame = window1.frameLocator('iframe.webview').frameLocator('#active-frame');
+    await until('the dashboard total', async () => (await frame.locator('#today').innerText()) === amount(2), 30_000);
+    assert.match(await frame.locator('#today-sub').innerText(), /^2 requests/);
+    assert.match(await frame.locator('#by-model tbody').innerText(), /gpt-4o/);
+    assert.match(await frame.locator('#by-provider tbody').innerText(), /openai/);
+    assert.ok(meteredSession && (await frame.locator('#sessions tbody').innerText()).includes(meteredSession), 'the metered session is listed');
+    await shot(window1, '5-dashboard');
+  });
+
+  test('a second window shows the same total; when the hosting window goes, it takes over and nothing is lost', async () => {
+    window2 = await openWindow();
+    await until('window 2 shows the same total', async () => (await statusText(window2).catch(() => '')) === amount(2), 60_000);
+    const ownerPid = JSON.parse((await get(proxyPort, '/_burnrate/health')).body).pid as number;
+
+    await sendRequest('third');
+    await until('both windows show the third request', async () => (await statusText(window1)) === amount(3) && (await statusText(window2)) === amount(3), 10_000);
+    // 90 % of the daily budget: the warning colour, in both windows.
+    const background = async (page: Page) => statusItem(page).evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert.notEqual(await background(window2), 'rgba(0, 0, 0, 0)');
+    await shot(window2, '6-second-window-budget-warning');
+
+    // The first window goes away (a reload shuts its extension host down, as closing it does).
+    await window1.close({ runBeforeUnload: true });
+    const newOwner = await until('another process hosts the engine', async () => {
+      const h = JSON.parse((await get(proxyPort, '/_burnrate/health')).body) as { pid: number };
+      return h.pid !== ownerPid && h.pid;
+    }, 60_000);
+    console.log(`e2e: engine moved from process ${ownerPid} to ${newOwner}`);
+    await sendRequest('fourth');
+    await until('window 2 counts the request after the takeover', async () => (await statusText(window2)) === amount(4), 15_000);
+    await statusItem(window2).hover();
+    await window2.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'served by this window' }).first().waitFor({ timeout: 10_000 });
+    await shot(window2, '7-after-takeover');
+    await window2.mouse.move(10, 10);
+
+  });
+
+  test('pause and resume recording from the command palette; estimate a cost', async () => {
+    await runCommand(window2, 'Burn Rate: Pause Recording');
+    await until('the pause icon', async () => (await statusItem(window2).locator('.codicon-debug-pause').count()) === 1, 10_000);
+    const client = new OpenAI({ apiKey: 'sk-e2e-test-key', baseURL: `http://127.0.0.1:${proxyPort}/openai/v1`, maxRetries: 0 });
+    const reply = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'not recorded' }] });
+    assert.equal(reply.choices[0].message.content, 'Hello from fake openai.', 'paused: still forwarded');
+    await sleep(500);
+    await shot(window2, '8-paused');
+    await runCommand(window2, 'Burn Rate: Resume Recording');
+    await until('the flame again', async () => (await statusItem(window2).locator('.codicon-flame').count()) === 1, 10_000);
+    assert.equal(await statusText(window2), amount(4), 'the paused request was not counted');
+
+    await runCommand(window2, 'Burn Rate: Estimate Cost');
+    const input = window2.locator('.quick-input-widget input.input');
+    await input.fill('gpt-4o-mini');
+    await window2.locator('.quick-input-list .monaco-list-row', { hasText: 'gpt-4o-mini' }).first().waitFor();
+    await window2.keyboard.press('Enter');
+    // The input and output prompts open with their defaults (1000 and 500).
+    for (const [prefilled, tokens] of [['1000', '1000000'], ['500', '1000000']]) {
+      await until(`the prompt prefilled with ${prefilled}`, async () => (await input.inputValue()) === prefilled);
+      await input.fill(tokens);
+      await window2.keyboard.press('Enter');
+    }
+    // gpt-4o-mini: $0.15 input + $0.60 output per million tokens.
+    const toast = window2.locator('.notification-toast', { hasText: 'per request' }).first();
+    await toast.waitFor({ timeout: 15_000 });
+    assert.match(await toast.innerText(), /gpt-4o-mini: \$0\.75 per request/);
+    await sleep(500); // let the toast finish sliding in
+    await shot(window2, '9-estimate');
+  });
+
+  test('every request is in the database the extension keeps in its global storage', async () => {
+    const dbFile = path.join(DATA_DIR, 'burnrate.sqlite');
+    const db = await SpendDatabase.open(dbFile, { create: true });
+    db.insert(readJournalRecords(dbFile));
+    const rows = db.db.exec('SELECT COUNT(*), SUM(cost_nanos), COUNT(DISTINCT session) FROM requests')[0].values[0];
+    db.close();
+    assert.deepEqual(rows, [requests, COST_NANOS * requests, 1]);
+  });
+});
