@@ -1,6 +1,6 @@
 import type { Database } from 'sql.js';
 import { nanosToUsd } from './pricing';
-import { parseSince, type Totals } from './queries';
+import { parseSince, UNTAGGED, type Totals } from './queries';
 import type { RequestRecord } from './record';
 
 /** A row of a breakdown: the group's key (model, provider or session) and its totals. */
@@ -29,7 +29,6 @@ export interface SpendSummary {
 
 export const SUMMARY_TOP_N = 10;
 export const ACTIVE_SESSION_MINUTES = 15;
-const UNTAGGED = '(none)';
 
 interface Acc {
   nanos: number;
