@@ -93,6 +93,8 @@ async function serve(args: string[]): Promise<void> {
     dataDir,
     upstreams,
     maxBodyBytes: settings['burnrate.proxy.maxBodyMb'] * 1024 * 1024,
+    // Budgets and guards; their alerts and trips are warn lines on stderr.
+    settings,
     log,
   });
   engine.recorder.on('record', (r: RequestRecord) => {

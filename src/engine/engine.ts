@@ -1,6 +1,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SpendDatabase } from './db';
+import { loadGuardBaseline } from './guardBaseline';
+import { Guards } from './guards';
 import { KeyFingerprinter } from './keyFingerprint';
 import { ManagementApi } from './management';
 import { loadOrCreateSecret } from './managementProtocol';
@@ -8,6 +10,7 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
 import { SpendQuery } from './queries';
 import { Recorder } from './recorder';
 import { RouteTable } from './routes';
+import type { BurnRateSettings } from './settings';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type Log = (level: LogLevel, message: string) => void;
@@ -24,6 +27,8 @@ export interface EngineOptions {
   saveIntervalMs?: number;
   /** Start with recording paused (requests forwarded, not recorded), e.g. when taking over from a paused engine. */
   recordingPaused?: boolean;
+  /** Budget and guard settings for all traffic (burnrate.budget.*, burnrate.guard.*); changeable live via the management API. */
+  settings?: Partial<BurnRateSettings>;
   log?: Log;
 }
 
@@ -45,6 +50,7 @@ export class Engine {
     readonly routes: RouteTable,
     readonly url: string,
     readonly management: ManagementApi,
+    readonly guards: Guards,
   ) {}
 
   static async start(opts: EngineOptions): Promise<Engine> {
@@ -52,13 +58,20 @@ export class Engine {
     const routes = new RouteTable(opts.upstreams);
     const database = await SpendDatabase.open(opts.dbPath, { create: true });
     const recorder = await Recorder.open(database, { saveIntervalMs: opts.saveIntervalMs, log });
-    const management = new ManagementApi({ recorder, secret: loadOrCreateSecret(opts.dataDir), recordingPaused: opts.recordingPaused, log });
+    const guards = new Guards({ baseline: loadGuardBaseline(database.db), settings: opts.settings, log });
+    const management = new ManagementApi({ recorder, secret: loadOrCreateSecret(opts.dataDir), recordingPaused: opts.recordingPaused, guards, log });
     const proxy = new ProxyServer({
       routes,
       fingerprinter: KeyFingerprinter.fromSaltFile(path.join(opts.dataDir, 'key-salt')),
       onRecord: (rec) => {
+        try {
+          guards.settle(rec);
+        } catch (e) {
+          log('error', `guards could not count ${rec.id}: ${(e as Error).message}`);
+        }
         if (!management.recordingPaused) recorder.record(rec);
       },
+      guard: guards,
       localHandler: (req, res, url) => management.handle(req, res, url),
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       log,
@@ -74,7 +87,7 @@ export class Engine {
       if (err.code === 'EADDRINUSE') throw Object.assign(new Error(`port ${opts.port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), { code: 'EADDRINUSE' });
       throw e;
     }
-    return new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management);
+    return new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management, guards);
   }
 
   /** Stops accepting requests, lets the last records land, saves the database. */

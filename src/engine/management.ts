@@ -1,6 +1,8 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
 import { csvHeader, csvLine, jsonLine } from './exportFormat';
+import { answerGuardRoute, isGuardRoute } from './guardRoutes';
+import type { GuardAlert, Guards } from './guards';
 import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type EngineHealth } from './managementProtocol';
 import { SpendQuery } from './queries';
 import type { RequestRecord } from './record';
@@ -16,6 +18,8 @@ export interface ManagementOptions {
   recorder: Recorder;
   secret: string;
   recordingPaused?: boolean;
+  /** Budgets and guards: their routes, and their alerts as `alert` events on the events stream. */
+  guards?: Guards;
   /** How long to gather records before pushing one summary (keeps bursts cheap). */
   pushDelayMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -33,6 +37,8 @@ export class ManagementApi {
   private readonly tracker: SummaryTracker;
   private readonly query: SpendQuery;
   private readonly subscribers = new Set<http.ServerResponse>();
+  /** The workspace each following window shows (?workspace= on the events stream), to address alerts. */
+  private readonly subscriberWorkspaces = new Map<http.ServerResponse, string>();
   private readonly heartbeat: NodeJS.Timeout;
   private pushTimer: NodeJS.Timeout | undefined;
   private midnightTimer: NodeJS.Timeout | undefined;
@@ -42,6 +48,12 @@ export class ManagementApi {
     this.tracker.add(rec);
     this.schedulePush();
   };
+  private readonly onAlert = (alert: GuardAlert) => {
+    if (this.closed) return;
+    // A workspace's alert goes to its window when one follows; anything else to the window hosting the engine.
+    const audience = alert.workspace !== null && [...this.subscriberWorkspaces.values()].includes(alert.workspace) ? 'workspace' : 'owner';
+    this.broadcast(`event: alert\ndata: ${JSON.stringify({ ...alert, audience })}\n\n`);
+  };
 
   constructor(private readonly opts: ManagementOptions) {
     this.secretDigest = digest(opts.secret);
@@ -49,6 +61,7 @@ export class ManagementApi {
     this.query = new SpendQuery(opts.recorder.database.db);
     this.tracker = new SummaryTracker(opts.recorder.database.db);
     opts.recorder.on('record', this.onRecord);
+    opts.guards?.on('alert', this.onAlert);
     this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS);
     this.heartbeat.unref();
     this.scheduleMidnight();
@@ -86,7 +99,7 @@ export class ManagementApi {
         sendJson(res, 200, this.summary());
         break;
       case `GET ${MANAGEMENT_ROUTES.events}`:
-        this.subscribe(req, res);
+        this.subscribe(req, res, url.searchParams.get('workspace'));
         break;
       case `POST ${MANAGEMENT_ROUTES.recording}`:
         void readSmallJson(req).then((body) => {
@@ -103,6 +116,14 @@ export class ManagementApi {
         });
         break;
       default:
+        if (this.opts.guards && isGuardRoute(route)) {
+          const guards = this.opts.guards;
+          void readSmallJson(req, 64 * 1024).then((body) => {
+            const answer = answerGuardRoute(guards, req.method!, route, body);
+            sendJson(res, answer.status, answer.body);
+          });
+          break;
+        }
         sendJson(res, 404, { error: { type: 'not_found', message: `no management route ${req.method} ${route}` } });
     }
     return true;
@@ -113,11 +134,13 @@ export class ManagementApi {
     if (this.closed) return;
     this.closed = true;
     this.opts.recorder.off('record', this.onRecord);
+    this.opts.guards?.off('alert', this.onAlert);
     clearInterval(this.heartbeat);
     if (this.pushTimer) clearTimeout(this.pushTimer);
     if (this.midnightTimer) clearTimeout(this.midnightTimer);
     for (const res of this.subscribers) res.end();
     this.subscribers.clear();
+    this.subscriberWorkspaces.clear();
   }
 
   private authorised(req: http.IncomingMessage): boolean {
@@ -126,12 +149,16 @@ export class ManagementApi {
     return given.length > 0 && timingSafeEqual(digest(given), this.secretDigest);
   }
 
-  private subscribe(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private subscribe(req: http.IncomingMessage, res: http.ServerResponse, workspace: string | null): void {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-store', 'x-accel-buffering': 'no' });
     res.flushHeaders();
     this.subscribers.add(res);
+    if (workspace) this.subscriberWorkspaces.set(res, workspace);
     res.write(summaryEvent(this.summary()));
-    const drop = () => this.subscribers.delete(res);
+    const drop = () => {
+      this.subscribers.delete(res);
+      this.subscriberWorkspaces.delete(res);
+    };
     req.on('close', drop);
     res.on('close', drop);
   }

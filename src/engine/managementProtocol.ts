@@ -16,12 +16,27 @@ export const MANAGEMENT_ROUTES = {
   health: '/_burnrate/health',
   /** GET: the current SpendSummary. */
   summary: '/_burnrate/summary',
-  /** GET: server-sent events, one `summary` event now and one after every change. */
+  /**
+   * GET ?workspace=<name>: server-sent events, one `summary` event now and one after every change; an
+   * `alert` event (GuardAlert + `audience`: "workspace" when a window of that workspace follows, else "owner") per budget or guard alert.
+   */
   events: '/_burnrate/events',
   /** POST {"paused": boolean}: stop or resume recording (requests are still forwarded). */
   recording: '/_burnrate/recording',
   /** GET ?format=csv|jsonl&since=<epoch ms>: one row per request, as `burnrate export`. */
   export: '/_burnrate/export',
+  /** GET: sessions seen today with their spend, state (active/stopped), tripped guards and limits. */
+  sessions: '/_burnrate/sessions',
+  /** POST {"session": id}: refuse the session's next calls and cut its open streams. */
+  sessionStop: '/_burnrate/sessions/stop',
+  /** POST {"session": id}: let a stopped or tripped session go on. */
+  sessionAllow: '/_burnrate/sessions/allow',
+  /** POST {"session": id, "limits"?: {sessionMaxTokens?, sessionMaxUsd?, maxRequestsPerMinute?, maxRepeats?, retryStormErrors?}}: raise its limits (default: double each tripped one) and allow it. */
+  sessionRaise: '/_burnrate/sessions/raise',
+  /** GET: the budget and guard settings in force and each budget's use. */
+  guards: '/_burnrate/guards',
+  /** POST {"global"?: {settings}, "workspace"?: {"name", "settings"}}: apply burnrate.budget.* / burnrate.guard.* settings live. */
+  settings: '/_burnrate/settings',
 } as const;
 
 export const SECRET_FILE = 'management-secret';

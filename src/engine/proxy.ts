@@ -5,6 +5,7 @@ import * as zlib from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import { costExchange } from './costing';
 import { proxyError, type ProxyErrorResponse } from './errors';
+import type { ProxyGuard } from './guards';
 import { findApiKey, type KeyFingerprinter } from './keyFingerprint';
 import { adapterFor } from './providers';
 import type { RequestRecord } from './record';
@@ -25,6 +26,8 @@ export interface ProxyOptions {
   /** Extra routes served by the engine itself (dashboard, management API), tried before providers. */
   localHandler?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Budgets and runaway guards: asked before each call is forwarded (see guards.ts). */
+  guard?: ProxyGuard;
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers the proxy sets itself. */
@@ -127,8 +130,9 @@ export class ProxyServer {
 
     const adapter = adapterFor(route.protocol, { injectStreamUsage: route.injectStreamUsage });
     let call: EndpointCall | undefined;
+    const json = parseJson(body, req.headers['content-type']);
     try {
-      call = adapter?.recognise({ method: req.method!, path: upstreamPath, query: url.searchParams, body: parseJson(body, req.headers['content-type']), bodyBytes: body.length });
+      call = adapter?.recognise({ method: req.method!, path: upstreamPath, query: url.searchParams, body: json, bodyBytes: body.length });
     } catch (e) {
       // The proxy is never stricter than the provider: an odd body is forwarded as it came.
       this.log('warn', `${route.id}: could not read request: ${(e as Error).message}`);
@@ -152,12 +156,30 @@ export class ProxyServer {
 
     const controller = new AbortController();
     let clientGone = false;
+    let cutNote: string | undefined;
     res.on('close', () => {
       if (!res.writableFinished) {
         clientGone = true;
         controller.abort();
       }
     });
+
+    // A call the guards refuse never reaches the upstream; an admitted one is settled by its record.
+    const guard = this.opts.guard;
+    if (guard) {
+      const admission = guard.admit({
+        id: exchange.id, protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: call?.requestModel,
+        stream: call?.stream ?? false, path: upstreamPath, body, json, tags, keyFingerprint: exchange.keyFingerprint, userAgent: req.headers['user-agent'],
+        cut: (reason) => {
+          cutNote = reason;
+          clientGone = true;
+          controller.abort();
+          res.destroy();
+        },
+      });
+      if (!admission.allowed) return sendError(res, admission.error);
+      res.once('close', () => guard.release(exchange.id));
+    }
 
     let upstream: Dispatcher.ResponseData;
     try {
@@ -171,7 +193,7 @@ export class ProxyServer {
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (clientGone) return this.finish(exchange, undefined, false, 'client closed the connection before the response');
+      if (clientGone) return this.finish(exchange, undefined, false, cutNote ?? 'client closed the connection before the response');
       const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(err.code ?? '');
       if (unreachable) {
         sendError(res, proxyError(route.protocol, 502, 'upstream_unreachable', `could not reach ${route.id} at ${route.origin} (${err.code})`, true));
@@ -207,7 +229,7 @@ export class ProxyServer {
     const report = await pipe.end();
     if (clientGone) {
       upstream.body.destroy();
-      return this.finish(exchange, report, false, 'client closed the connection mid-response');
+      return this.finish(exchange, report, false, cutNote ?? 'client closed the connection mid-response');
     }
     if (streamError) {
       res.destroy();

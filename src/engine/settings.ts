@@ -17,6 +17,7 @@ export interface BurnRateSettings {
   'burnrate.guard.maxRequestsPerMinute': number;
   'burnrate.guard.maxRepeats': number;
   'burnrate.guard.onTrip': 'warn' | 'block';
+  'burnrate.guard.retryStormErrors': number;
   'burnrate.terminal.injectEnv': boolean;
 }
 
@@ -33,6 +34,7 @@ export const DEFAULT_SETTINGS: Readonly<BurnRateSettings> = Object.freeze({
   'burnrate.guard.maxRequestsPerMinute': 0,
   'burnrate.guard.maxRepeats': 0,
   'burnrate.guard.onTrip': 'warn',
+  'burnrate.guard.retryStormErrors': 10,
   'burnrate.terminal.injectEnv': true,
 });
 

@@ -7,6 +7,7 @@ import { DashboardPanel } from './dashboardPanel';
 import { downloadExport, setRecordingPaused } from './engineClient';
 import type { EngineLink } from './engineLink';
 import { formatUsd, plainState } from './format';
+import { allowSessionCommand, stopSessionCommand } from './sessionCommands';
 import type { TerminalRouting } from './terminals';
 import { setupSnippet, type SnippetFormat } from './terminalEnv';
 
@@ -31,6 +32,8 @@ export function registerCommands(deps: CommandDeps): void {
     [Commands.exportCsv]: () => exportCsv(deps),
     [Commands.estimateCost]: () => estimateCost(deps),
     [Commands.showLog]: () => log.show(),
+    [Commands.stopSession]: () => stopSessionCommand(deps),
+    [Commands.allowSession]: () => allowSessionCommand(deps),
   };
   for (const [id, run] of Object.entries(handlers)) {
     context.subscriptions.push(

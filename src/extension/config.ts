@@ -31,6 +31,7 @@ export interface BurnRateConfig {
     sessionMaxUsd: number;
     maxRequestsPerMinute: number;
     maxRepeats: number;
+    retryStormErrors: number;
     onTrip: 'warn' | 'block';
   };
   terminal: { injectEnv: boolean };
@@ -112,6 +113,7 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
       sessionMaxUsd: cap(Settings.guardSessionMaxUsd),
       maxRequestsPerMinute: cap(Settings.guardMaxRequestsPerMinute),
       maxRepeats: cap(Settings.guardMaxRepeats),
+      retryStormErrors: cap(Settings.guardRetryStormErrors),
       onTrip: stricter(Settings.guardOnTrip),
     },
     terminal: { injectEnv: injectEnv !== false },

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { BurnRateSettings } from '../engine/settings';
 import { readConfig, type BurnRateConfig } from './config';
 
 /** The one typed settings snapshot, reloaded by the one onDidChangeConfiguration listener. */
@@ -19,6 +20,15 @@ export class ConfigStore implements vscode.Disposable {
 
   get config(): BurnRateConfig {
     return this.current;
+  }
+
+  /** The settings as the user set them, without this workspace's values: the limits for all traffic. */
+  get userConfig(): BurnRateConfig {
+    const c = vscode.workspace.getConfiguration();
+    return readConfig((key) => {
+      const i = c.inspect<BurnRateSettings[typeof key]>(key);
+      return i && { defaultValue: i.defaultValue, globalValue: i.globalValue };
+    });
   }
 
   private static read(): BurnRateConfig {

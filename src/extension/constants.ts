@@ -14,6 +14,8 @@ export const Commands = {
   exportCsv: 'burnrate.exportCsv',
   estimateCost: 'burnrate.estimateCost',
   showLog: 'burnrate.showLog',
+  stopSession: 'burnrate.stopSession',
+  allowSession: 'burnrate.allowSession',
 } as const;
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
@@ -31,6 +33,7 @@ export const Settings = {
   guardMaxRequestsPerMinute: 'burnrate.guard.maxRequestsPerMinute',
   guardMaxRepeats: 'burnrate.guard.maxRepeats',
   guardOnTrip: 'burnrate.guard.onTrip',
+  guardRetryStormErrors: 'burnrate.guard.retryStormErrors',
   terminalInjectEnv: 'burnrate.terminal.injectEnv',
 } as const satisfies Record<string, keyof BurnRateSettings>;
 

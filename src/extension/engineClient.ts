@@ -5,6 +5,10 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { ENGINE_HOST as LOOPBACK_HOST, MANAGEMENT_ROUTES, type EngineHealth } from '../engine/managementProtocol';
+import type { GuardAlert } from '../engine/guards';
+
+/** An alert as the events stream delivers it: which window should show it (see alerts.ts). */
+export type DeliveredAlert = GuardAlert & { audience: 'workspace' | 'owner' };
 import type { SpendSummary } from '../engine/summary';
 
 export type Probe =
@@ -64,8 +68,9 @@ export interface SummaryStream {
 export function subscribeSummaries(
   port: number,
   secret: string,
-  handlers: { onOpen?: () => void; onSummary: (s: SpendSummary) => void },
+  handlers: { onOpen?: () => void; onSummary: (s: SpendSummary) => void; onAlert?: (a: DeliveredAlert) => void },
   idleMs = 45_000,
+  workspace?: string,
 ): SummaryStream {
   let finish!: (end: StreamEnd) => void;
   const done = new Promise<StreamEnd>((r) => (finish = r));
@@ -76,7 +81,8 @@ export function subscribeSummaries(
       finish(e);
     }
   };
-  const req = http.get({ host: LOOPBACK_HOST, port, path: MANAGEMENT_ROUTES.events, agent: false, headers: { authorization: `Bearer ${secret}`, accept: 'text/event-stream' } }, (res) => {
+  const eventsPath = workspace ? `${MANAGEMENT_ROUTES.events}?workspace=${encodeURIComponent(workspace)}` : MANAGEMENT_ROUTES.events;
+  const req = http.get({ host: LOOPBACK_HOST, port, path: eventsPath, agent: false, headers: { authorization: `Bearer ${secret}`, accept: 'text/event-stream' } }, (res) => {
     if (res.statusCode === 401) {
       res.resume();
       return end('unauthorized');
@@ -87,9 +93,10 @@ export function subscribeSummaries(
     }
     handlers.onOpen?.();
     const parser = new SseReader((event, data) => {
-      if (event !== 'summary') return;
+      if (event !== 'summary' && event !== 'alert') return;
       try {
-        handlers.onSummary(JSON.parse(data) as SpendSummary);
+        if (event === 'alert') handlers.onAlert?.(JSON.parse(data) as DeliveredAlert);
+        else handlers.onSummary(JSON.parse(data) as SpendSummary);
       } catch {
         /* a torn event: the next one will do */
       }

@@ -9,7 +9,7 @@
  */
 import { OwnerLock } from '../engine/ownerLock';
 import type { SpendSummary } from '../engine/summary';
-import { probe, subscribeSummaries, type Probe, type SummaryStream } from './engineClient';
+import { probe, subscribeSummaries, type DeliveredAlert, type Probe, type SummaryStream } from './engineClient';
 
 export type LinkState =
   | { kind: 'connecting' }
@@ -42,6 +42,8 @@ export interface EngineLinkOptions {
   host: (port: number, opts: { recordingPaused: boolean }) => Promise<HostedEngine>;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   timing?: Partial<typeof DEFAULT_TIMING>;
+  /** This window's workspace name, so the engine can address a workspace's alerts to its window. */
+  workspace?: string;
 }
 
 const DEFAULT_TIMING = {
@@ -74,6 +76,7 @@ export class EngineLink {
   private _summary: SpendSummary | undefined;
   private readonly stateListeners = new Set<Listener<LinkState>>();
   private readonly summaryListeners = new Set<Listener<SpendSummary>>();
+  private readonly alertListeners = new Set<Listener<DeliveredAlert>>();
   private lockWaitSince: number | undefined;
 
   constructor(private readonly opts: EngineLinkOptions) {
@@ -112,6 +115,12 @@ export class EngineLink {
   onDidChangeSummary(listener: Listener<SpendSummary>): () => void {
     this.summaryListeners.add(listener);
     return () => this.summaryListeners.delete(listener);
+  }
+
+  /** Budget and guard alerts, as every following window receives them. */
+  onDidAlert(listener: Listener<DeliveredAlert>): () => void {
+    this.alertListeners.add(listener);
+    return () => this.alertListeners.delete(listener);
   }
 
   start(): void {
@@ -156,6 +165,7 @@ export class EngineLink {
     this.setState({ kind: 'stopped' });
     this.stateListeners.clear();
     this.summaryListeners.clear();
+    this.alertListeners.clear();
   }
 
   private async stopCurrent(): Promise<void> {
@@ -258,8 +268,13 @@ export class EngineLink {
             this._summary = s;
             for (const l of this.summaryListeners) l(s);
           },
+          onAlert: (a) => {
+            if (this.generation !== gen) return;
+            for (const l of this.alertListeners) l(a);
+          },
         },
         this.timing.streamIdleMs,
+        this.opts.workspace,
       );
       this.stream = stream;
       const end = await stream.done;

@@ -16,8 +16,10 @@ import { Commands, ContextKeys, LOG_CHANNEL_NAME, Settings } from './constants';
 import { DashboardPanel } from './dashboardPanel';
 import { EngineLink, type LinkState } from './engineLink';
 import { formatUsd, plainState } from './format';
+import { guardSettingsUpdate } from './guardSettings';
+import { handleAlert, sendGuardSettings } from './sessionCommands';
 import { SpendStatusBar } from './statusBar';
-import { TerminalRouting } from './terminals';
+import { TerminalRouting, workspaceTag } from './terminals';
 
 let link: EngineLink | undefined;
 
@@ -49,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): void {
     lockFile: `${dbPath}.owner`,
     secrets: () => [readSecret(dataDir), readSecret(cliDataDir())].filter((s): s is string => !!s),
     log: engineLog,
+    workspace: workspaceTag().workspace,
     host: async (port, { recordingPaused }) => {
       const cfg = config.config;
       const api = loadEngineApi();
@@ -59,6 +62,8 @@ export function activate(context: vscode.ExtensionContext): void {
         upstreams: cfg.upstreams,
         maxBodyBytes: cfg.maxBodyMb * 1024 * 1024,
         recordingPaused,
+        // Limits for all traffic from the start; each window then sends its own workspace's (sendGuardSettings).
+        settings: guardSettingsUpdate(config.userConfig, cfg, undefined).global,
         log: engineLog,
       });
       engine.recorder.on('record', (r: RequestRecord) => {
@@ -76,6 +81,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const terminals = new TerminalRouting(context, config, engine, log);
   context.subscriptions.push(status, terminals, { dispose: () => DashboardPanel.disposeCurrent() });
   registerCommands({ context, config, link: engine, terminals, log, engineApi: loadEngineApi });
+  const sessionDeps = { link: engine, terminals, config, log };
+  const offAlert = engine.onDidAlert((alert) => void handleAlert(sessionDeps, alert));
 
   const proxyUrl = () => `http://127.0.0.1:${engine.currentPort}`;
   const render = () => status.update(engine.state, engine.summary, config.config, proxyUrl());
@@ -84,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const offState = engine.onDidChangeState((state) => {
     render();
     terminals.refresh();
+    if (state.kind === 'owner' || state.kind === 'follower') void sendGuardSettings(sessionDeps);
     if (state.kind === lastNotified) return;
     lastNotified = state.kind;
     notifyState(state, config.config.port, log);
@@ -102,13 +110,14 @@ export function activate(context: vscode.ExtensionContext): void {
     }
   });
   context.subscriptions.push(
-    { dispose: () => (offState(), offSummary()) },
+    { dispose: () => (offState(), offSummary(), offAlert()) },
     config.onDidChange(({ before, after }) => {
       const changed = configChanges(before, after);
       for (const problem of after.problems) log.warn(`setting ignored: ${problem}`);
       if (changed.port) void engine.setPort(after.port);
       else if (changed.engine) void (engine.isOwner ? engine.restartHosted() : engine.retry());
       if (changed.terminal) terminals.refresh();
+      void sendGuardSettings(sessionDeps);
       render();
     }),
     // Closing the window closes the engine it hosts (saving the database); deactivate() awaits the same.

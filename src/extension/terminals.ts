@@ -25,6 +25,9 @@ export function workspaceTag(): Tags {
 export class TerminalRouting implements vscode.Disposable {
   private readonly collection: vscode.GlobalEnvironmentVariableCollection;
   private keptAsked = new Set<string>();
+  /** Metered terminals this window opened, by session id: Stop Session can end their process. */
+  private readonly metered = new Map<string, vscode.Terminal>();
+  private readonly closeListener: vscode.Disposable;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -33,6 +36,24 @@ export class TerminalRouting implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.collection = context.environmentVariableCollection;
+    this.closeListener = vscode.window.onDidCloseTerminal((t) => {
+      for (const [session, terminal] of this.metered) if (terminal === t) this.metered.delete(session);
+    });
+  }
+
+  /** Sessions of the metered terminals open in this window. */
+  get meteredSessions(): ReadonlySet<string> {
+    return new Set(this.metered.keys());
+  }
+
+  /** Ends a metered terminal's process (disposing the terminal kills it). False when it is not this window's. */
+  endMeteredTerminal(session: string): boolean {
+    const terminal = this.metered.get(session);
+    if (!terminal) return false;
+    this.metered.delete(session);
+    terminal.dispose();
+    this.log.info(`ended the metered terminal of session ${session}`);
+    return true;
   }
 
   plan(tags: Tags = workspaceTag()): { set: EnvPlanEntry[]; kept: KeptBaseUrl[] } {
@@ -82,6 +103,7 @@ export class TerminalRouting implements vscode.Disposable {
       ...(launch.kind === 'envWrapper' ? { shellPath: launch.shellPath, shellArgs: launch.shellArgs } : { env: launch.env, strictEnv: true }),
     };
     const terminal = vscode.window.createTerminal(options);
+    this.metered.set(session, terminal);
     terminal.show();
     this.log.info(`opened metered terminal, session ${session}`);
     return terminal;
@@ -113,6 +135,7 @@ export class TerminalRouting implements vscode.Disposable {
   }
 
   dispose(): void {
-    // The collection belongs to the extension context; nothing else to release.
+    // The collection belongs to the extension context.
+    this.closeListener.dispose();
   }
 }

@@ -1,0 +1,77 @@
+/**
+ * Which window shows a budget or guard alert, and what the notification says. Pure (no vscode
+ * import) so it is unit-tested; notifications.ts shows it and runs the chosen action.
+ */
+import type { GuardName, SessionView } from '../engine/guards';
+import type { DeliveredAlert } from './engineClient';
+import { formatUsd } from './format';
+
+export interface WindowRole {
+  /** This window hosts the engine. */
+  isOwner: boolean;
+  /** This window's workspace name (the tag its terminals carry). */
+  workspace: string | undefined;
+  /** Sessions of metered terminals this window opened. */
+  meteredSessions: ReadonlySet<string>;
+}
+
+/**
+ * Every following window receives every alert; exactly one should show it: the window whose
+ * metered terminal the session is, else the window of the alert's workspace (when one follows),
+ * else the window hosting the engine.
+ */
+export function shouldNotify(alert: DeliveredAlert, role: WindowRole): boolean {
+  if (alert.session && role.meteredSessions.has(alert.session)) return true;
+  if (alert.audience === 'workspace') return alert.workspace === role.workspace;
+  return role.isOwner;
+}
+
+export const AlertActions = {
+  stopSession: 'Stop Session',
+  stopAndEndTerminal: 'Stop Session and End Terminal',
+  endTerminal: 'End Terminal',
+  allowSession: 'Allow Session',
+  raiseLimit: 'Raise Limit',
+  ignore: 'Ignore',
+  openDashboard: 'Open Dashboard',
+  raiseBudget: 'Raise Budget',
+} as const;
+export type AlertAction = (typeof AlertActions)[keyof typeof AlertActions];
+
+export interface AlertView {
+  severity: 'info' | 'warning' | 'error';
+  text: string;
+  actions: AlertAction[];
+}
+
+/** The notification for an alert: the engine's message (numbers, what tripped, how to go on) and the actions that fit. */
+export function alertView(alert: DeliveredAlert, role: WindowRole): AlertView {
+  const text = `Burn Rate: ${alert.message}`;
+  switch (alert.kind) {
+    case 'budget':
+      return { severity: alert.threshold >= 1 ? 'error' : 'warning', text, actions: [AlertActions.openDashboard, AlertActions.raiseBudget] };
+    case 'anomaly':
+      return { severity: 'warning', text, actions: [AlertActions.openDashboard] };
+    case 'guard': {
+      const metered = role.meteredSessions.has(alert.session);
+      if (alert.action === 'block') {
+        return { severity: 'error', text, actions: [AlertActions.allowSession, AlertActions.raiseLimit, ...(metered ? [AlertActions.endTerminal] : [])] };
+      }
+      return { severity: 'warning', text, actions: [metered ? AlertActions.stopAndEndTerminal : AlertActions.stopSession, AlertActions.raiseLimit, AlertActions.ignore] };
+    }
+  }
+}
+
+/** One quick-pick row per session, for Stop Session / Allow Session. */
+export function sessionPickItem(s: SessionView, meteredHere: boolean, now = Date.now()): { label: string; description: string; detail: string } {
+  const ago = Math.max(0, Math.round((now - s.lastAt) / 60_000));
+  const parts = [`${formatUsd(s.costUsd)}`, `${s.requests} call${s.requests === 1 ? '' : 's'}`, `${s.tokens.toLocaleString('en-US')} tokens`, ago ? `last ${ago} min ago` : 'active now'];
+  if (s.inFlight) parts.push(`${s.inFlight} running`);
+  const where = [s.workspace ? `workspace ${s.workspace}` : undefined, meteredHere ? 'metered terminal in this window' : undefined, s.explicit ? undefined : 'inferred from key and client'].filter(Boolean);
+  const state = s.state === 'stopped' ? `stopped: ${s.stoppedReason ?? ''}` : s.tripped.length ? `tripped: ${s.tripped.map(guardLabel).join(', ')}` : '';
+  return { label: s.id, description: parts.join(' · '), detail: [state, ...where].filter(Boolean).join(' · ') };
+}
+
+export function guardLabel(g: GuardName): string {
+  return { sessionMaxTokens: 'token budget', sessionMaxUsd: 'cost budget', maxRequestsPerMinute: 'request rate', maxRepeats: 'repeats', retryStorm: 'retry storm' }[g];
+}

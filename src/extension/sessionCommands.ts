@@ -1,0 +1,139 @@
+/**
+ * Budget and guard features of the window: the alert notifications (shown by one window only), the
+ * Stop Session / Allow Session commands, and sending this window's budget and guard settings to the engine.
+ */
+import * as vscode from 'vscode';
+import { AlertActions, alertView, sessionPickItem, shouldNotify, type WindowRole } from './alerts';
+import type { ConfigStore } from './configStore';
+import { Commands } from './constants';
+import type { DeliveredAlert } from './engineClient';
+import type { EngineLink } from './engineLink';
+import { allowSession, listSessions, pushGuardSettings, raiseSessionLimits, stopSession } from './guardClient';
+import { guardSettingsUpdate } from './guardSettings';
+import { plainState } from './format';
+import type { TerminalRouting } from './terminals';
+import { workspaceTag } from './terminals';
+
+export interface SessionDeps {
+  link: EngineLink;
+  terminals: TerminalRouting;
+  config: ConfigStore;
+  log: vscode.LogOutputChannel;
+}
+
+function access(link: EngineLink): { port: number; secret: string } {
+  const state = link.state;
+  if ((state.kind === 'owner' || state.kind === 'follower') && link.secret) return { port: link.currentPort, secret: link.secret };
+  throw new Error(plainState(state, link.currentPort).replace(/\\(.)/g, '$1'));
+}
+
+export function windowRole(link: EngineLink, terminals: TerminalRouting): WindowRole {
+  return { isOwner: link.isOwner, workspace: workspaceTag().workspace, meteredSessions: terminals.meteredSessions };
+}
+
+/** Sends the user's and this workspace's budget/guard settings to the engine (on connect and on change). */
+export async function sendGuardSettings({ link, config, log }: SessionDeps): Promise<void> {
+  if (!((link.state.kind === 'owner' || link.state.kind === 'follower') && link.secret)) return;
+  try {
+    await pushGuardSettings(link.currentPort, link.secret, guardSettingsUpdate(config.userConfig, config.config, workspaceTag().workspace));
+  } catch (e) {
+    log.warn(`could not send budget and guard settings to the engine: ${(e as Error).message}`);
+  }
+}
+
+/** Shows an alert when this window is the one to show it; every window logs it. */
+export async function handleAlert(deps: SessionDeps, alert: DeliveredAlert): Promise<void> {
+  const { link, terminals, log } = deps;
+  const role = windowRole(link, terminals);
+  if (!shouldNotify(alert, role)) return;
+  // The hosting window's log has it already (from the engine).
+  if (!link.isOwner) log.warn(alert.message);
+  const view = alertView(alert, role);
+  const show = view.severity === 'error' ? vscode.window.showErrorMessage : view.severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  const pick = await show(view.text, ...view.actions);
+  if (!pick || pick === AlertActions.ignore) return;
+  try {
+    const session = alert.session ?? '';
+    switch (pick) {
+      case AlertActions.openDashboard:
+        await vscode.commands.executeCommand(Commands.openDashboard);
+        break;
+      case AlertActions.raiseBudget:
+        await vscode.commands.executeCommand('workbench.action.openSettings', 'burnrate.budget');
+        break;
+      case AlertActions.stopSession:
+      case AlertActions.stopAndEndTerminal: {
+        const { port, secret } = access(link);
+        await stopSession(port, secret, session);
+        const ended = terminals.endMeteredTerminal(session);
+        void vscode.window.showInformationMessage(`Burn Rate: session "${session}" stopped${ended ? ' and its terminal ended' : ''}. "Burn Rate: Allow Session" lets it go on.`);
+        break;
+      }
+      case AlertActions.endTerminal:
+        terminals.endMeteredTerminal(session);
+        break;
+      case AlertActions.allowSession: {
+        const { port, secret } = access(link);
+        await allowSession(port, secret, session);
+        void vscode.window.showInformationMessage(`Burn Rate: session "${session}" may go on.`);
+        break;
+      }
+      case AlertActions.raiseLimit: {
+        const { port, secret } = access(link);
+        const after = await raiseSessionLimits(port, secret, session);
+        const l = after.limits;
+        void vscode.window.showInformationMessage(
+          `Burn Rate: session "${session}" may go on with ${[
+            l.sessionMaxTokens && `${l.sessionMaxTokens.toLocaleString('en-US')} tokens`,
+            l.sessionMaxUsd && `$${l.sessionMaxUsd}`,
+            l.maxRequestsPerMinute && `${l.maxRequestsPerMinute} calls/min`,
+            l.maxRepeats && `${l.maxRepeats} repeats`,
+          ].filter(Boolean).join(', ') || 'no limits'}.`,
+        );
+        break;
+      }
+    }
+  } catch (e) {
+    log.error(`${pick}: ${(e as Error).message}`);
+    void vscode.window.showErrorMessage(`Burn Rate: ${(e as Error).message}`);
+  }
+}
+
+/** Burn Rate: Stop Session: pick an active session; its next calls are refused and its streams cut (a metered terminal here is ended too). */
+export async function stopSessionCommand({ link, terminals, log }: SessionDeps): Promise<void> {
+  const { port, secret } = access(link);
+  const metered = terminals.meteredSessions;
+  const sessions = (await listSessions(port, secret)).filter((s) => s.state === 'active');
+  if (!sessions.length) {
+    void vscode.window.showInformationMessage('Burn Rate: no active sessions today.');
+    return;
+  }
+  const pick = await vscode.window.showQuickPick(
+    sessions.map((s) => ({ ...sessionPickItem(s, metered.has(s.id)), id: s.id })),
+    { title: 'Burn Rate: Stop Session', placeHolder: 'Its next calls are refused and its open streams cut', matchOnDescription: true, matchOnDetail: true },
+  );
+  if (!pick) return;
+  await stopSession(port, secret, pick.id);
+  let ended = false;
+  if (metered.has(pick.id)) {
+    const choice = await vscode.window.showWarningMessage(`Burn Rate: session "${pick.id}" stopped. End its metered terminal too (its process ends)?`, 'End Terminal', 'Keep Terminal');
+    if (choice === 'End Terminal') ended = terminals.endMeteredTerminal(pick.id);
+  }
+  log.info(`session ${pick.id} stopped from the command palette${ended ? ', terminal ended' : ''}`);
+  if (!metered.has(pick.id)) void vscode.window.showInformationMessage(`Burn Rate: session "${pick.id}" stopped. "Burn Rate: Allow Session" lets it go on.`);
+}
+
+/** Burn Rate: Allow Session: pick a stopped or tripped session and let it go on. */
+export async function allowSessionCommand({ link, log }: SessionDeps): Promise<void> {
+  const { port, secret } = access(link);
+  const sessions = (await listSessions(port, secret)).filter((s) => s.state === 'stopped' || s.tripped.length);
+  if (!sessions.length) {
+    void vscode.window.showInformationMessage('Burn Rate: no stopped sessions.');
+    return;
+  }
+  const pick = await vscode.window.showQuickPick(sessions.map((s) => ({ ...sessionPickItem(s, false), id: s.id })), { title: 'Burn Rate: Allow Session', placeHolder: 'Let a stopped session go on' });
+  if (!pick) return;
+  await allowSession(port, secret, pick.id);
+  log.info(`session ${pick.id} allowed from the command palette`);
+  void vscode.window.showInformationMessage(`Burn Rate: session "${pick.id}" may go on.`);
+}
