@@ -269,6 +269,17 @@ describe('workspace budgets', () => {
     // Another workspace is not limited by proj-a's budget.
     await new OpenAI({ apiKey: 'sk-test', baseURL: `${h.url}/~workspace=proj-b/openai/v1` }).chat.completions.create({ model: 'gpt-4o-mini', messages });
     h.engine.guards.configure({ workspace: { name: 'proj-a', settings: {} } });
+
+    // Warn mode: the same budget alerts, and every call goes through.
+    alerts.length = 0;
+    h.fake.reset();
+    h.engine.guards.configure({ workspace: { name: 'proj-w', settings: { 'burnrate.budget.daily': 0.001 } } });
+    const warned = new OpenAI({ apiKey: 'sk-test', baseURL: `${h.url}/~workspace=proj-w/openai/v1` });
+    for (let i = 0; i < 5; i++) await warned.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    assert.equal(upstreamCalls(), 5);
+    assert.deepEqual(alerts.map((a) => a.kind === 'budget' && a.threshold), [0.5, 1]);
+    assert.match(alerts[1].message, /Workspace "proj-w": daily budget: \$0\.00104 of \$0\.00100|Workspace "proj-w": daily budget: .* spent \(103 %\)\. Calls still go through/);
+    h.engine.guards.configure({ workspace: { name: 'proj-w', settings: {} } });
   });
 
   test('settings arrive live through the management API and alerts reach every window on the events stream', async () => {
