@@ -4,6 +4,8 @@ import { SpendDatabase } from './db';
 import { KeyFingerprinter } from './keyFingerprint';
 import { ManagementApi } from './management';
 import { loadOrCreateSecret } from './managementProtocol';
+import { databaseFeed } from './exportFeed';
+import { OtlpExporter, type OtlpExportOptions } from './otlpExport';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
 import { SpendQuery } from './queries';
 import { Recorder } from './recorder';
@@ -24,6 +26,8 @@ export interface EngineOptions {
   saveIntervalMs?: number;
   /** Start with recording paused (requests forwarded, not recorded), e.g. when taking over from a paused engine. */
   recordingPaused?: boolean;
+  /** Send every record to an OpenTelemetry collector (see otlpExport.ts); off when undefined. */
+  otlp?: Omit<OtlpExportOptions, 'feed' | 'cursorFile' | 'log'>;
   log?: Log;
 }
 
@@ -74,14 +78,37 @@ export class Engine {
       if (err.code === 'EADDRINUSE') throw Object.assign(new Error(`port ${opts.port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), { code: 'EADDRINUSE' });
       throw e;
     }
-    return new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management);
+    const engine = new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management);
+    if (opts.otlp) {
+      try {
+        engine.otlpExporter = await OtlpExporter.start({
+          ...opts.otlp,
+          feed: databaseFeed(database.db),
+          // Beside the database it tracks, so two databases never share an export position.
+          cursorFile: opts.dbPath ? `${opts.dbPath}.otlp-cursor.json` : undefined,
+          log,
+        });
+        const exporter = engine.otlpExporter;
+        recorder.on('record', () => exporter.wake());
+        log('info', `exporting records to the OpenTelemetry collector at ${opts.otlp.endpoint}`);
+      } catch (e) {
+        // Telemetry trouble never stops the proxy: say so and run without export.
+        log('error', `OTLP export is off: ${(e as Error).message}`);
+      }
+    }
+    return engine;
   }
+
+  /** Sends records to an OpenTelemetry collector, when configured. */
+  otlpExporter: OtlpExporter | undefined;
 
   /** Stops accepting requests, lets the last records land, saves the database. */
   async close(): Promise<void> {
     this.management.close();
     await this.proxy.close();
     await this.recorder.close();
+    // After the recorder: its last records are in the database, for a last export attempt.
+    await this.otlpExporter?.close();
     this.recorder.database.close();
   }
 }
