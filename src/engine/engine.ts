@@ -6,6 +6,7 @@ import { ManagementApi } from './management';
 import { loadOrCreateSecret } from './managementProtocol';
 import { databaseFeed } from './exportFeed';
 import { OtlpExporter, type OtlpExportOptions } from './otlpExport';
+import { describePrices, loadStoredPriceData, watchStoredPriceData } from './priceData';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
 import { SpendQuery } from './queries';
 import { Recorder } from './recorder';
@@ -54,6 +55,9 @@ export class Engine {
   static async start(opts: EngineOptions): Promise<Engine> {
     const log = opts.log ?? (() => {});
     const routes = new RouteTable(opts.upstreams);
+    // Refreshed price data, when the user fetched some; the bundled catalogue otherwise.
+    const prices = loadStoredPriceData(opts.dataDir, log);
+    if (prices) log('info', `prices from ${describePrices(prices)}`);
     const database = await SpendDatabase.open(opts.dbPath, { create: true });
     const recorder = await Recorder.open(database, { saveIntervalMs: opts.saveIntervalMs, log });
     const management = new ManagementApi({ recorder, secret: loadOrCreateSecret(opts.dataDir), recordingPaused: opts.recordingPaused, log });
@@ -79,6 +83,7 @@ export class Engine {
       throw e;
     }
     const engine = new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management);
+    engine.stopPriceWatch = watchStoredPriceData(opts.dataDir, log);
     if (opts.otlp) {
       try {
         engine.otlpExporter = await OtlpExporter.start({
@@ -101,9 +106,11 @@ export class Engine {
 
   /** Sends records to an OpenTelemetry collector, when configured. */
   otlpExporter: OtlpExporter | undefined;
+  private stopPriceWatch: (() => void) | undefined;
 
   /** Stops accepting requests, lets the last records land, saves the database. */
   async close(): Promise<void> {
+    this.stopPriceWatch?.();
     this.management.close();
     await this.proxy.close();
     await this.recorder.close();

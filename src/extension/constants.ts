@@ -14,6 +14,7 @@ export const Commands = {
   exportCsv: 'burnrate.exportCsv',
   estimateCost: 'burnrate.estimateCost',
   showLog: 'burnrate.showLog',
+  refreshPrices: 'burnrate.refreshPrices',
 } as const;
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
@@ -32,10 +33,19 @@ export const Settings = {
   guardMaxRepeats: 'burnrate.guard.maxRepeats',
   guardOnTrip: 'burnrate.guard.onTrip',
   terminalInjectEnv: 'burnrate.terminal.injectEnv',
+  otlpEnabled: 'burnrate.export.otlp.enabled',
+  otlpEndpoint: 'burnrate.export.otlp.endpoint',
+  otlpHeaders: 'burnrate.export.otlp.headers',
+  otlpProtocol: 'burnrate.export.otlp.protocol',
+  pricesDataUrl: 'burnrate.prices.dataUrl',
 } as const satisfies Record<string, keyof BurnRateSettings>;
 
 /** Settings that redirect traffic: machine-scoped, and restricted in untrusted workspaces. */
-export const TRAFFIC_SETTINGS = [Settings.port, Settings.upstreams, Settings.maxBodyMb] as const;
+export const TRAFFIC_SETTINGS = [
+  Settings.port, Settings.upstreams, Settings.maxBodyMb,
+  // Where records (and the collector's credentials) go, and where prices come from: the user's choice, never a workspace's.
+  Settings.otlpEnabled, Settings.otlpEndpoint, Settings.otlpHeaders, Settings.otlpProtocol, Settings.pricesDataUrl,
+] as const;
 
 export const ContextKeys = {
   recordingPaused: 'burnrate.recordingPaused',

@@ -58,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): void {
         dataDir,
         upstreams: cfg.upstreams,
         maxBodyBytes: cfg.maxBodyMb * 1024 * 1024,
+        otlp: cfg.otlp,
         recordingPaused,
         log: engineLog,
       });

@@ -57,3 +57,39 @@ describe('OTLP export of proxied SDK calls', () => {
     assert.ok(!everything.includes('canary-otlp-key'), 'API keys never reach the collector');
   });
 });
+
+describe('burnrate serve --otlp-endpoint', () => {
+  test('the CLI exports what it proxies, and says where', async () => {
+    const { spawn } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const cliReceiver = await startOtlpReceiver();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-otlp-cli-'));
+    const child = spawn(process.execPath, [
+      path.resolve(__dirname, '../../dist/cli.js'), 'serve', '--port', '0', '--db', path.join(dir, 'spend.sqlite'),
+      '--upstream', `openai=${h.fake.url}`, '--otlp-endpoint', cliReceiver.url, '--otlp-protocol', 'http/json', '--otlp-header', 'authorization=Bearer cli-token',
+    ], { env: { ...process.env, BURNRATE_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m && out.includes('exporting to')) resolve(m[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
+    });
+    assert.match(out, new RegExp(`exporting to OpenTelemetry collector: ${cliReceiver.url} \\(http/json\\)`));
+    const openai = new OpenAI({ apiKey: 'sk-test', baseURL: `${url}/~feature=cli-export/openai/v1`, maxRetries: 0 });
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const [span] = await cliReceiver.waitForSpans(1);
+    assert.equal(span.attributes['burnrate.feature'], 'cli-export');
+    assert.equal(span.attributes['gen_ai.request.model'], 'gpt-4o-mini');
+    assert.equal(cliReceiver.headers[0].authorization, 'Bearer cli-token');
+    const exit = new Promise((r) => child.once('exit', r));
+    child.kill('SIGINT');
+    assert.equal(await exit, 0);
+    await cliReceiver.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
