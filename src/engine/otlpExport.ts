@@ -180,7 +180,7 @@ export class OtlpExporter {
     clearTimeout(timer);
     this.stopped = true;
     this.wake();
-    await withTimeout(this.meterProvider.shutdown(), drainMs).catch(() => {});
+    await withTimeout(this.meterProvider.shutdown(), Math.min(drainMs, 1_000)).catch(() => {});
     await withTimeout(this.traceExporter.shutdown(), 500).catch(() => {});
     await withTimeout(this.tracerProvider.shutdown(), 500).catch(() => {});
   }
