@@ -11,6 +11,10 @@ import { csvHeader, csvLine, jsonLine } from './engine/exportFormat';
 import type { RequestRecord } from './engine/record';
 import { parseUpstreamFlag, RouteTable, RouteTableError } from './engine/routes';
 import { DEFAULT_SETTINGS, readSettingsFile, SettingsError } from './engine/settings';
+import { OTLP_PROTOCOLS, OtlpConfigError, otlpBaseUrl, type OtlpProtocol } from './engine/otlpExport';
+import { describePrices, loadStoredPriceData, PriceRefreshError, refreshPriceData } from './engine/priceData';
+import { applyReprice, repriceRecords } from './engine/reprice';
+import { OwnerLock } from './engine/ownerLock';
 
 declare const BURNRATE_VERSION: string | undefined;
 const VERSION = typeof BURNRATE_VERSION === 'string' ? BURNRATE_VERSION : 'dev';
@@ -19,17 +23,22 @@ const HELP = `burnrate ${VERSION}: see and bound your AI API spend
 
 Usage:
   burnrate serve    [--port N] [--db FILE] [--upstream PROVIDER=URL]… [--config FILE]
+                    [--otlp-endpoint URL [--otlp-header NAME=VALUE]… [--otlp-protocol http/protobuf|http/json]]
   burnrate report   [--db FILE] [--since 24h|7d|30d|today|week|month|all|ISO] [--by ${GROUP_BY.join('|')}] [--json]
   burnrate export   [--db FILE] --format csv|jsonl [--since …] [--out FILE]
-  burnrate prices   [MODEL] [--json]
+  burnrate prices   [MODEL] [--json] | --refresh [--url URL]
   burnrate estimate --model M --input-tokens N --output-tokens N [--cached-tokens N] [--requests K] [--json]
+  burnrate reprice  [--db FILE] --since … [--until …] [--apply] [--json]
 
 serve      Runs the loopback proxy on http://127.0.0.1:${DEFAULT_PORT}. Point SDKs at
            http://127.0.0.1:${DEFAULT_PORT}/<provider>/…, e.g. OPENAI_BASE_URL=http://127.0.0.1:${DEFAULT_PORT}/openai/v1
 report     Spend and tokens, in total and grouped (--json: {"total": …, "groups": […]}).
 export     One row per request, as CSV or JSON lines.
-prices     The price table (USD per million tokens), optionally filtered by model.
+prices     The price table (USD per million tokens), optionally filtered by model, and the date of
+           the price data. --refresh fetches the price library's latest published prices.
 estimate   What a model would cost for the given tokens.
+reprice    Recomputes the cost of a period's records from their tokens with the prices in force now
+           and shows the difference; --apply writes it (with no burnrate serve running on the database).
 
 The database defaults to ${defaultDbPath('$BURNRATE_HOME')} ($BURNRATE_HOME defaults to ~/.burnrate).
 --config FILE reads the same keys as the VS Code settings (burnrate.proxy.port, burnrate.upstreams, …).
@@ -74,6 +83,9 @@ async function serve(args: string[]): Promise<void> {
     db: { type: 'string' },
     upstream: { type: 'string', multiple: true },
     config: { type: 'string' },
+    'otlp-endpoint': { type: 'string' },
+    'otlp-header': { type: 'string', multiple: true },
+    'otlp-protocol': { type: 'string' },
   });
   if (wantHelp(values)) return;
   const settings = { ...DEFAULT_SETTINGS, ...(values.config ? readSettingsFile(values.config as string) : {}) };
@@ -86,23 +98,35 @@ async function serve(args: string[]): Promise<void> {
   if (port > 65535) throw new UsageError(`--port expects 0-65535, got ${port}`);
   const dataDir = defaultDataDir();
   const dbPath = (values.db as string | undefined) ?? defaultDbPath(dataDir);
+  const otlp = otlpOptions(values, settings);
+  // Marks the database as written by this process, so `burnrate reprice --apply` does not write under it.
+  const lock = OwnerLock.tryAcquire(`${dbPath}.owner`);
+  if (!lock) log('warn', `another Burn Rate (process ${OwnerLock.holder(`${dbPath}.owner`)?.pid ?? '?'}) writes ${dbPath} too; use --db for a database of its own`);
 
-  const engine = await Engine.start({
-    port,
-    dbPath,
-    dataDir,
-    upstreams,
-    maxBodyBytes: settings['burnrate.proxy.maxBodyMb'] * 1024 * 1024,
-    // Budgets and guards; their alerts and trips are warn lines on stderr.
-    settings,
-    log,
-  });
+  let engine: Engine;
+  try {
+    engine = await Engine.start({
+      port,
+      dbPath,
+      dataDir,
+      upstreams,
+      maxBodyBytes: settings['burnrate.proxy.maxBodyMb'] * 1024 * 1024,
+      otlp,
+      // Budgets and guards; their alerts and trips are warn lines on stderr.
+      settings,
+      log,
+    });
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
   engine.recorder.on('record', (r: RequestRecord) => {
     const cost = r.costStatus === 'unpriced' ? 'unpriced' : `$${nanosToUsd(r.costNanos).toFixed(6)}${r.costStatus === 'estimated' ? ' (estimated)' : ''}`;
     log('info', `${r.provider} ${r.model ?? '?'} ${r.endpoint} ${r.status} in=${r.inputTokens} out=${r.outputTokens} ${cost}${r.error ? ` [${r.error}]` : ''}`);
   });
   process.stdout.write(`Burn Rate proxy listening on ${engine.url}\n`);
   process.stdout.write(`  database: ${dbPath}\n`);
+  if (engine.otlpExporter) process.stdout.write(`  exporting to OpenTelemetry collector: ${otlpBaseUrl(otlp!.endpoint)} (${otlp!.protocol})\n`);
   process.stdout.write(`  e.g. OPENAI_BASE_URL=${engine.url}/openai/v1  ANTHROPIC_BASE_URL=${engine.url}/anthropic\n`);
 
   let stopping = false;
@@ -111,7 +135,10 @@ async function serve(args: string[]): Promise<void> {
     stopping = true;
     log('info', `${signal}: saving and shutting down`);
     engine.close().then(
-      () => process.exit(0),
+      () => {
+        lock?.release();
+        process.exit(0);
+      },
       (e: Error) => {
         log('error', `shutdown failed: ${e.message}`);
         process.exit(1);
@@ -120,6 +147,32 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** OTLP export from --otlp-* flags (which turn it on) or the burnrate.export.otlp.* settings. */
+function otlpOptions(values: Values, settings: typeof DEFAULT_SETTINGS): { endpoint: string; headers: Record<string, string>; protocol: OtlpProtocol; serviceVersion: string } | undefined {
+  const flagEndpoint = values['otlp-endpoint'] as string | undefined;
+  const enabled = flagEndpoint !== undefined || settings['burnrate.export.otlp.enabled'];
+  if (!enabled) {
+    if (values['otlp-header'] || values['otlp-protocol']) throw new UsageError('--otlp-header and --otlp-protocol need --otlp-endpoint (or burnrate.export.otlp.enabled in --config)');
+    return undefined;
+  }
+  const endpoint = flagEndpoint ?? settings['burnrate.export.otlp.endpoint'];
+  if (!endpoint) throw new UsageError('burnrate.export.otlp.enabled is on but no endpoint is set (burnrate.export.otlp.endpoint or --otlp-endpoint URL)');
+  try {
+    otlpBaseUrl(endpoint);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const headers = { ...settings['burnrate.export.otlp.headers'] };
+  for (const flag of (values['otlp-header'] as string[] | undefined) ?? []) {
+    const eq = flag.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--otlp-header expects NAME=VALUE, got "${flag.split('=')[0]}…"`);
+    headers[flag.slice(0, eq).trim()] = flag.slice(eq + 1).trim();
+  }
+  const protocol = (values['otlp-protocol'] as string | undefined) ?? settings['burnrate.export.otlp.protocol'];
+  if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol)) throw new UsageError(`--otlp-protocol expects ${OTLP_PROTOCOLS.join(' or ')}, got "${protocol}"`);
+  return { endpoint, headers, protocol: protocol as OtlpProtocol, serviceVersion: VERSION };
 }
 
 /** Opens the database read-only, with records a running proxy has journalled but not yet saved. */
@@ -174,9 +227,23 @@ async function exportCommand(args: string[]): Promise<void> {
   if (out !== process.stdout) await new Promise<void>((r) => out.end(r));
 }
 
-function prices(args: string[]): void {
-  const { values, positionals } = parse(args, { json: { type: 'boolean' } }, 1);
+async function prices(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean' }, refresh: { type: 'boolean' }, url: { type: 'string' } }, 1);
   if (wantHelp(values)) return;
+  const dataDir = defaultDataDir();
+  if (values.refresh) {
+    if (positionals.length) throw new UsageError('--refresh takes no model');
+    const info = await refreshPriceData({ dataDir, url: values.url as string | undefined });
+    if (values.json) {
+      process.stdout.write(JSON.stringify(info, null, 2) + '\n');
+      return;
+    }
+    process.stdout.write(`Prices updated: ${info.models} models from ${info.providers} providers.\n${describePrices(info)}\n` +
+      'New requests are priced with them (a running burnrate serve picks them up within a minute); pricing/overrides.json still wins.\n');
+    return;
+  }
+  if (values.url) throw new UsageError('--url goes with --refresh');
+  const info = loadStoredPriceData(dataDir);
   const routes = new RouteTable();
   const rows = listPrices(routes.pricesProviders(), positionals[0]);
   if (values.json) {
@@ -185,10 +252,60 @@ function prices(args: string[]): void {
   }
   if (!rows.length) throw new UsageError(`no price known for a model matching "${positionals[0]}"`);
   const money = (n: number | undefined) => (n === undefined ? '-' : `$${n}`);
-  const table = [['provider', 'model', 'input/1M', 'cached/1M', 'cache write/1M', 'output/1M', 'long context from']];
-  for (const r of rows) table.push([r.provider, r.model, money(r.inputPerMTok), money(r.cachedInputPerMTok), money(r.cacheWritePerMTok), money(r.outputPerMTok), r.longContextThreshold ? `${r.longContextThreshold} tokens` : '']);
+  const table = [['provider', 'model', 'input/1M', 'cached/1M', 'cache write/1M', 'output/1M', 'long context from', 'source']];
+  for (const r of rows) table.push([r.provider, r.model, money(r.inputPerMTok), money(r.cachedInputPerMTok), money(r.cacheWritePerMTok), money(r.outputPerMTok), r.longContextThreshold ? `${r.longContextThreshold} tokens` : '', r.source === 'pricing/overrides.json' ? 'override' : '']);
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  process.stdout.write(table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + `\n\nSource: ${rows[0].source}\n`);
+  process.stdout.write(table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + `\n\nPrices: ${describePrices(info)}\n`);
+}
+
+async function reprice(args: string[]): Promise<void> {
+  const { values } = parse(args, { db: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, apply: { type: 'boolean' }, json: { type: 'boolean' } });
+  if (wantHelp(values)) return;
+  if (!values.since) throw new UsageError('--since is required (e.g. --since 30d, --since 2025-06-01)');
+  const since = parseSince(values.since as string);
+  const until = values.until ? parseSince(values.until as string) : undefined;
+  if (until !== undefined && until <= since) throw new UsageError('--until must be after --since');
+  const file = (values.db as string | undefined) ?? defaultDbPath();
+  const prices = loadStoredPriceData(defaultDataDir());
+  let lock: OwnerLock | undefined;
+  if (values.apply) {
+    // The running engine holds the database in memory and would overwrite the change at its next save.
+    lock = OwnerLock.tryAcquire(`${file}.owner`);
+    if (!lock) throw new UsageError(`${file} is in use by a running Burn Rate (burnrate serve or VS Code); stop it, then run reprice --apply again`);
+  }
+  try {
+    const journalled = readJournalRecords(file);
+    if (values.apply && journalled.length) throw new UsageError(`${file} has ${journalled.length} journalled record(s) not yet saved; start and stop burnrate serve once to fold them in, then run reprice --apply again`);
+    const database = await SpendDatabase.open(file, { create: false });
+    database.insert(journalled);
+    const result = repriceRecords(database.db, new RouteTable(), { since, until });
+    if (values.apply) {
+      applyReprice(database.db, result.changes);
+      await database.save();
+    }
+    database.close();
+    const delta = result.afterNanos - result.beforeNanos;
+    if (values.json) {
+      process.stdout.write(JSON.stringify({
+        applied: !!values.apply, prices: prices?.version ?? null, examined: result.examined, changed: result.changes.length,
+        beforeUsd: nanosToUsd(result.beforeNanos), afterUsd: nanosToUsd(result.afterNanos), differenceUsd: nanosToUsd(delta), kept: result.kept,
+        changes: result.changes.map((c) => ({ ...c, startedAt: new Date(c.startedAt).toISOString(), before: { ...c.before, costUsd: nanosToUsd(c.before.costNanos) }, after: { ...c.after, costUsd: nanosToUsd(c.after.costNanos) } })),
+      }, null, 2) + '\n');
+      return;
+    }
+    const lines = [`Repricing ${result.examined} record(s) since ${new Date(since).toISOString()}${until !== undefined ? ` until ${new Date(until).toISOString()}` : ''}`, `with ${describePrices(prices)}`, ''];
+    for (const c of result.changes.slice(0, 20)) {
+      lines.push(`  ${new Date(c.startedAt).toISOString()}  ${c.provider} ${c.model}  $${nanosToUsd(c.before.costNanos).toFixed(6)} (${c.before.costStatus}) → $${nanosToUsd(c.after.costNanos).toFixed(6)} (${c.after.costStatus})`);
+    }
+    if (result.changes.length > 20) lines.push(`  … and ${result.changes.length - 20} more (--json lists them all)`);
+    lines.push(`${result.changes.length} record(s) change: $${nanosToUsd(result.beforeNanos).toFixed(6)} → $${nanosToUsd(result.afterNanos).toFixed(6)} (${delta >= 0 ? '+' : '-'}$${nanosToUsd(Math.abs(delta)).toFixed(6)})`);
+    const kept = Object.entries(result.kept).map(([reason, n]) => `${n} ${reason}`).join(', ');
+    if (kept) lines.push(`Left as they were: ${kept}.`);
+    lines.push(values.apply ? 'Applied.' : 'Dry run: nothing was written. Run again with --apply to write the new costs.');
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    lock?.release();
+  }
 }
 
 function estimate(args: string[]): void {
@@ -240,10 +357,14 @@ export async function main(argv: string[]): Promise<number> {
         await exportCommand(args);
         return 0;
       case 'prices':
-        prices(args);
+        await prices(args);
         return 0;
       case 'estimate':
+        loadStoredPriceData(defaultDataDir());
         estimate(args);
+        return 0;
+      case 'reprice':
+        await reprice(args);
         return 0;
       case undefined:
       case 'help':
@@ -259,7 +380,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}" (try burnrate --help)`);
     }
   } catch (e) {
-    const known = e instanceof UsageError || e instanceof DatabaseUnreadableError || e instanceof SinceError || e instanceof SettingsError || e instanceof RouteTableError;
+    const known = e instanceof UsageError || e instanceof DatabaseUnreadableError || e instanceof SinceError || e instanceof SettingsError || e instanceof RouteTableError || e instanceof PriceRefreshError || e instanceof OtlpConfigError;
     process.stderr.write(`burnrate: ${(e as Error).message}\n`);
     if (!known && process.env.BURNRATE_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return e instanceof UsageError || e instanceof SinceError ? 2 : 1;

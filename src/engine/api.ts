@@ -6,3 +6,4 @@ export { DatabaseUnreadableError } from './db';
 export { Engine, type EngineOptions } from './engine';
 export { listPrices, nanosToUsd, priceUsage, resolveModel } from './pricing';
 export { RouteTable, RouteTableError } from './routes';
+export { describePrices, refreshPriceData, storedPriceDataInfo, PriceRefreshError } from './priceData';

@@ -6,6 +6,9 @@ import { Guards } from './guards';
 import { KeyFingerprinter } from './keyFingerprint';
 import { ManagementApi } from './management';
 import { loadOrCreateSecret } from './managementProtocol';
+import { databaseFeed } from './exportFeed';
+import { OtlpExporter, type OtlpExportOptions } from './otlpExport';
+import { describePrices, loadStoredPriceData, watchStoredPriceData } from './priceData';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
 import { SpendQuery } from './queries';
 import { Recorder } from './recorder';
@@ -29,6 +32,8 @@ export interface EngineOptions {
   recordingPaused?: boolean;
   /** Budget and guard settings for all traffic (burnrate.budget.*, burnrate.guard.*); changeable live via the management API. */
   settings?: Partial<BurnRateSettings>;
+  /** Send every record to an OpenTelemetry collector (see otlpExport.ts); off when undefined. */
+  otlp?: Omit<OtlpExportOptions, 'feed' | 'cursorFile' | 'log'>;
   log?: Log;
 }
 
@@ -56,6 +61,9 @@ export class Engine {
   static async start(opts: EngineOptions): Promise<Engine> {
     const log = opts.log ?? (() => {});
     const routes = new RouteTable(opts.upstreams);
+    // Refreshed price data, when the user fetched some; the bundled catalogue otherwise.
+    const prices = loadStoredPriceData(opts.dataDir, log);
+    if (prices) log('info', `prices from ${describePrices(prices)}`);
     const database = await SpendDatabase.open(opts.dbPath, { create: true });
     const recorder = await Recorder.open(database, { saveIntervalMs: opts.saveIntervalMs, log });
     const guards = new Guards({ baseline: loadGuardBaseline(database.db), settings: opts.settings, log });
@@ -87,14 +95,40 @@ export class Engine {
       if (err.code === 'EADDRINUSE') throw Object.assign(new Error(`port ${opts.port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), { code: 'EADDRINUSE' });
       throw e;
     }
-    return new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management, guards);
+    const engine = new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management, guards);
+    engine.stopPriceWatch = watchStoredPriceData(opts.dataDir, log);
+    if (opts.otlp) {
+      try {
+        engine.otlpExporter = await OtlpExporter.start({
+          ...opts.otlp,
+          feed: databaseFeed(database.db),
+          // Beside the database it tracks, so two databases never share an export position.
+          cursorFile: opts.dbPath ? `${opts.dbPath}.otlp-cursor.json` : undefined,
+          log,
+        });
+        const exporter = engine.otlpExporter;
+        recorder.on('record', () => exporter.wake());
+        log('info', `exporting records to the OpenTelemetry collector at ${opts.otlp.endpoint}`);
+      } catch (e) {
+        // Telemetry trouble never stops the proxy: say so and run without export.
+        log('error', `OTLP export is off: ${(e as Error).message}`);
+      }
+    }
+    return engine;
   }
+
+  /** Sends records to an OpenTelemetry collector, when configured. */
+  otlpExporter: OtlpExporter | undefined;
+  private stopPriceWatch: (() => void) | undefined;
 
   /** Stops accepting requests, lets the last records land, saves the database. */
   async close(): Promise<void> {
+    this.stopPriceWatch?.();
     this.management.close();
     await this.proxy.close();
     await this.recorder.close();
+    // After the recorder: its last records are in the database, for a last export attempt.
+    await this.otlpExporter?.close();
     this.recorder.database.close();
   }
 }

@@ -1,12 +1,30 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { calcPrice, findProvider, type ModelInfo, type ModelPrice, type Provider, type TieredPrices } from '@pydantic/genai-prices';
+import { calcPrice, findProvider, updatePrices, type ModelInfo, type ModelPrice, type Provider, type TieredPrices } from '@pydantic/genai-prices';
 import overridesFile from '../../pricing/overrides.json';
 import serviceTiersFile from '../../pricing/service-tiers.json';
 import type { TokenUsage } from './usage';
 
 /** Version of the bundled price catalogue, recorded with every priced request. */
 export const PRICE_CATALOGUE_VERSION = `genai-prices@${readCatalogueVersion()}`;
+
+/** The catalogue in force: the bundled one, or refreshed price data (see priceData.ts). */
+let catalogueVersion = PRICE_CATALOGUE_VERSION;
+
+/** Which catalogue prices requests now, as recorded in each record's priceSource. */
+export function currentCatalogueVersion(): string {
+  return catalogueVersion;
+}
+
+/**
+ * Prices from now on with `providers` (the price library's published data format) instead of the
+ * bundled catalogue. Throws, and changes nothing, when the data does not validate.
+ */
+export function useCatalogueData(providers: Provider[], version: string): void {
+  updatePrices(({ setProviderData }: { setProviderData: (data: Provider[]) => void }) => setProviderData(providers));
+  catalogueVersion = version;
+  resolvedModels.clear();
+}
 
 export type CostStatus = 'exact' | 'estimated' | 'unpriced' | 'free';
 
@@ -24,7 +42,13 @@ export interface PriceQuote {
 
 interface TierRule { model: string; multiplier: number | null }
 const serviceTiers = serviceTiersFile.tiers as Record<string, Record<string, TierRule[]>>;
-const overrideModels = overridesFile.providers as Record<string, ModelInfo[]>;
+let overrideModels = overridesFile.providers as Record<string, ModelInfo[]>;
+
+/** Replaces the local overrides (pricing/overrides.json by default); they are looked up before any catalogue. */
+export function setPriceOverrides(providers: Record<string, ModelInfo[]>): void {
+  overrideModels = providers;
+  resolvedModels.clear();
+}
 
 const NANOS_PER_USD = 1_000_000_000;
 
@@ -59,7 +83,7 @@ export function priceUsage(
   };
   const timestamp = options.at ?? new Date();
   const found = calcWithOverrides(pricesProvider, model, usageKeys, timestamp);
-  if (!found) return { costNanos: 0, priced: false, source: PRICE_CATALOGUE_VERSION };
+  if (!found) return { costNanos: 0, priced: false, source: catalogueVersion };
   let costNanos = usdToNanos(found.totalUsd);
   let approximation: string | undefined;
   const tier = normaliseTier(options.serviceTier);
@@ -110,7 +134,7 @@ function resolveCatalogueModel(pricesProvider: string, model: string): ResolvedM
   }
   const result = calcPrice(probe, model, { providerId: pricesProvider });
   if (!result) return null;
-  return { provider: { ...result.provider, fallback_model_providers: undefined, models: [result.model] }, source: PRICE_CATALOGUE_VERSION };
+  return { provider: { ...result.provider, fallback_model_providers: undefined, models: [result.model] }, source: catalogueVersion };
 }
 
 /** Tiers that are the standard price need no rule. */
@@ -148,7 +172,7 @@ export function listPrices(pricesProviders: string[], filter?: string): PriceRow
   for (const providerId of pricesProviders) {
     const models: Array<[ModelInfo, string]> = [
       ...(overrideModels[providerId] ?? []).map((m): [ModelInfo, string] => [m, 'pricing/overrides.json']),
-      ...(findProvider({ providerId })?.models ?? []).map((m): [ModelInfo, string] => [m, PRICE_CATALOGUE_VERSION]),
+      ...(findProvider({ providerId })?.models ?? []).map((m): [ModelInfo, string] => [m, catalogueVersion]),
     ];
     for (const [info, source] of models) {
       if (needle && !info.id.toLowerCase().includes(needle) && !(info.name ?? '').toLowerCase().includes(needle)) continue;

@@ -19,6 +19,11 @@ export interface BurnRateSettings {
   'burnrate.guard.onTrip': 'warn' | 'block';
   'burnrate.guard.retryStormErrors': number;
   'burnrate.terminal.injectEnv': boolean;
+  'burnrate.export.otlp.enabled': boolean;
+  'burnrate.export.otlp.endpoint': string;
+  'burnrate.export.otlp.headers': Record<string, string>;
+  'burnrate.export.otlp.protocol': 'http/protobuf' | 'http/json';
+  'burnrate.prices.dataUrl': string;
 }
 
 export const DEFAULT_SETTINGS: Readonly<BurnRateSettings> = Object.freeze({
@@ -36,6 +41,11 @@ export const DEFAULT_SETTINGS: Readonly<BurnRateSettings> = Object.freeze({
   'burnrate.guard.onTrip': 'warn',
   'burnrate.guard.retryStormErrors': 10,
   'burnrate.terminal.injectEnv': true,
+  'burnrate.export.otlp.enabled': false,
+  'burnrate.export.otlp.endpoint': '',
+  'burnrate.export.otlp.headers': {},
+  'burnrate.export.otlp.protocol': 'http/protobuf',
+  'burnrate.prices.dataUrl': '',
 });
 
 export class SettingsError extends Error {}
@@ -68,6 +78,12 @@ export function validateSettings(values: Record<string, unknown>, where: string)
     if (!ok) throw new SettingsError(`${where}: "${key}" should be ${describe(expected)}, got ${JSON.stringify(value)}`);
     if ((key === 'burnrate.budget.onExceed' || key === 'burnrate.guard.onTrip') && value !== 'warn' && value !== 'block') {
       throw new SettingsError(`${where}: "${key}" should be "warn" or "block", got ${JSON.stringify(value)}`);
+    }
+    if (key === 'burnrate.export.otlp.protocol' && value !== 'http/protobuf' && value !== 'http/json') {
+      throw new SettingsError(`${where}: "${key}" should be "http/protobuf" or "http/json", got ${JSON.stringify(value)}`);
+    }
+    if ((key === 'burnrate.export.otlp.endpoint' || key === 'burnrate.prices.dataUrl') && value !== '' && !/^https?:\/\/\S+$/.test(value as string)) {
+      throw new SettingsError(`${where}: "${key}" should be an http(s) URL, got ${JSON.stringify(value)}`);
     }
     if (key === 'burnrate.proxy.port' && (!Number.isInteger(value) || (value as number) > 65535)) {
       throw new SettingsError(`${where}: "burnrate.proxy.port" should be a port number (0-65535), got ${JSON.stringify(value)}`);

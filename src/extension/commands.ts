@@ -34,6 +34,7 @@ export function registerCommands(deps: CommandDeps): void {
     [Commands.showLog]: () => log.show(),
     [Commands.stopSession]: () => stopSessionCommand(deps),
     [Commands.allowSession]: () => allowSessionCommand(deps),
+    [Commands.refreshPrices]: () => refreshPrices(deps),
   };
   for (const [id, run] of Object.entries(handlers)) {
     context.subscriptions.push(
@@ -130,5 +131,24 @@ async function estimateCost({ engineApi }: CommandDeps): Promise<void> {
   void vscode.window.showInformationMessage(
     `${model.row.provider} ${model.label}: ${formatUsd(usd)} per request (${usd.toFixed(6)} USD) for ${input} input and ${output} output tokens; ` +
       `${formatUsd(usd * 1000)} per 1,000 requests. Prices: ${quote.source}.`,
+  );
+}
+
+/**
+ * Fetches the price library's latest published prices into the extension's data directory. The
+ * engine in this window uses them at once; an engine hosted by another window picks them up
+ * within a minute. Offline, the prices in use stay and the message says so.
+ */
+async function refreshPrices({ context, config, engineApi, log }: CommandDeps): Promise<void> {
+  const api = engineApi();
+  const dataDir = context.globalStorageUri.fsPath;
+  const info = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Burn Rate: fetching the latest prices…' },
+    () => api.refreshPriceData({ dataDir, url: config.config.pricesDataUrl || undefined }),
+  );
+  log.info(`prices refreshed: ${api.describePrices(info)}`);
+  void vscode.window.showInformationMessage(
+    `Burn Rate: prices updated (${info.models} models from ${info.providers} providers, data of ${(info.publishedAt ?? info.fetchedAt).slice(0, 10)}). ` +
+      'New requests are priced with them; local overrides still win.',
   );
 }

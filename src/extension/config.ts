@@ -35,6 +35,10 @@ export interface BurnRateConfig {
     onTrip: 'warn' | 'block';
   };
   terminal: { injectEnv: boolean };
+  /** Export to the team's OpenTelemetry collector (user/machine settings only); undefined when off. */
+  otlp: { endpoint: string; headers: Record<string, string>; protocol: 'http/protobuf' | 'http/json' } | undefined;
+  /** Where Refresh Prices fetches from; empty for the price library's published data. */
+  pricesDataUrl: string;
   /** Values that were ignored, to tell the user once. */
   problems: string[];
 }
@@ -98,6 +102,20 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
   const inject = inspect(Settings.terminalInjectEnv);
   const injectEnv = inject?.workspaceFolderValue ?? inject?.workspaceValue ?? inject?.globalValue ?? inject?.defaultValue ?? DEFAULT_SETTINGS[Settings.terminalInjectEnv];
 
+  let otlp: BurnRateConfig['otlp'];
+  if (userOnly(Settings.otlpEnabled) === true) {
+    const endpoint = String(userOnly(Settings.otlpEndpoint) ?? '').trim();
+    const rawHeaders = userOnly(Settings.otlpHeaders);
+    const headers: Record<string, string> = {};
+    if (rawHeaders && typeof rawHeaders === 'object') {
+      for (const [name, value] of Object.entries(rawHeaders)) if (typeof value === 'string') headers[name] = value;
+    }
+    const protocol = userOnly(Settings.otlpProtocol) === 'http/json' ? 'http/json' : 'http/protobuf';
+    if (/^https?:\/\/\S+$/.test(endpoint)) otlp = { endpoint, headers, protocol };
+    else problems.push(`${Settings.otlpEndpoint}: export is on but ${endpoint ? `"${endpoint}" is not an http(s) URL` : 'no endpoint is set'}; nothing is exported`);
+  }
+  const pricesDataUrl = String(userOnly(Settings.pricesDataUrl) ?? '').trim();
+
   return {
     port,
     maxBodyMb,
@@ -117,6 +135,8 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
       onTrip: stricter(Settings.guardOnTrip),
     },
     terminal: { injectEnv: injectEnv !== false },
+    otlp,
+    pricesDataUrl,
     problems,
   };
 }
@@ -137,7 +157,7 @@ export function configChanges(before: BurnRateConfig, after: BurnRateConfig): { 
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return {
     port: before.port !== after.port,
-    engine: !same(before.upstreams, after.upstreams) || before.maxBodyMb !== after.maxBodyMb,
+    engine: !same(before.upstreams, after.upstreams) || before.maxBodyMb !== after.maxBodyMb || !same(before.otlp, after.otlp),
     terminal: before.terminal.injectEnv !== after.terminal.injectEnv || before.port !== after.port || !same(before.upstreams, after.upstreams),
     display: !same(before.budget, after.budget),
   };

@@ -16,6 +16,7 @@ export const Commands = {
   showLog: 'burnrate.showLog',
   stopSession: 'burnrate.stopSession',
   allowSession: 'burnrate.allowSession',
+  refreshPrices: 'burnrate.refreshPrices',
 } as const;
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
@@ -35,10 +36,19 @@ export const Settings = {
   guardOnTrip: 'burnrate.guard.onTrip',
   guardRetryStormErrors: 'burnrate.guard.retryStormErrors',
   terminalInjectEnv: 'burnrate.terminal.injectEnv',
+  otlpEnabled: 'burnrate.export.otlp.enabled',
+  otlpEndpoint: 'burnrate.export.otlp.endpoint',
+  otlpHeaders: 'burnrate.export.otlp.headers',
+  otlpProtocol: 'burnrate.export.otlp.protocol',
+  pricesDataUrl: 'burnrate.prices.dataUrl',
 } as const satisfies Record<string, keyof BurnRateSettings>;
 
 /** Settings that redirect traffic: machine-scoped, and restricted in untrusted workspaces. */
-export const TRAFFIC_SETTINGS = [Settings.port, Settings.upstreams, Settings.maxBodyMb] as const;
+export const TRAFFIC_SETTINGS = [
+  Settings.port, Settings.upstreams, Settings.maxBodyMb,
+  // Where records (and the collector's credentials) go, and where prices come from: the user's choice, never a workspace's.
+  Settings.otlpEnabled, Settings.otlpEndpoint, Settings.otlpHeaders, Settings.otlpProtocol, Settings.pricesDataUrl,
+] as const;
 
 export const ContextKeys = {
   recordingPaused: 'burnrate.recordingPaused',

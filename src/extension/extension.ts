@@ -61,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): void {
         dataDir,
         upstreams: cfg.upstreams,
         maxBodyBytes: cfg.maxBodyMb * 1024 * 1024,
+        otlp: cfg.otlp,
         recordingPaused,
         // Limits for all traffic from the start; each window then sends its own workspace's (sendGuardSettings).
         settings: guardSettingsUpdate(config.userConfig, cfg, undefined).global,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Engine } from '../../src/engine/engine';
+import { Engine, type EngineOptions } from '../../src/engine/engine';
 import type { RequestRecord } from '../../src/engine/record';
 import { DEFAULT_ROUTES } from '../../src/engine/routes';
 import { startFakeProvider, type FakeProvider } from './fakeProvider';
@@ -19,12 +19,12 @@ export interface Harness {
 }
 
 /** A real engine (proxy, recorder, database file) with every provider routed to one fake upstream. */
-export async function startHarness(opts: { maxBodyBytes?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineOptions['otlp'] } = {}): Promise<Harness> {
   const fake = await startFakeProvider();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-it-'));
   const dbPath = path.join(dir, 'spend.sqlite');
   const upstreams = Object.fromEntries(DEFAULT_ROUTES.map((r) => [r.id, fake.url]));
-  const engine = await Engine.start({ port: 0, dbPath, dataDir: dir, upstreams, maxBodyBytes: opts.maxBodyBytes, saveIntervalMs: 0 });
+  const engine = await Engine.start({ port: 0, dbPath, dataDir: dir, upstreams, maxBodyBytes: opts.maxBodyBytes, saveIntervalMs: 0, otlp: opts.otlp });
   return {
     fake,
     engine,

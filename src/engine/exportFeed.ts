@@ -1,0 +1,51 @@
+import type { Database } from 'sql.js';
+import { rowToRecord } from './db';
+import type { RequestRecord } from './record';
+
+/**
+ * Position in the stream of recorded requests, in insertion order. `seq` is the SQLite rowid of the
+ * `requests` table: it only grows as records are inserted (records are never deleted), unlike
+ * `startedAt`, which is not in completion order (a long request that started earlier finishes later).
+ * `id` is kept beside it to notice a renumbered table (VACUUM may renumber rowids).
+ */
+export interface ExportCursor {
+  seq: number;
+  id: string;
+}
+
+export interface SequencedRecord {
+  seq: number;
+  record: RequestRecord;
+}
+
+/**
+ * The one narrow way the exporter reads records: what was inserted after `after`, oldest first.
+ * Async so the database may live elsewhere (a worker thread) without the exporter changing.
+ */
+export interface RecordFeed {
+  after(cursor: ExportCursor | null, limit: number): Promise<SequencedRecord[]>;
+  /** The newest record's position, or null for an empty database. */
+  latest(): Promise<ExportCursor | null>;
+  /** Where a record is now, for checking a saved cursor still points where it did. */
+  seqOf(id: string): Promise<number | undefined>;
+}
+
+/** The feed over the in-process sql.js database. */
+export function databaseFeed(db: Database): RecordFeed {
+  return {
+    async after(cursor, limit) {
+      const page = db.exec('SELECT rowid AS seq, * FROM requests WHERE rowid > ? ORDER BY rowid LIMIT ?', [cursor?.seq ?? 0, limit])[0];
+      if (!page) return [];
+      const columns = page.columns;
+      return page.values.map((values) => ({ seq: Number(values[0]), record: rowToRecord(columns, values) }));
+    },
+    async latest() {
+      const row = db.exec('SELECT rowid, id FROM requests ORDER BY rowid DESC LIMIT 1')[0]?.values[0];
+      return row ? { seq: Number(row[0]), id: String(row[1]) } : null;
+    },
+    async seqOf(id) {
+      const row = db.exec('SELECT rowid FROM requests WHERE id = ?', [id])[0]?.values[0];
+      return row ? Number(row[0]) : undefined;
+    },
+  };
+}
