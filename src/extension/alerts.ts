@@ -18,11 +18,13 @@ export interface WindowRole {
 /**
  * Every following window receives every alert; exactly one should show it: the window whose
  * metered terminal the session is, else the window of the alert's workspace (when one follows),
- * else the window hosting the engine.
+ * else the window hosting the engine, else (no window hosts it: `burnrate serve`) the one window
+ * the engine addressed it to.
  */
 export function shouldNotify(alert: DeliveredAlert, role: WindowRole): boolean {
   if (alert.session && role.meteredSessions.has(alert.session)) return true;
   if (alert.audience === 'workspace') return alert.workspace === role.workspace;
+  if (alert.audience === 'this-window') return true;
   return role.isOwner;
 }
 
