@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { BudgetAlertFile } from './budgetAlertStore';
 import { SpendDatabase } from './db';
 import { loadGuardBaseline } from './guardBaseline';
 import { Guards } from './guards';
@@ -66,7 +67,7 @@ export class Engine {
     if (prices) log('info', `prices from ${describePrices(prices)}`);
     const database = await SpendDatabase.open(opts.dbPath, { create: true });
     const recorder = await Recorder.open(database, { saveIntervalMs: opts.saveIntervalMs, log });
-    const guards = new Guards({ baseline: loadGuardBaseline(database.db), settings: opts.settings, log });
+    const guards = new Guards({ baseline: loadGuardBaseline(database.db), settings: opts.settings, alertedStore: BudgetAlertFile.inDataDir(opts.dataDir, log), log });
     const management = new ManagementApi({ recorder, secret: loadOrCreateSecret(opts.dataDir), recordingPaused: opts.recordingPaused, guards, log });
     const proxy = new ProxyServer({
       routes,
@@ -95,6 +96,9 @@ export class Engine {
       if (err.code === 'EADDRINUSE') throw Object.assign(new Error(`port ${opts.port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), { code: 'EADDRINUSE' });
       throw e;
     }
+    // Thresholds crossed before this start that never alerted (a budget set or raised meanwhile);
+    // the first window to follow shows them.
+    guards.reviewBudgets();
     const engine = new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management, guards);
     engine.stopPriceWatch = watchStoredPriceData(opts.dataDir, log);
     if (opts.otlp) {

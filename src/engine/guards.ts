@@ -10,6 +10,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { AlertedStore } from './budgetAlertStore';
 import { proxyError, type ProxyErrorResponse } from './errors';
 import { daysBefore, emptyBaseline, localDayStart, localMonthStart, TRAILING_DAYS, type GuardBaseline } from './guardBaseline';
 import { nanosToUsd, priceUsage, usdToNanos } from './pricing';
@@ -135,6 +136,8 @@ export interface BudgetView {
   fraction: number;
   onExceed: OnLimit;
   blocking: boolean;
+  /** For the status bar's colour, the same in every window: "warning" from the highest alert threshold below 1, "exceeded" at 1. */
+  level: 'ok' | 'warning' | 'exceeded';
 }
 
 export interface GuardsOptions {
@@ -143,6 +146,12 @@ export interface GuardsOptions {
   settings?: Partial<BurnRateSettings>;
   now?: () => number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /**
+   * Where the thresholds alerted this day and month are kept across restarts. With one, thresholds
+   * crossed before the engine started alert at `reviewBudgets()` unless they already did (a budget
+   * set or raised meanwhile); without one, they are taken as alerted.
+   */
+  alertedStore?: AlertedStore;
 }
 
 /** A session with no call for this long ends; the next call from the same client starts a new inferred one. */
@@ -229,7 +238,7 @@ function tighter(a: number, b: number): number {
 
 /**
  * Emits "alert" (GuardAlert) for every budget threshold crossed, guard tripped and anomaly seen,
- * and "sessions" when a session is stopped or allowed.
+ * "sessions" when a session is stopped or allowed, and "budgets" when the settings change.
  */
 export class Guards extends EventEmitter implements ProxyGuard {
   private readonly now: () => number;
@@ -244,6 +253,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
   private readonly inflight = new Map<string, InFlight>();
   private readonly scopes = new Map<string, Scope>();
   private readonly alerted = new Set<string>();
+  private readonly alertedStore: AlertedStore | undefined;
   private dayStart: number;
   private monthStart: number;
   private trailingDays: number[];
@@ -271,9 +281,23 @@ export class Guards extends EventEmitter implements ProxyGuard {
     }
     this.global = opts.settings ?? {};
     this.policy = policyFromSettings(this.global);
-    // Thresholds already behind us at start were alerted before (by the engine that ran then).
-    this.checkBudgets(true);
+    this.alertedStore = opts.alertedStore;
     this.roll();
+    if (this.alertedStore) {
+      for (const key of this.alertedStore.load()) if (this.isCurrentAlertKey(key)) this.alerted.add(key);
+    } else {
+      // Nothing remembers what alerted before: take thresholds already behind us as alerted.
+      this.checkBudgets(true);
+    }
+  }
+
+  /**
+   * Alerts budget thresholds crossed and not alerted yet this period (e.g. at start, for a budget set
+   * while no engine ran). Call once the alert listeners are in place.
+   */
+  reviewBudgets(): void {
+    this.roll();
+    this.checkBudgets(false);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -298,6 +322,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
       }
     }
     this.checkBudgets(false);
+    this.emit('budgets');
   }
 
   settings(): { global: GuardPolicy; workspaces: Record<string, GuardPolicy> } {
@@ -529,8 +554,10 @@ export class Guards extends EventEmitter implements ProxyGuard {
   }
 
   budgets(): BudgetView[] {
+    this.roll();
     const out: BudgetView[] = [];
     for (const { scope, policy } of this.budgetScopes(null, true)) {
+      const warnAt = Math.max(0, ...policy.budget.alertThresholds.filter((t) => t < 1));
       for (const period of ['day', 'month'] as const) {
         const capUsd = period === 'day' ? policy.budget.daily : policy.budget.monthly;
         if (!capUsd) continue;
@@ -545,6 +572,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
           fraction: spent / cap,
           onExceed: policy.budget.onExceed,
           blocking: policy.budget.onExceed === 'block' && spent + scope.reservedNanos >= cap,
+          level: spent >= cap ? 'exceeded' : warnAt > 0 && spent >= warnAt * cap ? 'warning' : 'ok',
         });
       }
     }
@@ -697,9 +725,11 @@ export class Guards extends EventEmitter implements ProxyGuard {
         const spent = period === 'day' ? scope.dayNanos : scope.monthNanos;
         const periodStart = period === 'day' ? this.dayStart : this.monthStart;
         const crossed = policy.budget.alertThresholds.filter((t) => spent >= t * cap);
-        const fresh = crossed.filter((t) => !this.alerted.has(`${scope.key}|${period}|${periodStart}|${capUsd}|${t}`));
+        const fresh = crossed.filter((t) => !this.alerted.has(alertKey(scope.key, period, periodStart, capUsd, t)));
         if (!fresh.length) continue;
-        for (const t of crossed) this.alerted.add(`${scope.key}|${period}|${periodStart}|${capUsd}|${t}`);
+        for (const t of crossed) this.alerted.add(alertKey(scope.key, period, periodStart, capUsd, t));
+        // Remembered before the alert goes out: a crash now costs a missed alert, never a repeated one.
+        this.alertedStore?.save([...this.alerted]);
         if (silent) continue;
         // Several thresholds crossed at once: one alert, for the highest.
         const threshold = fresh[fresh.length - 1];
@@ -745,10 +775,15 @@ export class Guards extends EventEmitter implements ProxyGuard {
       this.monthStart = month;
     }
     // Alerted thresholds of past periods can go.
-    for (const key of this.alerted) {
-      const [, period, start] = key.split('|');
-      if (Number(start) < (period === 'day' ? this.dayStart : this.monthStart)) this.alerted.delete(key);
-    }
+    for (const key of this.alerted) if (!this.isCurrentAlertKey(key)) this.alerted.delete(key);
+  }
+
+  private isCurrentAlertKey(key: string): boolean {
+    const parts = key.split('|');
+    // The scope (a workspace name) comes first and may itself contain "|": read from the end.
+    const period = parts[parts.length - 4];
+    const start = Number(parts[parts.length - 3]);
+    return parts.length >= 5 && start === (period === 'day' ? this.dayStart : period === 'month' ? this.monthStart : NaN);
   }
 
   private alert(a: GuardAlert): void {
@@ -767,6 +802,11 @@ export function maxOutputTokens(json: unknown): number | undefined {
     if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.min(Math.floor(v), 1_000_000);
   }
   return undefined;
+}
+
+/** One alerted threshold: scope ('' = all traffic), period, period start, the cap then (a new cap alerts afresh), threshold. */
+function alertKey(scope: string, period: 'day' | 'month', periodStart: number, capUsd: number, threshold: number): string {
+  return `${scope}|${period}|${periodStart}|${capUsd}|${threshold}`;
 }
 
 function inferredSessionId(key: string, at: number): string {

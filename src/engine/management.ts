@@ -3,7 +3,7 @@ import type * as http from 'node:http';
 import { csvHeader, csvLine, jsonLine } from './exportFormat';
 import { answerGuardRoute, isGuardRoute } from './guardRoutes';
 import type { GuardAlert, Guards } from './guards';
-import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type EngineHealth } from './managementProtocol';
+import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type AlertAudience, type EngineHealth } from './managementProtocol';
 import { SpendQuery } from './queries';
 import type { RequestRecord } from './record';
 import type { Recorder } from './recorder';
@@ -26,6 +26,8 @@ export interface ManagementOptions {
 }
 
 const HEARTBEAT_MS = 15_000;
+const MAX_PENDING_ALERTS = 20;
+const PENDING_ALERT_MAX_AGE_MS = 60 * 60_000;
 
 /**
  * The engine's management API: health, a pushed spend summary, pause/resume and export. Served on
@@ -39,6 +41,10 @@ export class ManagementApi {
   private readonly subscribers = new Set<http.ServerResponse>();
   /** The workspace each following window shows (?workspace= on the events stream), to address alerts. */
   private readonly subscriberWorkspaces = new Map<http.ServerResponse, string>();
+  /** The stream of the window hosting this engine (?host=<instance>), if it follows. */
+  private hostSubscriber: http.ServerResponse | undefined;
+  /** Alerts raised while no window followed (at start, or under `burnrate serve`): the next window to follow shows them. */
+  private pendingAlerts: GuardAlert[] = [];
   private readonly heartbeat: NodeJS.Timeout;
   private pushTimer: NodeJS.Timeout | undefined;
   private midnightTimer: NodeJS.Timeout | undefined;
@@ -50,10 +56,21 @@ export class ManagementApi {
   };
   private readonly onAlert = (alert: GuardAlert) => {
     if (this.closed) return;
-    // A workspace's alert goes to its window when one follows; anything else to the window hosting the engine.
+    if (!this.subscribers.size) {
+      this.pendingAlerts.push(alert);
+      if (this.pendingAlerts.length > MAX_PENDING_ALERTS) this.pendingAlerts.shift();
+      return;
+    }
+    // Every window receives every alert (a metered terminal's window shows its session's); the
+    // audience says which one shows it: a window of the alert's workspace when one follows, else the
+    // window hosting the engine, else (no window hosts it: `burnrate serve`) the longest-following window.
     const audience = alert.workspace !== null && [...this.subscriberWorkspaces.values()].includes(alert.workspace) ? 'workspace' : 'owner';
-    this.broadcast(`event: alert\ndata: ${JSON.stringify({ ...alert, audience })}\n\n`);
+    const designated = audience === 'owner' && !this.hostSubscriber ? this.subscribers.values().next().value : undefined;
+    for (const res of this.subscribers) {
+      this.write(res, alertEvent(alert, res === designated ? 'this-window' : audience));
+    }
   };
+  private readonly onBudgets = () => this.schedulePush();
 
   constructor(private readonly opts: ManagementOptions) {
     this.secretDigest = digest(opts.secret);
@@ -62,6 +79,7 @@ export class ManagementApi {
     this.tracker = new SummaryTracker(opts.recorder.database.db);
     opts.recorder.on('record', this.onRecord);
     opts.guards?.on('alert', this.onAlert);
+    opts.guards?.on('budgets', this.onBudgets);
     this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS);
     this.heartbeat.unref();
     this.scheduleMidnight();
@@ -79,7 +97,10 @@ export class ManagementApi {
   }
 
   summary(): SpendSummary {
-    return this.tracker.snapshot(this.paused);
+    const summary = this.tracker.snapshot(this.paused);
+    // Budget use as the guards count it (per workspace too), so every window colours its status bar alike.
+    if (this.opts.guards) summary.budgets = this.opts.guards.budgets();
+    return summary;
   }
 
   /** Serves /_burnrate/* requests; returns false for everything else (provider routes). */
@@ -99,7 +120,7 @@ export class ManagementApi {
         sendJson(res, 200, this.summary());
         break;
       case `GET ${MANAGEMENT_ROUTES.events}`:
-        this.subscribe(req, res, url.searchParams.get('workspace'));
+        this.subscribe(req, res, url.searchParams.get('workspace'), url.searchParams.get('host') === this.health.instance);
         break;
       case `POST ${MANAGEMENT_ROUTES.recording}`:
         void readSmallJson(req).then((body) => {
@@ -135,12 +156,14 @@ export class ManagementApi {
     this.closed = true;
     this.opts.recorder.off('record', this.onRecord);
     this.opts.guards?.off('alert', this.onAlert);
+    this.opts.guards?.off('budgets', this.onBudgets);
     clearInterval(this.heartbeat);
     if (this.pushTimer) clearTimeout(this.pushTimer);
     if (this.midnightTimer) clearTimeout(this.midnightTimer);
     for (const res of this.subscribers) res.end();
     this.subscribers.clear();
     this.subscriberWorkspaces.clear();
+    this.hostSubscriber = undefined;
   }
 
   private authorised(req: http.IncomingMessage): boolean {
@@ -149,15 +172,22 @@ export class ManagementApi {
     return given.length > 0 && timingSafeEqual(digest(given), this.secretDigest);
   }
 
-  private subscribe(req: http.IncomingMessage, res: http.ServerResponse, workspace: string | null): void {
+  private subscribe(req: http.IncomingMessage, res: http.ServerResponse, workspace: string | null, isHost: boolean): void {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-store', 'x-accel-buffering': 'no' });
     res.flushHeaders();
     this.subscribers.add(res);
     if (workspace) this.subscriberWorkspaces.set(res, workspace);
+    if (isHost) this.hostSubscriber = res;
     res.write(summaryEvent(this.summary()));
+    // What no window was there to show goes to this one (only recent ones: an old guard trip is news no more).
+    const recent = Date.now() - PENDING_ALERT_MAX_AGE_MS;
+    for (const alert of this.pendingAlerts.splice(0)) {
+      if (alert.at >= recent) this.write(res, alertEvent(alert, workspace !== null && alert.workspace === workspace ? 'workspace' : 'this-window'));
+    }
     const drop = () => {
       this.subscribers.delete(res);
       this.subscriberWorkspaces.delete(res);
+      if (this.hostSubscriber === res) this.hostSubscriber = undefined;
     };
     req.on('close', drop);
     res.on('close', drop);
@@ -178,9 +208,11 @@ export class ManagementApi {
   }
 
   private broadcast(chunk: string): void {
-    for (const res of this.subscribers) {
-      if (!res.writableEnded && !res.destroyed) res.write(chunk);
-    }
+    for (const res of this.subscribers) this.write(res, chunk);
+  }
+
+  private write(res: http.ServerResponse, chunk: string): void {
+    if (!res.writableEnded && !res.destroyed) res.write(chunk);
   }
 
   private scheduleMidnight(): void {
@@ -213,6 +245,10 @@ export class ManagementApi {
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
+}
+
+function alertEvent(alert: GuardAlert, audience: AlertAudience): string {
+  return `event: alert\ndata: ${JSON.stringify({ ...alert, audience })}\n\n`;
 }
 
 function summaryEvent(summary: SpendSummary): string {

@@ -17,8 +17,9 @@ export const MANAGEMENT_ROUTES = {
   /** GET: the current SpendSummary. */
   summary: '/_burnrate/summary',
   /**
-   * GET ?workspace=<name>: server-sent events, one `summary` event now and one after every change; an
-   * `alert` event (GuardAlert + `audience`: "workspace" when a window of that workspace follows, else "owner") per budget or guard alert.
+   * GET ?workspace=<name>&host=<instance>: server-sent events, one `summary` event now and one after
+   * every change; an `alert` event (GuardAlert + `audience`, see AlertAudience) per budget or guard
+   * alert. `host` is the engine's instance id when the window hosts this engine.
    */
   events: '/_burnrate/events',
   /** POST {"paused": boolean}: stop or resume recording (requests are still forwarded). */
@@ -38,6 +39,13 @@ export const MANAGEMENT_ROUTES = {
   /** POST {"global"?: {settings}, "workspace"?: {"name", "settings"}}: apply burnrate.budget.* / burnrate.guard.* settings live. */
   settings: '/_burnrate/settings',
 } as const;
+
+/**
+ * Which window shows an alert: "workspace": the window(s) of the alert's workspace; "owner": the window
+ * hosting the engine; "this-window": the receiving window (no window hosts the engine, e.g. under
+ * `burnrate serve`, and none of the alert's workspace follows; or it was raised while no window followed).
+ */
+export type AlertAudience = 'workspace' | 'owner' | 'this-window';
 
 export const SECRET_FILE = 'management-secret';
 

@@ -1,4 +1,5 @@
 import type { Database } from 'sql.js';
+import type { BudgetView } from './guards';
 import { nanosToUsd } from './pricing';
 import { parseSince, UNTAGGED, type Totals } from './queries';
 import type { RequestRecord } from './record';
@@ -25,6 +26,8 @@ export interface SpendSummary {
   lastRecord: { at: number; provider: string; model: string | null; costUsd: number; costStatus: RequestRecord['costStatus'] } | null;
   /** True while the engine forwards requests without recording them. */
   recordingPaused: boolean;
+  /** Each budget in force (all traffic, and workspaces with their own) with its use and level; absent from an engine without guards. */
+  budgets?: BudgetView[];
 }
 
 export const SUMMARY_TOP_N = 10;

@@ -18,11 +18,13 @@ export interface WindowRole {
 /**
  * Every following window receives every alert; exactly one should show it: the window whose
  * metered terminal the session is, else the window of the alert's workspace (when one follows),
- * else the window hosting the engine.
+ * else the window hosting the engine, else (no window hosts it: `burnrate serve`) the one window
+ * the engine addressed it to.
  */
 export function shouldNotify(alert: DeliveredAlert, role: WindowRole): boolean {
   if (alert.session && role.meteredSessions.has(alert.session)) return true;
   if (alert.audience === 'workspace') return alert.workspace === role.workspace;
+  if (alert.audience === 'this-window') return true;
   return role.isOwner;
 }
 
@@ -44,9 +46,13 @@ export interface AlertView {
   actions: AlertAction[];
 }
 
-/** The notification for an alert: the engine's message (numbers, what tripped, how to go on) and the actions that fit. */
+/**
+ * The notification for an alert: the engine's message (numbers, what tripped, how to go on) and the
+ * actions that fit. No "Burn Rate:" prefix: the notification names its source, and the message
+ * starts with what it is about ("Daily budget: …", "Session "…" …"). "90 %" is kept on one line.
+ */
 export function alertView(alert: DeliveredAlert, role: WindowRole): AlertView {
-  const text = `Burn Rate: ${alert.message}`;
+  const text = alert.message.replace(/(\d) %/g, '$1\u00a0%');
   switch (alert.kind) {
     case 'budget':
       return { severity: alert.threshold >= 1 ? 'error' : 'warning', text, actions: [AlertActions.openDashboard, AlertActions.raiseBudget] };
@@ -55,7 +61,9 @@ export function alertView(alert: DeliveredAlert, role: WindowRole): AlertView {
     case 'guard': {
       const metered = role.meteredSessions.has(alert.session);
       if (alert.action === 'block') {
-        return { severity: 'error', text, actions: [AlertActions.allowSession, AlertActions.raiseLimit, ...(metered ? [AlertActions.endTerminal] : [])] };
+        // The engine's how-to-go-on (the command, the management route, the setting) is for logs; here the buttons do it.
+        const short = text.replace(/ To let it go on: .*$/s, ' Allow Session lets it go on; Raise Limit doubles its limit for this session.');
+        return { severity: 'error', text: short, actions: [AlertActions.allowSession, AlertActions.raiseLimit, ...(metered ? [AlertActions.endTerminal] : [])] };
       }
       return { severity: 'warning', text, actions: [metered ? AlertActions.stopAndEndTerminal : AlertActions.stopSession, AlertActions.raiseLimit, AlertActions.ignore] };
     }

@@ -4,11 +4,11 @@
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { ENGINE_HOST as LOOPBACK_HOST, MANAGEMENT_ROUTES, type EngineHealth } from '../engine/managementProtocol';
+import { ENGINE_HOST as LOOPBACK_HOST, MANAGEMENT_ROUTES, type AlertAudience, type EngineHealth } from '../engine/managementProtocol';
 import type { GuardAlert } from '../engine/guards';
 
 /** An alert as the events stream delivers it: which window should show it (see alerts.ts). */
-export type DeliveredAlert = GuardAlert & { audience: 'workspace' | 'owner' };
+export type DeliveredAlert = GuardAlert & { audience: AlertAudience };
 import type { SpendSummary } from '../engine/summary';
 
 export type Probe =
@@ -71,6 +71,8 @@ export function subscribeSummaries(
   handlers: { onOpen?: () => void; onSummary: (s: SpendSummary) => void; onAlert?: (a: DeliveredAlert) => void },
   idleMs = 45_000,
   workspace?: string,
+  /** The engine's instance id, when this window hosts it (alerts for the host come to this stream). */
+  hostInstance?: string,
 ): SummaryStream {
   let finish!: (end: StreamEnd) => void;
   const done = new Promise<StreamEnd>((r) => (finish = r));
@@ -81,7 +83,10 @@ export function subscribeSummaries(
       finish(e);
     }
   };
-  const eventsPath = workspace ? `${MANAGEMENT_ROUTES.events}?workspace=${encodeURIComponent(workspace)}` : MANAGEMENT_ROUTES.events;
+  const query = new URLSearchParams();
+  if (workspace) query.set('workspace', workspace);
+  if (hostInstance) query.set('host', hostInstance);
+  const eventsPath = query.toString() ? `${MANAGEMENT_ROUTES.events}?${query}` : MANAGEMENT_ROUTES.events;
   const req = http.get({ host: LOOPBACK_HOST, port, path: eventsPath, agent: false, headers: { authorization: `Bearer ${secret}`, accept: 'text/event-stream' } }, (res) => {
     if (res.statusCode === 401) {
       res.resume();

@@ -275,6 +275,7 @@ export class EngineLink {
         },
         this.timing.streamIdleMs,
         this.opts.workspace,
+        this.hosted?.engine.instance,
       );
       this.stream = stream;
       const end = await stream.done;

@@ -86,7 +86,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const offAlert = engine.onDidAlert((alert) => void handleAlert(sessionDeps, alert));
 
   const proxyUrl = () => `http://127.0.0.1:${engine.currentPort}`;
-  const render = () => status.update(engine.state, engine.summary, config.config, proxyUrl());
+  const render = () => status.update(engine.state, engine.summary, config.config, proxyUrl(), workspaceTag().workspace);
   let lastNotified: LinkState['kind'] | undefined;
 
   const offState = engine.onDidChangeState((state) => {

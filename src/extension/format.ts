@@ -32,6 +32,8 @@ export type BudgetLevel = 'none' | 'ok' | 'warning' | 'exceeded';
 
 export interface BudgetLine {
   period: 'today' | 'this month';
+  /** Set for a workspace's own budget (over its tagged calls); undefined for the budget of all spend. */
+  workspace?: string;
   spentUsd: number;
   capUsd: number;
   fraction: number;
@@ -45,8 +47,25 @@ export interface BudgetUse {
 /**
  * How close today's and this month's spend are to the caps. "warning" from the highest alert
  * threshold below 100 % (80 % by default), "exceeded" at 100 %.
+ *
+ * From the engine's own count when the summary carries it (so every window agrees, and a workspace's
+ * own budget is compared with that workspace's spend): the budget of all spend and this window's
+ * workspace's. Else (an engine without guards) from this window's settings and the total spend.
  */
-export function budgetUse(summary: SpendSummary | undefined, budget: BurnRateConfig['budget']): BudgetUse {
+export function budgetUse(summary: SpendSummary | undefined, budget: BurnRateConfig['budget'], workspace?: string): BudgetUse {
+  if (summary?.budgets) {
+    const mine = summary.budgets.filter((b) => b.workspace === null || b.workspace === workspace);
+    const lines: BudgetLine[] = mine.map((b) => ({
+      period: b.period === 'day' ? 'today' : 'this month',
+      ...(b.workspace !== null ? { workspace: b.workspace } : {}),
+      spentUsd: b.spentUsd,
+      capUsd: b.capUsd,
+      fraction: b.fraction,
+    }));
+    const rank = { ok: 0, warning: 1, exceeded: 2 } as const;
+    const worst = mine.reduce<keyof typeof rank>((w, b) => (rank[b.level] > rank[w] ? b.level : w), 'ok');
+    return { level: lines.length ? worst : 'none', lines };
+  }
   const lines: BudgetLine[] = [];
   if (budget.daily > 0) lines.push({ period: 'today', spentUsd: summary?.today.costUsd ?? 0, capUsd: budget.daily, fraction: (summary?.today.costUsd ?? 0) / budget.daily });
   if (budget.monthly > 0) lines.push({ period: 'this month', spentUsd: summary?.month.costUsd ?? 0, capUsd: budget.monthly, fraction: (summary?.month.costUsd ?? 0) / budget.monthly });
@@ -67,8 +86,8 @@ export interface StatusView {
 }
 
 /** Everything the status bar item shows, from the link state, the last summary and the settings. */
-export function statusView(state: LinkState, summary: SpendSummary | undefined, config: BurnRateConfig, proxyUrl: string): StatusView {
-  const budget = budgetUse(summary, config.budget);
+export function statusView(state: LinkState, summary: SpendSummary | undefined, config: BurnRateConfig, proxyUrl: string, workspace?: string): StatusView {
+  const budget = budgetUse(summary, config.budget, workspace);
   const background = budget.level === 'exceeded' ? 'error' : budget.level === 'warning' ? 'warning' : 'none';
   const running = state.kind === 'owner' || state.kind === 'follower' || (state.kind === 'connecting' && summary);
   if (!running) {
@@ -96,7 +115,8 @@ function runningTooltip(state: LinkState, s: SpendSummary | undefined, budget: B
     if (unpriced) out.push(`$(warning) ${unpriced} request${unpriced === 1 ? '' : 's'} today with no known price (not in the total)`, '');
   }
   if (budget.lines.length) {
-    out.push(`**Budget** · ${budget.lines.map((l) => `${l.period}: ${formatUsd(l.spentUsd)} of ${formatUsd(l.capUsd)} (${Math.round(l.fraction * 100)} %)`).join(' · ')}`, '');
+    const label = (l: BudgetLine) => (l.workspace !== undefined ? `${l.period} (${escapeMarkdown(l.workspace)})` : l.period);
+    out.push(`**Budget** · ${budget.lines.map((l) => `${label(l)}: ${formatUsd(l.spentUsd)} of ${formatUsd(l.capUsd)} (${Math.round(l.fraction * 100)} %)`).join(' · ')}`, '');
   } else {
     out.push(`No budget set · [set one](command:workbench.action.openSettings?${encodeURIComponent(JSON.stringify('burnrate.budget'))})`, '');
   }

@@ -66,7 +66,7 @@ export async function handleAlert(deps: SessionDeps, alert: DeliveredAlert): Pro
         const { port, secret } = access(link);
         await stopSession(port, secret, session);
         const ended = terminals.endMeteredTerminal(session);
-        void vscode.window.showInformationMessage(`Burn Rate: session "${session}" stopped${ended ? ' and its terminal ended' : ''}. "Burn Rate: Allow Session" lets it go on.`);
+        confirmStopped(deps, session, ended);
         break;
       }
       case AlertActions.endTerminal:
@@ -100,7 +100,8 @@ export async function handleAlert(deps: SessionDeps, alert: DeliveredAlert): Pro
 }
 
 /** Burn Rate: Stop Session: pick an active session; its next calls are refused and its streams cut (a metered terminal here is ended too). */
-export async function stopSessionCommand({ link, terminals, log }: SessionDeps): Promise<void> {
+export async function stopSessionCommand(deps: SessionDeps): Promise<void> {
+  const { link, terminals, log } = deps;
   const { port, secret } = access(link);
   const metered = terminals.meteredSessions;
   const sessions = (await listSessions(port, secret)).filter((s) => s.state === 'active');
@@ -120,7 +121,24 @@ export async function stopSessionCommand({ link, terminals, log }: SessionDeps):
     if (choice === 'End Terminal') ended = terminals.endMeteredTerminal(pick.id);
   }
   log.info(`session ${pick.id} stopped from the command palette${ended ? ', terminal ended' : ''}`);
-  if (!metered.has(pick.id)) void vscode.window.showInformationMessage(`Burn Rate: session "${pick.id}" stopped. "Burn Rate: Allow Session" lets it go on.`);
+  if (!metered.has(pick.id)) confirmStopped(deps, pick.id, false);
+}
+
+/** Says a session is stopped, with a button to undo it (short: an information toast shows one line). */
+function confirmStopped({ link, log }: SessionDeps, session: string, terminalEnded: boolean): void {
+  void vscode.window
+    .showInformationMessage(`Burn Rate: session "${session}" stopped${terminalEnded ? ' and its terminal ended' : ''}; its next calls are refused.`, AlertActions.allowSession)
+    .then(async (pick) => {
+      if (pick !== AlertActions.allowSession) return;
+      try {
+        const { port, secret } = access(link);
+        await allowSession(port, secret, session);
+        void vscode.window.showInformationMessage(`Burn Rate: session "${session}" may go on.`);
+      } catch (e) {
+        log.error(`${pick}: ${(e as Error).message}`);
+        void vscode.window.showErrorMessage(`Burn Rate: ${(e as Error).message}`);
+      }
+    });
 }
 
 /** Burn Rate: Allow Session: pick a stopped or tripped session and let it go on. */

@@ -16,8 +16,9 @@ export class SpendStatusBar implements vscode.Disposable {
     this.item.show();
   }
 
-  update(state: LinkState, summary: SpendSummary | undefined, config: BurnRateConfig, proxyUrl: string): void {
-    const view = statusView(state, summary, config, proxyUrl);
+  /** `workspace`: this window's workspace tag, whose own budget the item shows beside the budget of all spend. */
+  update(state: LinkState, summary: SpendSummary | undefined, config: BurnRateConfig, proxyUrl: string, workspace?: string): void {
+    const view = statusView(state, summary, config, proxyUrl, workspace);
     this.item.text = view.text;
     const tooltip = new vscode.MarkdownString(view.tooltip, true);
     tooltip.isTrusted = { enabledCommands: [...Object.values(Commands), 'workbench.action.openSettings'] };

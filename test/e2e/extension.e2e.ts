@@ -365,8 +365,258 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     const dbFile = path.join(DATA_DIR, 'burnrate.sqlite');
     const db = await SpendDatabase.open(dbFile, { create: true });
     db.insert(readJournalRecords(dbFile));
-    const rows = db.db.exec('SELECT COUNT(*), SUM(cost_nanos), COUNT(DISTINCT session) FROM requests')[0].values[0];
+    // Sessions named by the caller (the metered terminal's); untagged calls get inferred `auto-…` ones.
+    const rows = db.db.exec(`SELECT COUNT(*), SUM(cost_nanos), COUNT(DISTINCT CASE WHEN session NOT LIKE 'auto-%' THEN session END) FROM requests`)[0].values[0];
     db.close();
     assert.deepEqual(rows, [requests, COST_NANOS * requests, 1]);
+  });
+});
+
+/**
+ * Budgets and runaway guards in the same real VS Code, a code-server of their own: a $1 daily
+ * budget and a request-rate guard in the user settings; a script's session (the official OpenAI SDK,
+ * with a session tag) runs past both. The budget notifications carry the numbers and their actions,
+ * the status bar turns the warning then the error colour, the guard's notification offers Stop
+ * Session / Raise Limit / Ignore; "Burn Rate: Stop Session" lists the session and stopping it makes
+ * the next SDK call fail with the guard's message without reaching the provider; "Allow Session"
+ * lets it go on. In block mode the trip itself stops the session and its notification's Allow
+ * Session button lets it go on.
+ */
+describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 600_000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-e2e-guards-'));
+  const folder = path.join(dir, 'guarded-project');
+  const userData = path.join(dir, 'data');
+  const settingsFile = path.join(userData, 'User/settings.json');
+  // Each request costs COST_NANOS ($0.45): two are 90 % of $1 (past 80 %), three are past 100 %.
+  const DAILY_BUDGET = 1;
+  let guardFake: FakeProvider;
+  let port: number;
+  let server: ChildProcess | undefined;
+  let chrome: Browser | undefined;
+  let page: Page;
+
+  /** A call from the looping script's session, as the user's SDK sees it: the reply, or the error it throws. */
+  async function call(session: string): Promise<{ reply?: string; status?: number; message?: string; code?: string | null }> {
+    const client = new OpenAI({ apiKey: 'sk-e2e-guard-key', baseURL: `http://127.0.0.1:${port}/~session=${session}/openai/v1`, maxRetries: 2 });
+    try {
+      const r = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'again' }] });
+      return { reply: r.choices[0].message.content ?? '' };
+    } catch (e) {
+      const err = e as InstanceType<typeof OpenAI.APIError>;
+      return { status: err.status, message: err.message, code: err.code as string | null };
+    }
+  }
+
+  const toast = (text: string | RegExp) => page.locator('.notification-toast').filter({ hasText: text }).last();
+  const toastButtons = async (t: ReturnType<typeof toast>) => (await t.locator('.monaco-button').allInnerTexts()).map((s) => s.trim()).filter(Boolean);
+
+  /** The status bar item's background, and the theme's warning and error backgrounds for status items, as computed colours. */
+  const colours = () =>
+    statusItem(page).evaluate((el) => {
+      // (No named helpers in here: the test's compiler would wrap them in a function the page lacks.)
+      const [warning, error] = ['--vscode-statusBarItem-warningBackground', '--vscode-statusBarItem-errorBackground'].map((v) => {
+        const d = document.createElement('div');
+        d.style.backgroundColor = `var(${v})`;
+        el.parentElement!.appendChild(d);
+        const c = getComputedStyle(d).backgroundColor;
+        d.remove();
+        return c;
+      });
+      return { item: getComputedStyle(el).backgroundColor, warning, error };
+    });
+
+  function getJson(p: number, route: string, secret: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: p, path: route, headers: { authorization: `Bearer ${secret}` } }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${route}: ${res.statusCode} ${body}`))));
+      }).on('error', reject);
+    });
+  }
+
+  async function pickInQuickPick(label: string): Promise<void> {
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
+    await row.waitFor({ timeout: 15_000 });
+    await row.click();
+  }
+
+  before(async () => {
+    fs.mkdirSync(folder, { recursive: true });
+    guardFake = await startFakeProvider();
+    guardFake.setUsage(USAGE);
+    port = await freePort();
+    const csGuardPort = await freePort();
+    fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+    const userSettings: Record<string, unknown> = {
+      'workbench.startupEditor': 'none',
+      'workbench.welcomePage.walkthroughs.openOnInstall': false,
+      'workbench.tips.enabled': false,
+      'remote.autoForwardPorts': false,
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'extensions.ignoreRecommendations': true,
+      'telemetry.telemetryLevel': 'off',
+      'update.mode': 'none',
+      'security.workspace.trust.enabled': false,
+      'chat.disableAIFeatures': true,
+      'terminal.integrated.enablePersistentSessions': false,
+      'burnrate.proxy.port': port,
+      'burnrate.upstreams': Object.fromEntries(DEFAULT_ROUTES.map((r) => [r.id, guardFake.url])),
+      'burnrate.budget.daily': DAILY_BUDGET,
+      'burnrate.guard.maxRequestsPerMinute': 3,
+      'burnrate.guard.onTrip': 'warn',
+    };
+    fs.writeFileSync(settingsFile, JSON.stringify(userSettings, null, 2));
+    // The same machine-scoped settings as Remote settings too: in a remote window (code-server is
+    // one) VS Code takes them from there once the user settings change.
+    fs.mkdirSync(path.join(userData, 'Machine'), { recursive: true });
+    fs.writeFileSync(path.join(userData, 'Machine/settings.json'), JSON.stringify({ 'burnrate.proxy.port': port, 'burnrate.upstreams': userSettings['burnrate.upstreams'] }, null, 2));
+    const env: NodeJS.ProcessEnv = { ...process.env, BURNRATE_HOME: path.join(dir, 'cli-home'), SHELL: '/bin/bash' };
+    for (const r of DEFAULT_ROUTES) delete env[r.env];
+    const extensions = path.join(dir, 'ext');
+    const install = spawnSync(CODE_SERVER, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', VSIX], { env, encoding: 'utf8' });
+    assert.equal(install.status, 0, `install failed: ${install.stdout}\n${install.stderr}`);
+    const log = fs.openSync(path.join(dir, 'code-server.log'), 'w');
+    server = spawn(
+      CODE_SERVER,
+      ['--config', path.join(dir, 'cs-config.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${csGuardPort}`, '--disable-telemetry', '--disable-update-check',
+        '--disable-workspace-trust', '--disable-getting-started-override', '--extensions-dir', extensions, '--user-data-dir', userData, folder],
+      { detached: true, stdio: ['ignore', log, log], env },
+    );
+    await until('code-server', async () => (await get(csGuardPort, '/healthz')).status === 200, 60_000);
+    chrome = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    });
+    page = await chrome.newPage({ viewport: { width: 1400, height: 860 } });
+    await page.goto(`http://127.0.0.1:${csGuardPort}/?folder=${encodeURIComponent(folder)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await statusItem(page).waitFor({ timeout: 60_000 });
+    await until('$0.00 in the status bar', async () => (await statusText(page)) === '$0.00');
+    console.log(`e2e guards: ${dir} · proxy port ${port} · code-server :${csGuardPort}`);
+  });
+
+  after(async () => {
+    await chrome?.close().catch(() => undefined);
+    if (server?.pid) {
+      for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+        try {
+          process.kill(-server.pid, signal);
+        } catch {
+          /* gone */
+        }
+        await sleep(1_000);
+      }
+    }
+    await guardFake?.close();
+  });
+
+  test('past 80 % of the daily budget: a notification with the numbers and its actions, the warning colour', async () => {
+    const before = await colours();
+    assert.equal(before.item, 'rgba(0, 0, 0, 0)', 'no colour below the budget');
+    for (let i = 0; i < 2; i++) assert.equal((await call('e2e-loop')).reply, 'Hello from fake openai.');
+    const notice = toast('Daily budget');
+    await notice.waitFor({ timeout: 15_000 });
+    assert.match(await notice.innerText(), /Daily budget: \$0\.90 of \$1\.00 spent \(90\u00a0%\)\./);
+    assert.match(await notice.innerText(), /Source: Burn Rate/);
+    assert.deepEqual(await toastButtons(notice), ['Open Dashboard', 'Raise Budget']);
+    await until('the warning colour', async () => {
+      const c = await colours();
+      return c.item === c.warning && c.item !== c.error;
+    }, 10_000);
+    await sleep(400);
+    await shot(page, 'g1-budget-80-warning');
+  });
+
+  test('past 100 %: an error notification, the error colour; the looping session trips the rate guard: Stop Session / Raise Limit / Ignore', async () => {
+    assert.equal((await call('e2e-loop')).reply, 'Hello from fake openai.');
+    const exceeded = toast(/Daily budget: \$1\.35 of \$1\.00/);
+    await exceeded.waitFor({ timeout: 15_000 });
+    assert.match(await exceeded.innerText(), /\(135\u00a0%\)\. Calls still go through \(burnrate\.budget\.onExceed is "warn"\)\./);
+    await until('the error colour', async () => {
+      const c = await colours();
+      return c.item === c.error;
+    }, 10_000);
+    // The fourth call within a minute from the same session: over maxRequestsPerMinute (3), warn mode.
+    assert.equal((await call('e2e-loop')).reply, 'Hello from fake openai.', 'warn mode: the call goes through');
+    const trip = toast('e2e-loop');
+    await trip.waitFor({ timeout: 15_000 });
+    assert.match(await trip.innerText(), /Session "e2e-loop" made 4 calls within a minute, over its limit of 3\. Calls still go through/);
+    assert.deepEqual(await toastButtons(trip), ['Stop Session', 'Raise Limit', 'Ignore']);
+    await sleep(400);
+    await shot(page, 'g2-budget-exceeded-and-guard-trip');
+  });
+
+  test('"Burn Rate: Stop Session" lists the session; once stopped, its next SDK call fails with the guard message and never reaches the provider', async () => {
+    await runCommand(page, 'Burn Rate: Stop Session');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'e2e-loop' }).first();
+    await row.waitFor({ timeout: 15_000 });
+    assert.match(await row.innerText(), /\$1\.80 · 4 calls/);
+    await shot(page, 'g3-stop-session-pick');
+    await pickInQuickPick('e2e-loop');
+    const stopped = toast('session "e2e-loop" stopped');
+    await stopped.waitFor({ timeout: 15_000 });
+    assert.deepEqual(await toastButtons(stopped), ['Allow Session'], 'undo at hand');
+    const upstreamBefore = guardFake.calls.length;
+    const refused = await call('e2e-loop');
+    assert.equal(refused.status, 403);
+    assert.equal(refused.code, 'session_stopped');
+    assert.match(refused.message ?? '', /session "e2e-loop" is stopped \(stopped by the user\)\. Its calls are refused and not sent to the provider\. To let it go on: "Burn Rate: Allow Session"/);
+    assert.equal(guardFake.calls.length, upstreamBefore, 'the refused call (and no SDK retry) reached the provider');
+    assert.equal((await call('e2e-other')).reply, 'Hello from fake openai.', 'another session goes on');
+    await sleep(300);
+    await shot(page, 'g4-session-stopped');
+  });
+
+  test('"Burn Rate: Allow Session" lets it go on', async () => {
+    await runCommand(page, 'Burn Rate: Allow Session');
+    await pickInQuickPick('e2e-loop');
+    await toast('session "e2e-loop" may go on').waitFor({ timeout: 15_000 });
+    assert.equal((await call('e2e-loop')).reply, 'Hello from fake openai.');
+  });
+
+  test('block mode: the trip stops the session and says so; the notification\'s Allow Session lets it go on', async () => {
+    // As a user would: the Settings editor, Burn Rate's guard action set to "block".
+    await runCommand(page, 'Preferences: Open User Settings');
+    const search = page.locator('.settings-editor .suggest-input-container textarea, .settings-editor .settings-header textarea').first();
+    await search.waitFor({ timeout: 15_000 });
+    await search.focus();
+    await page.keyboard.type('burnrate.guard.onTrip');
+    const select = page.locator('.settings-editor .setting-item-enum select').first();
+    await select.waitFor({ timeout: 15_000 });
+    await sleep(500);
+    await shot(page, 'g5-settings-on-trip');
+    await select.click();
+    await page.locator('.monaco-select-box-dropdown-container .monaco-list-row', { hasText: 'block' }).first().click();
+    await runCommand(page, 'View: Close Editor');
+    // The window sends the changed setting to the engine; then a fresh session loops.
+    const secret = fs.readFileSync(path.join(userData, 'User/globalStorage', `${PKG.publisher}.${PKG.name}`, 'management-secret'), 'utf8').trim();
+    await until('onTrip block in the engine', async () => {
+      const guards = await getJson(port, '/_burnrate/guards', secret);
+      return (guards as { global: { guard: { onTrip: string } } }).global.guard.onTrip === 'block';
+    }, 20_000);
+    const upstreamBeforeLoop = guardFake.calls.length;
+    for (let i = 0; i < 3; i++) assert.equal((await call('e2e-runaway')).reply, 'Hello from fake openai.');
+    const fourth = await call('e2e-runaway');
+    assert.equal(fourth.status, 403, 'the fourth call within a minute is refused');
+    assert.equal(fourth.code, 'session_stopped');
+    assert.equal(guardFake.calls.length, upstreamBeforeLoop + 3);
+    const trip = toast(/Session "e2e-runaway" made 4 calls within a minute/);
+    await trip.waitFor({ timeout: 15_000 });
+    assert.match(await trip.innerText(), /Its calls are refused and its open streams cut\. Allow Session lets it go on; Raise Limit doubles its limit for this session\./);
+    assert.deepEqual(await toastButtons(trip), ['Allow Session', 'Raise Limit']);
+    await sleep(400);
+    await shot(page, 'g6-guard-block');
+    const upstream = guardFake.calls.length;
+    const refused = await call('e2e-runaway');
+    assert.equal(refused.status, 403);
+    assert.match(refused.message ?? '', /request rate guard: made 4 calls within a minute, over its limit of 3/);
+    assert.equal(guardFake.calls.length, upstream, 'blocked calls never reach the provider');
+    await trip.locator('.monaco-button', { hasText: 'Allow Session' }).click();
+    await toast('session "e2e-runaway" may go on').waitFor({ timeout: 15_000 });
+    assert.equal((await call('e2e-runaway')).reply, 'Hello from fake openai.');
+    await shot(page, 'g7-allowed');
   });
 });

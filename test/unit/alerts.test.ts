@@ -35,21 +35,23 @@ test('a warn-mode trip offers Stop Session / Raise Limit / Ignore; a metered ter
   const v = alertView(guardAlert(), role({}));
   assert.equal(v.severity, 'warning');
   assert.deepEqual(v.actions, [AlertActions.stopSession, AlertActions.raiseLimit, AlertActions.ignore]);
-  assert.equal(v.text, `Burn Rate: ${base.message}`);
+  assert.equal(v.text, base.message);
   const metered = alertView(guardAlert({ session: 'term-1' }), role({ meteredSessions: new Set(['term-1']) }));
   assert.deepEqual(metered.actions, [AlertActions.stopAndEndTerminal, AlertActions.raiseLimit, AlertActions.ignore]);
 });
 
 test('a block-mode trip is an error offering Allow Session and Raise Limit', () => {
-  const v = alertView(guardAlert({ action: 'block' }), role({}));
+  const message = 'Session "s" used 4,500 tokens, reaching its limit of 4,000. Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, POST /_burnrate/sessions/allow {"session":"s"}, or raise burnrate.guard.sessionMaxTokens.';
+  const v = alertView(guardAlert({ action: 'block', message }), role({}));
   assert.equal(v.severity, 'error');
+  assert.equal(v.text, 'Session "s" used 4,500 tokens, reaching its limit of 4,000. Its calls are refused and its open streams cut. Allow Session lets it go on; Raise Limit doubles its limit for this session.');
   assert.deepEqual(v.actions, [AlertActions.allowSession, AlertActions.raiseLimit]);
 });
 
 test('budget alerts: warning below 100 %, error at it, with the numbers and Open Dashboard / Raise Budget', () => {
   const v = alertView(budgetAlert(null, 'owner'), role({ isOwner: true }));
   assert.equal(v.severity, 'warning');
-  assert.match(v.text, /\$8\.00 of \$10\.00 spent \(80 %\)/);
+  assert.equal(v.text, 'Daily budget: $8.00 of $10.00 spent (80\u00a0%).', 'the notification names its source; the figure stays on one line');
   assert.deepEqual(v.actions, [AlertActions.openDashboard, AlertActions.raiseBudget]);
   assert.equal(alertView(budgetAlert(null, 'owner', 1), role({})).severity, 'error');
 });
