@@ -1,6 +1,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SpendDatabase } from './db';
+import { DashboardPage } from './dashboardPage';
+import type { Budget } from './dashboardQueries';
 import { KeyFingerprinter } from './keyFingerprint';
 import { ManagementApi } from './management';
 import { loadOrCreateSecret } from './managementProtocol';
@@ -24,6 +26,8 @@ export interface EngineOptions {
   saveIntervalMs?: number;
   /** Start with recording paused (requests forwarded, not recorded), e.g. when taking over from a paused engine. */
   recordingPaused?: boolean;
+  /** Budgets the dashboard shows (from burnrate.budget.daily / .monthly; 0 = none). */
+  budget?: Budget;
   log?: Log;
 }
 
@@ -52,14 +56,22 @@ export class Engine {
     const routes = new RouteTable(opts.upstreams);
     const database = await SpendDatabase.open(opts.dbPath, { create: true });
     const recorder = await Recorder.open(database, { saveIntervalMs: opts.saveIntervalMs, log });
-    const management = new ManagementApi({ recorder, secret: loadOrCreateSecret(opts.dataDir), recordingPaused: opts.recordingPaused, log });
+    const management = new ManagementApi({
+      recorder,
+      secret: loadOrCreateSecret(opts.dataDir),
+      recordingPaused: opts.recordingPaused,
+      budget: opts.budget,
+      pricesProviders: routes.pricesProviders(),
+      log,
+    });
+    const page = new DashboardPage();
     const proxy = new ProxyServer({
       routes,
       fingerprinter: KeyFingerprinter.fromSaltFile(path.join(opts.dataDir, 'key-salt')),
       onRecord: (rec) => {
         if (!management.recordingPaused) recorder.record(rec);
       },
-      localHandler: (req, res, url) => management.handle(req, res, url),
+      localHandler: (req, res, url) => page.handle(req, res, url) || management.handle(req, res, url),
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       log,
     });

@@ -1,7 +1,9 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
+import { DashboardQuery, type Budget } from './dashboardQueries';
 import { csvHeader, csvLine, jsonLine } from './exportFormat';
-import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type EngineHealth } from './managementProtocol';
+import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type CostEstimate, type EngineHealth } from './managementProtocol';
+import { listPrices, nanosToUsd, priceUsage, resolveModel } from './pricing';
 import { SpendQuery } from './queries';
 import type { RequestRecord } from './record';
 import type { Recorder } from './recorder';
@@ -16,6 +18,10 @@ export interface ManagementOptions {
   recorder: Recorder;
   secret: string;
   recordingPaused?: boolean;
+  /** Daily and monthly budgets the dashboard's gauges show (USD, 0 = none). */
+  budget?: Budget;
+  /** Catalogue providers of the route table, for the price table and estimates. */
+  pricesProviders?: string[];
   /** How long to gather records before pushing one summary (keeps bursts cheap). */
   pushDelayMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -32,6 +38,7 @@ export class ManagementApi {
   private readonly secretDigest: Buffer;
   private readonly tracker: SummaryTracker;
   private readonly query: SpendQuery;
+  private readonly dashboard: DashboardQuery;
   private readonly subscribers = new Set<http.ServerResponse>();
   private readonly heartbeat: NodeJS.Timeout;
   private pushTimer: NodeJS.Timeout | undefined;
@@ -47,6 +54,7 @@ export class ManagementApi {
     this.secretDigest = digest(opts.secret);
     this.paused = !!opts.recordingPaused;
     this.query = new SpendQuery(opts.recorder.database.db);
+    this.dashboard = new DashboardQuery(opts.recorder.database.db);
     this.tracker = new SummaryTracker(opts.recorder.database.db);
     opts.recorder.on('record', this.onRecord);
     this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS);
@@ -102,6 +110,23 @@ export class ManagementApi {
           res.destroy();
         });
         break;
+      case `GET ${MANAGEMENT_ROUTES.dashboard}`: {
+        const filter = readFilter(url);
+        if (typeof filter === 'string') return badRequest(res, filter), true;
+        if (filter.since === undefined || filter.until === undefined) return badRequest(res, 'since and until (epoch milliseconds) are required'), true;
+        this.opts.recorder.flush();
+        sendJson(res, 200, this.dashboard.data({ since: filter.since, until: filter.until, workspace: filter.workspace }, this.opts.budget));
+        break;
+      }
+      case `GET ${MANAGEMENT_ROUTES.prices}`:
+        sendJson(res, 200, listPrices(this.opts.pricesProviders ?? [], url.searchParams.get('q')?.trim() || undefined));
+        break;
+      case `GET ${MANAGEMENT_ROUTES.estimate}`: {
+        const estimate = this.estimate(url);
+        if (typeof estimate === 'string') badRequest(res, estimate);
+        else sendJson(res, 200, estimate);
+        break;
+      }
       default:
         sendJson(res, 404, { error: { type: 'not_found', message: `no management route ${req.method} ${route}` } });
     }
@@ -166,22 +191,72 @@ export class ManagementApi {
     this.midnightTimer.unref();
   }
 
+  private estimate(url: URL): CostEstimate | string {
+    const q = url.searchParams;
+    const model = q.get('model')?.trim();
+    if (!model) return 'model is required';
+    const whole = (name: string, fallback?: number): number | string => {
+      const raw = q.get(name);
+      if (raw === null || raw.trim() === '') return fallback ?? `${name} is required`;
+      return /^\d+$/.test(raw.trim()) ? Number(raw) : `${name} must be a whole number`;
+    };
+    const input = whole('inputTokens');
+    const output = whole('outputTokens');
+    const cached = whole('cachedTokens', 0);
+    const perDay = whole('requestsPerDay', 1);
+    for (const v of [input, output, cached, perDay]) if (typeof v === 'string') return v;
+    if ((cached as number) > (input as number)) return 'cachedTokens cannot exceed inputTokens';
+    const resolved = resolveModel(model, this.opts.pricesProviders ?? []);
+    if (!resolved) return `no price known for model "${model}"`;
+    const quote = priceUsage(resolved.pricesProvider, resolved.model, {
+      inputTokens: input as number, cacheReadTokens: cached as number, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: output as number, reasoningTokens: 0,
+    });
+    return {
+      provider: resolved.pricesProvider,
+      model: quote.matchedModel ?? resolved.model,
+      perRequestUsd: nanosToUsd(quote.costNanos),
+      perDayUsd: nanosToUsd(quote.costNanos * (perDay as number)),
+      perMonthUsd: nanosToUsd(quote.costNanos * (perDay as number) * 30),
+      source: quote.source,
+    };
+  }
+
   private async export(url: URL, res: http.ServerResponse): Promise<void> {
     const format = url.searchParams.get('format') ?? 'csv';
     if (format !== 'csv' && format !== 'jsonl') return sendJson(res, 400, { error: { type: 'bad_request', message: 'format must be csv or jsonl' } });
-    const sinceParam = url.searchParams.get('since');
-    const since = sinceParam === null ? undefined : Number(sinceParam);
-    if (since !== undefined && !Number.isFinite(since)) return sendJson(res, 400, { error: { type: 'bad_request', message: 'since must be epoch milliseconds' } });
+    const filter = readFilter(url);
+    if (typeof filter === 'string') return badRequest(res, filter);
+    const { since, until, workspace } = filter;
     this.opts.recorder.flush();
     res.writeHead(200, { 'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
     const write = (s: string) => (res.write(s) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', () => r())));
     if (format === 'csv') await write(csvHeader());
-    for (const rec of this.query.records({ since })) {
+    for (const rec of this.query.records({ since, until, workspace })) {
       if (res.destroyed) return;
       await write(format === 'csv' ? csvLine(rec) : jsonLine(rec));
     }
     res.end();
   }
+}
+
+/** since/until (epoch ms) and workspace from the query string, or what is wrong with them. */
+function readFilter(url: URL): { since?: number; until?: number; workspace?: string } | string {
+  const time = (name: string): number | undefined | string => {
+    const raw = url.searchParams.get(name);
+    if (raw === null || raw === '') return undefined;
+    const t = Number(raw);
+    return Number.isFinite(t) ? t : `${name} must be epoch milliseconds`;
+  };
+  const since = time('since');
+  const until = time('until');
+  if (typeof since === 'string') return since;
+  if (typeof until === 'string') return until;
+  const workspace = url.searchParams.get('workspace') || undefined;
+  return { since, until, workspace };
+}
+
+function badRequest(res: http.ServerResponse, message: string): void {
+  sendJson(res, 400, { error: { type: 'bad_request', message } });
 }
 
 function digest(s: string): Buffer {

@@ -20,9 +20,20 @@ export const MANAGEMENT_ROUTES = {
   events: '/_burnrate/events',
   /** POST {"paused": boolean}: stop or resume recording (requests are still forwarded). */
   recording: '/_burnrate/recording',
-  /** GET ?format=csv|jsonl&since=<epoch ms>: one row per request, as `burnrate export`. */
+  /** GET ?format=csv|jsonl&since=<epoch ms>&until=<epoch ms>&workspace=<name>: one row per request, as `burnrate export`. */
   export: '/_burnrate/export',
+  /** GET ?since=<epoch ms>&until=<epoch ms>&workspace=<name>: every figure of the dashboard (DashboardData). */
+  dashboard: '/_burnrate/dashboard',
+  /** GET ?q=<text>: the price table (PriceRow[], USD per million tokens). */
+  prices: '/_burnrate/prices',
+  /** GET ?model=&inputTokens=&outputTokens=&cachedTokens=&requestsPerDay=: a cost estimate (CostEstimate). */
+  estimate: '/_burnrate/estimate',
 } as const;
+
+/** The dashboard page `burnrate serve` serves on its own port (no secret: it holds no data). */
+export const DASHBOARD_PAGE_ROUTES = ['/', '/dashboard.js', '/dashboard.css'] as const;
+
+export type { CostEstimate } from './dashboardTypes';
 
 export const SECRET_FILE = 'management-secret';
 

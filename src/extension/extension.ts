@@ -59,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): void {
         upstreams: cfg.upstreams,
         maxBodyBytes: cfg.maxBodyMb * 1024 * 1024,
         recordingPaused,
+        budget: { dailyUsd: cfg.budget.daily, monthlyUsd: cfg.budget.monthly },
         log: engineLog,
       });
       engine.recorder.on('record', (r: RequestRecord) => {
