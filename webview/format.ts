@@ -3,7 +3,8 @@
 export function money(usd: number): string {
   if (!usd) return '$0.00';
   const abs = Math.abs(usd);
-  if (abs < 0.01) return `$${Number(usd.toPrecision(2))}`;
+  // Small sums keep three significant digits: $0.0137, not $0.01.
+  if (abs < 0.1) return `$${Number(usd.toPrecision(3))}`;
   if (abs < 10_000) return `$${usd.toFixed(2)}`;
   return `$${Math.round(usd).toLocaleString('en-US')}`;
 }

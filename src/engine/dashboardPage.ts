@@ -73,6 +73,7 @@ function pageHtml(nonce: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>Burn Rate</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard.css">
 </head>
 <body class="page">

@@ -30,6 +30,9 @@ export const LEAK_RULES = {
   failureRate: 0.05,
   minFailures: 3,
   minRequests: 3,
+  /** Shown: the biggest few of each kind, and no more than `shown` in all. */
+  perKind: 3,
+  shown: 10,
 };
 
 const cheaperModels = cheaperModelsFile.providers as Record<string, Record<string, string>>;
@@ -108,7 +111,7 @@ export class DashboardQuery {
     const totalNanos = sum(groups, (g) => g.nanos);
     const totalRequests = sum(groups, (g) => g.requests);
 
-    const sessionTotals = this.rows(`SELECT COUNT(DISTINCT session), COALESCE(SUM(cost_nanos), 0) FROM daily_rollup ${range(" AND session != ''").where}`, r.params)[0] ?? [0, 0];
+    const sessionTotals = this.rows(`SELECT COUNT(DISTINCT session), COALESCE(SUM(cost_nanos), 0) FROM session_rollup ${r.where}`, r.params)[0] ?? [0, 0];
     const sessions = n(sessionTotals[0]);
     const dayTotal = (fromDay: string, toDay: string, withWorkspace: boolean) =>
       n(this.rows(`SELECT COALESCE(SUM(cost_nanos), 0) FROM daily_rollup WHERE day >= ? AND day <= ?${withWorkspace ? wsClause : ''}`, [fromDay, toDay, ...(withWorkspace ? wsParam : [])])[0]?.[0]);
@@ -171,8 +174,8 @@ export class DashboardQuery {
     };
 
     const topSessions: SessionRow[] = this.rows(
-      `SELECT session, MIN(first_at), MAX(last_at), SUM(requests), SUM(input_tokens) + SUM(output_tokens), SUM(cost_nanos) AS c
-       FROM daily_rollup ${range(" AND session != ''").where} GROUP BY session ORDER BY c DESC, SUM(requests) DESC, session LIMIT ${TOP_SESSIONS}`,
+      `SELECT session, MIN(first_at), MAX(last_at), SUM(requests), SUM(tokens), SUM(cost_nanos) AS c
+       FROM session_rollup ${r.where} GROUP BY session ORDER BY c DESC, SUM(requests) DESC, session LIMIT ${TOP_SESSIONS}`,
       r.params,
     ).map((v) => ({ session: String(v[0]), firstAt: n(v[1]), lastAt: n(v[2]), durationMs: n(v[2]) - n(v[1]), requests: n(v[3]), tokens: n(v[4]), costUsd: nanosToUsd(n(v[5])) }));
 
@@ -208,7 +211,7 @@ export class DashboardQuery {
       recent,
       budget: { ...budget, todayUsd: nanosToUsd(budgetToday), monthUsd: nanosToUsd(budgetMonth) },
       anomaly,
-      leaks: [...this.leakHints(groups, totalRequests, range)].sort((a, b) => b.usd - a.usd),
+      leaks: topHints([...this.leakHints(groups, totalRequests, range)]),
     };
   }
 
@@ -329,6 +332,17 @@ export class DashboardQuery {
   private rows(sql: string, params: unknown[]): unknown[][] {
     return this.db.exec(sql, params as Array<string | number>)[0]?.values ?? [];
   }
+}
+
+/** The biggest hints first, a few of each kind, so one noisy kind cannot crowd out the others. */
+function topHints(hints: LeakHint[]): LeakHint[] {
+  hints.sort((a, b) => b.usd - a.usd || a.title.localeCompare(b.title));
+  const perKind = new Map<string, number>();
+  return hints.filter((h) => {
+    const n = (perKind.get(h.kind) ?? 0) + 1;
+    perKind.set(h.kind, n);
+    return n <= LEAK_RULES.perKind;
+  }).slice(0, LEAK_RULES.shown);
 }
 
 /** Cache-read tokens priced at the model's normal input rate, minus at its cached rate. */

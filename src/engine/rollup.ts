@@ -1,7 +1,10 @@
 /**
- * The dashboard's pre-aggregated table: one row per local day × provider × model × feature ×
- * session × workspace, kept up to date by a trigger on every insert into `requests`, so the
- * dashboard reads thousands of rollup rows instead of scanning a million records per render.
+ * The dashboard's pre-aggregated tables, kept up to date by triggers on every insert into
+ * `requests`, so the dashboard reads a few thousand rollup rows instead of scanning a million
+ * records per render:
+ *  - daily_rollup: one row per local day × provider × model × feature × workspace;
+ *  - session_rollup: one row per local day × session × workspace (sessions are many; kept apart so
+ *    they do not multiply the rows of the first).
  * Untagged values are stored as '' (SQLite treats NULLs as distinct in a UNIQUE key).
  */
 
@@ -21,7 +24,6 @@ CREATE TABLE IF NOT EXISTS daily_rollup (
   provider TEXT NOT NULL,
   model TEXT NOT NULL,
   feature TEXT NOT NULL,
-  session TEXT NOT NULL,
   workspace TEXT NOT NULL,
   requests INTEGER NOT NULL,
   cost_nanos INTEGER NOT NULL,
@@ -38,14 +40,36 @@ CREATE TABLE IF NOT EXISTS daily_rollup (
   long_uncached_min_input INTEGER,
   first_at INTEGER NOT NULL,
   last_at INTEGER NOT NULL,
-  PRIMARY KEY (day, provider, model, feature, session, workspace)
+  PRIMARY KEY (day, provider, model, feature, workspace)
 );
 CREATE INDEX IF NOT EXISTS daily_rollup_workspace ON daily_rollup(workspace, day);
+CREATE TABLE IF NOT EXISTS session_rollup (
+  day TEXT NOT NULL,
+  session TEXT NOT NULL,
+  workspace TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  cost_nanos INTEGER NOT NULL,
+  tokens INTEGER NOT NULL,
+  first_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  PRIMARY KEY (day, session, workspace)
+);
+CREATE TRIGGER IF NOT EXISTS requests_session_rollup AFTER INSERT ON requests WHEN NEW.session IS NOT NULL AND NEW.session != '' BEGIN
+  INSERT INTO session_rollup VALUES (
+    ${LOCAL_DAY_SQL('NEW.started_at')}, NEW.session, COALESCE(NEW.workspace, ''), 1, NEW.cost_nanos,
+    NEW.input_tokens + NEW.output_tokens, NEW.started_at, NEW.started_at
+  ) ON CONFLICT DO UPDATE SET
+    requests = requests + 1,
+    cost_nanos = cost_nanos + excluded.cost_nanos,
+    tokens = tokens + excluded.tokens,
+    first_at = MIN(first_at, excluded.first_at),
+    last_at = MAX(last_at, excluded.last_at);
+END;
 CREATE INDEX IF NOT EXISTS requests_cost ON requests(cost_nanos);
 CREATE TRIGGER IF NOT EXISTS requests_rollup AFTER INSERT ON requests BEGIN
   INSERT INTO daily_rollup VALUES (
     ${LOCAL_DAY_SQL('NEW.started_at')}, NEW.provider, COALESCE(NEW.model, ''), COALESCE(NEW.feature, ''),
-    COALESCE(NEW.session, ''), COALESCE(NEW.workspace, ''),
+    COALESCE(NEW.workspace, ''),
     1, NEW.cost_nanos, NEW.input_tokens, NEW.cache_read_tokens, NEW.cache_write_tokens, NEW.output_tokens,
     NEW.reasoning_tokens, NEW.cost_status = 'unpriced', ${FAILED_SQL('NEW')}, CASE WHEN ${FAILED_SQL('NEW')} THEN NEW.cost_nanos ELSE 0 END,
     ${LONG_UNCACHED_SQL('NEW')}, CASE WHEN ${LONG_UNCACHED_SQL('NEW')} THEN NEW.input_tokens ELSE 0 END,
@@ -73,17 +97,22 @@ CREATE TRIGGER IF NOT EXISTS requests_rollup AFTER INSERT ON requests BEGIN
 END;
 `;
 
-/** Fills the rollup from records written before it existed (run once, by the schema migration). */
+/** Fills the rollups from records written before they existed (run once, by the schema migration). */
 export const ROLLUP_BACKFILL = `
 DELETE FROM daily_rollup;
+DELETE FROM session_rollup;
 INSERT INTO daily_rollup
 SELECT ${LOCAL_DAY_SQL('r.started_at')} AS d, r.provider, COALESCE(r.model, '') AS m, COALESCE(r.feature, '') AS f,
-  COALESCE(r.session, '') AS s, COALESCE(r.workspace, '') AS w,
+  COALESCE(r.workspace, '') AS w,
   COUNT(*), SUM(r.cost_nanos), SUM(r.input_tokens), SUM(r.cache_read_tokens), SUM(r.cache_write_tokens),
   SUM(r.output_tokens), SUM(r.reasoning_tokens), SUM(r.cost_status = 'unpriced'), SUM(${FAILED_SQL('r')}),
   SUM(CASE WHEN ${FAILED_SQL('r')} THEN r.cost_nanos ELSE 0 END), SUM(${LONG_UNCACHED_SQL('r')}),
   SUM(CASE WHEN ${LONG_UNCACHED_SQL('r')} THEN r.input_tokens ELSE 0 END),
   MIN(CASE WHEN ${LONG_UNCACHED_SQL('r')} THEN r.input_tokens END),
   MIN(r.started_at), MAX(r.started_at)
-FROM requests r GROUP BY d, r.provider, m, f, s, w;
+FROM requests r GROUP BY d, r.provider, m, f, w;
+INSERT INTO session_rollup
+SELECT ${LOCAL_DAY_SQL('started_at')} AS d, session, COALESCE(workspace, '') AS w, COUNT(*), SUM(cost_nanos),
+  SUM(input_tokens + output_tokens), MIN(started_at), MAX(started_at)
+FROM requests WHERE session IS NOT NULL AND session != '' GROUP BY d, session, w;
 `;

@@ -15,6 +15,7 @@ import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { money } from '../../webview/format';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -33,7 +34,6 @@ let browser: Browser;
 let page: Page;
 const problems: string[] = [];
 
-const money = (usd: number) => (usd === 0 ? '$0.00' : usd < 0.01 ? `$${Number(usd.toPrecision(2))}` : `$${usd.toFixed(2)}`);
 const report = (...args: string[]) => JSON.parse(spawnSync(process.execPath, [CLI, 'report', '--db', db, '--json', ...args], { env, encoding: 'utf8' }).stdout) as { total: { costUsd: number; requests: number } };
 
 async function traffic(): Promise<void> {
@@ -97,8 +97,9 @@ test('the page opens with the printed link and shows what `burnrate report` show
   assert.equal(await tileValue('per-request'), money(today.total.costUsd / 5));
   // Three sessions: run-1, run-2, run-7.
   assert.equal(await tileValue('per-session'), money(today.total.costUsd / 3));
-  // The fake OpenAI reports 200 cached of 1,000 input tokens: 3 × 200 × (0.15 − 0.075) + 200 × (2.5 − 1.25) $/M.
-  assert.equal(await tileValue('cache'), money((3 * 200 * 0.075 + 200 * 1.25) / 1e6));
+  // The fake providers report 200 cache-read tokens a call: gpt-4o-mini ×3 at (0.15 − 0.075), gpt-4o at
+  // (2.50 − 1.25), claude-sonnet-4 at (3 − 0.30) $/M.
+  assert.equal(await tileValue('cache'), money((3 * 200 * 0.075 + 200 * 1.25 + 200 * 2.7) / 1e6));
 
   const features = await page.locator('[data-testid="features"] tbody tr td:first-child').allInnerTexts();
   assert.deepEqual([...features].sort(), ['chat', 'review', 'summarize']);

@@ -180,9 +180,10 @@ test('no hints from healthy traffic', async () => {
 
 test('the rollup built from existing records on upgrade equals the one kept up on insert', async () => {
   const db = await dbWith(spendRecords());
-  const live = db.db.exec('SELECT * FROM daily_rollup ORDER BY 1, 2, 3, 4, 5, 6')[0].values;
-  // A database from before the rollup: no table, no trigger, schema version 1.
-  db.db.exec('DROP TRIGGER requests_rollup; DROP TABLE daily_rollup; PRAGMA user_version = 1');
+  const rollups = (d: SpendDatabase) => [d.db.exec('SELECT * FROM daily_rollup ORDER BY 1, 2, 3, 4, 5')[0].values, d.db.exec('SELECT * FROM session_rollup ORDER BY 1, 2, 3')[0].values];
+  const live = rollups(db);
+  // A database from before the rollups: no tables, no triggers, schema version 1.
+  db.db.exec('DROP TRIGGER requests_rollup; DROP TRIGGER requests_session_rollup; DROP TABLE daily_rollup; DROP TABLE session_rollup; PRAGMA user_version = 1');
   const bytes = db.db.export();
   const fs = await import('node:fs');
   const os = await import('node:os');
@@ -190,7 +191,8 @@ test('the rollup built from existing records on upgrade equals the one kept up o
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-rollup-')), 'old.sqlite');
   fs.writeFileSync(file, bytes);
   const upgraded = await SpendDatabase.open(file, { create: false });
-  assert.deepEqual(upgraded.db.exec('SELECT * FROM daily_rollup ORDER BY 1, 2, 3, 4, 5, 6')[0].values, live);
+  assert.deepEqual(rollups(upgraded), live);
+  assert.equal(live[1].length, 2, 'sessions s1 and s2 on their days');
   assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 2);
   // And the trigger is back: a new record lands in the rollup.
   upgraded.insert([rec({ startedAt: at(17, 14), costNanos: 7 })]);
