@@ -94,35 +94,72 @@ export class DashboardQuery {
     const ws = filter.workspace !== undefined && filter.workspace !== null;
     const wsClause = ws ? ' AND workspace = ?' : '';
     const wsParam = ws ? [filter.workspace === UNTAGGED ? '' : filter.workspace!] : [];
-    const range = (extra = '') => ({ where: `WHERE day >= ? AND day <= ?${wsClause}${extra}`, params: [firstDay, lastDay, ...wsParam] });
+    const range = () => ({ where: `WHERE day >= ? AND day <= ?${wsClause}`, params: [firstDay, lastDay, ...wsParam] });
 
-    // One pass over the range's rollup rows by provider × model × feature feeds most figures.
+    // One pass over the range's rollup rows, in primary-key order (no sort), feeds most figures:
+    // provider × model × feature groups, daily stacks by provider, and per-day prompt sizes.
     const r = range();
-    const groups: Group[] = this.rows(
-      `SELECT provider, model, feature, SUM(requests), SUM(cost_nanos), SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
+    const dayIndex = new Map(days.map((d, i) => [d, i]));
+    const byGroup = new Map<string, Group>();
+    const stacks = new Map<string, number[]>();
+    const perDay = new Map<string, Array<{ day: string; requests: number; input: number }>>();
+    for (const v of this.rows(
+      `SELECT day, provider, model, feature, SUM(requests), SUM(cost_nanos), SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
         SUM(output_tokens), SUM(unpriced_requests), SUM(failed_requests), SUM(failed_cost_nanos), SUM(long_uncached_requests), MIN(long_uncached_min_input)
-       FROM daily_rollup ${r.where} GROUP BY provider, model, feature`,
+       FROM daily_rollup ${r.where} GROUP BY day, provider, model, feature`,
       r.params,
-    ).map((v) => ({
-      provider: String(v[0]), model: String(v[1]), feature: String(v[2]),
-      requests: n(v[3]), nanos: n(v[4]), input: n(v[5]), cacheRead: n(v[6]), cacheWrite: n(v[7]), output: n(v[8]),
-      unpriced: n(v[9]), failed: n(v[10]), failedNanos: n(v[11]), longUncached: n(v[12]), longUncachedMin: v[13] === null ? null : n(v[13]),
-    }));
+    )) {
+      const [day, provider, model, feature] = [String(v[0]), String(v[1]), String(v[2]), String(v[3])];
+      const k = `${provider}\u0000${model}\u0000${feature}`;
+      let g = byGroup.get(k);
+      if (!g) byGroup.set(k, (g = { provider, model, feature, requests: 0, nanos: 0, input: 0, cacheRead: 0, cacheWrite: 0, output: 0, unpriced: 0, failed: 0, failedNanos: 0, longUncached: 0, longUncachedMin: null }));
+      g.requests += n(v[4]);
+      g.nanos += n(v[5]);
+      g.input += n(v[6]);
+      g.cacheRead += n(v[7]);
+      g.cacheWrite += n(v[8]);
+      g.output += n(v[9]);
+      g.unpriced += n(v[10]);
+      g.failed += n(v[11]);
+      g.failedNanos += n(v[12]);
+      g.longUncached += n(v[13]);
+      if (v[14] !== null) g.longUncachedMin = g.longUncachedMin === null ? n(v[14]) : Math.min(g.longUncachedMin, n(v[14]));
+      const i = dayIndex.get(day);
+      if (i !== undefined) {
+        let row = stacks.get(provider);
+        if (!row) stacks.set(provider, (row = days.map(() => 0)));
+        row[i] += n(v[5]);
+      }
+      const list = perDay.get(k) ?? [];
+      list.push({ day, requests: n(v[4]), input: n(v[6]) });
+      perDay.set(k, list);
+    }
+    const groups = [...byGroup.values()];
     const totalNanos = sum(groups, (g) => g.nanos);
     const totalRequests = sum(groups, (g) => g.requests);
 
     const sessionTotals = this.rows(`SELECT COUNT(DISTINCT session), COALESCE(SUM(cost_nanos), 0) FROM session_rollup ${r.where}`, r.params)[0] ?? [0, 0];
     const sessions = n(sessionTotals[0]);
-    const dayTotal = (fromDay: string, toDay: string, withWorkspace: boolean) =>
-      n(this.rows(`SELECT COALESCE(SUM(cost_nanos), 0) FROM daily_rollup WHERE day >= ? AND day <= ?${withWorkspace ? wsClause : ''}`, [fromDay, toDay, ...(withWorkspace ? wsParam : [])])[0]?.[0]);
     const today = localDay(now);
     const nowDate = new Date(now);
-    const weekStart = addDays(now, -((nowDate.getDay() + 6) % 7));
+    const weekStart = localDay(addDays(now, -((nowDate.getDay() + 6) % 7)));
     const monthStart = localDay(new Date(nowDate.getFullYear(), nowDate.getMonth(), 1).getTime());
+    const trailingStart = localDay(addDays(now, -7));
+    const yesterday = localDay(addDays(now, -1));
+    // Spend per day from the earliest period start shown (month, week or the trailing 7 days) to today.
+    const earliest = [monthStart, weekStart, trailingStart].sort()[0];
+    const spendByDay = (withWorkspace: boolean) => {
+      const m = new Map<string, number>();
+      for (const [day, nanos] of this.rows(`SELECT day, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? AND day <= ?${withWorkspace ? wsClause : ''} GROUP BY day`, [earliest, today, ...(withWorkspace ? wsParam : [])])) m.set(String(day), n(nanos));
+      return (from: string, to: string) => [...m.entries()].reduce((acc, [d, x]) => (d >= from && d <= to ? acc + x : acc), 0);
+    };
+    const spent = spendByDay(true);
+    const spentAll = ws ? spendByDay(false) : spent;
+    const dayTotal = (fromDay: string, toDay: string, withWorkspace: boolean) => (withWorkspace ? spent : spentAll)(fromDay, toDay);
 
     const tiles: DashboardTiles = {
       todayUsd: nanosToUsd(dayTotal(today, today, true)),
-      weekUsd: nanosToUsd(dayTotal(localDay(weekStart), today, true)),
+      weekUsd: nanosToUsd(dayTotal(weekStart, today, true)),
       monthUsd: nanosToUsd(dayTotal(monthStart, today, true)),
       costUsd: nanosToUsd(totalNanos),
       requests: totalRequests,
@@ -157,15 +194,6 @@ export class DashboardQuery {
     }));
 
     // Daily spend stacked by provider, every day of the range present (zero when idle).
-    const dayIndex = new Map(days.map((d, i) => [d, i]));
-    const stacks = new Map<string, number[]>();
-    for (const [day, provider, nanos] of this.rows(`SELECT day, provider, SUM(cost_nanos) FROM daily_rollup ${r.where} GROUP BY day, provider`, r.params)) {
-      const i = dayIndex.get(String(day));
-      if (i === undefined) continue;
-      let row = stacks.get(String(provider));
-      if (!row) stacks.set(String(provider), (row = days.map(() => 0)));
-      row[i] += n(nanos);
-    }
     const daily = {
       days,
       providers: [...stacks.entries()]
@@ -183,14 +211,18 @@ export class DashboardQuery {
     const rangeEnd = days.length ? nextMidnight(filter.until - 1) : rangeStart;
     const reqWhere = `WHERE started_at >= ? AND started_at < ?${wsClause}`;
     const reqParams = [rangeStart, rangeEnd, ...wsParam];
-    const topRequests = this.requestRows(`${reqWhere} ORDER BY cost_nanos DESC, started_at DESC LIMIT ${TOP_REQUESTS}`, reqParams);
+    // The rollup says how many records the range holds: few are read and sorted via the time index;
+    // many are best found by walking the cost index from the top (a walk that could otherwise read
+    // the whole table for a range with no records).
+    const viaIndex = totalRequests >= 50_000 ? 'requests_cost' : ws ? 'requests_workspace' : 'requests_started_at';
+    const topRequests = totalRequests ? this.requestRows(`INDEXED BY ${viaIndex} ${reqWhere} ORDER BY cost_nanos DESC, started_at DESC LIMIT ${TOP_REQUESTS}`, reqParams) : [];
     const recent = this.requestRows(`${reqWhere} ORDER BY started_at DESC, id DESC LIMIT ${RECENT_REQUESTS}`, reqParams);
 
     // Budgets are the engine's, across workspaces.
     const budgetToday = dayTotal(today, today, false);
     const budgetMonth = dayTotal(monthStart, today, false);
 
-    const trailing = dayTotal(localDay(addDays(now, -7)), localDay(addDays(now, -1)), true);
+    const trailing = dayTotal(trailingStart, yesterday, true);
     const todayNanos = dayTotal(today, today, true);
     const trailingAverage = trailing / 7;
     const anomaly = trailingAverage > 0 && todayNanos > ANOMALY_FACTOR * trailingAverage
@@ -211,11 +243,11 @@ export class DashboardQuery {
       recent,
       budget: { ...budget, todayUsd: nanosToUsd(budgetToday), monthUsd: nanosToUsd(budgetMonth) },
       anomaly,
-      leaks: topHints([...this.leakHints(groups, totalRequests, range)]),
+      leaks: topHints([...this.leakHints(groups, totalRequests, perDay)]),
     };
   }
 
-  private *leakHints(groups: Group[], totalRequests: number, range: (extra?: string) => { where: string; params: unknown[] }): Generator<LeakHint> {
+  private *leakHints(groups: Group[], totalRequests: number, perDay: Map<string, Array<{ day: string; requests: number; input: number }>>): Generator<LeakHint> {
     const usd = (nanos: number) => nanosToUsd(Math.round(nanos));
     const money = (nanos: number) => `$${usd(nanos).toFixed(usd(nanos) < 1 ? 4 : 2)}`;
 
@@ -278,14 +310,6 @@ export class DashboardQuery {
     }
 
     // Context growth: the average prompt of a feature on the last day vs the first day of the range.
-    const r = range();
-    const perDay = new Map<string, Array<{ day: string; requests: number; input: number }>>();
-    for (const v of this.rows(`SELECT provider, model, feature, day, SUM(requests), SUM(input_tokens) FROM daily_rollup ${r.where} GROUP BY provider, model, feature, day ORDER BY day`, r.params)) {
-      const k = `${v[0]}\u0000${v[1]}\u0000${v[2]}`;
-      const list = perDay.get(k) ?? [];
-      list.push({ day: String(v[3]), requests: n(v[4]), input: n(v[5]) });
-      perDay.set(k, list);
-    }
     for (const [k, list] of perDay) {
       if (list.length < 2) continue;
       const [provider, model, feature] = k.split('\u0000');

@@ -28,6 +28,8 @@ export interface ManagementOptions {
 }
 
 const HEARTBEAT_MS = 15_000;
+/** The dashboard lists every day of its range; ten years is plenty. */
+const MAX_DASHBOARD_DAYS = 3_660;
 
 /**
  * The engine's management API: health, a pushed spend summary, pause/resume and export. Served on
@@ -112,10 +114,14 @@ export class ManagementApi {
         break;
       case `GET ${MANAGEMENT_ROUTES.dashboard}`: {
         const filter = readFilter(url);
-        if (typeof filter === 'string') return badRequest(res, filter), true;
-        if (filter.since === undefined || filter.until === undefined) return badRequest(res, 'since and until (epoch milliseconds) are required'), true;
-        this.opts.recorder.flush();
-        sendJson(res, 200, this.dashboard.data({ since: filter.since, until: filter.until, workspace: filter.workspace }, this.opts.budget));
+        if (typeof filter === 'string') badRequest(res, filter);
+        else if (filter.since === undefined || filter.until === undefined) badRequest(res, 'since and until (epoch milliseconds) are required');
+        else if (filter.until - filter.since > MAX_DASHBOARD_DAYS * 86_400_000 || filter.until <= filter.since) badRequest(res, `until must be after since, at most ${MAX_DASHBOARD_DAYS} days later`);
+        else {
+          // Records still queued for the next batch insert count too.
+          this.opts.recorder.flush();
+          sendJson(res, 200, this.dashboard.data({ since: filter.since, until: filter.until, workspace: filter.workspace }, this.opts.budget));
+        }
         break;
       }
       case `GET ${MANAGEMENT_ROUTES.prices}`:

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS daily_rollup (
   first_at INTEGER NOT NULL,
   last_at INTEGER NOT NULL,
   PRIMARY KEY (day, provider, model, feature, workspace)
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS daily_rollup_workspace ON daily_rollup(workspace, day);
 CREATE TABLE IF NOT EXISTS session_rollup (
   day TEXT NOT NULL,
@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS session_rollup (
   first_at INTEGER NOT NULL,
   last_at INTEGER NOT NULL,
   PRIMARY KEY (day, session, workspace)
-);
+) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS requests_session_rollup AFTER INSERT ON requests WHEN NEW.session IS NOT NULL AND NEW.session != '' BEGIN
   INSERT INTO session_rollup VALUES (
     ${LOCAL_DAY_SQL('NEW.started_at')}, NEW.session, COALESCE(NEW.workspace, ''), 1, NEW.cost_nanos,

@@ -46,6 +46,8 @@ test('the dashboard data needs the secret and shows what the SDK spent', async (
   assert.equal((await request(`/_burnrate/dashboard?since=${since}&until=${until}`)).status, 401);
   assert.equal((await request('/_burnrate/dashboard', auth())).status, 400);
   assert.equal((await request(`/_burnrate/dashboard?since=x&until=${until}`, auth())).status, 400);
+  assert.equal((await request(`/_burnrate/dashboard?since=0&until=1e15`, auth())).status, 400);
+  assert.equal((await request(`/_burnrate/dashboard?since=${until}&until=${since}`, auth())).status, 400);
 
   const recorded = h.nextRecords(2);
   await client('workspace=alpha,feature=summarize,session=a1').chat.completions.create({ model: 'gpt-4o-mini', messages });
