@@ -23,6 +23,12 @@ export class DailyChart {
   private chart: Chart<'bar'> | undefined;
   constructor(private readonly canvas: HTMLCanvasElement) {}
 
+  /** Drops the chart so the next update draws it again in the current theme's colours. */
+  reset(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
+
   update(days: string[], series: Array<{ label: string; values: number[] }>): void {
     themeDefaults();
     const colours = palette();
@@ -50,6 +56,11 @@ export class DailyChart {
 export class ShareChart {
   private chart: Chart<'doughnut'> | undefined;
   constructor(private readonly canvas: HTMLCanvasElement) {}
+
+  reset(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
 
   update(slices: Array<{ label: string; value: number }>): void {
     themeDefaults();

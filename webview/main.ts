@@ -308,6 +308,16 @@ host.onConnection((s) => {
   if (s.live) void refresh();
 });
 
+// A theme change (VS Code swaps the body's vscode-light/-dark class; the page follows the system)
+// redraws the charts, whose colours are read from CSS variables when drawn.
+const redrawInTheme = () => {
+  dailyChart.reset();
+  modelChart.reset();
+  if (state.data) render(state.data);
+};
+new MutationObserver(redrawInTheme).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', redrawInTheme);
+
 if (state.data) render(state.data);
 host.start();
 void refresh();
