@@ -30,5 +30,19 @@ await Promise.all([
   // loads on demand (engine.js), so activation never waits on sql.js or the price catalogue.
   esbuild.build({ ...common, entryPoints: { extension: 'src/extension/extension.ts', engine: 'src/engine/api.ts' }, external: ['vscode'] }),
 ]);
+// The dashboard app (webview/): browser code, one bundle for the VS Code panel and the served page.
+mkdirSync('dist/webview', { recursive: true });
+await esbuild.build({
+  entryPoints: { dashboard: 'webview/main.ts' },
+  outdir: 'dist/webview',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: false,
+  minify: production,
+  logLevel: 'warning',
+});
+copyFileSync('webview/dashboard.css', 'dist/webview/dashboard.css');
 copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
 chmodSync('dist/cli.js', 0o755);

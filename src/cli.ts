@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DatabaseUnreadableError, SpendDatabase } from './engine/db';
 import { defaultDataDir, defaultDbPath, Engine, type Log } from './engine/engine';
 import { readJournalRecords } from './engine/recorder';
+import { loadOrCreateSecret } from './engine/managementProtocol';
 import { listPrices, nanosToUsd, priceUsage, resolveModel } from './engine/pricing';
 import { DEFAULT_PORT } from './engine/proxy';
 import { GROUP_BY, parseSince, SinceError, SpendQuery, type GroupBy, type SpendReport } from './engine/queries';
@@ -127,6 +128,8 @@ async function serve(args: string[]): Promise<void> {
   process.stdout.write(`Burn Rate proxy listening on ${engine.url}\n`);
   process.stdout.write(`  database: ${dbPath}\n`);
   if (engine.otlpExporter) process.stdout.write(`  exporting to OpenTelemetry collector: ${otlpBaseUrl(otlp!.endpoint)} (${otlp!.protocol})\n`);
+  // The access token rides in the fragment: browsers never send it in a request line or to logs.
+  process.stdout.write(`  dashboard: ${engine.url}/#token=${loadOrCreateSecret(dataDir)}\n`);
   process.stdout.write(`  e.g. OPENAI_BASE_URL=${engine.url}/openai/v1  ANTHROPIC_BASE_URL=${engine.url}/anthropic\n`);
 
   let stopping = false;

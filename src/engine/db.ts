@@ -2,10 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import type { RequestRecord } from './record';
+import { ROLLUP_BACKFILL, ROLLUP_SCHEMA } from './rollup';
 
 export class DatabaseUnreadableError extends Error {}
 
-const SCHEMA_VERSION = 1;
+/** 2: the dashboard's daily_rollup table (additive; filled from the existing records on upgrade). */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS requests (
@@ -99,6 +101,12 @@ export class SpendDatabase {
       throw new DatabaseUnreadableError(`${file} is a SQLite file but not a Burn Rate database; it was left untouched`);
     }
     db.exec(SCHEMA);
+    if (version < 2) {
+      db.exec('BEGIN');
+      db.exec(ROLLUP_SCHEMA);
+      db.exec(ROLLUP_BACKFILL);
+      db.exec('COMMIT');
+    }
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     // The database lives in memory and is saved whole; durability comes from the recorder's own
     // journal file, so SQLite's rollback journal only needs to live in memory (OFF would make ROLLBACK undefined).

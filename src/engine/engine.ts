@@ -4,6 +4,7 @@ import { BudgetAlertFile } from './budgetAlertStore';
 import { SpendDatabase } from './db';
 import { loadGuardBaseline } from './guardBaseline';
 import { Guards } from './guards';
+import { DashboardPage } from './dashboardPage';
 import { KeyFingerprinter } from './keyFingerprint';
 import { ManagementApi } from './management';
 import { loadOrCreateSecret } from './managementProtocol';
@@ -68,7 +69,15 @@ export class Engine {
     const database = await SpendDatabase.open(opts.dbPath, { create: true });
     const recorder = await Recorder.open(database, { saveIntervalMs: opts.saveIntervalMs, log });
     const guards = new Guards({ baseline: loadGuardBaseline(database.db), settings: opts.settings, alertedStore: BudgetAlertFile.inDataDir(opts.dataDir, log), log });
-    const management = new ManagementApi({ recorder, secret: loadOrCreateSecret(opts.dataDir), recordingPaused: opts.recordingPaused, guards, log });
+    const management = new ManagementApi({
+      recorder,
+      secret: loadOrCreateSecret(opts.dataDir),
+      recordingPaused: opts.recordingPaused,
+      guards,
+      pricesProviders: routes.pricesProviders(),
+      log,
+    });
+    const page = new DashboardPage();
     const proxy = new ProxyServer({
       routes,
       fingerprinter: KeyFingerprinter.fromSaltFile(path.join(opts.dataDir, 'key-salt')),
@@ -81,7 +90,7 @@ export class Engine {
         if (!management.recordingPaused) recorder.record(rec);
       },
       guard: guards,
-      localHandler: (req, res, url) => management.handle(req, res, url),
+      localHandler: (req, res, url) => page.handle(req, res, url) || management.handle(req, res, url),
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       log,
     });

@@ -1,9 +1,11 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
+import { DashboardQuery, type Budget } from './dashboardQueries';
 import { csvHeader, csvLine, jsonLine } from './exportFormat';
 import { answerGuardRoute, isGuardRoute } from './guardRoutes';
 import type { GuardAlert, Guards } from './guards';
-import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type AlertAudience, type EngineHealth } from './managementProtocol';
+import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type AlertAudience, type CostEstimate, type EngineHealth } from './managementProtocol';
+import { listPrices, nanosToUsd, priceUsage, resolveModel } from './pricing';
 import { SpendQuery } from './queries';
 import type { RequestRecord } from './record';
 import type { Recorder } from './recorder';
@@ -20,6 +22,8 @@ export interface ManagementOptions {
   recordingPaused?: boolean;
   /** Budgets and guards: their routes, and their alerts as `alert` events on the events stream. */
   guards?: Guards;
+  /** Catalogue providers of the route table, for the price table and estimates. */
+  pricesProviders?: string[];
   /** How long to gather records before pushing one summary (keeps bursts cheap). */
   pushDelayMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -28,6 +32,8 @@ export interface ManagementOptions {
 const HEARTBEAT_MS = 15_000;
 const MAX_PENDING_ALERTS = 20;
 const PENDING_ALERT_MAX_AGE_MS = 60 * 60_000;
+/** The dashboard lists every day of its range; ten years is plenty. */
+const MAX_DASHBOARD_DAYS = 3_660;
 
 /**
  * The engine's management API: health, a pushed spend summary, pause/resume and export. Served on
@@ -38,6 +44,7 @@ export class ManagementApi {
   private readonly secretDigest: Buffer;
   private readonly tracker: SummaryTracker;
   private readonly query: SpendQuery;
+  private readonly dashboard: DashboardQuery;
   private readonly subscribers = new Set<http.ServerResponse>();
   /** The workspace each following window shows (?workspace= on the events stream), to address alerts. */
   private readonly subscriberWorkspaces = new Map<http.ServerResponse, string>();
@@ -76,6 +83,7 @@ export class ManagementApi {
     this.secretDigest = digest(opts.secret);
     this.paused = !!opts.recordingPaused;
     this.query = new SpendQuery(opts.recorder.database.db);
+    this.dashboard = new DashboardQuery(opts.recorder.database.db);
     this.tracker = new SummaryTracker(opts.recorder.database.db);
     opts.recorder.on('record', this.onRecord);
     opts.guards?.on('alert', this.onAlert);
@@ -136,6 +144,27 @@ export class ManagementApi {
           res.destroy();
         });
         break;
+      case `GET ${MANAGEMENT_ROUTES.dashboard}`: {
+        const filter = readFilter(url);
+        if (typeof filter === 'string') badRequest(res, filter);
+        else if (filter.since === undefined || filter.until === undefined) badRequest(res, 'since and until (epoch milliseconds) are required');
+        else if (filter.until - filter.since > MAX_DASHBOARD_DAYS * 86_400_000 || filter.until <= filter.since) badRequest(res, `until must be after since, at most ${MAX_DASHBOARD_DAYS} days later`);
+        else {
+          // Records still queued for the next batch insert count too.
+          this.opts.recorder.flush();
+          sendJson(res, 200, this.dashboard.data({ since: filter.since, until: filter.until, workspace: filter.workspace }, this.budgetFor(filter.workspace)));
+        }
+        break;
+      }
+      case `GET ${MANAGEMENT_ROUTES.prices}`:
+        sendJson(res, 200, listPrices(this.opts.pricesProviders ?? [], url.searchParams.get('q')?.trim() || undefined));
+        break;
+      case `GET ${MANAGEMENT_ROUTES.estimate}`: {
+        const estimate = this.estimate(url);
+        if (typeof estimate === 'string') badRequest(res, estimate);
+        else sendJson(res, 200, estimate);
+        break;
+      }
       default:
         if (this.opts.guards && isGuardRoute(route)) {
           const guards = this.opts.guards;
@@ -164,6 +193,14 @@ export class ManagementApi {
     this.subscribers.clear();
     this.subscriberWorkspaces.clear();
     this.hostSubscriber = undefined;
+  }
+
+  /** The budgets in force for the dashboard's gauges: a workspace's own when it set one, else everyone's. */
+  private budgetFor(workspace: string | undefined): Budget {
+    const settings = this.opts.guards?.settings();
+    if (!settings) return { dailyUsd: 0, monthlyUsd: 0 };
+    const policy = (workspace && settings.workspaces[workspace]) || settings.global;
+    return { dailyUsd: policy.budget.daily, monthlyUsd: policy.budget.monthly };
   }
 
   private authorised(req: http.IncomingMessage): boolean {
@@ -225,22 +262,72 @@ export class ManagementApi {
     this.midnightTimer.unref();
   }
 
+  private estimate(url: URL): CostEstimate | string {
+    const q = url.searchParams;
+    const model = q.get('model')?.trim();
+    if (!model) return 'model is required';
+    const whole = (name: string, fallback?: number): number | string => {
+      const raw = q.get(name);
+      if (raw === null || raw.trim() === '') return fallback ?? `${name} is required`;
+      return /^\d+$/.test(raw.trim()) ? Number(raw) : `${name} must be a whole number`;
+    };
+    const input = whole('inputTokens');
+    const output = whole('outputTokens');
+    const cached = whole('cachedTokens', 0);
+    const perDay = whole('requestsPerDay', 1);
+    for (const v of [input, output, cached, perDay]) if (typeof v === 'string') return v;
+    if ((cached as number) > (input as number)) return 'cachedTokens cannot exceed inputTokens';
+    const resolved = resolveModel(model, this.opts.pricesProviders ?? []);
+    if (!resolved) return `no price known for model "${model}"`;
+    const quote = priceUsage(resolved.pricesProvider, resolved.model, {
+      inputTokens: input as number, cacheReadTokens: cached as number, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: output as number, reasoningTokens: 0,
+    });
+    return {
+      provider: resolved.pricesProvider,
+      model: quote.matchedModel ?? resolved.model,
+      perRequestUsd: nanosToUsd(quote.costNanos),
+      perDayUsd: nanosToUsd(quote.costNanos * (perDay as number)),
+      perMonthUsd: nanosToUsd(quote.costNanos * (perDay as number) * 30),
+      source: quote.source,
+    };
+  }
+
   private async export(url: URL, res: http.ServerResponse): Promise<void> {
     const format = url.searchParams.get('format') ?? 'csv';
     if (format !== 'csv' && format !== 'jsonl') return sendJson(res, 400, { error: { type: 'bad_request', message: 'format must be csv or jsonl' } });
-    const sinceParam = url.searchParams.get('since');
-    const since = sinceParam === null ? undefined : Number(sinceParam);
-    if (since !== undefined && !Number.isFinite(since)) return sendJson(res, 400, { error: { type: 'bad_request', message: 'since must be epoch milliseconds' } });
+    const filter = readFilter(url);
+    if (typeof filter === 'string') return badRequest(res, filter);
+    const { since, until, workspace } = filter;
     this.opts.recorder.flush();
     res.writeHead(200, { 'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
     const write = (s: string) => (res.write(s) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', () => r())));
     if (format === 'csv') await write(csvHeader());
-    for (const rec of this.query.records({ since })) {
+    for (const rec of this.query.records({ since, until, workspace })) {
       if (res.destroyed) return;
       await write(format === 'csv' ? csvLine(rec) : jsonLine(rec));
     }
     res.end();
   }
+}
+
+/** since/until (epoch ms) and workspace from the query string, or what is wrong with them. */
+function readFilter(url: URL): { since?: number; until?: number; workspace?: string } | string {
+  const time = (name: string): number | undefined | string => {
+    const raw = url.searchParams.get(name);
+    if (raw === null || raw === '') return undefined;
+    const t = Number(raw);
+    return Number.isFinite(t) ? t : `${name} must be epoch milliseconds`;
+  };
+  const since = time('since');
+  const until = time('until');
+  if (typeof since === 'string') return since;
+  if (typeof until === 'string') return until;
+  const workspace = url.searchParams.get('workspace') || undefined;
+  return { since, until, workspace };
+}
+
+function badRequest(res: http.ServerResponse, message: string): void {
+  sendJson(res, 400, { error: { type: 'bad_request', message } });
 }
 
 function digest(s: string): Buffer {

@@ -24,7 +24,7 @@ export const MANAGEMENT_ROUTES = {
   events: '/_burnrate/events',
   /** POST {"paused": boolean}: stop or resume recording (requests are still forwarded). */
   recording: '/_burnrate/recording',
-  /** GET ?format=csv|jsonl&since=<epoch ms>: one row per request, as `burnrate export`. */
+  /** GET ?format=csv|jsonl&since=<epoch ms>&until=<epoch ms>&workspace=<name>: one row per request, as `burnrate export`. */
   export: '/_burnrate/export',
   /** GET: sessions seen today with their spend, state (active/stopped), tripped guards and limits. */
   sessions: '/_burnrate/sessions',
@@ -38,6 +38,12 @@ export const MANAGEMENT_ROUTES = {
   guards: '/_burnrate/guards',
   /** POST {"global"?: {settings}, "workspace"?: {"name", "settings"}}: apply burnrate.budget.* / burnrate.guard.* settings live. */
   settings: '/_burnrate/settings',
+  /** GET ?since=<epoch ms>&until=<epoch ms>&workspace=<name>: every figure of the dashboard (DashboardData). */
+  dashboard: '/_burnrate/dashboard',
+  /** GET ?q=<text>: the price table (PriceRow[], USD per million tokens). */
+  prices: '/_burnrate/prices',
+  /** GET ?model=&inputTokens=&outputTokens=&cachedTokens=&requestsPerDay=: a cost estimate (CostEstimate). */
+  estimate: '/_burnrate/estimate',
 } as const;
 
 /**
@@ -46,6 +52,11 @@ export const MANAGEMENT_ROUTES = {
  * `burnrate serve`, and none of the alert's workspace follows; or it was raised while no window followed).
  */
 export type AlertAudience = 'workspace' | 'owner' | 'this-window';
+
+/** The dashboard page `burnrate serve` serves on its own port (no secret: it holds no data). */
+export const DASHBOARD_PAGE_ROUTES = ['/', '/dashboard.js', '/dashboard.css'] as const;
+
+export type { CostEstimate } from './dashboardTypes';
 
 export const SECRET_FILE = 'management-secret';
 

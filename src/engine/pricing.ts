@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { calcPrice, findProvider, updatePrices, type ModelInfo, type ModelPrice, type Provider, type TieredPrices } from '@pydantic/genai-prices';
 import overridesFile from '../../pricing/overrides.json';
 import serviceTiersFile from '../../pricing/service-tiers.json';
+import type { PriceRow } from './dashboardTypes';
 import type { TokenUsage } from './usage';
 
 /** Version of the bundled price catalogue, recorded with every priced request. */
@@ -151,19 +152,8 @@ function tierMultiplier(pricesProvider: string, tier: string, model: string): nu
   return rule?.multiplier ?? undefined;
 }
 
-/** One row of the price table shown by `burnrate prices` (USD per million tokens). */
-export interface PriceRow {
-  provider: string;
-  model: string;
-  name?: string;
-  inputPerMTok?: number;
-  cachedInputPerMTok?: number;
-  cacheWritePerMTok?: number;
-  outputPerMTok?: number;
-  /** Input-token count above which the whole request is charged at a higher rate. */
-  longContextThreshold?: number;
-  source: string;
-}
+/** One row of the price table shown by `burnrate prices` (declared with the dashboard's types). */
+export type { PriceRow } from './dashboardTypes';
 
 /** The price table for the given catalogue providers (current prices), local overrides first. */
 export function listPrices(pricesProviders: string[], filter?: string): PriceRow[] {
@@ -241,4 +231,37 @@ function readCatalogueVersion(): string {
   } catch {
     return 'bundled';
   }
+}
+
+/**
+ * The current base rates (USD per million tokens, no long-context tier) of the catalogue entry that
+ * prices `model`, for estimates such as "what these cache reads would have cost uncached".
+ */
+export function baseRates(pricesProvider: string, model: string): PriceRow | undefined {
+  const key = `${pricesProvider}\u0000${model}`;
+  let resolved = resolvedModels.get(key);
+  if (resolved === undefined) {
+    resolved = resolveCatalogueModel(pricesProvider, model);
+    if (resolvedModels.size >= MAX_RESOLVED_MODELS) resolvedModels.clear();
+    resolvedModels.set(key, resolved);
+  }
+  const info = resolved?.provider.models[0];
+  if (!resolved || !info) return undefined;
+  const price = currentPrice(info);
+  return {
+    provider: pricesProvider,
+    model: info.id,
+    name: info.name,
+    inputPerMTok: basePrice(price.input_mtok),
+    cachedInputPerMTok: basePrice(price.cache_read_mtok),
+    cacheWritePerMTok: basePrice(price.cache_write_mtok),
+    outputPerMTok: basePrice(price.output_mtok),
+    longContextThreshold: firstTierStart(price.input_mtok),
+    source: resolved.source,
+  };
+}
+
+/** Nano-dollars for `tokens` at `usdPerMTok` ($/MTok × tokens = micro-dollars). */
+export function tokensToNanos(tokens: number, usdPerMTok: number | undefined): number {
+  return usdPerMTok ? Math.round(tokens * usdPerMTok * 1000) : 0;
 }

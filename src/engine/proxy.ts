@@ -7,6 +7,7 @@ import { costExchange } from './costing';
 import { proxyError, type ProxyErrorResponse } from './errors';
 import type { ProxyGuard } from './guards';
 import { findApiKey, type KeyFingerprinter } from './keyFingerprint';
+import { DASHBOARD_PAGE_ROUTES, MANAGEMENT_PREFIX } from './managementProtocol';
 import { adapterFor } from './providers';
 import type { RequestRecord } from './record';
 import type { RouteTable } from './routes';
@@ -249,9 +250,21 @@ export class ProxyServer {
     if (hostCount !== 1 || (host !== `${LOOPBACK_HOST}:${this.port}` && host !== `localhost:${this.port}`)) {
       return proxyError(undefined, 421, 'bad_host', `Host must be ${LOOPBACK_HOST}:${this.port}`);
     }
-    if (req.headers.origin !== undefined) return proxyError(undefined, 403, 'origin_refused', 'requests from web pages (with an Origin header) are refused');
+    if (req.headers.origin !== undefined && !this.isOwnPage(req)) return proxyError(undefined, 403, 'origin_refused', 'requests from web pages (with an Origin header) are refused');
     if (/(^|\/)\.\.?(\/|$)/.test(req.url.split('?')[0])) return proxyError(undefined, 400, 'bad_path', 'dot segments are not allowed in the path');
     return undefined;
+  }
+
+  /**
+   * Browsers send Origin on the dashboard page's own requests (POSTs, streamed fetches). Only this
+   * engine's own origin, and only on the page and the management routes; never on provider routes.
+   */
+  private isOwnPage(req: http.IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin !== `http://${LOOPBACK_HOST}:${this.port}` && origin !== `http://localhost:${this.port}`) return false;
+    // The path as the handlers will see it (URL-normalised), so no encoded dot segment leads elsewhere.
+    const pathname = new URL(req.url!, this.url).pathname;
+    return pathname.startsWith(MANAGEMENT_PREFIX) || (DASHBOARD_PAGE_ROUTES as readonly string[]).includes(pathname);
   }
 
   private finish(ex: Exchange, report: UsageReport | undefined, finished: boolean, error: string | undefined): void {

@@ -49,8 +49,8 @@ export class SpendQuery {
   }
 
   /** Records in time order, in pages, so exports of big databases never hold everything at once. */
-  *records(opts: { since?: number; until?: number; pageSize?: number }): Generator<RequestRecord> {
-    const { where, params } = timeRange(opts.since, opts.until);
+  *records(opts: { since?: number; until?: number; workspace?: string; pageSize?: number }): Generator<RequestRecord> {
+    const { where, params } = timeRange(opts.since, opts.until, opts.workspace);
     const pageSize = opts.pageSize ?? 5_000;
     let afterStarted = -1;
     let afterId = '';
@@ -75,9 +75,14 @@ function groupExpression(by: GroupBy): string {
   return by === 'day' ? `strftime('%Y-%m-%d', started_at / 1000, 'unixepoch', 'localtime')` : `"${by}"`;
 }
 
-function timeRange(since?: number, until?: number): { where: string; params: number[] } {
+function timeRange(since?: number, until?: number, workspace?: string): { where: string; params: Array<number | string> } {
   const clauses: string[] = [];
-  const params: number[] = [];
+  const params: Array<number | string> = [];
+  if (workspace !== undefined) {
+    // The dashboard lists untagged records under UNTAGGED.
+    clauses.push(workspace === UNTAGGED ? "(workspace IS NULL OR workspace = '')" : 'workspace = ?');
+    if (workspace !== UNTAGGED) params.push(workspace);
+  }
   if (since !== undefined) {
     clauses.push('started_at >= ?');
     params.push(since);

@@ -1,20 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { SpendSummary } from '../engine/summary';
-import { Commands, DASHBOARD_VIEW_TYPE } from './constants';
-import type { EngineLink, LinkState } from './engineLink';
+import { APP_COMMANDS, isAppMessage, type AppMessage, type HostMessage, type HostRequests, type RequestMessage } from '../../webview/protocol';
+import { DASHBOARD_VIEW_TYPE } from './constants';
+import { downloadExport, getJson } from './engineClient';
+import type { EngineLink } from './engineLink';
 import { plainState } from './format';
 
-/** Messages between the dashboard webview (media/dashboard.js) and the extension. */
-export type ToDashboard = { type: 'summary'; summary: SpendSummary | null; state: LinkState['kind']; note: string; proxyUrl: string };
-export type FromDashboard = { type: 'ready' } | { type: 'command'; command: (typeof DASHBOARD_COMMANDS)[number] };
-
-/** The only commands the webview may ask for. */
-const DASHBOARD_COMMANDS = [Commands.exportCsv, Commands.copyProxySetup, Commands.newMeteredTerminal] as const;
-
 /**
- * A small interim dashboard: today's totals by provider and model, live. (The full dashboard app in
- * webview/ replaces it.) Strict CSP: no inline script without the nonce, resources only from media/.
+ * The dashboard panel: the app built from webview/ (dist/webview), fed by the engine's management
+ * API through this window's EngineLink, so it shows the same figures whether this window hosts the
+ * engine or follows another's. Strict nonce CSP; resources only from dist/webview and media/.
  */
 export class DashboardPanel implements vscode.Disposable {
   private static current: DashboardPanel | undefined;
@@ -28,7 +24,7 @@ export class DashboardPanel implements vscode.Disposable {
     }
     const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'Burn Rate', vscode.ViewColumn.Active, {
       enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')],
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
     });
     DashboardPanel.current = new DashboardPanel(panel, extensionUri, link, port);
   }
@@ -47,71 +43,105 @@ export class DashboardPanel implements vscode.Disposable {
     panel.webview.html = this.html(extensionUri);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m: FromDashboard) => this.receive(m)),
+      panel.webview.onDidReceiveMessage((m: unknown) => {
+        if (isAppMessage(m)) void this.receive(m);
+      }),
     );
-    const offSummary = link.onDidChangeSummary(() => this.post());
-    const offState = link.onDidChangeState(() => this.post());
+    const offSummary = link.onDidChangeSummary(() => this.post({ type: 'changed' }));
+    const offState = link.onDidChangeState(() => this.postConnection());
     this.disposables.push({ dispose: () => (offSummary(), offState()) });
   }
 
-  private receive(m: FromDashboard): void {
-    if (m?.type === 'ready') {
+  private async receive(m: AppMessage): Promise<void> {
+    if (m.type === 'ready') {
       this.ready = true;
-      this.post();
-    } else if (m?.type === 'command' && (DASHBOARD_COMMANDS as readonly string[]).includes(m.command)) {
-      void vscode.commands.executeCommand(m.command);
+      this.postConnection();
+      return;
+    }
+    try {
+      const result = await this.answer(m);
+      void this.panel.webview.postMessage({ type: 'response', id: m.id, ok: true, result } satisfies HostMessage);
+    } catch (e) {
+      void this.panel.webview.postMessage({ type: 'response', id: m.id, ok: false, error: (e as Error).message } satisfies HostMessage);
     }
   }
 
-  private post(): void {
-    if (!this.ready) return;
+  private async answer(m: RequestMessage): Promise<unknown> {
+    const { port, secret } = this.access();
+    switch (m.method) {
+      case 'dashboard': {
+        const p = m.params as HostRequests['dashboard']['params'];
+        return getJson(port, secret, `/_burnrate/dashboard?${filterQuery(p)}`);
+      }
+      case 'prices':
+        return getJson(port, secret, `/_burnrate/prices?${new URLSearchParams({ q: String((m.params as HostRequests['prices']['params']).q ?? '') })}`);
+      case 'estimate': {
+        const p = m.params as HostRequests['estimate']['params'];
+        const q = new URLSearchParams({ model: String(p.model), inputTokens: String(p.inputTokens), cachedTokens: String(p.cachedTokens), outputTokens: String(p.outputTokens), requestsPerDay: String(p.requestsPerDay) });
+        return getJson(port, secret, `/_burnrate/estimate?${q}`);
+      }
+      case 'export':
+        return this.export(m.params as HostRequests['export']['params'], port, secret);
+      case 'command': {
+        const command = (m.params as HostRequests['command']['params']).command;
+        // Only the commands the app is meant to run, whatever the webview asks.
+        if (!(APP_COMMANDS as readonly string[]).includes(command)) throw new Error(`command ${String(command)} is not available to the dashboard`);
+        await vscode.commands.executeCommand(command);
+        return null;
+      }
+    }
+  }
+
+  private async export(p: HostRequests['export']['params'], port: number, secret: string): Promise<HostRequests['export']['result']> {
+    const format = p.format === 'jsonl' ? 'jsonl' : 'csv';
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const name = `burnrate-${new Date(p.since).toISOString().slice(0, 10)}${p.workspace ? `-${p.workspace.replace(/[^\w.-]+/g, '_')}` : ''}.${format}`;
+    const target = await vscode.window.showSaveDialog({
+      title: `Burn Rate: Export ${format.toUpperCase()}`,
+      defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
+      filters: format === 'csv' ? { CSV: ['csv'] } : { 'JSON lines': ['jsonl'] },
+      saveLabel: 'Export',
+    });
+    if (!target) return { saved: null };
+    if (target.scheme !== 'file') throw new Error('the export can only be written to a local file');
+    await downloadExport(port, secret, target.fsPath, { format, since: p.since, until: p.until, workspace: p.workspace });
+    return { saved: path.basename(target.fsPath) };
+  }
+
+  private access(): { port: number; secret: string } {
     const state = this.link.state;
-    const message: ToDashboard = {
-      type: 'summary',
-      summary: this.link.summary ?? null,
-      state: state.kind,
-      note: plainState(state, this.port()).replace(/\\(.)/g, '$1').replace(/`/g, ''),
-      proxyUrl: `http://127.0.0.1:${this.port()}`,
-    };
-    void this.panel.webview.postMessage(message);
+    if ((state.kind === 'owner' || state.kind === 'follower') && this.link.secret) return { port: this.link.currentPort, secret: this.link.secret };
+    throw new Error(plainState(state, this.port()).replace(/\\(.)/g, '$1').replace(/`/g, ''));
+  }
+
+  private postConnection(): void {
+    const state = this.link.state;
+    const live = state.kind === 'owner' || state.kind === 'follower';
+    this.post({ type: 'connection', state: { live, note: live ? '' : plainState(state, this.port()).replace(/\\(.)/g, '$1').replace(/`/g, '') } });
+  }
+
+  private post(message: HostMessage): void {
+    // Before the app's `ready`, messages would be lost; it asks for everything once ready.
+    if (this.ready) void this.panel.webview.postMessage(message);
   }
 
   private html(extensionUri: vscode.Uri): string {
     const webview = this.panel.webview;
     const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dashboard.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'dashboard.css'));
+    const app = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(app, 'dashboard.js'));
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(app, 'dashboard.css'));
     return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style}">
 <title>Burn Rate</title>
 </head>
-<body>
-<header>
-  <h1>Burn Rate <span id="state" class="muted"></span></h1>
-  <div class="actions">
-    <button data-command="${Commands.exportCsv}">Export CSV</button>
-    <button data-command="${Commands.copyProxySetup}" class="secondary">Copy proxy setup</button>
-    <button data-command="${Commands.newMeteredTerminal}" class="secondary">New metered terminal</button>
-  </div>
-</header>
-<p id="note" class="muted"></p>
-<section class="cards">
-  <div class="card"><div class="label">Today</div><div class="value" id="today">…</div><div class="sub" id="today-sub"></div></div>
-  <div class="card"><div class="label">This week</div><div class="value" id="week">…</div><div class="sub" id="week-sub"></div></div>
-  <div class="card"><div class="label">This month</div><div class="value" id="month">…</div><div class="sub" id="month-sub"></div></div>
-</section>
-<h2>Today by provider</h2>
-<table id="by-provider"><thead><tr><th>provider</th><th>cost</th><th>requests</th><th>input</th><th>output</th><th>unpriced</th></tr></thead><tbody></tbody></table>
-<h2>Today by model</h2>
-<table id="by-model"><thead><tr><th>model</th><th>cost</th><th>requests</th><th>input</th><th>output</th><th>unpriced</th></tr></thead><tbody></tbody></table>
-<h2>Active sessions</h2>
-<table id="sessions"><thead><tr><th>session</th><th>cost today</th><th>requests</th><th>input</th><th>output</th><th>unpriced</th></tr></thead><tbody></tbody></table>
-<footer class="muted" id="footer"></footer>
+<body class="in-vscode">
+<div id="app"></div>
 <script nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;
@@ -122,4 +152,10 @@ export class DashboardPanel implements vscode.Disposable {
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }
+}
+
+function filterQuery(f: { since: number; until: number; workspace?: string }): string {
+  const q = new URLSearchParams({ since: String(Number(f.since)), until: String(Number(f.until)) });
+  if (f.workspace) q.set('workspace', String(f.workspace));
+  return q.toString();
 }

@@ -180,11 +180,40 @@ export function setRecordingPaused(port: number, secret: string, paused: boolean
   });
 }
 
+/** GET a management route that answers JSON (the dashboard's data, prices, estimates). */
+export function getJson(port: number, secret: string, pathAndQuery: string, timeoutMs = 15_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: LOOPBACK_HOST, port, path: pathAndQuery, agent: false, timeout: timeoutMs, headers: { authorization: `Bearer ${secret}`, accept: 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return reject(new ManagementError(`the engine answered ${res.statusCode} without JSON`, res.statusCode));
+        }
+        if (res.statusCode !== 200) {
+          const message = (body as { error?: { message?: string } }).error?.message ?? `the engine answered ${res.statusCode}`;
+          return reject(new ManagementError(message, res.statusCode));
+        }
+        resolve(body);
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new ManagementError('the engine did not answer in time')));
+    req.on('error', reject);
+  });
+}
+
 /** GET /_burnrate/export into `file`. Resolves with the bytes written. */
-export function downloadExport(port: number, secret: string, file: string, opts: { format: 'csv' | 'jsonl'; since?: number }): Promise<number> {
+export function downloadExport(port: number, secret: string, file: string, opts: { format: 'csv' | 'jsonl'; since?: number; until?: number; workspace?: string }): Promise<number> {
   return new Promise((resolve, reject) => {
     const query = new URLSearchParams({ format: opts.format });
     if (opts.since !== undefined) query.set('since', String(opts.since));
+    if (opts.until !== undefined) query.set('until', String(opts.until));
+    if (opts.workspace !== undefined) query.set('workspace', opts.workspace);
     const req = http.get({ host: LOOPBACK_HOST, port, path: `${MANAGEMENT_ROUTES.export}?${query}`, agent: false, headers: { authorization: `Bearer ${secret}` } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();

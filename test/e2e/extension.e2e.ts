@@ -27,6 +27,7 @@ import { nanosToUsd, priceUsage } from '../../src/engine/pricing';
 import { readJournalRecords } from '../../src/engine/recorder';
 import { DEFAULT_ROUTES } from '../../src/engine/routes';
 import { formatUsd } from '../../src/extension/format';
+import { money } from '../../webview/format';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -291,15 +292,40 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     meteredSession = session;
   });
 
-  test('the dashboard opens from the command palette and shows today by provider, model and session', async () => {
+  test('the dashboard opens from the command palette and answers the four questions, in dark and light themes', async () => {
     await runCommand(window1, 'Burn Rate: Open Dashboard');
     const frame = window1.frameLocator('iframe.webview').frameLocator('#active-frame');
-    await until('the dashboard total', async () => (await frame.locator('#today').innerText()) === amount(2), 30_000);
-    assert.match(await frame.locator('#today-sub').innerText(), /^2 requests/);
-    assert.match(await frame.locator('#by-model tbody').innerText(), /gpt-4o/);
-    assert.match(await frame.locator('#by-provider tbody').innerText(), /openai/);
-    assert.ok(meteredSession && (await frame.locator('#sessions tbody').innerText()).includes(meteredSession), 'the metered session is listed');
-    await shot(window1, '5-dashboard');
+    const tile = (id: string) => frame.locator(`[data-testid="tile-${id}"] .value`).innerText();
+    const twoRequests = money(nanosToUsd(COST_NANOS * 2));
+    await until('the dashboard total', async () => (await tile('today')) === twoRequests, 30_000);
+    assert.equal(await tile('cost'), twoRequests);
+    assert.equal(await tile('requests'), '2');
+    assert.equal(await tile('per-request'), money(nanosToUsd(COST_NANOS)));
+    assert.match(await frame.locator('[data-testid="feed"] tbody').innerText(), /gpt-4o/);
+    assert.ok(meteredSession && (await frame.locator('[data-testid="sessions"] tbody').innerText()).includes(meteredSession), 'the metered session is listed');
+    assert.match(await frame.locator('[data-testid="gauge-daily"]').innerText(), new RegExp(`\\${twoRequests} of \\$`));
+    for (const id of ['daily-chart', 'model-chart']) {
+      const painted = await frame.locator(`#${id}`).evaluate((c: HTMLCanvasElement) => {
+        const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
+        return n;
+      });
+      assert.ok(painted > 500, `${id} is drawn in the panel (${painted} painted pixels)`);
+    }
+    // The panel follows the colour theme (--vscode-* variables): the light default, then dark. The
+    // terminal panel is hidden for the pictures (this window closes in the next test).
+    await runCommand(window1, 'View: Hide Panel');
+    const themeOf = async () => ((await frame.locator('body.vscode-dark').count()) ? 'dark' : 'light');
+    const first = await themeOf();
+    await sleep(300);
+    await shot(window1, `5-dashboard-${first}`);
+    const second = first === 'dark' ? 'light' : 'dark';
+    await runCommand(window1, 'Preferences: Toggle between Light/Dark Themes');
+    await until(`the ${second} theme in the panel`, async () => (await themeOf()) === second, 20_000);
+    await sleep(500);
+    await shot(window1, `5-dashboard-${second}`);
+    await runCommand(window1, 'Preferences: Toggle between Light/Dark Themes');
   });
 
   test('a second window shows the same total; when the hosting window goes, it takes over and nothing is lost', async () => {

@@ -1,0 +1,133 @@
+/**
+ * The shapes of the dashboard's data, as the engine serves them and the app (webview/) reads them.
+ * Types only and no Node import, so the browser code can share them.
+ */
+
+/** Which records: whole local days from `since` (inclusive) to `until` (exclusive), one workspace or all. */
+export interface DashboardFilter {
+  since: number;
+  until: number;
+  workspace?: string;
+}
+
+export interface Budget {
+  /** USD; 0 = no budget. */
+  dailyUsd: number;
+  monthlyUsd: number;
+}
+
+export interface DashboardTiles {
+  todayUsd: number;
+  weekUsd: number;
+  monthUsd: number;
+  /** The rest are for the filter's range. */
+  costUsd: number;
+  requests: number;
+  avgCostPerRequestUsd: number;
+  sessions: number;
+  /** Spend of requests that carry a session, divided by the number of sessions. */
+  costPerSessionUsd: number;
+  /** What the cache-read tokens would have cost at the model's input price, minus what they cost. */
+  cacheSavingsUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+  unpricedRequests: number;
+}
+
+export interface ShareRow {
+  key: string;
+  costUsd: number;
+  requests: number;
+  /** Fraction of the range's cost (0..1). */
+  share: number;
+}
+
+export interface FeatureRow extends ShareRow {
+  costPerRequestUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface SessionRow {
+  session: string;
+  firstAt: number;
+  lastAt: number;
+  durationMs: number;
+  requests: number;
+  tokens: number;
+  costUsd: number;
+}
+
+export interface RequestRow {
+  id: string;
+  startedAt: number;
+  provider: string;
+  model: string | null;
+  feature: string | null;
+  session: string | null;
+  workspace: string | null;
+  status: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  costStatus: 'exact' | 'estimated' | 'unpriced' | 'free';
+  latencyMs: number;
+}
+
+export type LeakKind = 'uncached-prompts' | 'output-heavy' | 'cheaper-model' | 'context-growth' | 'failures';
+
+export interface LeakHint {
+  kind: LeakKind;
+  /** The feature it is about ('(none)' for untagged requests); absent for range-wide hints. */
+  feature?: string;
+  model?: string;
+  title: string;
+  detail: string;
+  /** The dollar figure the hint names (a saving, or the spend at stake), always from the records. */
+  usd: number;
+}
+
+export interface DashboardData {
+  filter: { since: number; until: number; workspace: string | null; firstDay: string; lastDay: string };
+  generatedAt: number;
+  workspaces: string[];
+  tiles: DashboardTiles;
+  /** Daily spend stacked by provider: costUsd[i] belongs to days[i]. */
+  daily: { days: string[]; providers: Array<{ provider: string; costUsd: number[] }> };
+  byModel: Array<ShareRow & { provider: string }>;
+  byProvider: ShareRow[];
+  byFeature: FeatureRow[];
+  topSessions: SessionRow[];
+  topRequests: RequestRow[];
+  recent: RequestRow[];
+  budget: Budget & { todayUsd: number; monthUsd: number };
+  /** Set when today runs above ANOMALY_FACTOR × the average of the 7 days before it. */
+  anomaly: { todayUsd: number; trailingAverageUsd: number; ratio: number } | null;
+  leaks: LeakHint[];
+}
+
+/** One row of the price table shown by `burnrate prices` (USD per million tokens). */
+export interface PriceRow {
+  provider: string;
+  model: string;
+  name?: string;
+  inputPerMTok?: number;
+  cachedInputPerMTok?: number;
+  cacheWritePerMTok?: number;
+  outputPerMTok?: number;
+  /** Input-token count above which the whole request is charged at a higher rate. */
+  longContextThreshold?: number;
+  source: string;
+}
+
+/** What GET /_burnrate/estimate answers. */
+export interface CostEstimate {
+  provider: string;
+  model: string;
+  perRequestUsd: number;
+  perDayUsd: number;
+  /** 30 days. */
+  perMonthUsd: number;
+  source: string;
+}
+

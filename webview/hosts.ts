@@ -1,0 +1,222 @@
+/**
+ * The two hosts the app runs in, behind one interface: the VS Code panel (postMessage to the
+ * extension, which talks to the engine) and the page `burnrate serve` serves (fetch to the same
+ * origin with the per-install secret as a Bearer token).
+ */
+import type { AppMessage, ConnectionState, HostMessage, HostRequests, RequestMethod } from './protocol';
+
+export interface DashboardHost {
+  readonly kind: 'vscode' | 'page';
+  request<M extends RequestMethod>(method: M, params: HostRequests[M]['params']): Promise<HostRequests[M]['result']>;
+  /** New records arrived (debounce before refetching). */
+  onChanged(listener: () => void): void;
+  onConnection(listener: (state: ConnectionState) => void): void;
+  getState<T>(): T | undefined;
+  setState<T>(state: T): void;
+  start(): void;
+}
+
+interface VsCodeApi {
+  postMessage(message: AppMessage): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+export function pickHost(): DashboardHost {
+  return typeof acquireVsCodeApi === 'function' ? new VsCodeHost(acquireVsCodeApi()) : new PageHost();
+}
+
+class VsCodeHost implements DashboardHost {
+  readonly kind = 'vscode';
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private changed: Array<() => void> = [];
+  private connection: Array<(s: ConnectionState) => void> = [];
+
+  constructor(private readonly api: VsCodeApi) {
+    window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
+      const m = event.data;
+      if (!m || typeof m !== 'object') return;
+      if (m.type === 'response') {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if (m.ok) p?.resolve(m.result);
+        else p?.reject(new Error(m.error));
+      } else if (m.type === 'changed') this.changed.forEach((l) => l());
+      else if (m.type === 'connection') this.connection.forEach((l) => l(m.state));
+    });
+  }
+
+  request<M extends RequestMethod>(method: M, params: HostRequests[M]['params']): Promise<HostRequests[M]['result']> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.api.postMessage({ type: 'request', id, method, params } as AppMessage);
+    });
+  }
+
+  onChanged(listener: () => void): void {
+    this.changed.push(listener);
+  }
+
+  onConnection(listener: (state: ConnectionState) => void): void {
+    this.connection.push(listener);
+  }
+
+  getState<T>(): T | undefined {
+    return (this.api.getState() as T | null) ?? undefined;
+  }
+
+  setState<T>(state: T): void {
+    this.api.setState(state);
+  }
+
+  start(): void {
+    this.api.postMessage({ type: 'ready' });
+  }
+}
+
+const TOKEN_KEY = 'burnrate.token';
+const STATE_KEY = 'burnrate.state';
+
+class PageHost implements DashboardHost {
+  readonly kind = 'page';
+  private changed: Array<() => void> = [];
+  private connection: Array<(s: ConnectionState) => void> = [];
+  private readonly token: string | null;
+
+  constructor() {
+    // The secret comes in the URL fragment (never sent to a server); keep it for this tab only
+    // and take it out of the address bar.
+    const fromHash = /(?:^#|&)token=([0-9a-fA-F]{32,})/.exec(location.hash)?.[1];
+    if (fromHash) {
+      sessionStorage.setItem(TOKEN_KEY, fromHash);
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+    this.token = sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  async request<M extends RequestMethod>(method: M, params: HostRequests[M]['params']): Promise<HostRequests[M]['result']> {
+    switch (method) {
+      case 'dashboard':
+        return (await this.getJson(`/_burnrate/dashboard?${filterQuery(params as HostRequests['dashboard']['params'])}`)) as HostRequests[M]['result'];
+      case 'prices':
+        return (await this.getJson(`/_burnrate/prices?${new URLSearchParams({ q: (params as HostRequests['prices']['params']).q })}`)) as HostRequests[M]['result'];
+      case 'estimate': {
+        const p = params as HostRequests['estimate']['params'];
+        const q = new URLSearchParams({ model: p.model, inputTokens: String(p.inputTokens), cachedTokens: String(p.cachedTokens), outputTokens: String(p.outputTokens), requestsPerDay: String(p.requestsPerDay) });
+        return (await this.getJson(`/_burnrate/estimate?${q}`)) as HostRequests[M]['result'];
+      }
+      case 'export': {
+        const p = params as HostRequests['export']['params'];
+        const res = await this.fetch(`/_burnrate/export?format=${p.format}&${filterQuery(p)}`);
+        const blob = await res.blob();
+        const name = `burnrate-${new Date(p.since).toISOString().slice(0, 10)}.${p.format}`;
+        const a = document.createElement('a');
+        a.href = URL.createObjectURL(blob);
+        a.download = name;
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+        return { saved: name } as HostRequests[M]['result'];
+      }
+      default:
+        throw new Error('not available on this page');
+    }
+  }
+
+  onChanged(listener: () => void): void {
+    this.changed.push(listener);
+  }
+
+  onConnection(listener: (state: ConnectionState) => void): void {
+    this.connection.push(listener);
+  }
+
+  getState<T>(): T | undefined {
+    try {
+      const s = sessionStorage.getItem(STATE_KEY);
+      return s ? (JSON.parse(s) as T) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  setState<T>(state: T): void {
+    try {
+      sessionStorage.setItem(STATE_KEY, JSON.stringify(state));
+    } catch {
+      /* storage full: state is a convenience */
+    }
+  }
+
+  start(): void {
+    if (!this.token) {
+      this.announce({ live: false, note: 'Open the dashboard with the link `burnrate serve` printed (it carries the access token).' });
+      return;
+    }
+    void this.follow();
+  }
+
+  /** Streams the events route with fetch (EventSource cannot send the Authorization header). */
+  private async follow(): Promise<void> {
+    let delay = 500;
+    for (;;) {
+      try {
+        const res = await this.fetch('/_burnrate/events', { accept: 'text/event-stream' });
+        this.announce({ live: true, note: '' });
+        delay = 500;
+        const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value.replace(/\r\n?/g, '\n');
+          let cut: number;
+          while ((cut = buffer.indexOf('\n\n')) !== -1) {
+            const block = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            if (/^event: summary$/m.test(block)) this.changed.forEach((l) => l());
+          }
+        }
+        this.announce({ live: false, note: 'The engine closed the live stream; reconnecting…' });
+      } catch (e) {
+        this.announce({ live: false, note: `Not connected to the engine (${(e as Error).message}); retrying…` });
+        if ((e as Error).message.includes('401')) return;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+
+  private announce(state: ConnectionState): void {
+    this.connection.forEach((l) => l(state));
+  }
+
+  private async fetch(url: string, headers: Record<string, string> = {}): Promise<Response> {
+    const res = await fetch(url, { headers: { ...headers, authorization: `Bearer ${this.token ?? ''}` }, cache: 'no-store' });
+    if (!res.ok) {
+      let message = `HTTP ${res.status}`;
+      try {
+        message = ((await res.json()) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        /* not JSON */
+      }
+      if (res.status === 401) message = 'the access token was refused (401): open the link `burnrate serve` printed';
+      throw new Error(message);
+    }
+    return res;
+  }
+
+  private async getJson(url: string): Promise<unknown> {
+    return (await this.fetch(url)).json();
+  }
+}
+
+export function filterQuery(f: { since: number; until: number; workspace?: string }): string {
+  const q = new URLSearchParams({ since: String(f.since), until: String(f.until) });
+  if (f.workspace) q.set('workspace', f.workspace);
+  return q.toString();
+}

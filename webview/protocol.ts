@@ -1,0 +1,61 @@
+/**
+ * The messages between the dashboard app and its host, declared once for both sides: the VS Code
+ * panel (src/extension/dashboardPanel.ts relays them to the engine) and the page `burnrate serve`
+ * serves (webview/hosts.ts answers them with fetch). Types only: no runtime code from either side.
+ */
+import type { CostEstimate, DashboardData, PriceRow } from '../src/engine/dashboardTypes';
+
+export type { CostEstimate, DashboardData, PriceRow };
+
+/** Whole local days: since = first day's midnight, until = the midnight after the last day. */
+export interface FilterQuery {
+  since: number;
+  until: number;
+  workspace?: string;
+}
+
+export interface EstimateQuery {
+  model: string;
+  inputTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  requestsPerDay: number;
+}
+
+/** Extension commands the panel may ask for (the host checks this list). */
+export const APP_COMMANDS = ['burnrate.copyProxySetup', 'burnrate.newMeteredTerminal'] as const;
+export type AppCommand = (typeof APP_COMMANDS)[number];
+
+/** What the app may ask of its host, with the reply each gets. */
+export interface HostRequests {
+  dashboard: { params: FilterQuery; result: DashboardData };
+  prices: { params: { q: string }; result: PriceRow[] };
+  estimate: { params: EstimateQuery; result: CostEstimate };
+  /** In VS Code: a save dialog (saved = file name, null when cancelled). On the page: a download. */
+  export: { params: FilterQuery & { format: 'csv' | 'jsonl' }; result: { saved: string | null } };
+  command: { params: { command: AppCommand }; result: null };
+}
+export type RequestMethod = keyof HostRequests;
+
+export type RequestMessage<M extends RequestMethod = RequestMethod> = { type: 'request'; id: number; method: M; params: HostRequests[M]['params'] };
+
+/** App → host. `ready` is the handshake: the host posts nothing before it. */
+export type AppMessage = { type: 'ready' } | RequestMessage;
+
+export type ConnectionState = { live: boolean; note: string };
+
+/** Host → app. */
+export type HostMessage =
+  | { type: 'response'; id: number; ok: true; result: unknown }
+  | { type: 'response'; id: number; ok: false; error: string }
+  /** New records: refetch. */
+  | { type: 'changed' }
+  | { type: 'connection'; state: ConnectionState };
+
+export function isAppMessage(m: unknown): m is AppMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const msg = m as { type?: unknown; id?: unknown; method?: unknown; params?: unknown };
+  if (msg.type === 'ready') return true;
+  return msg.type === 'request' && typeof msg.id === 'number' && typeof msg.method === 'string'
+    && ['dashboard', 'prices', 'estimate', 'export', 'command'].includes(msg.method) && typeof msg.params === 'object' && msg.params !== null;
+}
