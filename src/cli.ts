@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DatabaseUnreadableError, SpendDatabase } from './engine/db';
 import { defaultDataDir, defaultDbPath, Engine, type Log } from './engine/engine';
+import { OwnerLock } from './engine/ownerLock';
 import { readJournalRecords } from './engine/recorder';
 import { listPrices, nanosToUsd, priceUsage, resolveModel } from './engine/pricing';
 import { DEFAULT_PORT } from './engine/proxy';
@@ -36,6 +37,7 @@ The database defaults to ${defaultDbPath('$BURNRATE_HOME')} ($BURNRATE_HOME defa
 `;
 
 class UsageError extends Error {}
+class DatabaseInUseError extends Error {}
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -87,29 +89,45 @@ async function serve(args: string[]): Promise<void> {
   const dataDir = defaultDataDir();
   const dbPath = (values.db as string | undefined) ?? defaultDbPath(dataDir);
 
-  const engine = await Engine.start({
-    port,
-    dbPath,
-    dataDir,
-    upstreams,
-    maxBodyBytes: settings['burnrate.proxy.maxBodyMb'] * 1024 * 1024,
-    log,
-  });
+  // One writer per database: the database is held in memory and saved whole, so a second writer
+  // (another serve, or a VS Code window's engine) would overwrite the first one's records.
+  const lock = OwnerLock.tryAcquire(`${dbPath}.owner`);
+  if (!lock) {
+    const holder = OwnerLock.holder(`${dbPath}.owner`);
+    throw new DatabaseInUseError(
+      `the database ${dbPath} is in use by process ${holder?.pid ?? '?'} (another burnrate serve or a VS Code window); stop it, or give this one its own --db`,
+    );
+  }
+  let engine: Engine;
+  try {
+    engine = await Engine.start({
+      port,
+      dbPath,
+      dataDir,
+      upstreams,
+      maxBodyBytes: settings['burnrate.proxy.maxBodyMb'] * 1024 * 1024,
+      retentionDays: settings['burnrate.retention.days'],
+      log,
+    });
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   engine.recorder.on('record', (r: RequestRecord) => {
     const cost = r.costStatus === 'unpriced' ? 'unpriced' : `$${nanosToUsd(r.costNanos).toFixed(6)}${r.costStatus === 'estimated' ? ' (estimated)' : ''}`;
     log('info', `${r.provider} ${r.model ?? '?'} ${r.endpoint} ${r.status} in=${r.inputTokens} out=${r.outputTokens} ${cost}${r.error ? ` [${r.error}]` : ''}`);
   });
-  process.stdout.write(`Burn Rate proxy listening on ${engine.url}\n`);
-  process.stdout.write(`  database: ${dbPath}\n`);
-  process.stdout.write(`  e.g. OPENAI_BASE_URL=${engine.url}/openai/v1  ANTHROPIC_BASE_URL=${engine.url}/anthropic\n`);
-
+  // Signal handlers first: a caller may stop us as soon as it reads the line below.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log('info', `${signal}: saving and shutting down`);
     engine.close().then(
-      () => process.exit(0),
+      () => {
+        lock.release();
+        process.exit(0);
+      },
       (e: Error) => {
         log('error', `shutdown failed: ${e.message}`);
         process.exit(1);
@@ -118,6 +136,10 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.stdout.write(`Burn Rate proxy listening on ${engine.url}\n`);
+  process.stdout.write(`  database: ${dbPath}\n`);
+  if (engine.keptAside) process.stdout.write(`  warning: the database could not be read (${engine.keptAside.reason}); it was kept, untouched, as ${engine.keptAside.file}\n`);
+  process.stdout.write(`  e.g. OPENAI_BASE_URL=${engine.url}/openai/v1  ANTHROPIC_BASE_URL=${engine.url}/anthropic\n`);
 }
 
 /** Opens the database read-only, with records a running proxy has journalled but not yet saved. */
@@ -257,7 +279,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}" (try burnrate --help)`);
     }
   } catch (e) {
-    const known = e instanceof UsageError || e instanceof DatabaseUnreadableError || e instanceof SinceError || e instanceof SettingsError || e instanceof RouteTableError;
+    const known = e instanceof UsageError || e instanceof DatabaseInUseError || e instanceof DatabaseUnreadableError || e instanceof SinceError || e instanceof SettingsError || e instanceof RouteTableError;
     process.stderr.write(`burnrate: ${(e as Error).message}\n`);
     if (!known && process.env.BURNRATE_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return e instanceof UsageError || e instanceof SinceError ? 2 : 1;

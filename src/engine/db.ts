@@ -124,11 +124,18 @@ export class SpendDatabase {
     return this.db.exec('SELECT count(*) FROM requests')[0].values[0][0] as number;
   }
 
-  /** Writes the whole database to its file atomically: temp file, fsync, rename. */
-  async save(): Promise<void> {
-    if (!this.file) return;
+  /** Writes the whole database to its file atomically: temp file, fsync, rename. Returns the bytes written. */
+  async save(): Promise<number> {
+    if (!this.file) return 0;
     const bytes = this.db.export();
     await writeFileAtomic(this.file, bytes);
+    return bytes.length;
+  }
+
+  /** Deletes records that started before `before` (epoch ms); returns how many. */
+  deleteBefore(before: number): number {
+    this.db.run('DELETE FROM requests WHERE started_at < ?', [before]);
+    return this.db.getRowsModified();
   }
 
   close(): void {

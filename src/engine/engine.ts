@@ -1,13 +1,14 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SpendDatabase } from './db';
+import * as fs from 'node:fs';
+import { DatabaseUnreadableError } from './db';
 import { KeyFingerprinter } from './keyFingerprint';
 import { ManagementApi } from './management';
 import { loadOrCreateSecret } from './managementProtocol';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
-import { SpendQuery } from './queries';
 import { Recorder } from './recorder';
 import { RouteTable } from './routes';
+import { SpendStore } from './spendStore';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type Log = (level: LogLevel, message: string) => void;
@@ -22,6 +23,8 @@ export interface EngineOptions {
   upstreams?: Record<string, string>;
   maxBodyBytes?: number;
   saveIntervalMs?: number;
+  /** Keep raw request records this many days (0: forever). Default DEFAULT_RETENTION_DAYS. */
+  retentionDays?: number;
   /** Start with recording paused (requests forwarded, not recorded), e.g. when taking over from a paused engine. */
   recordingPaused?: boolean;
   log?: Log;
@@ -36,12 +39,20 @@ export function defaultDbPath(dataDir = defaultDataDir()): string {
   return path.join(dataDir, 'burnrate.sqlite');
 }
 
+/** Raw records older than this are deleted (a year and a month: this month compared with the same one last year). */
+export const DEFAULT_RETENTION_DAYS = 400;
+const DAY_MS = 86_400_000;
+
 /** The whole engine: database, recorder and proxy, wired together. No VS Code in here. */
 export class Engine {
+  private retentionTimer: NodeJS.Timeout | undefined;
+  /** Set when the database file could not be read: where it was moved to, and why. */
+  keptAside: { file: string; reason: string } | undefined;
+
   private constructor(
     readonly proxy: ProxyServer,
     readonly recorder: Recorder,
-    readonly query: SpendQuery,
+    readonly store: SpendStore,
     readonly routes: RouteTable,
     readonly url: string,
     readonly management: ManagementApi,
@@ -50,9 +61,12 @@ export class Engine {
   static async start(opts: EngineOptions): Promise<Engine> {
     const log = opts.log ?? (() => {});
     const routes = new RouteTable(opts.upstreams);
-    const database = await SpendDatabase.open(opts.dbPath, { create: true });
-    const recorder = await Recorder.open(database, { saveIntervalMs: opts.saveIntervalMs, log });
-    const management = new ManagementApi({ recorder, secret: loadOrCreateSecret(opts.dataDir), recordingPaused: opts.recordingPaused, log });
+    const { store, keptAside } = await openStoreKeepingUnreadableAside(opts.dbPath, log);
+    const retentionDays = opts.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    if (retentionDays > 0) await prune(store, retentionDays, log);
+    const recorder = await Recorder.open(store, { saveIntervalMs: opts.saveIntervalMs, log });
+    const summaryBase = await store.run('summary', 'base', Date.now());
+    const management = new ManagementApi({ recorder, summaryBase, secret: loadOrCreateSecret(opts.dataDir), recordingPaused: opts.recordingPaused, log });
     const proxy = new ProxyServer({
       routes,
       fingerprinter: KeyFingerprinter.fromSaltFile(path.join(opts.dataDir, 'key-salt')),
@@ -69,19 +83,57 @@ export class Engine {
     } catch (e) {
       management.close();
       await recorder.close();
-      database.close();
+      await store.close();
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EADDRINUSE') throw Object.assign(new Error(`port ${opts.port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), { code: 'EADDRINUSE' });
       throw e;
     }
-    return new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management);
+    const engine = new Engine(proxy, recorder, store, routes, url, management);
+    engine.keptAside = keptAside;
+    if (retentionDays > 0) {
+      engine.retentionTimer = setInterval(() => void prune(store, retentionDays, log), DAY_MS);
+      engine.retentionTimer.unref();
+    }
+    return engine;
   }
 
   /** Stops accepting requests, lets the last records land, saves the database. */
   async close(): Promise<void> {
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.management.close();
     await this.proxy.close();
     await this.recorder.close();
-    this.recorder.database.close();
+    await this.store.close();
+  }
+}
+
+/**
+ * Opens the database for writing. One that cannot be read is never overwritten: it is renamed
+ * aside (`<db>.unreadable-<time>`) and a new one started, so the proxy keeps working; the caller
+ * tells the user where the old file is. Its journal, readable line by line, is replayed into the new one.
+ */
+async function openStoreKeepingUnreadableAside(file: string | undefined, log: Log): Promise<{ store: SpendStore; keptAside?: { file: string; reason: string } }> {
+  try {
+    return { store: await SpendStore.open(file, { create: true }) };
+  } catch (e) {
+    if (!(e instanceof DatabaseUnreadableError) || !file) throw e;
+    const aside = `${file}.unreadable-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      fs.renameSync(file, aside);
+    } catch (renameError) {
+      throw new DatabaseUnreadableError(`${e.message}; it could not be moved aside either (${(renameError as Error).message})`);
+    }
+    const reason = e.message.replace(/; it was left untouched$/, '');
+    log('error', `${reason}. It was kept, untouched, as ${aside}; recording continues in a new database.`);
+    return { store: await SpendStore.open(file, { create: true }), keptAside: { file: aside, reason } };
+  }
+}
+
+async function prune(store: SpendStore, days: number, log: Log): Promise<void> {
+  try {
+    const deleted = await store.deleteBefore(Date.now() - days * DAY_MS);
+    if (deleted) log('info', `deleted ${deleted} record(s) older than ${days} days (retention)`);
+  } catch (e) {
+    log('warn', `retention: ${(e as Error).message}`);
   }
 }

@@ -2,10 +2,9 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
 import { csvHeader, csvLine, jsonLine } from './exportFormat';
 import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type EngineHealth } from './managementProtocol';
-import { SpendQuery } from './queries';
 import type { RequestRecord } from './record';
 import type { Recorder } from './recorder';
-import { SummaryTracker, type SpendSummary } from './summary';
+import { SummaryTracker, type SpendSummary, type SummaryBase } from './summary';
 
 declare const BURNRATE_VERSION: string | undefined;
 const VERSION = typeof BURNRATE_VERSION === 'string' ? BURNRATE_VERSION : 'dev';
@@ -14,6 +13,8 @@ export { loadOrCreateSecret, readSecret, MANAGEMENT_ROUTES, type EngineHealth } 
 
 export interface ManagementOptions {
   recorder: Recorder;
+  /** The period totals at start (SummaryQuery.base, run in the store's worker). */
+  summaryBase: SummaryBase;
   secret: string;
   recordingPaused?: boolean;
   /** How long to gather records before pushing one summary (keeps bursts cheap). */
@@ -31,7 +32,6 @@ export class ManagementApi {
   readonly health: EngineHealth = { service: 'burnrate', version: VERSION, pid: process.pid, instance: randomUUID(), startedAt: Date.now() };
   private readonly secretDigest: Buffer;
   private readonly tracker: SummaryTracker;
-  private readonly query: SpendQuery;
   private readonly subscribers = new Set<http.ServerResponse>();
   private readonly heartbeat: NodeJS.Timeout;
   private pushTimer: NodeJS.Timeout | undefined;
@@ -46,8 +46,7 @@ export class ManagementApi {
   constructor(private readonly opts: ManagementOptions) {
     this.secretDigest = digest(opts.secret);
     this.paused = !!opts.recordingPaused;
-    this.query = new SpendQuery(opts.recorder.database.db);
-    this.tracker = new SummaryTracker(opts.recorder.database.db);
+    this.tracker = new SummaryTracker(opts.summaryBase);
     opts.recorder.on('record', this.onRecord);
     this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -172,11 +171,11 @@ export class ManagementApi {
     const sinceParam = url.searchParams.get('since');
     const since = sinceParam === null ? undefined : Number(sinceParam);
     if (since !== undefined && !Number.isFinite(since)) return sendJson(res, 400, { error: { type: 'bad_request', message: 'since must be epoch milliseconds' } });
-    this.opts.recorder.flush();
+    await this.opts.recorder.flush();
     res.writeHead(200, { 'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
     const write = (s: string) => (res.write(s) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', () => r())));
     if (format === 'csv') await write(csvHeader());
-    for (const rec of this.query.records({ since })) {
+    for await (const rec of this.opts.recorder.store.records({ since })) {
       if (res.destroyed) return;
       await write(format === 'csv' ? csvLine(rec) : jsonLine(rec));
     }

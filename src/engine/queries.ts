@@ -50,25 +50,34 @@ export class SpendQuery {
 
   /** Records in time order, in pages, so exports of big databases never hold everything at once. */
   *records(opts: { since?: number; until?: number; pageSize?: number }): Generator<RequestRecord> {
-    const { where, params } = timeRange(opts.since, opts.until);
-    const pageSize = opts.pageSize ?? 5_000;
-    let afterStarted = -1;
-    let afterId = '';
+    let after: RecordCursor | undefined;
     for (;;) {
-      const cursor = `(started_at > ? OR (started_at = ? AND id > ?))`;
-      const sql = `SELECT * FROM requests ${where ? `${where} AND ${cursor}` : `WHERE ${cursor}`} ORDER BY started_at, id LIMIT ${pageSize}`;
-      const page = this.db.exec(sql, [...params, afterStarted, afterStarted, afterId])[0];
-      if (!page) return;
-      for (const values of page.values) {
-        const rec = rowToRecord(page.columns, values);
-        afterStarted = rec.startedAt;
-        afterId = rec.id;
-        yield rec;
-      }
-      if (page.values.length < pageSize) return;
+      const page = this.page({ ...opts, after });
+      yield* page;
+      if (page.length < (opts.pageSize ?? DEFAULT_PAGE_SIZE)) return;
+      after = { startedAt: page[page.length - 1].startedAt, id: page[page.length - 1].id };
     }
   }
+
+  /** One page of records in time order, after `after` (the last record of the previous page). */
+  page(opts: { since?: number; until?: number; pageSize?: number; after?: RecordCursor }): RequestRecord[] {
+    const { where, params } = timeRange(opts.since, opts.until);
+    const pageSize = Math.max(1, Math.floor(opts.pageSize ?? DEFAULT_PAGE_SIZE));
+    const cursor = `(started_at > ? OR (started_at = ? AND id > ?))`;
+    const sql = `SELECT * FROM requests ${where ? `${where} AND ${cursor}` : `WHERE ${cursor}`} ORDER BY started_at, id LIMIT ${pageSize}`;
+    const afterStarted = opts.after?.startedAt ?? -1;
+    const rows = this.db.exec(sql, [...params, afterStarted, afterStarted, opts.after?.id ?? ''])[0];
+    return (rows?.values ?? []).map((values) => rowToRecord(rows!.columns, values));
+  }
 }
+
+/** Where a page of records ends: the next page starts after this record. */
+export interface RecordCursor {
+  startedAt: number;
+  id: string;
+}
+
+const DEFAULT_PAGE_SIZE = 5_000;
 
 function groupExpression(by: GroupBy): string {
   // Days are the user's local calendar days.

@@ -18,6 +18,7 @@ export interface BurnRateSettings {
   'burnrate.guard.maxRepeats': number;
   'burnrate.guard.onTrip': 'warn' | 'block';
   'burnrate.terminal.injectEnv': boolean;
+  'burnrate.retention.days': number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<BurnRateSettings> = Object.freeze({
@@ -34,6 +35,7 @@ export const DEFAULT_SETTINGS: Readonly<BurnRateSettings> = Object.freeze({
   'burnrate.guard.maxRepeats': 0,
   'burnrate.guard.onTrip': 'warn',
   'burnrate.terminal.injectEnv': true,
+  'burnrate.retention.days': 400,
 });
 
 export class SettingsError extends Error {}
