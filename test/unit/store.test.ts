@@ -143,3 +143,22 @@ test('an unreadable database is refused by the store too, and left untouched', a
   await assert.rejects(SpendStore.open(file, { create: true }), DatabaseUnreadableError);
   assert.equal(fs.readFileSync(file, 'utf8'), 'not a database');
 });
+
+test('report by day matches each record’s local calendar day, and its total the sum of its groups', async () => {
+  const db = await SpendDatabase.open(undefined, { create: true });
+  const start = new Date(2026, 0, 1).getTime();
+  // Pseudo-random instants over a year (DST changes included), some right at local midnight.
+  const recs = Array.from({ length: 400 }, (_, i) => makeRecord({ startedAt: i % 10 ? start + ((i * 2_654_435_761) % (365 * 86_400_000)) : new Date(2026, i % 12, 1 + (i % 28)).getTime() - (i % 20 ? 0 : 1), costNanos: 1_000 + i }));
+  db.insert(recs);
+  const expected = new Map<string, number>();
+  for (const r of recs) {
+    const d = new Date(r.startedAt);
+    const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    expected.set(day, (expected.get(day) ?? 0) + 1);
+  }
+  const report = new SpendQuery(db.db).report({ by: 'day' });
+  assert.deepEqual(report.groups.map((g) => [g.key, g.requests]), [...expected].sort(([a], [b]) => (a < b ? -1 : 1)));
+  assert.equal(report.total.requests, 400);
+  assert.equal(Math.round(report.total.costUsd * 1e9), recs.reduce((s, r) => s + r.costNanos, 0));
+  assert.deepEqual(report.total, new SpendQuery(db.db).report({}).total);
+});
