@@ -4,7 +4,8 @@
  * the proxy's event-loop delay while it serves traffic and snapshots the database in its worker.
  *
  * SCALE_RECORDS (default 1,000,000), SCALE_SECONDS (load time, default 20), SCALE_RATE (requests/s,
- * default 200; 0 = closed loop), SCALE_CONCURRENCY (most in flight, default 16), SCALE_SNAPSHOTS=0 (none).
+ * default 200; 0 = closed loop), SCALE_CONCURRENCY (most in flight, default 16), SCALE_SNAPSHOTS=0 (none), SCALE_KEEP_DB=1 (keep the
+ * database, e.g. to measure `burnrate serve` on it).
  */
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -140,7 +141,8 @@ async function main(): Promise<void> {
   const out = path.join(os.tmpdir(), `burnrate-scale-${Date.now()}.json`);
   fs.writeFileSync(out, JSON.stringify(result, null, 2));
   console.log(`results: ${out}`);
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (process.env.SCALE_KEEP_DB) console.log(`database kept: ${dbPath}`);
+  else fs.rmSync(dir, { recursive: true, force: true });
 }
 
 void main().then(
