@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
+import { OwnerLock } from '../../src/engine/ownerLock';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 import { nanos } from '../support/harness';
 
@@ -102,15 +103,21 @@ describe('burnrate serve → report → export', () => {
     assert.ok(!fs.readFileSync(db).includes('sk-cli-canary'));
   });
 
-  test('a second serve on the same database says so; once the first exits it can start', async () => {
+  test('a second serve, or a VS Code window, on the same database is refused; once the first exits the next can start', async () => {
     const shared = path.join(dir, 'shared.sqlite');
     const first = await serve(['--port', '0', '--db', shared]);
     const second = run('serve', '--port', '0', '--db', shared);
     assert.equal(second.status, 1);
     assert.match(second.stderr, new RegExp(`the database .*shared\\.sqlite is in use by process ${first.child.pid}`));
     assert.equal(second.stderr.trim().split('\n').length, 1);
+    // A VS Code window asks the same lock before hosting its engine on that database.
+    assert.equal(OwnerLock.tryAcquire(`${shared}.owner`), undefined);
     first.child.kill('SIGTERM');
     assert.equal(await exited(first.child), 0);
+    const windowLock = OwnerLock.tryAcquire(`${shared}.owner`);
+    assert.ok(windowLock, 'the lock is free once serve has exited');
+    assert.match(run('serve', '--port', '0', '--db', shared).stderr, /is in use by process/);
+    windowLock.release();
     const third = await serve(['--port', '0', '--db', shared]);
     third.child.kill('SIGTERM');
     assert.equal(await exited(third.child), 0);
