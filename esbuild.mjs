@@ -1,4 +1,4 @@
-// Builds the CLI and the VS Code extension into dist/: bundled files, sql.js's wasm beside them.
+// Builds the CLI, the VS Code extension and the database worker into dist/: bundled files, sql.js's wasm beside them.
 import * as esbuild from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,7 +25,8 @@ const common = {
   },
 };
 await Promise.all([
-  esbuild.build({ ...common, entryPoints: { cli: 'src/cli.ts' } }),
+  // storeWorker.js: the thread that owns the sql.js database, started by the CLI and by engine.js.
+  esbuild.build({ ...common, entryPoints: { cli: 'src/cli.ts', storeWorker: 'src/engine/storeWorker.ts' } }),
   // The VS Code extension: a small face (extension.js, loaded at activation) and the engine it
   // loads on demand (engine.js), so activation never waits on sql.js or the price catalogue.
   esbuild.build({ ...common, entryPoints: { extension: 'src/extension/extension.ts', engine: 'src/engine/api.ts' }, external: ['vscode'] }),

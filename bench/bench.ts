@@ -216,7 +216,7 @@ async function buildChildren(outdir: string): Promise<void> {
   const pricesPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json'), 'utf8')) as { version: string };
   await esbuild.build({
     absWorkingDir: ROOT,
-    entryPoints: { host: 'bench/host.ts', loadgen: 'bench/loadgen.ts' },
+    entryPoints: { host: 'bench/host.ts', loadgen: 'bench/loadgen.ts', storeWorker: 'src/engine/storeWorker.ts' },
     outdir,
     bundle: true,
     platform: 'node',

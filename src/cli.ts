@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DatabaseUnreadableError, SpendDatabase } from './engine/db';
 import { defaultDataDir, defaultDbPath, Engine, type Log } from './engine/engine';
+import { OwnerLock } from './engine/ownerLock';
 import { readJournalRecords } from './engine/recorder';
 import { loadOrCreateSecret } from './engine/managementProtocol';
 import { listPrices, nanosToUsd, priceUsage, resolveModel } from './engine/pricing';
@@ -15,7 +16,6 @@ import { DEFAULT_SETTINGS, readSettingsFile, SettingsError } from './engine/sett
 import { OTLP_PROTOCOLS, OtlpConfigError, otlpBaseUrl, type OtlpProtocol } from './engine/otlpExport';
 import { describePrices, loadStoredPriceData, PriceRefreshError, refreshPriceData } from './engine/priceData';
 import { applyReprice, repriceRecords } from './engine/reprice';
-import { OwnerLock } from './engine/ownerLock';
 
 declare const BURNRATE_VERSION: string | undefined;
 const VERSION = typeof BURNRATE_VERSION === 'string' ? BURNRATE_VERSION : 'dev';
@@ -46,6 +46,7 @@ The database defaults to ${defaultDbPath('$BURNRATE_HOME')} ($BURNRATE_HOME defa
 `;
 
 class UsageError extends Error {}
+class DatabaseInUseError extends Error {}
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -100,10 +101,16 @@ async function serve(args: string[]): Promise<void> {
   const dataDir = defaultDataDir();
   const dbPath = (values.db as string | undefined) ?? defaultDbPath(dataDir);
   const otlp = otlpOptions(values, settings);
-  // Marks the database as written by this process, so `burnrate reprice --apply` does not write under it.
+  // One writer per database: the database is held in memory and saved whole, so a second writer
+  // (another serve, or a VS Code window's engine) would overwrite the first one's records. The same
+  // lock keeps `burnrate reprice --apply` from writing under a running engine.
   const lock = OwnerLock.tryAcquire(`${dbPath}.owner`);
-  if (!lock) log('warn', `another Burn Rate (process ${OwnerLock.holder(`${dbPath}.owner`)?.pid ?? '?'}) writes ${dbPath} too; use --db for a database of its own`);
-
+  if (!lock) {
+    const holder = OwnerLock.holder(`${dbPath}.owner`);
+    throw new DatabaseInUseError(
+      `the database ${dbPath} is in use by process ${holder?.pid ?? '?'} (another burnrate serve or a VS Code window); stop it, or give this one its own --db`,
+    );
+  }
   let engine: Engine;
   try {
     engine = await Engine.start({
@@ -113,25 +120,20 @@ async function serve(args: string[]): Promise<void> {
       upstreams,
       maxBodyBytes: settings['burnrate.proxy.maxBodyMb'] * 1024 * 1024,
       otlp,
+      retentionDays: settings['burnrate.retention.days'],
       // Budgets and guards; their alerts and trips are warn lines on stderr.
       settings,
       log,
     });
   } catch (e) {
-    lock?.release();
+    lock.release();
     throw e;
   }
   engine.recorder.on('record', (r: RequestRecord) => {
     const cost = r.costStatus === 'unpriced' ? 'unpriced' : `$${nanosToUsd(r.costNanos).toFixed(6)}${r.costStatus === 'estimated' ? ' (estimated)' : ''}`;
     log('info', `${r.provider} ${r.model ?? '?'} ${r.endpoint} ${r.status} in=${r.inputTokens} out=${r.outputTokens} ${cost}${r.error ? ` [${r.error}]` : ''}`);
   });
-  process.stdout.write(`Burn Rate proxy listening on ${engine.url}\n`);
-  process.stdout.write(`  database: ${dbPath}\n`);
-  if (engine.otlpExporter) process.stdout.write(`  exporting to OpenTelemetry collector: ${otlpBaseUrl(otlp!.endpoint)} (${otlp!.protocol})\n`);
-  // The access token rides in the fragment: browsers never send it in a request line or to logs.
-  process.stdout.write(`  dashboard: ${engine.url}/#token=${loadOrCreateSecret(dataDir)}\n`);
-  process.stdout.write(`  e.g. OPENAI_BASE_URL=${engine.url}/openai/v1  ANTHROPIC_BASE_URL=${engine.url}/anthropic\n`);
-
+  // Signal handlers first: a caller may stop us as soon as it reads the line below.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -139,7 +141,7 @@ async function serve(args: string[]): Promise<void> {
     log('info', `${signal}: saving and shutting down`);
     engine.close().then(
       () => {
-        lock?.release();
+        lock.release();
         process.exit(0);
       },
       (e: Error) => {
@@ -150,6 +152,13 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.stdout.write(`Burn Rate proxy listening on ${engine.url}\n`);
+  process.stdout.write(`  database: ${dbPath}\n`);
+  if (engine.otlpExporter) process.stdout.write(`  exporting to OpenTelemetry collector: ${otlpBaseUrl(otlp!.endpoint)} (${otlp!.protocol})\n`);
+  // The access token rides in the fragment: browsers never send it in a request line or to logs.
+  process.stdout.write(`  dashboard: ${engine.url}/#token=${loadOrCreateSecret(dataDir)}\n`);
+  if (engine.keptAside) process.stdout.write(`  warning: the database could not be read (${engine.keptAside.reason}); it was kept, untouched, as ${engine.keptAside.file}\n`);
+  process.stdout.write(`  e.g. OPENAI_BASE_URL=${engine.url}/openai/v1  ANTHROPIC_BASE_URL=${engine.url}/anthropic\n`);
 }
 
 /** OTLP export from --otlp-* flags (which turn it on) or the burnrate.export.otlp.* settings. */
@@ -383,7 +392,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}" (try burnrate --help)`);
     }
   } catch (e) {
-    const known = e instanceof UsageError || e instanceof DatabaseUnreadableError || e instanceof SinceError || e instanceof SettingsError || e instanceof RouteTableError || e instanceof PriceRefreshError || e instanceof OtlpConfigError;
+    const known = e instanceof UsageError || e instanceof DatabaseInUseError || e instanceof DatabaseUnreadableError || e instanceof SinceError || e instanceof SettingsError || e instanceof RouteTableError || e instanceof PriceRefreshError || e instanceof OtlpConfigError;
     process.stderr.write(`burnrate: ${(e as Error).message}\n`);
     if (!known && process.env.BURNRATE_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return e instanceof UsageError || e instanceof SinceError ? 2 : 1;

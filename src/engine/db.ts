@@ -107,6 +107,8 @@ export class SpendDatabase {
       db.exec(ROLLUP_BACKFILL);
       db.exec('COMMIT');
     }
+    // Idempotent: brings tables and triggers added since the file was written.
+    db.exec(ROLLUP_SCHEMA);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     // The database lives in memory and is saved whole; durability comes from the recorder's own
     // journal file, so SQLite's rollback journal only needs to live in memory (OFF would make ROLLBACK undefined).
@@ -132,11 +134,18 @@ export class SpendDatabase {
     return this.db.exec('SELECT count(*) FROM requests')[0].values[0][0] as number;
   }
 
-  /** Writes the whole database to its file atomically: temp file, fsync, rename. */
-  async save(): Promise<void> {
-    if (!this.file) return;
+  /** Writes the whole database to its file atomically: temp file, fsync, rename. Returns the bytes written. */
+  async save(): Promise<number> {
+    if (!this.file) return 0;
     const bytes = this.db.export();
     await writeFileAtomic(this.file, bytes);
+    return bytes.length;
+  }
+
+  /** Deletes records that started before `before` (epoch ms); returns how many. */
+  deleteBefore(before: number): number {
+    this.db.run('DELETE FROM requests WHERE started_at < ?', [before]);
+    return this.db.getRowsModified();
   }
 
   close(): void {

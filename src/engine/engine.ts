@@ -1,21 +1,21 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as fs from 'node:fs';
 import { BudgetAlertFile } from './budgetAlertStore';
-import { SpendDatabase } from './db';
-import { loadGuardBaseline } from './guardBaseline';
-import { Guards } from './guards';
 import { DashboardPage } from './dashboardPage';
+import { DatabaseUnreadableError } from './db';
+import { Guards } from './guards';
 import { KeyFingerprinter } from './keyFingerprint';
 import { ManagementApi } from './management';
 import { loadOrCreateSecret } from './managementProtocol';
-import { databaseFeed } from './exportFeed';
+import { storeFeed } from './exportFeed';
 import { OtlpExporter, type OtlpExportOptions } from './otlpExport';
 import { describePrices, loadStoredPriceData, watchStoredPriceData } from './priceData';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
-import { SpendQuery } from './queries';
 import { Recorder } from './recorder';
 import { RouteTable } from './routes';
 import type { BurnRateSettings } from './settings';
+import { SpendStore } from './spendStore';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type Log = (level: LogLevel, message: string) => void;
@@ -30,6 +30,8 @@ export interface EngineOptions {
   upstreams?: Record<string, string>;
   maxBodyBytes?: number;
   saveIntervalMs?: number;
+  /** Keep raw request records this many days (0: forever). Default DEFAULT_RETENTION_DAYS. */
+  retentionDays?: number;
   /** Start with recording paused (requests forwarded, not recorded), e.g. when taking over from a paused engine. */
   recordingPaused?: boolean;
   /** Budget and guard settings for all traffic (burnrate.budget.*, burnrate.guard.*); changeable live via the management API. */
@@ -48,12 +50,20 @@ export function defaultDbPath(dataDir = defaultDataDir()): string {
   return path.join(dataDir, 'burnrate.sqlite');
 }
 
+/** Raw records older than this are deleted (a year and a month: this month compared with the same one last year). */
+export const DEFAULT_RETENTION_DAYS = 400;
+const DAY_MS = 86_400_000;
+
 /** The whole engine: database, recorder and proxy, wired together. No VS Code in here. */
 export class Engine {
+  private retentionTimer: NodeJS.Timeout | undefined;
+  /** Set when the database file could not be read: where it was moved to, and why. */
+  keptAside: { file: string; reason: string } | undefined;
+
   private constructor(
     readonly proxy: ProxyServer,
     readonly recorder: Recorder,
-    readonly query: SpendQuery,
+    readonly store: SpendStore,
     readonly routes: RouteTable,
     readonly url: string,
     readonly management: ManagementApi,
@@ -66,11 +76,16 @@ export class Engine {
     // Refreshed price data, when the user fetched some; the bundled catalogue otherwise.
     const prices = loadStoredPriceData(opts.dataDir, log);
     if (prices) log('info', `prices from ${describePrices(prices)}`);
-    const database = await SpendDatabase.open(opts.dbPath, { create: true });
-    const recorder = await Recorder.open(database, { saveIntervalMs: opts.saveIntervalMs, log });
-    const guards = new Guards({ baseline: loadGuardBaseline(database.db), settings: opts.settings, alertedStore: BudgetAlertFile.inDataDir(opts.dataDir, log), log });
+    const { store, keptAside } = await openStoreKeepingUnreadableAside(opts.dbPath, log);
+    const retentionDays = opts.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    if (retentionDays > 0) await prune(store, retentionDays, log);
+    const recorder = await Recorder.open(store, { saveIntervalMs: opts.saveIntervalMs, log });
+    const now = Date.now();
+    const summaryBase = await store.run('summary', 'base', now);
+    const guards = new Guards({ baseline: await store.run('guardBaseline', 'load', now), settings: opts.settings, alertedStore: BudgetAlertFile.inDataDir(opts.dataDir, log), log });
     const management = new ManagementApi({
       recorder,
+      summaryBase,
       secret: loadOrCreateSecret(opts.dataDir),
       recordingPaused: opts.recordingPaused,
       guards,
@@ -100,7 +115,7 @@ export class Engine {
     } catch (e) {
       management.close();
       await recorder.close();
-      database.close();
+      await store.close();
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EADDRINUSE') throw Object.assign(new Error(`port ${opts.port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), { code: 'EADDRINUSE' });
       throw e;
@@ -108,13 +123,18 @@ export class Engine {
     // Thresholds crossed before this start that never alerted (a budget set or raised meanwhile);
     // the first window to follow shows them.
     guards.reviewBudgets();
-    const engine = new Engine(proxy, recorder, new SpendQuery(database.db), routes, url, management, guards);
+    const engine = new Engine(proxy, recorder, store, routes, url, management, guards);
+    engine.keptAside = keptAside;
+    if (retentionDays > 0) {
+      engine.retentionTimer = setInterval(() => void prune(store, retentionDays, log), DAY_MS);
+      engine.retentionTimer.unref();
+    }
     engine.stopPriceWatch = watchStoredPriceData(opts.dataDir, log);
     if (opts.otlp) {
       try {
         engine.otlpExporter = await OtlpExporter.start({
           ...opts.otlp,
-          feed: databaseFeed(database.db),
+          feed: storeFeed(store),
           // Beside the database it tracks, so two databases never share an export position.
           cursorFile: opts.dbPath ? `${opts.dbPath}.otlp-cursor.json` : undefined,
           log,
@@ -136,12 +156,44 @@ export class Engine {
 
   /** Stops accepting requests, lets the last records land, saves the database. */
   async close(): Promise<void> {
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.stopPriceWatch?.();
     this.management.close();
     await this.proxy.close();
     await this.recorder.close();
     // After the recorder: its last records are in the database, for a last export attempt.
     await this.otlpExporter?.close();
-    this.recorder.database.close();
+    await this.store.close();
+  }
+}
+
+/**
+ * Opens the database for writing. One that cannot be read is never overwritten: it is renamed
+ * aside (`<db>.unreadable-<time>`) and a new one started, so the proxy keeps working; the caller
+ * tells the user where the old file is. Its journal, readable line by line, is replayed into the new one.
+ */
+async function openStoreKeepingUnreadableAside(file: string | undefined, log: Log): Promise<{ store: SpendStore; keptAside?: { file: string; reason: string } }> {
+  try {
+    return { store: await SpendStore.open(file, { create: true }) };
+  } catch (e) {
+    if (!(e instanceof DatabaseUnreadableError) || !file) throw e;
+    const aside = `${file}.unreadable-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      fs.renameSync(file, aside);
+    } catch (renameError) {
+      throw new DatabaseUnreadableError(`${e.message}; it could not be moved aside either (${(renameError as Error).message})`);
+    }
+    const reason = e.message.replace(/; it was left untouched$/, '');
+    log('error', `${reason}. It was kept, untouched, as ${aside}; recording continues in a new database.`);
+    return { store: await SpendStore.open(file, { create: true }), keptAside: { file: aside, reason } };
+  }
+}
+
+async function prune(store: SpendStore, days: number, log: Log): Promise<void> {
+  try {
+    const deleted = await store.deleteBefore(Date.now() - days * DAY_MS);
+    if (deleted) log('info', `deleted ${deleted} record(s) older than ${days} days (retention)`);
+  } catch (e) {
+    log('warn', `retention: ${(e as Error).message}`);
   }
 }

@@ -94,3 +94,12 @@ export function loadGuardBaseline(db: Database, now = Date.now()): GuardBaseline
   }
   return base;
 }
+
+/** The baseline as a query module, so the store's worker computes it (queryModules.ts). */
+export class GuardBaselineQuery {
+  constructor(private readonly db: Database) {}
+
+  load(now: number): GuardBaseline {
+    return loadGuardBaseline(this.db, now);
+  }
+}

@@ -1,15 +1,14 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
-import { DashboardQuery, type Budget } from './dashboardQueries';
+import type { Budget } from './dashboardQueries';
 import { csvHeader, csvLine, jsonLine } from './exportFormat';
 import { answerGuardRoute, isGuardRoute } from './guardRoutes';
 import type { GuardAlert, Guards } from './guards';
 import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type AlertAudience, type CostEstimate, type EngineHealth } from './managementProtocol';
 import { listPrices, nanosToUsd, priceUsage, resolveModel } from './pricing';
-import { SpendQuery } from './queries';
 import type { RequestRecord } from './record';
 import type { Recorder } from './recorder';
-import { SummaryTracker, type SpendSummary } from './summary';
+import { SummaryTracker, type SpendSummary, type SummaryBase } from './summary';
 
 declare const BURNRATE_VERSION: string | undefined;
 const VERSION = typeof BURNRATE_VERSION === 'string' ? BURNRATE_VERSION : 'dev';
@@ -18,6 +17,8 @@ export { loadOrCreateSecret, readSecret, MANAGEMENT_ROUTES, type EngineHealth } 
 
 export interface ManagementOptions {
   recorder: Recorder;
+  /** The period totals at start (SummaryQuery.base, run in the store's worker). */
+  summaryBase: SummaryBase;
   secret: string;
   recordingPaused?: boolean;
   /** Budgets and guards: their routes, and their alerts as `alert` events on the events stream. */
@@ -43,8 +44,6 @@ export class ManagementApi {
   readonly health: EngineHealth = { service: 'burnrate', version: VERSION, pid: process.pid, instance: randomUUID(), startedAt: Date.now() };
   private readonly secretDigest: Buffer;
   private readonly tracker: SummaryTracker;
-  private readonly query: SpendQuery;
-  private readonly dashboard: DashboardQuery;
   private readonly subscribers = new Set<http.ServerResponse>();
   /** The workspace each following window shows (?workspace= on the events stream), to address alerts. */
   private readonly subscriberWorkspaces = new Map<http.ServerResponse, string>();
@@ -82,9 +81,7 @@ export class ManagementApi {
   constructor(private readonly opts: ManagementOptions) {
     this.secretDigest = digest(opts.secret);
     this.paused = !!opts.recordingPaused;
-    this.query = new SpendQuery(opts.recorder.database.db);
-    this.dashboard = new DashboardQuery(opts.recorder.database.db);
-    this.tracker = new SummaryTracker(opts.recorder.database.db);
+    this.tracker = new SummaryTracker(opts.summaryBase);
     opts.recorder.on('record', this.onRecord);
     opts.guards?.on('alert', this.onAlert);
     opts.guards?.on('budgets', this.onBudgets);
@@ -150,9 +147,16 @@ export class ManagementApi {
         else if (filter.since === undefined || filter.until === undefined) badRequest(res, 'since and until (epoch milliseconds) are required');
         else if (filter.until - filter.since > MAX_DASHBOARD_DAYS * 86_400_000 || filter.until <= filter.since) badRequest(res, `until must be after since, at most ${MAX_DASHBOARD_DAYS} days later`);
         else {
-          // Records still queued for the next batch insert count too.
-          this.opts.recorder.flush();
-          sendJson(res, 200, this.dashboard.data({ since: filter.since, until: filter.until, workspace: filter.workspace }, this.budgetFor(filter.workspace)));
+          // Records still queued for the next batch insert count too; the figures come from the store's worker.
+          const { recorder } = this.opts;
+          const range = { since: filter.since, until: filter.until, workspace: filter.workspace };
+          void recorder
+            .flush()
+            .then(() => recorder.store.run('dashboard', 'data', range, this.budgetFor(filter.workspace)))
+            .then(
+              (data) => sendJson(res, 200, data),
+              (e: Error) => sendJson(res, 503, { error: { type: 'store_unavailable', message: `the dashboard could not be computed: ${e.message}` } }),
+            );
         }
         break;
       }
@@ -298,11 +302,11 @@ export class ManagementApi {
     const filter = readFilter(url);
     if (typeof filter === 'string') return badRequest(res, filter);
     const { since, until, workspace } = filter;
-    this.opts.recorder.flush();
+    await this.opts.recorder.flush();
     res.writeHead(200, { 'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
     const write = (s: string) => (res.write(s) ? Promise.resolve() : new Promise<void>((r) => res.once('drain', () => r())));
     if (format === 'csv') await write(csvHeader());
-    for (const rec of this.query.records({ since, until, workspace })) {
+    for await (const rec of this.opts.recorder.store.records({ since, until, workspace })) {
       if (res.destroyed) return;
       await write(format === 'csv' ? csvLine(rec) : jsonLine(rec));
     }

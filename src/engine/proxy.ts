@@ -215,7 +215,11 @@ export class ProxyServer {
       this.log('warn', `${route.id}: cannot read response: ${(e as Error).message}`);
     }
     const pipe = new BodyPipe(res, parser, encoding, (m) => this.log('warn', `${route.id}: ${m}`));
-    res.writeHead(upstream.statusCode, responseHeaders(upstream.headers, { decoded: pipe.forwardsDecoded, resized: !!parser?.rewritesBody }));
+    const headers = responseHeaders(upstream.headers, { decoded: pipe.forwardsDecoded, resized: !!parser?.rewritesBody });
+    // With a content-length the client is done at the last byte, not at res.end(): that byte waits
+    // until the record is journalled, so a response the client has whole always has its record.
+    if (headers['content-length'] !== undefined) pipe.holdLastByte = true;
+    res.writeHead(upstream.statusCode, headers);
 
     let streamError: string | undefined;
     try {
@@ -238,6 +242,7 @@ export class ProxyServer {
     }
     // Journal first, then complete the response: a finished response always has its record.
     this.finish(exchange, report, true, report?.error);
+    pipe.releaseHeldByte();
     res.end();
   }
 
@@ -341,6 +346,9 @@ class BodyPipe {
   private decoderDone: Promise<void> | undefined;
   private parserBroken = false;
   readonly forwardsDecoded: boolean;
+  /** Keep the last byte forwarded as-is back until releaseHeldByte() (see ProxyServer.handle). */
+  holdLastByte = false;
+  private heldByte: Buffer | undefined;
 
   constructor(
     private readonly res: http.ServerResponse,
@@ -370,12 +378,25 @@ class BodyPipe {
   write(raw: Buffer): boolean {
     if (this.decoder) {
       if (!this.parserBroken) this.decoder.write(raw);
-      return this.forwardsDecoded ? !this.res.writableNeedDrain : this.res.write(raw);
+      return this.forwardsDecoded ? !this.res.writableNeedDrain : this.forward(raw);
     }
-    if (!this.parser) return this.res.write(raw);
+    if (!this.parser) return this.forward(raw);
     const out = this.parse(raw);
-    const toClient = this.parser.rewritesBody ? out : raw;
-    return toClient.length ? this.res.write(toClient) : true;
+    if (this.parser.rewritesBody) return out.length ? this.res.write(out) : true;
+    return this.forward(raw);
+  }
+
+  /** Writes bytes that go to the client as the upstream sent them, holding the last one back if asked. */
+  private forward(raw: Buffer): boolean {
+    if (!this.holdLastByte || !raw.length) return raw.length ? this.res.write(raw) : true;
+    const out = this.heldByte ? Buffer.concat([this.heldByte, raw.subarray(0, raw.length - 1)]) : raw.subarray(0, raw.length - 1);
+    this.heldByte = raw.subarray(raw.length - 1);
+    return out.length ? this.res.write(out) : true;
+  }
+
+  releaseHeldByte(): void {
+    if (this.heldByte && !this.res.destroyed) this.res.write(this.heldByte);
+    this.heldByte = undefined;
   }
 
   drained(): Promise<void> {

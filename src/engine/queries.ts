@@ -36,43 +36,66 @@ export class SpendQuery {
 
   report(opts: { since?: number; until?: number; by?: GroupBy }): SpendReport {
     const { where, params } = timeRange(opts.since, opts.until);
-    const total = toTotals(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests ${where}`, params)[0].values[0]);
-    if (!opts.by) return { total, groups: [] };
-    const key = groupExpression(opts.by);
-    const rows = this.db.exec(
-      `SELECT ${key} AS k, ${TOTALS_SQL} FROM requests ${where} GROUP BY k ${opts.by === 'day' ? 'ORDER BY k' : ''}`,
-      params,
-    );
-    const groups = (rows[0]?.values ?? []).map(([k, ...rest]) => ({ key: k === null || k === '' ? UNTAGGED : String(k), ...toTotals(rest) }));
-    if (opts.by !== 'day') groups.sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || a.key.localeCompare(b.key));
-    return { total, groups };
+    if (!opts.by) return { total: toTotals(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests ${where}`, params)[0].values[0]), groups: [] };
+    // One scan: every record is in exactly one group, so the total is the sum of the groups.
+    // Days are folded from 15-minute buckets here (every time zone's midnight falls on one),
+    // far cheaper than converting each row to local time in SQLite.
+    const key = opts.by === 'day' ? `started_at / ${QUARTER_HOUR_MS}` : `"${opts.by}"`;
+    const rows = this.db.exec(`SELECT ${key} AS k, ${TOTALS_SQL} FROM requests ${where} GROUP BY k`, params)[0]?.values ?? [];
+    const sums = new Map<string, number[]>();
+    const total = new Array<number>(8).fill(0);
+    for (const [k, ...rest] of rows) {
+      const name = opts.by === 'day' ? localDay(Number(k) * QUARTER_HOUR_MS) : k === null || k === '' ? UNTAGGED : String(k);
+      let acc = sums.get(name);
+      if (!acc) sums.set(name, (acc = new Array<number>(8).fill(0)));
+      rest.forEach((v, i) => {
+        acc![i] += Number(v ?? 0);
+        total[i] += Number(v ?? 0);
+      });
+    }
+    const groups = [...sums].map(([k, raw]) => ({ key: k, ...toTotals(raw) }));
+    if (opts.by === 'day') groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    else groups.sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || a.key.localeCompare(b.key));
+    return { total: toTotals(total), groups };
   }
 
   /** Records in time order, in pages, so exports of big databases never hold everything at once. */
   *records(opts: { since?: number; until?: number; workspace?: string; pageSize?: number }): Generator<RequestRecord> {
-    const { where, params } = timeRange(opts.since, opts.until, opts.workspace);
-    const pageSize = opts.pageSize ?? 5_000;
-    let afterStarted = -1;
-    let afterId = '';
+    let after: RecordCursor | undefined;
     for (;;) {
-      const cursor = `(started_at > ? OR (started_at = ? AND id > ?))`;
-      const sql = `SELECT * FROM requests ${where ? `${where} AND ${cursor}` : `WHERE ${cursor}`} ORDER BY started_at, id LIMIT ${pageSize}`;
-      const page = this.db.exec(sql, [...params, afterStarted, afterStarted, afterId])[0];
-      if (!page) return;
-      for (const values of page.values) {
-        const rec = rowToRecord(page.columns, values);
-        afterStarted = rec.startedAt;
-        afterId = rec.id;
-        yield rec;
-      }
-      if (page.values.length < pageSize) return;
+      const page = this.page({ ...opts, after });
+      yield* page;
+      if (page.length < (opts.pageSize ?? DEFAULT_PAGE_SIZE)) return;
+      after = { startedAt: page[page.length - 1].startedAt, id: page[page.length - 1].id };
     }
+  }
+
+  /** One page of records in time order, after `after` (the last record of the previous page). */
+  page(opts: { since?: number; until?: number; workspace?: string; pageSize?: number; after?: RecordCursor }): RequestRecord[] {
+    const { where, params } = timeRange(opts.since, opts.until, opts.workspace);
+    const pageSize = Math.max(1, Math.floor(opts.pageSize ?? DEFAULT_PAGE_SIZE));
+    const cursor = `(started_at > ? OR (started_at = ? AND id > ?))`;
+    const sql = `SELECT * FROM requests ${where ? `${where} AND ${cursor}` : `WHERE ${cursor}`} ORDER BY started_at, id LIMIT ${pageSize}`;
+    const afterStarted = opts.after?.startedAt ?? -1;
+    const rows = this.db.exec(sql, [...params, afterStarted, afterStarted, opts.after?.id ?? ''])[0];
+    return (rows?.values ?? []).map((values) => rowToRecord(rows!.columns, values));
   }
 }
 
-function groupExpression(by: GroupBy): string {
-  // Days are the user's local calendar days.
-  return by === 'day' ? `strftime('%Y-%m-%d', started_at / 1000, 'unixepoch', 'localtime')` : `"${by}"`;
+/** Where a page of records ends: the next page starts after this record. */
+export interface RecordCursor {
+  startedAt: number;
+  id: string;
+}
+
+const DEFAULT_PAGE_SIZE = 5_000;
+
+const QUARTER_HOUR_MS = 900_000;
+
+/** The user's local calendar day of an instant, as YYYY-MM-DD. */
+function localDay(at: number): string {
+  const d = new Date(at);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
 function timeRange(since?: number, until?: number, workspace?: string): { where: string; params: Array<number | string> } {

@@ -1,56 +1,78 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { SpendDatabase } from './db';
 import type { RequestRecord } from './record';
+import type { SpendStore } from './spendStore';
 
 export interface RecorderOptions {
-  /** How often the in-memory database is saved to its file when it has new records. */
+  /** How often the database is snapshotted to its file when it has new records (0: only on save()/close()). */
   saveIntervalMs?: number;
+  /**
+   * A snapshot of a big database takes a while (in the worker, but still CPU and disk): the next
+   * periodic one waits at least this many times as long as the last one took. Default 20 (≤ 5 % busy).
+   */
+  saveBackoffFactor?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
 /**
  * Takes finished request records and makes them durable without holding up the proxy:
- * each record is appended to a journal file at once (one small write), inserted into the
- * in-memory database in batches, and the database file is rewritten atomically now and then.
- * At start the journal is replayed, so a killed process loses no record it had journalled.
+ * each record is appended to a journal file at once (one small synchronous write, so a response that
+ * completed has its record on disk), sent to the store's worker in batches, and the database file is
+ * snapshotted there now and then. At start the journal is replayed, so a killed process loses no
+ * record it had journalled.
  *
- * Emits "record" (RequestRecord) after each record is queryable.
+ * Recording trouble never reaches the proxy: a journal that cannot be written (full disk) leaves
+ * records in the in-memory database until a snapshot succeeds; the log says how many were affected
+ * and when writing works again.
+ *
+ * Emits "record" (RequestRecord) after each record is queryable, in the order they were recorded.
  */
 export class Recorder extends EventEmitter {
   private pending: RequestRecord[] = [];
   private flushScheduled = false;
+  private inFlight: Promise<void> = Promise.resolve();
   private dirty = false;
   private saveTimer: NodeJS.Timeout | undefined;
   private saving: Promise<void> | undefined;
+  private nextPeriodicSaveAt = 0;
   private journalFd: number | undefined;
-  private journalFailed = false;
+  private journalFailedSince: number | undefined;
+  private journalRetryAt = 0;
+  /** A failed write may have left part of a line: the next one starts on a line of its own. */
+  private journalNeedsNewline = false;
+  private saveFailures = 0;
   private closed = false;
   private readonly log: NonNullable<RecorderOptions['log']>;
-  /** Records that could not be journalled or inserted; reported, never thrown at the proxy. */
+  /** Records that could not be inserted into the database (worker failure); reported, never thrown at the proxy. */
   droppedCount = 0;
+  /** Records that could not be journalled while the journal was failing (kept in memory until a snapshot). */
+  unjournalledCount = 0;
+  /** The last snapshot: its size and how long it took. */
+  lastSave: { bytes: number; ms: number; at: number } | undefined;
 
-  private constructor(readonly database: SpendDatabase, private readonly opts: RecorderOptions) {
+  private constructor(readonly store: SpendStore, private readonly opts: RecorderOptions) {
     super();
     this.log = opts.log ?? (() => {});
   }
 
-  /** Opens the recorder on a database, replaying any journal a previous process left behind. */
-  static async open(database: SpendDatabase, opts: RecorderOptions = {}): Promise<Recorder> {
-    const recorder = new Recorder(database, opts);
+  /** Opens the recorder on a store, replaying any journal a previous process left behind. */
+  static async open(store: SpendStore, opts: RecorderOptions = {}): Promise<Recorder> {
+    const recorder = new Recorder(store, opts);
     await recorder.replayJournals();
     recorder.openJournal();
     const interval = opts.saveIntervalMs ?? 5_000;
-    if (database.file && interval > 0) {
-      recorder.saveTimer = setInterval(() => void recorder.save(), interval);
+    if (store.file && interval > 0) {
+      recorder.saveTimer = setInterval(() => {
+        if (Date.now() >= recorder.nextPeriodicSaveAt) void recorder.save();
+      }, interval);
       recorder.saveTimer.unref();
     }
     return recorder;
   }
 
   private get journalFile(): string | undefined {
-    return this.database.file ? `${this.database.file}.journal` : undefined;
+    return this.store.file ? `${this.store.file}.journal` : undefined;
   }
 
   /** Records one finished request. Never throws: recording trouble must not fail a proxied call. */
@@ -60,35 +82,47 @@ export class Recorder extends EventEmitter {
     this.pending.push(rec);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => void this.flush());
     }
   }
 
-  /** Inserts queued records into the database now. */
-  flush(): void {
+  /** Sends queued records to the database; resolves once every record recorded so far is queryable. */
+  flush(): Promise<void> {
     this.flushScheduled = false;
-    if (!this.pending.length) return;
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      this.database.insert(batch);
-      this.dirty = true;
-    } catch (e) {
-      this.droppedCount += batch.length;
-      this.log('error', `could not insert ${batch.length} record(s): ${(e as Error).message}`);
-      return;
+    if (this.pending.length) {
+      const batch = this.pending;
+      this.pending = [];
+      const inserted = this.store.insert(batch).then(
+        () => {
+          this.dirty = true;
+          for (const rec of batch) this.emit('record', rec);
+        },
+        (e: Error) => {
+          this.droppedCount += batch.length;
+          this.log('error', `could not insert ${batch.length} record(s): ${e.message}`);
+        },
+      );
+      // The store answers in order, so this settles after every earlier batch.
+      this.inFlight = inserted;
     }
-    for (const rec of batch) this.emit('record', rec);
+    return this.inFlight;
   }
 
   /**
-   * Saves the database file. The journal is rotated first, so records that arrive while the
-   * snapshot is being written stay journalled until the next save.
+   * Snapshots the database file. The journal is rotated first, so records that arrive while the
+   * snapshot is being written stay journalled until the next one.
    */
   save(): Promise<void> {
     if (this.saving) return this.saving;
-    this.flush();
-    if (!this.dirty || !this.database.file) return Promise.resolve();
+    this.saving = this.saveNow().finally(() => {
+      this.saving = undefined;
+    });
+    return this.saving;
+  }
+
+  private async saveNow(): Promise<void> {
+    await this.flush();
+    if (!this.dirty || !this.store.file) return;
     const journal = this.journalFile!;
     const rotated = `${journal}.saving`;
     this.closeJournal();
@@ -105,20 +139,28 @@ export class Recorder extends EventEmitter {
     }
     this.openJournal();
     this.dirty = false;
-    this.saving = this.database
-      .save()
-      .then(() => fs.promises.rm(rotated, { force: true }))
-      .catch((e: Error) => {
-        this.dirty = true;
-        this.log('error', `could not save ${this.database.file}: ${e.message} (records are kept in the journal)`);
-      })
-      .finally(() => {
-        this.saving = undefined;
-      });
-    return this.saving;
+    const unjournalled = this.unjournalledCount;
+    try {
+      const result = await this.store.save();
+      this.lastSave = { bytes: result.bytes, ms: result.ms, at: Date.now() };
+      this.nextPeriodicSaveAt = Date.now() + result.ms * (this.opts.saveBackoffFactor ?? 20);
+      await fs.promises.rm(rotated, { force: true });
+      if (this.saveFailures) this.log('info', `saved ${this.store.file} again after ${this.saveFailures} failed attempt(s); no record was lost`);
+      this.saveFailures = 0;
+      if (unjournalled) {
+        this.log('info', `the ${unjournalled} record(s) that could not be journalled are now saved in the database`);
+        this.unjournalledCount -= unjournalled;
+      }
+    } catch (e) {
+      this.dirty = true;
+      this.saveFailures++;
+      if (this.saveFailures === 1) {
+        this.log('error', `could not save ${this.store.file}: ${(e as Error).message} (records stay in memory and in the journal; retrying)`);
+      }
+    }
   }
 
-  /** Flushes, saves and closes. */
+  /** Flushes, saves and closes the journal. The store is closed by its owner. */
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.saveTimer) clearInterval(this.saveTimer);
@@ -126,6 +168,7 @@ export class Recorder extends EventEmitter {
     await this.save();
     this.closed = true;
     this.closeJournal();
+    if (this.unjournalledCount) this.log('error', `${this.unjournalledCount} record(s) could be neither journalled nor saved and are lost`);
   }
 
   private openJournal(): void {
@@ -134,10 +177,9 @@ export class Recorder extends EventEmitter {
     try {
       fs.mkdirSync(path.dirname(journal), { recursive: true });
       this.journalFd = fs.openSync(journal, 'a', 0o600);
-      this.journalFailed = false;
     } catch (e) {
       this.journalFd = undefined;
-      this.reportJournalFailure(e as Error);
+      this.journalFailed(e as Error);
     }
   }
 
@@ -152,26 +194,43 @@ export class Recorder extends EventEmitter {
   }
 
   private appendToJournal(rec: RequestRecord): void {
-    if (this.journalFd === undefined) return;
+    if (!this.journalFile) return;
+    if (this.journalFailedSince !== undefined) {
+      // Try again now and then, not on every record of a burst.
+      if (Date.now() < this.journalRetryAt) return void this.unjournalledCount++;
+      this.closeJournal();
+      this.openJournal();
+    }
+    if (this.journalFd === undefined) return void this.unjournalledCount++;
     try {
       // A synchronous append of one line: once the response is complete, a kill -9 cannot lose it.
-      fs.writeSync(this.journalFd, JSON.stringify(rec) + '\n');
+      fs.writeSync(this.journalFd, (this.journalNeedsNewline ? '\n' : '') + JSON.stringify(rec) + '\n');
+      this.journalNeedsNewline = false;
     } catch (e) {
-      this.reportJournalFailure(e as Error);
+      this.unjournalledCount++;
+      this.journalFailed(e as Error);
+      return;
+    }
+    if (this.journalFailedSince !== undefined) {
+      this.log('info', `the journal is writable again; ${this.unjournalledCount} record(s) written meanwhile were kept in memory and go into the next snapshot`);
+      this.journalFailedSince = undefined;
+      void this.save();
     }
   }
 
-  private reportJournalFailure(e: Error): void {
-    if (this.journalFailed) return;
-    this.journalFailed = true;
-    this.log('error', `could not write the journal: ${e.message}; records stay in memory until the next save`);
+  private journalFailed(e: Error): void {
+    this.journalNeedsNewline = true;
+    this.journalRetryAt = Date.now() + 1_000;
+    if (this.journalFailedSince !== undefined) return;
+    this.journalFailedSince = Date.now();
+    this.log('error', `could not write the journal: ${e.message}; requests are still served and recorded in memory, retrying every second`);
   }
 
   private async replayJournals(): Promise<void> {
-    if (!this.database.file) return;
-    const records = readJournalRecords(this.database.file);
+    if (!this.store.file) return;
+    const records = readJournalRecords(this.store.file);
     if (!records.length) return;
-    this.database.insert(records);
+    await this.store.insert(records);
     this.dirty = true;
     this.log('info', `replayed ${records.length} journalled record(s)`);
     await this.save();

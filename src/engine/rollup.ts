@@ -66,6 +66,18 @@ CREATE TRIGGER IF NOT EXISTS requests_session_rollup AFTER INSERT ON requests WH
     last_at = MAX(last_at, excluded.last_at);
 END;
 CREATE INDEX IF NOT EXISTS requests_cost ON requests(cost_nanos);
+-- A record re-priced (burnrate reprice --apply) moves its rollup rows by the difference.
+CREATE TRIGGER IF NOT EXISTS requests_rollup_repriced AFTER UPDATE OF cost_nanos, cost_status ON requests BEGIN
+  UPDATE daily_rollup SET
+    cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos,
+    unpriced_requests = unpriced_requests - (OLD.cost_status = 'unpriced') + (NEW.cost_status = 'unpriced'),
+    failed_cost_nanos = failed_cost_nanos + CASE WHEN ${FAILED_SQL('NEW')} THEN NEW.cost_nanos - OLD.cost_nanos ELSE 0 END
+  WHERE day = ${LOCAL_DAY_SQL('NEW.started_at')} AND provider = NEW.provider AND model = COALESCE(NEW.model, '')
+    AND feature = COALESCE(NEW.feature, '') AND workspace = COALESCE(NEW.workspace, '');
+  UPDATE session_rollup SET cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos
+  WHERE NEW.session IS NOT NULL AND NEW.session != '' AND day = ${LOCAL_DAY_SQL('NEW.started_at')}
+    AND session = NEW.session AND workspace = COALESCE(NEW.workspace, '');
+END;
 CREATE TRIGGER IF NOT EXISTS requests_rollup AFTER INSERT ON requests BEGIN
   INSERT INTO daily_rollup VALUES (
     ${LOCAL_DAY_SQL('NEW.started_at')}, NEW.provider, COALESCE(NEW.model, ''), COALESCE(NEW.feature, ''),

@@ -24,6 +24,7 @@ export interface BurnRateSettings {
   'burnrate.export.otlp.headers': Record<string, string>;
   'burnrate.export.otlp.protocol': 'http/protobuf' | 'http/json';
   'burnrate.prices.dataUrl': string;
+  'burnrate.retention.days': number;
 }
 
 export const DEFAULT_SETTINGS: Readonly<BurnRateSettings> = Object.freeze({
@@ -46,6 +47,7 @@ export const DEFAULT_SETTINGS: Readonly<BurnRateSettings> = Object.freeze({
   'burnrate.export.otlp.headers': {},
   'burnrate.export.otlp.protocol': 'http/protobuf',
   'burnrate.prices.dataUrl': '',
+  'burnrate.retention.days': 400,
 });
 
 export class SettingsError extends Error {}

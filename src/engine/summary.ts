@@ -33,7 +33,7 @@ export interface SpendSummary {
 export const SUMMARY_TOP_N = 10;
 export const ACTIVE_SESSION_MINUTES = 15;
 
-interface Acc {
+export interface Acc {
   nanos: number;
   requests: number;
   inputTokens: number;
@@ -79,10 +79,52 @@ function accFrom(values: unknown[]): Acc {
   return { nanos: n[0], requests: n[1], inputTokens: n[2], cacheReadTokens: n[3], cacheWriteTokens: n[4], outputTokens: n[5], reasoningTokens: n[6], unpricedRequests: n[7] };
 }
 
+/** The period totals read from the database: what a SummaryTracker starts from. Plain data (crosses threads). */
+export interface SummaryBase {
+  periodStarts: { day: number; week: number; month: number };
+  today: Acc;
+  week: Acc;
+  month: Acc;
+  byProvider: Array<[string, Acc & { lastAt: number }]>;
+  byModel: Array<[string, Acc & { lastAt: number }]>;
+  bySession: Array<[string, Acc & { lastAt: number }]>;
+  last: SpendSummary['lastRecord'];
+}
+
+/** Reads a SummaryBase from the database; runs where the database lives (the store's worker). */
+export class SummaryQuery {
+  constructor(private readonly db: Database) {}
+
+  /** The totals of the day, week and month that contain `at` (epoch ms, local calendar). */
+  base(at: number = Date.now()): SummaryBase {
+    const now = new Date(at);
+    const day = parseSince('today', now);
+    const periodStarts = { day, week: parseSince('week', now), month: parseSince('month', now) };
+    const totalsSince = (since: number) => accFrom(this.db.exec(`SELECT ${ACC_SQL} FROM requests WHERE started_at >= ?`, [since])[0].values[0]);
+    const grouped = (column: string, extra = '') => {
+      const rows = this.db.exec(`SELECT ${column}, MAX(started_at), ${ACC_SQL} FROM requests WHERE started_at >= ? ${extra} GROUP BY ${column}`, [day])[0];
+      return (rows?.values ?? []).map(([key, lastAt, ...rest]): [string, Acc & { lastAt: number }] => [key === null || key === '' ? UNTAGGED : String(key), { ...accFrom(rest), lastAt: Number(lastAt) }]);
+    };
+    const lastRow = this.db.exec('SELECT started_at, provider, model, cost_nanos, cost_status FROM requests ORDER BY started_at DESC LIMIT 1')[0]?.values[0];
+    return {
+      periodStarts,
+      today: totalsSince(day),
+      week: totalsSince(periodStarts.week),
+      month: totalsSince(periodStarts.month),
+      byProvider: grouped('provider'),
+      byModel: grouped('model'),
+      bySession: grouped('session', `AND session IS NOT NULL AND session != ''`),
+      last: lastRow
+        ? { at: Number(lastRow[0]), provider: String(lastRow[1]), model: lastRow[2] === null ? null : String(lastRow[2]), costUsd: nanosToUsd(Number(lastRow[3])), costStatus: lastRow[4] as RequestRecord['costStatus'] }
+        : null,
+    };
+  }
+}
+
 /**
  * Keeps today's, this week's and this month's totals in memory so a summary after each record costs
- * nothing: the database is queried once at start and again only when a calendar period rolls over,
- * never per request (the proxy shares the thread with sql.js).
+ * nothing: the database is read once at start (SummaryQuery), then every record is added as it is
+ * recorded. A period that rolls over starts again from zero: every record counted so far began before it.
  */
 export class SummaryTracker {
   private periodStarts = { day: 0, week: 0, month: 0 };
@@ -94,31 +136,20 @@ export class SummaryTracker {
   private bySession = new Map<string, Acc & { lastAt: number }>();
   private last: SpendSummary['lastRecord'] = null;
 
-  constructor(private readonly db: Database, now = new Date()) {
-    this.reload(now);
+  constructor(base: SummaryBase) {
+    this.reset(base);
   }
 
-  /** Re-reads the period totals from the database (at start and when a day, week or month begins). */
-  reload(now = new Date()): void {
-    const day = parseSince('today', now);
-    this.periodStarts = { day, week: parseSince('week', now), month: parseSince('month', now) };
-    const totalsSince = (since: number) => accFrom(this.db.exec(`SELECT ${ACC_SQL} FROM requests WHERE started_at >= ?`, [since])[0].values[0]);
-    this.today = totalsSince(day);
-    this.week = totalsSince(this.periodStarts.week);
-    this.month = totalsSince(this.periodStarts.month);
-    const grouped = (column: string, extra = '') => {
-      const map = new Map<string, Acc & { lastAt: number }>();
-      const rows = this.db.exec(`SELECT ${column}, MAX(started_at), ${ACC_SQL} FROM requests WHERE started_at >= ? ${extra} GROUP BY ${column}`, [day])[0];
-      for (const [key, lastAt, ...rest] of rows?.values ?? []) map.set(key === null || key === '' ? UNTAGGED : String(key), { ...accFrom(rest), lastAt: Number(lastAt) });
-      return map;
-    };
-    this.byProvider = grouped('provider');
-    this.byModel = grouped('model');
-    this.bySession = grouped('session', `AND session IS NOT NULL AND session != ''`);
-    const lastRow = this.db.exec('SELECT started_at, provider, model, cost_nanos, cost_status FROM requests ORDER BY started_at DESC LIMIT 1')[0]?.values[0];
-    this.last = lastRow
-      ? { at: Number(lastRow[0]), provider: String(lastRow[1]), model: lastRow[2] === null ? null : String(lastRow[2]), costUsd: nanosToUsd(Number(lastRow[3])), costStatus: lastRow[4] as RequestRecord['costStatus'] }
-      : null;
+  /** Starts again from totals read from the database. */
+  reset(base: SummaryBase): void {
+    this.periodStarts = { ...base.periodStarts };
+    this.today = { ...base.today };
+    this.week = { ...base.week };
+    this.month = { ...base.month };
+    this.byProvider = new Map(base.byProvider.map(([k, a]) => [k, { ...a }]));
+    this.byModel = new Map(base.byModel.map(([k, a]) => [k, { ...a }]));
+    this.bySession = new Map(base.bySession.map(([k, a]) => [k, { ...a }]));
+    this.last = base.last && { ...base.last };
   }
 
   /** Counts one newly recorded request. */
@@ -177,6 +208,14 @@ export class SummaryTracker {
   }
 
   private rollOver(now: Date): void {
-    if (now.getTime() >= this.nextRollOver(new Date(this.periodStarts.day))) this.reload(now);
+    if (now.getTime() < this.nextRollOver(new Date(this.periodStarts.day))) return;
+    const starts = { day: parseSince('today', now), week: parseSince('week', now), month: parseSince('month', now) };
+    this.today = emptyAcc();
+    this.byProvider.clear();
+    this.byModel.clear();
+    this.bySession.clear();
+    if (starts.week !== this.periodStarts.week) this.week = emptyAcc();
+    if (starts.month !== this.periodStarts.month) this.month = emptyAcc();
+    this.periodStarts = starts;
   }
 }

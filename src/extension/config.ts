@@ -18,6 +18,8 @@ export type Inspect = <K extends keyof BurnRateSettings>(key: K) => SettingInspe
 export interface BurnRateConfig {
   port: number;
   maxBodyMb: number;
+  /** Days of raw request records kept (0 = forever). */
+  retentionDays: number;
   upstreams: Record<string, string>;
   budget: {
     /** USD per day, 0 = none: the lower of the user's cap and the workspace's. */
@@ -85,6 +87,9 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
   let maxBodyMb = userOnly(Settings.maxBodyMb);
   if (typeof maxBodyMb !== 'number' || !(maxBodyMb > 0)) maxBodyMb = DEFAULT_SETTINGS[Settings.maxBodyMb];
 
+  let retentionDays = userOnly(Settings.retentionDays);
+  if (!Number.isInteger(retentionDays) || retentionDays < 0) retentionDays = DEFAULT_SETTINGS[Settings.retentionDays];
+
   const upstreams: Record<string, string> = {};
   const rawUpstreams = userOnly(Settings.upstreams);
   if (rawUpstreams && typeof rawUpstreams === 'object') {
@@ -119,6 +124,7 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
   return {
     port,
     maxBodyMb,
+    retentionDays,
     upstreams,
     budget: {
       daily: cap(Settings.budgetDaily),
@@ -157,7 +163,7 @@ export function configChanges(before: BurnRateConfig, after: BurnRateConfig): { 
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return {
     port: before.port !== after.port,
-    engine: !same(before.upstreams, after.upstreams) || before.maxBodyMb !== after.maxBodyMb || !same(before.otlp, after.otlp),
+    engine: !same(before.upstreams, after.upstreams) || before.maxBodyMb !== after.maxBodyMb || !same(before.otlp, after.otlp) || before.retentionDays !== after.retentionDays,
     terminal: before.terminal.injectEnv !== after.terminal.injectEnv || before.port !== after.port || !same(before.upstreams, after.upstreams),
     display: !same(before.budget, after.budget),
   };

@@ -25,6 +25,7 @@ export const Settings = {
   port: 'burnrate.proxy.port',
   maxBodyMb: 'burnrate.proxy.maxBodyMb',
   upstreams: 'burnrate.upstreams',
+  retentionDays: 'burnrate.retention.days',
   budgetDaily: 'burnrate.budget.daily',
   budgetMonthly: 'burnrate.budget.monthly',
   budgetAlertThresholds: 'burnrate.budget.alertThresholds',

@@ -62,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): void {
         upstreams: cfg.upstreams,
         maxBodyBytes: cfg.maxBodyMb * 1024 * 1024,
         otlp: cfg.otlp,
+        retentionDays: cfg.retentionDays,
         recordingPaused,
         // Limits for all traffic from the start; each window then sends its own workspace's (sendGuardSettings).
         settings: guardSettingsUpdate(config.userConfig, cfg, undefined).global,
@@ -73,6 +74,9 @@ export function activate(context: vscode.ExtensionContext): void {
         log.debug(`${r.provider} ${r.model ?? '?'} ${r.endpoint} ${r.status} in=${r.inputTokens} out=${r.outputTokens} ${cost}${r.session ? ` session=${r.session}` : ''}`);
       });
       log.info(`engine started on ${engine.url}, database ${dbPath}`);
+      if (engine.keptAside) {
+        void vscode.window.showWarningMessage(`Burn Rate could not read its database (${engine.keptAside.reason}). It was kept, untouched, as ${engine.keptAside.file}; new requests are recorded in a fresh database.`);
+      }
       return { instance: engine.management.health.instance, close: () => engine.close() };
     },
   });

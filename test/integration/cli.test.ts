@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
+import { OwnerLock } from '../../src/engine/ownerLock';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 import { nanos } from '../support/harness';
 
@@ -23,14 +24,14 @@ function run(...args: string[]): { status: number | null; stdout: string; stderr
 }
 
 /** Starts `burnrate serve` and resolves with its URL once it prints that it listens. */
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+function serve(args: string[]): Promise<{ child: ChildProcess; url: string; stdout: () => string }> {
   const child = spawn(process.execPath, [CLI, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
+      if (m) resolve({ child, url: m[1], stdout: () => out });
     });
     let err = '';
     child.stderr!.on('data', (d) => (err += d));
@@ -102,6 +103,26 @@ describe('burnrate serve → report → export', () => {
     assert.ok(!fs.readFileSync(db).includes('sk-cli-canary'));
   });
 
+  test('a second serve, or a VS Code window, on the same database is refused; once the first exits the next can start', async () => {
+    const shared = path.join(dir, 'shared.sqlite');
+    const first = await serve(['--port', '0', '--db', shared]);
+    const second = run('serve', '--port', '0', '--db', shared);
+    assert.equal(second.status, 1);
+    assert.match(second.stderr, new RegExp(`the database .*shared\\.sqlite is in use by process ${first.child.pid}`));
+    assert.equal(second.stderr.trim().split('\n').length, 1);
+    // A VS Code window asks the same lock before hosting its engine on that database.
+    assert.equal(OwnerLock.tryAcquire(`${shared}.owner`), undefined);
+    first.child.kill('SIGTERM');
+    assert.equal(await exited(first.child), 0);
+    const windowLock = OwnerLock.tryAcquire(`${shared}.owner`);
+    assert.ok(windowLock, 'the lock is free once serve has exited');
+    assert.match(run('serve', '--port', '0', '--db', shared).stderr, /is in use by process/);
+    windowLock.release();
+    const third = await serve(['--port', '0', '--db', shared]);
+    third.child.kill('SIGTERM');
+    assert.equal(await exited(third.child), 0);
+  });
+
   test('a second serve on a taken port says so', async () => {
     const first = await serve(['--port', '0', '--db', path.join(dir, 'a.sqlite')]);
     const port = new URL(first.url).port;
@@ -140,9 +161,20 @@ describe('CLI errors are one clear line', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /not a readable Burn Rate database/);
     assert.equal(fs.readFileSync(corrupt, 'utf8'), 'definitely not sqlite');
-    const s = run('serve', '--port', '0', '--db', corrupt);
-    assert.equal(s.status, 1);
-    assert.equal(fs.readFileSync(corrupt, 'utf8'), 'definitely not sqlite');
+  });
+
+  test('serve keeps an unreadable database aside, untouched, says where, and records in a new one', async () => {
+    const corrupt = path.join(dir, 'corrupt-serve.sqlite');
+    fs.writeFileSync(corrupt, 'definitely not sqlite');
+    const { child, url, stdout } = await serve(['--port', '0', '--db', corrupt, '--upstream', `openai=${fake.url}`]);
+    await new OpenAI({ apiKey: 'k', baseURL: `${url}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const aside = fs.readdirSync(dir).filter((f) => f.startsWith('corrupt-serve.sqlite.unreadable-'));
+    assert.equal(aside.length, 1);
+    assert.equal(fs.readFileSync(path.join(dir, aside[0]), 'utf8'), 'definitely not sqlite');
+    assert.match(stdout(), new RegExp(`could not be read .*kept, untouched, as .*${aside[0]}`));
+    child.kill('SIGTERM');
+    assert.equal(await exited(child), 0);
+    assert.equal(JSON.parse(run('report', '--db', corrupt, '--json').stdout).total.requests, 1);
   });
 });
 

@@ -31,7 +31,9 @@ before(async () => {
 after(async () => {
   await h.close();
 });
-beforeEach(() => {
+beforeEach(async () => {
+  // Records of the previous test still on their way to the database must not count for this one.
+  await h.engine.recorder.flush();
   h.fake.reset();
   alerts.length = 0;
   records.length = 0;

@@ -10,6 +10,7 @@ import { DashboardQuery, daysOf, type DashboardData } from '../../src/engine/das
 import { SpendDatabase } from '../../src/engine/db';
 import { baseRates } from '../../src/engine/pricing';
 import { SpendQuery } from '../../src/engine/queries';
+import { applyReprice } from '../../src/engine/reprice';
 import type { RequestRecord } from '../../src/engine/record';
 
 /** Local times: Wednesday 17 June 2026, 15:00; the week began Monday the 15th. */
@@ -201,4 +202,22 @@ test('the rollup built from existing records on upgrade equals the one kept up o
 
 test('days of a range are whole local days', () => {
   assert.deepEqual(daysOf(at(30, 13, 0, 4), at(2, 0)), ['2026-05-30', '2026-05-31', '2026-06-01']);
+});
+
+test('a re-priced record moves the dashboard figures by the difference, as it moves `burnrate report`', async () => {
+  const records = spendRecords();
+  const db = await dbWith(records);
+  const [first, , , , , failed] = records;
+  // r1 was priced $0.00475; re-priced to $0.01 (e.g. newer price data), and r6 (failed, $0) to $0.002.
+  applyReprice(db.db, [
+    { id: first.id, startedAt: first.startedAt, provider: first.provider, model: first.model!, before: { costNanos: first.costNanos, costStatus: 'exact', priceSource: 'test' }, after: { costNanos: micro(10_000), costStatus: 'exact', priceSource: 'new' } },
+    { id: failed.id, startedAt: failed.startedAt, provider: failed.provider, model: failed.model!, before: { costNanos: 0, costStatus: 'exact', priceSource: 'test' }, after: { costNanos: micro(2_000), costStatus: 'exact', priceSource: 'new' } },
+  ]);
+  const data = new DashboardQuery(db.db).data(WEEK, { dailyUsd: 0, monthlyUsd: 0 }, NOW);
+  const report = new SpendQuery(db.db).report(WEEK);
+  assert.equal(data.tiles.costUsd, report.total.costUsd);
+  assert.equal(Math.round(data.tiles.costUsd * 1e6), 10_000 + 4_750 + 16_500 + 2_000);
+  const s1 = data.topSessions.find((s) => s.session === 's1');
+  assert.equal(Math.round((s1?.costUsd ?? 0) * 1e6), 10_000 + 4_750);
+  db.close();
 });

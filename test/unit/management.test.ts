@@ -12,7 +12,7 @@ import OpenAI from 'openai';
 import { SpendDatabase } from '../../src/engine/db';
 import { readSecret, SECRET_FILE } from '../../src/engine/managementProtocol';
 import { EXPORT_COLUMNS, type RequestRecord } from '../../src/engine/record';
-import { SummaryTracker, type SpendSummary } from '../../src/engine/summary';
+import { SummaryQuery, SummaryTracker, type SpendSummary } from '../../src/engine/summary';
 import { downloadExport, probe, setRecordingPaused, SseReader, subscribeSummaries } from '../../src/extension/engineClient';
 import { nanos, startHarness, type Harness } from '../support/harness';
 
@@ -105,18 +105,18 @@ test('a wrong secret is refused on the event stream', async () => {
 });
 
 test('paused: requests are forwarded but not recorded; resumed: recorded again', async () => {
-  const count = () => h.engine.recorder.database.count();
-  const before = count();
+  const count = () => h.engine.store.count();
+  const before = await count();
   assert.equal((await setRecordingPaused(port, secret, true)).recordingPaused, true);
   const reply = await openai().chat.completions.create({ model: 'gpt-4o-mini', messages });
   assert.equal(reply.choices[0].message.content, 'Hello from fake openai.');
   await new Promise((r) => setTimeout(r, 50));
-  assert.equal(count(), before);
+  assert.equal(await count(), before);
   assert.equal((await setRecordingPaused(port, secret, false)).recordingPaused, false);
   const recorded = h.nextRecords();
   await openai().chat.completions.create({ model: 'gpt-4o-mini', messages });
   await recorded;
-  assert.equal(count(), before + 1);
+  assert.equal(await count(), before + 1);
 });
 
 test('export writes the CLI columns, one row per request, and never the API key', async () => {
@@ -124,7 +124,7 @@ test('export writes the CLI columns, one row per request, and never the API key'
   await downloadExport(port, secret, file, { format: 'csv' });
   const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
   assert.equal(lines[0], EXPORT_COLUMNS.join(','));
-  assert.equal(lines.length - 1, h.engine.recorder.database.count());
+  assert.equal(lines.length - 1, await h.engine.store.count());
   assert.ok(lines[1].includes('gpt-4o-mini'));
   assert.ok(!fs.readFileSync(file, 'utf8').includes('canary'));
   const jsonl = path.join(h.dir, 'export.jsonl');
@@ -149,12 +149,12 @@ test('the summary kept up to date record by record equals one computed from the 
     history.push(makeRecord({ startedAt: now.getTime() - (i % 5) * 9 * day - i * 1000, costNanos: 1000 * i, model: ['a', 'b', null][i % 3], session: i % 4 ? `s${i % 4}` : null, costStatus: i % 7 ? 'exact' : 'unpriced' }));
   }
   db.insert(history.slice(0, 20));
-  const live = new SummaryTracker(db.db, now);
+  const live = new SummaryTracker(new SummaryQuery(db.db).base(now.getTime()));
   for (const r of history.slice(20)) {
     db.insert([r]);
     live.add(r, now);
   }
-  const fresh = new SummaryTracker(db.db, now);
+  const fresh = new SummaryTracker(new SummaryQuery(db.db).base(now.getTime()));
   const strip = (s: SpendSummary) => ({ ...s, at: 0, lastRecord: s.lastRecord && { ...s.lastRecord } });
   assert.deepEqual(strip(live.snapshot(false, now)), strip(fresh.snapshot(false, now)));
   db.close();

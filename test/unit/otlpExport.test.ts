@@ -5,10 +5,11 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SpendDatabase } from '../../src/engine/db';
 import { Engine } from '../../src/engine/engine';
-import { databaseFeed } from '../../src/engine/exportFeed';
+import { storeFeed } from '../../src/engine/exportFeed';
 import { OtlpExporter, otlpBaseUrl, type OtlpExportOptions } from '../../src/engine/otlpExport';
 import type { RequestRecord } from '../../src/engine/record';
 import { Recorder } from '../../src/engine/recorder';
+import { SpendStore } from '../../src/engine/spendStore';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlpReceiver';
 
 const dirs: string[] = [];
@@ -57,11 +58,11 @@ function makeRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
 /** A recorder on a database file, and an exporter reading it, as the engine wires them. */
 async function startPipeline(receiver: OtlpReceiver, opts: Partial<OtlpExportOptions> = {}, dir = tempDir()) {
   const dbPath = path.join(dir, 'spend.sqlite');
-  const database = await SpendDatabase.open(dbPath, { create: true });
-  const recorder = await Recorder.open(database, { saveIntervalMs: 0 });
+  const store = await SpendStore.open(dbPath, { create: true });
+  const recorder = await Recorder.open(store, { saveIntervalMs: 0 });
   const exporter = await OtlpExporter.start({
     endpoint: receiver.url,
-    feed: databaseFeed(database.db),
+    feed: storeFeed(store),
     cursorFile: `${dbPath}.otlp-cursor.json`,
     initialBackoffMs: 20,
     maxBackoffMs: 100,
@@ -76,7 +77,7 @@ async function startPipeline(receiver: OtlpReceiver, opts: Partial<OtlpExportOpt
     async close() {
       await recorder.close();
       await exporter.close(500);
-      database.close();
+      await store.close();
     },
   };
 }
@@ -201,8 +202,9 @@ describe('OTLP export', () => {
     const dir = tempDir();
     const dbPath = path.join(dir, 'spend.sqlite');
     const otlp = { endpoint: receiver.url, protocol: 'http/json' as const, initialBackoffMs: 20, maxBackoffMs: 100, exportTimeoutMs: 300 };
+    // The records are dated in the past: keep them all (no retention) so only the export is under test.
 
-    let engine = await Engine.start({ port: 0, dbPath, dataDir: dir, saveIntervalMs: 0, otlp });
+    let engine = await Engine.start({ port: 0, dbPath, dataDir: dir, saveIntervalMs: 0, retentionDays: 0, otlp });
     const sent = [makeRecord(), makeRecord()];
     sent.forEach((r) => engine.recorder.record(r));
     await receiver.waitForSpans(2);
@@ -216,7 +218,7 @@ describe('OTLP export', () => {
     assert.equal(cursor.id, sent[1].id, 'the saved position is the last acknowledged record');
 
     receiver.mode = 'ok';
-    engine = await Engine.start({ port: 0, dbPath, dataDir: dir, saveIntervalMs: 0, otlp });
+    engine = await Engine.start({ port: 0, dbPath, dataDir: dir, saveIntervalMs: 0, retentionDays: 0, otlp });
     await receiver.waitForSpans(8);
     await new Promise((r) => setTimeout(r, 200));
     await engine.close();

@@ -7,6 +7,7 @@ import { DatabaseUnreadableError, SpendDatabase } from '../../src/engine/db';
 import { parseSince, SpendQuery } from '../../src/engine/queries';
 import type { RequestRecord } from '../../src/engine/record';
 import { readJournalRecords, Recorder } from '../../src/engine/recorder';
+import { SpendStore } from '../../src/engine/spendStore';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-store-'));
 
@@ -79,8 +80,8 @@ test('a file that is not a readable database is refused and left byte-for-byte u
 test('records journalled by a process that died before saving are replayed, none twice', async () => {
   const dir = tmp();
   const file = path.join(dir, 'spend.sqlite');
-  const db1 = await SpendDatabase.open(file, { create: true });
-  const rec1 = await Recorder.open(db1, { saveIntervalMs: 0 });
+  const store1 = await SpendStore.open(file, { create: true });
+  const rec1 = await Recorder.open(store1, { saveIntervalMs: 0 });
   const first = makeRecord({ costNanos: 5 });
   rec1.record(first);
   await rec1.save();
@@ -89,24 +90,75 @@ test('records journalled by a process that died before saving are replayed, none
   // No save, no close: as if killed with SIGKILL. A torn last line is what a crash mid-write leaves.
   fs.appendFileSync(`${file}.journal`, '{"id":"torn');
   assert.equal(readJournalRecords(file).length, 2);
+  await rec1.flush();
+  await store1.close();
 
-  const db2 = await SpendDatabase.open(file, { create: true });
-  const rec2 = await Recorder.open(db2, { saveIntervalMs: 0 });
-  assert.equal(db2.count(), 3);
-  assert.equal(new SpendQuery(db2.db).report({}).total.costUsd, 23e-9);
+  const store2 = await SpendStore.open(file, { create: true });
+  const rec2 = await Recorder.open(store2, { saveIntervalMs: 0 });
+  assert.equal(await store2.count(), 3);
+  assert.equal((await store2.report({})).total.costUsd, 23e-9);
   await rec2.close();
+  await store2.close();
   // After a clean close the database file alone holds everything and the journal is empty.
   const db3 = await SpendDatabase.open(file, { create: false });
   assert.equal(db3.count(), 3);
   assert.equal(readJournalRecords(file).length, 0);
 });
 
-test('recorder emits each record once it is queryable', async () => {
+test('recorder emits each record once it is queryable, in order', async () => {
+  const store = await SpendStore.open(undefined, { create: true });
+  const recorder = await Recorder.open(store);
+  const seen: string[] = [];
+  const all = new Promise<void>((resolve) => recorder.on('record', (r: RequestRecord) => seen.push(r.id) === 3 && resolve()));
+  const recs = [makeRecord(), makeRecord(), makeRecord()];
+  recorder.record(recs[0]);
+  await new Promise((r) => setImmediate(r));
+  recorder.record(recs[1]);
+  recorder.record(recs[2]);
+  await all;
+  assert.deepEqual(seen, recs.map((r) => r.id));
+  assert.equal(await store.count(), 3);
+  await store.close();
+});
+
+test('the store runs query modules in its worker and pages through records in time order', async () => {
+  const store = await SpendStore.open(undefined, { create: true });
+  const t = Date.now();
+  const recs = Array.from({ length: 25 }, (_, i) => makeRecord({ startedAt: t - i * 1000, costNanos: i }));
+  await store.insert(recs);
+  const paged: string[] = [];
+  for await (const r of store.records({ pageSize: 7 })) paged.push(r.id);
+  assert.deepEqual(paged, [...recs].sort((a, b) => a.startedAt - b.startedAt).map((r) => r.id));
+  assert.equal((await store.run('spend', 'report', { since: t - 4_500 })).total.requests, 5);
+  assert.equal((await store.run('summary', 'base', t)).today.requests, recs.filter((r) => r.startedAt >= parseSince('today', new Date(t))).length);
+  await assert.rejects(store.run('nope' as 'spend', 'report', {}), /no query module "nope"/);
+  assert.equal(await store.deleteBefore(t - 19_500), 5);
+  assert.equal(await store.count(), 20);
+  await store.close();
+});
+
+test('an unreadable database is refused by the store too, and left untouched', async () => {
+  const file = path.join(tmp(), 'spend.sqlite');
+  fs.writeFileSync(file, 'not a database');
+  await assert.rejects(SpendStore.open(file, { create: true }), DatabaseUnreadableError);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'not a database');
+});
+
+test('report by day matches each record’s local calendar day, and its total the sum of its groups', async () => {
   const db = await SpendDatabase.open(undefined, { create: true });
-  const recorder = await Recorder.open(db);
-  const seen = new Promise<RequestRecord>((resolve) => recorder.once('record', resolve));
-  const rec = makeRecord();
-  recorder.record(rec);
-  assert.equal((await seen).id, rec.id);
-  assert.equal(db.count(), 1);
+  const start = new Date(2026, 0, 1).getTime();
+  // Pseudo-random instants over a year (DST changes included), some right at local midnight.
+  const recs = Array.from({ length: 400 }, (_, i) => makeRecord({ startedAt: i % 10 ? start + ((i * 2_654_435_761) % (365 * 86_400_000)) : new Date(2026, i % 12, 1 + (i % 28)).getTime() - (i % 20 ? 0 : 1), costNanos: 1_000 + i }));
+  db.insert(recs);
+  const expected = new Map<string, number>();
+  for (const r of recs) {
+    const d = new Date(r.startedAt);
+    const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    expected.set(day, (expected.get(day) ?? 0) + 1);
+  }
+  const report = new SpendQuery(db.db).report({ by: 'day' });
+  assert.deepEqual(report.groups.map((g) => [g.key, g.requests]), [...expected].sort(([a], [b]) => (a < b ? -1 : 1)));
+  assert.equal(report.total.requests, 400);
+  assert.equal(Math.round(report.total.costUsd * 1e9), recs.reduce((s, r) => s + r.costNanos, 0));
+  assert.deepEqual(report.total, new SpendQuery(db.db).report({}).total);
 });

@@ -1,0 +1,25 @@
+import type { RequestRecord } from './record';
+
+/** Messages between SpendStore (the proxy's thread) and the worker that owns the sql.js database. */
+export type StoreRequest =
+  | { op: 'open'; file: string | undefined; create: boolean }
+  | { op: 'insert'; records: RequestRecord[] }
+  | { op: 'save' }
+  | { op: 'query'; module: string; method: string; args: unknown[] }
+  | { op: 'count' }
+  | { op: 'prune'; before: number }
+  | { op: 'close' };
+
+export type StoreRequestMessage = StoreRequest & { id: number };
+
+export type StoreReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { name: string; message: string } };
+
+/** What one snapshot of the database cost. */
+export interface SaveResult {
+  saved: boolean;
+  bytes: number;
+  /** Time to export and write the snapshot, in ms. */
+  ms: number;
+}

@@ -1,0 +1,77 @@
+/**
+ * The worker thread that owns the sql.js database. sql.js runs synchronously (a snapshot of a big
+ * database takes seconds), so none of it may run on the proxy's event loop: inserts, snapshots
+ * and queries all happen here, one message at a time, in the order they were sent.
+ */
+import { parentPort } from 'node:worker_threads';
+import { SpendDatabase, writeFileAtomic } from './db';
+import { QUERY_MODULES, type QueryModuleName } from './queryModules';
+import type { SaveResult, StoreReply, StoreRequestMessage } from './storeProtocol';
+
+let database: SpendDatabase | undefined;
+const modules = new Map<string, Record<string, (...args: unknown[]) => unknown>>();
+
+function open(): SpendDatabase {
+  if (!database) throw new Error('the database is not open');
+  return database;
+}
+
+async function handle(msg: StoreRequestMessage): Promise<unknown> {
+  switch (msg.op) {
+    case 'open':
+      database = await SpendDatabase.open(msg.file, { create: msg.create });
+      return open().count();
+    case 'insert':
+      open().insert(msg.records);
+      return undefined;
+    case 'save': {
+      const db = open();
+      if (!db.file) return { saved: false, bytes: 0, ms: 0 } satisfies SaveResult;
+      const t0 = performance.now();
+      const bytes = db.db.export();
+      // The snapshot is taken; writing it need not hold up the inserts and queries behind it.
+      return { later: writeFileAtomic(db.file, bytes).then((): SaveResult => ({ saved: true, bytes: bytes.length, ms: performance.now() - t0 })) };
+    }
+    case 'query': {
+      if (!Object.hasOwn(QUERY_MODULES, msg.module)) throw new Error(`no query module "${msg.module}"`);
+      let mod = modules.get(msg.module);
+      if (!mod) modules.set(msg.module, (mod = QUERY_MODULES[msg.module as QueryModuleName](open().db) as unknown as Record<string, (...args: unknown[]) => unknown>));
+      const method = mod[msg.method];
+      if (typeof method !== 'function' || msg.method === 'constructor') throw new Error(`query module "${msg.module}" has no method "${msg.method}"`);
+      return method.apply(mod, msg.args);
+    }
+    case 'count':
+      return open().count();
+    case 'prune':
+      return open().deleteBefore(msg.before);
+    case 'close':
+      database?.close();
+      database = undefined;
+      modules.clear();
+      return undefined;
+  }
+}
+
+// One message at a time, in order (opening loads sql.js asynchronously). Only a snapshot's file write
+// runs beside the messages after it, and its reply comes when the file is in place.
+let queue: Promise<void> = Promise.resolve();
+parentPort!.on('message', (msg: StoreRequestMessage) => {
+  queue = queue.then(async () => {
+    try {
+      const value = await handle(msg);
+      if (value && typeof value === 'object' && 'later' in value) {
+        (value.later as Promise<unknown>).then((v) => reply(msg.id, v), (e: Error) => fail(msg.id, e));
+      } else reply(msg.id, value);
+    } catch (e) {
+      fail(msg.id, e as Error);
+    }
+  });
+});
+
+function reply(id: number, value: unknown): void {
+  parentPort!.postMessage({ id, ok: true, value } satisfies StoreReply);
+}
+
+function fail(id: number, err: Error): void {
+  parentPort!.postMessage({ id, ok: false, error: { name: err.constructor?.name ?? 'Error', message: err.message } } satisfies StoreReply);
+}
