@@ -3,7 +3,7 @@
  * extension, which talks to the engine) and the page `burnrate serve` serves (fetch to the same
  * origin with the per-install secret as a Bearer token).
  */
-import type { AppMessage, ConnectionState, HostMessage, HostRequests, RequestMethod } from './protocol';
+import type { AppMessage, ConnectionState, GuardAlert, HostMessage, HostRequests, RequestMethod } from './protocol';
 
 export interface DashboardHost {
   readonly kind: 'vscode' | 'page';
@@ -11,6 +11,8 @@ export interface DashboardHost {
   /** New records arrived (debounce before refetching). */
   onChanged(listener: () => void): void;
   onConnection(listener: (state: ConnectionState) => void): void;
+  /** Budget, guard and anomaly alerts as the engine raises them. */
+  onAlert(listener: (alert: GuardAlert) => void): void;
   getState<T>(): T | undefined;
   setState<T>(state: T): void;
   start(): void;
@@ -33,6 +35,7 @@ class VsCodeHost implements DashboardHost {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private changed: Array<() => void> = [];
   private connection: Array<(s: ConnectionState) => void> = [];
+  private alerts: Array<(a: GuardAlert) => void> = [];
 
   constructor(private readonly api: VsCodeApi) {
     window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
@@ -45,6 +48,7 @@ class VsCodeHost implements DashboardHost {
         else p?.reject(new Error(m.error));
       } else if (m.type === 'changed') this.changed.forEach((l) => l());
       else if (m.type === 'connection') this.connection.forEach((l) => l(m.state));
+      else if (m.type === 'alert') this.alerts.forEach((l) => l(m.alert));
     });
   }
 
@@ -62,6 +66,10 @@ class VsCodeHost implements DashboardHost {
 
   onConnection(listener: (state: ConnectionState) => void): void {
     this.connection.push(listener);
+  }
+
+  onAlert(listener: (alert: GuardAlert) => void): void {
+    this.alerts.push(listener);
   }
 
   getState<T>(): T | undefined {
@@ -84,6 +92,7 @@ class PageHost implements DashboardHost {
   readonly kind = 'page';
   private changed: Array<() => void> = [];
   private connection: Array<(s: ConnectionState) => void> = [];
+  private alerts: Array<(a: GuardAlert) => void> = [];
   private readonly token: string | null;
 
   constructor() {
@@ -122,6 +131,14 @@ class PageHost implements DashboardHost {
         setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
         return { saved: name } as HostRequests[M]['result'];
       }
+      case 'sessions':
+        return ((await this.getJson('/_burnrate/sessions')) as { sessions: HostRequests['sessions']['result'] }).sessions as HostRequests[M]['result'];
+      case 'session': {
+        const p = params as HostRequests['session']['params'];
+        // The browser sends this page's Origin with a POST; the engine accepts its own on management routes.
+        const res = await this.fetch(`/_burnrate/sessions/${encodeURIComponent(p.action)}`, { 'content-type': 'application/json' }, JSON.stringify({ session: p.session }));
+        return (await res.json()) as HostRequests[M]['result'];
+      }
       default:
         throw new Error('not available on this page');
     }
@@ -133,6 +150,10 @@ class PageHost implements DashboardHost {
 
   onConnection(listener: (state: ConnectionState) => void): void {
     this.connection.push(listener);
+  }
+
+  onAlert(listener: (alert: GuardAlert) => void): void {
+    this.alerts.push(listener);
   }
 
   getState<T>(): T | undefined {
@@ -179,6 +200,7 @@ class PageHost implements DashboardHost {
             const block = buffer.slice(0, cut);
             buffer = buffer.slice(cut + 2);
             if (/^event: summary$/m.test(block)) this.changed.forEach((l) => l());
+            else if (/^event: alert$/m.test(block)) this.alert(block);
           }
         }
         this.announce({ live: false, note: 'The engine closed the live stream; reconnecting…' });
@@ -191,12 +213,22 @@ class PageHost implements DashboardHost {
     }
   }
 
+  private alert(block: string): void {
+    const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trimStart()).join('\n');
+    try {
+      const { audience: _, ...alert } = JSON.parse(data) as GuardAlert & { audience?: string };
+      this.alerts.forEach((l) => l(alert));
+    } catch {
+      /* a malformed event: nothing to show */
+    }
+  }
+
   private announce(state: ConnectionState): void {
     this.connection.forEach((l) => l(state));
   }
 
-  private async fetch(url: string, headers: Record<string, string> = {}): Promise<Response> {
-    const res = await fetch(url, { headers: { ...headers, authorization: `Bearer ${this.token ?? ''}` }, cache: 'no-store' });
+  private async fetch(url: string, headers: Record<string, string> = {}, postBody?: string): Promise<Response> {
+    const res = await fetch(url, { method: postBody === undefined ? 'GET' : 'POST', body: postBody, headers: { ...headers, authorization: `Bearer ${this.token ?? ''}` }, cache: 'no-store' });
     if (!res.ok) {
       let message = `HTTP ${res.status}`;
       try {

@@ -7,7 +7,8 @@ import { DailyChart, ShareChart } from './charts';
 import { h, table } from './dom';
 import { duration, isoDay, money, percent, time, tokens } from './format';
 import { pickHost } from './hosts';
-import type { AppCommand, DashboardData, FilterQuery, PriceRow } from './protocol';
+import type { AppCommand, DashboardData, FilterQuery, GuardAlert, PriceRow, SessionAction } from './protocol';
+import { AlertList, SessionsView } from './sessions';
 
 type RangeKind = 'today' | '7d' | '30d' | 'month' | 'custom';
 interface AppState {
@@ -16,6 +17,8 @@ interface AppState {
   to: string;
   workspace: string;
   data?: DashboardData;
+  /** Recent alerts, kept across hide/show (they arrive only once). */
+  alerts?: GuardAlert[];
 }
 
 const RANGES: Array<[RangeKind, string]> = [['today', 'Today'], ['7d', '7 d'], ['30d', '30 d'], ['month', 'This month'], ['custom', 'Custom']];
@@ -106,12 +109,18 @@ const dailyChart = new DailyChart(dailyCanvas);
 const modelChart = new ShareChart(modelCanvas);
 const featuresBox = h('div');
 const leaksBox = h('div', { 'data-testid': 'leaks' });
+const alertList = new AlertList(state.alerts ?? [], (alerts) => {
+  state.alerts = alerts;
+  host.setState(state);
+});
+const liveSessions = new SessionsView(actOnSession);
 const sessionsBox = h('div');
 const requestsBox = h('div');
 const feedBox = h('div');
 
 const priceSearch = h('input', { type: 'search', placeholder: 'Search models, e.g. gpt-4o, sonnet, gemini…', 'aria-label': 'Search prices' });
 const pricesBox = h('div', { class: 'scroll' });
+const pricesSource = h('p', { class: 'muted price-source', 'data-testid': 'price-source' });
 const estModel = h('input', { type: 'text', value: 'gpt-4o-mini', 'aria-label': 'Model' });
 const estInput = h('input', { type: 'number', min: '0', value: '2000', 'aria-label': 'Input tokens' });
 const estCached = h('input', { type: 'number', min: '0', value: '0', 'aria-label': 'Cached input tokens' });
@@ -129,8 +138,10 @@ app.replaceChildren(
   ),
   statusLine,
   banner,
+  alertList.element,
   tilesBox,
   gaugesBox,
+  card('Sessions today', liveSessions.element),
   h('div', { class: 'grid two' },
     card('Daily spend by provider', h('div', { class: 'chart' }, dailyCanvas)),
     card('Share by model', h('div', { class: 'chart' }, modelCanvas)),
@@ -138,8 +149,8 @@ app.replaceChildren(
   h('div', { class: 'grid two' }, card('Spend by feature', featuresBox), card('Leak hints', leaksBox)),
   h('div', { class: 'grid two' }, card('Top sessions', sessionsBox), card('Most expensive requests', requestsBox)),
   card('Live feed', feedBox),
-  h('div', { class: 'grid two' },
-    card('Prices (USD per 1M tokens)', priceSearch, pricesBox),
+  h('div', { class: 'grid prices' },
+    card('Prices (USD per 1M tokens)', priceSearch, pricesSource, pricesBox),
     card('Estimate',
       h('div', { class: 'form' },
         h('label', null, 'Model', estModel), h('label', null, 'Input tokens', estInput), h('label', null, 'of them cached', estCached),
@@ -225,9 +236,12 @@ function render(d: DashboardData): void {
 function renderPrices(rows: PriceRow[]): void {
   const shown = rows.slice(0, 100);
   const price = (n: number | undefined) => (n === undefined ? '–' : `$${n}`);
+  // Which price data the rows come from, and of when, said once above the table.
+  const sources = [...new Map(rows.map((r) => [r.source, r.sourceDate])).entries()];
+  pricesSource.replaceChildren(...sources.map(([source, date], i) => h('span', null, i ? ' · ' : 'Prices from ', h('strong', null, source), date ? ` of ${date}` : '')));
   pricesBox.replaceChildren(
-    table(['provider', 'model', 'input', 'cached', 'output', 'source'],
-      shown.map((r) => [r.provider, r.model, price(r.inputPerMTok), price(r.cachedInputPerMTok), price(r.outputPerMTok), r.source]),
+    table(['provider', 'model', 'input', 'cached', 'output', 'source', 'date'],
+      shown.map((r) => [r.provider, h('span', { title: r.model }, r.model), price(r.inputPerMTok), price(r.cachedInputPerMTok), price(r.outputPerMTok), r.source, r.sourceDate ?? '–']),
       { numeric: [2, 3, 4], empty: 'No model matches.', testId: 'prices' }),
     rows.length > shown.length ? h('p', { class: 'muted' }, `${rows.length - shown.length} more: narrow the search.`) : '',
   );
@@ -249,11 +263,33 @@ async function refresh(): Promise<void> {
   }
 }
 
+let sessionsGeneration = 0;
+async function refreshSessions(): Promise<void> {
+  const mine = ++sessionsGeneration;
+  try {
+    const sessions = await host.request('sessions', {});
+    if (mine === sessionsGeneration) liveSessions.update(sessions, state.workspace);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function actOnSession(action: SessionAction, session: string): Promise<void> {
+  try {
+    const after = await host.request('session', { action, session });
+    statusLine.textContent = `Session ${session} ${after.state === 'stopped' ? 'stopped: its next calls are refused' : action === 'raise' ? 'limits raised; it goes on' : 'allowed to go on'}.`;
+  } catch (e) {
+    showError(e);
+  }
+  await refreshSessions();
+}
+
 function changedFilter(): void {
   host.setState({ ...state, data: undefined });
   for (const b of rangeButtons) b.classList.toggle('selected', b.dataset.range === state.range);
   customBox.hidden = state.range !== 'custom';
   void refresh();
+  void refreshSessions();
 }
 
 function showError(e: unknown): void {
@@ -299,13 +335,23 @@ let changeTimer: ReturnType<typeof setTimeout> | undefined;
 host.onChanged(() => {
   // A burst of requests makes one refetch.
   clearTimeout(changeTimer);
-  changeTimer = setTimeout(() => void refresh(), 300);
+  changeTimer = setTimeout(() => {
+    void refresh();
+    void refreshSessions();
+  }, 300);
+});
+host.onAlert((alert) => {
+  alertList.add(alert);
+  void refreshSessions();
 });
 host.onConnection((s) => {
   liveDot.classList.toggle('on', s.live);
   liveDot.title = s.live ? 'live' : s.note;
   if (!s.live && s.note) statusLine.textContent = s.note;
-  if (s.live) void refresh();
+  if (s.live) {
+    void refresh();
+    void refreshSessions();
+  }
 });
 
 // A theme change (VS Code swaps the body's vscode-light/-dark class; the page follows the system)
@@ -321,5 +367,6 @@ matchMedia('(prefers-color-scheme: dark)').addEventListener('change', redrawInTh
 if (state.data) render(state.data);
 host.start();
 void refresh();
+void refreshSessions();
 void host.request('prices', { q: '' }).then(renderPrices, showError);
 estimate();

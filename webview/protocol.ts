@@ -4,8 +4,9 @@
  * serves (webview/hosts.ts answers them with fetch). Types only: no runtime code from either side.
  */
 import type { CostEstimate, DashboardData, PriceRow } from '../src/engine/dashboardTypes';
+import type { GuardAlert, SessionView } from '../src/engine/guardTypes';
 
-export type { CostEstimate, DashboardData, PriceRow };
+export type { CostEstimate, DashboardData, GuardAlert, PriceRow, SessionView };
 
 /** Whole local days: since = first day's midnight, until = the midnight after the last day. */
 export interface FilterQuery {
@@ -26,6 +27,10 @@ export interface EstimateQuery {
 export const APP_COMMANDS = ['burnrate.copyProxySetup', 'burnrate.newMeteredTerminal'] as const;
 export type AppCommand = (typeof APP_COMMANDS)[number];
 
+/** What the dashboard may do to a session: the management routes /_burnrate/sessions/<action>. */
+export const SESSION_ACTIONS = ['stop', 'allow', 'raise'] as const;
+export type SessionAction = (typeof SESSION_ACTIONS)[number];
+
 /** What the app may ask of its host, with the reply each gets. */
 export interface HostRequests {
   dashboard: { params: FilterQuery; result: DashboardData };
@@ -34,8 +39,14 @@ export interface HostRequests {
   /** In VS Code: a save dialog (saved = file name, null when cancelled). On the page: a download. */
   export: { params: FilterQuery & { format: 'csv' | 'jsonl' }; result: { saved: string | null } };
   command: { params: { command: AppCommand }; result: null };
+  /** Today's sessions, most recent first (GET /_burnrate/sessions). */
+  sessions: { params: Record<string, never>; result: SessionView[] };
+  /** Stop, allow or raise the limits of one session; the reply is the session afterwards. */
+  session: { params: { action: SessionAction; session: string }; result: SessionView };
 }
 export type RequestMethod = keyof HostRequests;
+/** Every method, so a host refuses anything else (the compiler keeps this list complete). */
+const REQUEST_METHODS: Record<RequestMethod, true> = { dashboard: true, prices: true, estimate: true, export: true, command: true, sessions: true, session: true };
 
 export type RequestMessage<M extends RequestMethod = RequestMethod> = { type: 'request'; id: number; method: M; params: HostRequests[M]['params'] };
 
@@ -50,6 +61,8 @@ export type HostMessage =
   | { type: 'response'; id: number; ok: false; error: string }
   /** New records: refetch. */
   | { type: 'changed' }
+  /** A budget, guard or anomaly alert from the engine. */
+  | { type: 'alert'; alert: GuardAlert }
   | { type: 'connection'; state: ConnectionState };
 
 export function isAppMessage(m: unknown): m is AppMessage {
@@ -57,5 +70,5 @@ export function isAppMessage(m: unknown): m is AppMessage {
   const msg = m as { type?: unknown; id?: unknown; method?: unknown; params?: unknown };
   if (msg.type === 'ready') return true;
   return msg.type === 'request' && typeof msg.id === 'number' && typeof msg.method === 'string'
-    && ['dashboard', 'prices', 'estimate', 'export', 'command'].includes(msg.method) && typeof msg.params === 'object' && msg.params !== null;
+    && Object.hasOwn(REQUEST_METHODS, msg.method) && typeof msg.params === 'object' && msg.params !== null;
 }

@@ -249,7 +249,11 @@ export class DashboardQuery {
 
   private *leakHints(groups: Group[], totalRequests: number, perDay: Map<string, Array<{ day: string; requests: number; input: number }>>): Generator<LeakHint> {
     const usd = (nanos: number) => nanosToUsd(Math.round(nanos));
-    const money = (nanos: number) => `$${usd(nanos).toFixed(usd(nanos) < 1 ? 4 : 2)}`;
+    // Written as the dashboard writes money (webview/format.ts), so a hint's title and figure agree.
+    const money = (nanos: number) => {
+      const v = usd(nanos);
+      return v < 0.1 ? `$${Number(v.toPrecision(3))}` : v < 10_000 ? `$${v.toFixed(2)}` : `$${Math.round(v).toLocaleString('en-US')}`;
+    };
 
     for (const g of groups) {
       const rates = ratesOf(g.provider, g.model);

@@ -118,6 +118,8 @@ export interface PriceRow {
   /** Input-token count above which the whole request is charged at a higher rate. */
   longContextThreshold?: number;
   source: string;
+  /** When that price data was published (YYYY-MM-DD; for fetched data without a date, when it was fetched). */
+  sourceDate?: string;
 }
 
 /** What GET /_burnrate/estimate answers. */

@@ -17,8 +17,9 @@ import { nanosToUsd, priceUsage, usdToNanos } from './pricing';
 import type { RequestRecord } from './record';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from './settings';
 import type { Tags } from './tags';
+import type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from './guardTypes';
 
-export type OnLimit = 'warn' | 'block';
+export type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from './guardTypes';
 
 export interface BudgetPolicy {
   /** USD, 0 = none. */
@@ -28,23 +29,10 @@ export interface BudgetPolicy {
   onExceed: OnLimit;
 }
 
-export interface SessionLimits {
-  /** 0 = no limit, for each. */
-  sessionMaxTokens: number;
-  sessionMaxUsd: number;
-  maxRequestsPerMinute: number;
-  maxRepeats: number;
-  /** Failed calls in a row, arriving faster than any backoff, that make a retry storm. */
-  retryStormErrors: number;
-  onTrip: OnLimit;
-}
-
 export interface GuardPolicy {
   budget: BudgetPolicy;
   guard: SessionLimits;
 }
-
-export type GuardName = 'sessionMaxTokens' | 'sessionMaxUsd' | 'maxRequestsPerMinute' | 'maxRepeats' | 'retryStorm';
 
 /** The setting that sets each guard's limit (named in messages, so users know what to change). */
 export const GUARD_SETTING: Record<GuardName, keyof BurnRateSettings> = {
@@ -62,21 +50,6 @@ const GUARD_LABEL: Record<GuardName, string> = {
   maxRepeats: 'repeated request',
   retryStorm: 'retry storm',
 };
-
-interface AlertBase {
-  /** Unique per alert: windows use it to show each alert once. */
-  id: string;
-  at: number;
-  message: string;
-  /** The workspace the alert concerns (null: all spend, or untagged traffic). */
-  workspace: string | null;
-  session: string | null;
-}
-
-export type GuardAlert =
-  | (AlertBase & { kind: 'budget'; period: 'day' | 'month'; threshold: number; capUsd: number; spentUsd: number; onExceed: OnLimit })
-  | (AlertBase & { kind: 'guard'; guard: GuardName; limit: number; value: number; action: OnLimit; session: string })
-  | (AlertBase & { kind: 'anomaly'; todayUsd: number; averageUsd: number });
 
 export interface AdmitRequest {
   /** The exchange id; the record that settles it carries the same id. */
@@ -105,26 +78,6 @@ export interface ProxyGuard {
   admit(req: AdmitRequest): Admission;
   /** Drops a call's reservation if it never settles (the connection closed first). Idempotent. */
   release(id: string): void;
-}
-
-export interface SessionView {
-  id: string;
-  /** False for sessions Burn Rate inferred (key + client + workspace, split by idle gaps). */
-  explicit: boolean;
-  workspace: string | null;
-  startedAt: number;
-  lastAt: number;
-  requests: number;
-  tokens: number;
-  costUsd: number;
-  inFlight: number;
-  /** Calls refused since the session was stopped. */
-  blockedCalls: number;
-  state: 'active' | 'stopped';
-  stoppedReason: string | null;
-  /** Guards that tripped and have not been re-armed. */
-  tripped: GuardName[];
-  limits: SessionLimits;
 }
 
 export interface BudgetView {
@@ -366,6 +319,8 @@ export class Guards extends EventEmitter implements ProxyGuard {
     const session = this.sessionFor(req, now);
     const block = (code: string, message: string): Admission => {
       session.blockedCalls++;
+      // The dashboard's session list counts refused calls live.
+      this.emit('sessions');
       return { allowed: false, session: session.id, error: proxyError(req.protocol, 403, code, message) };
     };
     if (session.stopped) return block('session_stopped', this.stoppedMessage(session));

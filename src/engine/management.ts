@@ -85,6 +85,8 @@ export class ManagementApi {
     opts.recorder.on('record', this.onRecord);
     opts.guards?.on('alert', this.onAlert);
     opts.guards?.on('budgets', this.onBudgets);
+    // A stopped, allowed or refused session: windows refetch the session list on the next summary.
+    opts.guards?.on('sessions', this.onBudgets);
     this.heartbeat = setInterval(() => this.broadcast(': ping\n\n'), HEARTBEAT_MS);
     this.heartbeat.unref();
     this.scheduleMidnight();
@@ -190,6 +192,7 @@ export class ManagementApi {
     this.opts.recorder.off('record', this.onRecord);
     this.opts.guards?.off('alert', this.onAlert);
     this.opts.guards?.off('budgets', this.onBudgets);
+    this.opts.guards?.off('sessions', this.onBudgets);
     clearInterval(this.heartbeat);
     if (this.pushTimer) clearTimeout(this.pushTimer);
     if (this.midnightTimer) clearTimeout(this.midnightTimer);

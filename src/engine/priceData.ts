@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REMOTE_DATA_JSON_URL, type Provider } from '@pydantic/genai-prices';
 import { writeFileAtomic } from './db';
-import { currentCatalogueVersion, PRICE_CATALOGUE_VERSION, useCatalogueData } from './pricing';
+import { currentCatalogueVersion, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, useCatalogueData } from './pricing';
 
 /**
  * Price refresh: the price library (@pydantic/genai-prices) publishes its catalogue as one JSON
@@ -41,7 +41,7 @@ export function priceDataFile(dataDir: string): string {
 
 /** The price data in force: fetched (with its dates) or the bundled catalogue. */
 export function describePrices(info: PriceDataInfo | undefined): string {
-  if (!info) return `bundled catalogue ${PRICE_CATALOGUE_VERSION} (run \`burnrate prices --refresh\` for the latest published prices)`;
+  if (!info) return `bundled catalogue ${PRICE_CATALOGUE_VERSION}${PRICE_CATALOGUE_DATE ? ` of ${PRICE_CATALOGUE_DATE}` : ''} (run \`burnrate prices --refresh\` for the latest published prices)`;
   const published = info.publishedAt ? `, published ${info.publishedAt}` : '';
   return `${info.version}: fetched ${info.fetchedAt}${published} from ${info.url}`;
 }
@@ -79,7 +79,7 @@ export async function refreshPriceData(opts: { dataDir: string; url?: string; ti
     models: providers.reduce((n, p) => n + p.models.length, 0),
   };
   try {
-    useCatalogueData(providers, info.version);
+    useCatalogueData(providers, info.version, priceDataDate(info));
   } catch (e) {
     throw new PriceRefreshError(`the price data at ${url} was refused by the price library (${(e as Error).message})${keeping}`);
   }
@@ -100,7 +100,7 @@ export function loadStoredPriceData(dataDir: string, log?: (level: 'info' | 'war
   try {
     const stored = JSON.parse(raw) as StoredPriceData;
     if (!stored.info?.version) throw new Error('no version');
-    if (stored.info.version !== currentCatalogueVersion()) useCatalogueData(checkProviders(stored.providers), stored.info.version);
+    if (stored.info.version !== currentCatalogueVersion()) useCatalogueData(checkProviders(stored.providers), stored.info.version, priceDataDate(stored.info));
     return stored.info;
   } catch (e) {
     log?.('warn', `ignoring stored price data ${file} (${(e as Error).message}); using ${currentCatalogueVersion()}`);
@@ -115,6 +115,11 @@ export function storedPriceDataInfo(dataDir: string): PriceDataInfo | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** The day fetched price data speaks for: its publication date, else the day it was fetched. */
+export function priceDataDate(info: PriceDataInfo): string {
+  return (info.publishedAt ?? info.fetchedAt).slice(0, 10);
 }
 
 function checkProviders(data: unknown): Provider[] {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { calcPrice, findProvider, updatePrices, type ModelInfo, type ModelPrice, type Provider, type TieredPrices } from '@pydantic/genai-prices';
+import catalogueDatesFile from '../../pricing/catalogue-dates.json';
 import overridesFile from '../../pricing/overrides.json';
 import serviceTiersFile from '../../pricing/service-tiers.json';
 import type { PriceRow } from './dashboardTypes';
@@ -9,21 +10,31 @@ import type { TokenUsage } from './usage';
 /** Version of the bundled price catalogue, recorded with every priced request. */
 export const PRICE_CATALOGUE_VERSION = `genai-prices@${readCatalogueVersion()}`;
 
+/** When the bundled catalogue's prices were published (YYYY-MM-DD), from pricing/catalogue-dates.json. */
+export const PRICE_CATALOGUE_DATE: string | undefined = (catalogueDatesFile['genai-prices'] as Record<string, string>)[PRICE_CATALOGUE_VERSION.slice('genai-prices@'.length)];
+
 /** The catalogue in force: the bundled one, or refreshed price data (see priceData.ts). */
 let catalogueVersion = PRICE_CATALOGUE_VERSION;
+let catalogueDate: string | undefined = PRICE_CATALOGUE_DATE;
 
 /** Which catalogue prices requests now, as recorded in each record's priceSource. */
 export function currentCatalogueVersion(): string {
   return catalogueVersion;
 }
 
+/** The date (YYYY-MM-DD) of the prices in force, when known. */
+export function currentCatalogueDate(): string | undefined {
+  return catalogueDate;
+}
+
 /**
  * Prices from now on with `providers` (the price library's published data format) instead of the
  * bundled catalogue. Throws, and changes nothing, when the data does not validate.
  */
-export function useCatalogueData(providers: Provider[], version: string): void {
+export function useCatalogueData(providers: Provider[], version: string, date?: string): void {
   updatePrices(({ setProviderData }: { setProviderData: (data: Provider[]) => void }) => setProviderData(providers));
   catalogueVersion = version;
+  catalogueDate = date;
   resolvedModels.clear();
 }
 
@@ -177,6 +188,7 @@ export function listPrices(pricesProviders: string[], filter?: string): PriceRow
         outputPerMTok: basePrice(price.output_mtok),
         longContextThreshold: firstTierStart(price.input_mtok),
         source,
+        sourceDate: source === catalogueVersion ? catalogueDate : undefined,
       });
     }
   }

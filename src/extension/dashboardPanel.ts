@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { APP_COMMANDS, isAppMessage, type AppMessage, type HostMessage, type HostRequests, type RequestMessage } from '../../webview/protocol';
+import { APP_COMMANDS, isAppMessage, SESSION_ACTIONS, type AppMessage, type HostMessage, type HostRequests, type RequestMessage } from '../../webview/protocol';
 import { DASHBOARD_VIEW_TYPE } from './constants';
 import { downloadExport, getJson } from './engineClient';
+import { allowSession, listSessions, raiseSessionLimits, stopSession } from './guardClient';
 import type { EngineLink } from './engineLink';
 import { plainState } from './format';
 
@@ -49,7 +50,9 @@ export class DashboardPanel implements vscode.Disposable {
     );
     const offSummary = link.onDidChangeSummary(() => this.post({ type: 'changed' }));
     const offState = link.onDidChangeState(() => this.postConnection());
-    this.disposables.push({ dispose: () => (offSummary(), offState()) });
+    // Every alert the window receives, whichever window shows it as a notification.
+    const offAlert = link.onDidAlert(({ audience: _, ...alert }) => this.post({ type: 'alert', alert }));
+    this.disposables.push({ dispose: () => (offSummary(), offState(), offAlert()) });
   }
 
   private async receive(m: AppMessage): Promise<void> {
@@ -88,6 +91,17 @@ export class DashboardPanel implements vscode.Disposable {
         if (!(APP_COMMANDS as readonly string[]).includes(command)) throw new Error(`command ${String(command)} is not available to the dashboard`);
         await vscode.commands.executeCommand(command);
         return null;
+      }
+      case 'sessions':
+        return listSessions(port, secret);
+      case 'session': {
+        const { action, session } = m.params as HostRequests['session']['params'];
+        // Only the session routes, for one session named by a plain string.
+        if (!(SESSION_ACTIONS as readonly string[]).includes(action)) throw new Error(`the dashboard cannot ${String(action)} a session`);
+        if (typeof session !== 'string' || !session || session.length > 200) throw new Error('no session named');
+        if (action === 'stop') return stopSession(port, secret, session);
+        if (action === 'allow') return allowSession(port, secret, session);
+        return raiseSessionLimits(port, secret, session);
       }
     }
   }

@@ -1,7 +1,9 @@
 /**
  * The dashboard page `burnrate serve` serves, in headless Chromium, after real SDK traffic: it opens
  * with the link serve prints, draws its charts, shows the same figures as `burnrate report --json`,
- * updates live when another request completes, exports the current filter, and logs no page or
+ * updates live when another request completes, exports the current filter, shows leak hints with
+ * the dollar figures the data layer computes, stops and re-allows a session from its Sessions list
+ * (the SDK's next call refused, then let through), shows a guard alert, and logs no page or
  * console error. Screenshots light and dark go to $E2E_SHOTS or .vscode-test/screenshots/.
  *
  * Run with `npm run test:e2e` (test/e2e/setup.sh installs Chromium).
@@ -15,6 +17,10 @@ import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { DashboardQuery } from '../../src/engine/dashboardQueries';
+import type { LeakHint } from '../../src/engine/dashboardTypes';
+import { SpendDatabase } from '../../src/engine/db';
+import { readJournalRecords } from '../../src/engine/recorder';
 import { money } from '../../webview/format';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 
@@ -153,6 +159,120 @@ test('export downloads the current filter as CSV', async () => {
   const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
   assert.equal(lines.length, 1 + 6);
   assert.match(lines[0], /^id,startedAt,provider/);
+});
+
+/** Today's leak hints as the data layer computes them from the database file (and what is journalled). */
+async function dataLayerLeaks(): Promise<LeakHint[]> {
+  const database = await SpendDatabase.open(db, { create: false });
+  try {
+    database.insert(readJournalRecords(db));
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    return new DashboardQuery(database.db).data({ since: midnight.getTime(), until: midnight.getTime() + 86_400_000 }).leaks;
+  } finally {
+    database.close();
+  }
+}
+
+const chat = (tags: string) => new OpenAI({ apiKey: 'sk-page-test', baseURL: `${base}/~${tags}/openai/v1`, maxRetries: 0 }).chat.completions;
+
+test('leak hints name the dollar figures the data layer computes from the records', async () => {
+  // A feature resending long prompts that read nothing from the cache, and one whose spend is output.
+  fake.setUsage({ input: 3000, cachedRead: 0, output: 100 });
+  for (let i = 0; i < 4; i++) await chat('feature=rag,session=rag-1').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the same long context' }] });
+  fake.setUsage({ input: 200, cachedRead: 0, output: 2000 });
+  for (let i = 0; i < 3; i++) await chat('feature=essay,session=essay-1').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'write at length' }] });
+  fake.reset();
+
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="leaks"] li').length >= 2, undefined, { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="leaks"] li[data-kind="output-heavy"]') !== null, undefined, { timeout: 10_000 });
+  const leaks = await dataLayerLeaks();
+  const uncached = leaks.find((l) => l.kind === 'uncached-prompts' && l.feature === 'rag');
+  const outputHeavy = leaks.find((l) => l.kind === 'output-heavy' && l.feature === 'essay');
+  assert.ok(uncached && outputHeavy, JSON.stringify(leaks));
+  // By hand: 3 repeats of a 3,000-token prompt at gpt-4o-mini's input minus cached rate ($0.15 − $0.075 /M);
+  // 3 × 2,000 output tokens at $0.60/M.
+  assert.equal(uncached.usd, (3 * 3000 * 0.075) / 1e6);
+  assert.equal(outputHeavy.usd, (3 * 2000 * 0.6) / 1e6);
+  for (const hint of [uncached, outputHeavy]) {
+    const item = page.locator(`[data-testid="leaks"] li[data-kind="${hint.kind}"]`).filter({ hasText: hint.feature! });
+    assert.equal(await item.locator('.usd').innerText(), money(hint.usd));
+    assert.ok((await item.innerText()).includes(hint.title), `the page shows "${hint.title}"`);
+    assert.ok(hint.title.includes(money(hint.usd)), `"${hint.title}" names ${money(hint.usd)}`);
+  }
+});
+
+const sessionRow = (id: string) => page.locator(`[data-testid="live-sessions"] tr[data-session="${id}"]`);
+
+test('Stop in the Sessions list refuses the session\'s next call; Allow lets it go on', async () => {
+  await chat('feature=agent,session=agent-9').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'step 1' }] });
+  await sessionRow('agent-9').waitFor({ timeout: 10_000 });
+  assert.match(await sessionRow('agent-9').locator('td').nth(1).innerText(), /^active/);
+
+  await sessionRow('agent-9').getByRole('button', { name: 'Stop' }).click();
+  await sessionRow('agent-9').getByRole('button', { name: 'Allow' }).waitFor();
+  assert.match(await sessionRow('agent-9').locator('td').nth(1).innerText(), /^stopped/);
+
+  const upstreamCalls = fake.calls.length;
+  await assert.rejects(chat('feature=agent,session=agent-9').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'step 2' }] }), (e: Error & { status?: number }) => {
+    assert.equal(e.status, 403);
+    assert.match(e.message, /Burn Rate: session "agent-9" is stopped/);
+    return true;
+  });
+  assert.equal(fake.calls.length, upstreamCalls, 'the refused call never reached the provider');
+  // Other sessions go on.
+  await chat('feature=agent,session=agent-10').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'step 1' }] });
+  // The refused call is counted on the page without a reload.
+  await page.waitForFunction(() => document.querySelector('[data-testid="live-sessions"] tr[data-session="agent-9"] td:nth-child(8)')?.textContent === '1', undefined, { timeout: 10_000 });
+
+  await sessionRow('agent-9').getByRole('button', { name: 'Allow' }).click();
+  await sessionRow('agent-9').getByRole('button', { name: 'Stop' }).waitFor();
+  const answer = await chat('feature=agent,session=agent-9').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'step 2' }] });
+  assert.equal(answer.choices[0].message.content, 'Hello from fake openai.');
+});
+
+test('a guard trip shows as an alert and in the Sessions list; Raise limit lets the session go on', async () => {
+  const secret = fs.readFileSync(path.join(dir, 'management-secret'), 'utf8').trim();
+  // The settings route replaces the global settings: keep the daily budget of the config file.
+  const settings = (values: Record<string, unknown>) => fetch(`${base}/_burnrate/settings`, {
+    method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ global: { 'burnrate.budget.daily': 1, ...values } }),
+  });
+  assert.equal((await settings({ 'burnrate.guard.maxRepeats': 2, 'burnrate.guard.onTrip': 'block' })).status, 200);
+  try {
+    const again = () => chat('feature=loop,session=loop-3').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'same thing' }] });
+    await again();
+    await again();
+    await assert.rejects(again(), /repeated request guard/);
+
+    const alert = page.locator('[data-testid="alerts"] li[data-kind="guard"]').filter({ hasText: 'loop-3' });
+    await alert.waitFor({ timeout: 10_000 });
+    assert.match(await alert.innerText(), /Session "loop-3" sent the same request/);
+    await sessionRow('loop-3').getByRole('button', { name: 'Raise limit' }).waitFor({ timeout: 10_000 });
+    assert.match(await sessionRow('loop-3').locator('td').nth(1).innerText(), /stopped\s+repeated request guard/);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.locator('[data-testid="alerts"]').screenshot({ path: path.join(SHOTS, 'page-alerts-light.png') });
+    await page.locator('[data-testid="live-sessions"]').screenshot({ path: path.join(SHOTS, 'page-sessions-light.png') });
+
+    await sessionRow('loop-3').getByRole('button', { name: 'Raise limit' }).click();
+    await sessionRow('loop-3').getByRole('button', { name: 'Stop' }).waitFor();
+    await again();
+  } finally {
+    await settings({ 'burnrate.guard.maxRepeats': 0, 'burnrate.guard.onTrip': 'warn' });
+  }
+});
+
+test('the price table says where its prices come from and of when, with nothing cut off', async () => {
+  await page.locator('input[aria-label="Search prices"]').fill('gpt-4o-mini');
+  await page.waitForFunction(() => /Prices from genai-prices@[\d.]+ of \d{4}-\d{2}-\d{2}/.test(document.querySelector('[data-testid="price-source"]')?.textContent ?? ''));
+  const cell = page.locator('[data-testid="prices"] tbody tr').first().locator('td').nth(5);
+  assert.match(await cell.innerText(), /^genai-prices@[\d.]+$/);
+  // The source column is not clipped: its text fits its cell, and the table fits its card.
+  const clipped = await page.evaluate(() => {
+    const table = document.querySelector('[data-testid="prices"]') as HTMLElement;
+    const cells = [...table.querySelectorAll('tbody td')] as HTMLElement[];
+    return { cells: cells.filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.textContent), overflow: table.scrollWidth > (table.parentElement as HTMLElement).clientWidth };
+  });
+  assert.deepEqual(clipped, { cells: [], overflow: false });
 });
 
 test('light and dark, no page or console errors', async () => {

@@ -645,4 +645,52 @@ describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 60
     assert.equal((await call('e2e-runaway')).reply, 'Hello from fake openai.');
     await shot(page, 'g7-allowed');
   });
+
+  test('the dashboard lists the sessions: Stop refuses the next SDK call, Allow lets it go on, a trip shows as an alert and Raise limit lifts it', async () => {
+    assert.equal((await call('e2e-panel')).reply, 'Hello from fake openai.');
+    await runCommand(page, 'Burn Rate: Open Dashboard');
+    const frame = page.frameLocator('iframe.webview').frameLocator('#active-frame');
+    const row = frame.locator('[data-testid="live-sessions"] tr[data-session="e2e-panel"]');
+    await row.waitFor({ timeout: 30_000 });
+    assert.match(await row.locator('td').nth(1).innerText(), /^active/);
+
+    await row.getByRole('button', { name: 'Stop' }).click();
+    await row.getByRole('button', { name: 'Allow' }).waitFor({ timeout: 15_000 });
+    const upstream = guardFake.calls.length;
+    const refused = await call('e2e-panel');
+    assert.equal(refused.status, 403);
+    assert.equal(refused.code, 'session_stopped');
+    assert.match(refused.message ?? '', /session "e2e-panel" is stopped/);
+    assert.equal(guardFake.calls.length, upstream, 'the refused call never reached the provider');
+    await until('the refused call counted in the panel', async () => (await row.locator('td').nth(7).innerText()) === '1', 15_000);
+
+    await row.getByRole('button', { name: 'Allow' }).click();
+    await row.getByRole('button', { name: 'Stop' }).waitFor({ timeout: 15_000 });
+    assert.equal((await call('e2e-panel')).reply, 'Hello from fake openai.');
+
+    // Block mode, 3 calls a minute: the fourth trips the guard; the panel shows the alert and the stopped session.
+    for (let i = 0; i < 2; i++) assert.equal((await call('e2e-panel')).reply, 'Hello from fake openai.');
+    assert.equal((await call('e2e-panel')).code, 'session_stopped');
+    const alert = frame.locator('[data-testid="alerts"] li[data-kind="guard"]').filter({ hasText: 'e2e-panel' });
+    await alert.waitFor({ timeout: 15_000 });
+    assert.match(await alert.innerText(), /Session "e2e-panel" made 4 calls within a minute, over its limit of 3/);
+    await row.getByRole('button', { name: 'Raise limit' }).waitFor({ timeout: 15_000 });
+    assert.match(await row.locator('td').nth(1).innerText(), /stopped\s+request rate guard/);
+    // Notifications out of the way for the pictures, in both themes.
+    await runCommand(page, 'Notifications: Clear All Notifications');
+    const themeOf = async () => ((await frame.locator('body.vscode-dark').count()) ? 'dark' : 'light');
+    const first = await themeOf();
+    await sleep(500);
+    await shot(page, `g8-dashboard-sessions-${first}`);
+    const second = first === 'dark' ? 'light' : 'dark';
+    await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+    await until(`the ${second} theme in the panel`, async () => (await themeOf()) === second, 20_000);
+    await sleep(500);
+    await shot(page, `g8-dashboard-sessions-${second}`);
+    await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+
+    await row.getByRole('button', { name: 'Raise limit' }).click();
+    await row.getByRole('button', { name: 'Stop' }).waitFor({ timeout: 15_000 });
+    assert.equal((await call('e2e-panel')).reply, 'Hello from fake openai.', 'the raised limit (6 a minute) lets it go on');
+  });
 });

@@ -12,6 +12,7 @@ import { baseRates } from '../../src/engine/pricing';
 import { SpendQuery } from '../../src/engine/queries';
 import { applyReprice } from '../../src/engine/reprice';
 import type { RequestRecord } from '../../src/engine/record';
+import { money } from '../../webview/format';
 
 /** Local times: Wednesday 17 June 2026, 15:00; the week began Monday the 15th. */
 const at = (day: number, hour = 12, minute = 0, month = 5) => new Date(2026, month, day, hour, minute).getTime();
@@ -172,6 +173,8 @@ test('leak hints, each with its dollar figure', async () => {
     ['failures', undefined, 0.000005],
   ]);
   for (const l of d.leaks) assert.match(l.title, /\$\d/, 'every hint names its dollar figure');
+  // …the same figure the dashboard shows beside it.
+  for (const l of d.leaks) assert.ok(l.title.includes(money(l.usd)), `${l.title} names ${money(l.usd)}`);
 });
 
 test('no hints from healthy traffic', async () => {

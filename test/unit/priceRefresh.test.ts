@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SpendDatabase } from '../../src/engine/db';
 import { loadStoredPriceData, PriceRefreshError, priceDataFile, refreshPriceData } from '../../src/engine/priceData';
-import { currentCatalogueVersion, PRICE_CATALOGUE_VERSION, priceUsage, setPriceOverrides } from '../../src/engine/pricing';
+import { currentCatalogueVersion, listPrices, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, priceUsage, setPriceOverrides } from '../../src/engine/pricing';
 import type { RequestRecord } from '../../src/engine/record';
 import { applyReprice, repriceRecords } from '../../src/engine/reprice';
 import { RouteTable } from '../../src/engine/routes';
@@ -78,6 +78,16 @@ function record(overrides: Partial<RequestRecord>): RequestRecord {
 }
 
 describe('price refresh', () => {
+  test('the bundled catalogue has a date, shown with its rows in the price table', () => {
+    // The installed version must be listed in pricing/catalogue-dates.json (add it when upgrading).
+    const installed = (JSON.parse(fs.readFileSync(path.join(__dirname, '../../node_modules/@pydantic/genai-prices/package.json'), 'utf8')) as { version: string }).version;
+    assert.equal(PRICE_CATALOGUE_VERSION, `genai-prices@${installed}`);
+    assert.match(PRICE_CATALOGUE_DATE ?? '', /^\d{4}-\d{2}-\d{2}$/, `no date for genai-prices ${installed} in pricing/catalogue-dates.json`);
+    const rows = listPrices(['openai'], 'gpt-4o-mini');
+    assert.ok(rows.length > 0);
+    for (const row of rows) assert.deepEqual([row.source, row.sourceDate], [PRICE_CATALOGUE_VERSION, PRICE_CATALOGUE_DATE]);
+  });
+
   test('offline or a bad answer keeps the bundled prices, with a clear message', async () => {
     const dir = tempDir();
     const before = priceUsage('openai', 'gpt-4o', usage);
@@ -109,6 +119,9 @@ describe('price refresh', () => {
     assert.match(info.version, /^genai-prices-data@2025-06-04\+[0-9a-f]{8}$/);
     assert.deepEqual([info.providers, info.models], [1, 2]);
     assert.equal(currentCatalogueVersion(), info.version);
+    // The price table dates fetched data by its publication.
+    const [row] = listPrices(['openai'], 'gpt-9-preview');
+    assert.deepEqual([row.source, row.sourceDate], [info.version, '2025-06-03']);
 
     const fresh = priceUsage('openai', 'gpt-4o', usage);
     assert.equal(fresh.costNanos, 10_000_000_000, '$2 + $8 per million');
@@ -135,7 +148,7 @@ describe('price refresh', () => {
 
     const plain = await run('prices', 'gpt-4o');
     assert.equal(plain.status, 0, plain.stderr);
-    assert.match(plain.stdout, /Prices: bundled catalogue genai-prices@/);
+    assert.match(plain.stdout, /Prices: bundled catalogue genai-prices@[\d.]+ of \d{4}-\d{2}-\d{2} /);
 
     const offline = await run('prices', '--refresh', '--url', 'http://127.0.0.1:9/data.json');
     assert.equal(offline.status, 1);
