@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { costExchange } from './costing';
 import { proxyError, type ProxyErrorResponse } from './errors';
 import type { ProxyGuard } from './guards';
@@ -14,6 +14,7 @@ import { adapterFor } from './providers';
 import type { RequestRecord } from './record';
 import type { RouteTable } from './routes';
 import { headerTags, isTagHeader, takePathTags, TagError, type Tags } from './tags';
+import { Agent } from './upstreamAgent';
 import type { EndpointCall, ResponseParser, UsageReport } from './usage';
 
 export const LOOPBACK_HOST = '127.0.0.1';
