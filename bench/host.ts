@@ -9,9 +9,14 @@ import * as path from 'node:path';
 import { SpendDatabase } from '../src/engine/db';
 import { Engine } from '../src/engine/engine';
 import { readJournalRecords } from '../src/engine/recorder';
-import { startFakeProvider } from '../test/support/fakeProvider';
-import { startBareProxy } from './bareProxy';
+import type { startFakeProvider as StartFakeProvider } from '../test/support/fakeProvider';
+import type { startBareProxy as StartBareProxy } from './bareProxy';
 import type { HostReply, HostRequest } from './shared';
+
+// Each role loads only its own code (the bundle holds all three): the Burn Rate process's memory
+// must not include the fake's or the bare proxy's modules (the bare proxy loads all of undici).
+const startFakeProvider: typeof StartFakeProvider = (...args) => (require('../test/support/fakeProvider') as { startFakeProvider: typeof StartFakeProvider }).startFakeProvider(...args);
+const startBareProxy: typeof StartBareProxy = (...args) => (require('./bareProxy') as { startBareProxy: typeof StartBareProxy }).startBareProxy(...args);
 
 let closeServer: (() => Promise<void>) | undefined;
 let engine: Engine | undefined;

@@ -13,7 +13,7 @@ import { csvHeader, csvLine, jsonLine } from './engine/exportFormat';
 import type { RequestRecord } from './engine/record';
 import { parseUpstreamFlag, RouteTable, RouteTableError } from './engine/routes';
 import { DEFAULT_SETTINGS, readSettingsFile, SettingsError } from './engine/settings';
-import { OTLP_PROTOCOLS, OtlpConfigError, otlpBaseUrl, type OtlpProtocol } from './engine/otlpExport';
+import { OTLP_PROTOCOLS, OtlpConfigError, otlpBaseUrl, type OtlpProtocol } from './engine/otlpConfig';
 import { describePrices, loadStoredPriceData, PriceRefreshError, refreshPriceData } from './engine/priceData';
 import { applyReprice, repriceRecords } from './engine/reprice';
 

@@ -9,7 +9,7 @@ import { KeyFingerprinter } from './keyFingerprint';
 import { ManagementApi } from './management';
 import { loadOrCreateSecret } from './managementProtocol';
 import { storeFeed } from './exportFeed';
-import { OtlpExporter, type OtlpExportOptions } from './otlpExport';
+import type { OtlpExporter, OtlpExportOptions } from './otlpExport';
 import { describePrices, loadStoredPriceData, watchStoredPriceData } from './priceData';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
 import { Recorder } from './recorder';
@@ -132,6 +132,8 @@ export class Engine {
     engine.stopPriceWatch = watchStoredPriceData(opts.dataDir, log);
     if (opts.otlp) {
       try {
+        // Loaded only when export is on: the OpenTelemetry SDK is the engine's largest module (~25 MB).
+        const { OtlpExporter } = require('./otlpExport') as typeof import('./otlpExport');
         engine.otlpExporter = await OtlpExporter.start({
           ...opts.otlp,
           feed: storeFeed(store),

@@ -16,8 +16,10 @@ import { BurnRateAttr, GenAi, genAiSpanName, recordMetricAttributes, recordSpanA
 import { nanosToUsd } from './pricing';
 import type { RequestRecord } from './record';
 
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
-export const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ['http/protobuf', 'http/json'];
+import { otlpBaseUrl, type OtlpProtocol } from './otlpConfig';
+
+// The settings side lives in otlpConfig.ts, so checking them never loads the OpenTelemetry SDK.
+export { OTLP_PROTOCOLS, OtlpConfigError, otlpBaseUrl, type OtlpProtocol } from './otlpConfig';
 
 export interface OtlpExportOptions {
   /** The collector's OTLP/HTTP base URL, e.g. http://collector:4318 (/v1/traces and /v1/metrics are added). */
@@ -42,21 +44,6 @@ export interface OtlpExportOptions {
   resourceAttributes?: Attributes;
   serviceVersion?: string;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
-}
-
-export class OtlpConfigError extends Error {}
-
-/** Checks an OTLP endpoint and returns its base URL (without /v1/traces or a trailing slash). */
-export function otlpBaseUrl(endpoint: string): string {
-  let url: URL;
-  try {
-    url = new URL(endpoint.trim());
-  } catch {
-    throw new OtlpConfigError(`OTLP endpoint "${endpoint}" is not a URL (expected e.g. http://collector:4318)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OtlpConfigError(`OTLP endpoint "${endpoint}" must be http or https`);
-  if (url.username || url.password) throw new OtlpConfigError('OTLP endpoint must not carry credentials; put them in burnrate.export.otlp.headers');
-  return url.toString().replace(/\/+$/, '').replace(/\/v1\/(traces|metrics)$/, '');
 }
 
 interface SavedCursor extends ExportCursor {

@@ -5,6 +5,7 @@ import catalogueDatesFile from '../../pricing/catalogue-dates.json';
 import overridesFile from '../../pricing/overrides.json';
 import serviceTiersFile from '../../pricing/service-tiers.json';
 import type { PriceRow } from './dashboardTypes';
+import { buildPriceFormula, type PriceFormula } from './priceFormula';
 import type { TokenUsage } from './usage';
 
 /** Version of the bundled price catalogue, recorded with every priced request. */
@@ -111,6 +112,8 @@ interface ResolvedModel {
   /** A one-model provider, so later look-ups skip matching against the whole catalogue. */
   provider: Provider;
   source: string;
+  /** Built on first use; null when the library must price this model itself. */
+  formula?: PriceFormula | null;
 }
 
 /** (catalogue provider, model name) → the catalogue entry that prices it; null when none does. */
@@ -131,6 +134,9 @@ function calcWithOverrides(
     resolvedModels.set(key, resolved);
   }
   if (!resolved) return undefined;
+  if (resolved.formula === undefined) resolved.formula = buildPriceFormula(resolved.provider, resolved.provider.models[0]) ?? null;
+  const totalUsd = resolved.formula?.totalUsd(usage, timestamp);
+  if (totalUsd !== undefined) return { totalUsd, modelId: resolved.provider.models[0].id, source: resolved.source };
   const result = calcPrice(usage, model, { provider: resolved.provider, timestamp });
   if (!result) return undefined;
   return { totalUsd: result.total_price, modelId: result.model.id, source: resolved.source };

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { costExchange } from './costing';
 import { proxyError, type ProxyErrorResponse } from './errors';
 import type { ProxyGuard } from './guards';
@@ -12,6 +14,7 @@ import { adapterFor } from './providers';
 import type { RequestRecord } from './record';
 import type { RouteTable } from './routes';
 import { headerTags, isTagHeader, takePathTags, TagError, type Tags } from './tags';
+import { Agent } from './upstreamAgent';
 import type { EndpointCall, ResponseParser, UsageReport } from './usage';
 
 export const LOOPBACK_HOST = '127.0.0.1';
@@ -155,7 +158,9 @@ export class ProxyServer {
       ttftMs: null,
     };
 
-    const controller = new AbortController();
+    // Cancels the upstream call when the client goes away. An EventEmitter, which undici accepts as a
+    // signal: an AbortController costs ~10 µs per request (EventTarget), this about 1 µs.
+    const controller = new UpstreamCancel();
     let clientGone = false;
     let cutNote: string | undefined;
     res.on('close', () => {
@@ -190,7 +195,7 @@ export class ProxyServer {
         method: req.method as Dispatcher.HttpMethod,
         headers: forwardHeaders(req.headers),
         body: call?.upstreamBody ?? (body.length ? body : undefined),
-        signal: controller.signal,
+        signal: controller,
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
@@ -221,16 +226,10 @@ export class ProxyServer {
     if (headers['content-length'] !== undefined) pipe.holdLastByte = true;
     res.writeHead(upstream.statusCode, headers);
 
-    let streamError: string | undefined;
-    try {
-      for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
-        if (exchange.ttftMs === null) exchange.ttftMs = Math.round(performance.now() - t0);
-        if (!pipe.write(chunk)) await pipe.drained();
-        if (clientGone) break;
-      }
-    } catch (e) {
-      streamError = clientGone ? undefined : `upstream stream failed: ${(e as Error).message}`;
-    }
+    const relayed = await relayBody(upstream.body, pipe, () => clientGone, () => {
+      if (exchange.ttftMs === null) exchange.ttftMs = Math.round(performance.now() - t0);
+    });
+    const streamError = relayed && !clientGone ? `upstream stream failed: ${relayed.message}` : undefined;
     const report = await pipe.end();
     if (clientGone) {
       upstream.body.destroy();
@@ -455,29 +454,92 @@ function createDecoder(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.Brot
   }
 }
 
-async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | 'too-large' | 'aborted'> {
+/** An upstream call's cancel switch, in the EventEmitter shape undici accepts as `signal`. */
+class UpstreamCancel extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
+
+/**
+ * Moves the upstream body through the pipe until it ends, fails or the client is gone; resolves with
+ * the stream's error, if any. Plain listeners rather than `for await`: async iteration of a stream
+ * costs a promise per chunk and an end-of-stream watcher per response.
+ */
+function relayBody(body: Readable, pipe: BodyPipe, clientGone: () => boolean, onChunk: () => void): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      resolve(error);
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        onChunk();
+        if (!pipe.write(chunk)) {
+          body.pause();
+          void pipe.drained().then(() => (clientGone() ? done() : body.resume()));
+        } else if (clientGone()) done();
+      } catch (e) {
+        done(e as Error);
+      }
+    };
+    const onEnd = () => done();
+    const onError = (e: Error) => done(e);
+    // Closed without 'end' or 'error': cut short, as `for await` would report it.
+    const onClose = () => done(body.readableEnded ? undefined : new Error('premature close'));
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.once('close', onClose);
+  });
+}
+
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | 'too-large' | 'aborted'> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) {
     // Refuse before reading a byte; the connection is closed so the rest is never buffered.
     req.socket.setTimeout(5_000);
     req.resume();
-    return 'too-large';
+    return Promise.resolve('too-large');
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+  // Plain listeners, not `for await` (see relayBody): the common request body is one small chunk.
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: Buffer | 'too-large' | 'aborted') => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAborted);
+      req.off('close', onAborted);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
+        finish('too-large');
         req.resume();
-        return 'too-large';
+        req.destroy();
+        return;
       }
       chunks.push(chunk);
-    }
-  } catch {
-    return 'aborted';
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+    };
+    const onEnd = () => finish(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    const onAborted = () => finish('aborted');
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onAborted);
+    req.once('close', onAborted);
+  });
 }
 
 function parseJson(body: Buffer, contentType: string | undefined): unknown {

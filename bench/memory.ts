@@ -1,0 +1,84 @@
+/**
+ * What each part of the engine costs in memory: every part is bundled (as the CLI is) into its own
+ * small program, run in a fresh `node`, and its resident memory read from /proc once it has settled.
+ * The parts share Node's own baseline and some code pages, so they do not add up exactly to the
+ * whole engine. Prints figures; asserts nothing.
+ *
+ *   npm run bench:memory
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as esbuild from 'esbuild';
+
+const ROOT = path.resolve(__dirname, '..');
+const MB = 1024 * 1024;
+
+/** Each part: a program that loads it the way the engine does and keeps it alive. */
+const PARTS: Array<{ name: string; code: string }> = [
+  { name: 'node (nothing loaded)', code: `globalThis.keep = 1;` },
+  { name: 'node:http server', code: `const http = require('node:http'); globalThis.keep = http.createServer().listen(0, '127.0.0.1');` },
+  { name: 'undici Agent (what the proxy loads)', code: `const { Agent } = require('./src/engine/upstreamAgent'); globalThis.keep = new Agent();` },
+  { name: 'undici (whole package)', code: `const { Agent } = require('undici'); globalThis.keep = new Agent();` },
+  {
+    name: 'price catalogue + one price',
+    code: `const { priceUsage } = require('./src/engine/pricing'); globalThis.keep = priceUsage('openai', 'gpt-4o-mini', { inputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: 1, reasoningTokens: 0 });`,
+  },
+  { name: 'sql.js (wasm) + empty database', code: `const { SpendDatabase } = require('./src/engine/db'); SpendDatabase.open(undefined, { create: true }).then((d) => (globalThis.keep = d));` },
+  { name: 'OpenTelemetry export (only when on)', code: `globalThis.keep = require('./src/engine/otlpExport');` },
+  {
+    name: 'whole engine, idle',
+    code: `const { Engine } = require('./src/engine/engine'); const fs = require('node:fs'), os = require('node:os'), path = require('node:path');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-mem-'));
+Engine.start({ port: 0, dbPath: path.join(dir, 'spend.sqlite'), dataDir: dir }).then((e) => (globalThis.keep = e));
+process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));`,
+  },
+];
+
+/** The program reports its own memory after settling, then exits. */
+const REPORT = `
+setTimeout(() => {
+  const status = require('node:fs').readFileSync('/proc/self/status', 'utf8');
+  const kb = (key) => Number(new RegExp(key + ':\\\\s+(\\\\d+)').exec(status)?.[1] ?? NaN) * 1024;
+  process.stdout.write(JSON.stringify({ rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), heap: process.memoryUsage().heapUsed }));
+  process.exit(0);
+}, 1500);`;
+
+async function main(): Promise<void> {
+  if (process.platform !== 'linux') throw new Error('reads /proc: Linux only');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-bench-mem-'));
+  const pricesPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json'), 'utf8')) as { version: string };
+  fs.copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), path.join(work, 'sql-wasm.wasm'));
+  const fmt = (bytes: number) => (bytes / MB).toFixed(1).padStart(6);
+  process.stdout.write(`Resident memory by part (node ${process.version}; MB; median of 3 fresh processes)\n\n`);
+  process.stdout.write(`${'part'.padEnd(40)}   rss   anon   file   heap   +rss over node\n`);
+  let baseline: number | undefined;
+  try {
+    for (const [i, part] of PARTS.entries()) {
+      const outfile = path.join(work, `part${i}.js`);
+      await esbuild.build({
+        stdin: { contents: part.code + REPORT, resolveDir: ROOT, loader: 'js' },
+        outfile,
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        target: 'node20',
+        logLevel: 'error',
+        define: { BURNRATE_VERSION: JSON.stringify('bench'), BURNRATE_PRICES_VERSION: JSON.stringify(pricesPkg.version) },
+      });
+      const runs = [0, 1, 2].map(() => JSON.parse(execFileSync(process.execPath, [outfile], { cwd: work, encoding: 'utf8' })) as Record<'rss' | 'anon' | 'file' | 'heap', number>);
+      const m = runs.sort((a, b) => a.rss - b.rss)[1];
+      baseline ??= m.rss;
+      process.stdout.write(`${part.name.padEnd(40)}${fmt(m.rss)} ${fmt(m.anon)} ${fmt(m.file)} ${fmt(m.heap)}   ${i ? `+${((m.rss - baseline) / MB).toFixed(1)}` : ''}\n`);
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  process.stdout.write('\n(anon: the process\'s own memory; file: mapped pages of the node binary and files; heap: V8 heap in use)\n');
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench:memory failed: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});
