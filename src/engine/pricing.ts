@@ -183,19 +183,7 @@ export function listPrices(pricesProviders: string[], filter?: string): PriceRow
     ];
     for (const [info, source] of models) {
       if (needle && !info.id.toLowerCase().includes(needle) && !(info.name ?? '').toLowerCase().includes(needle)) continue;
-      const price = currentPrice(info);
-      rows.push({
-        provider: providerId,
-        model: info.id,
-        name: info.name,
-        inputPerMTok: basePrice(price.input_mtok),
-        cachedInputPerMTok: basePrice(price.cache_read_mtok),
-        cacheWritePerMTok: basePrice(price.cache_write_mtok),
-        outputPerMTok: basePrice(price.output_mtok),
-        longContextThreshold: firstTierStart(price.input_mtok),
-        source,
-        sourceDate: source === catalogueVersion ? catalogueDate : undefined,
-      });
+      rows.push({ ...priceRow(providerId, info, source), sourceDate: source === catalogueVersion ? catalogueDate : undefined });
     }
   }
   return rows;
@@ -265,9 +253,14 @@ export function baseRates(pricesProvider: string, model: string): PriceRow | und
   }
   const info = resolved?.provider.models[0];
   if (!resolved || !info) return undefined;
+  return priceRow(pricesProvider, info, resolved.source);
+}
+
+/** A model's current base rates as a price-table row. */
+function priceRow(provider: string, info: ModelInfo, source: string): PriceRow {
   const price = currentPrice(info);
   return {
-    provider: pricesProvider,
+    provider,
     model: info.id,
     name: info.name,
     inputPerMTok: basePrice(price.input_mtok),
@@ -275,7 +268,7 @@ export function baseRates(pricesProvider: string, model: string): PriceRow | und
     cacheWritePerMTok: basePrice(price.cache_write_mtok),
     outputPerMTok: basePrice(price.output_mtok),
     longContextThreshold: firstTierStart(price.input_mtok),
-    source: resolved.source,
+    source,
   };
 }
 
