@@ -55,6 +55,34 @@ test('report --since filters by time; by day uses local calendar days in order',
   assert.deepEqual(q.report({ by: 'day' }).groups.map((g) => [g.key, g.costUsd]), [['2026-11-19', 0.000001], ['2026-11-22', 0.000006]]);
 });
 
+test('reports over whole days come from the daily rollup: the same figures as a scan, and days retention deleted stay', async () => {
+  const db = await SpendDatabase.open(undefined, { create: true });
+  const day = (d: number, h = 12) => new Date(2026, 10, d, h, 0, 0).getTime();
+  db.insert([
+    makeRecord({ startedAt: day(1), costNanos: 7_000, model: 'gpt-4o', feature: 'chat', inputTokens: 40, outputTokens: 4 }),
+    makeRecord({ startedAt: day(20, 9), costNanos: 1_000, feature: 'chat', reasoningTokens: 3, outputTokens: 9 }),
+    makeRecord({ startedAt: day(20, 23), costNanos: 2_000, feature: null, cacheWriteTokens: 8, inputTokens: 50 }),
+    makeRecord({ startedAt: day(21), costNanos: 0, model: 'mystery', costStatus: 'unpriced' }),
+  ]);
+  const q = new SpendQuery(db.db);
+  const wholeDays = { since: new Date(2026, 10, 20).getTime(), until: new Date(2026, 10, 22).getTime() };
+  // The same range one millisecond off midnight is answered by scanning the records.
+  const scanned = { since: wholeDays.since, until: wholeDays.until - 1 };
+  for (const by of ['model', 'feature', 'provider', 'workspace', 'day'] as const) {
+    assert.deepEqual(q.report({ ...wholeDays, by }), q.report({ ...scanned, by }), `by ${by}`);
+  }
+  assert.deepEqual(q.report(wholeDays).total, q.report(scanned).total);
+  assert.deepEqual(q.report({ ...wholeDays, by: 'feature' }).groups.map((g) => [g.key, g.costUsd, g.requests, g.outputTokens, g.reasoningTokens, g.cacheWriteTokens, g.unpricedRequests]), [
+    ['(none)', 0.000002, 2, 10 + 10, 0, 8, 1],
+    ['chat', 0.000001, 1, 9, 3, 0, 0],
+  ]);
+  // Retention deletes the 1st's record; all-time and monthly reports still count that day.
+  db.db.run('DELETE FROM requests WHERE started_at < ?', [day(2)]);
+  assert.equal(q.report({ since: 0 }).total.costUsd, 0.00001);
+  assert.deepEqual(q.report({ since: new Date(2026, 10, 1).getTime(), by: 'model' }).groups.map((g) => [g.key, g.requests]), [['gpt-4o', 1], ['gpt-4o-mini', 2], ['mystery', 1]]);
+  db.close();
+});
+
 test('parseSince understands relative spans, calendar words and ISO dates, and refuses the rest', () => {
   const now = new Date(2026, 10, 22, 15, 30); // a Sunday
   assert.equal(parseSince('24h', now), now.getTime() - 86_400_000);
