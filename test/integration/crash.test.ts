@@ -50,6 +50,7 @@ test('SIGKILL mid-load loses no record of a completed response', async () => {
     const client = new OpenAI({ apiKey: 'sk-crash', baseURL: `${url}/openai/v1`, maxRetries: 0 });
     let stop = false;
     let seq = 0;
+    let running = 8;
     // 8 clients in closed loops, JSON and streams mixed, until the engine dies under them.
     const workers = Array.from({ length: 8 }, async (_, w) => {
       while (!stop) {
@@ -63,12 +64,15 @@ test('SIGKILL mid-load loses no record of a completed response', async () => {
           }
           completed.add(trace);
         } catch {
-          return; // the engine is gone: this response did not complete
+          break; // the engine is gone: this response did not complete
         }
       }
+      running--;
     });
-    // Let some snapshots and journal rotations happen, then kill without warning.
-    await new Promise((r) => setTimeout(r, 700 + round * 400));
+    // Let a number of requests complete (more each round, so snapshots and journal rotations
+    // happen on the way), then kill without warning. Counted, not timed: a busy machine only slows it.
+    const target = completed.size + 40 + round * 20;
+    while (completed.size < target && running > 0) await new Promise((r) => setTimeout(r, 5));
     child.kill('SIGKILL');
     await exited(child);
     stop = true;
