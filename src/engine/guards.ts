@@ -209,6 +209,8 @@ export class Guards extends EventEmitter implements ProxyGuard {
   private readonly alertedStore: AlertedStore | undefined;
   private dayStart: number;
   private monthStart: number;
+  /** The start of the day after dayStart, worked out once per day (roll() runs on every call). */
+  private dayEnd = { of: NaN, at: 0 };
   private trailingDays: number[];
   private anomalyAlertedDay = 0;
 
@@ -714,6 +716,8 @@ export class Guards extends EventEmitter implements ProxyGuard {
 
   /** Starts a new day / month when the clock has passed midnight / the 1st. */
   private roll(now = this.now()): void {
+    if (this.dayEnd.of !== this.dayStart) this.dayEnd = { of: this.dayStart, at: daysBefore(this.dayStart, -1) };
+    if (now >= this.dayStart && now < this.dayEnd.at) return;
     const day = localDayStart(now);
     if (day === this.dayStart) return;
     const all = this.scope('');

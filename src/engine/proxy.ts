@@ -221,7 +221,7 @@ export class ProxyServer {
     }
     const pipe = new BodyPipe(res, parser, encoding, (m) => this.log('warn', `${route.id}: ${m}`));
     const headers = responseHeaders(upstream.headers, { decoded: pipe.forwardsDecoded, resized: !!parser?.rewritesBody });
-    // With a content-length the client is done at the last byte, not at res.end(): that byte waits
+    // With a content-length the client is done at the last byte, not at res.end(): the last bytes wait
     // until the record is journalled, so a response the client has whole always has its record.
     if (headers['content-length'] !== undefined) pipe.holdLastByte = true;
     res.writeHead(upstream.statusCode, headers);
@@ -347,7 +347,8 @@ class BodyPipe {
   readonly forwardsDecoded: boolean;
   /** Keep the last byte forwarded as-is back until releaseHeldByte() (see ProxyServer.handle). */
   holdLastByte = false;
-  private heldByte: Buffer | undefined;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
 
   constructor(
     private readonly res: http.ServerResponse,
@@ -385,17 +386,29 @@ class BodyPipe {
     return this.forward(raw);
   }
 
-  /** Writes bytes that go to the client as the upstream sent them, holding the last one back if asked. */
+  /**
+   * Writes bytes that go to the client as the upstream sent them, holding the last ones back if
+   * asked. A small body is held whole and goes out with the end of the response: one socket write
+   * for the response instead of one per upstream chunk plus one for the held-back byte.
+   */
   private forward(raw: Buffer): boolean {
     if (!this.holdLastByte || !raw.length) return raw.length ? this.res.write(raw) : true;
-    const out = this.heldByte ? Buffer.concat([this.heldByte, raw.subarray(0, raw.length - 1)]) : raw.subarray(0, raw.length - 1);
-    this.heldByte = raw.subarray(raw.length - 1);
-    return out.length ? this.res.write(out) : true;
+    this.held.push(raw);
+    this.heldBytes += raw.length;
+    if (this.heldBytes <= HOLD_WHOLE_BODY_BYTES) return true;
+    // A big body flows on, always one chunk behind.
+    let ok = true;
+    for (let i = 0; i < this.held.length - 1; i++) ok = this.res.write(this.held[i]);
+    this.held = [raw];
+    this.heldBytes = raw.length;
+    return ok;
   }
 
+  /** Writes what was held back (a response that is then ended in the same tick goes out in one write). */
   releaseHeldByte(): void {
-    if (this.heldByte && !this.res.destroyed) this.res.write(this.heldByte);
-    this.heldByte = undefined;
+    if (!this.res.destroyed) for (const chunk of this.held) this.res.write(chunk);
+    this.held = [];
+    this.heldBytes = 0;
   }
 
   drained(): Promise<void> {
@@ -453,6 +466,9 @@ function createDecoder(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.Brot
       return undefined;
   }
 }
+
+/** A response body up to this size is held whole until its record is journalled (see BodyPipe.forward). */
+const HOLD_WHOLE_BODY_BYTES = 64 * 1024;
 
 /** An upstream call's cancel switch, in the EventEmitter shape undici accepts as `signal`. */
 class UpstreamCancel extends EventEmitter {

@@ -30,6 +30,10 @@ export interface RecorderOptions {
  */
 export class Recorder extends EventEmitter {
   private pending: RequestRecord[] = [];
+  /** The pending records as JSON lines, built once for the journal and the worker alike. */
+  private pendingLines: string[] = [];
+  /** Batches sent to the worker and not yet answered. */
+  private batchesInFlight = 0;
   private flushScheduled = false;
   private inFlight: Promise<void> = Promise.resolve();
   private dirty = false;
@@ -78,9 +82,14 @@ export class Recorder extends EventEmitter {
   /** Records one finished request. Never throws: recording trouble must not fail a proxied call. */
   record(rec: RequestRecord): void {
     if (this.closed) return;
-    this.appendToJournal(rec);
+    const line = JSON.stringify(rec);
+    this.appendToJournal(line);
     this.pending.push(rec);
-    if (!this.flushScheduled) {
+    this.pendingLines.push(line);
+    // While a batch is with the worker, records gather and go in one message when it answers:
+    // each message wakes the worker and its answer wakes this thread, which under load costs the
+    // proxy more than the records themselves.
+    if (!this.flushScheduled && !this.batchesInFlight) {
       this.flushScheduled = true;
       setImmediate(() => void this.flush());
     }
@@ -91,8 +100,11 @@ export class Recorder extends EventEmitter {
     this.flushScheduled = false;
     if (this.pending.length) {
       const batch = this.pending;
+      const lines = this.pendingLines;
       this.pending = [];
-      const inserted = this.store.insert(batch).then(
+      this.pendingLines = [];
+      this.batchesInFlight++;
+      const inserted = this.store.insertLines(lines).then(
         () => {
           this.dirty = true;
           for (const rec of batch) this.emit('record', rec);
@@ -101,7 +113,10 @@ export class Recorder extends EventEmitter {
           this.droppedCount += batch.length;
           this.log('error', `could not insert ${batch.length} record(s): ${e.message}`);
         },
-      );
+      ).then(() => {
+        this.batchesInFlight--;
+        if (!this.batchesInFlight && this.pending.length && !this.flushScheduled) void this.flush();
+      });
       // The store answers in order, so this settles after every earlier batch.
       this.inFlight = inserted;
     }
@@ -193,7 +208,7 @@ export class Recorder extends EventEmitter {
     this.journalFd = undefined;
   }
 
-  private appendToJournal(rec: RequestRecord): void {
+  private appendToJournal(line: string): void {
     if (!this.journalFile) return;
     if (this.journalFailedSince !== undefined) {
       // Try again now and then, not on every record of a burst.
@@ -204,7 +219,7 @@ export class Recorder extends EventEmitter {
     if (this.journalFd === undefined) return void this.unjournalledCount++;
     try {
       // A synchronous append of one line: once the response is complete, a kill -9 cannot lose it.
-      fs.writeSync(this.journalFd, (this.journalNeedsNewline ? '\n' : '') + JSON.stringify(rec) + '\n');
+      fs.writeSync(this.journalFd, (this.journalNeedsNewline ? '\n' : '') + line + '\n');
       this.journalNeedsNewline = false;
     } catch (e) {
       this.unjournalledCount++;

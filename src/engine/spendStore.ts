@@ -61,6 +61,12 @@ export class SpendStore {
     return this.call({ op: 'insert', records: records as RequestRecord[] }) as Promise<void>;
   }
 
+  /** Inserts records given as JSON lines, one record per line (no empty lines). */
+  insertLines(lines: readonly string[]): Promise<void> {
+    if (!lines.length) return Promise.resolve();
+    return this.call({ op: 'insertLines', lines: lines.join('\n') }) as Promise<void>;
+  }
+
   /** Snapshots the database to its file atomically (temp file, fsync, rename), in the worker. */
   save(): Promise<SaveResult> {
     return this.call({ op: 'save' }) as Promise<SaveResult>;

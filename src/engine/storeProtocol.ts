@@ -4,6 +4,8 @@ import type { RequestRecord } from './record';
 export type StoreRequest =
   | { op: 'open'; file: string | undefined; create: boolean }
   | { op: 'insert'; records: RequestRecord[] }
+  /** Records as JSON lines (the journal's own lines: one string to pass instead of objects to clone). */
+  | { op: 'insertLines'; lines: string }
   | { op: 'save' }
   | { op: 'query'; module: string; method: string; args: unknown[] }
   | { op: 'count' }

@@ -6,6 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { SpendDatabase, writeFileAtomic } from './db';
 import { QUERY_MODULES, type QueryModuleName } from './queryModules';
+import type { RequestRecord } from './record';
 import type { SaveResult, StoreReply, StoreRequestMessage } from './storeProtocol';
 
 let database: SpendDatabase | undefined;
@@ -23,6 +24,9 @@ async function handle(msg: StoreRequestMessage): Promise<unknown> {
       return open().count();
     case 'insert':
       open().insert(msg.records);
+      return undefined;
+    case 'insertLines':
+      open().insert(msg.lines.split('\n').map((line) => JSON.parse(line) as RequestRecord));
       return undefined;
     case 'save': {
       const db = open();
