@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import type { GuardAlert } from '../../src/engine/guards';
-import { MANAGEMENT_ROUTES, readSecret } from '../../src/engine/managementProtocol';
+import { MANAGEMENT_ROUTES } from '../../src/engine/managementProtocol';
 import type { RequestRecord } from '../../src/engine/record';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../src/engine/settings';
 import { subscribeSummaries } from '../../src/extension/engineClient';
@@ -23,8 +23,7 @@ const alerts: GuardAlert[] = [];
 const records: RequestRecord[] = [];
 before(async () => {
   h = await startHarness();
-  port = Number(new URL(h.url).port);
-  secret = readSecret(h.dir)!;
+  ({ port, secret } = h);
   h.engine.guards.on('alert', (a: GuardAlert) => alerts.push(a));
   h.engine.recorder.on('record', (r: RequestRecord) => records.push(r));
 });

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Engine, type EngineOptions } from '../../src/engine/engine';
+import { readSecret } from '../../src/engine/managementProtocol';
 import type { RequestRecord } from '../../src/engine/record';
 import { DEFAULT_ROUTES } from '../../src/engine/routes';
 import { startFakeProvider, type FakeProvider } from './fakeProvider';
@@ -13,6 +14,9 @@ export interface Harness {
   dbPath: string;
   /** Proxy base URL, e.g. http://127.0.0.1:PORT */
   url: string;
+  port: number;
+  /** The management API's per-install secret (Authorization: Bearer …). */
+  secret: string;
   /** Resolves with the next `n` records the engine writes. */
   nextRecords(n?: number): Promise<RequestRecord[]>;
   close(): Promise<void>;
@@ -31,6 +35,8 @@ export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineO
     dir,
     dbPath,
     url: engine.url,
+    port: Number(new URL(engine.url).port),
+    secret: readSecret(dir)!,
     nextRecords(n = 1) {
       return new Promise((resolve) => {
         const seen: RequestRecord[] = [];

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { readSecret } from '../../src/engine/managementProtocol';
 import { shouldNotify, type WindowRole } from '../../src/extension/alerts';
 import { subscribeSummaries, type DeliveredAlert, type SummaryStream } from '../../src/extension/engineClient';
 import { startHarness, type Harness } from '../support/harness';
@@ -16,8 +15,7 @@ let port: number;
 let secret: string;
 before(async () => {
   h = await startHarness();
-  port = Number(new URL(h.url).port);
-  secret = readSecret(h.dir)!;
+  ({ port, secret } = h);
 });
 after(async () => {
   await h.close();

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import type { DashboardData } from '../../src/engine/dashboardQueries';
-import { readSecret, type CostEstimate } from '../../src/engine/managementProtocol';
+import type { CostEstimate } from '../../src/engine/managementProtocol';
 import type { PriceRow } from '../../src/engine/pricing';
 import { parseSince } from '../../src/engine/queries';
 import { startHarness, type Harness } from '../support/harness';
@@ -17,8 +17,7 @@ let port: number;
 let secret: string;
 before(async () => {
   h = await startHarness({ settings: { 'burnrate.budget.daily': 2, 'burnrate.budget.monthly': 40 } });
-  port = Number(new URL(h.url).port);
-  secret = readSecret(h.dir)!;
+  ({ port, secret } = h);
 });
 after(async () => {
   await h.close();

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { SpendDatabase } from '../../src/engine/db';
-import { readSecret, SECRET_FILE } from '../../src/engine/managementProtocol';
+import { SECRET_FILE } from '../../src/engine/managementProtocol';
 import { EXPORT_COLUMNS, type RequestRecord } from '../../src/engine/record';
 import { SummaryQuery, SummaryTracker, type SpendSummary } from '../../src/engine/summary';
 import { downloadExport, probe, setRecordingPaused, SseReader, subscribeSummaries } from '../../src/extension/engineClient';
@@ -21,8 +21,7 @@ let port: number;
 let secret: string;
 before(async () => {
   h = await startHarness();
-  port = Number(new URL(h.url).port);
-  secret = readSecret(h.dir)!;
+  ({ port, secret } = h);
 });
 after(async () => {
   await h.close();
