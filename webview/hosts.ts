@@ -29,15 +29,32 @@ export function pickHost(): DashboardHost {
   return typeof acquireVsCodeApi === 'function' ? new VsCodeHost(acquireVsCodeApi()) : new PageHost();
 }
 
-class VsCodeHost implements DashboardHost {
+/** The listeners both hosts keep for the app: data changed, connection state, alerts. */
+abstract class HostListeners {
+  protected readonly changed: Array<() => void> = [];
+  protected readonly connection: Array<(s: ConnectionState) => void> = [];
+  protected readonly alerts: Array<(a: GuardAlert) => void> = [];
+
+  onChanged(listener: () => void): void {
+    this.changed.push(listener);
+  }
+
+  onConnection(listener: (state: ConnectionState) => void): void {
+    this.connection.push(listener);
+  }
+
+  onAlert(listener: (alert: GuardAlert) => void): void {
+    this.alerts.push(listener);
+  }
+}
+
+class VsCodeHost extends HostListeners implements DashboardHost {
   readonly kind = 'vscode';
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private changed: Array<() => void> = [];
-  private connection: Array<(s: ConnectionState) => void> = [];
-  private alerts: Array<(a: GuardAlert) => void> = [];
 
   constructor(private readonly api: VsCodeApi) {
+    super();
     window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       const m = event.data;
       if (!m || typeof m !== 'object') return;
@@ -60,18 +77,6 @@ class VsCodeHost implements DashboardHost {
     });
   }
 
-  onChanged(listener: () => void): void {
-    this.changed.push(listener);
-  }
-
-  onConnection(listener: (state: ConnectionState) => void): void {
-    this.connection.push(listener);
-  }
-
-  onAlert(listener: (alert: GuardAlert) => void): void {
-    this.alerts.push(listener);
-  }
-
   getState<T>(): T | undefined {
     return (this.api.getState() as T | null) ?? undefined;
   }
@@ -88,14 +93,12 @@ class VsCodeHost implements DashboardHost {
 const TOKEN_KEY = 'burnrate.token';
 const STATE_KEY = 'burnrate.state';
 
-class PageHost implements DashboardHost {
+class PageHost extends HostListeners implements DashboardHost {
   readonly kind = 'page';
-  private changed: Array<() => void> = [];
-  private connection: Array<(s: ConnectionState) => void> = [];
-  private alerts: Array<(a: GuardAlert) => void> = [];
   private readonly token: string | null;
 
   constructor() {
+    super();
     // The secret comes in the URL fragment (never sent to a server); keep it for this tab only
     // and take it out of the address bar.
     const fromHash = /(?:^#|&)token=([0-9a-fA-F]{32,})/.exec(location.hash)?.[1];
@@ -142,18 +145,6 @@ class PageHost implements DashboardHost {
       default:
         throw new Error('not available on this page');
     }
-  }
-
-  onChanged(listener: () => void): void {
-    this.changed.push(listener);
-  }
-
-  onConnection(listener: (state: ConnectionState) => void): void {
-    this.connection.push(listener);
-  }
-
-  onAlert(listener: (alert: GuardAlert) => void): void {
-    this.alerts.push(listener);
   }
 
   getState<T>(): T | undefined {
