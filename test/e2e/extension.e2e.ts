@@ -389,8 +389,11 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
 
   test('every request is in the database the extension keeps in its global storage', async () => {
     const dbFile = path.join(DATA_DIR, 'burnrate.sqlite');
+    // The journal first, then the file (as `burnrate report` does): a snapshot landing in between
+    // only repeats records, never hides the ones it moved out of the journal.
+    const journalled = readJournalRecords(dbFile);
     const db = await SpendDatabase.open(dbFile, { create: true });
-    db.insert(readJournalRecords(dbFile));
+    db.insert(journalled);
     // Sessions named by the caller (the metered terminal's); untagged calls get inferred `auto-…` ones.
     const rows = db.db.exec(`SELECT COUNT(*), SUM(cost_nanos), COUNT(DISTINCT CASE WHEN session NOT LIKE 'auto-%' THEN session END) FROM requests`)[0].values[0];
     db.close();
