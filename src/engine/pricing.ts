@@ -126,13 +126,7 @@ function calcWithOverrides(
   usage: Record<string, number>,
   timestamp: Date,
 ): { totalUsd: number; modelId: string; source: string } | undefined {
-  const key = `${pricesProvider}\u0000${model}`;
-  let resolved = resolvedModels.get(key);
-  if (resolved === undefined) {
-    resolved = resolveCatalogueModel(pricesProvider, model);
-    if (resolvedModels.size >= MAX_RESOLVED_MODELS) resolvedModels.clear();
-    resolvedModels.set(key, resolved);
-  }
+  const resolved = resolveCached(pricesProvider, model);
   if (!resolved) return undefined;
   if (resolved.formula === undefined) resolved.formula = buildPriceFormula(resolved.provider, resolved.provider.models[0]) ?? null;
   const totalUsd = resolved.formula?.totalUsd(usage, timestamp);
@@ -140,6 +134,18 @@ function calcWithOverrides(
   const result = calcPrice(usage, model, { provider: resolved.provider, timestamp });
   if (!result) return undefined;
   return { totalUsd: result.total_price, modelId: result.model.id, source: resolved.source };
+}
+
+/** The catalogue entry that prices `model`, resolved once per provider and model name. */
+function resolveCached(pricesProvider: string, model: string): ResolvedModel | null {
+  const key = `${pricesProvider}\u0000${model}`;
+  let resolved = resolvedModels.get(key);
+  if (resolved === undefined) {
+    resolved = resolveCatalogueModel(pricesProvider, model);
+    if (resolvedModels.size >= MAX_RESOLVED_MODELS) resolvedModels.clear();
+    resolvedModels.set(key, resolved);
+  }
+  return resolved;
 }
 
 function resolveCatalogueModel(pricesProvider: string, model: string): ResolvedModel | null {
@@ -244,13 +250,7 @@ function readCatalogueVersion(): string {
  * prices `model`, for estimates such as "what these cache reads would have cost uncached".
  */
 export function baseRates(pricesProvider: string, model: string): PriceRow | undefined {
-  const key = `${pricesProvider}\u0000${model}`;
-  let resolved = resolvedModels.get(key);
-  if (resolved === undefined) {
-    resolved = resolveCatalogueModel(pricesProvider, model);
-    if (resolvedModels.size >= MAX_RESOLVED_MODELS) resolvedModels.clear();
-    resolvedModels.set(key, resolved);
-  }
+  const resolved = resolveCached(pricesProvider, model);
   const info = resolved?.provider.models[0];
   if (!resolved || !info) return undefined;
   return priceRow(pricesProvider, info, resolved.source);
