@@ -7,7 +7,7 @@ import type { Database } from 'sql.js';
 import cheaperModelsFile from '../../pricing/cheaper-models.json';
 import type { Budget, DashboardData, DashboardFilter, DashboardTiles, LeakHint, RequestRow, SessionRow } from './dashboardTypes';
 import { baseRates, nanosToUsd, tokensToNanos, type CostStatus, type PriceRow } from './pricing';
-import { UNTAGGED } from './queries';
+import { localDay, UNTAGGED } from './queries';
 import { DEFAULT_ROUTES } from './routes';
 
 export type * from './dashboardTypes';
@@ -37,12 +37,6 @@ export const LEAK_RULES = {
 
 const cheaperModels = cheaperModelsFile.providers as Record<string, Record<string, string>>;
 const pricesProviderOf = new Map(DEFAULT_ROUTES.map((r) => [r.id, r.pricesProvider]));
-
-/** Local calendar day of an epoch-ms time, as the rollup keys it. */
-export function localDay(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
 
 function midnight(ms: number): number {
   const d = new Date(ms);

@@ -25,7 +25,8 @@ export type GroupBy = (typeof GROUP_BY)[number];
 /** Key shown for records without the grouped-by tag. */
 export const UNTAGGED = '(none)';
 
-const TOTALS_SQL = `
+/** The columns of Totals, summed in SQL (cost in nano-dollars first; see toTotals). */
+export const TOTALS_SQL = `
   COALESCE(SUM(cost_nanos), 0), COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
   COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0),
   COALESCE(SUM(cost_status = 'unpriced'), 0)`;
@@ -131,8 +132,8 @@ function coversWholeDays(opts: { since?: number; until?: number }): boolean {
   return (opts.since === undefined || opts.since === 0 || midnight(opts.since)) && (opts.until === undefined || midnight(opts.until));
 }
 
-/** The user's local calendar day of an instant, as YYYY-MM-DD. */
-function localDay(at: number): string {
+/** The user's local calendar day of an instant, as YYYY-MM-DD (as the daily rollup keys it). */
+export function localDay(at: number): string {
   const d = new Date(at);
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }

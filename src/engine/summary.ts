@@ -1,7 +1,7 @@
 import type { Database } from 'sql.js';
 import type { BudgetView } from './guards';
 import { nanosToUsd } from './pricing';
-import { parseSince, UNTAGGED, type Totals } from './queries';
+import { parseSince, TOTALS_SQL, UNTAGGED, type Totals } from './queries';
 import type { RequestRecord } from './record';
 
 /** A row of a breakdown: the group's key (model, provider or session) and its totals. */
@@ -70,10 +70,6 @@ function toTotals(a: Acc): Totals {
   };
 }
 
-const ACC_SQL = `COALESCE(SUM(cost_nanos), 0), COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
-  COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0),
-  COALESCE(SUM(cost_status = 'unpriced'), 0)`;
-
 function accFrom(values: unknown[]): Acc {
   const n = values.map((v) => Number(v ?? 0));
   return { nanos: n[0], requests: n[1], inputTokens: n[2], cacheReadTokens: n[3], cacheWriteTokens: n[4], outputTokens: n[5], reasoningTokens: n[6], unpricedRequests: n[7] };
@@ -100,9 +96,9 @@ export class SummaryQuery {
     const now = new Date(at);
     const day = parseSince('today', now);
     const periodStarts = { day, week: parseSince('week', now), month: parseSince('month', now) };
-    const totalsSince = (since: number) => accFrom(this.db.exec(`SELECT ${ACC_SQL} FROM requests WHERE started_at >= ?`, [since])[0].values[0]);
+    const totalsSince = (since: number) => accFrom(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests WHERE started_at >= ?`, [since])[0].values[0]);
     const grouped = (column: string, extra = '') => {
-      const rows = this.db.exec(`SELECT ${column}, MAX(started_at), ${ACC_SQL} FROM requests WHERE started_at >= ? ${extra} GROUP BY ${column}`, [day])[0];
+      const rows = this.db.exec(`SELECT ${column}, MAX(started_at), ${TOTALS_SQL} FROM requests WHERE started_at >= ? ${extra} GROUP BY ${column}`, [day])[0];
       return (rows?.values ?? []).map(([key, lastAt, ...rest]): [string, Acc & { lastAt: number }] => [key === null || key === '' ? UNTAGGED : String(key), { ...accFrom(rest), lastAt: Number(lastAt) }]);
     };
     const lastRow = this.db.exec('SELECT started_at, provider, model, cost_nanos, cost_status FROM requests ORDER BY started_at DESC LIMIT 1')[0]?.values[0];
