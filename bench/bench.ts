@@ -54,6 +54,8 @@ interface Run extends LoadResult {
   repeat: number;
   /** CPU the proxy process used per request sent during the run (µs); null for direct or off Linux. */
   proxyCpuUs: number | null;
+  /** The part of proxyCpuUs spent on the proxy's main thread (its event loop), the rest being its worker and helper threads. */
+  proxyMainCpuUs: number | null;
   /** The same for the fake and the load generator: equal across targets, or the comparison is off. */
   fakeCpuUs: number | null;
   loadgenCpuUs: number | null;
@@ -76,6 +78,7 @@ interface Row {
   errors: number;
   measured: number;
   proxyCpuUs: number | null;
+  proxyMainCpuUs: number | null;
 }
 
 const ROOT = path.resolve(__dirname, '..');
@@ -272,6 +275,7 @@ function summarise(runs: Run[], targets: TargetName[]): Row[] {
           errors: rs.reduce((n, r) => n + r.errors, 0),
           measured: m.measured,
           proxyCpuUs: m.proxyCpuUs,
+          proxyMainCpuUs: m.proxyMainCpuUs,
         });
       }
     }
@@ -394,13 +398,13 @@ async function main(): Promise<void> {
           for (const t of order) {
             const pids = [t.pid, f.host.proc.pid, lg.proc.pid];
             const cpuBefore = pids.map((pid) => (pid ? cpuMsOfPid(pid) : undefined));
+            const mainBefore = t.pid ? cpuMsOfPid(t.pid, t.pid) : undefined;
             const r = await load(t, mode, c, durationMs);
-            const perRequest = (i: number): number | null => {
-              const before = cpuBefore[i];
-              const now = pids[i] ? cpuMsOfPid(pids[i]!) : undefined;
-              return before === undefined || now === undefined || !r.sent ? null : ((now - before) * 1000) / r.sent;
-            };
-            runs.push({ ...r, target: t.name, mode, concurrency: c, repeat, proxyCpuUs: perRequest(0), fakeCpuUs: perRequest(1), loadgenCpuUs: perRequest(2) });
+            const perRequest = (before: number | undefined, now: number | undefined): number | null =>
+              before === undefined || now === undefined || !r.sent ? null : ((now - before) * 1000) / r.sent;
+            const cpuOf = (i: number) => perRequest(cpuBefore[i], pids[i] ? cpuMsOfPid(pids[i]!) : undefined);
+            const proxyMainCpuUs = perRequest(mainBefore, t.pid ? cpuMsOfPid(t.pid, t.pid) : undefined);
+            runs.push({ ...r, target: t.name, mode, concurrency: c, repeat, proxyCpuUs: cpuOf(0), proxyMainCpuUs, fakeCpuUs: cpuOf(1), loadgenCpuUs: cpuOf(2) });
             line.push(`${t.name} ${r.rps.toFixed(0)}/s${r.errors ? ` (${r.errors} errors)` : ''}`);
             if (t.name === 'burnrate') {
               // Its pending save now, between runs, so it cannot land in the next target's run.
@@ -425,7 +429,7 @@ async function main(): Promise<void> {
     out();
     out(
       table(
-        ['target', 'mode', 'c', 'req/s', 'spread', 'p50 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'ttfb p50', '+ttfb p50', 'cpu µs/req', 'errors'],
+        ['target', 'mode', 'c', 'req/s', 'spread', 'p50 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'ttfb p50', '+ttfb p50', 'cpu µs/req', 'main', 'errors'],
         rows.map((r) => [
           r.target,
           r.mode,
@@ -439,13 +443,15 @@ async function main(): Promise<void> {
           r.mode === 'json' ? '-' : fmt(r.ttfbP50, 3),
           signed(r.addedTtfbP50, 3),
           fmt(r.proxyCpuUs, 0),
+          fmt(r.proxyMainCpuUs, 0),
           String(r.errors),
         ]),
         2,
       ),
     );
     out("(+ columns: the median run minus direct's median run, same mode and concurrency; spread: half the min-max range of req/s over the repeats;");
-    out(' cpu µs/req: CPU time of the proxy process over requests sent in that run, from /proc, 10 ms ticks)');
+    out(' cpu µs/req: CPU time of the proxy process over requests sent in that run, from /proc, 10 ms ticks;');
+    out(' main: the part spent on its main thread, the event loop that serves requests; the rest is worker and helper threads)');
     if (portkey) out('(Portkey streams: its stream transformer sleeps 25 ms (setTimeout) before the first event, so its stream rows mostly measure that.)');
 
     const row = (t: TargetName, mode: Mode, c: number) => rows.find((r) => r.target === t && r.mode === mode && r.concurrency === c);

@@ -26,6 +26,7 @@ const PARTS: Array<{ name: string; code: string }> = [
     code: `const { priceUsage } = require('./src/engine/pricing'); globalThis.keep = priceUsage('openai', 'gpt-4o-mini', { inputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: 1, reasoningTokens: 0 });`,
   },
   { name: 'sql.js (wasm) + empty database', code: `const { SpendDatabase } = require('./src/engine/db'); SpendDatabase.open(undefined, { create: true }).then((d) => (globalThis.keep = d));` },
+  { name: 'database worker, empty database', code: `const { SpendStore } = require('./src/engine/spendStore'); SpendStore.open(undefined, { create: true }).then((s) => (globalThis.keep = s));` },
   { name: 'OpenTelemetry export (only when on)', code: `globalThis.keep = require('./src/engine/otlpExport');` },
   {
     name: 'whole engine, idle',
@@ -50,6 +51,9 @@ async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-bench-mem-'));
   const pricesPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json'), 'utf8')) as { version: string };
   fs.copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), path.join(work, 'sql-wasm.wasm'));
+  const define = { BURNRATE_VERSION: JSON.stringify('bench'), BURNRATE_PRICES_VERSION: JSON.stringify(pricesPkg.version) };
+  // The database worker beside the parts, as dist/ ships it beside the CLI.
+  await esbuild.build({ absWorkingDir: ROOT, entryPoints: { storeWorker: 'src/engine/storeWorker.ts' }, outdir: work, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', define });
   const fmt = (bytes: number) => (bytes / MB).toFixed(1).padStart(6);
   process.stdout.write(`Resident memory by part (node ${process.version}; MB; median of 3 fresh processes)\n\n`);
   process.stdout.write(`${'part'.padEnd(40)}   rss   anon   file   heap   +rss over node\n`);
@@ -65,7 +69,7 @@ async function main(): Promise<void> {
         format: 'cjs',
         target: 'node20',
         logLevel: 'error',
-        define: { BURNRATE_VERSION: JSON.stringify('bench'), BURNRATE_PRICES_VERSION: JSON.stringify(pricesPkg.version) },
+        define,
       });
       const runs = [0, 1, 2].map(() => JSON.parse(execFileSync(process.execPath, [outfile], { cwd: work, encoding: 'utf8' })) as Record<'rss' | 'anon' | 'file' | 'heap', number>);
       const m = runs.sort((a, b) => a.rss - b.rss)[1];

@@ -129,10 +129,12 @@ export async function startPortkey(log: (m: string) => void, track: (c: ChildPro
 }
 
 /** CPU time (user + system, all threads) another process has used, in ms, from /proc (Linux; 10 ms ticks). */
-export function cpuMsOfPid(pid: number): number | undefined {
+export function cpuMsOfPid(pid: number, thread?: number): number | undefined {
   try {
     // Fields after "(comm) ": state is [0], utime [11], stime [12], in clock ticks (100 Hz on Linux).
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // With `thread` (a tid; the pid itself is the main thread), that one thread's time only.
+    const file = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+    const fields = fs.readFileSync(file, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return undefined;
