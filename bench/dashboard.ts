@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     console.log(`dashboard ${label}: ${first} (${d.tiles.requests.toLocaleString('en-US')} requests, ${d.leaks.length} leak hints); one workspace: ${ms(t0)}`);
   }
   // An old database upgraded: the rollup is built once from the records.
-  opened.db.exec('DROP TRIGGER requests_rollup; DROP TRIGGER requests_session_rollup; DROP TABLE daily_rollup; DROP TABLE session_rollup; PRAGMA user_version = 1');
+  opened.db.exec('DROP TABLE daily_rollup; DROP TABLE session_rollup; PRAGMA user_version = 1');
   fs.writeFileSync(file, opened.db.export());
   opened.close();
   t0 = performance.now();

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import type { RequestRecord } from './record';
-import { ROLLUP_BACKFILL, ROLLUP_SCHEMA } from './rollup';
+import { ROLLUP_BACKFILL, ROLLUP_SCHEMA, RollupBatch } from './rollup';
 
 export class DatabaseUnreadableError extends Error {}
 
@@ -68,6 +68,7 @@ function loadSqlJs(): Promise<SqlJsStatic> {
 /** The sql.js database of request records, held in memory and saved as a whole SQLite file. */
 export class SpendDatabase {
   private insertStatement: Statement | undefined;
+  private rollup: RollupBatch | undefined;
 
   private constructor(readonly db: Database, readonly file: string | undefined) {}
 
@@ -120,9 +121,15 @@ export class SpendDatabase {
   insert(records: readonly RequestRecord[]): void {
     if (!records.length) return;
     const stmt = (this.insertStatement ??= this.db.prepare(INSERT_SQL));
+    const rollup = (this.rollup ??= new RollupBatch(this.db));
     this.db.exec('BEGIN');
     try {
-      for (const r of records) stmt.run(FIELDS.map((f) => toSql(r[f])));
+      for (const r of records) {
+        stmt.run(FIELDS.map((f) => toSql(r[f])));
+        // Only rows really inserted count (INSERT OR IGNORE skips a record already there).
+        if (this.db.getRowsModified() === 1) rollup.add(r);
+      }
+      rollup.write();
       this.db.exec('COMMIT');
     } catch (e) {
       this.db.exec('ROLLBACK');
@@ -151,6 +158,8 @@ export class SpendDatabase {
   close(): void {
     this.insertStatement?.free();
     this.insertStatement = undefined;
+    this.rollup?.free();
+    this.rollup = undefined;
     this.db.close();
   }
 }

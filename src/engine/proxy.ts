@@ -9,6 +9,7 @@ import { costExchange } from './costing';
 import { proxyError, type ProxyErrorResponse } from './errors';
 import type { ProxyGuard } from './guards';
 import { findApiKey, type KeyFingerprinter } from './keyFingerprint';
+import { parseJsonLazily } from './lazyJson';
 import { DASHBOARD_PAGE_ROUTES, MANAGEMENT_PREFIX } from './managementProtocol';
 import { adapterFor } from './providers';
 import type { RequestRecord } from './record';
@@ -561,11 +562,8 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | 'too
 function parseJson(body: Buffer, contentType: string | undefined): unknown {
   if (!body.length) return undefined;
   if (contentType && !contentType.includes('json') && body[0] !== 0x7b) return undefined;
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
+  // Only the small top-level fields are read on the proxy's path; the conversation is never parsed.
+  return parseJsonLazily(body);
 }
 
 function forwardHeaders(headers: http.IncomingHttpHeaders): Record<string, string | string[]> {

@@ -12,8 +12,15 @@ export interface RecorderOptions {
    * periodic one waits at least this many times as long as the last one took. Default 20 (≤ 5 % busy).
    */
   saveBackoffFactor?: number;
+  /** How long records may gather before they are sent to the database worker (ms). Default DEFAULT_BATCH_MS. */
+  batchMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
+
+/** Records reach the database (and 'record' listeners: status bar, dashboard) at most this late. */
+export const DEFAULT_BATCH_MS = 50;
+/** A batch this big goes at once, so a burst never queues more than this in memory. */
+const MAX_BATCH_RECORDS = 1_000;
 
 /**
  * Takes finished request records and makes them durable without holding up the proxy:
@@ -32,9 +39,7 @@ export class Recorder extends EventEmitter {
   private pending: RequestRecord[] = [];
   /** The pending records as JSON lines, built once for the journal and the worker alike. */
   private pendingLines: string[] = [];
-  /** Batches sent to the worker and not yet answered. */
-  private batchesInFlight = 0;
-  private flushScheduled = false;
+  private batchTimer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
   private dirty = false;
   private saveTimer: NodeJS.Timeout | undefined;
@@ -58,6 +63,8 @@ export class Recorder extends EventEmitter {
   private constructor(readonly store: SpendStore, private readonly opts: RecorderOptions) {
     super();
     this.log = opts.log ?? (() => {});
+    // Whoever asks the database anything sees every record recorded before the question.
+    store.beforeCall = () => this.sendPending();
   }
 
   /** Opens the recorder on a store, replaying any journal a previous process left behind. */
@@ -86,41 +93,44 @@ export class Recorder extends EventEmitter {
     this.appendToJournal(line);
     this.pending.push(rec);
     this.pendingLines.push(line);
-    // While a batch is with the worker, records gather and go in one message when it answers:
-    // each message wakes the worker and its answer wakes this thread, which under load costs the
-    // proxy more than the records themselves.
-    if (!this.flushScheduled && !this.batchesInFlight) {
-      this.flushScheduled = true;
-      setImmediate(() => void this.flush());
+    // Records go to the worker in batches, a few times a second: each message wakes the worker and
+    // its answer wakes this thread, which cost the proxy more than the records themselves (see README,
+    // "Performance"). Durability does not wait for this: the journal line above is already written,
+    // and every query sends what is pending before it asks (see the store's beforeCall hook).
+    if (this.pending.length >= MAX_BATCH_RECORDS) this.sendPending();
+    else if (!this.batchTimer) {
+      this.batchTimer = setTimeout(() => this.sendPending(), this.opts.batchMs ?? DEFAULT_BATCH_MS);
     }
   }
 
   /** Sends queued records to the database; resolves once every record recorded so far is queryable. */
   flush(): Promise<void> {
-    this.flushScheduled = false;
-    if (this.pending.length) {
-      const batch = this.pending;
-      const lines = this.pendingLines;
-      this.pending = [];
-      this.pendingLines = [];
-      this.batchesInFlight++;
-      const inserted = this.store.insertLines(lines).then(
-        () => {
-          this.dirty = true;
-          for (const rec of batch) this.emit('record', rec);
-        },
-        (e: Error) => {
-          this.droppedCount += batch.length;
-          this.log('error', `could not insert ${batch.length} record(s): ${e.message}`);
-        },
-      ).then(() => {
-        this.batchesInFlight--;
-        if (!this.batchesInFlight && this.pending.length && !this.flushScheduled) void this.flush();
-      });
-      // The store answers in order, so this settles after every earlier batch.
-      this.inFlight = inserted;
-    }
+    this.sendPending();
     return this.inFlight;
+  }
+
+  /** Posts the queued records to the worker now (without waiting for it). */
+  private sendPending(): void {
+    if (this.batchTimer) {
+      clearTimeout(this.batchTimer);
+      this.batchTimer = undefined;
+    }
+    if (!this.pending.length) return;
+    const batch = this.pending;
+    const lines = this.pendingLines;
+    this.pending = [];
+    this.pendingLines = [];
+    // The store answers in order, so this settles after every earlier batch.
+    this.inFlight = this.store.insertLines(lines).then(
+      () => {
+        this.dirty = true;
+        for (const rec of batch) this.emit('record', rec);
+      },
+      (e: Error) => {
+        this.droppedCount += batch.length;
+        this.log('error', `could not insert ${batch.length} record(s): ${e.message}`);
+      },
+    );
   }
 
   /**

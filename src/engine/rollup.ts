@@ -1,6 +1,9 @@
+import type { Database, Statement } from 'sql.js';
+import type { RequestRecord } from './record';
+
 /**
- * The dashboard's pre-aggregated tables, kept up to date by triggers on every insert into
- * `requests`, so the dashboard reads a few thousand rollup rows instead of scanning a million
+ * The dashboard's pre-aggregated tables, kept up to date with every insert into `requests`
+ * (RollupBatch: added up per batch of records, then one upsert per row touched), so the dashboard reads a few thousand rollup rows instead of scanning a million
  * records per render:
  *  - daily_rollup: one row per local day × provider × model × feature × workspace;
  *  - session_rollup: one row per local day × session × workspace (sessions are many; kept apart so
@@ -54,17 +57,6 @@ CREATE TABLE IF NOT EXISTS session_rollup (
   last_at INTEGER NOT NULL,
   PRIMARY KEY (day, session, workspace)
 ) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS requests_session_rollup AFTER INSERT ON requests WHEN NEW.session IS NOT NULL AND NEW.session != '' BEGIN
-  INSERT INTO session_rollup VALUES (
-    ${LOCAL_DAY_SQL('NEW.started_at')}, NEW.session, COALESCE(NEW.workspace, ''), 1, NEW.cost_nanos,
-    NEW.input_tokens + NEW.output_tokens, NEW.started_at, NEW.started_at
-  ) ON CONFLICT DO UPDATE SET
-    requests = requests + 1,
-    cost_nanos = cost_nanos + excluded.cost_nanos,
-    tokens = tokens + excluded.tokens,
-    first_at = MIN(first_at, excluded.first_at),
-    last_at = MAX(last_at, excluded.last_at);
-END;
 CREATE INDEX IF NOT EXISTS requests_cost ON requests(cost_nanos);
 -- A record re-priced (burnrate reprice --apply) moves its rollup rows by the difference.
 CREATE TRIGGER IF NOT EXISTS requests_rollup_repriced AFTER UPDATE OF cost_nanos, cost_status ON requests BEGIN
@@ -78,35 +70,9 @@ CREATE TRIGGER IF NOT EXISTS requests_rollup_repriced AFTER UPDATE OF cost_nanos
   WHERE NEW.session IS NOT NULL AND NEW.session != '' AND day = ${LOCAL_DAY_SQL('NEW.started_at')}
     AND session = NEW.session AND workspace = COALESCE(NEW.workspace, '');
 END;
-CREATE TRIGGER IF NOT EXISTS requests_rollup AFTER INSERT ON requests BEGIN
-  INSERT INTO daily_rollup VALUES (
-    ${LOCAL_DAY_SQL('NEW.started_at')}, NEW.provider, COALESCE(NEW.model, ''), COALESCE(NEW.feature, ''),
-    COALESCE(NEW.workspace, ''),
-    1, NEW.cost_nanos, NEW.input_tokens, NEW.cache_read_tokens, NEW.cache_write_tokens, NEW.output_tokens,
-    NEW.reasoning_tokens, NEW.cost_status = 'unpriced', ${FAILED_SQL('NEW')}, CASE WHEN ${FAILED_SQL('NEW')} THEN NEW.cost_nanos ELSE 0 END,
-    ${LONG_UNCACHED_SQL('NEW')}, CASE WHEN ${LONG_UNCACHED_SQL('NEW')} THEN NEW.input_tokens ELSE 0 END,
-    CASE WHEN ${LONG_UNCACHED_SQL('NEW')} THEN NEW.input_tokens END,
-    NEW.started_at, NEW.started_at
-  ) ON CONFLICT DO UPDATE SET
-    requests = requests + 1,
-    cost_nanos = cost_nanos + excluded.cost_nanos,
-    input_tokens = input_tokens + excluded.input_tokens,
-    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-    cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-    output_tokens = output_tokens + excluded.output_tokens,
-    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-    unpriced_requests = unpriced_requests + excluded.unpriced_requests,
-    failed_requests = failed_requests + excluded.failed_requests,
-    failed_cost_nanos = failed_cost_nanos + excluded.failed_cost_nanos,
-    long_uncached_requests = long_uncached_requests + excluded.long_uncached_requests,
-    long_uncached_input_tokens = long_uncached_input_tokens + excluded.long_uncached_input_tokens,
-    long_uncached_min_input = CASE
-      WHEN excluded.long_uncached_min_input IS NULL THEN long_uncached_min_input
-      WHEN long_uncached_min_input IS NULL THEN excluded.long_uncached_min_input
-      ELSE MIN(long_uncached_min_input, excluded.long_uncached_min_input) END,
-    first_at = MIN(first_at, excluded.first_at),
-    last_at = MAX(last_at, excluded.last_at);
-END;
+-- Inserts are added up by RollupBatch (below), a batch at a time; triggers per row cost more than the row itself.
+DROP TRIGGER IF EXISTS requests_rollup;
+DROP TRIGGER IF EXISTS requests_session_rollup;
 `;
 
 /** Fills the rollups from records written before they existed (run once, by the schema migration). */
@@ -128,3 +94,145 @@ SELECT ${LOCAL_DAY_SQL('started_at')} AS d, session, COALESCE(workspace, '') AS 
   SUM(input_tokens + output_tokens), MIN(started_at), MAX(started_at)
 FROM requests WHERE session IS NOT NULL AND session != '' GROUP BY d, session, w;
 `;
+
+const DAILY_UPSERT = `INSERT INTO daily_rollup VALUES (${new Array(20).fill('?').join(', ')})
+  ON CONFLICT DO UPDATE SET
+    requests = requests + excluded.requests,
+    cost_nanos = cost_nanos + excluded.cost_nanos,
+    input_tokens = input_tokens + excluded.input_tokens,
+    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+    cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+    output_tokens = output_tokens + excluded.output_tokens,
+    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+    unpriced_requests = unpriced_requests + excluded.unpriced_requests,
+    failed_requests = failed_requests + excluded.failed_requests,
+    failed_cost_nanos = failed_cost_nanos + excluded.failed_cost_nanos,
+    long_uncached_requests = long_uncached_requests + excluded.long_uncached_requests,
+    long_uncached_input_tokens = long_uncached_input_tokens + excluded.long_uncached_input_tokens,
+    long_uncached_min_input = CASE
+      WHEN excluded.long_uncached_min_input IS NULL THEN long_uncached_min_input
+      WHEN long_uncached_min_input IS NULL THEN excluded.long_uncached_min_input
+      ELSE MIN(long_uncached_min_input, excluded.long_uncached_min_input) END,
+    first_at = MIN(first_at, excluded.first_at),
+    last_at = MAX(last_at, excluded.last_at)`;
+
+const SESSION_UPSERT = `INSERT INTO session_rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT DO UPDATE SET
+    requests = requests + excluded.requests,
+    cost_nanos = cost_nanos + excluded.cost_nanos,
+    tokens = tokens + excluded.tokens,
+    first_at = MIN(first_at, excluded.first_at),
+    last_at = MAX(last_at, excluded.last_at)`;
+
+/** One daily_rollup row's worth of a batch, in the table's column order after the key. */
+interface DailySums {
+  key: [string, string, string, string, string];
+  requests: number; costNanos: number; inputTokens: number; cacheReadTokens: number; cacheWriteTokens: number;
+  outputTokens: number; reasoningTokens: number; unpriced: number; failed: number; failedCostNanos: number;
+  longUncached: number; longUncachedInput: number; longUncachedMin: number | null; firstAt: number; lastAt: number;
+}
+
+interface SessionSums {
+  key: [string, string, string];
+  requests: number; costNanos: number; tokens: number; firstAt: number; lastAt: number;
+}
+
+/**
+ * Adds up newly inserted records by rollup row, then writes each row once: a batch of a thousand
+ * records from one script touches one or two rows, not two thousand. Sums what the backfill's SQL
+ * sums (ROLLUP_BACKFILL), the day being the local day of `started_at / 1000` as SQLite computes it.
+ */
+export class RollupBatch {
+  private readonly daily = new Map<string, DailySums>();
+  private readonly sessions = new Map<string, SessionSums>();
+  private dayCache = { start: 0, end: -1, day: '' };
+  private dailyUpsert: Statement | undefined;
+  private sessionUpsert: Statement | undefined;
+
+  constructor(private readonly db: Database) {}
+
+  add(r: RequestRecord): void {
+    const day = this.localDay(r.startedAt);
+    const model = r.model ?? '';
+    const feature = r.feature ?? '';
+    const workspace = r.workspace ?? '';
+    const dailyKey = `${day}\0${r.provider}\0${model}\0${feature}\0${workspace}`;
+    let d = this.daily.get(dailyKey);
+    if (!d) {
+      d = {
+        key: [day, r.provider, model, feature, workspace], requests: 0, costNanos: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0,
+        outputTokens: 0, reasoningTokens: 0, unpriced: 0, failed: 0, failedCostNanos: 0, longUncached: 0, longUncachedInput: 0,
+        longUncachedMin: null, firstAt: r.startedAt, lastAt: r.startedAt,
+      };
+      this.daily.set(dailyKey, d);
+    }
+    d.requests++;
+    d.costNanos += r.costNanos;
+    d.inputTokens += r.inputTokens;
+    d.cacheReadTokens += r.cacheReadTokens;
+    d.cacheWriteTokens += r.cacheWriteTokens;
+    d.outputTokens += r.outputTokens;
+    d.reasoningTokens += r.reasoningTokens;
+    if (r.costStatus === 'unpriced') d.unpriced++;
+    if (r.status === 0 || r.status >= 400) {
+      d.failed++;
+      d.failedCostNanos += r.costNanos;
+    }
+    if (r.inputTokens >= LONG_PROMPT_TOKENS && r.cacheReadTokens === 0) {
+      d.longUncached++;
+      d.longUncachedInput += r.inputTokens;
+      d.longUncachedMin = d.longUncachedMin === null ? r.inputTokens : Math.min(d.longUncachedMin, r.inputTokens);
+    }
+    d.firstAt = Math.min(d.firstAt, r.startedAt);
+    d.lastAt = Math.max(d.lastAt, r.startedAt);
+
+    if (!r.session) return;
+    const sessionKey = `${day}\0${r.session}\0${workspace}`;
+    let s = this.sessions.get(sessionKey);
+    if (!s) this.sessions.set(sessionKey, (s = { key: [day, r.session, workspace], requests: 0, costNanos: 0, tokens: 0, firstAt: r.startedAt, lastAt: r.startedAt }));
+    s.requests++;
+    s.costNanos += r.costNanos;
+    s.tokens += r.inputTokens + r.outputTokens;
+    s.firstAt = Math.min(s.firstAt, r.startedAt);
+    s.lastAt = Math.max(s.lastAt, r.startedAt);
+  }
+
+  /** Writes the sums (inside the caller's transaction) and empties the batch. */
+  write(): void {
+    try {
+      if (this.daily.size) {
+        const stmt = (this.dailyUpsert ??= this.db.prepare(DAILY_UPSERT));
+        for (const d of this.daily.values()) {
+          stmt.run([...d.key, d.requests, d.costNanos, d.inputTokens, d.cacheReadTokens, d.cacheWriteTokens, d.outputTokens, d.reasoningTokens,
+            d.unpriced, d.failed, d.failedCostNanos, d.longUncached, d.longUncachedInput, d.longUncachedMin, d.firstAt, d.lastAt]);
+        }
+      }
+      if (this.sessions.size) {
+        const stmt = (this.sessionUpsert ??= this.db.prepare(SESSION_UPSERT));
+        for (const s of this.sessions.values()) stmt.run([...s.key, s.requests, s.costNanos, s.tokens, s.firstAt, s.lastAt]);
+      }
+    } finally {
+      this.daily.clear();
+      this.sessions.clear();
+    }
+  }
+
+  /** Frees the prepared statements (before the database closes). */
+  free(): void {
+    this.dailyUpsert?.free();
+    this.sessionUpsert?.free();
+    this.dailyUpsert = this.sessionUpsert = undefined;
+  }
+
+  /** SQLite's strftime('%Y-%m-%d', started_at / 1000, 'unixepoch', 'localtime'): whole seconds, local time. */
+  private localDay(startedAt: number): string {
+    const at = Math.trunc(startedAt / 1000) * 1000;
+    const c = this.dayCache;
+    if (at >= c.start && at < c.end) return c.day;
+    const d = new Date(at);
+    const start = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+    const end = new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
+    this.dayCache = { start, end, day: `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}` };
+    return this.dayCache.day;
+  }
+}

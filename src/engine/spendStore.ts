@@ -21,6 +21,11 @@ export class SpendStore {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private stopped: Error | undefined;
+  /**
+   * Called before any request other than an insert is sent (the recorder sends its queued records
+   * there), so a query sees every record recorded before it was asked.
+   */
+  beforeCall: (() => void) | undefined;
 
   private constructor(private readonly worker: Worker, readonly file: string | undefined) {
     worker.on('message', (reply: StoreReply) => {
@@ -110,6 +115,7 @@ export class SpendStore {
   }
 
   private call(request: StoreRequest): Promise<unknown> {
+    if (request.op !== 'insert' && request.op !== 'insertLines') this.beforeCall?.();
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

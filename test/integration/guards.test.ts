@@ -110,6 +110,7 @@ describe('session token and cost budgets', () => {
     const { succeeded, error } = await untilRefused(() => client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 300, messages }));
     assert.ok(error instanceof Anthropic.PermissionDeniedError, `got ${error.constructor.name}`);
     assert.match(error.message, /burnrate\.guard\.sessionMaxUsd/);
+    await h.engine.recorder.flush();
     const spent = records.filter((r) => r.session === 'usd-1').map((r) => r.costNanos);
     assert.equal(spent.length, succeeded);
     const total = spent.reduce((a, b) => a + b, 0);

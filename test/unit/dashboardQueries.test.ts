@@ -187,7 +187,7 @@ test('the rollup built from existing records on upgrade equals the one kept up o
   const rollups = (d: SpendDatabase) => [d.db.exec('SELECT * FROM daily_rollup ORDER BY 1, 2, 3, 4, 5')[0].values, d.db.exec('SELECT * FROM session_rollup ORDER BY 1, 2, 3')[0].values];
   const live = rollups(db);
   // A database from before the rollups: no tables, no triggers, schema version 1.
-  db.db.exec('DROP TRIGGER requests_rollup; DROP TRIGGER requests_session_rollup; DROP TABLE daily_rollup; DROP TABLE session_rollup; PRAGMA user_version = 1');
+  db.db.exec('DROP TABLE daily_rollup; DROP TABLE session_rollup; PRAGMA user_version = 1');
   const bytes = db.db.export();
   const fs = await import('node:fs');
   const os = await import('node:os');
