@@ -19,6 +19,9 @@ import { DEFAULT_SETTINGS, type BurnRateSettings } from './settings';
 import type { Tags } from './tags';
 import type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from './guardTypes';
 
+/** A session's raised limits before any raise (shared, never written: a raise replaces it). */
+const NOT_RAISED: Readonly<Partial<SessionLimits>> = Object.freeze({});
+
 export type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from './guardTypes';
 
 export interface BudgetPolicy {
@@ -307,9 +310,10 @@ export class Guards extends EventEmitter implements ProxyGuard {
     };
   }
 
-  private limitsFor(s: Session): SessionLimits {
+  private limitsFor(s: Session): Readonly<SessionLimits> {
     const base = (s.workspace !== null && this.workspacePolicies.get(s.workspace)?.guard) || this.policy.guard;
-    return { ...base, ...s.raised };
+    // Most sessions were never raised: their limits are the policy's own object (read only), no copy per call.
+    return s.raised === NOT_RAISED ? base : { ...base, ...s.raised };
   }
 
   // ------------------------------------------------------------------------------------------
@@ -562,7 +566,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
     const s: Session = {
       id, explicit, workspace, startedAt: at, lastAt: at, requests: 0, tokens: 0, outputTokens: 0, nanos: 0,
       reservedTokens: 0, reservedNanos: 0, inflight: new Map(), recent: [], repeats: new Map(), failures: [],
-      stopped: null, tripped: new Set(), raised: {}, blockedCalls: 0,
+      stopped: null, tripped: new Set(), raised: NOT_RAISED, blockedCalls: 0,
     };
     this.sessions.set(id, s);
     return s;
