@@ -33,12 +33,14 @@ const MAX_BATCH_RECORDS = 1_000;
  * records in the in-memory database until a snapshot succeeds; the log says how many were affected
  * and when writing works again.
  *
- * Emits "record" (RequestRecord) after each record is queryable, in the order they were recorded.
+ * Emits "record" (RequestRecord) for each record, in the order they were recorded, once it is
+ * journalled and queryable (shortly after the response it describes is complete).
  */
 export class Recorder extends EventEmitter {
-  private pending: RequestRecord[] = [];
-  /** The pending records as JSON lines, built once for the journal and the worker alike. */
+  /** Records not yet sent to the worker, as JSON lines (built once for the journal and the worker alike). */
   private pendingLines: string[] = [];
+  /** Records whose 'record' event is due (see record()). */
+  private toAnnounce: RequestRecord[] = [];
   private batchTimer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
   private dirty = false;
@@ -91,17 +93,26 @@ export class Recorder extends EventEmitter {
     if (this.closed) return;
     const line = JSON.stringify(rec);
     this.appendToJournal(line);
-    this.pending.push(rec);
     this.pendingLines.push(line);
-    // Records go to the worker in batches, a few times a second: each message wakes the worker and
-    // its answer wakes this thread, which cost the proxy more than the records themselves (see README,
-    // "Performance"). Durability does not wait for this: the journal line above is already written,
-    // and every query sends what is pending before it asks (see the store's beforeCall hook).
-    if (this.pending.length >= MAX_BATCH_RECORDS) this.sendPending();
-    else if (!this.batchTimer) {
-      this.batchTimer = setTimeout(() => this.sendPending(), this.opts.batchMs ?? DEFAULT_BATCH_MS);
-    }
+    // Records go to the worker as JSON lines in batches, a few times a second: each message wakes
+    // the worker and its answer wakes this thread, which cost the proxy more than the records
+    // themselves (see README, "Performance"). Durability does not wait for this: the journal line
+    // above is already written, and every query sends what is pending before it asks (the store's
+    // beforeCall hook), so the record is queryable from now on.
+    if (this.pendingLines.length >= MAX_BATCH_RECORDS) this.sendPending();
+    else if (!this.batchTimer) this.batchTimer = setTimeout(() => this.sendPending(), this.opts.batchMs ?? DEFAULT_BATCH_MS);
+    // Listeners hear of it once the proxy has finished with the response (not on its path), and
+    // the record object is not kept beyond that: objects that outlive a young-generation GC are
+    // copied by it, which made its pauses several times longer.
+    this.toAnnounce.push(rec);
+    if (this.toAnnounce.length === 1) setImmediate(this.announce);
   }
+
+  private readonly announce = (): void => {
+    const records = this.toAnnounce;
+    this.toAnnounce = [];
+    for (const rec of records) this.emit('record', rec);
+  };
 
   /** Sends queued records to the database; resolves once every record recorded so far is queryable. */
   flush(): Promise<void> {
@@ -115,20 +126,18 @@ export class Recorder extends EventEmitter {
       clearTimeout(this.batchTimer);
       this.batchTimer = undefined;
     }
-    if (!this.pending.length) return;
-    const batch = this.pending;
+    if (!this.pendingLines.length) return;
     const lines = this.pendingLines;
-    this.pending = [];
     this.pendingLines = [];
     // The store answers in order, so this settles after every earlier batch.
     this.inFlight = this.store.insertLines(lines).then(
       () => {
         this.dirty = true;
-        for (const rec of batch) this.emit('record', rec);
       },
       (e: Error) => {
-        this.droppedCount += batch.length;
-        this.log('error', `could not insert ${batch.length} record(s): ${e.message}`);
+        // Still in the journal: the next start replays them.
+        this.droppedCount += lines.length;
+        this.log('error', `could not insert ${lines.length} record(s): ${e.message}`);
       },
     );
   }
