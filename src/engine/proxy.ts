@@ -164,7 +164,9 @@ export class ProxyServer {
     const controller = new UpstreamCancel();
     let clientGone = false;
     let cutNote: string | undefined;
-    res.on('close', () => {
+    let admitted = false;
+    res.once('close', () => {
+      if (admitted) this.opts.guard!.release(exchange.id);
       if (!res.writableFinished) {
         clientGone = true;
         controller.abort();
@@ -185,7 +187,7 @@ export class ProxyServer {
         },
       });
       if (!admission.allowed) return sendError(res, admission.error);
-      res.once('close', () => guard.release(exchange.id));
+      admitted = true;
     }
 
     let upstream: Dispatcher.ResponseData;
@@ -250,7 +252,7 @@ export class ProxyServer {
   private checkRequest(req: http.IncomingMessage): ProxyErrorResponse | undefined {
     if (!req.url?.startsWith('/')) return proxyError(undefined, 400, 'absolute_target', 'absolute-form request targets are refused: this is not an open proxy');
     let hostCount = 0;
-    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].toLowerCase() === 'host') hostCount++;
+    for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].length === 4 && req.rawHeaders[i].toLowerCase() === 'host') hostCount++;
     const host = req.headers.host?.toLowerCase();
     if (hostCount !== 1 || (host !== `${LOOPBACK_HOST}:${this.port}` && host !== `localhost:${this.port}`)) {
       return proxyError(undefined, 421, 'bad_host', `Host must be ${LOOPBACK_HOST}:${this.port}`);
@@ -568,7 +570,9 @@ function parseJson(body: Buffer, contentType: string | undefined): unknown {
 
 function forwardHeaders(headers: http.IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  // for…in over Node's own header object: no [name, value] pair arrays allocated per header.
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || REQUEST_HEADERS_NOT_FORWARDED.has(name) || isTagHeader(name)) continue;
     out[name] = value;
   }
@@ -578,7 +582,8 @@ function forwardHeaders(headers: http.IncomingHttpHeaders): Record<string, strin
 /** `decoded`: the body goes out decompressed; `resized`: the body may differ in length from upstream's. */
 function responseHeaders(headers: Record<string, string | string[] | undefined>, body: { decoded: boolean; resized: boolean }): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || RESPONSE_HEADERS_NOT_FORWARDED.has(name)) continue;
     if (body.decoded && name === 'content-encoding') continue;
     if ((body.decoded || body.resized) && name === 'content-length') continue;
