@@ -65,6 +65,7 @@ export class Recorder extends EventEmitter {
     const recorder = new Recorder(store, opts);
     await recorder.replayJournals();
     recorder.openJournal();
+    store.beforeIdleStop = () => recorder.saveBeforeIdleStop();
     const interval = opts.saveIntervalMs ?? 5_000;
     if (store.file && interval > 0) {
       recorder.saveTimer = setInterval(() => {
@@ -173,6 +174,18 @@ export class Recorder extends EventEmitter {
         this.log('error', `could not save ${this.store.file}: ${(e as Error).message} (records stay in memory and in the journal; retrying)`);
       }
     }
+  }
+
+  /**
+   * Before the store lets its idle worker go: every record, and any deletion made directly on the
+   * store (retention), goes into the database file. True when nothing is left unsaved; a record
+   * arriving meanwhile makes it false, and the worker stays.
+   */
+  private async saveBeforeIdleStop(): Promise<boolean> {
+    if (this.closed) return true;
+    if (this.store.hasUnsavedChanges) this.dirty = true;
+    await this.save();
+    return !this.pending.length && !this.batchesInFlight && !this.dirty;
   }
 
   /** Flushes, saves and closes the journal. The store is closed by its owner. */
