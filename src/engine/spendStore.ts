@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import { DatabaseUnreadableError } from './db';
 import type { SpendReport, GroupBy, RecordCursor } from './queries';
 import type { QueryMethod, QueryMethodName, QueryModuleName } from './queryModules';
@@ -27,18 +27,24 @@ export interface SpendStoreOptions {
 
 type Waiter = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
-/** One worker thread and the calls it has not answered yet. */
+/** One worker process and the calls it has not answered yet. */
 interface WorkerLink {
-  worker: Worker;
+  worker: ChildProcess;
   pending: Map<number, Waiter>;
-  /** A restarted worker that could not reopen the file: the calls queued behind its open fail with this. */
+  /** Whether the open, the first call on every worker, has been answered. */
+  answered?: boolean;
+  /** A worker that could not open the file: the calls queued behind its open fail with this. */
   openError?: Error;
 }
 
 /**
- * The spend database, owned by a worker thread (storeWorker.ts) so sql.js never runs on the
+ * The spend database, owned by a worker process (storeWorker.ts) so sql.js never runs on the
  * proxy's event loop: inserts, snapshots and queries are messages, answered in the order sent.
  * A query therefore sees every insert sent before it.
+ *
+ * A process rather than a worker thread: when a thread that compiled sql.js's WebAssembly ends,
+ * most of the ~40 MB it used stays in the process (V8's compiler threads keep their malloc arenas),
+ * and grows with each restart; a process that exits gives all of it back.
  *
  * A file-backed store with `idleStopMs` lets its worker go when idle: once the owner's
  * `beforeIdleStop` (the recorder: flush and save) has put everything in the file and no call came
@@ -88,6 +94,11 @@ export class SpendStore {
   /** Whether a worker (and the database in memory) is running now. */
   get workerRunning(): boolean {
     return this.link !== undefined;
+  }
+
+  /** The worker process's id while one runs (for memory and CPU figures). */
+  get workerPid(): number | undefined {
+    return this.link?.worker.pid;
   }
 
   /** True when inserts or deletions were sent since the last snapshot that covers them. */
@@ -152,7 +163,7 @@ export class SpendStore {
     if (link && !this.stopped) await this.call({ op: 'close' }).catch(() => undefined);
     this.stopped ??= new StoreStoppedError('the database is closed');
     this.link = undefined;
-    if (link) await link.worker.terminate();
+    if (link) await endWorker(link.worker);
   }
 
   private call(request: StoreRequest): Promise<unknown> {
@@ -170,7 +181,11 @@ export class SpendStore {
     return new Promise((resolve, reject) => {
       link.pending.set(id, { resolve, reject });
       this.refWhileBusy(link);
-      link.worker.postMessage({ ...request, id });
+      link.worker.send({ ...request, id } satisfies StoreRequestMessage, (e: Error | null) => {
+        if (!e || !link.pending.has(id)) return;
+        link.pending.delete(id);
+        reject(this.stopped ?? new StoreStoppedError(`the database worker stopped: ${e.message}`));
+      });
     });
   }
 
@@ -185,11 +200,21 @@ export class SpendStore {
       if (!waiter) return;
       link.pending.delete(reply.id);
       this.refWhileBusy(link);
-      if (reply.ok) waiter.resolve(reply.value);
-      else waiter.reject(link.openError ?? (reply.error.name === 'DatabaseUnreadableError' ? new DatabaseUnreadableError(reply.error.message) : new Error(reply.error.message)));
+      const error = reply.ok ? undefined : link.openError ?? (reply.error.name === 'DatabaseUnreadableError' ? new DatabaseUnreadableError(reply.error.message) : new Error(reply.error.message));
+      if (!link.answered) {
+        // The first answer is the open's (it goes first and the worker answers in order). If it
+        // failed, the calls queued behind it fail with the same reason, and the next call starts afresh.
+        link.answered = true;
+        if (error) {
+          link.openError = error;
+          if (link === this.link) this.link = undefined;
+        }
+      }
+      if (reply.ok && !error) waiter.resolve(reply.value);
+      else waiter.reject(error!);
       if (link !== this.link) {
         // A worker that failed to reopen the file: gone once it has answered what was queued on it.
-        if (!link.pending.size) void worker.terminate();
+        if (!link.pending.size) void endWorker(worker);
       } else if (!link.pending.size) this.armIdleStop();
     });
     const crashed = (e: Error) => {
@@ -199,21 +224,21 @@ export class SpendStore {
       link.pending.clear();
     };
     worker.on('error', crashed);
-    worker.on('exit', (code) => crashed(new Error(`exit code ${code}`)));
-    worker.unref();
-    const opened = this.send(link, { op: 'open', file: this.file, create });
-    opened.catch((e: Error) => {
-      link.openError = e;
-      if (link === this.link) this.link = undefined;
-      if (!link.pending.size) void worker.terminate();
-    });
-    return opened;
+    worker.on('exit', (code, signal) => crashed(new Error(`exit ${signal ?? `code ${code}`}`)));
+    this.refWhileBusy(link);
+    return this.send(link, { op: 'open', file: this.file, create });
   }
 
   /** The worker keeps the process alive only while a caller awaits it (a CLI must not exit mid-query). */
   private refWhileBusy(link: WorkerLink): void {
-    if (link.pending.size) link.worker.ref();
-    else link.worker.unref();
+    const channel = link.worker.channel as { ref(): void; unref(): void } | null | undefined;
+    if (link.pending.size) {
+      link.worker.ref();
+      channel?.ref();
+    } else {
+      link.worker.unref();
+      channel?.unref();
+    }
   }
 
   private armIdleStop(): void {
@@ -241,9 +266,8 @@ export class SpendStore {
       const ready = this.beforeIdleStop ? await this.beforeIdleStop() : true;
       if (!ready || this.activity !== activity || this.hasUnsavedChanges || link !== this.link || link.pending.size || this.stopped) return;
       this.link = undefined;
-      // Nothing is outstanding on it and nothing unsaved: its 'close' answer is not worth waiting for.
-      link.worker.postMessage({ op: 'close', id: this.nextId++ } satisfies StoreRequestMessage);
-      void link.worker.terminate();
+      // Nothing is outstanding on it and nothing unsaved: it can simply go.
+      void endWorker(link.worker);
     } catch {
       /* the owner's save failed: it reports that itself; the worker stays, and so does every record */
     } finally {
@@ -252,12 +276,35 @@ export class SpendStore {
     }
   }
 }
-function startWorker(): Worker {
+function startWorker(): ChildProcess {
+  // Its own flags, never the host's (an inspector port or a profiler would clash); in VS Code the
+  // host is Electron, which runs a script as plain Node with ELECTRON_RUN_AS_NODE.
+  const options = {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'] as Array<'ignore' | 'inherit' | 'ipc'>,
+    serialization: 'advanced' as const,
+    env: process.versions.electron ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : process.env,
+  };
   // Bundles (dist/) ship storeWorker.js beside the built script; from source, load the TypeScript
   // through tsx, the loader the tests and scripts already run under.
   const bundled = path.join(__dirname, 'storeWorker.js');
-  if (fs.existsSync(bundled)) return new Worker(bundled);
-  const source = path.join(__dirname, 'storeWorker.ts');
+  if (fs.existsSync(bundled)) return fork(bundled, [], { ...options, execArgv: [] });
   const typescriptLoader = 'tsx/cjs'; // a development dependency, never in a bundle
-  return new Worker(`require(${JSON.stringify(require.resolve(typescriptLoader))}); require(${JSON.stringify(source)});`, { eval: true });
+  return fork(path.join(__dirname, 'storeWorker.ts'), [], { ...options, execArgv: ['--require', require.resolve(typescriptLoader)] });
+}
+
+/** Ends a worker process: it exits when its channel closes; killed if it has not within a few seconds. */
+function endWorker(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    // Kept alive until it has gone, so a closing CLI waits for its database to close.
+    worker.ref();
+    const killer = setTimeout(() => worker.kill('SIGKILL'), 5_000);
+    killer.unref();
+    worker.once('exit', () => {
+      clearTimeout(killer);
+      resolve();
+    });
+    if (worker.connected) worker.disconnect();
+    else worker.kill();
+  });
 }
