@@ -305,6 +305,6 @@ function endWorker(worker: ChildProcess): Promise<void> {
       resolve();
     });
     if (worker.connected) worker.disconnect();
-    else worker.kill();
+    else worker.kill('SIGKILL');
   });
 }

@@ -88,3 +88,6 @@ function send(message: StoreReply): void {
 // Everything worth keeping is in the file or the engine's journal; a snapshot still being written
 // is abandoned before its rename, so it cannot replace a newer file.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal signals the whole process group: the engine saves on SIGINT/SIGTERM and
+// needs its worker for that, so the worker leaves only when the engine lets it go (above).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
