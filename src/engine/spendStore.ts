@@ -172,7 +172,14 @@ export class SpendStore {
     if (request.op !== 'save') this.activity++;
     if (request.op === 'insert' || request.op === 'insertLines' || request.op === 'prune') this.mutationsSent++;
     // A sleeping store wakes: the new worker reopens the file, then answers this call.
-    if (!this.link) void this.startWorker(true).catch(() => undefined);
+    if (!this.link) {
+      try {
+        void this.startWorker(true).catch(() => undefined);
+      } catch (e) {
+        // No process could be started (out of memory, too many processes): this call fails, the next one tries again.
+        return Promise.reject(new StoreStoppedError(`could not start the database worker: ${(e as Error).message}`));
+      }
+    }
     return this.send(this.link!, request);
   }
 
