@@ -508,7 +508,7 @@ async function main(): Promise<void> {
     if (saves.length) {
       out(
         `Burn Rate database saves between runs: median ${fmt(median(saves), 1)} ms, max ${fmt(Math.max(...saves), 1)} ms` +
-          ` (file ${mb(burnSamples[burnSamples.length - 1].dbBytes)} at the end; saves run in the database worker thread, off the proxy's event loop)`,
+          ` (file ${mb(burnSamples[burnSamples.length - 1].dbBytes)} at the end; saves run in the database worker process, off the proxy's event loop)`,
       );
     }
     for (const mode of config.modes) {
