@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { SpendDatabase } from '../src/engine/db';
 import { Engine } from '../src/engine/engine';
+import { priceLibraryLoaded } from '../src/engine/priceLibrary';
 import { readJournalRecords } from '../src/engine/recorder';
 import type { startFakeProvider as StartFakeProvider } from '../test/support/fakeProvider';
 import type { startBareProxy as StartBareProxy } from './bareProxy';
@@ -68,12 +69,12 @@ async function handle(msg: HostRequest): Promise<Omit<HostReply, 'id' | 'ok'>> {
         return { url: bare.url };
       }
       dbPath = path.join(msg.dir!, 'spend.sqlite');
-      engine = await Engine.start({ port: 0, dbPath, dataDir: msg.dir!, upstreams: { openai: msg.upstream! }, saveIntervalMs: msg.saveIntervalMs });
+      engine = await Engine.start({ port: 0, dbPath, dataDir: msg.dir!, upstreams: { openai: msg.upstream! }, saveIntervalMs: msg.saveIntervalMs, storeIdleStopMs: msg.storeIdleStopMs });
       engine.recorder.on('record', () => records++);
       return { url: engine.url };
     }
     case 'stats':
-      return { ...memory(), records };
+      return { ...memory(), records, storeWorkerRunning: engine?.store.workerRunning, storeWorkerPid: engine?.store.workerPid, priceLibraryLoaded: priceLibraryLoaded() };
     case 'settle': {
       if (!engine) return {};
       const t0 = performance.now();

@@ -33,7 +33,7 @@ export interface LoadResult {
 export type HostRole = 'fake' | 'bare' | 'burnrate';
 
 export type HostRequest =
-  | { id: number; op: 'start'; role: HostRole; upstream?: string; dir?: string; saveIntervalMs?: number }
+  | { id: number; op: 'start'; role: HostRole; upstream?: string; dir?: string; saveIntervalMs?: number; storeIdleStopMs?: number }
   /** Memory and record counters, without side effects. */
   | { id: number; op: 'stats' }
   /** Burn Rate only: save the database now, so the next periodic save does not land in another target's run. */
@@ -57,6 +57,12 @@ export interface HostReply {
   journalLeft?: number;
   saveMs?: number;
   dbBytes?: number;
+  /** Burn Rate only: whether the database worker runs (it stops when idle). */
+  storeWorkerRunning?: boolean;
+  /** Burn Rate only: the database worker process, while it runs (its memory and CPU are Burn Rate's too). */
+  storeWorkerPid?: number;
+  /** Burn Rate only: whether the price library has been loaded (at the first price). */
+  priceLibraryLoaded?: boolean;
 }
 
 export type LoadRequest = { id: number; op: 'run'; spec: LoadSpec } | { id: number; op: 'close' };

@@ -15,7 +15,7 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
 import { Recorder } from './recorder';
 import { RouteTable } from './routes';
 import type { BurnRateSettings } from './settings';
-import { SpendStore } from './spendStore';
+import { DEFAULT_STORE_IDLE_STOP_MS, SpendStore } from './spendStore';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type Log = (level: LogLevel, message: string) => void;
@@ -30,6 +30,11 @@ export interface EngineOptions {
   upstreams?: Record<string, string>;
   maxBodyBytes?: number;
   saveIntervalMs?: number;
+  /**
+   * Stop the database worker after this long without database work (DEFAULT_STORE_IDLE_STOP_MS;
+   * 0: keep it running). It starts again, on the same file, at the next record or query.
+   */
+  storeIdleStopMs?: number;
   /** Keep raw request records this many days (0: forever). Default DEFAULT_RETENTION_DAYS. */
   retentionDays?: number;
   /** Start with recording paused (requests forwarded, not recorded), e.g. when taking over from a paused engine. */
@@ -76,7 +81,7 @@ export class Engine {
     // Refreshed price data, when the user fetched some; the bundled catalogue otherwise.
     const prices = loadStoredPriceData(opts.dataDir, log);
     if (prices) log('info', `prices from ${describePrices(prices)}`);
-    const { store, keptAside } = await openStoreKeepingUnreadableAside(opts.dbPath, log);
+    const { store, keptAside } = await openStoreKeepingUnreadableAside(opts.dbPath, opts.storeIdleStopMs ?? DEFAULT_STORE_IDLE_STOP_MS, log);
     const retentionDays = opts.retentionDays ?? DEFAULT_RETENTION_DAYS;
     if (retentionDays > 0) await prune(store, retentionDays, log);
     const recorder = await Recorder.open(store, { saveIntervalMs: opts.saveIntervalMs, log });
@@ -174,9 +179,9 @@ export class Engine {
  * aside (`<db>.unreadable-<time>`) and a new one started, so the proxy keeps working; the caller
  * tells the user where the old file is. Its journal, readable line by line, is replayed into the new one.
  */
-async function openStoreKeepingUnreadableAside(file: string | undefined, log: Log): Promise<{ store: SpendStore; keptAside?: { file: string; reason: string } }> {
+async function openStoreKeepingUnreadableAside(file: string | undefined, idleStopMs: number, log: Log): Promise<{ store: SpendStore; keptAside?: { file: string; reason: string } }> {
   try {
-    return { store: await SpendStore.open(file, { create: true }) };
+    return { store: await SpendStore.open(file, { create: true, idleStopMs }) };
   } catch (e) {
     if (!(e instanceof DatabaseUnreadableError) || !file) throw e;
     const aside = `${file}.unreadable-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -187,7 +192,7 @@ async function openStoreKeepingUnreadableAside(file: string | undefined, log: Lo
     }
     const reason = e.message.replace(/; it was left untouched$/, '');
     log('error', `${reason}. It was kept, untouched, as ${aside}; recording continues in a new database.`);
-    return { store: await SpendStore.open(file, { create: true }), keptAside: { file: aside, reason } };
+    return { store: await SpendStore.open(file, { create: true, idleStopMs }), keptAside: { file: aside, reason } };
   }
 }
 

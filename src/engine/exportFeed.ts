@@ -21,7 +21,7 @@ export interface SequencedRecord {
 
 /**
  * The one narrow way the exporter reads records: what was inserted after `after`, oldest first.
- * Async so the database may live elsewhere (a worker thread) without the exporter changing.
+ * Async so the database may live elsewhere (a worker process) without the exporter changing.
  */
 export interface RecordFeed {
   after(cursor: ExportCursor | null, limit: number): Promise<SequencedRecord[]>;
@@ -63,7 +63,7 @@ export function databaseFeed(db: Database): RecordFeed {
   };
 }
 
-/** The feed over the engine's database, which lives in the store's worker thread. */
+/** The feed over the engine's database, which lives in the store's worker process. */
 export function storeFeed(store: SpendStore): RecordFeed {
   return {
     after: (cursor, limit) => store.run('exportFeed', 'after', cursor, limit),

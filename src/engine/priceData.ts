@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REMOTE_DATA_JSON_URL, type Provider } from '@pydantic/genai-prices';
+import type { Provider } from '@pydantic/genai-prices';
 import { writeFileAtomic } from './db';
-import { currentCatalogueVersion, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, useCatalogueData } from './pricing';
+import { priceLibraryLoaded } from './priceLibrary';
+import { currentCatalogueVersion, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, useCatalogueData, useCatalogueDataWhenLoaded } from './pricing';
 
 /**
  * Price refresh: the price library (@pydantic/genai-prices) publishes its catalogue as one JSON
@@ -33,7 +34,11 @@ interface StoredPriceData {
 
 export class PriceRefreshError extends Error {}
 
-export const DEFAULT_PRICE_DATA_URL = REMOTE_DATA_JSON_URL;
+/**
+ * Where the price library publishes its data: its REMOTE_DATA_JSON_URL, copied so that reading it
+ * does not load the library (a unit test checks the two agree).
+ */
+export const DEFAULT_PRICE_DATA_URL = 'https://raw.githubusercontent.com/pydantic/genai-prices/main/prices/new_data/v2/data.json';
 
 export function priceDataFile(dataDir: string): string {
   return path.join(dataDir, 'prices', 'genai-prices-data.json');
@@ -100,7 +105,20 @@ export function loadStoredPriceData(dataDir: string, log?: (level: 'info' | 'war
   try {
     const stored = JSON.parse(raw) as StoredPriceData;
     if (!stored.info?.version) throw new Error('no version');
-    if (stored.info.version !== currentCatalogueVersion()) useCatalogueData(checkProviders(stored.providers), stored.info.version, priceDataDate(stored.info));
+    if (stored.info.version !== currentCatalogueVersion()) {
+      const providers = checkProviders(stored.providers);
+      const { version } = stored.info;
+      if (priceLibraryLoaded()) useCatalogueData(providers, version, priceDataDate(stored.info));
+      else {
+        // Read again when the first price is needed, rather than kept in memory until then.
+        const reload = () => {
+          const again = JSON.parse(fs.readFileSync(file, 'utf8')) as StoredPriceData;
+          if (again.info?.version !== version) throw new Error(`it changed since it was read (now ${again.info?.version})`);
+          return checkProviders(again.providers);
+        };
+        useCatalogueDataWhenLoaded(version, priceDataDate(stored.info), reload, (e) => log?.('warn', `ignoring stored price data ${file} (${e.message}); using ${currentCatalogueVersion()}`));
+      }
+    }
     return stored.info;
   } catch (e) {
     log?.('warn', `ignoring stored price data ${file} (${(e as Error).message}); using ${currentCatalogueVersion()}`);

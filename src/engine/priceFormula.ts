@@ -1,4 +1,5 @@
-import { calcPrice, type ModelInfo, type ModelPrice, type Provider, type TieredPrices } from '@pydantic/genai-prices';
+import type { ModelInfo, ModelPrice, Provider, TieredPrices } from '@pydantic/genai-prices';
+import { priceLibrary } from './priceLibrary';
 
 /**
  * A model's price turned into straight-line arithmetic, so pricing a request costs well under a
@@ -117,7 +118,7 @@ export function buildPriceFormula(provider: Provider, model: ModelInfo): PriceFo
       const ours = formula.totalUsd(probe, at);
       let theirs: number | undefined;
       try {
-        theirs = calcPrice({ ...probe }, model.id, { provider: singleModel, timestamp: at })?.total_price;
+        theirs = priceLibrary().calcPrice({ ...probe }, model.id, { provider: singleModel, timestamp: at })?.total_price;
       } catch {
         theirs = undefined;
       }

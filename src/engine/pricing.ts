@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { calcPrice, findProvider, updatePrices, type ModelInfo, type ModelPrice, type Provider, type TieredPrices } from '@pydantic/genai-prices';
+import type { ModelInfo, ModelPrice, Provider, TieredPrices } from '@pydantic/genai-prices';
 import catalogueDatesFile from '../../pricing/catalogue-dates.json';
 import overridesFile from '../../pricing/overrides.json';
 import serviceTiersFile from '../../pricing/service-tiers.json';
 import type { PriceRow } from './dashboardTypes';
 import { buildPriceFormula, type PriceFormula } from './priceFormula';
+import { priceLibrary, priceLibraryLoaded, whenPriceLibraryLoads } from './priceLibrary';
 import type { TokenUsage } from './usage';
 
 /** Version of the bundled price catalogue, recorded with every priced request. */
@@ -33,11 +34,40 @@ export function currentCatalogueDate(): string | undefined {
  * bundled catalogue. Throws, and changes nothing, when the data does not validate.
  */
 export function useCatalogueData(providers: Provider[], version: string, date?: string): void {
-  updatePrices(({ setProviderData }: { setProviderData: (data: Provider[]) => void }) => setProviderData(providers));
+  priceLibrary().updatePrices(({ setProviderData }: { setProviderData: (data: Provider[]) => void }) => setProviderData(providers));
   catalogueVersion = version;
   catalogueDate = date;
   resolvedModels.clear();
 }
+
+/**
+ * Puts price data already checked once (stored after a refresh) in force without loading the price
+ * library now: records name `version` as their price source from now on, and the data itself is
+ * read with `load` and handed to the library when it first loads (the first price needed), so an
+ * engine that prices nothing never pays for either. If the library refuses the data then, the
+ * bundled catalogue stays in force and `refused` says why.
+ */
+export function useCatalogueDataWhenLoaded(version: string, date: string | undefined, load: () => Provider[], refused: (e: Error) => void): void {
+  if (priceLibraryLoaded()) return useCatalogueData(load(), version, date);
+  catalogueVersion = version;
+  catalogueDate = date;
+  const first = catalogueOnLoad === undefined;
+  catalogueOnLoad = { version, date, load, refused };
+  if (!first) return;
+  whenPriceLibraryLoads(() => {
+    const pending = catalogueOnLoad!;
+    catalogueOnLoad = undefined;
+    try {
+      useCatalogueData(pending.load(), pending.version, pending.date);
+    } catch (e) {
+      catalogueVersion = PRICE_CATALOGUE_VERSION;
+      catalogueDate = PRICE_CATALOGUE_DATE;
+      pending.refused(e as Error);
+    }
+  });
+}
+
+let catalogueOnLoad: { version: string; date: string | undefined; load: () => Provider[]; refused: (e: Error) => void } | undefined;
 
 export type CostStatus = 'exact' | 'estimated' | 'unpriced' | 'free';
 
@@ -131,7 +161,7 @@ function calcWithOverrides(
   if (resolved.formula === undefined) resolved.formula = buildPriceFormula(resolved.provider, resolved.provider.models[0]) ?? null;
   const totalUsd = resolved.formula?.totalUsd(usage, timestamp);
   if (totalUsd !== undefined) return { totalUsd, modelId: resolved.provider.models[0].id, source: resolved.source };
-  const result = calcPrice(usage, model, { provider: resolved.provider, timestamp });
+  const result = priceLibrary().calcPrice(usage, model, { provider: resolved.provider, timestamp });
   if (!result) return undefined;
   return { totalUsd: result.total_price, modelId: result.model.id, source: resolved.source };
 }
@@ -153,10 +183,10 @@ function resolveCatalogueModel(pricesProvider: string, model: string): ResolvedM
   const local = overrideModels[pricesProvider];
   if (local?.length) {
     const provider: Provider = { id: pricesProvider, name: pricesProvider, api_pattern: '', models: local };
-    const result = calcPrice(probe, model, { provider });
+    const result = priceLibrary().calcPrice(probe, model, { provider });
     if (result) return { provider: { ...provider, models: [result.model] }, source: 'pricing/overrides.json' };
   }
-  const result = calcPrice(probe, model, { providerId: pricesProvider });
+  const result = priceLibrary().calcPrice(probe, model, { providerId: pricesProvider });
   if (!result) return null;
   return { provider: { ...result.provider, fallback_model_providers: undefined, models: [result.model] }, source: catalogueVersion };
 }
@@ -185,7 +215,7 @@ export function listPrices(pricesProviders: string[], filter?: string): PriceRow
   for (const providerId of pricesProviders) {
     const models: Array<[ModelInfo, string]> = [
       ...(overrideModels[providerId] ?? []).map((m): [ModelInfo, string] => [m, 'pricing/overrides.json']),
-      ...(findProvider({ providerId })?.models ?? []).map((m): [ModelInfo, string] => [m, catalogueVersion]),
+      ...(priceLibrary().findProvider({ providerId })?.models ?? []).map((m): [ModelInfo, string] => [m, catalogueVersion]),
     ];
     for (const [info, source] of models) {
       if (needle && !info.id.toLowerCase().includes(needle) && !(info.name ?? '').toLowerCase().includes(needle)) continue;

@@ -42,6 +42,8 @@ export class Recorder extends EventEmitter {
   /** Records whose 'record' event is due (see record()). */
   private toAnnounce: RequestRecord[] = [];
   private batchTimer: NodeJS.Timeout | undefined;
+  /** Batches sent to the worker and not yet answered. */
+  private insertsInFlight = 0;
   private inFlight: Promise<void> = Promise.resolve();
   private dirty = false;
   private saveTimer: NodeJS.Timeout | undefined;
@@ -74,6 +76,7 @@ export class Recorder extends EventEmitter {
     const recorder = new Recorder(store, opts);
     await recorder.replayJournals();
     recorder.openJournal();
+    store.beforeIdleStop = () => recorder.saveBeforeIdleStop();
     const interval = opts.saveIntervalMs ?? 5_000;
     if (store.file && interval > 0) {
       recorder.saveTimer = setInterval(() => {
@@ -129,6 +132,7 @@ export class Recorder extends EventEmitter {
     if (!this.pendingLines.length) return;
     const lines = this.pendingLines;
     this.pendingLines = [];
+    this.insertsInFlight++;
     // The store answers in order, so this settles after every earlier batch.
     this.inFlight = this.store.insertLines(lines).then(
       () => {
@@ -139,7 +143,9 @@ export class Recorder extends EventEmitter {
         this.droppedCount += lines.length;
         this.log('error', `could not insert ${lines.length} record(s): ${e.message}`);
       },
-    );
+    ).finally(() => {
+      this.insertsInFlight--;
+    });
   }
 
   /**
@@ -192,6 +198,18 @@ export class Recorder extends EventEmitter {
         this.log('error', `could not save ${this.store.file}: ${(e as Error).message} (records stay in memory and in the journal; retrying)`);
       }
     }
+  }
+
+  /**
+   * Before the store lets its idle worker go: every record, and any deletion made directly on the
+   * store (retention), goes into the database file. True when nothing is left unsaved; a record
+   * arriving meanwhile makes it false, and the worker stays.
+   */
+  private async saveBeforeIdleStop(): Promise<boolean> {
+    if (this.closed) return true;
+    if (this.store.hasUnsavedChanges) this.dirty = true;
+    await this.save();
+    return !this.pendingLines.length && !this.insertsInFlight && !this.dirty;
   }
 
   /** Flushes, saves and closes the journal. The store is closed by its owner. */

@@ -1,9 +1,8 @@
 /**
- * The worker thread that owns the sql.js database. sql.js runs synchronously (a snapshot of a big
+ * The worker process that owns the sql.js database (started by SpendStore, talking over its IPC channel). sql.js runs synchronously (a snapshot of a big
  * database takes seconds), so none of it may run on the proxy's event loop: inserts, snapshots
  * and queries all happen here, one message at a time, in the order they were sent.
  */
-import { parentPort } from 'node:worker_threads';
 import { SpendDatabase, writeFileAtomic } from './db';
 import { QUERY_MODULES, type QueryModuleName } from './queryModules';
 import type { RequestRecord } from './record';
@@ -59,7 +58,7 @@ async function handle(msg: StoreRequestMessage): Promise<unknown> {
 // One message at a time, in order (opening loads sql.js asynchronously). Only a snapshot's file write
 // runs beside the messages after it, and its reply comes when the file is in place.
 let queue: Promise<void> = Promise.resolve();
-parentPort!.on('message', (msg: StoreRequestMessage) => {
+process.on('message', (msg: StoreRequestMessage) => {
   queue = queue.then(async () => {
     try {
       const value = await handle(msg);
@@ -73,9 +72,22 @@ parentPort!.on('message', (msg: StoreRequestMessage) => {
 });
 
 function reply(id: number, value: unknown): void {
-  parentPort!.postMessage({ id, ok: true, value } satisfies StoreReply);
+  send({ id, ok: true, value } satisfies StoreReply);
 }
 
 function fail(id: number, err: Error): void {
-  parentPort!.postMessage({ id, ok: false, error: { name: err.constructor?.name ?? 'Error', message: err.message } } satisfies StoreReply);
+  send({ id, ok: false, error: { name: err.constructor?.name ?? 'Error', message: err.message } } satisfies StoreReply);
 }
+
+function send(message: StoreReply): void {
+  // The engine may be gone (closed, or killed): nobody is left to answer.
+  if (process.connected) process.send!(message);
+}
+
+// The engine closed the channel (done with the database, or it exited or was killed): go now.
+// Everything worth keeping is in the file or the engine's journal; a snapshot still being written
+// is abandoned before its rename, so it cannot replace a newer file.
+process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal signals the whole process group: the engine saves on SIGINT/SIGTERM and
+// needs its worker for that, so the worker leaves only when the engine lets it go (above).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);

@@ -177,7 +177,8 @@ describe('a full disk', () => {
     fsModule.writeSync = () => {
       throw full;
     };
-    const tmpFile = `${dbPath}.tmp-${process.pid}`;
+    // The snapshot is written by the database worker process, with its pid in the temp file's name.
+    const tmpFile = `${dbPath}.tmp-${engine.store.workerPid}`;
     fs.symlinkSync('/dev/full', tmpFile);
     try {
       for (let i = 0; i < 5; i++) assert.equal((await ask()).choices[0].message.content, FAKE_REPLY_TEXT.openai);

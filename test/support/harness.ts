@@ -23,12 +23,12 @@ export interface Harness {
 }
 
 /** A real engine (proxy, recorder, database file) with every provider routed to one fake upstream. */
-export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineOptions['otlp']; settings?: EngineOptions['settings'] } = {}): Promise<Harness> {
+export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineOptions['otlp']; settings?: EngineOptions['settings']; storeIdleStopMs?: number } = {}): Promise<Harness> {
   const fake = await startFakeProvider();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-it-'));
   const dbPath = path.join(dir, 'spend.sqlite');
   const upstreams = Object.fromEntries(DEFAULT_ROUTES.map((r) => [r.id, fake.url]));
-  const engine = await Engine.start({ port: 0, dbPath, dataDir: dir, upstreams, maxBodyBytes: opts.maxBodyBytes, saveIntervalMs: 0, otlp: opts.otlp, settings: opts.settings });
+  const engine = await Engine.start({ port: 0, dbPath, dataDir: dir, upstreams, maxBodyBytes: opts.maxBodyBytes, saveIntervalMs: 0, otlp: opts.otlp, settings: opts.settings, storeIdleStopMs: opts.storeIdleStopMs });
   return {
     fake,
     engine,
