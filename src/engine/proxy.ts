@@ -7,7 +7,7 @@ import * as zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { costExchange } from './costing';
 import { proxyError, type ProxyErrorResponse } from './errors';
-import type { ProxyGuard } from './guards';
+import type { GuardTicket, ProxyGuard } from './guards';
 import { findApiKey, type KeyFingerprinter } from './keyFingerprint';
 import { parseJsonLazily } from './lazyJson';
 import { DASHBOARD_PAGE_ROUTES, MANAGEMENT_PREFIX } from './managementProtocol';
@@ -164,9 +164,8 @@ export class ProxyServer {
     const controller = new UpstreamCancel();
     let clientGone = false;
     let cutNote: string | undefined;
-    let admitted = false;
     res.once('close', () => {
-      if (admitted) this.opts.guard!.release(exchange.id);
+      if (exchange.ticket) this.opts.guard!.release(exchange.ticket);
       if (!res.writableFinished) {
         clientGone = true;
         controller.abort();
@@ -177,7 +176,7 @@ export class ProxyServer {
     const guard = this.opts.guard;
     if (guard) {
       const admission = guard.admit({
-        id: exchange.id, protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: call?.requestModel,
+        protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: call?.requestModel,
         stream: call?.stream ?? false, path: upstreamPath, body, json, tags, keyFingerprint: exchange.keyFingerprint, userAgent: req.headers['user-agent'],
         cut: (reason) => {
           cutNote = reason;
@@ -187,7 +186,7 @@ export class ProxyServer {
         },
       });
       if (!admission.allowed) return sendError(res, admission.error);
-      admitted = true;
+      exchange.ticket = admission.ticket;
     }
 
     let upstream: Dispatcher.ResponseData;
@@ -275,6 +274,8 @@ export class ProxyServer {
   }
 
   private finish(ex: Exchange, report: UsageReport | undefined, finished: boolean, error: string | undefined): void {
+    // Its reservation ends where its real use is counted (the guards settle the record).
+    if (ex.ticket) this.opts.guard!.release(ex.ticket);
     try {
       const cost = costExchange({
         pricesProvider: ex.pricesProvider,
@@ -336,6 +337,8 @@ interface Exchange {
   requestBytes: number;
   status: number;
   ttftMs: number | null;
+  /** The guards' reservation, while the call is admitted and unsettled. */
+  ticket?: GuardTicket;
 }
 
 /**
