@@ -70,8 +70,10 @@ async function main(): Promise<void> {
   const pricesPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json'), 'utf8')) as { version: string };
   fs.copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), path.join(work, 'sql-wasm.wasm'));
   const define = { BURNRATE_VERSION: JSON.stringify('bench'), BURNRATE_PRICES_VERSION: JSON.stringify(pricesPkg.version) };
+  /** Bundles a program as the CLI is bundled. */
+  const bundle = (options: esbuild.BuildOptions) => esbuild.build({ absWorkingDir: ROOT, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', define, ...options });
   // The database worker beside the parts, as dist/ ships it beside the CLI.
-  await esbuild.build({ absWorkingDir: ROOT, entryPoints: { storeWorker: 'src/engine/storeWorker.ts' }, outdir: work, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', define });
+  await bundle({ entryPoints: { storeWorker: 'src/engine/storeWorker.ts' }, outdir: work });
   const fmt = (bytes: number) => (bytes / MB).toFixed(1).padStart(6);
   process.stdout.write(`Resident memory by part (node ${process.version}; MB; median of 3 fresh processes)\n\n`);
   process.stdout.write(`${'part'.padEnd(40)}   rss   anon   file   heap  +procs   +rss over node\n`);
@@ -79,23 +81,14 @@ async function main(): Promise<void> {
   try {
     for (const [i, part] of PARTS.entries()) {
       const outfile = path.join(work, `part${i}.js`);
-      await esbuild.build({
-        stdin: { contents: part.code + REPORT, resolveDir: ROOT, loader: 'js' },
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'cjs',
-        target: 'node20',
-        logLevel: 'error',
-        define,
-      });
+      await bundle({ stdin: { contents: part.code + REPORT, resolveDir: ROOT, loader: 'js' }, outfile });
       const runs = [0, 1, 2].map(() => JSON.parse(execFileSync(process.execPath, [outfile], { cwd: work, encoding: 'utf8' })) as Record<'rss' | 'anon' | 'file' | 'heap' | 'procs', number>);
       const m = runs.sort((a, b) => a.rss - b.rss)[1];
       baseline ??= m.rss;
       process.stdout.write(`${part.name.padEnd(40)}${fmt(m.rss)} ${fmt(m.anon)} ${fmt(m.file)} ${fmt(m.heap)}  ${m.procs ? fmt(m.procs) : '     -'}   ${i ? `+${((m.rss - baseline) / MB).toFixed(1)}` : ''}\n`);
     }
     process.stdout.write('\n(anon: the process\'s own memory; file: mapped pages of the node binary and files; heap: V8 heap in use;\n +procs: its child processes, i.e. the database worker while it runs)\n');
-    await measureWake(work, define);
+    await measureWake(work, bundle);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -105,10 +98,10 @@ async function main(): Promise<void> {
  * Waking a sleeping database worker: a new worker process starts, opens the file and answers the
  * call that woke it. Timed from the call to its answer, in a bundled program (as the CLI runs).
  */
-async function measureWake(work: string, define: Record<string, string>): Promise<void> {
+async function measureWake(work: string, bundle: (options: esbuild.BuildOptions) => Promise<unknown>): Promise<void> {
   const sizes = (process.env.BENCH_WAKE_RECORDS || '1000,100000').split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 0);
   const outfile = path.join(work, 'wake.js');
-  await esbuild.build({
+  await bundle({
     stdin: {
       contents: `const { SpendDatabase } = require('./src/engine/db'); const { SpendStore } = require('./src/engine/spendStore'); const fs = require('node:fs'), path = require('node:path');
 (async () => {
@@ -132,12 +125,6 @@ async function measureWake(work: string, define: Record<string, string>): Promis
       loader: 'js',
     },
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    logLevel: 'error',
-    define,
   });
   process.stdout.write('\nWaking the database worker (a new process opens the file and answers the first call; median of 3)\n\n');
   for (const n of sizes) {

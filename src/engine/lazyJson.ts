@@ -7,6 +7,7 @@
  * them. The result reads like JSON.parse's own: same keys in the same order (a repeated key keeps
  * its last value), and spreading or JSON.stringify sees every value.
  */
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './jsonBytes';
 
 /** Values up to this many bytes are parsed during the scan; longer ones when first read. */
 const EAGER_VALUE_BYTES = 256;
@@ -16,14 +17,6 @@ const EAGER_VALUE_BYTES = 256;
  */
 const WHOLE_PARSE_BYTES = 16 * 1024;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
