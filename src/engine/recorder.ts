@@ -99,7 +99,7 @@ export class Recorder extends EventEmitter {
     this.pendingLines.push(line);
     // Records go to the worker as JSON lines in batches, a few times a second: each message wakes
     // the worker and its answer wakes this thread, which cost the proxy more than the records
-    // themselves (see README, "Performance"). Durability does not wait for this: the journal line
+    // themselves (see README, "Speed"). Durability does not wait for this: the journal line
     // above is already written, and every query sends what is pending before it asks (the store's
     // beforeCall hook), so the record is queryable from now on.
     if (this.pendingLines.length >= MAX_BATCH_RECORDS) this.sendPending();
