@@ -135,7 +135,7 @@ export class ProxyServer {
 
     const adapter = adapterFor(route.protocol, { injectStreamUsage: route.injectStreamUsage });
     let call: EndpointCall | undefined;
-    const json = parseJson(body, req.headers['content-type']);
+    let json = parseJson(body, req.headers['content-type']);
     try {
       call = adapter?.recognise({ method: req.method!, path: upstreamPath, query: url.searchParams, body: json, bodyBytes: body.length });
     } catch (e) {
@@ -188,6 +188,9 @@ export class ProxyServer {
       if (!admission.allowed) return sendError(res, admission.error);
       exchange.ticket = admission.ticket;
     }
+    // Read by now: dropped so the parsed body does not outlive this point while the call waits on
+    // the upstream (objects alive across a young-generation GC are copied, and promoted by a second).
+    json = undefined;
 
     let upstream: Dispatcher.ResponseData;
     try {
