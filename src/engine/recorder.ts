@@ -37,8 +37,12 @@ const MAX_BATCH_RECORDS = 1_000;
  * journalled and queryable (shortly after the response it describes is complete).
  */
 export class Recorder extends EventEmitter {
-  /** Records not yet sent to the worker, as JSON lines (built once for the journal and the worker alike). */
-  private pendingLines: string[] = [];
+  /**
+   * Records not yet sent to the worker, as their journal lines ("…\n"), encoded once for the journal
+   * and the worker alike. Bytes, not strings: a Buffer's contents live outside the JS heap, so the
+   * young-generation GC does not copy them while they wait for the next batch.
+   */
+  private pendingLines: Buffer[] = [];
   /** Records whose 'record' event is due (see record()). */
   private toAnnounce: RequestRecord[] = [];
   private batchTimer: NodeJS.Timeout | undefined;
@@ -94,7 +98,7 @@ export class Recorder extends EventEmitter {
   /** Records one finished request. Never throws: recording trouble must not fail a proxied call. */
   record(rec: RequestRecord): void {
     if (this.closed) return;
-    const line = JSON.stringify(rec);
+    const line = Buffer.from(JSON.stringify(rec) + '\n', 'utf8');
     this.appendToJournal(line);
     this.pendingLines.push(line);
     // Records go to the worker as JSON lines in batches, a few times a second: each message wakes
@@ -245,7 +249,8 @@ export class Recorder extends EventEmitter {
     this.journalFd = undefined;
   }
 
-  private appendToJournal(line: string): void {
+  /** Appends one line (ending in a newline) to the journal. */
+  private appendToJournal(line: Buffer): void {
     if (!this.journalFile) return;
     if (this.journalFailedSince !== undefined) {
       // Try again now and then, not on every record of a burst.
@@ -256,7 +261,8 @@ export class Recorder extends EventEmitter {
     if (this.journalFd === undefined) return void this.unjournalledCount++;
     try {
       // A synchronous append of one line: once the response is complete, a kill -9 cannot lose it.
-      fs.writeSync(this.journalFd, (this.journalNeedsNewline ? '\n' : '') + line + '\n');
+      if (this.journalNeedsNewline) fs.writeSync(this.journalFd, '\n');
+      fs.writeSync(this.journalFd, line);
       this.journalNeedsNewline = false;
     } catch (e) {
       this.unjournalledCount++;

@@ -116,10 +116,12 @@ export class SpendStore {
     return this.call({ op: 'insert', records: records as RequestRecord[] }) as Promise<void>;
   }
 
-  /** Inserts records given as JSON lines, one record per line (no empty lines). */
-  insertLines(lines: readonly string[]): Promise<void> {
+  /** Inserts records given as JSON lines, each ending in a newline (a journal line as the recorder wrote it). */
+  insertLines(lines: readonly Buffer[]): Promise<void> {
     if (!lines.length) return Promise.resolve();
-    return this.call({ op: 'insertLines', lines: lines.join('\n') }) as Promise<void>;
+    const bytes = Buffer.concat(lines);
+    // Without the last line's newline: the worker splits on newlines.
+    return this.call({ op: 'insertLines', lines: bytes.toString('utf8', 0, bytes.length - 1) }) as Promise<void>;
   }
 
   /** Snapshots the database to its file atomically (temp file, fsync, rename), in the worker. */
