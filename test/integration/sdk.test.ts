@@ -61,6 +61,23 @@ describe('OpenAI chat completions', () => {
     assert.ok(r.ttftMs !== null && r.ttftMs <= r.latencyMs);
   });
 
+  test('a long conversation (read lazily by the proxy) reaches the upstream whole, with usage asked for, and is priced exactly', async () => {
+    // ~120 KB of history: over the size from which the proxy scans the body instead of parsing it.
+    const history = Array.from({ length: 60 }, (_, i) => ({
+      role: i % 2 ? ('assistant' as const) : ('user' as const),
+      content: `turn ${i}: "quoted", {braces}, [brackets], back\\slash, ünïcödé ✓ ` + 'x'.repeat(2_000),
+    }));
+    const recorded = h.nextRecords();
+    const stream = await openaiVia(`${h.url}/openai/v1`).chat.completions.create({ model: 'gpt-4o-mini', messages: history, stream: true, max_tokens: 64 });
+    for await (const _chunk of stream) { /* read to the end */ }
+    const upstream = h.fake.calls[0].body;
+    assert.deepEqual(upstream.messages, history, 'the conversation arrived byte-for-byte as sent');
+    assert.deepEqual([upstream.model, upstream.max_tokens, upstream.stream_options?.include_usage], ['gpt-4o-mini', 64, true]);
+    const [r] = await recorded;
+    assert.deepEqual([r.model, r.costStatus], ['gpt-4o-mini', 'exact']);
+    assert.equal(r.costNanos, nanos(1000 * 0.15 + 200 * 0.075 + 300 * 0.6));
+  });
+
   test('stream with include_usage: the client gets its usage chunk, last usage wins', async () => {
     const recorded = h.nextRecords();
     const stream = openaiVia(`${h.url}/openai/v1`).chat.completions.stream({ model: 'gpt-4o-mini', messages, stream_options: { include_usage: true } });
