@@ -1,5 +1,6 @@
 import type { Database } from 'sql.js';
 import { rowToRecord } from './db';
+import { localDay } from './rollup';
 import { nanosToUsd } from './pricing';
 import type { RequestRecord } from './record';
 
@@ -132,11 +133,7 @@ function coversWholeDays(opts: { since?: number; until?: number }): boolean {
   return (opts.since === undefined || opts.since === 0 || midnight(opts.since)) && (opts.until === undefined || midnight(opts.until));
 }
 
-/** The user's local calendar day of an instant, as YYYY-MM-DD (as the daily rollup keys it). */
-export function localDay(at: number): string {
-  const d = new Date(at);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
+export { localDay } from './rollup';
 
 function timeRange(since?: number, until?: number, workspace?: string): { where: string; params: Array<number | string> } {
   const clauses: string[] = [];

@@ -12,13 +12,11 @@ export interface RecorderOptions {
    * periodic one waits at least this many times as long as the last one took. Default 20 (≤ 5 % busy).
    */
   saveBackoffFactor?: number;
-  /** How long records may gather before they are sent to the database worker (ms). Default DEFAULT_BATCH_MS. */
-  batchMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
-/** Records reach the database (and 'record' listeners: status bar, dashboard) at most this late. */
-export const DEFAULT_BATCH_MS = 50;
+/** Records reach the database worker at most this late (queries send what is waiting first). */
+const BATCH_MS = 50;
 /** A batch this big goes at once, so a burst never queues more than this in memory. */
 const MAX_BATCH_RECORDS = 1_000;
 
@@ -107,7 +105,7 @@ export class Recorder extends EventEmitter {
     // above is already written, and every query sends what is pending before it asks (the store's
     // beforeCall hook), so the record is queryable from now on.
     if (this.pendingLines.length >= MAX_BATCH_RECORDS) this.sendPending();
-    else if (!this.batchTimer) this.batchTimer = setTimeout(() => this.sendPending(), this.opts.batchMs ?? DEFAULT_BATCH_MS);
+    else if (!this.batchTimer) this.batchTimer = setTimeout(() => this.sendPending(), BATCH_MS);
     // Listeners hear of it once the proxy has finished with the response (not on its path), and
     // the record object is not kept beyond that: objects that outlive a young-generation GC are
     // copied by it, which made its pauses several times longer.

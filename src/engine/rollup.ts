@@ -14,6 +14,12 @@ import type { RequestRecord } from './record';
 /** Prompts at least this long are worth caching (the providers' minimum cacheable prefix is 1,024 tokens). */
 export const LONG_PROMPT_TOKENS = 1024;
 
+/** The user's local calendar day of an instant, as YYYY-MM-DD (as the daily rollup keys it; LOCAL_DAY_SQL in SQL). */
+export function localDay(at: number): string {
+  const d = new Date(at);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
 /** Local calendar day of an epoch-ms column, as SpendQuery's `by day` groups it. */
 export const LOCAL_DAY_SQL = (column: string) => `strftime('%Y-%m-%d', ${column} / 1000, 'unixepoch', 'localtime')`;
 
@@ -224,7 +230,7 @@ export class RollupBatch {
     this.dailyUpsert = this.sessionUpsert = undefined;
   }
 
-  /** SQLite's strftime('%Y-%m-%d', started_at / 1000, 'unixepoch', 'localtime'): whole seconds, local time. */
+  /** SQLite's strftime('%Y-%m-%d', started_at / 1000, 'unixepoch', 'localtime'): whole seconds, local time; cached per day. */
   private localDay(startedAt: number): string {
     const at = Math.trunc(startedAt / 1000) * 1000;
     const c = this.dayCache;
@@ -232,7 +238,7 @@ export class RollupBatch {
     const d = new Date(at);
     const start = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
     const end = new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
-    this.dayCache = { start, end, day: `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}` };
+    this.dayCache = { start, end, day: localDay(at) };
     return this.dayCache.day;
   }
 }
