@@ -255,7 +255,8 @@ test('a guard trip shows as an alert and in the Sessions list; Raise limit lets 
     assert.match(await sessionRow('loop-3').locator('td').nth(1).innerText(), /stopped\s+repeated request guard/);
     fs.mkdirSync(SHOTS, { recursive: true });
     await page.locator('[data-testid="alerts"]').screenshot({ path: path.join(SHOTS, 'page-alerts-light.png') });
-    await page.locator('[data-testid="live-sessions"]').screenshot({ path: path.join(SHOTS, 'page-sessions-light.png') });
+    // The list's container, not its table: a refresh redraws the table while the shot is taken.
+    await page.locator('[data-testid="session-list"]').screenshot({ path: path.join(SHOTS, 'page-sessions-light.png') });
 
     await sessionRow('loop-3').getByRole('button', { name: 'Raise limit' }).click();
     await sessionRow('loop-3').getByRole('button', { name: 'Stop' }).waitFor();
