@@ -75,6 +75,9 @@ async function handle(msg: HostRequest): Promise<Omit<HostReply, 'id' | 'ok'>> {
     }
     case 'stats':
       return { ...memory(), records, storeWorkerRunning: engine?.store.workerRunning, storeWorkerPid: engine?.store.workerPid, priceLibraryLoaded: priceLibraryLoaded() };
+    case 'drain':
+      await engine?.recorder.flush();
+      return {};
     case 'settle': {
       if (!engine) return {};
       const t0 = performance.now();

@@ -38,6 +38,8 @@ export type HostRequest =
   | { id: number; op: 'stats' }
   /** Burn Rate only: save the database now, so the next periodic save does not land in another target's run. */
   | { id: number; op: 'settle' }
+  /** Burn Rate only: resolves once every record so far is in the database (its worker has caught up). */
+  | { id: number; op: 'drain' }
   | { id: number; op: 'close' };
 
 export interface HostReply {

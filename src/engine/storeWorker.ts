@@ -3,6 +3,7 @@
  * database takes seconds), so none of it may run on the proxy's event loop: inserts, snapshots
  * and queries all happen here, one message at a time, in the order they were sent.
  */
+import * as os from 'node:os';
 import { SpendDatabase, writeFileAtomic } from './db';
 import { QUERY_MODULES, type QueryModuleName } from './queryModules';
 import type { RequestRecord } from './record';
@@ -91,3 +92,13 @@ process.on('disconnect', () => process.exit(0));
 // Ctrl-C in a terminal signals the whole process group: the engine saves on SIGINT/SIGTERM and
 // needs its worker for that, so the worker leaves only when the engine lets it go (above).
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+
+// Background work: a batch of inserts is milliseconds of CPU every few dozen milliseconds under
+// load, and on a busy machine it must not delay the proxy's (or the editor's) next turn. Below-normal
+// priority lets them go first; the worker catches up in between (records wait safely in the journal).
+// Only ever lowered: an engine that already runs lower keeps its worker as low.
+try {
+  os.setPriority(Math.max(os.getPriority(), os.constants.priority.PRIORITY_BELOW_NORMAL));
+} catch {
+  /* not allowed here: it runs at normal priority */
+}

@@ -165,6 +165,17 @@ test('the store runs query modules in its worker and pages through records in ti
   await store.close();
 });
 
+test('the database worker runs below normal priority, so its inserts never hold up the proxy', async () => {
+  const ownPriority = os.getPriority();
+  const store = await SpendStore.open(undefined, { create: true });
+  await store.insert([makeRecord()]);
+  const pid = store.workerPid!;
+  assert.notEqual(pid, process.pid, 'the database lives in a process of its own');
+  assert.equal(os.getPriority(pid), Math.max(ownPriority, os.constants.priority.PRIORITY_BELOW_NORMAL));
+  assert.equal(os.getPriority(), ownPriority, 'the engine\'s own priority is left alone');
+  await store.close();
+});
+
 test('an unreadable database is refused by the store too, and left untouched', async () => {
   const file = path.join(tmp(), 'spend.sqlite');
   fs.writeFileSync(file, 'not a database');
