@@ -131,6 +131,8 @@ export class SummaryTracker {
   private byModel = new Map<string, Acc>();
   private bySession = new Map<string, Acc & { lastAt: number }>();
   private last: SpendSummary['lastRecord'] = null;
+  /** nextRollOver() of the current day, kept: add() runs once per request and local-time dates cost. */
+  private rollOverAt = 0;
 
   constructor(base: SummaryBase) {
     this.reset(base);
@@ -146,23 +148,18 @@ export class SummaryTracker {
     this.byModel = new Map(base.byModel.map(([k, a]) => [k, { ...a }]));
     this.bySession = new Map(base.bySession.map(([k, a]) => [k, { ...a }]));
     this.last = base.last && { ...base.last };
+    this.rollOverAt = this.nextRollOver(new Date(this.periodStarts.day));
   }
 
   /** Counts one newly recorded request. */
-  add(r: RequestRecord, now = new Date()): void {
-    this.rollOver(now);
+  add(r: RequestRecord, now?: Date): void {
+    if ((now ? now.getTime() : Date.now()) >= this.rollOverAt) this.rollOver(now ?? new Date());
     if (r.startedAt >= this.periodStarts.month) addRecord(this.month, r);
     if (r.startedAt >= this.periodStarts.week) addRecord(this.week, r);
     if (r.startedAt >= this.periodStarts.day) {
       addRecord(this.today, r);
-      const bump = (map: Map<string, Acc>, key: string | null) => {
-        const k = key || UNTAGGED;
-        let acc = map.get(k);
-        if (!acc) map.set(k, (acc = emptyAcc()));
-        addRecord(acc, r);
-      };
-      bump(this.byProvider, r.provider);
-      bump(this.byModel, r.model);
+      addToGroup(this.byProvider, r.provider, r);
+      addToGroup(this.byModel, r.model, r);
       if (r.session) {
         let s = this.bySession.get(r.session);
         if (!s) this.bySession.set(r.session, (s = { ...emptyAcc(), lastAt: 0 }));
@@ -204,7 +201,7 @@ export class SummaryTracker {
   }
 
   private rollOver(now: Date): void {
-    if (now.getTime() < this.nextRollOver(new Date(this.periodStarts.day))) return;
+    if (now.getTime() < this.rollOverAt) return;
     const starts = { day: parseSince('today', now), week: parseSince('week', now), month: parseSince('month', now) };
     this.today = emptyAcc();
     this.byProvider.clear();
@@ -213,5 +210,13 @@ export class SummaryTracker {
     if (starts.week !== this.periodStarts.week) this.week = emptyAcc();
     if (starts.month !== this.periodStarts.month) this.month = emptyAcc();
     this.periodStarts = starts;
+    this.rollOverAt = this.nextRollOver(new Date(starts.day));
   }
+}
+
+function addToGroup(groups: Map<string, Acc>, key: string | null, r: RequestRecord): void {
+  const k = key || UNTAGGED;
+  let acc = groups.get(k);
+  if (!acc) groups.set(k, (acc = emptyAcc()));
+  addRecord(acc, r);
 }

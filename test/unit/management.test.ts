@@ -139,6 +139,29 @@ test('SseReader handles split chunks, CRLF, comments and multi-line data', () =>
   assert.deepEqual(got, [['summary', '{"a":1}'], ['message', 'x\ny']]);
 });
 
+test('the live summary starts today afresh at local midnight, and keeps the week and month', async () => {
+  const db = await SpendDatabase.open(undefined, { create: true });
+  // A Wednesday in the middle of a month, late in the evening, then just after its midnight.
+  const evening = new Date(2026, 4, 13, 23, 59, 0);
+  const afterMidnight = new Date(2026, 4, 14, 0, 0, 1);
+  // One record already in the database when the engine starts: the tracker's base.
+  db.insert([makeRecord({ startedAt: evening.getTime() - 60_000, costNanos: 4_000_000, model: 'a' })]);
+  const tracker = new SummaryTracker(new SummaryQuery(db.db).base(evening.getTime()));
+  tracker.add(makeRecord({ startedAt: evening.getTime(), costNanos: 3_000_000, model: 'a' }), evening);
+  tracker.add(makeRecord({ startedAt: evening.getTime() + 30_000, costNanos: 2_000_000, model: 'a' }), new Date(evening.getTime() + 30_000));
+  const before = tracker.snapshot(false, new Date(evening.getTime() + 59_000));
+  assert.deepEqual([before.today.requests, before.today.costUsd], [3, 0.009]);
+  // Past midnight with nothing new: today is empty, the week and month still count the evening.
+  const quiet = tracker.snapshot(false, afterMidnight);
+  assert.deepEqual([quiet.today.requests, quiet.week.requests, quiet.month.requests, quiet.todayByModel], [0, 3, 3, []]);
+  tracker.add(makeRecord({ startedAt: afterMidnight.getTime(), costNanos: 7_000_000, model: 'b' }), afterMidnight);
+  tracker.add(makeRecord({ startedAt: afterMidnight.getTime() + 1_000, costNanos: 1_000_000, model: 'b' }), new Date(afterMidnight.getTime() + 1_000));
+  const next = tracker.snapshot(false, new Date(afterMidnight.getTime() + 2_000));
+  assert.deepEqual([next.today.requests, next.today.costUsd, next.week.costUsd, next.month.costUsd], [2, 0.008, 0.017, 0.017]);
+  assert.deepEqual(next.todayByModel.map((g) => g.key), ['b']);
+  db.close();
+});
+
 test('the summary kept up to date record by record equals one computed from the database', async () => {
   const db = await SpendDatabase.open(undefined, { create: true });
   const now = new Date();
