@@ -15,6 +15,7 @@ import { EXPORT_COLUMNS, type RequestRecord } from '../../src/engine/record';
 import { SummaryQuery, SummaryTracker, type SpendSummary } from '../../src/engine/summary';
 import { downloadExport, probe, setRecordingPaused, SseReader, subscribeSummaries } from '../../src/extension/engineClient';
 import { nanos, startHarness, type Harness } from '../support/harness';
+import { makeRecord } from '../support/records';
 
 let h: Harness;
 let port: number;
@@ -26,17 +27,6 @@ before(async () => {
 after(async () => {
   await h.close();
 });
-
-let seq = 0;
-function makeRecord(r: Partial<RequestRecord>): RequestRecord {
-  seq++;
-  return {
-    id: `m-${String(seq).padStart(6, '0')}`, startedAt: Date.now(), provider: 'openai', model: 'gpt-4o-mini', endpoint: 'chat.completions', stream: false, status: 200,
-    inputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 10, reasoningTokens: 0, costNanos: 21_000, costStatus: 'exact',
-    latencyMs: 5, ttftMs: 3, session: null, feature: null, user: null, trace: null, env: null, workspace: null, keyFingerprint: null, error: null,
-    serviceTier: null, priceSource: 'test', ...r,
-  };
-}
 
 const openai = () => new OpenAI({ apiKey: 'sk-test-canary-key', baseURL: `${h.url}/~workspace=demo,session=s1/openai/v1`, maxRetries: 0 });
 const messages = [{ role: 'user' as const, content: 'hi' }];

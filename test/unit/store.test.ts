@@ -8,19 +8,9 @@ import { parseSince, SpendQuery } from '../../src/engine/queries';
 import type { RequestRecord } from '../../src/engine/record';
 import { readJournalRecords, Recorder } from '../../src/engine/recorder';
 import { SpendStore } from '../../src/engine/spendStore';
+import { makeRecord } from '../support/records';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-store-'));
-
-let seq = 0;
-export function makeRecord(r: Partial<RequestRecord> = {}): RequestRecord {
-  seq++;
-  return {
-    id: `rec-${String(seq).padStart(6, '0')}`, startedAt: Date.now(), provider: 'openai', model: 'gpt-4o-mini', endpoint: 'chat.completions', stream: false, status: 200,
-    inputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 10, reasoningTokens: 0, costNanos: 21_000, costStatus: 'exact',
-    latencyMs: 5, ttftMs: 3, session: null, feature: null, user: null, trace: null, env: null, workspace: null, keyFingerprint: null, error: null,
-    serviceTier: null, priceSource: 'genai-prices@test', ...r,
-  };
-}
 
 test('report sums integer nano-dollars exactly and groups by tag, untagged as (none)', async () => {
   const db = await SpendDatabase.open(undefined, { create: true });

@@ -12,6 +12,7 @@ import { SpendQuery } from '../../src/engine/queries';
 import type { RequestRecord } from '../../src/engine/record';
 import { readJournalRecords, Recorder } from '../../src/engine/recorder';
 import { SpendStore } from '../../src/engine/spendStore';
+import { makeRecord } from '../support/records';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-idle-'));
 
@@ -38,17 +39,6 @@ async function openRecorded(file: string, idleStopMs = 20): Promise<{ store: Spe
   const store = await SpendStore.open(file, { create: true, idleStopMs });
   const recorder = await Recorder.open(store, { saveIntervalMs: 0 });
   return { store, recorder };
-}
-
-let seq = 0;
-function makeRecord(r: Partial<RequestRecord> = {}): RequestRecord {
-  seq++;
-  return {
-    id: `idle-${String(seq).padStart(6, '0')}`, startedAt: Date.now(), provider: 'openai', model: 'gpt-4o-mini', endpoint: 'chat.completions', stream: false, status: 200,
-    inputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 10, reasoningTokens: 0, costNanos: 21_000, costStatus: 'exact',
-    latencyMs: 5, ttftMs: 3, session: null, feature: null, user: null, trace: null, env: null, workspace: null, keyFingerprint: null, error: null,
-    serviceTier: null, priceSource: 'genai-prices@test', ...r,
-  };
 }
 
 const ids = (recs: readonly RequestRecord[]) => recs.map((r) => r.id).sort();
