@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'sql.js';
+import { daysBefore, localDayStart } from './guardBaseline';
 import type { RequestRecord } from './record';
 
 /**
@@ -235,10 +236,8 @@ export class RollupBatch {
     const at = Math.trunc(startedAt / 1000) * 1000;
     const c = this.dayCache;
     if (at >= c.start && at < c.end) return c.day;
-    const d = new Date(at);
-    const start = new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
-    const end = new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1).getTime();
-    this.dayCache = { start, end, day: localDay(at) };
+    const start = localDayStart(at);
+    this.dayCache = { start, end: daysBefore(start, -1), day: localDay(at) };
     return this.dayCache.day;
   }
 }

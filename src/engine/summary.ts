@@ -1,4 +1,5 @@
 import type { Database } from 'sql.js';
+import { daysBefore, localDayStart } from './guardBaseline';
 import type { BudgetView } from './guards';
 import { nanosToUsd } from './pricing';
 import { parseSince, TOTALS_SQL, UNTAGGED, type Totals } from './queries';
@@ -153,7 +154,7 @@ export class SummaryTracker {
 
   /** Counts one newly recorded request. */
   add(r: RequestRecord, now?: Date): void {
-    if ((now ? now.getTime() : Date.now()) >= this.rollOverAt) this.rollOver(now ?? new Date());
+    this.rollOver(now ? now.getTime() : Date.now());
     if (r.startedAt >= this.periodStarts.month) addRecord(this.month, r);
     if (r.startedAt >= this.periodStarts.week) addRecord(this.week, r);
     if (r.startedAt >= this.periodStarts.day) {
@@ -173,7 +174,7 @@ export class SummaryTracker {
   }
 
   snapshot(recordingPaused: boolean, now = new Date()): SpendSummary {
-    this.rollOver(now);
+    this.rollOver(now.getTime());
     const top = (map: Map<string, Acc>, filter: (a: Acc & { lastAt?: number }) => boolean = () => true): SummaryGroup[] =>
       [...map.entries()]
         .filter(([, a]) => filter(a))
@@ -197,11 +198,12 @@ export class SummaryTracker {
 
   /** Epoch ms of the next local midnight: when the "today" figures must start again from zero. */
   nextRollOver(now = new Date()): number {
-    return new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1).getTime();
+    return daysBefore(localDayStart(now.getTime()), -1);
   }
 
-  private rollOver(now: Date): void {
-    if (now.getTime() < this.rollOverAt) return;
+  private rollOver(nowMs: number): void {
+    if (nowMs < this.rollOverAt) return;
+    const now = new Date(nowMs);
     const starts = { day: parseSince('today', now), week: parseSince('week', now), month: parseSince('month', now) };
     this.today = emptyAcc();
     this.byProvider.clear();
