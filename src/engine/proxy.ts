@@ -13,7 +13,7 @@ import { parseJsonLazily } from './lazyJson';
 import { DASHBOARD_PAGE_ROUTES, MANAGEMENT_PREFIX } from './managementProtocol';
 import { adapterFor } from './providers';
 import type { RequestRecord } from './record';
-import type { RouteTable } from './routes';
+import { canonicalPath, type RouteTable } from './routes';
 import { headerTags, isTagHeader, takePathTags, TagError, type Tags } from './tags';
 import { Agent } from './upstreamAgent';
 import type { EndpointCall, ResponseParser, UsageReport } from './usage';
@@ -113,7 +113,6 @@ export class ProxyServer {
     }
     const slash = rest.indexOf('/', 1);
     const providerId = slash === -1 ? rest.slice(1) : rest.slice(1, slash);
-    const upstreamPath = slash === -1 ? '/' : rest.slice(slash);
     const route = this.opts.routes.get(providerId);
     if (!route) {
       if (rest === '/' || rest === '') return sendIndex(res, this.url, this.opts.routes.ids());
@@ -124,6 +123,7 @@ export class ProxyServer {
       );
     }
     Object.assign(tags, headerTags(req.headers));
+    const upstreamPath = canonicalPath(route, slash === -1 ? '/' : rest.slice(slash));
 
     const startedAt = Date.now();
     const t0 = performance.now();

@@ -14,9 +14,23 @@ export interface ProviderRoute {
   envSuffix: string;
   /** False for OpenAI-protocol providers that reject `stream_options` (they send stream usage unasked). */
   injectStreamUsage?: boolean;
+  /** Other path forms this provider's clients send, as prefix → the provider's own prefix. */
+  pathAliases?: Readonly<Record<string, string>>;
 }
 
-export const DEFAULT_ROUTES: readonly ProviderRoute[] = table.providers;
+export const DEFAULT_ROUTES: readonly ProviderRoute[] = table.providers as ProviderRoute[];
+
+/**
+ * The provider's own form of a path a client sent: the first alias whose prefix it starts with
+ * (a whole segment: "/messages" matches "/messages/count_tokens", not "/messagesX") is replaced.
+ */
+export function canonicalPath(route: Pick<ProviderRoute, 'pathAliases'>, path: string): string {
+  if (!route.pathAliases) return path;
+  for (const from in route.pathAliases) {
+    if (path.startsWith(from) && (path.length === from.length || path[from.length] === '/')) return route.pathAliases[from] + path.slice(from.length);
+  }
+  return path;
+}
 
 export class RouteTableError extends Error {}
 

@@ -259,7 +259,7 @@ describe('attribution tags', () => {
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
     const [r] = await recorded;
     assert.deepEqual([r.feature, r.session, r.user], ['summarize', 'from-header', 'ana']);
-    assert.equal(h.fake.calls[0].path.startsWith('/v1/chat/completions'), true);
+    assert.equal(h.fake.calls[0].path.startsWith('/openai/v1/chat/completions'), true);
     assert.ok(Object.keys(h.fake.calls[0].headers).every((k) => !k.startsWith('x-burnrate-')));
   });
 });

@@ -17,6 +17,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
+import { servedByMountedProvider } from './providerPaths';
 
 export interface FakeProviderOptions {
   port?: number /* 0 = random */;
@@ -538,6 +539,10 @@ const GEMINI_RE = /\/((?:models|tunedModels)\/[^/:]+|[^/:]+):(generateContent|st
 function route(method: string, c: Ctx): Reply {
   const p = c.path.replace(/\/+$/, '');
   const g = GEMINI_RE.exec(p);
+  if (servedByMountedProvider(p) === false) {
+    const protocol = protocolOf(p);
+    return jsonReply(404, errorBody(protocol, 404, `Unknown fake route: ${method} ${c.path}`), { contentType: errorContentType(protocol) });
+  }
   if (method === 'POST') {
     if (g) {
       const model = g[1].replace(/^(models|tunedModels)\//, '');

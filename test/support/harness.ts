@@ -27,7 +27,7 @@ export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineO
   const fake = await startFakeProvider();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-it-'));
   const dbPath = path.join(dir, 'spend.sqlite');
-  const upstreams = Object.fromEntries(DEFAULT_ROUTES.map((r) => [r.id, fake.url]));
+  const upstreams = mountedUpstreams(fake.url);
   const engine = await Engine.start({ port: 0, dbPath, dataDir: dir, upstreams, maxBodyBytes: opts.maxBodyBytes, saveIntervalMs: 0, otlp: opts.otlp, settings: opts.settings, storeIdleStopMs: opts.storeIdleStopMs });
   return {
     fake,
@@ -55,6 +55,15 @@ export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineO
       await fake.close();
     },
   };
+}
+
+/**
+ * Every provider routed to the fake, each under its own id and its real base path
+ * (`<fake>/groq`, `<fake>/fireworks/inference`): the fake then serves only the paths that provider
+ * serves (test/support/providerPaths.ts), so a route that builds a wrong path fails.
+ */
+export function mountedUpstreams(fakeUrl: string): Record<string, string> {
+  return Object.fromEntries(DEFAULT_ROUTES.map((r) => [r.id, `${fakeUrl}/${r.id}${new URL(r.baseUrl).pathname.replace(/\/+$/, '')}`]));
 }
 
 /** $/MTok × tokens is micro-dollars; nano-dollars are a thousand times that. */

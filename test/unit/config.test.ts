@@ -24,7 +24,7 @@ test('header tags are read from x-burnrate-* and cleaned', () => {
 test('route table: fixed defaults, user overrides, no unknown providers', () => {
   const routes = new RouteTable({ openai: 'http://127.0.0.1:9999/' });
   assert.deepEqual([routes.get('openai')?.origin, routes.get('openai')?.basePath], ['http://127.0.0.1:9999', '']);
-  assert.deepEqual([routes.get('groq')?.origin, routes.get('groq')?.basePath], ['https://api.groq.com', '/openai']);
+  assert.deepEqual([routes.get('groq')?.origin, routes.get('groq')?.basePath], ['https://api.groq.com', '']);
   for (const id of ['openai', 'anthropic', 'gemini', 'mistral', 'groq', 'deepseek', 'xai', 'openrouter', 'together', 'fireworks', 'cerebras', 'perplexity', 'ollama']) assert.ok(routes.get(id), id);
   assert.throws(() => new RouteTable({ nosuch: 'http://x' }), /unknown provider "nosuch"/);
   assert.throws(() => new RouteTable({ openai: 'ftp://x' }), /http or https/);
