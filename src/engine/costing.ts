@@ -20,6 +20,11 @@ export interface CostInput {
   requestBytes: number;
   /** True when the exchange finished normally (the response body ended, not cut or aborted). */
   finished: boolean;
+  /**
+   * The provider never answered: the connection was refused, the name did not resolve, TLS failed,
+   * or the upstream dropped the connection before any response. Nothing was billed.
+   */
+  neverAnswered?: boolean;
   at: Date;
 }
 
@@ -50,6 +55,12 @@ export function costExchange(input: CostInput): CostResult {
 
   if (input.free || input.pricesProvider === null) {
     return { model, serviceTier, usage: report?.usage ?? NO_USAGE, costNanos: 0, costStatus: 'free', priceSource: null };
+  }
+
+  // The one rule for calls without a usage report: never answered → $0, known; answered (or cut
+  // by the client while the provider worked) with no usage → estimated from sizes.
+  if (input.neverAnswered) {
+    return { model, serviceTier, usage: NO_USAGE, costNanos: 0, costStatus: 'exact', priceSource: null, note: 'the provider never answered: nothing billed' };
   }
 
   const reportedUsage = report?.usage && !report.usagePartial ? report.usage : undefined;

@@ -205,13 +205,13 @@ export class ProxyServer {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (clientGone) return this.finish(exchange, undefined, false, cutNote ?? 'client closed the connection before the response');
-      const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(err.code ?? '');
-      if (unreachable) {
+      if (isUnreachable(err)) {
         sendError(res, proxyError(route.protocol, 502, 'upstream_unreachable', `could not reach ${route.id} at ${route.origin} (${err.code})`, true));
       } else {
         // The upstream dropped the connection: the client sees the same.
         res.destroy();
       }
+      exchange.neverAnswered = true;
       return this.finish(exchange, undefined, false, `upstream ${err.code ?? 'error'}: ${err.message}`);
     }
 
@@ -289,6 +289,7 @@ export class ProxyServer {
         status: ex.status,
         requestBytes: ex.requestBytes,
         finished,
+        neverAnswered: ex.neverAnswered,
         at: new Date(ex.startedAt),
       });
       const { usage } = cost;
@@ -342,6 +343,16 @@ interface Exchange {
   ttftMs: number | null;
   /** The guards' reservation, while the call is admitted and unsettled. */
   ticket?: GuardTicket;
+  /** No response came from the upstream (see CostInput.neverAnswered). */
+  neverAnswered?: boolean;
+}
+
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The upstream could not be reached at all (no connection, no name, no TLS session): answered with a 502. */
+function isUnreachable(err: NodeJS.ErrnoException): boolean {
+  const code = err.code ?? '';
+  return UNREACHABLE_CODES.has(code) || code === 'EPROTO' || /^(ERR_TLS_|ERR_SSL_)|CERT/.test(code);
 }
 
 /**
