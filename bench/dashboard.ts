@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       id: `b-${i}`, startedAt: now - Math.floor((i / total) * 60 * DAY), provider, model, endpoint: 'chat.completions', stream: rand() < 0.5, status: rand() < 0.02 ? 429 : 200,
       inputTokens: input, cacheReadTokens: cached, cacheWriteTokens: 0, outputTokens: output, reasoningTokens: 0, costNanos: Math.floor(input * 2500 + output * 10_000),
       costStatus: 'exact', latencyMs: 300 + Math.floor(rand() * 3000), ttftMs: null, session: `s-${Math.floor(i / 100)}`, feature: `feature-${Math.floor(rand() * 30)}`,
-      user: null, trace: null, env: null, workspace: `ws-${Math.floor(rand() * 3)}`, keyFingerprint: null, error: null, serviceTier: null, priceSource: 'bench',
+      user: null, trace: null, env: null, workspace: `ws-${Math.floor(rand() * 3)}`, keyFingerprint: null, error: null, serviceTier: null, priceSource: 'bench', client: null,
     });
     if (batch.length === 10_000) db.insert(batch.splice(0));
   }

@@ -51,7 +51,7 @@ function syntheticRecord(i: number, now: number): RequestRecord {
     inputTokens: input, cacheReadTokens: Math.floor(input / 4), cacheWriteTokens: 0, outputTokens: 50 + (i % 900), reasoningTokens: i % 4 ? 0 : 20,
     costNanos: input * 150 + (i % 900) * 600, costStatus: i % 97 ? 'exact' : 'estimated', latencyMs: 300 + (i % 4000), ttftMs: 120 + (i % 800),
     session: `run-${Math.floor(i / 200)}`, feature: `feature-${i % 20}`, user: `dev-${i % 5}`, trace: null, env: i % 10 ? 'dev' : 'ci', workspace: `repo-${i % 8}`,
-    keyFingerprint: `fp${i % 6}`, error: null, serviceTier: null, priceSource: 'genai-prices@0.1.8',
+    keyFingerprint: `fp${i % 6}`, error: null, serviceTier: null, priceSource: 'genai-prices@0.1.8', client: null,
   };
 }
 

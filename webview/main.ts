@@ -108,6 +108,7 @@ const modelCanvas = h('canvas', { id: 'model-chart', 'aria-label': 'Share by mod
 const dailyChart = new DailyChart(dailyCanvas);
 const modelChart = new ShareChart(modelCanvas);
 const featuresBox = h('div');
+const clientsBox = h('div');
 const leaksBox = h('div', { 'data-testid': 'leaks' });
 const alertList = new AlertList(state.alerts ?? [], (alerts) => {
   state.alerts = alerts;
@@ -146,7 +147,8 @@ app.replaceChildren(
     card('Daily spend by provider', h('div', { class: 'chart' }, dailyCanvas)),
     card('Share by model', h('div', { class: 'chart' }, modelCanvas)),
   ),
-  h('div', { class: 'grid two' }, card('Spend by feature', featuresBox), card('Leak hints', leaksBox)),
+  h('div', { class: 'grid two' }, card('Spend by feature', featuresBox), card('Spend by client', clientsBox)),
+  card('Leak hints', leaksBox),
   h('div', { class: 'grid two' }, card('Top sessions', sessionsBox), card('Most expensive requests', requestsBox)),
   card('Live feed', feedBox),
   h('div', { class: 'grid prices' },
@@ -213,6 +215,9 @@ function render(d: DashboardData): void {
   featuresBox.replaceChildren(table(['feature', 'cost', 'share', 'requests', 'per request', 'output'],
     d.byFeature.slice(0, 12).map((f) => [f.key, money(f.costUsd), percent(f.share), f.requests.toLocaleString('en-US'), money(f.costPerRequestUsd), tokens(f.outputTokens)]),
     { numeric: [1, 2, 3, 4, 5], empty: 'No requests in this range.', testId: 'features' }));
+  clientsBox.replaceChildren(table(['client', 'cost', 'share', 'requests'],
+    d.byClient.slice(0, 12).map((c) => [c.key, money(c.costUsd), percent(c.share), c.requests.toLocaleString('en-US')]),
+    { numeric: [1, 2, 3], empty: 'No requests in this range.', testId: 'clients' }));
 
   leaksBox.replaceChildren(d.leaks.length
     ? h('ul', { class: 'leaks' }, ...d.leaks.map((l) => h('li', { 'data-kind': l.kind }, h('div', { class: 'leak-title' }, h('span', { class: 'usd' }, money(l.usd)), ' ', l.title), h('div', { class: 'muted' }, l.detail))))
@@ -223,12 +228,12 @@ function render(d: DashboardData): void {
     { numeric: [1, 2, 3, 4], empty: 'No tagged sessions in this range.', testId: 'sessions' }));
 
   const requestRow = (r: DashboardData['recent'][number]) => [
-    time(r.startedAt), r.model ?? r.provider, r.feature ?? '', `${tokens(r.inputTokens)} / ${tokens(r.outputTokens)}`,
+    time(r.startedAt), r.model ?? r.provider, r.client ?? '', r.feature ?? '', `${tokens(r.inputTokens)} / ${tokens(r.outputTokens)}`,
     r.status >= 400 || r.status === 0 ? h('span', { class: 'error' }, r.status ? String(r.status) : 'failed') : String(r.status),
     r.costStatus === 'unpriced' ? h('span', { class: 'muted' }, 'unpriced') : `${money(r.costUsd)}${r.costStatus === 'estimated' ? '*' : ''}`,
   ];
-  requestsBox.replaceChildren(table(['time', 'model', 'feature', 'in / out', 'status', 'cost'], d.topRequests.slice(0, 5).map(requestRow), { numeric: [3, 4, 5], empty: 'No requests in this range.', testId: 'top-requests' }));
-  feedBox.replaceChildren(table(['time', 'model', 'feature', 'in / out', 'status', 'cost'], d.recent.map(requestRow), { numeric: [3, 4, 5], empty: 'Waiting for the first request…', testId: 'feed' }));
+  requestsBox.replaceChildren(table(['time', 'model', 'client', 'feature', 'in / out', 'status', 'cost'], d.topRequests.slice(0, 5).map(requestRow), { numeric: [4, 5, 6], empty: 'No requests in this range.', testId: 'top-requests' }));
+  feedBox.replaceChildren(table(['time', 'model', 'client', 'feature', 'in / out', 'status', 'cost'], d.recent.map(requestRow), { numeric: [4, 5, 6], empty: 'Waiting for the first request…', testId: 'feed' }));
   statusLine.textContent = `${d.filter.firstDay === d.filter.lastDay ? d.filter.firstDay : `${d.filter.firstDay} – ${d.filter.lastDay}`}${d.filter.workspace ? ` · workspace ${d.filter.workspace}` : ''} · updated ${new Date(d.generatedAt).toLocaleTimeString()}`;
   document.body.dataset.loaded = 'true';
 }

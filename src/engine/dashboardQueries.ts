@@ -182,6 +182,8 @@ export class DashboardQuery {
     };
     const byModel = rollUp((g) => `${g.provider}\u0000${g.model}`).map(([k, a]) => ({ key: key(k.split('\u0000')[1]), provider: a.provider, costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos) }));
     const byProvider = rollUp((g) => g.provider).map(([k, a]) => ({ key: k, costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos) }));
+    const byClient = this.rows(`SELECT client, SUM(cost_nanos) AS c, SUM(requests) AS q FROM daily_rollup ${r.where} GROUP BY client ORDER BY c DESC, q DESC, client`, r.params)
+      .map((v) => ({ key: key(v[0]), costUsd: nanosToUsd(n(v[1])), requests: n(v[2]), share: share(n(v[1])) }));
     const byFeature = rollUp((g) => g.feature).map(([k, a]) => ({
       key: key(k), costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos),
       costPerRequestUsd: a.requests ? nanosToUsd(a.nanos / a.requests) : 0, inputTokens: a.input, outputTokens: a.output,
@@ -191,7 +193,7 @@ export class DashboardQuery {
     const daily = {
       days,
       providers: [...stacks.entries()]
-        .sort(([a, x], [b, y]) => sumArr(y) - sumArr(x) || a.localeCompare(b))
+        .sort(([a, x], [b, y]) => sum(y, (v) => v) - sum(x, (v) => v) || a.localeCompare(b))
         .map(([provider, nanos]) => ({ provider, costUsd: nanos.map(nanosToUsd) })),
     };
 
@@ -231,6 +233,7 @@ export class DashboardQuery {
       daily,
       byModel,
       byProvider,
+      byClient,
       byFeature,
       topSessions,
       topRequests,
@@ -343,11 +346,12 @@ export class DashboardQuery {
 
   private requestRows(tail: string, params: unknown[]): RequestRow[] {
     return this.rows(
-      `SELECT id, started_at, provider, model, feature, session, workspace, status, input_tokens, output_tokens, cost_nanos, cost_status, latency_ms FROM requests ${tail}`,
+      `SELECT id, started_at, provider, model, feature, session, workspace, status, input_tokens, output_tokens, cost_nanos, cost_status, latency_ms, client FROM requests ${tail}`,
       params,
     ).map((v) => ({
       id: String(v[0]), startedAt: n(v[1]), provider: String(v[2]), model: str(v[3]), feature: str(v[4]), session: str(v[5]), workspace: str(v[6]),
       status: n(v[7]), inputTokens: n(v[8]), outputTokens: n(v[9]), costUsd: nanosToUsd(n(v[10])), costStatus: v[11] as CostStatus, latencyMs: n(v[12]),
+      client: str(v[13]),
     }));
   }
 
@@ -393,8 +397,4 @@ function sum<T>(items: T[], f: (t: T) => number): number {
   let s = 0;
   for (const i of items) s += f(i);
   return s;
-}
-
-function sumArr(a: number[]): number {
-  return a.reduce((s, x) => s + x, 0);
 }

@@ -66,6 +66,7 @@ export interface RequestRow {
   feature: string | null;
   session: string | null;
   workspace: string | null;
+  client: string | null;
   status: number;
   inputTokens: number;
   outputTokens: number;
@@ -96,6 +97,8 @@ export interface DashboardData {
   daily: { days: string[]; providers: Array<{ provider: string; costUsd: number[] }> };
   byModel: Array<ShareRow & { provider: string }>;
   byProvider: ShareRow[];
+  /** Spend by the tool or SDK that made the calls ('(none)' for records from before clients were recorded). */
+  byClient: ShareRow[];
   byFeature: FeatureRow[];
   topSessions: SessionRow[];
   topRequests: RequestRow[];

@@ -2,12 +2,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import type { RequestRecord } from './record';
-import { ROLLUP_BACKFILL, ROLLUP_SCHEMA, RollupBatch } from './rollup';
+import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_SCHEMA, RollupBatch } from './rollup';
 
 export class DatabaseUnreadableError extends Error {}
 
-/** 2: the dashboard's daily_rollup table (additive; filled from the existing records on upgrade). */
-const SCHEMA_VERSION = 2;
+/**
+ * 2: the dashboard's daily_rollup table (additive; filled from the existing records on upgrade).
+ * 3: requests.client, and client in daily_rollup's key (existing rows kept, as client '').
+ */
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS requests (
@@ -31,7 +34,8 @@ CREATE TABLE IF NOT EXISTS requests (
   key_fingerprint TEXT,
   error TEXT,
   service_tier TEXT,
-  price_source TEXT
+  price_source TEXT,
+  client TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_started_at ON requests(started_at);
 -- Model and feature breakdowns read the rollups, or the time index for part of a day; indexes on
@@ -50,6 +54,7 @@ export const COLUMN_OF: Record<keyof RequestRecord, string> = {
   costNanos: 'cost_nanos', costStatus: 'cost_status', latencyMs: 'latency_ms', ttftMs: 'ttft_ms',
   session: 'session', feature: 'feature', user: 'user', trace: 'trace', env: 'env', workspace: 'workspace',
   keyFingerprint: 'key_fingerprint', error: 'error', serviceTier: 'service_tier', priceSource: 'price_source',
+  client: 'client',
 };
 const FIELDS = Object.keys(COLUMN_OF) as Array<keyof RequestRecord>;
 const INSERT_SQL = `INSERT OR IGNORE INTO requests (${FIELDS.map((f) => COLUMN_OF[f]).join(', ')}) VALUES (${FIELDS.map(() => '?').join(', ')})`;
@@ -104,6 +109,12 @@ export class SpendDatabase {
       throw new DatabaseUnreadableError(`${file} is a SQLite file but not a Burn Rate database; it was left untouched`);
     }
     db.exec(SCHEMA);
+    if (!hasColumn(db, 'requests', 'client')) db.exec('ALTER TABLE requests ADD COLUMN client TEXT');
+    if (version === 2) {
+      db.exec('BEGIN');
+      db.exec(ROLLUP_CLIENT_MIGRATION);
+      db.exec('COMMIT');
+    }
     if (version < 2) {
       db.exec('BEGIN');
       db.exec(ROLLUP_SCHEMA);
@@ -178,6 +189,10 @@ function toSql(v: unknown): string | number | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'boolean') return v ? 1 : 0;
   return v as string | number;
+}
+
+function hasColumn(db: Database, table: string, column: string): boolean {
+  return (db.exec(`PRAGMA table_info(${table})`)[0]?.values ?? []).some((v) => v[1] === column);
 }
 
 function isEmptyOrBurnRate(db: Database): boolean {

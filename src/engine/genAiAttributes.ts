@@ -43,6 +43,7 @@ export const BurnRateAttr = {
   trace: 'burnrate.trace',
   env: 'burnrate.env',
   workspace: 'burnrate.workspace',
+  client: 'burnrate.client',
   error: 'burnrate.error',
   costMetric: 'burnrate.cost',
   requestsMetric: 'burnrate.requests',
@@ -113,6 +114,7 @@ export function recordSpanAttributes(rec: RequestRecord): Attributes {
     [BurnRateAttr.trace, rec.trace],
     [BurnRateAttr.env, rec.env],
     [BurnRateAttr.workspace, rec.workspace],
+    [BurnRateAttr.client, rec.client],
     [BurnRateAttr.error, rec.error],
   ];
   for (const [key, value] of optional) if (value) attrs[key] = value;
@@ -122,7 +124,7 @@ export function recordSpanAttributes(rec: RequestRecord): Attributes {
 
 /**
  * Attributes for the metrics: low-cardinality ones only (no record id, session or trace), so a
- * backend can chart spend by provider, model, feature, workspace and user.
+ * backend can chart spend by provider, model, feature, workspace, client and user.
  */
 export function recordMetricAttributes(rec: RequestRecord): Attributes {
   const providerName = genAiProviderName(rec.provider);
@@ -135,6 +137,7 @@ export function recordMetricAttributes(rec: RequestRecord): Attributes {
   if (rec.model) attrs[GenAi.requestModel] = rec.model;
   if (rec.feature) attrs[BurnRateAttr.feature] = rec.feature;
   if (rec.workspace) attrs[BurnRateAttr.workspace] = rec.workspace;
+  if (rec.client) attrs[BurnRateAttr.client] = rec.client;
   if (rec.user) attrs[BurnRateAttr.user] = rec.user;
   if (rec.env) attrs[BurnRateAttr.env] = rec.env;
   return attrs;

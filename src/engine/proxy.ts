@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
+import { identifyClient } from './clientIdentity';
 import { costExchange } from './costing';
 import { proxyError, type ProxyErrorResponse } from './errors';
 import type { GuardTicket, ProxyGuard } from './guards';
@@ -123,6 +124,9 @@ export class ProxyServer {
       );
     }
     Object.assign(tags, headerTags(req.headers));
+    // An agent's own conversation id is the session when the call names none.
+    const identity = identifyClient(req.headers);
+    if (!tags.session && identity.conversation) tags.session = identity.conversation;
     const upstreamPath = canonicalPath(route, slash === -1 ? '/' : rest.slice(slash));
 
     const startedAt = Date.now();
@@ -153,6 +157,7 @@ export class ProxyServer {
       method: req.method!,
       path: upstreamPath,
       tags,
+      client: identity.client,
       keyFingerprint: this.opts.fingerprinter.fingerprint(findApiKey(req.headers, url.searchParams)),
       requestBytes: body.length,
       status: 0,
@@ -320,6 +325,7 @@ export class ProxyServer {
         error: joinNotes(error, cost.note),
         serviceTier: cost.serviceTier,
         priceSource: cost.priceSource,
+        client: ex.client,
       });
     } catch (e) {
       this.log('error', `could not record ${ex.providerId} ${ex.path}: ${(e as Error).message}`);
@@ -337,6 +343,7 @@ interface Exchange {
   method: string;
   path: string;
   tags: Tags;
+  client: string | null;
   keyFingerprint: string | null;
   requestBytes: number;
   status: number;

@@ -20,7 +20,7 @@ export interface SpendReport {
   groups: Array<{ key: string } & Totals>;
 }
 
-export const GROUP_BY = ['provider', 'model', 'feature', 'session', 'user', 'workspace', 'day'] as const;
+export const GROUP_BY = ['provider', 'model', 'feature', 'session', 'user', 'workspace', 'client', 'day'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 /** Key shown for records without the grouped-by tag. */

@@ -33,6 +33,8 @@ export interface RequestRecord {
   serviceTier: string | null;
   /** Which price list priced it (e.g. genai-prices@0.1.8, pricing/overrides.json). */
   priceSource: string | null;
+  /** Which tool or SDK made the call (claude-code, codex, openai-node…; see clientIdentity.ts). */
+  client: string | null;
 }
 
 /** Export column order: the fields PRODUCT.md promises, then the extra ones. */
@@ -41,5 +43,5 @@ export const EXPORT_COLUMNS = [
   'inputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'outputTokens', 'reasoningTokens',
   'costUsd', 'costStatus', 'latencyMs', 'ttftMs',
   'session', 'feature', 'user', 'trace', 'env', 'workspace', 'keyFingerprint', 'error',
-  'serviceTier', 'priceSource',
+  'serviceTier', 'priceSource', 'client',
 ] as const;

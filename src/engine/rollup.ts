@@ -6,7 +6,7 @@ import type { RequestRecord } from './record';
  * The dashboard's pre-aggregated tables, kept up to date with every insert into `requests`
  * (RollupBatch: added up per batch of records, then one upsert per row touched), so the dashboard reads a few thousand rollup rows instead of scanning a million
  * records per render:
- *  - daily_rollup: one row per local day × provider × model × feature × workspace;
+ *  - daily_rollup: one row per local day × provider × model × feature × workspace × client;
  *  - session_rollup: one row per local day × session × workspace (sessions are many; kept apart so
  *    they do not multiply the rows of the first).
  * Untagged values are stored as '' (SQLite treats NULLs as distinct in a UNIQUE key).
@@ -28,13 +28,14 @@ export const LOCAL_DAY_SQL = (column: string) => `strftime('%Y-%m-%d', ${column}
 const FAILED_SQL = (r: string) => `(${r}.status = 0 OR ${r}.status >= 400)`;
 const LONG_UNCACHED_SQL = (r: string) => `(${r}.input_tokens >= ${LONG_PROMPT_TOKENS} AND ${r}.cache_read_tokens = 0)`;
 
-export const ROLLUP_SCHEMA = `
+const DAILY_ROLLUP_TABLE = `
 CREATE TABLE IF NOT EXISTS daily_rollup (
   day TEXT NOT NULL,
   provider TEXT NOT NULL,
   model TEXT NOT NULL,
   feature TEXT NOT NULL,
   workspace TEXT NOT NULL,
+  client TEXT NOT NULL,
   requests INTEGER NOT NULL,
   cost_nanos INTEGER NOT NULL,
   input_tokens INTEGER NOT NULL,
@@ -50,10 +51,13 @@ CREATE TABLE IF NOT EXISTS daily_rollup (
   long_uncached_min_input INTEGER,
   first_at INTEGER NOT NULL,
   last_at INTEGER NOT NULL,
-  PRIMARY KEY (day, provider, model, feature, workspace)
+  PRIMARY KEY (day, provider, model, feature, workspace, client)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS daily_rollup_workspace ON daily_rollup(workspace, day);
-CREATE TABLE IF NOT EXISTS session_rollup (
+`;
+
+export const ROLLUP_SCHEMA = `
+${DAILY_ROLLUP_TABLE}CREATE TABLE IF NOT EXISTS session_rollup (
   day TEXT NOT NULL,
   session TEXT NOT NULL,
   workspace TEXT NOT NULL,
@@ -72,7 +76,7 @@ CREATE TRIGGER IF NOT EXISTS requests_rollup_repriced AFTER UPDATE OF cost_nanos
     unpriced_requests = unpriced_requests - (OLD.cost_status = 'unpriced') + (NEW.cost_status = 'unpriced'),
     failed_cost_nanos = failed_cost_nanos + CASE WHEN ${FAILED_SQL('NEW')} THEN NEW.cost_nanos - OLD.cost_nanos ELSE 0 END
   WHERE day = ${LOCAL_DAY_SQL('NEW.started_at')} AND provider = NEW.provider AND model = COALESCE(NEW.model, '')
-    AND feature = COALESCE(NEW.feature, '') AND workspace = COALESCE(NEW.workspace, '');
+    AND feature = COALESCE(NEW.feature, '') AND workspace = COALESCE(NEW.workspace, '') AND client = COALESCE(NEW.client, '');
   UPDATE session_rollup SET cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos
   WHERE NEW.session IS NOT NULL AND NEW.session != '' AND day = ${LOCAL_DAY_SQL('NEW.started_at')}
     AND session = NEW.session AND workspace = COALESCE(NEW.workspace, '');
@@ -82,27 +86,44 @@ DROP TRIGGER IF EXISTS requests_rollup;
 DROP TRIGGER IF EXISTS requests_session_rollup;
 `;
 
+/**
+ * Schema 2 → 3: client joins daily_rollup's key. The rows are copied (client '': no record had one
+ * yet), not rebuilt from the records, so days whose records retention has deleted keep their totals.
+ * The reprice trigger is dropped here and created again by ROLLUP_SCHEMA with the new key.
+ */
+export const ROLLUP_CLIENT_MIGRATION = `
+DROP TRIGGER IF EXISTS requests_rollup_repriced;
+ALTER TABLE daily_rollup RENAME TO daily_rollup_v2;
+DROP INDEX IF EXISTS daily_rollup_workspace;
+${DAILY_ROLLUP_TABLE}
+INSERT INTO daily_rollup SELECT day, provider, model, feature, workspace, '', requests, cost_nanos, input_tokens,
+  cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, unpriced_requests, failed_requests,
+  failed_cost_nanos, long_uncached_requests, long_uncached_input_tokens, long_uncached_min_input, first_at, last_at
+FROM daily_rollup_v2;
+DROP TABLE daily_rollup_v2;
+`;
+
 /** Fills the rollups from records written before they existed (run once, by the schema migration). */
 export const ROLLUP_BACKFILL = `
 DELETE FROM daily_rollup;
 DELETE FROM session_rollup;
 INSERT INTO daily_rollup
 SELECT ${LOCAL_DAY_SQL('r.started_at')} AS d, r.provider, COALESCE(r.model, '') AS m, COALESCE(r.feature, '') AS f,
-  COALESCE(r.workspace, '') AS w,
+  COALESCE(r.workspace, '') AS w, COALESCE(r.client, '') AS c,
   COUNT(*), SUM(r.cost_nanos), SUM(r.input_tokens), SUM(r.cache_read_tokens), SUM(r.cache_write_tokens),
   SUM(r.output_tokens), SUM(r.reasoning_tokens), SUM(r.cost_status = 'unpriced'), SUM(${FAILED_SQL('r')}),
   SUM(CASE WHEN ${FAILED_SQL('r')} THEN r.cost_nanos ELSE 0 END), SUM(${LONG_UNCACHED_SQL('r')}),
   SUM(CASE WHEN ${LONG_UNCACHED_SQL('r')} THEN r.input_tokens ELSE 0 END),
   MIN(CASE WHEN ${LONG_UNCACHED_SQL('r')} THEN r.input_tokens END),
   MIN(r.started_at), MAX(r.started_at)
-FROM requests r GROUP BY d, r.provider, m, f, w;
+FROM requests r GROUP BY d, r.provider, m, f, w, c;
 INSERT INTO session_rollup
 SELECT ${LOCAL_DAY_SQL('started_at')} AS d, session, COALESCE(workspace, '') AS w, COUNT(*), SUM(cost_nanos),
   SUM(input_tokens + output_tokens), MIN(started_at), MAX(started_at)
 FROM requests WHERE session IS NOT NULL AND session != '' GROUP BY d, session, w;
 `;
 
-const DAILY_UPSERT = `INSERT INTO daily_rollup VALUES (${new Array(20).fill('?').join(', ')})
+const DAILY_UPSERT = `INSERT INTO daily_rollup VALUES (${new Array(21).fill('?').join(', ')})
   ON CONFLICT DO UPDATE SET
     requests = requests + excluded.requests,
     cost_nanos = cost_nanos + excluded.cost_nanos,
@@ -133,7 +154,7 @@ const SESSION_UPSERT = `INSERT INTO session_rollup VALUES (?, ?, ?, ?, ?, ?, ?, 
 
 /** One daily_rollup row's worth of a batch, in the table's column order after the key. */
 interface DailySums {
-  key: [string, string, string, string, string];
+  key: [string, string, string, string, string, string];
   requests: number; costNanos: number; inputTokens: number; cacheReadTokens: number; cacheWriteTokens: number;
   outputTokens: number; reasoningTokens: number; unpriced: number; failed: number; failedCostNanos: number;
   longUncached: number; longUncachedInput: number; longUncachedMin: number | null; firstAt: number; lastAt: number;
@@ -163,11 +184,12 @@ export class RollupBatch {
     const model = r.model ?? '';
     const feature = r.feature ?? '';
     const workspace = r.workspace ?? '';
-    const dailyKey = `${day}\0${r.provider}\0${model}\0${feature}\0${workspace}`;
+    const client = r.client ?? '';
+    const dailyKey = `${day}\0${r.provider}\0${model}\0${feature}\0${workspace}\0${client}`;
     let d = this.daily.get(dailyKey);
     if (!d) {
       d = {
-        key: [day, r.provider, model, feature, workspace], requests: 0, costNanos: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0,
+        key: [day, r.provider, model, feature, workspace, client], requests: 0, costNanos: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0,
         outputTokens: 0, reasoningTokens: 0, unpriced: 0, failed: 0, failedCostNanos: 0, longUncached: 0, longUncachedInput: 0,
         longUncachedMin: null, firstAt: r.startedAt, lastAt: r.startedAt,
       };

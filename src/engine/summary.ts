@@ -5,7 +5,7 @@ import { nanosToUsd } from './pricing';
 import { parseSince, TOTALS_SQL, UNTAGGED, type Totals } from './queries';
 import type { RequestRecord } from './record';
 
-/** A row of a breakdown: the group's key (model, provider or session) and its totals. */
+/** A row of a breakdown: the group's key (model, provider, client or session) and its totals. */
 export type SummaryGroup = { key: string } & Totals;
 
 /** What the status bar and the small dashboard show; pushed to every window after each record. */
@@ -17,9 +17,10 @@ export interface SpendSummary {
   week: Totals;
   /** Since the 1st of the month 00:00 (local time). */
   month: Totals;
-  /** Today's spend by provider and by model, most expensive first (at most SUMMARY_TOP_N each). */
+  /** Today's spend by provider, by model and by client (the tool or SDK), most expensive first (at most SUMMARY_TOP_N each). */
   todayByProvider: SummaryGroup[];
   todayByModel: SummaryGroup[];
+  todayByClient: SummaryGroup[];
   /** Sessions with a request in the last ACTIVE_SESSION_MINUTES, with their spend today. */
   activeSessions: SummaryGroup[];
   activeSessionMinutes: number;
@@ -84,6 +85,7 @@ export interface SummaryBase {
   month: Acc;
   byProvider: Array<[string, Acc & { lastAt: number }]>;
   byModel: Array<[string, Acc & { lastAt: number }]>;
+  byClient: Array<[string, Acc & { lastAt: number }]>;
   bySession: Array<[string, Acc & { lastAt: number }]>;
   last: SpendSummary['lastRecord'];
 }
@@ -110,6 +112,7 @@ export class SummaryQuery {
       month: totalsSince(periodStarts.month),
       byProvider: grouped('provider'),
       byModel: grouped('model'),
+      byClient: grouped('client'),
       bySession: grouped('session', `AND session IS NOT NULL AND session != ''`),
       last: lastRow
         ? { at: Number(lastRow[0]), provider: String(lastRow[1]), model: lastRow[2] === null ? null : String(lastRow[2]), costUsd: nanosToUsd(Number(lastRow[3])), costStatus: lastRow[4] as RequestRecord['costStatus'] }
@@ -130,6 +133,7 @@ export class SummaryTracker {
   private month = emptyAcc();
   private byProvider = new Map<string, Acc>();
   private byModel = new Map<string, Acc>();
+  private byClient = new Map<string, Acc>();
   private bySession = new Map<string, Acc & { lastAt: number }>();
   private last: SpendSummary['lastRecord'] = null;
   /** nextRollOver() of the current day, kept: add() runs once per request and local-time dates cost. */
@@ -147,6 +151,7 @@ export class SummaryTracker {
     this.month = { ...base.month };
     this.byProvider = new Map(base.byProvider.map(([k, a]) => [k, { ...a }]));
     this.byModel = new Map(base.byModel.map(([k, a]) => [k, { ...a }]));
+    this.byClient = new Map(base.byClient.map(([k, a]) => [k, { ...a }]));
     this.bySession = new Map(base.bySession.map(([k, a]) => [k, { ...a }]));
     this.last = base.last && { ...base.last };
     this.rollOverAt = this.nextRollOver(new Date(this.periodStarts.day));
@@ -161,6 +166,7 @@ export class SummaryTracker {
       addRecord(this.today, r);
       addToGroup(this.byProvider, r.provider, r);
       addToGroup(this.byModel, r.model, r);
+      addToGroup(this.byClient, r.client, r);
       if (r.session) {
         let s = this.bySession.get(r.session);
         if (!s) this.bySession.set(r.session, (s = { ...emptyAcc(), lastAt: 0 }));
@@ -189,6 +195,7 @@ export class SummaryTracker {
       month: toTotals(this.month),
       todayByProvider: top(this.byProvider),
       todayByModel: top(this.byModel),
+      todayByClient: top(this.byClient),
       activeSessions: top(this.bySession, (a) => (a.lastAt ?? 0) >= activeSince),
       activeSessionMinutes: ACTIVE_SESSION_MINUTES,
       lastRecord: this.last,
@@ -208,6 +215,7 @@ export class SummaryTracker {
     this.today = emptyAcc();
     this.byProvider.clear();
     this.byModel.clear();
+    this.byClient.clear();
     this.bySession.clear();
     if (starts.week !== this.periodStarts.week) this.week = emptyAcc();
     if (starts.month !== this.periodStarts.month) this.month = emptyAcc();

@@ -121,6 +121,8 @@ function runningTooltip(state: LinkState, s: SpendSummary | undefined, budget: B
     out.push(`No budget set · [set one](command:workbench.action.openSettings?${encodeURIComponent(JSON.stringify('burnrate.budget'))})`, '');
   }
   if (s?.todayByModel.length) out.push(`**Top models today** · ${groupList(s.todayByModel.slice(0, 3))}`, '');
+  // An engine from before the client dimension sends no todayByClient.
+  if (s?.todayByClient?.length) out.push(`**By client today** · ${groupList(s.todayByClient.slice(0, 3))}`, '');
   if (s?.activeSessions.length) out.push(`**Active sessions** (last ${s.activeSessionMinutes} min) · ${groupList(s.activeSessions.slice(0, 5))}`, '');
   const where = state.kind === 'owner' ? 'served by this window' : state.kind === 'follower' ? 'served by another VS Code window' : 'reconnecting…';
   out.push(`Proxy \`${proxyUrl}\` · ${where}`, '');

@@ -46,6 +46,8 @@ interface ClientCase {
   model: string;
   /** Expected cost in micro-dollars from the fake's usage and the published prices. */
   microDollars: number;
+  /** The record's `client`, read from the headers the SDK sends. */
+  recordedClient: string;
   usage?: Partial<FakeUsage>;
 }
 
@@ -59,16 +61,19 @@ const CASES: ClientCase[] = [
     client: 'openai (official SDK)',
     call: () => new OpenAI({ apiKey: 'sk-test', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages }),
     upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', microDollars: GPT_4O_MINI,
+    recordedClient: 'openai-node',
   },
   {
     client: '@anthropic-ai/sdk',
     call: () => new Anthropic({ apiKey: 'sk-ant-test', maxRetries: 0 }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages }),
     upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', microDollars: CLAUDE_HAIKU_4_5,
+    recordedClient: 'anthropic-node',
   },
   {
     client: '@google/genai',
     call: () => new GoogleGenAI({ apiKey: 'AIza-test' }).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' }),
     upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash', microDollars: GEMINI_2_5_FLASH,
+    recordedClient: 'google-genai',
   },
   {
     client: 'groq-sdk (appends /openai/v1 to GROQ_BASE_URL)',
@@ -76,26 +81,32 @@ const CASES: ClientCase[] = [
     upstreamPath: '/groq/openai/v1/chat/completions', provider: 'groq', model: 'llama-3.3-70b-versatile',
     // No cache reads: the catalogue has no cached-input price for this model.
     usage: { cachedRead: 0 }, microDollars: 1200 * 0.59 + 300 * 0.79,
+    recordedClient: 'groq-node',
   },
   {
     client: 'Vercel AI SDK, OpenAI provider (Responses API)',
     call: () => generateText({ model: createOpenAI({ apiKey: 'sk-test' })('gpt-4o-mini'), prompt: 'hi', maxRetries: 0 }),
     upstreamPath: '/openai/v1/responses', provider: 'openai', model: 'gpt-4o-mini', microDollars: GPT_4O_MINI,
+    recordedClient: 'ai-sdk',
   },
   {
     client: 'Vercel AI SDK, Anthropic provider (calls <base>/messages)',
     call: () => generateText({ model: createAnthropic({ apiKey: 'sk-ant-test' })('claude-haiku-4-5'), prompt: 'hi', maxRetries: 0 }),
     upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', microDollars: CLAUDE_HAIKU_4_5,
+    recordedClient: 'ai-sdk',
   },
   {
     client: 'LangChain ChatOpenAI',
     call: () => new ChatOpenAI({ model: 'gpt-4o-mini', apiKey: 'sk-test', maxRetries: 0 }).invoke('hi'),
     upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', microDollars: GPT_4O_MINI,
+    recordedClient: 'langchain',
   },
   {
+    // LangChain's Anthropic client sends only the Anthropic SDK's own headers.
     client: 'LangChain ChatAnthropic',
     call: () => new ChatAnthropic({ model: 'claude-haiku-4-5', apiKey: 'sk-ant-test', maxRetries: 0 }).invoke('hi'),
     upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', microDollars: CLAUDE_HAIKU_4_5,
+    recordedClient: 'anthropic-node',
   },
 ];
 
@@ -110,6 +121,7 @@ describe('clients configured only by the metered environment reach the provider 
       const [r] = await recorded;
       assert.deepEqual([r.provider, r.model, r.status, r.costStatus], [c.provider, c.model, 200, 'exact']);
       assert.equal(r.costNanos, nanos(c.microDollars));
+      assert.equal(r.client, c.recordedClient);
     });
   }
 });

@@ -146,14 +146,14 @@ function record(costNanos: number, at: number, workspace: string | null = null) 
     id: `r-${Math.random()}`, startedAt: at, provider: 'openai', model: 'gpt-4o', endpoint: 'chat.completions', stream: false, status: 200,
     inputTokens: 10, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 10, reasoningTokens: 0, costNanos, costStatus: 'exact' as const,
     latencyMs: 1, ttftMs: 1, session: null, feature: null, user: null, trace: null, env: null, workspace, keyFingerprint: null, error: null,
-    serviceTier: null, priceSource: 'test',
+    serviceTier: null, priceSource: 'test', client: null,
   };
 }
 
 function summaryWith(todayUsd: number, budgets: SpendSummary['budgets']): SpendSummary {
   const totals = { costUsd: todayUsd, requests: 1, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0, unpricedRequests: 0 };
   return {
-    at: JAN_15, today: totals, week: totals, month: totals, todayByProvider: [], todayByModel: [], activeSessions: [], activeSessionMinutes: 15,
+    at: JAN_15, today: totals, week: totals, month: totals, todayByProvider: [], todayByModel: [], todayByClient: [], activeSessions: [], activeSessionMinutes: 15,
     lastRecord: null, recordingPaused: false, budgets,
   };
 }

@@ -26,7 +26,7 @@ function rec(r: Partial<RequestRecord>): RequestRecord {
     id: `d-${String(seq).padStart(5, '0')}`, startedAt: NOW, provider: 'openai', model: 'gpt-4o', endpoint: 'chat.completions', stream: false, status: 200,
     inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0, costNanos: 0, costStatus: 'exact',
     latencyMs: 100, ttftMs: null, session: null, feature: null, user: null, trace: null, env: null, workspace: null, keyFingerprint: null, error: null,
-    serviceTier: null, priceSource: 'test', ...r,
+    serviceTier: null, priceSource: 'test', client: null, ...r,
   };
 }
 /** $/MTok × tokens = micro-dollars; nanos are a thousand times that. */
@@ -197,10 +197,54 @@ test('the rollup built from existing records on upgrade equals the one kept up o
   const upgraded = await SpendDatabase.open(file, { create: false });
   assert.deepEqual(rollups(upgraded), live);
   assert.equal(live[1].length, 2, 'sessions s1 and s2 on their days');
-  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 2);
+  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 3);
   // And the trigger is back: a new record lands in the rollup.
   upgraded.insert([rec({ startedAt: at(17, 14), costNanos: 7 })]);
   assert.equal(new DashboardQuery(upgraded.db).data(WEEK, undefined, NOW).tiles.todayUsd, 0.009500007);
+});
+
+test('a schema-2 database keeps every rollup day, even those whose records retention deleted, and records clients from then on', async () => {
+  const db = await dbWith(spendRecords());
+  const before = new SpendQuery(db.db).report({ since: at(1, 0), until: at(18, 0), by: 'day' });
+  // Schema 2: no client column anywhere; retention has deleted the records of the 15th.
+  db.db.exec(`DROP TRIGGER requests_rollup_repriced;
+    CREATE TABLE r2 AS SELECT day, provider, model, feature, workspace, requests, cost_nanos, input_tokens, cache_read_tokens, cache_write_tokens,
+      output_tokens, reasoning_tokens, unpriced_requests, failed_requests, failed_cost_nanos, long_uncached_requests, long_uncached_input_tokens,
+      long_uncached_min_input, first_at, last_at FROM daily_rollup;
+    DROP TABLE daily_rollup; ALTER TABLE r2 RENAME TO daily_rollup;
+    ALTER TABLE requests DROP COLUMN client;
+    PRAGMA user_version = 2;`);
+  db.db.run('DELETE FROM requests WHERE started_at < ?', [at(16, 0)]);
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-v2-')), 'v2.sqlite');
+  fs.writeFileSync(file, db.db.export());
+  const upgraded = await SpendDatabase.open(file, { create: false });
+  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 3);
+  assert.deepEqual(new SpendQuery(upgraded.db).report({ since: at(1, 0), until: at(18, 0), by: 'day' }), before, 'every day kept, the 15th included');
+  assert.deepEqual(new SpendQuery(upgraded.db).report({ since: at(1, 0), until: at(18, 0), by: 'client' }).groups.map((g) => [g.key, g.costUsd]), [['(none)', before.total.costUsd]]);
+
+  upgraded.insert([rec({ startedAt: at(17, 14), costNanos: 7_000, client: 'claude-code' })]);
+  const byClient = new SpendQuery(upgraded.db).report({ since: at(17, 0), until: at(18, 0), by: 'client' }).groups;
+  assert.deepEqual(byClient.find((g) => g.key === 'claude-code'), { key: 'claude-code', costUsd: 0.000007, requests: 1, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0, unpricedRequests: 0 });
+  const d = new DashboardQuery(upgraded.db).data(WEEK, undefined, NOW);
+  assert.ok(d.byClient.some((c) => c.key === 'claude-code' && c.requests === 1));
+  assert.equal(d.recent[0].client, 'claude-code');
+  // The reprice trigger follows the new key: re-pricing the new record moves its client's row.
+  applyReprice(upgraded.db, [{ id: d.recent[0].id, startedAt: at(17, 14), provider: 'openai', model: 'gpt-4o', before: { costNanos: 7_000, costStatus: 'exact', priceSource: 'test' }, after: { costNanos: 9_000, costStatus: 'exact', priceSource: 'new' } }]);
+  assert.equal(new DashboardQuery(upgraded.db).data(WEEK, undefined, NOW).byClient.find((c) => c.key === 'claude-code')!.costUsd, 0.000009);
+});
+
+test('the dashboard splits spend by client, most first, with shares', async () => {
+  const db = await dbWith([
+    rec({ startedAt: at(17, 9), costNanos: 3_000_000, client: 'claude-code' }),
+    rec({ startedAt: at(17, 10), costNanos: 1_000_000, client: 'openai-node' }),
+    rec({ startedAt: at(16, 10), costNanos: 2_000_000, client: 'claude-code' }),
+    rec({ startedAt: at(16, 11), costNanos: 0, client: null }),
+  ]);
+  const d = new DashboardQuery(db.db).data(WEEK, undefined, NOW);
+  assert.deepEqual(d.byClient.map((c) => [c.key, c.costUsd, c.requests, c.share]), [['claude-code', 0.005, 2, 5 / 6], ['openai-node', 0.001, 1, 1 / 6], ['(none)', 0, 1, 0]]);
 });
 
 test('days of a range are whole local days', () => {

@@ -12,6 +12,7 @@ const summary = (today: number, month = today, extra: Partial<SpendSummary> = {}
   at: Date.now(), today: totals(today, 3), week: totals(today, 3), month: totals(month, 9),
   todayByProvider: [{ key: 'openai', ...totals(today, 3) }],
   todayByModel: [{ key: 'gpt-4o', ...totals(today * 0.75, 2) }, { key: 'gpt-4o-mini', ...totals(today * 0.25, 1) }],
+  todayByClient: [{ key: 'claude-code', ...totals(today * 0.6, 2) }, { key: 'openai-node', ...totals(today * 0.4, 1) }],
   activeSessions: [{ key: 'run_42', ...totals(0.5) }], activeSessionMinutes: 15, lastRecord: null, recordingPaused: false, ...extra,
 });
 const config = (over: Record<string, unknown> = {}) =>
@@ -40,6 +41,11 @@ test('the item shows today\'s spend with a flame; the tooltip has week, month, m
   }
   assert.match(statusView({ kind: 'follower', url: '', pid: 2 }, summary(1), config(), 'u').tooltip, /another VS Code window/);
   assert.equal(statusView(owner, summary(1, 1, { recordingPaused: true }), config(), 'u').text, '$(debug-pause) $1.00');
+});
+
+test('the tooltip says which clients spent today, most first', () => {
+  const v = statusView(owner, summary(10), config(), 'u');
+  assert.match(v.tooltip, /By client today\*\* · claude\\-code \$6\.00 \(2\) · openai\\-node \$4\.00 \(1\)/);
 });
 
 test('background only for budget states: warning from the highest threshold below 100 %, error past it', () => {

@@ -17,7 +17,7 @@ function rec(r: Partial<RequestRecord>): RequestRecord {
     id: `g-${seq}`, startedAt: 0, provider: 'openai', model: 'gpt-4o-mini', endpoint: 'chat.completions', stream: false, status: 200,
     inputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 10, reasoningTokens: 0, costNanos: 0, costStatus: 'exact',
     latencyMs: 5, ttftMs: 3, session: null, feature: null, user: null, trace: null, env: null, workspace: null, keyFingerprint: null, error: null,
-    serviceTier: null, priceSource: 'test', ...r,
+    serviceTier: null, priceSource: 'test', client: null, ...r,
   };
 }
 

@@ -50,7 +50,7 @@ function makeRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
     keyFingerprint: 'fp-canary-0123456789',
     error: null,
     serviceTier: null,
-    priceSource: 'genai-prices@0.1.8',
+    priceSource: 'genai-prices@0.1.8', client: null,
     ...overrides,
   };
 }

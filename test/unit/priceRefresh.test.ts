@@ -73,7 +73,7 @@ function record(overrides: Partial<RequestRecord>): RequestRecord {
     id: `r-${Math.random().toString(36).slice(2)}`, startedAt: Date.UTC(2025, 5, 2), provider: 'openai', model: 'gpt-4o', endpoint: 'chat.completions',
     stream: false, status: 200, inputTokens: 1_000_000, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 1_000_000, reasoningTokens: 0,
     costNanos: 0, costStatus: 'exact', latencyMs: 10, ttftMs: null, session: null, feature: null, user: null, trace: null, env: null,
-    workspace: null, keyFingerprint: null, error: null, serviceTier: null, priceSource: PRICE_CATALOGUE_VERSION, ...overrides,
+    workspace: null, keyFingerprint: null, error: null, serviceTier: null, priceSource: PRICE_CATALOGUE_VERSION, client: null, ...overrides,
   };
 }
 
