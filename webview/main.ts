@@ -227,13 +227,14 @@ function render(d: DashboardData): void {
     d.topSessions.map((s) => [s.session, duration(s.durationMs), s.requests.toLocaleString('en-US'), tokens(s.tokens), money(s.costUsd)]),
     { numeric: [1, 2, 3, 4], empty: 'No tagged sessions in this range.', testId: 'sessions' }));
 
-  const requestRow = (r: DashboardData['recent'][number]) => [
-    time(r.startedAt), r.model ?? r.provider, r.client ?? '', r.feature ?? '', `${tokens(r.inputTokens)} / ${tokens(r.outputTokens)}`,
+  // The half-width card of top requests has no room for the client; the full-width feed has.
+  const requestRow = (r: DashboardData['recent'][number], withClient = false) => [
+    time(r.startedAt), r.model ?? r.provider, ...(withClient ? [r.client ?? ''] : []), r.feature ?? '', `${tokens(r.inputTokens)} / ${tokens(r.outputTokens)}`,
     r.status >= 400 || r.status === 0 ? h('span', { class: 'error' }, r.status ? String(r.status) : 'failed') : String(r.status),
     r.costStatus === 'unpriced' ? h('span', { class: 'muted' }, 'unpriced') : `${money(r.costUsd)}${r.costStatus === 'estimated' ? '*' : ''}`,
   ];
-  requestsBox.replaceChildren(table(['time', 'model', 'client', 'feature', 'in / out', 'status', 'cost'], d.topRequests.slice(0, 5).map(requestRow), { numeric: [4, 5, 6], empty: 'No requests in this range.', testId: 'top-requests' }));
-  feedBox.replaceChildren(table(['time', 'model', 'client', 'feature', 'in / out', 'status', 'cost'], d.recent.map(requestRow), { numeric: [4, 5, 6], empty: 'Waiting for the first request…', testId: 'feed' }));
+  requestsBox.replaceChildren(table(['time', 'model', 'feature', 'in / out', 'status', 'cost'], d.topRequests.slice(0, 5).map((r) => requestRow(r)), { numeric: [3, 4, 5], empty: 'No requests in this range.', testId: 'top-requests' }));
+  feedBox.replaceChildren(table(['time', 'model', 'client', 'feature', 'in / out', 'status', 'cost'], d.recent.map((r) => requestRow(r, true)), { numeric: [4, 5, 6], empty: 'Waiting for the first request…', testId: 'feed' }));
   statusLine.textContent = `${d.filter.firstDay === d.filter.lastDay ? d.filter.firstDay : `${d.filter.firstDay} – ${d.filter.lastDay}`}${d.filter.workspace ? ` · workspace ${d.filter.workspace}` : ''} · updated ${new Date(d.generatedAt).toLocaleTimeString()}`;
   document.body.dataset.loaded = 'true';
 }

@@ -112,6 +112,9 @@ test('the page opens with the printed link and shows what `burnrate report` show
   const sessions = await page.locator('[data-testid="sessions"] tbody tr td:first-child').allInnerTexts();
   assert.deepEqual([...sessions].sort(), ['run-1', 'run-2', 'run-7']);
   assert.equal(await page.locator('[data-testid="feed"] tbody tr').count(), 5);
+  // Which SDK made the calls: four through the OpenAI SDK, one through the Anthropic SDK.
+  const clients = await page.locator('[data-testid="clients"] tbody tr').allInnerTexts();
+  assert.deepEqual(clients.map((row) => [row.split('\t')[0], row.split('\t').pop()]).sort(), [['anthropic-node', '1'], ['openai-node', '4']]);
   assert.match(await page.locator('[data-testid="gauge-daily"]').innerText(), new RegExp(`\\${money(today.total.costUsd)} of \\$1\\.00`));
   assert.match(await page.locator('[data-testid="gauge-monthly"]').innerText(), /no monthly budget set/);
 
