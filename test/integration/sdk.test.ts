@@ -120,13 +120,11 @@ describe('OpenAI chat completions', () => {
       const [r] = await recorded;
       assert.deepEqual([r.provider, r.costStatus, r.costNanos], [provider, 'exact', nanos(1000 * inPrice + 500 * outPrice)], provider);
     }
-    // DeepSeek and xAI have cached-input prices: deepseek-chat $0.27/$0.07 cached/$1.10 from 00:30 to
-    // 16:30 UTC and half that off-peak; grok-3 $3/$0.75/$15.
+    // DeepSeek and xAI have cached-input prices: deepseek-chat $0.28/$0.028 cached/$0.42 at every hour
+    // (pricing/overrides.json: DeepSeek's prices since 2025-09-05); grok-3 $3/$0.75/$15.
     h.fake.setUsage({ input: 1000, cachedRead: 400, output: 500, reasoning: 0 });
-    const utcMinutes = new Date().getUTCHours() * 60 + new Date().getUTCMinutes();
-    const deepseekRate = utcMinutes >= 30 && utcMinutes < 990 ? 1 : 0.5;
     for (const [provider, base, model, expected] of [
-      ['deepseek', '/deepseek/v1', 'deepseek-chat', (600 * 0.27 + 400 * 0.07 + 500 * 1.1) * deepseekRate],
+      ['deepseek', '/deepseek/v1', 'deepseek-chat', 600 * 0.28 + 400 * 0.028 + 500 * 0.42],
       ['xai', '/xai/v1', 'grok-3', 600 * 3 + 400 * 0.75 + 500 * 15],
     ] as const) {
       const recorded = h.nextRecords();

@@ -35,12 +35,25 @@ test('Gemini: thoughts are priced as output', () => {
   assert.equal(q.costNanos, micros(800 * 0.3 + 200 * 0.03 + 500 * 2.5));
 });
 
-test('time-of-day prices: DeepSeek off-peak hours are half price', () => {
+test('time-of-day prices: DeepSeek V4 Flash costs double in its peak hours', () => {
   const u = usage({ inputTokens: 1000, cacheReadTokens: 400, outputTokens: 500 });
-  const peak = priceUsage('deepseek', 'deepseek-chat', u, { at: new Date('2026-11-22T12:00:00Z') });
-  const offPeak = priceUsage('deepseek', 'deepseek-chat', u, { at: new Date('2026-11-22T20:00:00Z') });
-  assert.equal(peak.costNanos, micros(600 * 0.27 + 400 * 0.07 + 500 * 1.1));
-  assert.equal(offPeak.costNanos, micros(600 * 0.135 + 400 * 0.035 + 500 * 0.55));
+  // deepseek-v4-flash since 2026-08-17: $0.22 / $0.007 cached / $0.66, and twice that 01:00-04:00 and 06:00-10:00 UTC.
+  const normal = priceUsage('deepseek', 'deepseek-v4-flash', u, { at: new Date('2026-11-22T12:00:00Z') });
+  const peak = priceUsage('deepseek', 'deepseek-v4-flash', u, { at: new Date('2026-11-22T02:00:00Z') });
+  assert.equal(normal.costNanos, micros(600 * 0.22 + 400 * 0.007 + 500 * 0.66));
+  assert.equal(peak.costNanos, micros(600 * 0.44 + 400 * 0.014 + 500 * 1.32));
+});
+
+test('DeepSeek chat and reasoner: the current published prices (pricing/overrides.json), the same at every hour', () => {
+  // Since 2025-09-05 (V3.2-Exp, off-peak discount discontinued): $0.28 input, $0.028 cached input, $0.42 output per 1M.
+  // The bundled catalogue still has the earlier $0.27/$0.07/$1.10 (reasoner $0.55/$0.14/$2.19) with half price off-peak.
+  const u = usage({ inputTokens: 1000, cacheReadTokens: 400, outputTokens: 500 });
+  for (const model of ['deepseek-chat', 'deepseek-reasoner']) {
+    for (const at of ['2026-11-22T12:00:00Z', '2026-11-22T20:00:00Z']) {
+      const q = priceUsage('deepseek', model, u, { at: new Date(at) });
+      assert.deepEqual([q.costNanos, q.matchedModel, q.source], [micros(600 * 0.28 + 400 * 0.028 + 500 * 0.42), model, 'pricing/overrides.json'], `${model} at ${at}`);
+    }
+  }
 });
 
 test('served tier: flex and batch at half price; an unknown tier is priced standard and flagged', () => {
