@@ -6,7 +6,7 @@ import { defaultDataDir, defaultDbPath, Engine, type Log } from './engine/engine
 import { OwnerLock } from './engine/ownerLock';
 import { readJournalRecords } from './engine/recorder';
 import { loadOrCreateSecret } from './engine/managementProtocol';
-import { listPrices, nanosToUsd, priceUsage, resolveModel } from './engine/pricing';
+import { BUNDLED_OVERRIDES_SOURCE, listPrices, nanosToUsd, priceUsage, resolveModel, USER_OVERRIDES_SOURCE } from './engine/pricing';
 import { DEFAULT_PORT } from './engine/proxy';
 import { GROUP_BY, parseSince, SinceError, SpendQuery, type GroupBy, type SpendReport } from './engine/queries';
 import { csvHeader, csvLine, jsonLine } from './engine/exportFormat';
@@ -265,7 +265,7 @@ async function prices(args: string[]): Promise<void> {
   if (!rows.length) throw new UsageError(`no price known for a model matching "${positionals[0]}"`);
   const money = (n: number | undefined) => (n === undefined ? '-' : `$${n}`);
   const table = [['provider', 'model', 'input/1M', 'cached/1M', 'cache write/1M', 'output/1M', 'long context from', 'source']];
-  for (const r of rows) table.push([r.provider, r.model, money(r.inputPerMTok), money(r.cachedInputPerMTok), money(r.cacheWritePerMTok), money(r.outputPerMTok), r.longContextThreshold ? `${r.longContextThreshold} tokens` : '', r.source === 'pricing/overrides.json' ? 'override' : '']);
+  for (const r of rows) table.push([r.provider, r.model, money(r.inputPerMTok), money(r.cachedInputPerMTok), money(r.cacheWritePerMTok), money(r.outputPerMTok), r.longContextThreshold ? `${r.longContextThreshold} tokens` : '', r.source === BUNDLED_OVERRIDES_SOURCE ? 'override' : r.source === USER_OVERRIDES_SOURCE ? 'your override' : '']);
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
   process.stdout.write(table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + `\n\nPrices: ${describePrices(info)}\n`);
 }

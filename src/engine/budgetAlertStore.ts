@@ -3,8 +3,8 @@
  * that an engine restart (or another window taking over) does not alert them again, while a budget
  * set or raised while no engine ran still alerts for thresholds already crossed. No vscode import.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readStateFile, writeStateFile } from './stateFile';
 
 export const BUDGET_ALERTS_FILE = 'budget-alerts.json';
 
@@ -19,7 +19,7 @@ interface FileShape {
   alerted: string[];
 }
 
-/** A small JSON file, replaced atomically (written beside, then renamed over) so a crash never leaves half of it. */
+/** A small JSON file in the data directory (see stateFile.ts). */
 export class BudgetAlertFile implements AlertedStore {
   constructor(
     readonly file: string,
@@ -31,38 +31,18 @@ export class BudgetAlertFile implements AlertedStore {
   }
 
   load(): string[] {
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log('warn', `could not read ${this.file}: ${(e as Error).message}`);
-      return [];
-    }
-    try {
-      const parsed = JSON.parse(text) as Partial<FileShape>;
-      if (!Array.isArray(parsed.alerted)) throw new Error('no "alerted" list');
-      return parsed.alerted.filter((k): k is string => typeof k === 'string');
-    } catch (e) {
+    const parsed = readStateFile(this.file, this.log) as Partial<FileShape> | undefined;
+    if (parsed === undefined) return [];
+    if (!Array.isArray(parsed?.alerted)) {
       // A damaged file costs at most a repeated alert; it is rewritten at the next one.
-      this.log('warn', `ignoring ${this.file}: ${(e as Error).message}`);
+      this.log('warn', `ignoring ${this.file}: no "alerted" list`);
       return [];
     }
+    return parsed.alerted.filter((k): k is string => typeof k === 'string');
   }
 
   save(keys: string[]): void {
     const body: FileShape = { version: 1, alerted: keys };
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true });
-      fs.writeFileSync(tmp, `${JSON.stringify(body, null, 1)}\n`, { mode: 0o600 });
-      fs.renameSync(tmp, this.file);
-    } catch (e) {
-      this.log('warn', `could not save ${this.file}: ${(e as Error).message}`);
-      try {
-        fs.rmSync(tmp, { force: true });
-      } catch {
-        /* nothing to clean */
-      }
-    }
+    writeStateFile(this.file, body, this.log);
   }
 }

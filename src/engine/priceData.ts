@@ -5,13 +5,14 @@ import type { Provider } from '@pydantic/genai-prices';
 import { writeFileAtomic } from './db';
 import { priceLibraryLoaded } from './priceLibrary';
 import { currentCatalogueVersion, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, useCatalogueData, useCatalogueDataWhenLoaded } from './pricing';
+import { loadUserPriceOverrides, userPriceOverridesFile } from './userPriceOverrides';
 
 /**
  * Price refresh: the price library (@pydantic/genai-prices) publishes its catalogue as one JSON
  * file. `refreshPriceData` fetches it, checks it, puts it in force and keeps it in the data
  * directory; `loadStoredPriceData` puts the kept copy back in force at the next start. Offline,
- * nothing changes: the bundled catalogue (or the last fetched one) stays. Local overrides
- * (pricing/overrides.json) are looked up before either, so they still win.
+ * nothing changes: the bundled catalogue (or the last fetched one) stays. Local overrides (the
+ * user's price-overrides.json, then pricing/overrides.json) are looked up before either, so they still win.
  */
 
 export interface PriceDataInfo {
@@ -93,8 +94,12 @@ export async function refreshPriceData(opts: { dataDir: string; url?: string; ti
   return info;
 }
 
-/** Puts the stored price data in force, if there is any; a damaged file is reported and the bundled prices kept. */
+/**
+ * Puts the stored price data in force, if there is any; a damaged file is reported and the bundled
+ * prices kept. The user's own overrides (<data dir>/price-overrides.json) are put in force with it.
+ */
 export function loadStoredPriceData(dataDir: string, log?: (level: 'info' | 'warn' | 'error', message: string) => void): PriceDataInfo | undefined {
+  loadUserPriceOverrides(dataDir, log);
   const file = priceDataFile(dataDir);
   let raw: string;
   try {
@@ -152,21 +157,30 @@ function checkProviders(data: unknown): Provider[] {
 }
 
 /**
- * Keeps the stored price data in force in a long-running engine: a refresh by another process
- * (`burnrate prices --refresh`, another VS Code window) is picked up within `intervalMs`.
+ * Keeps the stored price data and the user's overrides in force in a long-running engine: a refresh
+ * by another process (`burnrate prices --refresh`, another VS Code window) or an edit of
+ * price-overrides.json is picked up within `intervalMs`.
  */
 export function watchStoredPriceData(dataDir: string, log: (level: 'info' | 'warn' | 'error', message: string) => void, intervalMs = 60_000): () => void {
   const file = priceDataFile(dataDir);
-  const mtime = () => {
+  const overridesFile = userPriceOverridesFile(dataDir);
+  const mtime = (f: string) => {
     try {
-      return fs.statSync(file).mtimeMs;
+      return fs.statSync(f).mtimeMs;
     } catch {
       return 0;
     }
   };
-  let seen = mtime();
+  let seen = mtime(file);
+  let seenOverrides = mtime(overridesFile);
   const timer = setInterval(() => {
-    const now = mtime();
+    const now = mtime(file);
+    const nowOverrides = mtime(overridesFile);
+    if (nowOverrides !== seenOverrides) {
+      seenOverrides = nowOverrides;
+      const models = loadUserPriceOverrides(dataDir, log);
+      if (models !== undefined) log('info', `your price overrides now price ${models} model(s) (${overridesFile})`);
+    }
     if (now === seen) return;
     seen = now;
     const info = loadStoredPriceData(dataDir, log);

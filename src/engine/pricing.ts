@@ -86,11 +86,29 @@ export interface PriceQuote {
 interface TierRule { model: string; multiplier: number | null }
 const serviceTiers = serviceTiersFile.tiers as Record<string, Record<string, TierRule[]>>;
 let overrideModels = overridesFile.providers as Record<string, ModelInfo[]>;
+/** The user's own overrides (<data dir>/price-overrides.json, see userPriceOverrides.ts): they win over everything. */
+let userOverrideModels: Record<string, ModelInfo[]> = {};
+
+/** Recorded as the priceSource of requests the bundled overrides price. */
+export const BUNDLED_OVERRIDES_SOURCE = 'pricing/overrides.json';
+/** Recorded as the priceSource of requests the user's own overrides price (the file's name, not its path: records are exported). */
+export const USER_OVERRIDES_SOURCE = 'price-overrides.json';
 
 /** Replaces the local overrides (pricing/overrides.json by default); they are looked up before any catalogue. */
 export function setPriceOverrides(providers: Record<string, ModelInfo[]>): void {
   overrideModels = providers;
   resolvedModels.clear();
+}
+
+/** Replaces the user's own overrides; looked up before pricing/overrides.json and any catalogue. */
+export function setUserPriceOverrides(providers: Record<string, ModelInfo[]>): void {
+  userOverrideModels = providers;
+  resolvedModels.clear();
+}
+
+/** The override lists in the order they are looked up, each with the priceSource it records. */
+function overrideLayers(): Array<[Record<string, ModelInfo[]>, string]> {
+  return [[userOverrideModels, USER_OVERRIDES_SOURCE], [overrideModels, BUNDLED_OVERRIDES_SOURCE]];
 }
 
 const NANOS_PER_USD = 1_000_000_000;
@@ -180,11 +198,12 @@ function resolveCached(pricesProvider: string, model: string): ResolvedModel | n
 
 function resolveCatalogueModel(pricesProvider: string, model: string): ResolvedModel | null {
   const probe = { input_tokens: 1, output_tokens: 1 };
-  const local = overrideModels[pricesProvider];
-  if (local?.length) {
+  for (const [layer, source] of overrideLayers()) {
+    const local = layer[pricesProvider];
+    if (!local?.length) continue;
     const provider: Provider = { id: pricesProvider, name: pricesProvider, api_pattern: '', models: local };
     const result = priceLibrary().calcPrice(probe, model, { provider });
-    if (result) return { provider: { ...provider, models: [result.model] }, source: 'pricing/overrides.json' };
+    if (result) return { provider: { ...provider, models: [result.model] }, source };
   }
   const result = priceLibrary().calcPrice(probe, model, { providerId: pricesProvider });
   if (!result) return null;
@@ -214,7 +233,7 @@ export function listPrices(pricesProviders: string[], filter?: string): PriceRow
   const needle = filter?.toLowerCase();
   for (const providerId of pricesProviders) {
     const models: Array<[ModelInfo, string]> = [
-      ...(overrideModels[providerId] ?? []).map((m): [ModelInfo, string] => [m, 'pricing/overrides.json']),
+      ...overrideLayers().flatMap(([layer, source]) => (layer[providerId] ?? []).map((m): [ModelInfo, string] => [m, source])),
       ...(priceLibrary().findProvider({ providerId })?.models ?? []).map((m): [ModelInfo, string] => [m, catalogueVersion]),
     ];
     for (const [info, source] of models) {
