@@ -29,7 +29,7 @@ Usage:
   burnrate export   [--db FILE] --format csv|jsonl [--since …] [--out FILE]
   burnrate prices   [MODEL] [--json] | --refresh [--url URL]
   burnrate estimate --model M --input-tokens N --output-tokens N [--cached-tokens N] [--requests K] [--json]
-  burnrate reprice  [--db FILE] --since … [--until …] [--apply] [--json]
+  burnrate reprice  [--db FILE] --since … [--until …] [--model M] [--apply] [--json]
 
 serve      Runs the loopback proxy on http://127.0.0.1:${DEFAULT_PORT}. Point SDKs at
            http://127.0.0.1:${DEFAULT_PORT}/<provider>/…, e.g. OPENAI_BASE_URL=http://127.0.0.1:${DEFAULT_PORT}/openai/v1
@@ -38,7 +38,7 @@ export     One row per request, as CSV or JSON lines.
 prices     The price table (USD per million tokens), optionally filtered by model, and the date of
            the price data. --refresh fetches the price library's latest published prices.
 estimate   What a model would cost for the given tokens.
-reprice    Recomputes the cost of a period's records from their tokens with the prices in force now
+reprice    Recomputes the cost of a period's records (of one model: --model) with the prices in force now
            and shows the difference; --apply writes it (with no burnrate serve running on the database).
 
 The database defaults to ${defaultDbPath('$BURNRATE_HOME')} ($BURNRATE_HOME defaults to ~/.burnrate).
@@ -271,7 +271,7 @@ async function prices(args: string[]): Promise<void> {
 }
 
 async function reprice(args: string[]): Promise<void> {
-  const { values } = parse(args, { db: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, apply: { type: 'boolean' }, json: { type: 'boolean' } });
+  const { values } = parse(args, { db: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, model: { type: 'string' }, apply: { type: 'boolean' }, json: { type: 'boolean' } });
   if (wantHelp(values)) return;
   if (!values.since) throw new UsageError('--since is required (e.g. --since 30d, --since 2025-06-01)');
   const since = parseSince(values.since as string);
@@ -290,7 +290,7 @@ async function reprice(args: string[]): Promise<void> {
     if (values.apply && journalled.length) throw new UsageError(`${file} has ${journalled.length} journalled record(s) not yet saved; start and stop burnrate serve once to fold them in, then run reprice --apply again`);
     const database = await SpendDatabase.open(file, { create: false });
     database.insert(journalled);
-    const result = repriceRecords(database.db, new RouteTable(), { since, until });
+    const result = repriceRecords(database.db, new RouteTable(), { since, until, model: values.model as string | undefined });
     if (values.apply) {
       applyReprice(database.db, result.changes);
       await database.save();

@@ -9,6 +9,7 @@ import { duration, isoDay, money, percent, time, tokens } from './format';
 import { pickHost } from './hosts';
 import type { AppCommand, DashboardData, FilterQuery, GuardAlert, PriceRow, SessionAction } from './protocol';
 import { AlertList, SessionsView } from './sessions';
+import { unpricedTile } from './unpricedTile';
 
 type RangeKind = 'today' | '7d' | '30d' | 'month' | 'custom';
 interface AppState {
@@ -195,6 +196,7 @@ function render(d: DashboardData): void {
     tile('per-request', 'Per request', money(t.avgCostPerRequestUsd), 'average'),
     tile('per-session', 'Per session', money(t.costPerSessionUsd), `${t.sessions} session${t.sessions === 1 ? '' : 's'}`),
     tile('cache', 'Saved by cache', money(t.cacheSavingsUsd), 'cache reads vs. full input price'),
+    unpricedTile(d, host.kind === 'vscode' ? () => void host.request('command', { command: 'burnrate.refreshPrices' }).catch(showError) : undefined) ?? '',
   );
 
   const gauge = (id: string, label: string, spent: number, budget: number) => {

@@ -24,7 +24,7 @@ export interface EstimateQuery {
 }
 
 /** Extension commands the panel may ask for (the host checks this list). */
-export const APP_COMMANDS = ['burnrate.copyProxySetup', 'burnrate.newMeteredTerminal'] as const;
+export const APP_COMMANDS = ['burnrate.copyProxySetup', 'burnrate.newMeteredTerminal', 'burnrate.refreshPrices'] as const;
 export type AppCommand = (typeof APP_COMMANDS)[number];
 
 /** What the dashboard may do to a session: the management routes /_burnrate/sessions/<action>. */

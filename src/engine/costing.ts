@@ -37,6 +37,11 @@ export interface CostResult {
   priceSource: string | null;
   /** Why the cost is not exact, when it is not. */
   note?: string;
+  /**
+   * Whether the price data knows the model, when it was asked (false: unpriced for that reason, which
+   * is announced once per model; see unpricedModels.ts). Unset when no price was looked up.
+   */
+  modelPriceKnown?: boolean;
 }
 
 const NO_USAGE: TokenUsage = { inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: 0, reasoningTokens: 0 };
@@ -91,13 +96,13 @@ export function costExchange(input: CostInput): CostResult {
     return { model, serviceTier, usage, costNanos: 0, costStatus: 'unpriced', priceSource: null, note: `could not price usage: ${(e as Error).message}` };
   }
   if (!quote.priced) {
-    return { model, serviceTier, usage, costNanos: 0, costStatus: 'unpriced', priceSource: null, note: `no price known for model "${model}"` };
+    return { model, serviceTier, usage, costNanos: 0, costStatus: 'unpriced', priceSource: null, note: `no price known for model "${model}"`, modelPriceKnown: false };
   }
   if (quote.approximation && costStatus === 'exact') {
     costStatus = 'estimated';
     note = quote.approximation;
   }
-  return { model, serviceTier, usage, costNanos: quote.costNanos, costStatus, priceSource: quote.source, note };
+  return { model, serviceTier, usage, costNanos: quote.costNanos, costStatus, priceSource: quote.source, note, modelPriceKnown: true };
 }
 
 /** Counts what can be counted when the provider's usage report is missing or partial. */

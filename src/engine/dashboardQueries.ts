@@ -168,19 +168,20 @@ export class DashboardQuery {
 
     const share = (nanos: number) => (totalNanos ? nanos / totalNanos : 0);
     const rollUp = <K extends string>(keyOf: (g: Group) => K) => {
-      const m = new Map<K, { nanos: number; requests: number; input: number; output: number; provider: string }>();
+      const m = new Map<K, { nanos: number; requests: number; unpriced: number; input: number; output: number; provider: string }>();
       for (const g of groups) {
         const k = keyOf(g);
-        const acc = m.get(k) ?? { nanos: 0, requests: 0, input: 0, output: 0, provider: g.provider };
+        const acc = m.get(k) ?? { nanos: 0, requests: 0, unpriced: 0, input: 0, output: 0, provider: g.provider };
         acc.nanos += g.nanos;
         acc.requests += g.requests;
+        acc.unpriced += g.unpriced;
         acc.input += g.input;
         acc.output += g.output;
         m.set(k, acc);
       }
       return [...m.entries()].sort(([ka, a], [kb, b]) => b.nanos - a.nanos || b.requests - a.requests || ka.localeCompare(kb));
     };
-    const byModel = rollUp((g) => `${g.provider}\u0000${g.model}`).map(([k, a]) => ({ key: key(k.split('\u0000')[1]), provider: a.provider, costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos) }));
+    const byModel = rollUp((g) => `${g.provider}\u0000${g.model}`).map(([k, a]) => ({ key: key(k.split('\u0000')[1]), provider: a.provider, costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos), unpricedRequests: a.unpriced }));
     const byProvider = rollUp((g) => g.provider).map(([k, a]) => ({ key: k, costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos) }));
     const byClient = this.rows(`SELECT client, SUM(cost_nanos) AS c, SUM(requests) AS q FROM daily_rollup ${r.where} GROUP BY client ORDER BY c DESC, q DESC, client`, r.params)
       .map((v) => ({ key: key(v[0]), costUsd: nanosToUsd(n(v[1])), requests: n(v[2]), share: share(n(v[1])) }));

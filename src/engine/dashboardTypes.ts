@@ -95,7 +95,8 @@ export interface DashboardData {
   tiles: DashboardTiles;
   /** Daily spend stacked by provider: costUsd[i] belongs to days[i]. */
   daily: { days: string[]; providers: Array<{ provider: string; costUsd: number[] }> };
-  byModel: Array<ShareRow & { provider: string }>;
+  /** Each model's spend; `unpricedRequests`: its calls with no known price (not in costUsd), which the dashboard lists as a warning. */
+  byModel: Array<ShareRow & { provider: string; unpricedRequests: number }>;
   byProvider: ShareRow[];
   /** Spend by the tool or SDK that made the calls ('(none)' for records from before clients were recorded). */
   byClient: ShareRow[];

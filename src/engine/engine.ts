@@ -16,6 +16,8 @@ import { Recorder } from './recorder';
 import { RouteTable } from './routes';
 import type { BurnRateSettings } from './settings';
 import { DEFAULT_STORE_IDLE_STOP_MS, SpendStore } from './spendStore';
+import { UnpricedModelFile, UnpricedModels } from './unpricedModels';
+import { userPriceOverridesFile } from './userPriceOverrides';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type Log = (level: LogLevel, message: string) => void;
@@ -73,6 +75,8 @@ export class Engine {
     readonly url: string,
     readonly management: ManagementApi,
     readonly guards: Guards,
+    /** Announces, once per model, calls the price data has no price for. */
+    readonly unpricedModels: UnpricedModels,
   ) {}
 
   static async start(opts: EngineOptions): Promise<Engine> {
@@ -88,12 +92,23 @@ export class Engine {
     const now = Date.now();
     const summaryBase = await store.run('summary', 'base', now);
     const guards = new Guards({ baseline: await store.run('guardBaseline', 'load', now), settings: opts.settings, alertedStore: BudgetAlertFile.inDataDir(opts.dataDir, log), log });
+    const unpricedModels = new UnpricedModels({ store: UnpricedModelFile.inDataDir(opts.dataDir, log), overridesFile: userPriceOverridesFile(opts.dataDir), log });
     const management = new ManagementApi({
       recorder,
       summaryBase,
       secret: loadOrCreateSecret(opts.dataDir),
       recordingPaused: opts.recordingPaused,
       guards,
+      prices: {
+        unpricedModels,
+        dataDir: opts.dataDir,
+        pricesProviderOf: (provider) => routes.get(provider)?.pricesProvider,
+        repriceModel: async (provider, model) => {
+          const result = await store.repriceModel(opts.dataDir, provider, model);
+          if (result.changed) management.resetSummary(await store.run('summary', 'base', Date.now()));
+          return result;
+        },
+      },
       pricesProviders: routes.pricesProviders(),
       log,
     });
@@ -101,13 +116,15 @@ export class Engine {
     const proxy = new ProxyServer({
       routes,
       fingerprinter: KeyFingerprinter.fromSaltFile(path.join(opts.dataDir, 'key-salt')),
-      onRecord: (rec) => {
+      onRecord: (rec, modelPriceKnown) => {
         try {
           guards.settle(rec);
         } catch (e) {
           log('error', `guards could not count ${rec.id}: ${(e as Error).message}`);
         }
         if (!management.recordingPaused) recorder.record(rec);
+        // After the record is safe: an announcement is news, the record is the data.
+        if (modelPriceKnown !== undefined) unpricedModels.observe(rec.provider, rec.model, modelPriceKnown);
       },
       guard: guards,
       localHandler: (req, res, url) => page.handle(req, res, url) || management.handle(req, res, url),
@@ -128,7 +145,7 @@ export class Engine {
     // Thresholds crossed before this start that never alerted (a budget set or raised meanwhile);
     // the first window to follow shows them.
     guards.reviewBudgets();
-    const engine = new Engine(proxy, recorder, store, routes, url, management, guards);
+    const engine = new Engine(proxy, recorder, store, routes, url, management, guards, unpricedModels);
     engine.keptAside = keptAside;
     if (retentionDays > 0) {
       engine.retentionTimer = setInterval(() => void prune(store, retentionDays, log), DAY_MS);

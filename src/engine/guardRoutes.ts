@@ -24,8 +24,8 @@ const RAISABLE: ReadonlyArray<keyof Omit<SessionLimits, 'onTrip'>> = ['sessionMa
 /** Only budget and guard keys may be changed live; traffic-redirecting ones need a restart from the owner's own settings. */
 const LIVE_KEY = /^burnrate\.(budget|guard)\./;
 
-const bad = (message: string): RouteAnswer => ({ status: 400, body: { error: { type: 'bad_request', message } } });
-const notFound = (message: string): RouteAnswer => ({ status: 404, body: { error: { type: 'not_found', message } } });
+export const bad = (message: string): RouteAnswer => ({ status: 400, body: { error: { type: 'bad_request', message } } });
+export const notFound = (message: string): RouteAnswer => ({ status: 404, body: { error: { type: 'not_found', message } } });
 
 export function answerGuardRoute(guards: Guards, method: string, route: string, body: unknown): RouteAnswer {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;

@@ -1,6 +1,7 @@
 /**
- * The shapes of sessions and alerts as the guards report them (GET /_burnrate/sessions, `alert`
- * events). Types only and no Node import, so the dashboard app (webview/) can share them.
+ * The shapes of sessions and alerts as the guards (and the unpriced-model announcements) report
+ * them (GET /_burnrate/sessions, `alert` events). Types only and no Node import, so the dashboard
+ * app (webview/) can share them.
  */
 
 export type OnLimit = 'warn' | 'block';
@@ -31,7 +32,9 @@ interface AlertBase {
 export type GuardAlert =
   | (AlertBase & { kind: 'budget'; period: 'day' | 'month'; threshold: number; capUsd: number; spentUsd: number; onExceed: OnLimit })
   | (AlertBase & { kind: 'guard'; guard: GuardName; limit: number; value: number; action: OnLimit; session: string })
-  | (AlertBase & { kind: 'anomaly'; todayUsd: number; averageUsd: number });
+  | (AlertBase & { kind: 'anomaly'; todayUsd: number; averageUsd: number })
+  /** The first call of a model the price data does not know (announced once per provider and model; see unpricedModels.ts). */
+  | (AlertBase & { kind: 'unpricedModel'; provider: string; model: string });
 
 export interface SessionView {
   id: string;

@@ -5,6 +5,7 @@ import { csvHeader, csvLine, jsonLine } from './exportFormat';
 import { answerGuardRoute, isGuardRoute } from './guardRoutes';
 import type { GuardAlert, Guards } from './guards';
 import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type AlertAudience, type CostEstimate, type EngineHealth } from './managementProtocol';
+import { answerPriceRoute, isPriceRoute, type PriceRouteContext } from './priceRoutes';
 import { listPrices, nanosToUsd, priceUsage, resolveModel } from './pricing';
 import type { RequestRecord } from './record';
 import type { Recorder } from './recorder';
@@ -23,6 +24,8 @@ export interface ManagementOptions {
   recordingPaused?: boolean;
   /** Budgets and guards: their routes, and their alerts as `alert` events on the events stream. */
   guards?: Guards;
+  /** Models without a price: their routes, and their announcements as `alert` events too. */
+  prices?: PriceRouteContext;
   /** Catalogue providers of the route table, for the price table and estimates. */
   pricesProviders?: string[];
   /** How long to gather records before pushing one summary (keeps bursts cheap). */
@@ -84,6 +87,7 @@ export class ManagementApi {
     this.tracker = new SummaryTracker(opts.summaryBase);
     opts.recorder.on('record', this.onRecord);
     opts.guards?.on('alert', this.onAlert);
+    opts.prices?.unpricedModels.on('alert', this.onAlert);
     opts.guards?.on('budgets', this.onBudgets);
     // A stopped, allowed or refused session: windows refetch the session list on the next summary.
     opts.guards?.on('sessions', this.onBudgets);
@@ -101,6 +105,12 @@ export class ManagementApi {
     this.paused = paused;
     this.opts.log?.('info', paused ? 'recording paused: requests are forwarded but not recorded' : 'recording resumed');
     this.push();
+  }
+
+  /** Starts the live totals again from the database (after past records were repriced). */
+  resetSummary(base: SummaryBase): void {
+    this.tracker.reset(base);
+    this.schedulePush();
   }
 
   summary(): SpendSummary {
@@ -172,10 +182,10 @@ export class ManagementApi {
         break;
       }
       default:
-        if (this.opts.guards && isGuardRoute(route)) {
-          const guards = this.opts.guards;
-          void readSmallJson(req, 64 * 1024).then((body) => {
-            const answer = answerGuardRoute(guards, req.method!, route, body);
+        if ((this.opts.guards && isGuardRoute(route)) || (this.opts.prices && isPriceRoute(route))) {
+          const { guards, prices } = this.opts;
+          void readSmallJson(req, 64 * 1024).then(async (body) => {
+            const answer = guards && isGuardRoute(route) ? answerGuardRoute(guards, req.method!, route, body) : await answerPriceRoute(prices!, req.method!, route, body);
             sendJson(res, answer.status, answer.body);
           });
           break;
@@ -191,6 +201,7 @@ export class ManagementApi {
     this.closed = true;
     this.opts.recorder.off('record', this.onRecord);
     this.opts.guards?.off('alert', this.onAlert);
+    this.opts.prices?.unpricedModels.off('alert', this.onAlert);
     this.opts.guards?.off('budgets', this.onBudgets);
     this.opts.guards?.off('sessions', this.onBudgets);
     clearInterval(this.heartbeat);

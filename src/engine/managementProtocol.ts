@@ -19,7 +19,8 @@ export const MANAGEMENT_ROUTES = {
   /**
    * GET ?workspace=<name>&host=<instance>: server-sent events, one `summary` event now and one after
    * every change; an `alert` event (GuardAlert + `audience`, see AlertAudience) per budget or guard
-   * alert. `host` is the engine's instance id when the window hosts this engine.
+   * alert and per model announced as having no price. `host` is the engine's instance id when the
+   * window hosts this engine.
    */
   events: '/_burnrate/events',
   /** POST {"paused": boolean}: stop or resume recording (requests are still forwarded). */
@@ -44,6 +45,16 @@ export const MANAGEMENT_ROUTES = {
   prices: '/_burnrate/prices',
   /** GET ?model=&inputTokens=&outputTokens=&cachedTokens=&requestsPerDay=: a cost estimate (CostEstimate). */
   estimate: '/_burnrate/estimate',
+  /** GET: {announced, ignored}: models announced as having no price (and not priced since), and those never to be announced again. */
+  unpricedModels: '/_burnrate/prices/unpriced',
+  /** POST {"provider", "model"}: never announce this model's missing price again. */
+  unpricedModelIgnore: '/_burnrate/prices/unpriced/ignore',
+  /**
+   * POST {"provider", "model", "inputPerMTok", "outputPerMTok", "cachedInputPerMTok"?} (USD per 1M
+   * tokens): a price in the user's price-overrides.json, in force at once, and the model's past
+   * unpriced calls repriced with it (PriceOverrideAnswer).
+   */
+  priceOverride: '/_burnrate/prices/override',
 } as const;
 
 /**
@@ -57,6 +68,15 @@ export type AlertAudience = 'workspace' | 'owner' | 'this-window';
 export const DASHBOARD_PAGE_ROUTES = ['/', '/dashboard.js', '/dashboard.css'] as const;
 
 export type { CostEstimate } from './dashboardTypes';
+
+/** What POST /_burnrate/prices/override answers: where the price was saved, and the model's past unpriced calls repriced with it. */
+export interface PriceOverrideAnswer {
+  file: string;
+  pricesProvider: string;
+  /** Null when the price is saved but the history could not be repriced (`repriceError`; `burnrate reprice` does it later). */
+  repriced: { records: number; beforeUsd: number; afterUsd: number } | null;
+  repriceError?: string;
+}
 
 export const SECRET_FILE = 'management-secret';
 

@@ -26,8 +26,8 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 export interface ProxyOptions {
   routes: RouteTable;
   fingerprinter: KeyFingerprinter;
-  /** Receives every finished exchange. Must not throw (the recorder never does). */
-  onRecord: (record: RequestRecord) => void;
+  /** Receives every finished exchange, and whether the price data knew its model (costing.ts modelPriceKnown). Must not throw. */
+  onRecord: (record: RequestRecord, modelPriceKnown: boolean | undefined) => void;
   maxBodyBytes?: number;
   /** Extra routes served by the engine itself (dashboard, management API), tried before providers. */
   localHandler?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
@@ -326,7 +326,7 @@ export class ProxyServer {
         serviceTier: cost.serviceTier,
         priceSource: cost.priceSource,
         client: ex.client,
-      });
+      }, cost.modelPriceKnown);
     } catch (e) {
       this.log('error', `could not record ${ex.providerId} ${ex.path}: ${(e as Error).message}`);
     }

@@ -24,18 +24,28 @@ export interface RepriceResult {
   kept: Record<string, number>;
 }
 
+/** Which records to reprice: a period, and optionally one provider's model. */
+export interface RepriceScope {
+  since?: number;
+  until?: number;
+  provider?: string;
+  model?: string;
+}
+
 /**
  * Recomputes the cost of the records in [since, until) from their stored tokens with the prices in
  * force now (refreshed data, local overrides first), each at the price that applied on its date.
  * Nothing is written: see `applyReprice`.
  */
-export function repriceRecords(db: Database, routes: RouteTable, opts: { since?: number; until?: number }): RepriceResult {
+export function repriceRecords(db: Database, routes: RouteTable, opts: RepriceScope): RepriceResult {
   const result: RepriceResult = { examined: 0, changes: [], beforeNanos: 0, afterNanos: 0, kept: {} };
   const keep = (reason: string) => void (result.kept[reason] = (result.kept[reason] ?? 0) + 1);
   const clauses: string[] = [];
-  const params: number[] = [];
+  const params: Array<number | string> = [];
   if (opts.since !== undefined) clauses.push('started_at >= ?'), params.push(opts.since);
   if (opts.until !== undefined) clauses.push('started_at < ?'), params.push(opts.until);
+  if (opts.provider !== undefined) clauses.push('provider = ?'), params.push(opts.provider);
+  if (opts.model !== undefined) clauses.push('model = ?'), params.push(opts.model);
   const statement = db.prepare(`SELECT * FROM requests ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY started_at, id`);
   try {
     statement.bind(params);

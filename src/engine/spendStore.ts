@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
 import { DatabaseUnreadableError } from './db';
+import type { ModelRepriceResult } from './modelReprice';
 import type { SpendReport, GroupBy, RecordCursor } from './queries';
 import type { QueryMethod, QueryMethodName, QueryModuleName } from './queryModules';
 import type { RequestRecord } from './record';
@@ -142,6 +143,11 @@ export class SpendStore {
     return this.call({ op: 'prune', before }) as Promise<number>;
   }
 
+  /** Reprices `provider`'s `model` over its unpriced history with the prices in force (the user's overrides in `dataDir` included). */
+  repriceModel(dataDir: string, provider: string, model: string): Promise<ModelRepriceResult> {
+    return this.call({ op: 'repriceModel', dataDir, provider, model }) as Promise<ModelRepriceResult>;
+  }
+
   /** Runs a method of a query module (queryModules.ts) in the worker. */
   run<N extends QueryModuleName, M extends QueryMethodName<N>>(module: N, method: M, ...args: Parameters<QueryMethod<N, M>>): Promise<ReturnType<QueryMethod<N, M>>> {
     return this.call({ op: 'query', module, method, args }) as Promise<ReturnType<QueryMethod<N, M>>>;
@@ -178,7 +184,7 @@ export class SpendStore {
     if (this.stopped) return Promise.reject(this.stopped);
     this.clearIdleTimer();
     if (request.op !== 'save') this.activity++;
-    if (request.op === 'insert' || request.op === 'insertLines' || request.op === 'prune') this.mutationsSent++;
+    if (request.op === 'insert' || request.op === 'insertLines' || request.op === 'prune' || request.op === 'repriceModel') this.mutationsSent++;
     // A sleeping store wakes: the new worker reopens the file, then answers this call.
     if (!this.link) {
       try {

@@ -10,6 +10,8 @@ export type StoreRequest =
   | { op: 'query'; module: string; method: string; args: unknown[] }
   | { op: 'count' }
   | { op: 'prune'; before: number }
+  /** Reprices a model's unpriced history with the prices in force (modelReprice.ts). */
+  | { op: 'repriceModel'; dataDir: string; provider: string; model: string }
   | { op: 'close' };
 
 export type StoreRequestMessage = StoreRequest & { id: number };

@@ -5,6 +5,7 @@
  */
 import * as os from 'node:os';
 import { SpendDatabase, writeFileAtomic } from './db';
+import { repriceUnpricedModel } from './modelReprice';
 import { QUERY_MODULES, type QueryModuleName } from './queryModules';
 import type { RequestRecord } from './record';
 import type { SaveResult, StoreReply, StoreRequestMessage } from './storeProtocol';
@@ -48,6 +49,8 @@ async function handle(msg: StoreRequestMessage): Promise<unknown> {
       return open().count();
     case 'prune':
       return open().deleteBefore(msg.before);
+    case 'repriceModel':
+      return repriceUnpricedModel(open().db, msg.dataDir, msg.provider, msg.model);
     case 'close':
       database?.close();
       database = undefined;

@@ -3,6 +3,7 @@
  * import) so it is unit-tested; notifications.ts shows it and runs the chosen action.
  */
 import type { GuardName, SessionView } from '../engine/guards';
+import type { PriceOverrideAnswer } from '../engine/managementProtocol';
 import type { DeliveredAlert } from './engineClient';
 import { formatUsd } from './format';
 
@@ -37,6 +38,8 @@ export const AlertActions = {
   ignore: 'Ignore',
   openDashboard: 'Open Dashboard',
   raiseBudget: 'Raise Budget',
+  refreshPrices: 'Refresh Prices',
+  setPrice: 'Set a Price',
 } as const;
 export type AlertAction = (typeof AlertActions)[keyof typeof AlertActions];
 
@@ -50,6 +53,7 @@ export interface AlertView {
  * The notification for an alert: the engine's message (numbers, what tripped, how to go on) and the
  * actions that fit. No "Burn Rate:" prefix: the notification names its source, and the message
  * starts with what it is about ("Daily budget: …", "Session "…" …"). "90 %" is kept on one line.
+ * An unpriced model is the exception: it is about Burn Rate's own totals, so it says whose.
  */
 export function alertView(alert: DeliveredAlert, role: WindowRole): AlertView {
   const text = alert.message.replace(/(\d) %/g, '$1\u00a0%');
@@ -58,6 +62,12 @@ export function alertView(alert: DeliveredAlert, role: WindowRole): AlertView {
       return { severity: alert.threshold >= 1 ? 'error' : 'warning', text, actions: [AlertActions.openDashboard, AlertActions.raiseBudget] };
     case 'anomaly':
       return { severity: 'warning', text, actions: [AlertActions.openDashboard] };
+    case 'unpricedModel':
+      return {
+        severity: 'warning',
+        text: `Burn Rate: no price known for ${alert.provider} model ${alert.model}; its calls are recorded as unpriced (not in your totals).`,
+        actions: [AlertActions.refreshPrices, AlertActions.setPrice, AlertActions.ignore],
+      };
     case 'guard': {
       const metered = role.meteredSessions.has(alert.session);
       if (alert.action === 'block') {
@@ -82,4 +92,24 @@ export function sessionPickItem(s: SessionView, meteredHere: boolean, now = Date
 
 export function guardLabel(g: GuardName): string {
   return { sessionMaxTokens: 'token budget', sessionMaxUsd: 'cost budget', maxRequestsPerMinute: 'request rate', maxRepeats: 'repeats', retryStorm: 'retry storm' }[g];
+}
+
+/**
+ * A price as typed into Set a Price (USD per million tokens, e.g. "1.25" or "$1.25"): the number, or
+ * what is wrong with it. Blank is allowed where `optional` (then undefined).
+ */
+export function readPerMTok(text: string, optional = false): { usd?: number; problem?: string } {
+  const t = text.trim().replace(/^\$/, '');
+  if (!t) return optional ? {} : { problem: 'A price in USD per million tokens, e.g. 1.25' };
+  const usd = Number(t);
+  if (!/^\d+(\.\d+)?$/.test(t) || !Number.isFinite(usd) || usd > 100_000) return { problem: 'A number of US dollars per million tokens, e.g. 1.25 (at most 100000)' };
+  return { usd };
+}
+
+/** What became of the calls recorded before the price was set. */
+export function historyNote(saved: PriceOverrideAnswer): string {
+  if (!saved.repriced) return `Earlier calls stay unpriced until repriced (burnrate reprice): ${saved.repriceError ?? 'not repriced'}.`;
+  const { records, afterUsd } = saved.repriced;
+  if (!records) return 'No earlier calls needed repricing.';
+  return `${records} earlier call${records === 1 ? '' : 's'} repriced: ${formatUsd(afterUsd)} in all.`;
 }

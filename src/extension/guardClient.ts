@@ -1,7 +1,7 @@
-/** The engine's session and guard routes, as the extension calls them (see src/engine/guardRoutes.ts). No vscode import. */
+/** The engine's session, guard and price routes, as the extension calls them (see src/engine/guardRoutes.ts, priceRoutes.ts). No vscode import. */
 import * as http from 'node:http';
 import type { SessionLimits, SessionView } from '../engine/guards';
-import { ENGINE_HOST, MANAGEMENT_ROUTES } from '../engine/managementProtocol';
+import { ENGINE_HOST, MANAGEMENT_ROUTES, type PriceOverrideAnswer } from '../engine/managementProtocol';
 import { ManagementError } from './engineClient';
 import type { LimitSettings } from './guardSettings';
 
@@ -53,4 +53,18 @@ export function raiseSessionLimits(port: number, secret: string, session: string
 
 export function pushGuardSettings(port: number, secret: string, update: { global: LimitSettings; workspace?: { name: string; settings: LimitSettings } }): Promise<unknown> {
   return call(port, secret, 'POST', MANAGEMENT_ROUTES.settings, update);
+}
+
+/** Never announce this model's missing price again. */
+export function ignoreUnpricedModel(port: number, secret: string, provider: string, model: string): Promise<unknown> {
+  return call(port, secret, 'POST', MANAGEMENT_ROUTES.unpricedModelIgnore, { provider, model });
+}
+
+/** Writes a price for the model into the engine's price-overrides.json (USD per million tokens); in force at once, and the model's unpriced history repriced. */
+export function setModelPrice(
+  port: number,
+  secret: string,
+  price: { provider: string; model: string; inputPerMTok: number; cachedInputPerMTok?: number; outputPerMTok: number },
+): Promise<PriceOverrideAnswer> {
+  return call(port, secret, 'POST', MANAGEMENT_ROUTES.priceOverride, price);
 }

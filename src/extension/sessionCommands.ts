@@ -1,6 +1,7 @@
 /**
- * Budget and guard features of the window: the alert notifications (shown by one window only), the
- * Stop Session / Allow Session commands, and sending this window's budget and guard settings to the engine.
+ * Budget and guard features of the window: the alert notifications (shown by one window only; an
+ * unpriced model's buttons are in priceCommands.ts), the Stop Session / Allow Session commands, and
+ * sending this window's budget and guard settings to the engine.
  */
 import * as vscode from 'vscode';
 import { AlertActions, alertView, sessionPickItem, shouldNotify, type WindowRole } from './alerts';
@@ -11,6 +12,7 @@ import type { EngineLink } from './engineLink';
 import { allowSession, listSessions, pushGuardSettings, raiseSessionLimits, stopSession } from './guardClient';
 import { guardSettingsUpdate } from './guardSettings';
 import { plainState } from './format';
+import { actOnUnpricedModel } from './priceCommands';
 import type { TerminalRouting } from './terminals';
 import { workspaceTag } from './terminals';
 
@@ -51,8 +53,10 @@ export async function handleAlert(deps: SessionDeps, alert: DeliveredAlert): Pro
   const view = alertView(alert, role);
   const show = view.severity === 'error' ? vscode.window.showErrorMessage : view.severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
   const pick = await show(view.text, ...view.actions);
-  if (!pick || pick === AlertActions.ignore) return;
+  if (!pick) return;
   try {
+    if (alert.kind === 'unpricedModel') return await actOnUnpricedModel(() => access(link), alert, pick);
+    if (pick === AlertActions.ignore) return;
     const session = alert.session ?? '';
     switch (pick) {
       case AlertActions.openDashboard:
