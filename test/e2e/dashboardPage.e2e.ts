@@ -283,6 +283,14 @@ test('the price table says where its prices come from and of when, with nothing 
   assert.deepEqual(clipped, { cells: [], overflow: false });
 });
 
+test('a call to a model with no known price shows as the unpriced tile, naming the model and what to do', async () => {
+  await new OpenAI({ apiKey: 'sk-page-test', baseURL: `${base}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'mystery-page-model', messages: [{ role: 'user', content: 'hi' }] });
+  const tile = page.locator('[data-testid="tile-unpriced"]');
+  await tile.waitFor({ timeout: 10_000 });
+  assert.equal(await tile.locator('.value').innerText(), '1');
+  assert.match(await tile.locator('.sub').innerText(), /no price known for openai mystery-page-model \(1\)\. Refresh prices, or set a price/);
+});
+
 test('light and dark, no page or console errors', async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.emulateMedia({ colorScheme: 'light' });

@@ -2,7 +2,6 @@
  * The built `burnrate` CLI as a user runs it: serve, real SDK traffic, SIGINT, then report and export.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,37 +10,15 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { OwnerLock } from '../../src/engine/ownerLock';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
+import { exited, runCli, startServe } from '../support/cliProcess';
 import { nanos } from '../support/harness';
 
-const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-cli-'));
 const db = path.join(dir, 'spend.sqlite');
 const env = { ...process.env, BURNRATE_HOME: dir };
 
-function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Starts `burnrate serve` and resolves with its URL once it prints that it listens. */
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string; stdout: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve({ child, url: m[1], stdout: () => out });
-    });
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
+const run = (...args: string[]) => runCli(env, ...args);
+const serve = (args: string[]) => startServe(env, args);
 
 let fake: FakeProvider;
 before(async () => {
