@@ -1,6 +1,7 @@
 /**
- * Which window shows a budget or guard alert, and what the notification says. Pure (no vscode
- * import) so it is unit-tested; notifications.ts shows it and runs the chosen action.
+ * Which window shows an alert (budget, guard, anomaly, unpriced model), what the notification says,
+ * and how Set a Price reads what is typed. Pure (no vscode import) so it is unit-tested;
+ * sessionCommands.ts and priceCommands.ts show it and run the chosen action.
  */
 import type { GuardName, SessionView } from '../engine/guards';
 import type { PriceOverrideAnswer } from '../engine/managementProtocol';
