@@ -55,6 +55,8 @@ export const MANAGEMENT_ROUTES = {
    * unpriced calls repriced with it (PriceOverrideAnswer).
    */
   priceOverride: '/_burnrate/prices/override',
+  /** POST {"provider", "model"}: reprices the model's unpriced history with the prices in force (after a refresh); answers `{repriced}` as above. */
+  repriceModel: '/_burnrate/prices/reprice',
 } as const;
 
 /**
@@ -69,13 +71,17 @@ export const DASHBOARD_PAGE_ROUTES = ['/', '/dashboard.js', '/dashboard.css'] as
 
 export type { CostEstimate } from './dashboardTypes';
 
-/** What POST /_burnrate/prices/override answers: where the price was saved, and the model's past unpriced calls repriced with it. */
-export interface PriceOverrideAnswer {
-  file: string;
-  pricesProvider: string;
-  /** Null when the price is saved but the history could not be repriced (`repriceError`; `burnrate reprice` does it later). */
+/** What repricing a model's unpriced history came to (POST /_burnrate/prices/reprice, and within the override's answer). */
+export interface ModelRepriceAnswer {
+  /** Null when the history could not be repriced (`repriceError`; `burnrate reprice` does it later). */
   repriced: { records: number; beforeUsd: number; afterUsd: number } | null;
   repriceError?: string;
+}
+
+/** What POST /_burnrate/prices/override answers: where the price was saved, and the model's past unpriced calls repriced with it. */
+export interface PriceOverrideAnswer extends ModelRepriceAnswer {
+  file: string;
+  pricesProvider: string;
 }
 
 export const SECRET_FILE = 'management-secret';

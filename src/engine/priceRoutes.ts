@@ -4,7 +4,7 @@
  * sends the answer.
  */
 import { bad, notFound, type RouteAnswer } from './guardRoutes';
-import { MANAGEMENT_ROUTES, type PriceOverrideAnswer } from './managementProtocol';
+import { MANAGEMENT_ROUTES, type ModelRepriceAnswer, type PriceOverrideAnswer } from './managementProtocol';
 import type { ModelRepriceResult } from './modelReprice';
 import { nanosToUsd } from './pricing';
 import type { UnpricedModels } from './unpricedModels';
@@ -20,7 +20,7 @@ export interface PriceRouteContext {
   repriceModel: (provider: string, model: string) => Promise<ModelRepriceResult>;
 }
 
-const PRICE_ROUTES = new Set<string>([MANAGEMENT_ROUTES.unpricedModels, MANAGEMENT_ROUTES.unpricedModelIgnore, MANAGEMENT_ROUTES.priceOverride]);
+const PRICE_ROUTES = new Set<string>([MANAGEMENT_ROUTES.unpricedModels, MANAGEMENT_ROUTES.unpricedModelIgnore, MANAGEMENT_ROUTES.priceOverride, MANAGEMENT_ROUTES.repriceModel]);
 
 export function isPriceRoute(route: string): boolean {
   return PRICE_ROUTES.has(route);
@@ -54,24 +54,30 @@ export async function answerPriceRoute(ctx: PriceRouteContext, method: string, r
       if (inputPerMTok === undefined || outputPerMTok === undefined || (cachedGiven && cachedInputPerMTok === undefined)) {
         return bad('inputPerMTok, outputPerMTok and cachedInputPerMTok must be USD per million tokens (numbers from 0 to 100000)');
       }
-      let saved: PriceOverrideAnswer;
+      let file: string;
       try {
         setUserPrice(ctx.dataDir, { pricesProvider, model, inputPerMTok, cachedInputPerMTok, outputPerMTok });
-        saved = { file: userPriceOverridesFile(ctx.dataDir), pricesProvider, repriced: null };
+        file = userPriceOverridesFile(ctx.dataDir);
       } catch (e) {
         return { status: 500, body: { error: { type: 'not_saved', message: (e as Error).message } } };
       }
       ctx.unpricedModels.priced(provider, model);
-      try {
-        const r = await ctx.repriceModel(provider, model);
-        const answer: PriceOverrideAnswer = { ...saved, repriced: { records: r.changed, beforeUsd: nanosToUsd(r.beforeNanos), afterUsd: nanosToUsd(r.afterNanos) } };
-        return { status: 200, body: answer };
-      } catch (e) {
-        // The price is saved and in force; only the history waits for `burnrate reprice`.
-        return { status: 200, body: { ...saved, repriceError: (e as Error).message } satisfies PriceOverrideAnswer };
-      }
+      return { status: 200, body: { file, pricesProvider, ...(await repriceHistory(ctx, provider, model)) } satisfies PriceOverrideAnswer };
     }
+    case `POST ${MANAGEMENT_ROUTES.repriceModel}`:
+      if (!provider || !model) return bad('expected {"provider": "<provider id>", "model": "<model>"}');
+      return { status: 200, body: (await repriceHistory(ctx, provider, model)) satisfies ModelRepriceAnswer };
     default:
       return notFound(`no management route ${method} ${route}`);
+  }
+}
+
+/** The model's unpriced history repriced with the prices in force; a failure is reported, never thrown (the price itself is saved). */
+async function repriceHistory(ctx: PriceRouteContext, provider: string, model: string): Promise<ModelRepriceAnswer> {
+  try {
+    const r = await ctx.repriceModel(provider, model);
+    return { repriced: { records: r.changed, beforeUsd: nanosToUsd(r.beforeNanos), afterUsd: nanosToUsd(r.afterNanos) } };
+  } catch (e) {
+    return { repriced: null, repriceError: (e as Error).message };
   }
 }

@@ -4,7 +4,7 @@
  * sessionCommands.ts and priceCommands.ts show it and run the chosen action.
  */
 import type { GuardName, SessionView } from '../engine/guards';
-import type { PriceOverrideAnswer } from '../engine/managementProtocol';
+import type { ModelRepriceAnswer } from '../engine/managementProtocol';
 import type { DeliveredAlert } from './engineClient';
 import { formatUsd } from './format';
 
@@ -108,7 +108,7 @@ export function readPerMTok(text: string, optional = false): { usd?: number; pro
 }
 
 /** What became of the calls recorded before the price was set. */
-export function historyNote(saved: PriceOverrideAnswer): string {
+export function historyNote(saved: ModelRepriceAnswer): string {
   if (!saved.repriced) return `Earlier calls stay unpriced until repriced (burnrate reprice): ${saved.repriceError ?? 'not repriced'}.`;
   const { records, afterUsd } = saved.repriced;
   if (!records) return 'No earlier calls needed repricing.';

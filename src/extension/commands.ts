@@ -40,7 +40,8 @@ export function registerCommands(deps: CommandDeps): void {
     context.subscriptions.push(
       vscode.commands.registerCommand(id, async () => {
         try {
-          await run();
+          // The result goes back to executeCommand's caller (Refresh Prices: the price data fetched).
+          return await run();
         } catch (e) {
           log.error(`${id}: ${(e as Error).message}`);
           void vscode.window.showErrorMessage(`Burn Rate: ${(e as Error).message}`);
@@ -139,7 +140,7 @@ async function estimateCost({ engineApi }: CommandDeps): Promise<void> {
  * engine in this window uses them at once; an engine hosted by another window picks them up
  * within a minute. Offline, the prices in use stay and the message says so.
  */
-async function refreshPrices({ context, config, engineApi, log }: CommandDeps): Promise<void> {
+async function refreshPrices({ context, config, engineApi, log }: CommandDeps) {
   const api = engineApi();
   const dataDir = context.globalStorageUri.fsPath;
   const info = await vscode.window.withProgress(
@@ -151,4 +152,5 @@ async function refreshPrices({ context, config, engineApi, log }: CommandDeps): 
     `Burn Rate: prices updated (${info.models} models from ${info.providers} providers, data of ${(info.publishedAt ?? info.fetchedAt).slice(0, 10)}). ` +
       'New requests are priced with them; local overrides still win.',
   );
+  return info;
 }

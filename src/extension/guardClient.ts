@@ -1,7 +1,7 @@
 /** The engine's session, guard and price routes, as the extension calls them (see src/engine/guardRoutes.ts, priceRoutes.ts). No vscode import. */
 import * as http from 'node:http';
 import type { SessionLimits, SessionView } from '../engine/guards';
-import { ENGINE_HOST, MANAGEMENT_ROUTES, type PriceOverrideAnswer } from '../engine/managementProtocol';
+import { ENGINE_HOST, MANAGEMENT_ROUTES, type ModelRepriceAnswer, type PriceOverrideAnswer } from '../engine/managementProtocol';
 import { ManagementError } from './engineClient';
 import type { LimitSettings } from './guardSettings';
 
@@ -67,4 +67,9 @@ export function setModelPrice(
   price: { provider: string; model: string; inputPerMTok: number; cachedInputPerMTok?: number; outputPerMTok: number },
 ): Promise<PriceOverrideAnswer> {
   return call(port, secret, 'POST', MANAGEMENT_ROUTES.priceOverride, price);
+}
+
+/** Reprices the model's unpriced history with the prices in force (after a refresh). */
+export function repriceModelHistory(port: number, secret: string, provider: string, model: string): Promise<ModelRepriceAnswer> {
+  return call(port, secret, 'POST', MANAGEMENT_ROUTES.repriceModel, { provider, model });
 }

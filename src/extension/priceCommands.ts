@@ -1,6 +1,6 @@
 /**
  * What the buttons of an unpriced-model notification do: Refresh Prices (the burnrate.refreshPrices
- * command), Set a Price (asks for the rates and writes them into the engine's price-overrides.json
+ * command, then the model's earlier calls repriced if the new data prices it), Set a Price (asks for the rates and writes them into the engine's price-overrides.json
  * through the management API, so the engine that prices the calls is the one that reads them, and
  * that engine reprices the model's earlier calls), and Ignore (the engine never announces the model again).
  */
@@ -8,14 +8,14 @@ import * as vscode from 'vscode';
 import { AlertActions, historyNote, readPerMTok, type AlertAction } from './alerts';
 import { Commands } from './constants';
 import type { DeliveredAlert } from './engineClient';
-import { ignoreUnpricedModel, setModelPrice } from './guardClient';
+import { ignoreUnpricedModel, repriceModelHistory, setModelPrice } from './guardClient';
 
 type UnpricedModelAlert = Extract<DeliveredAlert, { kind: 'unpricedModel' }>;
 
 export async function actOnUnpricedModel(access: () => { port: number; secret: string }, alert: UnpricedModelAlert, pick: AlertAction): Promise<void> {
   switch (pick) {
     case AlertActions.refreshPrices:
-      await vscode.commands.executeCommand(Commands.refreshPrices);
+      await refreshAndReprice(access, alert);
       break;
     case AlertActions.setPrice:
       await setPrice(access, alert);
@@ -26,6 +26,24 @@ export async function actOnUnpricedModel(access: () => { port: number; secret: s
       break;
     }
   }
+}
+
+/** Refreshes the price data; if it now prices the model, its earlier calls are repriced, else Set a Price is offered. */
+async function refreshAndReprice(access: () => { port: number; secret: string }, alert: UnpricedModelAlert): Promise<void> {
+  // Undefined when the refresh failed (offline): the command has said so already.
+  if (!(await vscode.commands.executeCommand(Commands.refreshPrices))) return;
+  const { port, secret } = access();
+  const result = await repriceModelHistory(port, secret, alert.provider, alert.model);
+  if (!result.repriced) {
+    void vscode.window.showWarningMessage(`Burn Rate: prices refreshed. ${historyNote(result)}`);
+    return;
+  }
+  if (result.repriced.records) {
+    void vscode.window.showInformationMessage(`Burn Rate: ${alert.provider} ${alert.model} has a price now. ${historyNote(result)}`);
+    return;
+  }
+  const pick = await vscode.window.showWarningMessage(`Burn Rate: the latest price data has no price for ${alert.provider} model ${alert.model} either.`, AlertActions.setPrice);
+  if (pick) await setPrice(access, alert);
 }
 
 /** Asks for input, cached input and output rates (USD per 1M tokens), then saves them as the user's override. */

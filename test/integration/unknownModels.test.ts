@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import type { DashboardData } from '../../src/engine/dashboardTypes';
-import { MANAGEMENT_ROUTES, readSecret, type PriceOverrideAnswer } from '../../src/engine/managementProtocol';
+import { MANAGEMENT_ROUTES, readSecret, type ModelRepriceAnswer, type PriceOverrideAnswer } from '../../src/engine/managementProtocol';
 import type { UnpricedModelState } from '../../src/engine/unpricedModels';
 import { exited, runCli, startServe, type ServeProcess } from '../support/cliProcess';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
@@ -116,8 +116,8 @@ describe('unknown models under burnrate serve', () => {
       const saved = await manage<PriceOverrideAnswer>(s, MANAGEMENT_ROUTES.priceOverride, { provider: 'openai', model: 'mystery-model-2', inputPerMTok: 2, outputPerMTok: 8 });
       assert.deepEqual(saved.repriced, { records: 2, beforeUsd: 0, afterUsd: (2 * PRICED_NANOS) / 1e9 });
       assert.equal(saved.file, path.join(dir, 'price-overrides.json'));
-      const file = JSON.parse(fs.readFileSync(saved.file, 'utf8'));
-      assert.deepEqual(file.providers.openai.map((m: { id: string }) => m.id).sort(), [MYSTERY, 'mystery-model-2'], 'the hand-written price is kept');
+      const written = JSON.parse(fs.readFileSync(saved.file, 'utf8'));
+      assert.deepEqual(written.providers.openai.map((m: { id: string }) => m.id).sort(), [MYSTERY, 'mystery-model-2'], 'the hand-written price is kept');
       await chat(s, 'mystery-model-2');
 
       const listed = await manage<UnpricedModelState>(s, MANAGEMENT_ROUTES.unpricedModels);
@@ -126,6 +126,16 @@ describe('unknown models under burnrate serve', () => {
       assert.equal(d.byModel.find((m) => m.key === 'mystery-model-2')?.unpricedRequests, 0);
       assert.equal(d.tiles.unpricedRequests, 1, 'only the ignored model is still unpriced');
       assert.equal(d.byModel.find((m) => m.key === 'mystery-model-2')?.costUsd, (3 * PRICED_NANOS) / 1e9);
+
+      // New price data on disk (as Refresh Prices leaves it, here a hand edit): the reprice route prices the history with it at once.
+      await chat(s, 'mystery-model-4');
+      const file = path.join(dir, 'price-overrides.json');
+      const overrides = JSON.parse(fs.readFileSync(file, 'utf8'));
+      overrides.providers.openai.push({ id: 'mystery-model-4', prices: { input_mtok: 2, output_mtok: 8 } });
+      fs.writeFileSync(file, JSON.stringify(overrides));
+      const repriced = await manage<ModelRepriceAnswer>(s, MANAGEMENT_ROUTES.repriceModel, { provider: 'openai', model: 'mystery-model-4' });
+      assert.deepEqual(repriced, { repriced: { records: 1, beforeUsd: 0, afterUsd: PRICED_NANOS / 1e9 } });
+      assert.equal((await dashboard(s)).byModel.find((m) => m.key === 'mystery-model-4')?.costUsd, PRICED_NANOS / 1e9);
     } finally {
       await stop(s);
     }
