@@ -28,15 +28,23 @@ before(async () => {
   fake = await startFakeProvider();
   fake.setUsage({ input: 1000, cachedRead: 0, output: 500, reasoning: 0 });
 });
+/** Serve processes still running: a failed test leaves none behind. */
+const running = new Set<ServeProcess>();
 after(async () => {
+  for (const s of running) s.child.kill('SIGKILL');
   await fake.close();
 });
 
-const serve = () => startServe(env, ['--port', '0', '--db', db, '--upstream', `openai=${fake.url}`]);
+async function serve(): Promise<ServeProcess> {
+  const s = await startServe(env, ['--port', '0', '--db', db, '--upstream', `openai=${fake.url}`]);
+  running.add(s);
+  return s;
+}
 
 async function stop(s: ServeProcess): Promise<void> {
   s.child.kill('SIGINT');
   assert.equal(await exited(s.child), 0);
+  running.delete(s);
 }
 
 async function chat(s: ServeProcess, model: string): Promise<void> {
@@ -106,38 +114,35 @@ describe('unknown models under burnrate serve', () => {
 
   test("Set a Price's route saves the override, prices the next call and reprices the history at once; Ignore silences a model", async () => {
     const s = await serve();
-    try {
-      await chat(s, 'mystery-model-2');
-      await chat(s, 'mystery-model-2');
-      await manage(s, MANAGEMENT_ROUTES.unpricedModelIgnore, { provider: 'openai', model: 'mystery-model-3' });
-      await chat(s, 'mystery-model-3');
-      assert.deepEqual(warnedModels(s), ['mystery-model-2']);
+    await chat(s, 'mystery-model-2');
+    await chat(s, 'mystery-model-2');
+    await manage(s, MANAGEMENT_ROUTES.unpricedModelIgnore, { provider: 'openai', model: 'mystery-model-3' });
+    await chat(s, 'mystery-model-3');
+    assert.deepEqual(warnedModels(s), ['mystery-model-2']);
 
-      const saved = await manage<PriceOverrideAnswer>(s, MANAGEMENT_ROUTES.priceOverride, { provider: 'openai', model: 'mystery-model-2', inputPerMTok: 2, outputPerMTok: 8 });
-      assert.deepEqual(saved.repriced, { records: 2, beforeUsd: 0, afterUsd: (2 * PRICED_NANOS) / 1e9 });
-      assert.equal(saved.file, path.join(dir, 'price-overrides.json'));
-      const written = JSON.parse(fs.readFileSync(saved.file, 'utf8'));
-      assert.deepEqual(written.providers.openai.map((m: { id: string }) => m.id).sort(), [MYSTERY, 'mystery-model-2'], 'the hand-written price is kept');
-      await chat(s, 'mystery-model-2');
+    const saved = await manage<PriceOverrideAnswer>(s, MANAGEMENT_ROUTES.priceOverride, { provider: 'openai', model: 'mystery-model-2', inputPerMTok: 2, outputPerMTok: 8 });
+    assert.deepEqual(saved.repriced, { records: 2, beforeUsd: 0, afterUsd: (2 * PRICED_NANOS) / 1e9 });
+    assert.equal(saved.file, path.join(dir, 'price-overrides.json'));
+    const written = JSON.parse(fs.readFileSync(saved.file, 'utf8'));
+    assert.deepEqual(written.providers.openai.map((m: { id: string }) => m.id).sort(), [MYSTERY, 'mystery-model-2'], 'the hand-written price is kept');
+    await chat(s, 'mystery-model-2');
 
-      const listed = await manage<UnpricedModelState>(s, MANAGEMENT_ROUTES.unpricedModels);
-      assert.deepEqual(listed, { announced: [], ignored: [{ provider: 'openai', model: 'mystery-model-3' }] });
-      const d = await dashboard(s);
-      assert.equal(d.byModel.find((m) => m.key === 'mystery-model-2')?.unpricedRequests, 0);
-      assert.equal(d.tiles.unpricedRequests, 1, 'only the ignored model is still unpriced');
-      assert.equal(d.byModel.find((m) => m.key === 'mystery-model-2')?.costUsd, (3 * PRICED_NANOS) / 1e9);
+    const listed = await manage<UnpricedModelState>(s, MANAGEMENT_ROUTES.unpricedModels);
+    assert.deepEqual(listed, { announced: [], ignored: [{ provider: 'openai', model: 'mystery-model-3' }] });
+    const d = await dashboard(s);
+    assert.equal(d.byModel.find((m) => m.key === 'mystery-model-2')?.unpricedRequests, 0);
+    assert.equal(d.tiles.unpricedRequests, 1, 'only the ignored model is still unpriced');
+    assert.equal(d.byModel.find((m) => m.key === 'mystery-model-2')?.costUsd, (3 * PRICED_NANOS) / 1e9);
 
-      // New price data on disk (as Refresh Prices leaves it, here a hand edit): the reprice route prices the history with it at once.
-      await chat(s, 'mystery-model-4');
-      const file = path.join(dir, 'price-overrides.json');
-      const overrides = JSON.parse(fs.readFileSync(file, 'utf8'));
-      overrides.providers.openai.push({ id: 'mystery-model-4', prices: { input_mtok: 2, output_mtok: 8 } });
-      fs.writeFileSync(file, JSON.stringify(overrides));
-      const repriced = await manage<ModelRepriceAnswer>(s, MANAGEMENT_ROUTES.repriceModel, { provider: 'openai', model: 'mystery-model-4' });
-      assert.deepEqual(repriced, { repriced: { records: 1, beforeUsd: 0, afterUsd: PRICED_NANOS / 1e9 } });
-      assert.equal((await dashboard(s)).byModel.find((m) => m.key === 'mystery-model-4')?.costUsd, PRICED_NANOS / 1e9);
-    } finally {
-      await stop(s);
-    }
+    // New price data on disk (as Refresh Prices leaves it, here a hand edit): the reprice route prices the history with it at once.
+    await chat(s, 'mystery-model-4');
+    const file = path.join(dir, 'price-overrides.json');
+    const overrides = JSON.parse(fs.readFileSync(file, 'utf8'));
+    overrides.providers.openai.push({ id: 'mystery-model-4', prices: { input_mtok: 2, output_mtok: 8 } });
+    fs.writeFileSync(file, JSON.stringify(overrides));
+    const repriced = await manage<ModelRepriceAnswer>(s, MANAGEMENT_ROUTES.repriceModel, { provider: 'openai', model: 'mystery-model-4' });
+    assert.deepEqual(repriced, { repriced: { records: 1, beforeUsd: 0, afterUsd: PRICED_NANOS / 1e9 } });
+    assert.equal((await dashboard(s)).byModel.find((m) => m.key === 'mystery-model-4')?.costUsd, PRICED_NANOS / 1e9);
+    await stop(s);
   });
 });
