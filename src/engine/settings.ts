@@ -19,6 +19,7 @@ export interface BurnRateSettings {
   'burnrate.guard.onTrip': 'warn' | 'block';
   'burnrate.guard.retryStormErrors': number;
   'burnrate.terminal.injectEnv': boolean;
+  'burnrate.terminal.intercept': boolean;
   'burnrate.export.otlp.enabled': boolean;
   'burnrate.export.otlp.endpoint': string;
   'burnrate.export.otlp.headers': Record<string, string>;
@@ -42,6 +43,7 @@ export const DEFAULT_SETTINGS: Readonly<BurnRateSettings> = Object.freeze({
   'burnrate.guard.onTrip': 'warn',
   'burnrate.guard.retryStormErrors': 10,
   'burnrate.terminal.injectEnv': true,
+  'burnrate.terminal.intercept': true,
   'burnrate.export.otlp.enabled': false,
   'burnrate.export.otlp.endpoint': '',
   'burnrate.export.otlp.headers': {},

@@ -9,7 +9,7 @@ import type { EngineLink } from './engineLink';
 import { formatUsd, plainState } from './format';
 import { allowSessionCommand, stopSessionCommand } from './sessionCommands';
 import type { TerminalRouting } from './terminals';
-import { setupSnippet, type SnippetFormat } from './terminalEnv';
+import { setupSnippet, type SnippetFormat } from '../engine/meter';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -67,7 +67,7 @@ async function copyProxySetup({ terminals, link }: CommandDeps): Promise<void> {
   ];
   const pick = await vscode.window.showQuickPick(formats, { title: 'Burn Rate: Copy Proxy Setup', placeHolder: 'Where will you paste it?' });
   if (!pick) return;
-  const { set } = terminals.plan();
+  const { baseUrls: set } = terminals.plan();
   const workspace = vscode.workspace.name;
   const snippet = setupSnippet(pick.format, set, workspace ? `calls tagged workspace=${workspace}` : undefined);
   await vscode.env.clipboard.writeText(snippet);

@@ -36,7 +36,8 @@ export interface BurnRateConfig {
     retryStormErrors: number;
     onTrip: 'warn' | 'block';
   };
-  terminal: { injectEnv: boolean };
+  /** intercept: also the capture hooks (Node preload, Python sitecustomize, codex shim), not only base URLs. */
+  terminal: { injectEnv: boolean; intercept: boolean };
   /** Export to the team's OpenTelemetry collector (user/machine settings only); undefined when off. */
   otlp: { endpoint: string; headers: Record<string, string>; protocol: 'http/protobuf' | 'http/json' } | undefined;
   /** Where Refresh Prices fetches from; empty for the price library's published data. */
@@ -104,8 +105,13 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
     ? [...new Set(thresholdsUser.filter((t) => typeof t === 'number' && t > 0 && t <= 10))].sort((a, b) => a - b)
     : [...DEFAULT_SETTINGS[Settings.budgetAlertThresholds]];
 
-  const inject = inspect(Settings.terminalInjectEnv);
-  const injectEnv = inject?.workspaceFolderValue ?? inject?.workspaceValue ?? inject?.globalValue ?? inject?.defaultValue ?? DEFAULT_SETTINGS[Settings.terminalInjectEnv];
+  // Window scope, nearest value wins: both only ever send traffic to the local meter.
+  const nearest = (key: typeof Settings.terminalInjectEnv | typeof Settings.terminalIntercept) => {
+    const v = inspect(key);
+    return v?.workspaceFolderValue ?? v?.workspaceValue ?? v?.globalValue ?? v?.defaultValue ?? DEFAULT_SETTINGS[key];
+  };
+  const injectEnv = nearest(Settings.terminalInjectEnv);
+  const intercept = nearest(Settings.terminalIntercept);
 
   let otlp: BurnRateConfig['otlp'];
   if (userOnly(Settings.otlpEnabled) === true) {
@@ -140,7 +146,7 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
       retryStormErrors: cap(Settings.guardRetryStormErrors),
       onTrip: stricter(Settings.guardOnTrip),
     },
-    terminal: { injectEnv: injectEnv !== false },
+    terminal: { injectEnv: injectEnv !== false, intercept: intercept !== false },
     otlp,
     pricesDataUrl,
     problems,
@@ -164,7 +170,7 @@ export function configChanges(before: BurnRateConfig, after: BurnRateConfig): { 
   return {
     port: before.port !== after.port,
     engine: !same(before.upstreams, after.upstreams) || before.maxBodyMb !== after.maxBodyMb || !same(before.otlp, after.otlp) || before.retentionDays !== after.retentionDays,
-    terminal: before.terminal.injectEnv !== after.terminal.injectEnv || before.port !== after.port || !same(before.upstreams, after.upstreams),
+    terminal: !same(before.terminal, after.terminal) || before.port !== after.port || !same(before.upstreams, after.upstreams),
     display: !same(before.budget, after.budget),
   };
 }

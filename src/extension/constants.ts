@@ -37,6 +37,7 @@ export const Settings = {
   guardOnTrip: 'burnrate.guard.onTrip',
   guardRetryStormErrors: 'burnrate.guard.retryStormErrors',
   terminalInjectEnv: 'burnrate.terminal.injectEnv',
+  terminalIntercept: 'burnrate.terminal.intercept',
   otlpEnabled: 'burnrate.export.otlp.enabled',
   otlpEndpoint: 'burnrate.export.otlp.endpoint',
   otlpHeaders: 'burnrate.export.otlp.headers',

@@ -1,10 +1,12 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { newSessionId, planMeteredEnv, proxyOrigin, type MeteredEnvPlan, type MeteredVariable } from '../engine/meter';
 import { DEFAULT_ROUTES } from '../engine/routes';
 import type { Tags } from '../engine/tags';
 import type { ConfigStore } from './configStore';
 import { Commands, Settings, StateKeys } from './constants';
 import type { EngineLink, LinkState } from './engineLink';
-import { meteredLaunch, newSessionId, planTerminalEnv, proxyOrigin, type EnvPlanEntry, type KeptBaseUrl } from './terminalEnv';
+import { meteredLaunch } from './terminalEnv';
 
 /** States in which the port is a Burn Rate engine (or about to be): safe to point terminals at. */
 export function advertisable(state: LinkState): boolean {
@@ -56,9 +58,17 @@ export class TerminalRouting implements vscode.Disposable {
     return true;
   }
 
-  plan(tags: Tags = workspaceTag()): { set: EnvPlanEntry[]; kept: KeptBaseUrl[] } {
+  plan(tags: Tags = workspaceTag()): MeteredEnvPlan {
     const cfg = this.config.config;
-    return planTerminalEnv({ routes: DEFAULT_ROUTES, port: this.link.currentPort, tags, processEnv: process.env, upstreams: cfg.upstreams });
+    return planMeteredEnv({
+      routes: DEFAULT_ROUTES,
+      port: this.link.currentPort,
+      tags,
+      parentEnv: process.env,
+      upstreams: cfg.upstreams,
+      intercept: cfg.terminal.intercept,
+      captureDir: path.join(this.context.extensionPath, 'dist', 'capture'),
+    });
   }
 
   /** Re-applies the variables for the current settings and engine state. */
@@ -69,17 +79,19 @@ export class TerminalRouting implements vscode.Disposable {
       this.collection.clear();
       return;
     }
-    const { set, kept } = this.plan();
-    const wanted = new Map(set.map((e) => [e.variable, e.value]));
-    const current = new Map([...this.collection].map(([variable, m]) => [variable, m.value]));
-    const same = wanted.size === current.size && [...wanted].every(([k, v]) => current.get(k) === v);
-    if (!same) {
+    const { variables, kept } = this.plan();
+    if (!sameVariables(this.collection, variables)) {
       this.collection.clear();
-      for (const e of set) this.collection.replace(e.variable, e.value);
-      this.log.info(`terminals: ${set.length} base-URL variables point at ${proxyOrigin(this.link.currentPort)}`);
+      // prepend/append keep the terminal's own PATH, PYTHONPATH and NODE_OPTIONS.
+      for (const v of variables) {
+        if (v.edit.kind === 'replace') this.collection.replace(v.variable, v.value);
+        else this.collection[v.edit.kind](v.variable, v.edit.part);
+      }
+      this.log.info(`terminals: ${variables.length} variables point at ${proxyOrigin(this.link.currentPort)}${this.config.config.terminal.intercept ? ' (capture hooks on)' : ''}`);
     }
     this.collection.description = new vscode.MarkdownString(
-      `Burn Rate routes AI SDK calls (\`OPENAI_BASE_URL\`, \`ANTHROPIC_BASE_URL\`, …) through its local spend proxy at \`${proxyOrigin(this.link.currentPort)}\`.`,
+      `Burn Rate routes AI SDK calls (\`OPENAI_BASE_URL\`, \`ANTHROPIC_BASE_URL\`, …) through its local spend proxy at \`${proxyOrigin(this.link.currentPort)}\`` +
+        (this.config.config.terminal.intercept ? ', and sends clients that ignore those variables there too (`NODE_OPTIONS`, `PYTHONPATH`, a `codex` wrapper on `PATH`).' : '.'),
     );
     if (this.link.state.kind === 'owner' || this.link.state.kind === 'follower') void this.tellAboutKept(kept);
   }
@@ -93,9 +105,8 @@ export class TerminalRouting implements vscode.Disposable {
       return undefined;
     }
     const session = newSessionId();
-    const { set } = this.plan({ ...workspaceTag(), session });
-    // BURNRATE_SESSION lets a script send the tag itself (x-burnrate-session) where a base URL cannot carry it.
-    const launch = meteredLaunch({ platform: process.platform, shell: vscode.env.shell || process.env.SHELL || '', entries: set, extra: { BURNRATE_SESSION: session }, baseEnv: process.env });
+    const { variables } = this.plan({ ...workspaceTag(), session });
+    const launch = meteredLaunch({ platform: process.platform, shell: vscode.env.shell || process.env.SHELL || '', entries: variables, baseEnv: process.env });
     const options: vscode.TerminalOptions = {
       name: `Burn Rate: ${session}`,
       iconPath: new vscode.ThemeIcon('flame'),
@@ -109,7 +120,7 @@ export class TerminalRouting implements vscode.Disposable {
     return terminal;
   }
 
-  private async tellAboutKept(kept: KeptBaseUrl[]): Promise<void> {
+  private async tellAboutKept(kept: MeteredEnvPlan['kept']): Promise<void> {
     const dismissed = new Set(this.context.globalState.get<string[]>(StateKeys.keptBaseUrlsDismissed, []));
     const fresh = kept.filter((k) => !dismissed.has(`${k.variable}=${k.value}`) && !this.keptAsked.has(`${k.variable}=${k.value}`));
     if (!fresh.length) return;
@@ -138,4 +149,15 @@ export class TerminalRouting implements vscode.Disposable {
     // The collection belongs to the extension context.
     this.closeListener.dispose();
   }
+}
+
+/** True when the collection already holds exactly these variables and edits. */
+function sameVariables(collection: vscode.GlobalEnvironmentVariableCollection, variables: readonly MeteredVariable[]): boolean {
+  const current = new Map([...collection].map(([variable, m]) => [variable, m]));
+  if (current.size !== variables.length) return false;
+  const kinds = { replace: vscode.EnvironmentVariableMutatorType.Replace, prepend: vscode.EnvironmentVariableMutatorType.Prepend, append: vscode.EnvironmentVariableMutatorType.Append };
+  return variables.every((v) => {
+    const m = current.get(v.variable);
+    return !!m && m.type === kinds[v.edit.kind] && m.value === (v.edit.kind === 'replace' ? v.value : v.edit.part);
+  });
 }

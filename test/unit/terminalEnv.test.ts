@@ -1,12 +1,13 @@
-/** Terminal variables and setup snippets (src/extension/terminalEnv.ts): pure, no VS Code. */
+/** Terminal variables and setup snippets (src/engine/meter, src/extension/terminalEnv.ts): pure, no VS Code. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_ROUTES } from '../../src/engine/routes';
 import { takePathTags } from '../../src/engine/tags';
-import { meteredLaunch, newSessionId, planTerminalEnv, proxyBaseUrl, setupSnippet, strictTerminalEnv, upstreamForBaseUrl } from '../../src/extension/terminalEnv';
+import { newSessionId, planBaseUrls, proxyBaseUrl, setupSnippet, upstreamForBaseUrl } from '../../src/engine/meter';
+import { meteredLaunch, strictTerminalEnv } from '../../src/extension/terminalEnv';
 
 const plan = (processEnv: Record<string, string> = {}, upstreams: Record<string, string> = {}, tags = { workspace: 'my app' }) =>
-  planTerminalEnv({ routes: DEFAULT_ROUTES, port: 8390, tags, processEnv, upstreams });
+  planBaseUrls({ routes: DEFAULT_ROUTES, port: 8390, tags, processEnv, upstreams });
 
 test('every provider variable from the route table points at the proxy with the workspace tag', () => {
   const { set, kept } = plan();
