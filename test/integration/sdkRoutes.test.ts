@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { DEFAULT_ROUTES } from '../../src/engine/routes';
-import { planTerminalEnv } from '../../src/extension/terminalEnv';
+import { planBaseUrls } from '../../src/engine/meter';
 import type { FakeUsage } from '../support/fakeProvider';
 import { nanos, startHarness, type Harness } from '../support/harness';
 
@@ -25,7 +25,7 @@ before(async () => {
   h = await startHarness();
   // The metered environment, as a terminal gets it; no base URL of the user's own.
   for (const route of DEFAULT_ROUTES) delete process.env[route.env];
-  const { set } = planTerminalEnv({ routes: DEFAULT_ROUTES, port: h.port, tags: {}, processEnv: {}, upstreams: {} });
+  const { set } = planBaseUrls({ routes: DEFAULT_ROUTES, port: h.port, tags: {}, processEnv: {}, upstreams: {} });
   for (const e of set) process.env[e.variable] = e.value;
 });
 after(async () => {
