@@ -47,3 +47,11 @@ await esbuild.build({
 copyFileSync('webview/dashboard.css', 'dist/webview/dashboard.css');
 copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), 'dist/sql-wasm.wasm');
 chmodSync('dist/cli.js', 0o755);
+// The capture hooks of metered environments (src/capture/): the Node preload as one small
+// dependency-free file, Python's sitecustomize and the codex shim copied as they are.
+await esbuild.build({ ...common, sourcemap: false, minify: true, entryPoints: { preload: 'src/capture/preload.ts' }, outdir: 'dist/capture' });
+mkdirSync('dist/capture/python', { recursive: true });
+mkdirSync('dist/capture/bin', { recursive: true });
+copyFileSync('src/capture/python/sitecustomize.py', 'dist/capture/python/sitecustomize.py');
+for (const shim of ['codex', 'codex.cmd']) copyFileSync(`src/capture/bin/${shim}`, `dist/capture/bin/${shim}`);
+chmodSync('dist/capture/bin/codex', 0o755);

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import * as fs from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { intFlag, parse, UsageError, type Values } from './cli/args';
+import { envCommand } from './cli/env';
+import { NO_PROXY_EXIT, NoProxyError } from './cli/meteredEnv';
+import { runCommand } from './cli/run';
 import { DatabaseUnreadableError, SpendDatabase } from './engine/db';
 import { defaultDataDir, defaultDbPath, Engine, type Log } from './engine/engine';
 import { OwnerLock } from './engine/ownerLock';
@@ -30,6 +33,8 @@ Usage:
   burnrate prices   [MODEL] [--json] | --refresh [--url URL]
   burnrate estimate --model M --input-tokens N --output-tokens N [--cached-tokens N] [--requests K] [--json]
   burnrate reprice  [--db FILE] --since … [--until …] [--model M] [--apply] [--json]
+  burnrate run      [--port N] [--session S] [--feature F] [--user U] [--no-intercept] -- COMMAND [ARGS…]
+  burnrate env      [--port N] [--session S] [--feature F] [--user U] [--no-intercept] [--shell bash|zsh|fish|powershell]
 
 serve      Runs the loopback proxy on http://127.0.0.1:${DEFAULT_PORT}. Point SDKs at
            http://127.0.0.1:${DEFAULT_PORT}/<provider>/…, e.g. OPENAI_BASE_URL=http://127.0.0.1:${DEFAULT_PORT}/openai/v1
@@ -40,39 +45,21 @@ prices     The price table (USD per million tokens), optionally filtered by mode
 estimate   What a model would cost for the given tokens.
 reprice    Recomputes the cost of a period's records (of one model: --model) with the prices in force now
            and shows the difference; --apply writes it (with no burnrate serve running on the database).
+run        Runs COMMAND in the metered environment (base-URL variables and, unless --no-intercept,
+           the capture hooks for clients that read none), as its own session (default run-HHMM-xxxx).
+           Exits with COMMAND's status; ${NO_PROXY_EXIT} without running it when no proxy answers on the port.
+env        Prints the same environment as shell code: eval "$(burnrate env)".
 
 The database defaults to ${defaultDbPath('$BURNRATE_HOME')} ($BURNRATE_HOME defaults to ~/.burnrate).
 --config FILE reads the same keys as the VS Code settings (burnrate.proxy.port, burnrate.upstreams, …).
 `;
 
-class UsageError extends Error {}
 class DatabaseInUseError extends Error {}
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-function parse(args: string[], options: ParseArgsConfig['options'], allowPositionals = 0): { values: Values; positionals: string[] } {
-  try {
-    const { values, positionals } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: allowPositionals > 0, strict: true });
-    if (positionals.length > allowPositionals) throw new UsageError(`unexpected argument "${positionals[allowPositionals]}"`);
-    return { values: values as Values, positionals };
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError((e as Error).message.split('\n')[0].replace(/^Unknown option/, 'unknown option'));
-  }
-}
 
 function wantHelp(values: Values): boolean {
   if (!values.help) return false;
   process.stdout.write(HELP);
   return true;
-}
-
-function intFlag(values: Values, name: string, min = 0): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || n < min) throw new UsageError(`--${name} expects a whole number${min ? ` ≥ ${min}` : ''}, got "${String(raw)}"`);
-  return n;
 }
 
 const log: Log = (level, message) => {
@@ -378,6 +365,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'reprice':
         await reprice(args);
         return 0;
+      case 'run':
+        return await runCommand(args, () => process.stdout.write(HELP));
+      case 'env':
+        return await envCommand(args, () => process.stdout.write(HELP));
       case undefined:
       case 'help':
       case '--help':
@@ -394,6 +385,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const known = e instanceof UsageError || e instanceof DatabaseInUseError || e instanceof DatabaseUnreadableError || e instanceof SinceError || e instanceof SettingsError || e instanceof RouteTableError || e instanceof PriceRefreshError || e instanceof OtlpConfigError;
     process.stderr.write(`burnrate: ${(e as Error).message}\n`);
+    if (e instanceof NoProxyError) return NO_PROXY_EXIT;
     if (!known && process.env.BURNRATE_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return e instanceof UsageError || e instanceof SinceError ? 2 : 1;
   }

@@ -21,12 +21,6 @@ export const CAPTURE_FILES = {
   shimDir: 'bin',
 } as const;
 
-/**
- * Set on globalThis by a Burn Rate engine: its own process never has its requests captured, even
- * when it was started from a metered terminal (its upstream calls would otherwise loop back to it).
- */
-export const CAPTURE_BYPASS = Symbol.for('burnrate.capture.bypass');
-
 export interface CaptureRoute {
   provider: string;
   /** The upstream base URL the route forwards to: origin plus an optional path prefix. */

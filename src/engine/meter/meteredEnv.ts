@@ -53,7 +53,12 @@ export function planMeteredEnv(opts: MeteredEnvOptions): MeteredEnvPlan {
   return { variables, baseUrls: set, kept };
 }
 
-/** The capture hooks' variables: only the providers this environment meters are captured. */
+/**
+ * The capture hooks' variables. Only the providers whose base URL this environment points at the
+ * proxy are captured (a user's own base URL is left alone), and only at their public API host from
+ * the route table: that is where a client with no base URL of its own sends its calls. The proxy
+ * route then forwards them to the upstream in force, as it does for the base-URL variables.
+ */
 function captureVariables(opts: MeteredEnvOptions, metered: readonly EnvPlanEntry[]): MeteredVariable[] {
   const platform = opts.platform ?? process.platform;
   const pathApi = platform === 'win32' ? path.win32 : path.posix;
@@ -61,7 +66,7 @@ function captureVariables(opts: MeteredEnvOptions, metered: readonly EnvPlanEntr
   const routes: CaptureRoute[] = [];
   for (const entry of metered) {
     const route = opts.routes.find((r) => r.id === entry.provider);
-    if (route) routes.push({ provider: route.id, upstream: (opts.upstreams[route.id] ?? route.baseUrl).replace(/\/+$/, '') });
+    if (route) routes.push({ provider: route.id, upstream: route.baseUrl.replace(/\/+$/, '') });
   }
   if (!routes.length) return [];
   const env = opts.parentEnv;

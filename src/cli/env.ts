@@ -1,0 +1,31 @@
+/** `burnrate env [flags] [--shell …]`: the metered environment as shell code, for `eval "$(burnrate env)"`. */
+import * as path from 'node:path';
+import { setupSnippet, type SnippetFormat } from '../engine/meter';
+import { parse, UsageError } from './args';
+import { METERED_FLAGS, meteredEnvironment } from './meteredEnv';
+
+const SHELLS: Record<string, SnippetFormat> = { sh: 'sh', bash: 'sh', zsh: 'sh', fish: 'fish', powershell: 'powershell', pwsh: 'powershell' };
+
+export async function envCommand(args: string[], showHelp: () => void): Promise<number> {
+  const { values } = parse(args, { ...METERED_FLAGS, shell: { type: 'string' } });
+  if (values.help) {
+    showHelp();
+    return 0;
+  }
+  const format = snippetFormat(values.shell as string | undefined);
+  const plan = await meteredEnvironment(values, 'env');
+  const session = plan.variables.find((v) => v.variable === 'BURNRATE_SESSION')?.value;
+  process.stdout.write(setupSnippet(format, plan.variables, session ? `session ${session}` : undefined));
+  return 0;
+}
+
+/** --shell, or the user's login shell ($SHELL), or sh. */
+function snippetFormat(shell: string | undefined): SnippetFormat {
+  const name = shell ?? path.basename(process.env.SHELL ?? (process.platform === 'win32' ? 'powershell' : 'sh'));
+  const format = SHELLS[name.replace(/\.exe$/i, '').toLowerCase()];
+  if (!format) {
+    if (shell !== undefined) throw new UsageError(`--shell expects bash, zsh, fish or powershell, got "${shell}"`);
+    return 'sh';
+  }
+  return format;
+}
