@@ -1,0 +1,76 @@
+/**
+ * The built `burnrate` CLI started as a user starts it (`node dist/cli.js run -- …`), against an
+ * in-process engine whose routes go to the fake provider. Children are started asynchronously: the
+ * fake lives in the test's own process and must be free to answer them.
+ */
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { CAPTURE_ENV } from '../../src/capture/protocol';
+import type { RequestRecord } from '../../src/engine/record';
+import { DEFAULT_ROUTES } from '../../src/engine/routes';
+import type { Harness } from './harness';
+
+export const CLI = path.resolve(__dirname, '../../dist/cli.js');
+export const FIXTURES = path.resolve(__dirname, '../fixtures');
+
+export interface Finished {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The test runner's environment without any metering of its own (it may itself run in a metered
+ * terminal): no base-URL variables, no capture hooks, so only what `burnrate run` adds is in force.
+ */
+export function unmeteredEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const route of DEFAULT_ROUTES) delete env[route.env];
+  for (const name of [CAPTURE_ENV.proxy, CAPTURE_ENV.routes, 'BURNRATE_SESSION', 'NODE_OPTIONS', 'PYTHONPATH']) delete env[name];
+  return { ...env, ...extra };
+}
+
+/** Runs `node dist/cli.js ARGS…` and resolves once it has exited. */
+export function burnrate(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<Finished> {
+  return finished(spawn(process.execPath, [CLI, ...args], { env: opts.env ?? unmeteredEnv(), cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] }), opts.input);
+}
+
+export function finished(child: ReturnType<typeof spawn>, input?: string): Promise<Finished> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin?.end(input);
+  return new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
+}
+
+/** Every record the engine writes, kept so a test can ask for a session's once its command has exited. */
+export function collectRecords(h: Harness): { ofSession(session: string, n?: number): Promise<RequestRecord[]> } {
+  const seen: RequestRecord[] = [];
+  const waiters = new Set<() => void>();
+  h.engine.recorder.on('record', (r: RequestRecord) => {
+    seen.push(r);
+    for (const w of waiters) w();
+  });
+  return {
+    /** The session's records once `n` have arrived (a record is written just after its response ends). */
+    ofSession(session, n = 1) {
+      const mine = () => seen.filter((r) => r.session === session);
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (mine().length < n) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(mine());
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`session ${session}: ${mine().length} of ${n} record(s) written`));
+        }, 10_000);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
