@@ -158,14 +158,19 @@ def _install():
 def _chain():
     """Runs the next sitecustomize on the path: the user's own, or the distribution's."""
     import importlib.machinery
-    import importlib.util
+
+    try:
+        # importlib.util's own function, without importlib.util's imports (4 ms at every start).
+        from _frozen_importlib import module_from_spec
+    except ImportError:
+        from importlib.util import module_from_spec
 
     here = os.path.dirname(os.path.abspath(__file__))
     rest = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
     spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
     if spec is None or spec.loader is None:
         return
-    module = importlib.util.module_from_spec(spec)
+    module = module_from_spec(spec)
     spec.loader.exec_module(module)
 
 
