@@ -16,6 +16,9 @@ test('the hooks: the tagged proxy, the route table\'s public hosts, preload, sit
   assert.deepEqual(routes.find((r) => r.provider === 'mistral'), { provider: 'mistral', upstream: 'https://api.mistral.ai' });
   assert.deepEqual(routes.find((r) => r.provider === 'openrouter'), { provider: 'openrouter', upstream: 'https://openrouter.ai/api' });
   assert.ok(!routes.some((r) => r.provider === 'ollama'), 'local Ollama is never captured');
+  // Gemini CLI takes GOOGLE_GEMINI_BASE_URL as a sign-in choice: its clients are captured instead.
+  assert.equal(env.GOOGLE_GEMINI_BASE_URL, undefined);
+  assert.ok(routes.some((r) => r.provider === 'gemini'));
   assert.equal(env.NODE_OPTIONS, '--require /opt/burnrate/dist/capture/preload.js');
   assert.equal(env.PYTHONPATH, '/opt/burnrate/dist/capture/python');
   assert.equal(env.PATH, '/opt/burnrate/dist/capture/bin:/usr/bin:/bin');
@@ -33,9 +36,10 @@ test("the user's own NODE_OPTIONS, PYTHONPATH and PATH are kept; nothing is adde
   assert.deepEqual(edits.PATH, { kind: 'prepend', part: '/opt/burnrate/dist/capture/bin:' });
 });
 
-test('intercept off: base-URL variables only', () => {
+test('intercept off: base-URL variables only, GOOGLE_GEMINI_BASE_URL included', () => {
   const env = plan({ intercept: false });
   assert.ok(env.OPENAI_BASE_URL);
+  assert.equal(env.GOOGLE_GEMINI_BASE_URL, 'http://127.0.0.1:8390/~session=s1/gemini');
   for (const name of ['BURNRATE_PROXY', 'BURNRATE_CAPTURE', 'NODE_OPTIONS', 'PYTHONPATH', 'PATH']) assert.equal(env[name], undefined, name);
 });
 

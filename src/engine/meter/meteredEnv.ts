@@ -23,7 +23,7 @@ export interface MeteredVariable {
 export interface MeteredEnvPlan {
   /** Everything to set, base URLs first. */
   variables: MeteredVariable[];
-  /** The base-URL variables among them (for setup snippets and "Copy Proxy Setup"). */
+  /** Every provider's base-URL variable, for setup snippets ("Copy Proxy Setup") used where no hook runs. */
   baseUrls: EnvPlanEntry[];
   /** Base URLs of the user's own, left alone (their provider is then not captured either). */
   kept: KeptBaseUrl[];
@@ -44,9 +44,18 @@ export interface MeteredEnvOptions {
   platform?: NodeJS.Platform;
 }
 
+/**
+ * Base-URL variables left out while the capture hooks are on: the hooks meter their clients, which
+ * call the provider's public host without them. GOOGLE_GEMINI_BASE_URL makes Gemini CLI switch to
+ * its "gateway" sign-in, which it refuses without a settings file ("Invalid auth method selected");
+ * @google/genai, Gemini CLI and Python's google-genai are captured at generativelanguage.googleapis.com.
+ */
+export const LEFT_TO_CAPTURE = new Set(['GOOGLE_GEMINI_BASE_URL']);
+
 export function planMeteredEnv(opts: MeteredEnvOptions): MeteredEnvPlan {
   const { set, kept } = planBaseUrls({ routes: opts.routes, port: opts.port, tags: opts.tags, processEnv: opts.parentEnv, upstreams: opts.upstreams });
-  const variables: MeteredVariable[] = set.map((e) => replaced(e.variable, e.value));
+  const injected = opts.intercept ? set.filter((e) => !LEFT_TO_CAPTURE.has(e.variable)) : set;
+  const variables: MeteredVariable[] = injected.map((e) => replaced(e.variable, e.value));
   // Lets a script send the tag itself (x-burnrate-session) where a base URL cannot carry it.
   if (opts.tags.session) variables.push(replaced('BURNRATE_SESSION', opts.tags.session));
   if (opts.intercept) variables.push(...captureVariables(opts, set));
