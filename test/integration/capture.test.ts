@@ -9,10 +9,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { priceUsage } from '../../src/engine/pricing';
-import { DEFAULT_FAKE_USAGE } from '../support/fakeProvider';
 import { startHarness, type Harness } from '../support/harness';
-import { burnrate, collectRecords, FIXTURES, unmeteredEnv } from '../support/meteredRun';
+import { burnrate, collectRecords, expectedNanos, FIXTURES, unmeteredEnv } from '../support/meteredRun';
 
 const PYTHON = '/usr/bin/python3';
 const NODE_MODULES_BIN = path.resolve(__dirname, '../../node_modules/.bin');
@@ -26,25 +24,12 @@ before(async () => {
 after(() => h.close());
 beforeEach(() => h.fake.reset());
 
-/**
- * The catalogue's price of the fake's usage (1,200 input tokens, 200 of them cache reads; 300
- * output, 50 of them reasoning) at the request's time: what the provider would bill for the usage it
- * reported. (Some prices depend on the hour, e.g. DeepSeek's off-peak rates.)
- */
-function expectedNanos(pricesProvider: string, model: string, at: number): number {
-  const u = DEFAULT_FAKE_USAGE;
-  const quote = priceUsage(pricesProvider, model, { inputTokens: u.input, cacheReadTokens: u.cachedRead, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: u.output, reasoningTokens: u.reasoning }, { at: new Date(at) });
-  assert.ok(quote.priced, `${model} has a price`);
-  return quote.costNanos;
-}
-
 interface CaptureCase {
   client: string;
   command: string[];
   /** The path the real provider serves, as the fake (mounted under the provider id) saw it. */
   upstreamPath: string;
   provider: string;
-  pricesProvider: string;
   model: string;
 }
 
@@ -52,19 +37,19 @@ const node = (client: string) => [process.execPath, path.join(FIXTURES, 'capture
 const python = (client: string) => [PYTHON, path.join(FIXTURES, 'capture_clients.py'), client];
 
 const NODE_CASES: CaptureCase[] = [
-  { client: 'mistral-sdk', command: node('mistral-sdk'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', pricesProvider: 'mistral', model: 'mistral-small-latest' },
-  { client: 'ai-sdk-google', command: node('ai-sdk-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', pricesProvider: 'google', model: 'gemini-2.5-flash' },
-  { client: 'ai-sdk-google-stream', command: node('ai-sdk-google-stream'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent', provider: 'gemini', pricesProvider: 'google', model: 'gemini-2.5-flash' },
-  { client: 'ai-sdk-mistral', command: node('ai-sdk-mistral'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', pricesProvider: 'mistral', model: 'mistral-small-latest' },
-  { client: 'ai-sdk-groq', command: node('ai-sdk-groq'), upstreamPath: '/groq/openai/v1/chat/completions', provider: 'groq', pricesProvider: 'groq', model: 'llama-3.3-70b-versatile' },
-  { client: 'ai-sdk-deepseek', command: node('ai-sdk-deepseek'), upstreamPath: '/deepseek/chat/completions', provider: 'deepseek', pricesProvider: 'deepseek', model: 'deepseek-chat' },
-  { client: 'ai-sdk-xai', command: node('ai-sdk-xai'), upstreamPath: '/xai/v1/responses', provider: 'xai', pricesProvider: 'x-ai', model: 'grok-3-mini' },
-  { client: 'langchain-google', command: node('langchain-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', pricesProvider: 'google', model: 'gemini-2.5-flash' },
-  { client: 'node-https', command: node('node-https'), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', pricesProvider: 'openai', model: 'gpt-4o-mini' },
+  { client: 'mistral-sdk', command: node('mistral-sdk'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest' },
+  { client: 'ai-sdk-google', command: node('ai-sdk-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash' },
+  { client: 'ai-sdk-google-stream', command: node('ai-sdk-google-stream'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent', provider: 'gemini', model: 'gemini-2.5-flash' },
+  { client: 'ai-sdk-mistral', command: node('ai-sdk-mistral'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest' },
+  { client: 'ai-sdk-groq', command: node('ai-sdk-groq'), upstreamPath: '/groq/openai/v1/chat/completions', provider: 'groq', model: 'llama-3.3-70b-versatile' },
+  { client: 'ai-sdk-deepseek', command: node('ai-sdk-deepseek'), upstreamPath: '/deepseek/chat/completions', provider: 'deepseek', model: 'deepseek-chat' },
+  { client: 'ai-sdk-xai', command: node('ai-sdk-xai'), upstreamPath: '/xai/v1/responses', provider: 'xai', model: 'grok-3-mini' },
+  { client: 'langchain-google', command: node('langchain-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash' },
+  { client: 'node-https', command: node('node-https'), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini' },
 ];
 
 const PYTHON_CASES: CaptureCase[] = ['httpx', 'httpx-async', 'urllib'].map((client) => ({
-  client: `python ${client}`, command: python(client), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', pricesProvider: 'openai', model: 'gpt-4o-mini',
+  client: `python ${client}`, command: python(client), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini',
 }));
 
 async function assertCaptured(c: CaptureCase, env = unmeteredEnv()): Promise<void> {
@@ -76,7 +61,7 @@ async function assertCaptured(c: CaptureCase, env = unmeteredEnv()): Promise<voi
   const [r, ...more] = await records.ofSession(session);
   assert.equal(more.length, 0, 'recorded once');
   assert.deepEqual([r.provider, r.model, r.status, r.costStatus], [c.provider, c.model, 200, 'exact']);
-  assert.equal(r.costNanos, expectedNanos(c.pricesProvider, c.model, r.startedAt));
+  assert.equal(r.costNanos, expectedNanos(r));
 }
 
 describe('Node clients that read no base-URL variable, under burnrate run (NODE_OPTIONS preload)', () => {

@@ -3,11 +3,14 @@
  * in-process engine whose routes go to the fake provider. Children are started asynchronously: the
  * fake lives in the test's own process and must be free to answer them.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { CAPTURE_ENV } from '../../src/capture/protocol';
+import { priceUsage } from '../../src/engine/pricing';
 import type { RequestRecord } from '../../src/engine/record';
 import { DEFAULT_ROUTES } from '../../src/engine/routes';
+import { DEFAULT_FAKE_USAGE } from './fakeProvider';
 import type { Harness } from './harness';
 
 export const CLI = path.resolve(__dirname, '../../dist/cli.js');
@@ -73,4 +76,19 @@ export function collectRecords(h: Harness): { ofSession(session: string, n?: num
       });
     },
   };
+}
+
+/**
+ * What the record of a call answered with the fake's usage (1,200 input tokens, 200 of them cache
+ * reads; 300 output, 50 of them reasoning) must cost: the catalogue's price for that usage at the
+ * request's time, what the provider bills. (Some prices depend on the hour: DeepSeek's off-peak rates.)
+ */
+export function expectedNanos(r: RequestRecord): number {
+  const pricesProvider = DEFAULT_ROUTES.find((route) => route.id === r.provider)?.pricesProvider;
+  assert.ok(pricesProvider && r.model, `${r.provider} ${r.model} is priced`);
+  const u = DEFAULT_FAKE_USAGE;
+  const usage = { inputTokens: u.input, cacheReadTokens: u.cachedRead, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: u.output, reasoningTokens: u.reasoning };
+  const quote = priceUsage(pricesProvider, r.model, usage, { at: new Date(r.startedAt) });
+  assert.ok(quote.priced, `${r.model} has a price`);
+  return quote.costNanos;
 }

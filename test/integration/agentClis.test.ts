@@ -1,0 +1,66 @@
+/**
+ * The agent CLIs from npm, run as a user runs them non-interactively (`burnrate run -- claude -p hi`)
+ * with a throwaway HOME and nothing but an API key: every call reaches the fake provider through the
+ * proxy and is recorded under the run's session at its exact price. (Codex: capture.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { startHarness, type Harness } from '../support/harness';
+import { burnrate, collectRecords, expectedNanos, unmeteredEnv } from '../support/meteredRun';
+
+const NODE_MODULES_BIN = path.resolve(__dirname, '../../node_modules/.bin');
+
+let h: Harness;
+let records: ReturnType<typeof collectRecords>;
+before(async () => {
+  h = await startHarness();
+  records = collectRecords(h);
+});
+after(() => h.close());
+beforeEach(() => h.fake.reset());
+
+interface AgentCase {
+  agent: string;
+  command: string[];
+  /** The API key variable, the only configuration given. */
+  key: Record<string, string>;
+  provider: string;
+  /** How the CLI reaches the proxy in the metered environment. */
+  via: string;
+}
+
+const AGENTS: AgentCase[] = [
+  { agent: 'Claude Code', command: ['claude', '-p', 'hi'], key: { ANTHROPIC_API_KEY: 'sk-ant-test' }, provider: 'anthropic', via: 'ANTHROPIC_BASE_URL' },
+  // --skip-trust and -m are Gemini CLI's own needs in a fresh headless HOME (no trusted folder; its
+  // default "auto" model first asks a classifier model for a JSON routing answer).
+  { agent: 'Gemini CLI', command: ['gemini', '--skip-trust', '-m', 'gemini-2.5-flash', '-p', 'hi'], key: { GEMINI_API_KEY: 'test-key' }, provider: 'gemini', via: 'the Node preload' },
+  // Qwen Code asks for its auth type before a non-interactive run.
+  { agent: 'Qwen Code', command: ['qwen', '--auth-type', 'openai', '-m', 'gpt-4o-mini', '-p', 'hi'], key: { OPENAI_API_KEY: 'sk-test' }, provider: 'openai', via: 'OPENAI_BASE_URL' },
+  { agent: 'opencode', command: ['opencode', 'run', 'hi'], key: { ANTHROPIC_API_KEY: 'sk-ant-test' }, provider: 'anthropic', via: 'ANTHROPIC_BASE_URL' },
+];
+
+describe('agent CLIs under burnrate run, with only an API key', () => {
+  for (const c of AGENTS) {
+    test(`${c.agent} (through ${c.via})`, async () => {
+      const home = fs.mkdtempSync(path.join(h.dir, 'home-'));
+      const session = `agent-${c.command[0]}`;
+      const env = unmeteredEnv({ ...c.key, HOME: home, PATH: `${NODE_MODULES_BIN}${path.delimiter}${process.env.PATH}` });
+      const run = await burnrate(['run', '--port', String(h.port), '--session', session, '--', ...c.command], { env, cwd: home });
+      assert.equal(run.status, 0, `${c.agent} exited ${run.status}: ${run.stderr.slice(-2000)}`);
+      assert.match(run.stdout, /Hello from fake/, 'the agent printed the provider\'s answer');
+      const answered = h.fake.calls.filter((call) => call.path.startsWith(`/${c.provider}/`));
+      assert.ok(answered.length > 0, 'its calls reached the fake through the proxy');
+      const mine = await records.ofSession(session, answered.length);
+      const priced = mine.filter((r) => r.status === 200);
+      assert.ok(priced.length > 0);
+      for (const r of priced) {
+        assert.deepEqual([r.provider, r.costStatus], [c.provider, 'exact'], `${r.endpoint} ${r.model}`);
+        assert.equal(r.costNanos, expectedNanos(r), `${r.model}`);
+      }
+      // Anything else it sent (Claude Code's HEAD / reachability check) cost nothing.
+      for (const r of mine.filter((r) => r.status !== 200)) assert.equal(r.costNanos, 0, `${r.endpoint} ${r.status}`);
+    });
+  }
+});
