@@ -6,20 +6,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { startHarness, type Harness } from '../support/harness';
-import { burnrate, collectRecords, expectedNanos, unmeteredEnv } from '../support/meteredRun';
+import { describe, test } from 'node:test';
+import { burnrate, expectedNanos, NODE_MODULES_BIN, unmeteredEnv, useMeteredTestBed } from '../support/meteredRun';
 
-const NODE_MODULES_BIN = path.resolve(__dirname, '../../node_modules/.bin');
 
-let h: Harness;
-let records: ReturnType<typeof collectRecords>;
-before(async () => {
-  h = await startHarness();
-  records = collectRecords(h);
-});
-after(() => h.close());
-beforeEach(() => h.fake.reset());
+const bed = useMeteredTestBed();
 
 interface AgentCase {
   agent: string;
@@ -44,15 +35,15 @@ const AGENTS: AgentCase[] = [
 describe('agent CLIs under burnrate run, with only an API key', () => {
   for (const c of AGENTS) {
     test(`${c.agent} (through ${c.via})`, async () => {
-      const home = fs.mkdtempSync(path.join(h.dir, 'home-'));
+      const home = fs.mkdtempSync(path.join(bed.h.dir, 'home-'));
       const session = `agent-${c.command[0]}`;
       const env = unmeteredEnv({ ...c.key, HOME: home, PATH: `${NODE_MODULES_BIN}${path.delimiter}${process.env.PATH}` });
-      const run = await burnrate(['run', '--port', String(h.port), '--session', session, '--', ...c.command], { env, cwd: home });
+      const run = await burnrate(['run', '--port', String(bed.h.port), '--session', session, '--', ...c.command], { env, cwd: home });
       assert.equal(run.status, 0, `${c.agent} exited ${run.status}: ${run.stderr.slice(-2000)}`);
       assert.match(run.stdout, /Hello from fake/, 'the agent printed the provider\'s answer');
-      const answered = h.fake.calls.filter((call) => call.path.startsWith(`/${c.provider}/`));
+      const answered = bed.h.fake.calls.filter((call) => call.path.startsWith(`/${c.provider}/`));
       assert.ok(answered.length > 0, 'its calls reached the fake through the proxy');
-      const mine = await records.ofSession(session, answered.length);
+      const mine = await bed.records.ofSession(session, answered.length);
       const priced = mine.filter((r) => r.status === 200);
       assert.ok(priced.length > 0);
       for (const r of priced) {

@@ -8,21 +8,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { startHarness, type Harness } from '../support/harness';
-import { burnrate, collectRecords, expectedNanos, FIXTURES, unmeteredEnv } from '../support/meteredRun';
+import { before, describe, test } from 'node:test';
+import { burnrate, expectedNanos, FIXTURES, NODE_MODULES_BIN, unmeteredEnv, useMeteredTestBed } from '../support/meteredRun';
 
 const PYTHON = '/usr/bin/python3';
-const NODE_MODULES_BIN = path.resolve(__dirname, '../../node_modules/.bin');
 
-let h: Harness;
-let records: ReturnType<typeof collectRecords>;
-before(async () => {
-  h = await startHarness();
-  records = collectRecords(h);
-});
-after(() => h.close());
-beforeEach(() => h.fake.reset());
+const bed = useMeteredTestBed();
 
 interface CaptureCase {
   client: string;
@@ -54,11 +45,11 @@ const PYTHON_CASES: CaptureCase[] = ['httpx', 'httpx-async', 'urllib'].map((clie
 
 async function assertCaptured(c: CaptureCase, env = unmeteredEnv()): Promise<void> {
   const session = `cap-${c.client.replace(/\W+/g, '-')}`;
-  const run = await burnrate(['run', '--port', String(h.port), '--session', session, '--', ...c.command], { env });
+  const run = await burnrate(['run', '--port', String(bed.h.port), '--session', session, '--', ...c.command], { env });
   assert.equal(run.status, 0, `${c.client} exited ${run.status}: ${run.stderr}`);
   assert.match(run.stdout, /Hello from fake/, 'the client parsed the provider\'s answer');
-  assert.deepEqual(h.fake.calls.map((call) => call.path), [c.upstreamPath], 'one call, at the path the real provider serves');
-  const [r, ...more] = await records.ofSession(session);
+  assert.deepEqual(bed.h.fake.calls.map((call) => call.path), [c.upstreamPath], 'one call, at the path the real provider serves');
+  const [r, ...more] = await bed.records.ofSession(session);
   assert.equal(more.length, 0, 'recorded once');
   assert.deepEqual([r.provider, r.model, r.status, r.costStatus], [c.provider, c.model, 200, 'exact']);
   assert.equal(r.costNanos, expectedNanos(r));
@@ -76,66 +67,66 @@ describe('Python clients under burnrate run (sitecustomize on PYTHONPATH)', () =
   for (const c of PYTHON_CASES) test(c.client, () => assertCaptured(c));
 
   test("a sitecustomize of the user's own still runs, after the capture hook", async () => {
-    const own = fs.mkdtempSync(path.join(h.dir, 'own-site-'));
+    const own = fs.mkdtempSync(path.join(bed.h.dir, 'own-site-'));
     fs.writeFileSync(path.join(own, 'sitecustomize.py'), 'import sys\nsys.stderr.write("own sitecustomize ran\\n")\n');
     const c = PYTHON_CASES[0];
     const session = 'cap-own-sitecustomize';
-    const run = await burnrate(['run', '--port', String(h.port), '--session', session, '--', ...c.command], { env: unmeteredEnv({ PYTHONPATH: own }) });
+    const run = await burnrate(['run', '--port', String(bed.h.port), '--session', session, '--', ...c.command], { env: unmeteredEnv({ PYTHONPATH: own }) });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /own sitecustomize ran/);
-    assert.equal((await records.ofSession(session)).length, 1);
+    assert.equal((await bed.records.ofSession(session)).length, 1);
   });
 });
 
 describe('Codex CLI (reads its base URL from its config only): the codex wrapper on PATH', () => {
   test('adds -c openai_base_url=<the proxy route> and passes every argument on', async () => {
-    const bin = fs.mkdtempSync(path.join(h.dir, 'codex-stub-'));
+    const bin = fs.mkdtempSync(path.join(bed.h.dir, 'codex-stub-'));
     fs.writeFileSync(path.join(bin, 'codex'), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
-    const home = fs.mkdtempSync(path.join(h.dir, 'home-'));
+    const home = fs.mkdtempSync(path.join(bed.h.dir, 'home-'));
     const env = unmeteredEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: home });
     const args = ['exec', '--skip-git-repo-check', 'say "hi" twice'];
-    const wrapped = await burnrate(['run', '--port', String(h.port), '--session', 's1', '--', 'codex', ...args], { env });
+    const wrapped = await burnrate(['run', '--port', String(bed.h.port), '--session', 's1', '--', 'codex', ...args], { env });
     assert.equal(wrapped.status, 0, wrapped.stderr);
-    assert.deepEqual(wrapped.stdout.trim().split('\n'), ['-c', `openai_base_url="http://127.0.0.1:${h.port}/~session=s1/openai/v1"`, ...args]);
+    assert.deepEqual(wrapped.stdout.trim().split('\n'), ['-c', `openai_base_url="http://127.0.0.1:${bed.h.port}/~session=s1/openai/v1"`, ...args]);
 
     // The user's own choice wins: on the command line, or in their config.toml (never edited).
-    const own = await burnrate(['run', '--port', String(h.port), '--', 'codex', '-c', 'openai_base_url="https://example.test/v1"', 'exec'], { env });
+    const own = await burnrate(['run', '--port', String(bed.h.port), '--', 'codex', '-c', 'openai_base_url="https://example.test/v1"', 'exec'], { env });
     assert.deepEqual(own.stdout.trim().split('\n'), ['-c', 'openai_base_url="https://example.test/v1"', 'exec']);
     fs.mkdirSync(path.join(home, '.codex'));
     const config = 'openai_base_url = "https://example.test/v1"\n';
     fs.writeFileSync(path.join(home, '.codex', 'config.toml'), config);
-    const configured = await burnrate(['run', '--port', String(h.port), '--', 'codex', 'exec'], { env });
+    const configured = await burnrate(['run', '--port', String(bed.h.port), '--', 'codex', 'exec'], { env });
     assert.deepEqual(configured.stdout.trim().split('\n'), ['exec']);
     assert.equal(fs.readFileSync(path.join(home, '.codex', 'config.toml'), 'utf8'), config);
 
-    const off = await burnrate(['run', '--port', String(h.port), '--no-intercept', '--', 'codex', 'exec'], { env: unmeteredEnv({ PATH: `${bin}:${process.env.PATH}` }) });
+    const off = await burnrate(['run', '--port', String(bed.h.port), '--no-intercept', '--', 'codex', 'exec'], { env: unmeteredEnv({ PATH: `${bin}:${process.env.PATH}` }) });
     assert.deepEqual(off.stdout.trim().split('\n'), ['exec']);
   });
 
   test('the real codex (npm @openai/codex) calls the proxy route, not api.openai.com', async () => {
-    const home = fs.mkdtempSync(path.join(h.dir, 'codex-home-'));
+    const home = fs.mkdtempSync(path.join(bed.h.dir, 'codex-home-'));
     const env = unmeteredEnv({ PATH: `${NODE_MODULES_BIN}:${process.env.PATH}`, HOME: home, OPENAI_API_KEY: 'sk-codex-test' });
-    await burnrate(['run', '--port', String(h.port), '--session', 'codex-1', '--', 'codex', 'exec', '--skip-git-repo-check', 'say hi'], { env, cwd: home });
+    await burnrate(['run', '--port', String(bed.h.port), '--session', 'codex-1', '--', 'codex', 'exec', '--skip-git-repo-check', 'say hi'], { env, cwd: home });
     // Its Responses API calls reach the fake through the openai route (over WebSocket or HTTP).
-    assert.ok(h.fake.calls.length > 0, 'codex reached the proxy');
-    for (const call of h.fake.calls) assert.equal(call.path, '/openai/v1/responses');
-    assert.ok((await records.ofSession('codex-1')).length > 0, 'recorded under the run\'s session');
+    assert.ok(bed.h.fake.calls.length > 0, 'codex reached the proxy');
+    for (const call of bed.h.fake.calls) assert.equal(call.path, '/openai/v1/responses');
+    assert.ok((await bed.records.ofSession('codex-1')).length > 0, 'recorded under the run\'s session');
   });
 });
 
 describe('interception off', () => {
   test('--no-intercept: a client that reads no base-URL variable goes where it goes, unrecorded', async () => {
-    const run = await burnrate(['run', '--port', String(h.port), '--session', 'off-1', '--no-intercept', '--', ...node('mistral-sdk')]);
+    const run = await burnrate(['run', '--port', String(bed.h.port), '--session', 'off-1', '--no-intercept', '--', ...node('mistral-sdk')]);
     assert.notEqual(run.status, 0, 'api.mistral.ai is unreachable here');
-    assert.equal(h.fake.calls.length, 0);
+    assert.equal(bed.h.fake.calls.length, 0);
   });
 
   test('--no-intercept inside a metered environment turns the inherited hooks off too', async () => {
-    const outer = await burnrate(['env', '--port', String(h.port), '--shell', 'bash']);
+    const outer = await burnrate(['env', '--port', String(bed.h.port), '--shell', 'bash']);
     const inherited = Object.fromEntries([...outer.stdout.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]));
     assert.ok(inherited.NODE_OPTIONS, 'the outer environment has the preload');
-    const run = await burnrate(['run', '--port', String(h.port), '--no-intercept', '--', ...node('mistral-sdk')], { env: unmeteredEnv(inherited) });
+    const run = await burnrate(['run', '--port', String(bed.h.port), '--no-intercept', '--', ...node('mistral-sdk')], { env: unmeteredEnv(inherited) });
     assert.notEqual(run.status, 0);
-    assert.equal(h.fake.calls.length, 0);
+    assert.equal(bed.h.fake.calls.length, 0);
   });
 });

@@ -9,50 +9,42 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { LEFT_TO_CAPTURE, NOT_INJECTED } from '../../src/engine/meter';
 import { DEFAULT_ROUTES } from '../../src/engine/routes';
-import { startHarness, type Harness } from '../support/harness';
-import { burnrate, CLI, collectRecords, finished, FIXTURES, unmeteredEnv } from '../support/meteredRun';
+import { burnrate, CLI, finished, FIXTURES, unmeteredEnv, useMeteredTestBed } from '../support/meteredRun';
 
-let h: Harness;
-let records: ReturnType<typeof collectRecords>;
-before(async () => {
-  h = await startHarness();
-  records = collectRecords(h);
-});
-after(() => h.close());
-beforeEach(() => h.fake.reset());
+const bed = useMeteredTestBed();
 
 const nodeCommand = (code: string) => ['--', process.execPath, '-e', code];
 
 describe('burnrate run: the command as it would run without it', () => {
   test('exit status, stdin and stdout pass through; a missing command is 127', async () => {
-    assert.equal((await burnrate(['run', '--port', String(h.port), ...nodeCommand('process.exit(7)')])).status, 7);
-    const echo = await burnrate(['run', '--port', String(h.port), ...nodeCommand('process.stdin.pipe(process.stdout)')], { input: 'line one\nline two\n' });
+    assert.equal((await burnrate(['run', '--port', String(bed.h.port), ...nodeCommand('process.exit(7)')])).status, 7);
+    const echo = await burnrate(['run', '--port', String(bed.h.port), ...nodeCommand('process.stdin.pipe(process.stdout)')], { input: 'line one\nline two\n' });
     assert.deepEqual([echo.status, echo.stdout, echo.stderr], [0, 'line one\nline two\n', '']);
-    const missing = await burnrate(['run', '--port', String(h.port), '--', 'no-such-command-here']);
+    const missing = await burnrate(['run', '--port', String(bed.h.port), '--', 'no-such-command-here']);
     assert.equal(missing.status, 127);
     assert.match(missing.stderr, /no-such-command-here: command not found/);
   });
 
   test('the command gets the session, feature and user tags and the base-URL variables', async () => {
     const printEnv = 'console.log(JSON.stringify(process.env))';
-    const run = await burnrate(['run', '--port', String(h.port), '--session', 'job 7', '--feature', 'summarize', '--user', 'ana', ...nodeCommand(printEnv)]);
+    const run = await burnrate(['run', '--port', String(bed.h.port), '--session', 'job 7', '--feature', 'summarize', '--user', 'ana', ...nodeCommand(printEnv)]);
     const env = JSON.parse(run.stdout) as Record<string, string>;
     assert.equal(env.BURNRATE_SESSION, 'job 7');
-    assert.equal(env.OPENAI_BASE_URL, `http://127.0.0.1:${h.port}/~session=job%207,feature=summarize,user=ana/openai/v1`);
+    assert.equal(env.OPENAI_BASE_URL, `http://127.0.0.1:${bed.h.port}/~session=job%207,feature=summarize,user=ana/openai/v1`);
     for (const route of DEFAULT_ROUTES) if (!NOT_INJECTED.has(route.env) && !LEFT_TO_CAPTURE.has(route.env)) assert.ok(env[route.env], route.env);
     // Without --session, each run is its own session.
-    const a = JSON.parse((await burnrate(['run', '--port', String(h.port), ...nodeCommand(printEnv)])).stdout) as Record<string, string>;
-    const b = JSON.parse((await burnrate(['run', '--port', String(h.port), ...nodeCommand(printEnv)])).stdout) as Record<string, string>;
+    const a = JSON.parse((await burnrate(['run', '--port', String(bed.h.port), ...nodeCommand(printEnv)])).stdout) as Record<string, string>;
+    const b = JSON.parse((await burnrate(['run', '--port', String(bed.h.port), ...nodeCommand(printEnv)])).stdout) as Record<string, string>;
     assert.match(a.BURNRATE_SESSION, /^run-\d{4}-[0-9a-f]{4}$/);
     assert.notEqual(a.BURNRATE_SESSION, b.BURNRATE_SESSION);
   });
 
   test('a signal sent to burnrate reaches the command, whose own exit status comes back', async () => {
     const code = "process.on('SIGTERM', () => { console.log('command got SIGTERM'); process.exit(3) }); console.log('ready'); setInterval(() => {}, 1000)";
-    const child = spawn(process.execPath, [CLI, 'run', '--port', String(h.port), ...nodeCommand(code)], { env: unmeteredEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', '--port', String(bed.h.port), ...nodeCommand(code)], { env: unmeteredEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     const done = finished(child);
     await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => String(d).includes('ready') && resolve()));
     child.kill('SIGTERM');
@@ -62,7 +54,7 @@ describe('burnrate run: the command as it would run without it', () => {
   });
 
   test('a command ended by a signal ends burnrate by the same signal', async () => {
-    const result = await burnrate(['run', '--port', String(h.port), ...nodeCommand("process.kill(process.pid, 'SIGTERM')")]);
+    const result = await burnrate(['run', '--port', String(bed.h.port), ...nodeCommand("process.kill(process.pid, 'SIGTERM')")]);
     assert.deepEqual([result.status, result.signal], [null, 'SIGTERM']);
   });
 });
@@ -78,11 +70,11 @@ describe('burnrate env', () => {
 
   for (const [shell, line] of Object.entries(SHELL_LINES)) {
     test(`--shell ${shell}: every variable of the metered environment, in that shell's syntax`, async () => {
-      const out = await burnrate(['env', '--port', String(h.port), '--session', 's-env', '--shell', shell]);
+      const out = await burnrate(['env', '--port', String(bed.h.port), '--session', 's-env', '--shell', shell]);
       assert.equal(out.status, 0, out.stderr);
       const vars = variablesOf(out.stdout, line);
       for (const name of ['OPENAI_BASE_URL', 'MISTRAL_BASE_URL', 'BURNRATE_SESSION', 'BURNRATE_PROXY', 'BURNRATE_CAPTURE', 'NODE_OPTIONS', 'PYTHONPATH', 'PATH']) assert.ok(vars[name], `${shell}: ${name}`);
-      assert.equal(vars.BURNRATE_PROXY, `http://127.0.0.1:${h.port}/~session=s-env`);
+      assert.equal(vars.BURNRATE_PROXY, `http://127.0.0.1:${bed.h.port}/~session=s-env`);
       assert.match(vars.NODE_OPTIONS, /--require \S+\/dist\/capture\/preload\.js$/);
       // Every line is a comment or an assignment: nothing else to `eval`.
       for (const l of out.stdout.trim().split('\n')) assert.ok(l.startsWith('#') || new RegExp(line.source).test(l), l);
@@ -90,7 +82,7 @@ describe('burnrate env', () => {
   }
 
   test('--no-intercept prints the base-URL variables only', async () => {
-    const out = await burnrate(['env', '--port', String(h.port), '--no-intercept', '--shell', 'bash']);
+    const out = await burnrate(['env', '--port', String(bed.h.port), '--no-intercept', '--shell', 'bash']);
     assert.match(out.stdout, /OPENAI_BASE_URL/);
     assert.doesNotMatch(out.stdout, /NODE_OPTIONS|PYTHONPATH|BURNRATE_CAPTURE|PATH=/);
   });
@@ -98,14 +90,14 @@ describe('burnrate env', () => {
   test("eval'd by bash and by sh: the shell's programs are metered, odd characters survive", async () => {
     const session = "it's run 1";
     for (const sh of ['/bin/bash', '/bin/sh']) {
-      h.fake.reset();
-      const script = `eval "$("${process.execPath}" "${CLI}" env --port ${h.port} --session "$SESSION" --shell bash)" && printf '%s\\n' "$BURNRATE_SESSION" && "${process.execPath}" "${path.join(FIXTURES, 'captureClients.mjs')}" mistral-sdk`;
+      bed.h.fake.reset();
+      const script = `eval "$("${process.execPath}" "${CLI}" env --port ${bed.h.port} --session "$SESSION" --shell bash)" && printf '%s\\n' "$BURNRATE_SESSION" && "${process.execPath}" "${path.join(FIXTURES, 'captureClients.mjs')}" mistral-sdk`;
       const result = await finished(spawn(sh, ['-c', script], { env: unmeteredEnv({ SESSION: session }), stdio: ['pipe', 'pipe', 'pipe'] }));
       assert.equal(result.status, 0, `${sh}: ${result.stderr}`);
       assert.equal(result.stdout.split('\n')[0], session);
-      assert.deepEqual(h.fake.calls.map((c) => c.path), ['/mistral/v1/chat/completions']);
+      assert.deepEqual(bed.h.fake.calls.map((c) => c.path), ['/mistral/v1/chat/completions']);
     }
-    assert.equal((await records.ofSession(session, 2)).length, 2);
+    assert.equal((await bed.records.ofSession(session, 2)).length, 2);
   });
 });
 
@@ -120,7 +112,7 @@ describe('no Burn Rate proxy on the port', () => {
 
   test('run refuses (exit 69) without running the command; env prints nothing to eval', async () => {
     const port = await freePort();
-    const marker = path.join(h.dir, 'ran');
+    const marker = path.join(bed.h.dir, 'ran');
     const run = await burnrate(['run', '--port', String(port), ...nodeCommand(`require('fs').writeFileSync(${JSON.stringify(marker)}, '')`)]);
     assert.equal(run.status, 69);
     assert.equal(run.stderr, `burnrate: no Burn Rate proxy on 127.0.0.1:${port}; start one with \`burnrate serve --port ${port}\` or open VS Code with Burn Rate\n`);

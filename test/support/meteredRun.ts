@@ -6,15 +6,35 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { after, before, beforeEach } from 'node:test';
 import { CAPTURE_ENV } from '../../src/capture/protocol';
 import { priceUsage } from '../../src/engine/pricing';
 import type { RequestRecord } from '../../src/engine/record';
 import { DEFAULT_ROUTES } from '../../src/engine/routes';
 import { DEFAULT_FAKE_USAGE } from './fakeProvider';
-import type { Harness } from './harness';
+import { startHarness, type Harness } from './harness';
 
 export const CLI = path.resolve(__dirname, '../../dist/cli.js');
 export const FIXTURES = path.resolve(__dirname, '../fixtures');
+/** The repository's npm binaries (codex, claude, gemini, …), put on PATH as a user's global install would be. */
+export const NODE_MODULES_BIN = path.resolve(__dirname, '../../node_modules/.bin');
+
+export interface MeteredTestBed {
+  h: Harness;
+  records: RecordLog;
+}
+
+/** A test file's engine and fake provider: started before its tests, closed after, the fake reset before each. */
+export function useMeteredTestBed(): MeteredTestBed {
+  const bed = {} as MeteredTestBed;
+  before(async () => {
+    bed.h = await startHarness();
+    bed.records = collectRecords(bed.h);
+  });
+  after(() => bed.h.close());
+  beforeEach(() => bed.h.fake.reset());
+  return bed;
+}
 
 export interface Finished {
   status: number | null;
@@ -49,7 +69,11 @@ export function finished(child: ReturnType<typeof spawn>, input?: string): Promi
 }
 
 /** Every record the engine writes, kept so a test can ask for a session's once its command has exited. */
-export function collectRecords(h: Harness): { ofSession(session: string, n?: number): Promise<RequestRecord[]> } {
+export interface RecordLog {
+  ofSession(session: string, n?: number): Promise<RequestRecord[]>;
+}
+
+export function collectRecords(h: Harness): RecordLog {
   const seen: RequestRecord[] = [];
   const waiters = new Set<() => void>();
   h.engine.recorder.on('record', (r: RequestRecord) => {
