@@ -18,18 +18,20 @@ interface AgentCase {
   /** The API key variable, the only configuration given. */
   key: Record<string, string>;
   provider: string;
+  /** The client its records name (from its own headers). */
+  client: string;
   /** How the CLI reaches the proxy in the metered environment. */
   via: string;
 }
 
 const AGENTS: AgentCase[] = [
-  { agent: 'Claude Code', command: ['claude', '-p', 'hi'], key: { ANTHROPIC_API_KEY: 'sk-ant-test' }, provider: 'anthropic', via: 'ANTHROPIC_BASE_URL' },
+  { agent: 'Claude Code', command: ['claude', '-p', 'hi'], key: { ANTHROPIC_API_KEY: 'sk-ant-test' }, provider: 'anthropic', client: 'claude-code', via: 'ANTHROPIC_BASE_URL' },
   // --skip-trust and -m are Gemini CLI's own needs in a fresh headless HOME (no trusted folder; its
   // default "auto" model first asks a classifier model for a JSON routing answer).
-  { agent: 'Gemini CLI', command: ['gemini', '--skip-trust', '-m', 'gemini-2.5-flash', '-p', 'hi'], key: { GEMINI_API_KEY: 'test-key' }, provider: 'gemini', via: 'the Node preload' },
+  { agent: 'Gemini CLI', command: ['gemini', '--skip-trust', '-m', 'gemini-2.5-flash', '-p', 'hi'], key: { GEMINI_API_KEY: 'test-key' }, provider: 'gemini', client: 'gemini-cli', via: 'the Node preload' },
   // Qwen Code asks for its auth type before a non-interactive run.
-  { agent: 'Qwen Code', command: ['qwen', '--auth-type', 'openai', '-m', 'gpt-4o-mini', '-p', 'hi'], key: { OPENAI_API_KEY: 'sk-test' }, provider: 'openai', via: 'OPENAI_BASE_URL' },
-  { agent: 'opencode', command: ['opencode', 'run', 'hi'], key: { ANTHROPIC_API_KEY: 'sk-ant-test' }, provider: 'anthropic', via: 'ANTHROPIC_BASE_URL' },
+  { agent: 'Qwen Code', command: ['qwen', '--auth-type', 'openai', '-m', 'gpt-4o-mini', '-p', 'hi'], key: { OPENAI_API_KEY: 'sk-test' }, provider: 'openai', client: 'qwen-code', via: 'OPENAI_BASE_URL' },
+  { agent: 'opencode', command: ['opencode', 'run', 'hi'], key: { ANTHROPIC_API_KEY: 'sk-ant-test' }, provider: 'anthropic', client: 'opencode', via: 'ANTHROPIC_BASE_URL' },
 ];
 
 describe('agent CLIs under burnrate run, with only an API key', () => {
@@ -47,7 +49,7 @@ describe('agent CLIs under burnrate run, with only an API key', () => {
       const priced = mine.filter((r) => r.status === 200);
       assert.ok(priced.length > 0);
       for (const r of priced) {
-        assert.deepEqual([r.provider, r.costStatus], [c.provider, 'exact'], `${r.endpoint} ${r.model}`);
+        assert.deepEqual([r.provider, r.costStatus, r.client], [c.provider, 'exact', c.client], `${r.endpoint} ${r.model}`);
         assert.equal(r.costNanos, expectedNanos(r), `${r.model}`);
       }
       // Anything else it sent (Claude Code's HEAD / reachability check) cost nothing.

@@ -16,47 +16,50 @@ const PYTHON = '/usr/bin/python3';
 const bed = useMeteredTestBed();
 
 interface CaptureCase {
-  client: string;
+  name: string;
   command: string[];
   /** The path the real provider serves, as the fake (mounted under the provider id) saw it. */
   upstreamPath: string;
   provider: string;
   model: string;
+  /** The client the record names, from the headers the client sent (the capture keeps them). */
+  client?: string | null;
 }
 
 const node = (client: string) => [process.execPath, path.join(FIXTURES, 'captureClients.mjs'), client];
 const python = (client: string) => [PYTHON, path.join(FIXTURES, 'capture_clients.py'), client];
 
 const NODE_CASES: CaptureCase[] = [
-  { client: 'mistral-sdk', command: node('mistral-sdk'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest' },
-  { client: 'ai-sdk-google', command: node('ai-sdk-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash' },
-  { client: 'ai-sdk-google-stream', command: node('ai-sdk-google-stream'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent', provider: 'gemini', model: 'gemini-2.5-flash' },
-  { client: 'ai-sdk-mistral', command: node('ai-sdk-mistral'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest' },
-  { client: 'ai-sdk-groq', command: node('ai-sdk-groq'), upstreamPath: '/groq/openai/v1/chat/completions', provider: 'groq', model: 'llama-3.3-70b-versatile' },
-  { client: 'ai-sdk-deepseek', command: node('ai-sdk-deepseek'), upstreamPath: '/deepseek/chat/completions', provider: 'deepseek', model: 'deepseek-chat' },
-  { client: 'ai-sdk-xai', command: node('ai-sdk-xai'), upstreamPath: '/xai/v1/responses', provider: 'xai', model: 'grok-3-mini' },
-  { client: 'langchain-google', command: node('langchain-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash' },
-  { client: 'node-https', command: node('node-https'), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini' },
+  { name: 'mistral-sdk', command: node('mistral-sdk'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest', client: 'mistral' },
+  { name: 'ai-sdk-google', command: node('ai-sdk-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash', client: 'ai-sdk' },
+  { name: 'ai-sdk-google-stream', command: node('ai-sdk-google-stream'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent', provider: 'gemini', model: 'gemini-2.5-flash' },
+  { name: 'ai-sdk-mistral', command: node('ai-sdk-mistral'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest', client: 'ai-sdk' },
+  { name: 'ai-sdk-groq', command: node('ai-sdk-groq'), upstreamPath: '/groq/openai/v1/chat/completions', provider: 'groq', model: 'llama-3.3-70b-versatile', client: 'ai-sdk' },
+  { name: 'ai-sdk-deepseek', command: node('ai-sdk-deepseek'), upstreamPath: '/deepseek/chat/completions', provider: 'deepseek', model: 'deepseek-chat', client: 'ai-sdk' },
+  { name: 'ai-sdk-xai', command: node('ai-sdk-xai'), upstreamPath: '/xai/v1/responses', provider: 'xai', model: 'grok-3-mini', client: 'ai-sdk' },
+  { name: 'langchain-google', command: node('langchain-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash' },
+  { name: 'node-https', command: node('node-https'), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', client: null },
 ];
 
 const PYTHON_CASES: CaptureCase[] = ['httpx', 'httpx-async', 'urllib'].map((client) => ({
-  client: `python ${client}`, command: python(client), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini',
+  name: `python ${client}`, command: python(client), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', client: client === 'urllib' ? 'python-urllib' : 'python-httpx',
 }));
 
 async function assertCaptured(c: CaptureCase, env = unmeteredEnv()): Promise<void> {
-  const session = `cap-${c.client.replace(/\W+/g, '-')}`;
+  const session = `cap-${c.name.replace(/\W+/g, '-')}`;
   const run = await burnrate(['run', '--port', String(bed.h.port), '--session', session, '--', ...c.command], { env });
-  assert.equal(run.status, 0, `${c.client} exited ${run.status}: ${run.stderr}`);
+  assert.equal(run.status, 0, `${c.name} exited ${run.status}: ${run.stderr}`);
   assert.match(run.stdout, /Hello from fake/, 'the client parsed the provider\'s answer');
   assert.deepEqual(bed.h.fake.calls.map((call) => call.path), [c.upstreamPath], 'one call, at the path the real provider serves');
   const [r, ...more] = await bed.records.ofSession(session);
   assert.equal(more.length, 0, 'recorded once');
   assert.deepEqual([r.provider, r.model, r.status, r.costStatus], [c.provider, c.model, 200, 'exact']);
+  if (c.client !== undefined) assert.equal(r.client, c.client);
   assert.equal(r.costNanos, expectedNanos(r));
 }
 
 describe('Node clients that read no base-URL variable, under burnrate run (NODE_OPTIONS preload)', () => {
-  for (const c of NODE_CASES) test(c.client, () => assertCaptured(c));
+  for (const c of NODE_CASES) test(c.name, () => assertCaptured(c));
 });
 
 describe('Python clients under burnrate run (sitecustomize on PYTHONPATH)', () => {
@@ -64,7 +67,7 @@ describe('Python clients under burnrate run (sitecustomize on PYTHONPATH)', () =
     const httpx = spawnSync(PYTHON, ['-c', 'import httpx'], { encoding: 'utf8' });
     assert.equal(httpx.status, 0, `Debian's python3-httpx is needed (npm test installs it as root: scripts/test-setup.mjs): ${httpx.stderr}`);
   });
-  for (const c of PYTHON_CASES) test(c.client, () => assertCaptured(c));
+  for (const c of PYTHON_CASES) test(c.name, () => assertCaptured(c));
 
   test("a sitecustomize of the user's own still runs, after the capture hook", async () => {
     const own = fs.mkdtempSync(path.join(bed.h.dir, 'own-site-'));
