@@ -11,8 +11,6 @@ import type { GuardAlert } from '../engine/guards';
 export type DeliveredAlert = GuardAlert & { audience: AlertAudience };
 import type { SpendSummary } from '../engine/summary';
 
-export { probe, type Probe } from '../engine/managementProbe';
-
 export type StreamEnd = 'ended' | 'unauthorized' | 'error';
 
 export interface SummaryStream {

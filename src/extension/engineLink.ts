@@ -9,7 +9,8 @@
  */
 import { OwnerLock } from '../engine/ownerLock';
 import type { SpendSummary } from '../engine/summary';
-import { probe, subscribeSummaries, type DeliveredAlert, type Probe, type SummaryStream } from './engineClient';
+import { probe, type Probe } from '../engine/managementProbe';
+import { subscribeSummaries, type DeliveredAlert, type SummaryStream } from './engineClient';
 
 export type LinkState =
   | { kind: 'connecting' }

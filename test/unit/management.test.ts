@@ -13,7 +13,8 @@ import { SpendDatabase } from '../../src/engine/db';
 import { SECRET_FILE } from '../../src/engine/managementProtocol';
 import { EXPORT_COLUMNS, type RequestRecord } from '../../src/engine/record';
 import { SummaryQuery, SummaryTracker, type SpendSummary } from '../../src/engine/summary';
-import { downloadExport, probe, setRecordingPaused, SseReader, subscribeSummaries } from '../../src/extension/engineClient';
+import { probe } from '../../src/engine/managementProbe';
+import { downloadExport, setRecordingPaused, SseReader, subscribeSummaries } from '../../src/extension/engineClient';
 import { nanos, startHarness, type Harness } from '../support/harness';
 import { makeRecord } from '../support/records';
 
