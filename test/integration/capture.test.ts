@@ -45,8 +45,8 @@ const PYTHON_CASES: CaptureCase[] = ['httpx', 'httpx-async', 'urllib'].map((clie
   name: `python ${client}`, command: python(client), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', client: client === 'urllib' ? 'python-urllib' : 'python-httpx',
 }));
 
-async function assertCaptured(c: CaptureCase, env = unmeteredEnv()): Promise<void> {
-  const session = `cap-${c.name.replace(/\W+/g, '-')}`;
+async function assertCaptured(c: CaptureCase, env = unmeteredEnv(), session = `cap-${c.name.replace(/\W+/g, '-')}`): Promise<void> {
+  bed.h.fake.reset();
   const run = await burnrate(['run', '--port', String(bed.h.port), '--session', session, '--', ...c.command], { env });
   assert.equal(run.status, 0, `${c.name} exited ${run.status}: ${run.stderr}`);
   assert.match(run.stdout, /Hello from fake/, 'the client parsed the provider\'s answer');
@@ -68,6 +68,11 @@ describe('Python clients under burnrate run (sitecustomize on PYTHONPATH)', () =
     assert.equal(httpx.status, 0, `Debian's python3-httpx is needed (npm test installs it as root: scripts/test-setup.mjs): ${httpx.stderr}`);
   });
   for (const c of PYTHON_CASES) test(c.name, () => assertCaptured(c));
+
+  test("with the user's HTTP proxy in the environment, the loopback calls still go to Burn Rate", async () => {
+    const deadProxy = { HTTP_PROXY: 'http://127.0.0.1:9', http_proxy: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '.corp.example' };
+    for (const c of PYTHON_CASES) await assertCaptured(c, unmeteredEnv(deadProxy), `${c.name} behind a proxy`);
+  });
 
   test("a sitecustomize of the user's own still runs, after the capture hook", async () => {
     const own = fs.mkdtempSync(path.join(bed.h.dir, 'own-site-'));

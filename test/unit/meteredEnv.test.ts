@@ -68,3 +68,13 @@ test('captureTarget: only the listed upstreams, below their path prefix, to the 
     assert.equal(captureTarget(map, untouched), undefined, untouched);
   }
 });
+
+test("with the user's HTTP proxy set, 127.0.0.1 is added to NO_PROXY and no_proxy, keeping theirs", () => {
+  assert.equal(plan().NO_PROXY, undefined, 'no proxy, nothing to bypass');
+  const env = plan({ parentEnv: { HTTPS_PROXY: 'http://proxy.corp:3128', NO_PROXY: '.corp,localhost' } });
+  assert.equal(env.NO_PROXY, '.corp,localhost,127.0.0.1');
+  assert.equal(env.no_proxy, '.corp,localhost,127.0.0.1', 'Python reads no_proxy first');
+  const lower = plan({ parentEnv: { http_proxy: 'http://proxy.corp:3128', no_proxy: '127.0.0.1' } });
+  assert.deepEqual([lower.no_proxy, lower.NO_PROXY], [undefined, undefined], 'already bypassed');
+  assert.deepEqual([plan({ parentEnv: { ALL_PROXY: 'socks5://p:1080' } }).NO_PROXY, plan({ parentEnv: { ALL_PROXY: 'socks5://p:1080' } }).no_proxy], ['127.0.0.1', '127.0.0.1']);
+});

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { CAPTURE_ENV, CAPTURE_FILES, formatCaptureRoutes, type CaptureRoute } from '../../capture/protocol';
 import type { ProviderRoute } from '../routes';
 import type { Tags } from '../tags';
+import { ENGINE_HOST as LOOPBACK_HOST } from '../managementProtocol';
 import { planBaseUrls, taggedProxyBase, type EnvPlanEntry, type KeptBaseUrl } from './baseUrls';
 
 /** How a variable is put into an environment whose own value may differ from the planner's parent env. */
@@ -59,7 +60,30 @@ export function planMeteredEnv(opts: MeteredEnvOptions): MeteredEnvPlan {
   // Lets a script send the tag itself (x-burnrate-session) where a base URL cannot carry it.
   if (opts.tags.session) variables.push(replaced('BURNRATE_SESSION', opts.tags.session));
   if (opts.intercept) variables.push(...captureVariables(opts, set));
+  variables.push(...proxyBypass(opts));
   return { variables, baseUrls: set, kept };
+}
+
+const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY'];
+
+/**
+ * With an HTTP proxy of the user's in the environment, Python (httpx, requests, urllib), curl and
+ * others would send calls for http://127.0.0.1:PORT to that proxy, which cannot reach the user's
+ * loopback: 127.0.0.1 is added to NO_PROXY and no_proxy (each keeping its own value, or else the
+ * other's, since Python lets no_proxy hide NO_PROXY).
+ */
+function proxyBypass(opts: MeteredEnvOptions): MeteredVariable[] {
+  const env = opts.parentEnv;
+  if (!PROXY_VARIABLES.some((name) => env[name] || env[name.toLowerCase()])) return [];
+  const names = (opts.platform ?? process.platform) === 'win32' ? ['NO_PROXY'] : ['NO_PROXY', 'no_proxy'];
+  return names
+    .map((name) => {
+      const own = env[name] ?? env[name === 'NO_PROXY' ? 'no_proxy' : 'NO_PROXY'];
+      const variable = joined(name, own, LOOPBACK_HOST, ',', 'append');
+      // Taken from the other spelling: set whole, not appended to a value this variable does not have.
+      return variable && env[name] === undefined ? replaced(name, variable.value) : variable;
+    })
+    .filter((v): v is MeteredVariable => v !== undefined);
 }
 
 /**
