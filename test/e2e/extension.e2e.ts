@@ -267,11 +267,12 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
   test('integrated terminals get the providers\' base URLs and the capture hooks, pointing at the proxy with the workspace tag', async () => {
     const out = path.join(E2E, 'terminal-env.txt');
     await runCommand(window1, 'Terminal: Create New Terminal');
-    await typeInTerminal(window1, `echo "$OPENAI_BASE_URL $ANTHROPIC_BASE_URL $BURNRATE_PROXY \${GOOGLE_GEMINI_BASE_URL:-captured}" > ${out}`);
+    // The preload named in NODE_OPTIONS is the installed extension's own file.
+    await typeInTerminal(window1, `echo "$OPENAI_BASE_URL $ANTHROPIC_BASE_URL $BURNRATE_PROXY \${GOOGLE_GEMINI_BASE_URL:-captured} $(test -f "\${NODE_OPTIONS##* }" && echo preload-installed)" > ${out}`);
     const line = await until('the terminal wrote its env', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').trim());
     const base = `http://127.0.0.1:${proxyPort}/~workspace=e2e-project`;
     // Gemini's clients are captured by the hooks (burnrate.terminal.intercept), not by a variable.
-    assert.equal(line, `${base}/openai/v1 ${base}/anthropic ${base} captured`);
+    assert.equal(line, `${base}/openai/v1 ${base}/anthropic ${base} captured preload-installed`);
   });
 
   test('a metered terminal has its own session; the user\'s script runs unchanged and is recorded as that session', async () => {
