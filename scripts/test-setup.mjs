@@ -1,8 +1,29 @@
-// Run by `npm test` first (pretest): the Debian packages the integration tests drive as users'
-// programs (python3 with httpx, for the Python capture test). Idempotent: does nothing when they are
-// there; installs them with apt-get as root (CI); otherwise says what to install.
+// Run by `npm test` first (pretest): what the integration tests drive as users' programs.
+//  - The agent CLIs of test/agents/package.json (Claude Code, Codex, Gemini CLI, Qwen Code,
+//    opencode), with `npm install` there: unlike `npm ci` it tolerates the other platforms' builds a
+//    registry mirror may lack, and they stay out of the extension's own dependencies.
+//  - The Debian packages (python3 with httpx, for the Python capture test), with apt-get as root.
+// Idempotent: does nothing when everything is there.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+const AGENTS_DIR = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'test', 'agents');
+
+function agentsInstalled() {
+  const wanted = JSON.parse(readFileSync(path.join(AGENTS_DIR, 'package.json'), 'utf8')).dependencies;
+  return Object.entries(wanted).every(([name, version]) => {
+    const manifest = path.join(AGENTS_DIR, 'node_modules', name, 'package.json');
+    return existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).version === version;
+  });
+}
+
+if (!agentsInstalled()) {
+  process.stderr.write('test setup: npm install in test/agents (the agent CLIs)\n');
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(npm, ['install', '--no-audit', '--no-fund'], { cwd: AGENTS_DIR, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) process.stderr.write('test setup: npm install in test/agents failed; the agent CLI tests will say what is missing\n');
+}
 
 const PACKAGES = ['python3', 'python3-httpx'];
 

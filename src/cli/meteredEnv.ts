@@ -27,7 +27,10 @@ export async function meteredEnvironment(values: Values, sessionPrefix: string):
   const port = intFlag(values, 'port', 1) ?? inherited.port ?? DEFAULT_PORT;
   if (port > 65535) throw new UsageError(`--port expects 1-65535, got ${port}`);
   await requireProxy(port);
-  const tags: Tags = { ...inherited.tags, session: (values.session as string | undefined) ?? newSessionId(new Date(), Math.random, sessionPrefix) };
+  // --session names the session outright; without it the run's own id is the session of calls
+  // that bring no conversation id of their own (an agent's conversations stay apart).
+  const named = values.session as string | undefined;
+  const tags: Tags = { ...inherited.tags, ...(named ? { session: named } : { run: newSessionId(new Date(), Math.random, sessionPrefix) }) };
   if (values.feature !== undefined) tags.feature = values.feature as string;
   if (values.user !== undefined) tags.user = values.user as string;
   return planMeteredEnv({
@@ -54,7 +57,7 @@ function parentMeter(env: NodeJS.ProcessEnv): { port?: number; tags: Tags } {
     const url = new URL(base);
     const port = Number(url.port);
     if (!pointsAtProxy(base, port)) return { tags: {} };
-    const { session: _session, ...tags } = takePathTags(url.pathname).tags;
+    const { session: _session, run: _run, ...tags } = takePathTags(url.pathname).tags;
     return { port, tags };
   } catch {
     return { tags: {} };

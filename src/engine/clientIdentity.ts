@@ -39,12 +39,15 @@ const KNOWN_CLIENTS: KnownClient[] = [
   // opencode names its sessions ses_… and sends the id on every model call.
   { client: 'opencode', userAgent: /(^|\s)opencode\//, header: ['x-session-affinity', /^ses_/], conversationHeaders: ['x-session-id', 'x-session-affinity'] },
   { client: 'langchain', userAgent: /^langchainjs|(^|\s)langchain/i },
-  { client: 'ai-sdk', userAgent: /(^|\s)ai\/\d|(^|\s)ai-sdk\// },
+  // ai/7.0.173 ai-sdk-provider-utils/…; some providers' streaming calls say ai-sdk-google/… instead.
+  { client: 'ai-sdk', userAgent: /(^|\s)ai\/\d|(^|\s)ai-sdk[-/]/ },
   { client: 'openai-node', userAgent: /^OpenAI\/JS / },
   { client: 'openai-python', userAgent: /^OpenAI\/Python / },
   { client: 'anthropic-node', userAgent: /^Anthropic\/JS / },
   { client: 'anthropic-python', userAgent: /^Anthropic\/Python / },
   { client: 'google-genai', userAgent: /(^|\s)google-genai-sdk\//, header: ['x-goog-api-client', /(^|\s)google-genai-sdk\//] },
+  // The older @google/generative-ai (LangChain's Google client): User-Agent `node`.
+  { client: 'google-generative-ai', header: ['x-goog-api-client', /(^|\s)genai-js\//] },
   { client: 'groq-node', userAgent: /^Groq\/JS / },
   { client: 'mistral', userAgent: /^mistral-client-/ },
   { client: 'python-httpx', userAgent: /^python-httpx\// },

@@ -124,9 +124,9 @@ export class ProxyServer {
       );
     }
     Object.assign(tags, headerTags(req.headers));
-    // An agent's own conversation id is the session when the call names none.
+    // The session: a tag, else the agent's own conversation id, else the metered terminal or run.
     const identity = identifyClient(req.headers);
-    if (!tags.session && identity.conversation) tags.session = identity.conversation;
+    tags.session ||= identity.conversation ?? tags.run;
     const upstreamPath = canonicalPath(route, slash === -1 ? '/' : rest.slice(slash));
 
     const startedAt = Date.now();

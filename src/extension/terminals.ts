@@ -105,7 +105,8 @@ export class TerminalRouting implements vscode.Disposable {
       return undefined;
     }
     const session = newSessionId();
-    const { variables } = this.plan({ ...workspaceTag(), session });
+    // The terminal's session for calls that bring none of their own (an agent's conversations stay apart).
+    const { variables } = this.plan({ ...workspaceTag(), run: session });
     const launch = meteredLaunch({ platform: process.platform, shell: vscode.env.shell || process.env.SHELL || '', entries: variables, baseEnv: process.env });
     const options: vscode.TerminalOptions = {
       name: `Burn Rate: ${session}`,

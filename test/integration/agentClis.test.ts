@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { burnrate, expectedNanos, NODE_MODULES_BIN, unmeteredEnv, useMeteredTestBed } from '../support/meteredRun';
+import { burnrate, expectedNanos, AGENT_BIN_PATH, unmeteredEnv, useMeteredTestBed } from '../support/meteredRun';
 
 
 const bed = useMeteredTestBed();
@@ -39,7 +39,7 @@ describe('agent CLIs under burnrate run, with only an API key', () => {
     test(`${c.agent} (through ${c.via})`, async () => {
       const home = fs.mkdtempSync(path.join(bed.h.dir, 'home-'));
       const session = `agent-${c.command[0]}`;
-      const env = unmeteredEnv({ ...c.key, HOME: home, PATH: `${NODE_MODULES_BIN}${path.delimiter}${process.env.PATH}` });
+      const env = unmeteredEnv({ ...c.key, HOME: home, PATH: `${AGENT_BIN_PATH}${path.delimiter}${process.env.PATH}` });
       const run = await burnrate(['run', '--port', String(bed.h.port), '--session', session, '--', ...c.command], { env, cwd: home });
       assert.equal(run.status, 0, `${c.agent} exited ${run.status}: ${run.stderr.slice(-2000)}`);
       assert.match(run.stdout, /Hello from fake/, 'the agent printed the provider\'s answer');
@@ -54,6 +54,27 @@ describe('agent CLIs under burnrate run, with only an API key', () => {
       }
       // Anything else it sent (Claude Code's HEAD / reachability check) cost nothing.
       for (const r of mine.filter((r) => r.status !== 200)) assert.equal(r.costNanos, 0, `${r.endpoint} ${r.status}`);
+    });
+  }
+});
+
+describe("agent conversations are their own sessions, with no session named", () => {
+  for (const c of AGENTS.filter((a) => a.client === 'claude-code' || a.client === 'opencode')) {
+    test(`${c.agent}: two runs side by side are two sessions, each the agent's own conversation id`, async () => {
+      const from = bed.records.count();
+      const runs = await Promise.all([0, 1].map(async () => {
+        const home = fs.mkdtempSync(path.join(bed.h.dir, 'home-'));
+        const env = unmeteredEnv({ ...c.key, HOME: home, PATH: `${AGENT_BIN_PATH}${path.delimiter}${process.env.PATH}` });
+        return burnrate(['run', '--port', String(bed.h.port), '--', ...c.command], { env, cwd: home });
+      }));
+      for (const run of runs) assert.equal(run.status, 0, run.stderr.slice(-2000));
+      await bed.h.engine.recorder.flush();
+      const priced = bed.records.since(from).filter((r) => r.client === c.client && r.status === 200);
+      const sessions = new Set(priced.map((r) => r.session));
+      assert.equal(sessions.size, 2, `two conversations: ${[...sessions].join(', ')}`);
+      // (Claude Code's HEAD / reachability check carries no conversation id.)
+      const sent = new Set(bed.h.fake.calls.map((call) => call.headers[c.client === 'opencode' ? 'x-session-id' : 'x-claude-code-session-id']).filter(Boolean));
+      assert.deepEqual([...sessions].sort(), [...sent].sort(), "each session is the id the agent sent");
     });
   }
 });

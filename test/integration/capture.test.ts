@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { burnrate, expectedNanos, FIXTURES, NODE_MODULES_BIN, unmeteredEnv, useMeteredTestBed } from '../support/meteredRun';
+import { burnrate, expectedNanos, FIXTURES, AGENT_BIN_PATH, unmeteredEnv, useMeteredTestBed } from '../support/meteredRun';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -32,12 +32,13 @@ const python = (client: string) => [PYTHON, path.join(FIXTURES, 'capture_clients
 const NODE_CASES: CaptureCase[] = [
   { name: 'mistral-sdk', command: node('mistral-sdk'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest', client: 'mistral' },
   { name: 'ai-sdk-google', command: node('ai-sdk-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash', client: 'ai-sdk' },
-  { name: 'ai-sdk-google-stream', command: node('ai-sdk-google-stream'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent', provider: 'gemini', model: 'gemini-2.5-flash' },
+  { name: 'ai-sdk-google-stream', command: node('ai-sdk-google-stream'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent', provider: 'gemini', model: 'gemini-2.5-flash', client: 'ai-sdk' },
   { name: 'ai-sdk-mistral', command: node('ai-sdk-mistral'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest', client: 'ai-sdk' },
   { name: 'ai-sdk-groq', command: node('ai-sdk-groq'), upstreamPath: '/groq/openai/v1/chat/completions', provider: 'groq', model: 'llama-3.3-70b-versatile', client: 'ai-sdk' },
   { name: 'ai-sdk-deepseek', command: node('ai-sdk-deepseek'), upstreamPath: '/deepseek/chat/completions', provider: 'deepseek', model: 'deepseek-chat', client: 'ai-sdk' },
   { name: 'ai-sdk-xai', command: node('ai-sdk-xai'), upstreamPath: '/xai/v1/responses', provider: 'xai', model: 'grok-3-mini', client: 'ai-sdk' },
-  { name: 'langchain-google', command: node('langchain-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash' },
+  // LangChain's Google client calls through @google/generative-ai, which says only `node` and genai-js/….
+  { name: 'langchain-google', command: node('langchain-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash', client: 'google-generative-ai' },
   { name: 'node-https', command: node('node-https'), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', client: null },
 ];
 
@@ -113,7 +114,7 @@ describe('Codex CLI (reads its base URL from its config only): the codex wrapper
 
   test('the real codex (npm @openai/codex) calls the proxy route, not api.openai.com', async () => {
     const home = fs.mkdtempSync(path.join(bed.h.dir, 'codex-home-'));
-    const env = unmeteredEnv({ PATH: `${NODE_MODULES_BIN}:${process.env.PATH}`, HOME: home, OPENAI_API_KEY: 'sk-codex-test' });
+    const env = unmeteredEnv({ PATH: `${AGENT_BIN_PATH}:${process.env.PATH}`, HOME: home, OPENAI_API_KEY: 'sk-codex-test' });
     await burnrate(['run', '--port', String(bed.h.port), '--session', 'codex-1', '--', 'codex', 'exec', '--skip-git-repo-check', 'say hi'], { env, cwd: home });
     // Its Responses API calls reach the fake through the openai route (over WebSocket or HTTP).
     assert.ok(bed.h.fake.calls.length > 0, 'codex reached the proxy');

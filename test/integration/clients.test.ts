@@ -79,6 +79,19 @@ describe('agent-native sessions', () => {
     assert.deepEqual([r.client, r.session], ['claude-code', 'release-review']);
   });
 
+  test("a metered terminal's or run's own id (~run=) is the session only of calls that bring no conversation id", async () => {
+    const recorded = h.nextRecords(2);
+    const inTerminal = `${h.url}/~run=term-1200-ab12,workspace=app`;
+    await new Anthropic({
+      apiKey: 'sk-ant-test', baseURL: `${inTerminal}/anthropic`, maxRetries: 0,
+      defaultHeaders: { 'user-agent': 'claude-cli/2.1.332 (external, cli)', 'X-Claude-Code-Session-Id': '5b1f0c2e-7777-4c4a-9d7e-0a0a0a0a0a07' },
+    }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages });
+    await new OpenAI({ apiKey: 'sk-test', baseURL: `${inTerminal}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages });
+    const [agent, script] = await recorded;
+    assert.deepEqual([agent.session, agent.workspace], ['5b1f0c2e-7777-4c4a-9d7e-0a0a0a0a0a07', 'app']);
+    assert.deepEqual([script.session, script.workspace], ['term-1200-ab12', 'app']);
+  });
+
   test('the guards count the agent conversation as the session: a session budget stops that conversation only', async () => {
     const settings: Partial<BurnRateSettings> = { 'burnrate.guard.sessionMaxTokens': 2_000, 'burnrate.guard.onTrip': 'block' };
     h.engine.guards.configure({ global: settings });

@@ -16,8 +16,11 @@ import { startHarness, type Harness } from './harness';
 
 export const CLI = path.resolve(__dirname, '../../dist/cli.js');
 export const FIXTURES = path.resolve(__dirname, '../fixtures');
-/** The repository's npm binaries (codex, claude, gemini, …), put on PATH as a user's global install would be. */
-export const NODE_MODULES_BIN = path.resolve(__dirname, '../../node_modules/.bin');
+/**
+ * The agent CLIs (claude, codex, gemini, qwen, opencode: test/agents, installed by the test setup),
+ * as a PATH prefix, the way a user's global install puts them on PATH.
+ */
+export const AGENT_BIN_PATH = path.resolve(__dirname, '../agents/node_modules/.bin');
 
 export interface MeteredTestBed {
   h: Harness;
@@ -71,6 +74,9 @@ export function finished(child: ReturnType<typeof spawn>, input?: string): Promi
 /** Every record the engine writes, kept so a test can ask for a session's once its command has exited. */
 export interface RecordLog {
   ofSession(session: string, n?: number): Promise<RequestRecord[]>;
+  /** The records written so far after the first `from` (a count taken earlier). */
+  since(from: number): RequestRecord[];
+  count(): number;
 }
 
 export function collectRecords(h: Harness): RecordLog {
@@ -81,6 +87,8 @@ export function collectRecords(h: Harness): RecordLog {
     for (const w of waiters) w();
   });
   return {
+    since: (from) => seen.slice(from),
+    count: () => seen.length,
     /** The session's records once `n` have arrived (a record is written just after its response ends). */
     ofSession(session, n = 1) {
       const mine = () => seen.filter((r) => r.session === session);

@@ -19,6 +19,8 @@ const CASES: Array<[string, Record<string, string>, string | null, string | null
   ['@google/genai', { 'user-agent': 'google-genai-sdk/2.32.0 gl-node/v20.20.2', 'x-goog-api-client': 'google-genai-sdk/2.32.0 gl-node/v20.20.2' }, 'google-genai', null],
   ['groq-sdk', { 'user-agent': 'Groq/JS 1.6.0' }, 'groq-node', null],
   ['Vercel AI SDK', { 'user-agent': 'ai/7.0.173 ai-sdk-provider-utils/5.0.81 node.js/v20.20.2' }, 'ai-sdk', null],
+  ['Vercel AI SDK, Google provider streaming', { 'user-agent': 'ai-sdk-google/4.0.129 ai-sdk-provider-utils/5.0.86 node.js/v20.20.2' }, 'ai-sdk', null],
+  ['@google/generative-ai (LangChain Google)', { 'user-agent': 'node', 'x-goog-api-client': 'genai-js/0.24.1' }, 'google-generative-ai', null],
   ['LangChain ChatOpenAI', { 'user-agent': 'langchainjs-openai/1.0.0 ((node/v20.20.2; linux; x64))' }, 'langchain', null],
   ['Mistral SDK', { 'user-agent': 'mistral-client-typescript/1.9.18' }, 'mistral', null],
   ['Python httpx', { 'user-agent': 'python-httpx/0.27.0' }, 'python-httpx', null],

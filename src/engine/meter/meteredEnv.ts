@@ -58,7 +58,8 @@ export function planMeteredEnv(opts: MeteredEnvOptions): MeteredEnvPlan {
   const injected = opts.intercept ? set.filter((e) => !LEFT_TO_CAPTURE.has(e.variable)) : set;
   const variables: MeteredVariable[] = injected.map((e) => replaced(e.variable, e.value));
   // Lets a script send the tag itself (x-burnrate-session) where a base URL cannot carry it.
-  if (opts.tags.session) variables.push(replaced('BURNRATE_SESSION', opts.tags.session));
+  const session = opts.tags.session ?? opts.tags.run;
+  if (session) variables.push(replaced('BURNRATE_SESSION', session));
   if (opts.intercept) variables.push(...captureVariables(opts, set));
   variables.push(...proxyBypass(opts));
   return { variables, baseUrls: set, kept };
