@@ -110,6 +110,14 @@ export function createFakeSockets(shared: { calls: RecordedCall[]; usage: () => 
       if (event.type !== 'response.create') return sendError(ws, 'unknown_event', `Unknown event type: ${event.type}`, event.event_id);
       const body = { ...event, type: undefined };
       if (typeof body.model !== 'string') return sendError(ws, 'missing_required_parameter', "Missing required parameter: 'model'.", event.event_id);
+      if (body.generate === false) {
+        // A warm-up: a response id to chain from, no output, nothing used.
+        const idle = { ...shared.usage(), input: 0, cachedRead: 0, output: 0, reasoning: 0 };
+        const { events } = openaiResponseEvents({ path, query: {}, body, usage: idle, id: shared.nextId() }, '');
+        const completed = events.at(-1) as { response: { output: unknown[] } };
+        completed.response.output = [];
+        return void play(ws, [events[0], events.at(-1)!]);
+      }
       const big = takeFault('bigDelta');
       const { events } = openaiResponseEvents({ path, query: {}, body, usage: shared.usage(), id: shared.nextId() }, big ? 'x'.repeat(big.bytes) : undefined);
       void play(ws, events);

@@ -19,6 +19,8 @@ export interface SocketProtocol {
   newReader(): ResponseEventReader;
   /** The model a client `response.create` event asks for, if it names one. */
   requestedModel(event: JsonObject): string | undefined;
+  /** True for a response.create that only prepares state and generates nothing (not a turn of its own). */
+  isWarmup(event: JsonObject): boolean;
   /** True when an `error` event that names no client event answers the oldest response.create. */
   errorsAnswerCreate: boolean;
 }
@@ -37,6 +39,8 @@ export const responsesSocketProtocol: SocketProtocol = {
   },
   // WebSocket mode sends the create body's fields beside `type`; older clients nest them under `response`.
   requestedModel: (event) => asString(event.model) ?? asString(asObject(event.response)?.model),
+  // `generate: false` warms the connection up for the next turn (Codex sends one per session).
+  isWarmup: (event) => event.generate === false,
   // The mode runs one response at a time: an error answers the response.create in flight.
   errorsAnswerCreate: true,
 };
@@ -68,6 +72,7 @@ export const realtimeSocketProtocol: SocketProtocol = {
   },
   // The Realtime API takes its model from the URL or the session, not from response.create.
   requestedModel: () => undefined,
+  isWarmup: () => false,
   errorsAnswerCreate: false,
 };
 

@@ -43,6 +43,8 @@ interface Turn {
   /** The client event id of its response.create, which the provider's error events name. */
   eventId?: string;
   responseId?: string;
+  /** A warm-up (see SocketProtocol.isWarmup): recorded only if the provider reports usage for it. */
+  warmup?: boolean;
 }
 
 /** Events are JSON objects whose `type` comes first in practice: read it from the head, parse nothing. */
@@ -74,6 +76,7 @@ export class SocketMeter implements FrameTap {
     const event = asObject(parseJsonLazily(data)) ?? {};
     const turn = this.newTurn(this.ctx.protocol.requestedModel(event) ?? this.model, data.length);
     turn.eventId = asString(event.event_id);
+    turn.warmup = this.ctx.protocol.isWarmup(event);
     if (this.admit(turn, data, event)) return false;
     this.pending.push(turn);
     return true;
@@ -98,7 +101,12 @@ export class SocketMeter implements FrameTap {
   socketClosed(note: string): void {
     if (this.closed) return;
     this.closed = true;
-    for (const turn of [...this.open, ...this.pending]) this.finish(turn, false, note);
+    for (const turn of this.open) this.finish(turn, false, note);
+    for (const turn of this.pending) {
+      // Asked for but never started: no response ran, so none was billed.
+      turn.exchange.neverAnswered = true;
+      this.finish(turn, false, `${note}; the provider started no response`);
+    }
     this.open.length = 0;
     this.pending.length = 0;
   }
@@ -195,6 +203,16 @@ export class SocketMeter implements FrameTap {
   }
 
   private finish(turn: Turn, finished: boolean, note: string | undefined): void {
+    if (turn.warmup && !hasTokens(turn.report)) {
+      // Nothing generated, nothing billed: not a response of its own, so no record.
+      if (turn.exchange.ticket) this.sink.guard?.release(turn.exchange.ticket);
+      return;
+    }
     recordExchange(this.sink, turn.exchange, turn.report, finished, note);
   }
+}
+
+function hasTokens(report: UsageReport): boolean {
+  const u = report.usage;
+  return !!u && (u.inputTokens > 0 || u.outputTokens > 0);
 }

@@ -1,0 +1,63 @@
+/**
+ * The real Codex CLI (from npm, its native binary) through the proxy: its default transport is the
+ * Responses API over a WebSocket (`GET /v1/responses` + Upgrade), so one `codex exec` is one upgrade,
+ * a warm-up `response.create` (generate: false) and the turn. Through the proxy: no retry, no fallback
+ * to HTTPS, no junk record, the turn recorded once at its exact price.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { RequestRecord } from '../../src/engine/record';
+import { nanos, startHarness, type Harness } from '../support/harness';
+
+const CODEX = path.resolve(__dirname, '../../node_modules/.bin/codex');
+/** The npm package ships its binary through a per-platform optional dependency. */
+const codexMissing = !fs.existsSync(CODEX) && 'the Codex CLI is not installed for this platform';
+
+let h: Harness;
+const records: RequestRecord[] = [];
+before(async () => {
+  h = await startHarness();
+  h.engine.recorder.on('record', (r: RequestRecord) => records.push(r));
+});
+after(async () => {
+  await h.close();
+});
+
+/** Runs `codex exec` as a user would, with a throwaway home; asynchronously, so the in-process fake can answer. */
+function codexExec(prompt: string, model: string): Promise<{ code: number | null; output: string }> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-codex-'));
+  fs.mkdirSync(path.join(home, '.codex'));
+  const child = spawn(CODEX, ['exec', '--skip-git-repo-check', '-m', model, '-c', `openai_base_url=${h.url}/openai/v1`, prompt], {
+    cwd: home,
+    env: { PATH: process.env.PATH, HOME: home, CODEX_HOME: path.join(home, '.codex'), CODEX_API_KEY: 'sk-test-codex' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
+}
+
+test('codex exec: one WebSocket upgrade, no retry or HTTPS fallback, one record per turn at its exact price', { skip: codexMissing }, async () => {
+  const { code, output } = await codexExec('Say hello.', 'gpt-5');
+  assert.equal(code, 0, output);
+  assert.match(output, /Hello from fake openai\./);
+  assert.doesNotMatch(output, /Reconnecting|Falling back/);
+  await h.engine.recorder.flush();
+
+  assert.deepEqual(h.fake.calls.map((c) => `${c.method} ${c.path}`), ['GET /openai/v1/responses'], 'one upgrade, nothing else');
+  assert.equal(h.fake.calls[0].headers.authorization, 'Bearer sk-test-codex');
+  const creates = h.fake.sockets.received.filter((m) => m.type === 'response.create').map((m) => JSON.parse(m.data.toString()));
+  assert.deepEqual(creates.map((c) => c.generate), [false, undefined], 'a warm-up, then the turn');
+  // gpt-5's published prices, $/MTok: input 1.25, cached input 0.125, output 10.
+  assert.equal(records.length, 1, 'the warm-up generates nothing and is not a record');
+  const [rec] = records;
+  assert.deepEqual(
+    [rec.endpoint, rec.model, rec.status, rec.inputTokens, rec.outputTokens, rec.costStatus, rec.costNanos],
+    ['responses', 'gpt-5', 200, 1200, 300, 'exact', nanos((1200 - 200) * 1.25 + 200 * 0.125 + 300 * 10)],
+  );
+});
