@@ -10,7 +10,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { RequestRecord } from '../../src/engine/record';
 import { nanos, startHarness, type Harness } from '../support/harness';
 
 const CODEX = path.resolve(__dirname, '../../node_modules/.bin/codex');
@@ -18,10 +17,8 @@ const CODEX = path.resolve(__dirname, '../../node_modules/.bin/codex');
 const codexMissing = !fs.existsSync(CODEX) && 'the Codex CLI is not installed for this platform';
 
 let h: Harness;
-const records: RequestRecord[] = [];
 before(async () => {
   h = await startHarness();
-  h.engine.recorder.on('record', (r: RequestRecord) => records.push(r));
 });
 after(async () => {
   await h.close();
@@ -54,8 +51,8 @@ test('codex exec: one WebSocket upgrade, no retry or HTTPS fallback, one record 
   const creates = h.fake.sockets.received.filter((m) => m.type === 'response.create').map((m) => JSON.parse(m.data.toString()));
   assert.deepEqual(creates.map((c) => c.generate), [false, undefined], 'a warm-up, then the turn');
   // gpt-5's published prices, $/MTok: input 1.25, cached input 0.125, output 10.
-  assert.equal(records.length, 1, 'the warm-up generates nothing and is not a record');
-  const [rec] = records;
+  assert.equal(h.records.length, 1, 'the warm-up generates nothing and is not a record');
+  const [rec] = h.records;
   assert.deepEqual(
     [rec.endpoint, rec.model, rec.status, rec.inputTokens, rec.outputTokens, rec.costStatus, rec.costNanos],
     ['responses', 'gpt-5', 200, 1200, 300, 'exact', nanos((1200 - 200) * 1.25 + 200 * 0.125 + 300 * 10)],

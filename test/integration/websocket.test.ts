@@ -14,10 +14,8 @@ import type { RequestRecord } from '../../src/engine/record';
 import { startHarness, nanos, type Harness } from '../support/harness';
 
 let h: Harness;
-const records: RequestRecord[] = [];
 before(async () => {
   h = await startHarness();
-  h.engine.recorder.on('record', (r: RequestRecord) => records.push(r));
 });
 after(async () => {
   await h.close();
@@ -26,7 +24,7 @@ beforeEach(async () => {
   await h.engine.recorder.flush();
   h.engine.guards.configure({ global: {} });
   h.fake.reset();
-  records.length = 0;
+  h.records.length = 0;
 });
 
 const KEY = 'sk-test-websocket';
@@ -185,28 +183,20 @@ describe('Realtime API through the openai SDK', () => {
 });
 
 describe('frame faults', () => {
-  test('the provider closes mid-response: the client gets its close code, the response is recorded as estimated', async () => {
-    h.fake.sockets.failNext({ kind: 'closeMidResponse', afterEvents: 5, code: 1011 });
-    const recorded = h.nextRecords();
-    const ws = await connect('/openai/v1/responses');
-    const closing = closed(ws);
-    ws.send(responseCreate());
-    assert.equal((await closing).code, 1011);
-    const [rec] = await recorded;
-    assert.equal(rec.costStatus, 'estimated');
-    assert.match(rec.error ?? '', /upstream closed the socket \(1011\)/);
-    assert.ok(rec.outputTokens > 0, 'output counted from the streamed text');
-  });
-
-  test('the provider drops the connection mid-response: the client is dropped too (1006)', async () => {
-    h.fake.sockets.failNext({ kind: 'closeMidResponse', afterEvents: 3, code: 1006 });
-    const recorded = h.nextRecords();
-    const ws = await connect('/openai/v1/responses');
-    const closing = closed(ws);
-    ws.send(responseCreate());
-    assert.equal((await closing).code, 1006);
-    assert.equal((await recorded)[0].costStatus, 'estimated');
-  });
+  for (const [code, how] of [[1011, 'closes the socket'], [1006, 'drops the connection']] as const) {
+    test(`the provider ${how} mid-response: the client gets ${code}, the response is recorded as estimated`, async () => {
+      h.fake.sockets.failNext({ kind: 'closeMidResponse', afterEvents: 5, code });
+      const recorded = h.nextRecords();
+      const ws = await connect('/openai/v1/responses');
+      const closing = closed(ws);
+      ws.send(responseCreate());
+      assert.equal((await closing).code, code);
+      const [rec] = await recorded;
+      assert.equal(rec.costStatus, 'estimated');
+      assert.match(rec.error ?? '', new RegExp(`upstream closed the socket \\(${code}\\)`));
+      assert.ok(rec.outputTokens > 0, 'output counted from the streamed text');
+    });
+  }
 
   test('the client closes mid-response: the provider gets its close code and reason, the response is estimated', async () => {
     h.fake.sockets.failNext({ kind: 'stallMidResponse', afterEvents: 5 });
@@ -294,7 +284,7 @@ describe('frame faults', () => {
     assert.deepEqual([rec.status, rec.costNanos, rec.endpoint], [403, 0, 'GET /v1/responses']);
     assert.notEqual(rec.costStatus, 'estimated');
     assert.match(rec.error ?? '', /websocket upgrade refused by the provider: HTTP 403/);
-    assert.equal(records.length, 1);
+    assert.equal(h.records.length, 1);
     assert.equal(h.fake.calls.length, 1);
   });
 

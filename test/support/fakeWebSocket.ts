@@ -151,6 +151,8 @@ export function createFakeSockets(shared: { calls: RecordedCall[]; usage: () => 
     for (let i = 0; i < events.length && ws.readyState === WebSocket.OPEN; i++) {
       if (i === stopAt) {
         if (fault?.kind !== 'closeMidResponse') return;
+        // Let the partial response reach the client before the connection goes.
+        await new Promise((resolve) => setTimeout(resolve, 20));
         return fault.code === 1006 ? ws.terminate() : ws.close(fault.code, 'fake provider closed mid-response');
       }
       const text = JSON.stringify(events[i]);

@@ -17,6 +17,8 @@ export interface Harness {
   port: number;
   /** The management API's per-install secret (Authorization: Bearer …). */
   secret: string;
+  /** Every record the engine has written, in order (tests may empty it). */
+  records: RequestRecord[];
   /** Resolves with the next `n` records the engine writes. */
   nextRecords(n?: number): Promise<RequestRecord[]>;
   close(): Promise<void>;
@@ -29,6 +31,8 @@ export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineO
   const dbPath = path.join(dir, 'spend.sqlite');
   const upstreams = mountedUpstreams(fake.url);
   const engine = await Engine.start({ port: 0, dbPath, dataDir: dir, upstreams, maxBodyBytes: opts.maxBodyBytes, saveIntervalMs: 0, otlp: opts.otlp, settings: opts.settings, storeIdleStopMs: opts.storeIdleStopMs });
+  const records: RequestRecord[] = [];
+  engine.recorder.on('record', (r: RequestRecord) => records.push(r));
   return {
     fake,
     engine,
@@ -37,6 +41,7 @@ export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineO
     url: engine.url,
     port: Number(new URL(engine.url).port),
     secret: readSecret(dir)!,
+    records,
     nextRecords(n = 1) {
       return new Promise((resolve) => {
         const seen: RequestRecord[] = [];
