@@ -138,6 +138,14 @@ export function createFakeSockets(shared: { calls: RecordedCall[]; usage: () => 
           return ws.send(JSON.stringify({ type: 'conversation.item.created', event_id: eventId(), previous_item_id: null, item: { id: `item_fake${shared.nextId()}`, ...event.item, status: 'completed' } }));
         case 'response.create':
           return void play(ws, realtimeResponse(shared.nextId(), eventId, realtimeUsage));
+        case 'input_audio_buffer.append':
+          return;
+        case 'input_audio_buffer.commit': {
+          ws.send(JSON.stringify({ type: 'input_audio_buffer.committed', event_id: eventId(), previous_item_id: null, item_id: `item_fake${shared.nextId()}` }));
+          // With turn detection on, the server answers the committed speech by itself (no response.create).
+          const turnDetection = (session as { audio?: { input?: { turn_detection?: unknown } } }).audio?.input?.turn_detection;
+          return void (turnDetection && play(ws, realtimeResponse(shared.nextId(), eventId, realtimeUsage)));
+        }
         default:
           return sendError(ws, 'unknown_event', `Invalid value: '${event.type}'`, event.event_id);
       }
