@@ -4,7 +4,9 @@
  * from its reported usage; guards answering on the socket.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
@@ -157,6 +159,8 @@ describe('Realtime API through the openai SDK', () => {
     const [rec] = await recorded;
     assert.match(rec.keyFingerprint ?? '', /^k_/);
     assert.equal(rec.costStatus, 'exact');
+    await h.engine.recorder.flush();
+    for (const file of fs.readdirSync(h.dir)) assert.ok(!fs.readFileSync(path.join(h.dir, file)).includes('sk-canary-subprotocol'), `the key is in ${file}`);
   });
 });
 
