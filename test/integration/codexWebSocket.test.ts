@@ -57,4 +57,7 @@ test('codex exec: one WebSocket upgrade, no retry or HTTPS fallback, one record 
     [rec.endpoint, rec.model, rec.status, rec.inputTokens, rec.outputTokens, rec.costStatus, rec.costNanos],
     ['responses', 'gpt-5', 200, 1200, 300, 'exact', nanos((1200 - 200) * 1.25 + 200 * 0.125 + 300 * 10)],
   );
+  // Attributed from the handshake: Codex's own thread id is the session, and the client is named.
+  assert.deepEqual([rec.client, rec.session], ['codex', h.fake.calls[0].headers['session-id']]);
+  assert.ok(rec.session);
 });
