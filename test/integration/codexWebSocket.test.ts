@@ -9,20 +9,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { nanos, startHarness, type Harness } from '../support/harness';
+import { test } from 'node:test';
+import { nanos, useHarness } from '../support/harness';
 
 const CODEX = path.resolve(__dirname, '../../node_modules/.bin/codex');
 /** The npm package ships its binary through a per-platform optional dependency. */
 const codexMissing = !fs.existsSync(CODEX) && 'the Codex CLI is not installed for this platform';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness();
-});
-after(async () => {
-  await h.close();
-});
+const h = useHarness();
 
 /** Runs `codex exec` as a user would, with a throwaway home; asynchronously, so the in-process fake can answer. */
 function codexExec(prompt: string, model: string): Promise<{ code: number | null; output: string }> {

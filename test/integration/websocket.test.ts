@@ -7,27 +7,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import WebSocket from 'ws';
 import type { RequestRecord } from '../../src/engine/record';
-import { startHarness, nanos, type Harness } from '../support/harness';
+import { nanos, useHarness } from '../support/harness';
 import { closed, connectSocket, eventsUntil, exchange, GPT_41_MINI_TURN_NANOS, responseCreate, TEST_KEY } from '../support/websocketClient';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness();
-});
-after(async () => {
-  await h.close();
-});
-beforeEach(async () => {
-  await h.engine.recorder.flush();
-  h.engine.guards.configure({ global: {} });
-  h.fake.reset();
-  h.records.length = 0;
-});
+const h = useHarness();
 
 const connect = (path: string, opts?: Parameters<typeof connectSocket>[2]) => connectSocket(h.url, path, opts);
 const received = (type: string) => h.fake.sockets.received.filter((m) => m.type === type);

@@ -6,23 +6,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { startHarness, type Harness } from '../support/harness';
+import { describe, test } from 'node:test';
+import { useHarness } from '../support/harness';
 import { closed, connectSocket, eventsUntil, exchange, GPT_41_MINI_TURN_NANOS, responseCreate, TEST_KEY } from '../support/websocketClient';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness();
-});
-after(async () => {
-  await h.close();
-});
-beforeEach(async () => {
-  await h.engine.recorder.flush();
-  h.engine.guards.configure({ global: {} });
-  h.fake.reset();
-  h.records.length = 0;
-});
+// Anthropic's route leads nowhere (port 1 is never listened on), for the unreachable provider.
+const h = useHarness({ upstreams: { anthropic: 'http://127.0.0.1:1' } });
 
 const connect = (path: string, opts?: Parameters<typeof connectSocket>[2]) => connectSocket(h.url, path, opts);
 const until = async (done: () => boolean) => {
@@ -163,6 +152,16 @@ describe('frame faults', () => {
     assert.match(rec.error ?? '', /websocket upgrade refused by the provider: HTTP 403/);
     assert.equal(h.records.length, 1);
     assert.equal(h.fake.calls.length, 1);
+  });
+
+  test('a provider that cannot be reached: a 502 in its error shape, one record at $0', async () => {
+    const recorded = h.nextRecords();
+    const error = await connect('/anthropic/v1/messages').then(() => assert.fail('opened'), (e) => e);
+    assert.equal(error.status, 502);
+    assert.equal(JSON.parse(error.body).error.type, 'api_error');
+    const [rec] = await recorded;
+    assert.deepEqual([rec.status, rec.costNanos], [0, 0]);
+    assert.match(rec.error ?? '', /websocket upgrade failed: ECONNREFUSED/);
   });
 
   test('an upgrade on a path the provider does not serve gets its 404', async () => {

@@ -65,6 +65,8 @@ export class WebSocketProxy {
   private readonly deflating: WebSocketServer;
   private readonly accepted = new WeakMap<http.IncomingMessage, UpstreamAccept>();
   private readonly live = new Set<{ client: WebSocket; upstream: WebSocket }>();
+  /** Provider sides still in their handshake. */
+  private readonly connecting = new Set<WebSocket>();
 
   constructor(private readonly opts: WebSocketProxyOptions) {
     const server = (perMessageDeflate: boolean) => {
@@ -103,6 +105,7 @@ export class WebSocketProxy {
 
   /** Closes every open socket (going away), recording what was still running as cut. */
   close(): void {
+    for (const upstream of this.connecting) upstream.terminate();
     for (const { client, upstream } of this.live) {
       for (const ws of [client, upstream]) {
         ws.close(1001, 'Burn Rate is shutting down');
@@ -129,11 +132,13 @@ export class WebSocketProxy {
     } catch (e) {
       return refuseUpgrade(socket, proxyError(route.protocol, 400, 'bad_handshake', `cannot open the upstream WebSocket: ${(e as Error).message}`));
     }
+    this.connecting.add(upstream);
     let settled = false;
     const settle = () => {
       const first = !settled;
       settled = true;
       socket.off('close', clientGone);
+      this.connecting.delete(upstream);
       return first;
     };
     // The client hung up before the provider answered: nothing was asked of it, so nothing is recorded.
