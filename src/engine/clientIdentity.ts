@@ -33,7 +33,8 @@ interface KnownClient {
 const KNOWN_CLIENTS: KnownClient[] = [
   { client: 'claude-code', userAgent: /^claude-cli\//, header: ['x-claude-code-session-id', /./], conversationHeaders: ['x-claude-code-session-id'] },
   // codex_cli_rs/0.171.0 (…) for the TUI, codex_exec/… for `codex exec`; the originator header says the same.
-  { client: 'codex', userAgent: /^codex[_-]/, header: ['originator', /^codex/], conversationHeaders: ['session_id', 'conversation_id'] },
+  // 0.171 sends its thread's id as session-id on every call and on its WebSocket handshake.
+  { client: 'codex', userAgent: /^codex[_-]/, header: ['originator', /^codex/], conversationHeaders: ['session-id', 'session_id', 'conversation_id'] },
   { client: 'gemini-cli', userAgent: /^GeminiCLI[/-]/ },
   { client: 'qwen-code', userAgent: /^QwenCode\// },
   // opencode names its sessions ses_… and sends the id on every model call.

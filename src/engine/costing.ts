@@ -96,7 +96,8 @@ export function costExchange(input: CostInput): CostResult {
     return { model, serviceTier, usage, costNanos: 0, costStatus: 'unpriced', priceSource: null, note: `could not price usage: ${(e as Error).message}` };
   }
   if (!quote.priced) {
-    return { model, serviceTier, usage, costNanos: 0, costStatus: 'unpriced', priceSource: null, note: `no price known for model "${model}"`, modelPriceKnown: false };
+    // A model the price data knows, with a kind of usage it has no price for (audio), is still a known model.
+    return { model, serviceTier, usage, costNanos: 0, costStatus: 'unpriced', priceSource: null, note: quote.unpricedReason ?? `no price known for model "${model}"`, modelPriceKnown: quote.unpricedReason !== undefined };
   }
   if (quote.approximation && costStatus === 'exact') {
     costStatus = 'estimated';

@@ -6,6 +6,9 @@ export interface ProxyErrorResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** The error's code and its message ("Burn Rate: …"), for answers that are not HTTP bodies (WebSocket events). */
+  code: string;
+  message: string;
 }
 
 export function proxyError(protocol: string | undefined, status: number, code: string, message: string, retry = false): ProxyErrorResponse {
@@ -32,7 +35,27 @@ export function proxyError(protocol: string | undefined, status: number, code: s
       'x-burnrate-error': code,
     },
     body: JSON.stringify(body),
+    code,
+    message: text,
   };
+}
+
+/**
+ * The same refusal as a WebSocket `error` event, in the shape of the OpenAI Realtime and Responses
+ * WebSocket APIs' own (`{"type":"error","error":{type, code, message, …}}`), so their clients surface it.
+ */
+export function websocketErrorEvent(e: ProxyErrorResponse, eventId?: string): string {
+  return JSON.stringify({
+    type: 'error',
+    status: e.status,
+    error: { type: 'invalid_request_error', code: e.code, message: e.message, param: null, event_id: eventId ?? null },
+  });
+}
+
+/** A WebSocket close reason is at most 123 bytes: the message, cut to fit. */
+export function closeReason(message: string): string {
+  if (Buffer.byteLength(message) <= 123) return message;
+  return Buffer.from(message).subarray(0, 120).toString('utf8').replace(/\uFFFD+$/, '') + '…';
 }
 
 function anthropicType(status: number): string {

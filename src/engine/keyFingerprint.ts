@@ -47,3 +47,12 @@ export function findApiKey(headers: Record<string, string | string[] | undefined
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
+
+/** Browsers cannot set headers on a WebSocket: the Realtime API takes the key as a subprotocol instead. */
+const KEY_SUBPROTOCOL_PREFIX = 'openai-insecure-api-key.';
+
+/** The API key a WebSocket handshake carries in its subprotocols, if any. */
+export function findSubprotocolKey(protocols: readonly string[]): string | undefined {
+  const offered = protocols.find((p) => p.startsWith(KEY_SUBPROTOCOL_PREFIX));
+  return offered?.slice(KEY_SUBPROTOCOL_PREFIX.length) || undefined;
+}

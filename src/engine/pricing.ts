@@ -80,6 +80,8 @@ export interface PriceQuote {
   priced: boolean;
   /** Set when the price was only approximated (e.g. an unknown service tier). */
   approximation?: string;
+  /** Why an unpriced quote has no price, when the model is known but a kind of its usage is not priced. */
+  unpricedReason?: string;
   source: string;
 }
 
@@ -134,7 +136,7 @@ export function priceUsage(
   usage: TokenUsage,
   options: { serviceTier?: string; at?: Date } = {},
 ): PriceQuote {
-  const usageKeys = {
+  const usageKeys: Record<string, number> = {
     input_tokens: usage.inputTokens,
     cache_read_tokens: usage.cacheReadTokens,
     cache_write_tokens: usage.cacheWriteTokens,
@@ -143,6 +145,10 @@ export function priceUsage(
     output_reasoning_tokens: usage.reasoningTokens,
   };
   const timestamp = options.at ?? new Date();
+  if (usage.audioInputTokens || usage.audioCacheReadTokens || usage.audioOutputTokens) {
+    const missing = addAudioUsage(pricesProvider, model, usage, usageKeys);
+    if (missing) return { costNanos: 0, priced: false, unpricedReason: `no ${missing} price known for model "${model}"`, source: catalogueVersion };
+  }
   const found = calcWithOverrides(pricesProvider, model, usageKeys, timestamp);
   if (!found) return { costNanos: 0, priced: false, source: catalogueVersion };
   let costNanos = usdToNanos(found.totalUsd);
@@ -154,6 +160,30 @@ export function priceUsage(
     else costNanos = Math.round(costNanos * multiplier);
   }
   return { costNanos, matchedModel: found.modelId, priced: true, approximation, source: found.source };
+}
+
+/** The price library's usage key and price key for each kind of audio token. */
+const AUDIO_KEYS = [
+  { field: 'audioInputTokens', usageKey: 'input_audio_tokens', priceKey: 'input_audio_mtok', label: 'audio input' },
+  { field: 'audioCacheReadTokens', usageKey: 'cache_audio_read_tokens', priceKey: 'cache_audio_read_mtok', label: 'cached audio input' },
+  { field: 'audioOutputTokens', usageKey: 'output_audio_tokens', priceKey: 'output_audio_mtok', label: 'audio output' },
+] as const;
+
+/**
+ * Adds the audio tokens to the library's usage keys. The library prices a kind of token its model has
+ * no price for at the text rate, silently; that would be a wrong exact cost, so such usage is unpriced
+ * instead: returns the missing kind's label.
+ */
+function addAudioUsage(pricesProvider: string, model: string, usage: TokenUsage, usageKeys: Record<string, number>): string | undefined {
+  const info = resolveCached(pricesProvider, model)?.provider.models[0];
+  const price = info ? (currentPrice(info) as Record<string, unknown>) : undefined;
+  for (const k of AUDIO_KEYS) {
+    const tokens = usage[k.field] ?? 0;
+    if (!tokens) continue;
+    if (price && price[k.priceKey] === undefined) return k.label;
+    usageKeys[k.usageKey] = tokens;
+  }
+  return undefined;
 }
 
 interface ResolvedModel {

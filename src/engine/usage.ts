@@ -16,6 +16,14 @@ export interface TokenUsage {
   cacheWrite1hTokens: number;
   outputTokens: number;
   reasoningTokens: number;
+  /**
+   * Audio tokens (the Realtime API), priced at the model's audio rates: audioInputTokens ⊆ inputTokens,
+   * audioCacheReadTokens ⊆ cacheReadTokens ∩ audioInputTokens, audioOutputTokens ⊆ outputTokens.
+   * Absent for text-only usage; not stored in records (they are part of the token columns).
+   */
+  audioInputTokens?: number;
+  audioCacheReadTokens?: number;
+  audioOutputTokens?: number;
 }
 
 export const ZERO_USAGE: Readonly<TokenUsage> = Object.freeze({

@@ -17,6 +17,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
+import { createFakeSockets, type FakeSockets } from './fakeWebSocket';
 import { servedByMountedProvider } from './providerPaths';
 
 export interface FakeProviderOptions {
@@ -60,6 +61,8 @@ export interface FakeUsage {
 export interface FakeProvider {
   url: string;
   calls: RecordedCall[];
+  /** The WebSocket transports (Responses WebSocket mode, Realtime); their upgrades are counted in `calls`. */
+  sockets: FakeSockets;
   /** Queue faults: the next N requests get these faults in order (each consumed once). */
   failNext(...faults: Fault[]): void;
   /** Override usage numbers for the following responses (merged, kept until reset()). */
@@ -134,7 +137,7 @@ function ssePieces(events: SseEvent[], eol = '\n'): string[] {
 // ---------------------------------------------------------------------------------------------
 // Error bodies, shaped like each provider's.
 
-function openaiError(status: number, message?: string): unknown {
+export function openaiError(status: number, message?: string): unknown {
   const [type, code] =
     status === 401 ? ['invalid_request_error', 'invalid_api_key']
     : status === 404 ? ['invalid_request_error', 'model_not_found']
@@ -213,7 +216,7 @@ function protocolOf(path: string): FakeProtocol {
 // ---------------------------------------------------------------------------------------------
 // Protocol handlers.
 
-interface Ctx {
+export interface Ctx {
   path: string;
   query: Record<string, string>;
   body: any;
@@ -298,11 +301,11 @@ function openaiChat(c: Ctx): Reply {
   return { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', ...openaiHeaders(c.id) }, pieces: ssePieces(events), usageAt, json: false };
 }
 
-function openaiResponses(c: Ctx): Reply {
+/** A Responses API response: its JSON when not streamed, else its stream events (also WebSocket mode's). */
+export function openaiResponseEvents(c: Ctx, text = FAKE_REPLY_TEXT.openai): { response: unknown; events: Array<Record<string, unknown>> } {
   const model = c.usage.model ?? requestModel(c.body, 'gpt-4.1-mini');
   const respId = `resp_fake${c.id}`;
   const msgId = `msg_fake${c.id}`;
-  const text = FAKE_REPLY_TEXT.openai;
   const u = c.usage;
   const usage = {
     input_tokens: u.input,
@@ -340,9 +343,6 @@ function openaiResponses(c: Ctx): Reply {
     user: null,
     metadata: {},
   });
-  if (!c.body?.stream) {
-    return jsonReply(200, response('completed', [message('completed', [part(text)])], true), { pretty: true, cutKey: 'usage', headers: openaiHeaders(c.id) });
-  }
   // The SDK's accumulator needs the item and content part announced before any text delta.
   const evs: Array<Record<string, unknown>> = [
     { type: 'response.created', response: response('in_progress', [], false) },
@@ -355,8 +355,14 @@ function openaiResponses(c: Ctx): Reply {
     { type: 'response.output_item.done', output_index: 0, item: message('completed', [part(text)]) },
     { type: 'response.completed', response: response('completed', [message('completed', [part(text)])], true) },
   ];
-  const events: SseEvent[] = evs.map((e, i) => ({ event: e.type as string, data: { ...e, sequence_number: i } }));
-  return { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', ...openaiHeaders(c.id) }, pieces: ssePieces(events), usageAt: events.length - 1, json: false };
+  return { response: response('completed', [message('completed', [part(text)])], true), events: evs.map((e, i) => ({ ...e, sequence_number: i })) };
+}
+
+function openaiResponses(c: Ctx): Reply {
+  const { response, events } = openaiResponseEvents(c);
+  if (!c.body?.stream) return jsonReply(200, response, { pretty: true, cutKey: 'usage', headers: openaiHeaders(c.id) });
+  const sse: SseEvent[] = events.map((e) => ({ event: e.type as string, data: e }));
+  return { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', ...openaiHeaders(c.id) }, pieces: ssePieces(sse), usageAt: sse.length - 1, json: false };
 }
 
 /** Deterministic vector; base64 form is little-endian float32, which is what the SDK decodes. */
@@ -701,6 +707,8 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
       }
     });
   });
+  const sockets = createFakeSockets({ calls, usage: () => ({ ...DEFAULT_FAKE_USAGE, ...usageOverride }), nextId: () => nextId++ });
+  server.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head));
   // Sockets destroyed by faults surface here; they are expected.
   server.on('clientError', (_err, socket) => socket.destroy());
 
@@ -716,6 +724,7 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
+    sockets,
     failNext(...f: Fault[]) {
       faults.push(...f);
     },
@@ -724,11 +733,13 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
     },
     reset() {
       calls.length = 0;
+      sockets.reset();
       faults = [];
       usageOverride = {};
     },
     close() {
       closed = true;
+      sockets.close();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       return new Promise<void>((resolve) => {

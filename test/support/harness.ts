@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { after, before, beforeEach } from 'node:test';
 import { Engine, type EngineOptions } from '../../src/engine/engine';
 import { readSecret } from '../../src/engine/managementProtocol';
 import type { RequestRecord } from '../../src/engine/record';
@@ -17,18 +18,24 @@ export interface Harness {
   port: number;
   /** The management API's per-install secret (Authorization: Bearer …). */
   secret: string;
+  /** Every record the engine has written, in order (tests may empty it). */
+  records: RequestRecord[];
   /** Resolves with the next `n` records the engine writes. */
   nextRecords(n?: number): Promise<RequestRecord[]>;
   close(): Promise<void>;
 }
 
-/** A real engine (proxy, recorder, database file) with every provider routed to one fake upstream. */
-export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineOptions['otlp']; settings?: EngineOptions['settings']; storeIdleStopMs?: number } = {}): Promise<Harness> {
+/** A real engine (proxy, recorder, database file) with every provider routed to one fake upstream (or to `upstreams`). */
+export async function startHarness(
+  opts: { maxBodyBytes?: number; otlp?: EngineOptions['otlp']; settings?: EngineOptions['settings']; storeIdleStopMs?: number; upstreams?: Record<string, string> } = {},
+): Promise<Harness> {
   const fake = await startFakeProvider();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-it-'));
   const dbPath = path.join(dir, 'spend.sqlite');
-  const upstreams = mountedUpstreams(fake.url);
+  const upstreams = { ...mountedUpstreams(fake.url), ...opts.upstreams };
   const engine = await Engine.start({ port: 0, dbPath, dataDir: dir, upstreams, maxBodyBytes: opts.maxBodyBytes, saveIntervalMs: 0, otlp: opts.otlp, settings: opts.settings, storeIdleStopMs: opts.storeIdleStopMs });
+  const records: RequestRecord[] = [];
+  engine.recorder.on('record', (r: RequestRecord) => records.push(r));
   return {
     fake,
     engine,
@@ -37,6 +44,7 @@ export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineO
     url: engine.url,
     port: Number(new URL(engine.url).port),
     secret: readSecret(dir)!,
+    records,
     nextRecords(n = 1) {
       return new Promise((resolve) => {
         const seen: RequestRecord[] = [];
@@ -55,6 +63,28 @@ export async function startHarness(opts: { maxBodyBytes?: number; otlp?: EngineO
       await fake.close();
     },
   };
+}
+
+/**
+ * One harness for a test file: started before its tests and closed after them; each test starts
+ * clean (earlier records flushed and forgotten, the fake reset, the guards at their defaults). The
+ * value stands for the harness once it has started.
+ */
+export function useHarness(opts: Parameters<typeof startHarness>[0] = {}): Harness {
+  let current: Harness | undefined;
+  before(async () => {
+    current = await startHarness(opts);
+  });
+  after(async () => {
+    await current?.close();
+  });
+  beforeEach(async () => {
+    await current!.engine.recorder.flush();
+    current!.engine.guards.configure({ global: {} });
+    current!.fake.reset();
+    current!.records.length = 0;
+  });
+  return new Proxy({} as Harness, { get: (_, key) => current![key as keyof Harness] });
 }
 
 /**

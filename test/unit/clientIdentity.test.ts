@@ -9,6 +9,7 @@ import { identifyClient } from '../../src/engine/clientIdentity';
 const CASES: Array<[string, Record<string, string>, string | null, string | null]> = [
   ['Claude Code', { 'user-agent': 'claude-cli/2.1.332 (external, cli)', 'x-app': 'cli', 'x-claude-code-session-id': 'a7c1e2f0-1d2b-4c3d-8e9f-001122334455' }, 'claude-code', 'a7c1e2f0-1d2b-4c3d-8e9f-001122334455'],
   ['Codex TUI', { 'user-agent': 'codex_cli_rs/0.171.0 (Debian 12.0.0; x86_64) xterm-256color', originator: 'codex_cli_rs', session_id: '0199a1b2-c3d4' }, 'codex', '0199a1b2-c3d4'],
+  ['codex exec 0.171 as it sends (session-id)', { 'user-agent': 'codex_exec/0.171.0 (Debian 12.0.0; x86_64) unknown (codex_exec; 0.171.0)', originator: 'codex_exec', 'session-id': '01a24c39-d34a', 'thread-id': '01a24c39-d34a' }, 'codex', '01a24c39-d34a'],
   ['codex exec, known by its originator alone', { 'user-agent': 'reqwest', originator: 'codex_exec', session_id: 's-2' }, 'codex', 's-2'],
   ['Gemini CLI', { 'user-agent': 'GeminiCLI/0.61.0/gemini-2.5-pro (linux; x64; terminal) google-genai-sdk/1.30.0 gl-node/v20.20.2', 'x-goog-api-client': 'google-genai-sdk/1.30.0 gl-node/v20.20.2' }, 'gemini-cli', null],
   ['Qwen Code', { 'user-agent': 'QwenCode/0.24.4 (linux; x64)', 'x-stainless-lang': 'js' }, 'qwen-code', null],

@@ -67,6 +67,17 @@ test('served tier: flex and batch at half price; an unknown tier is priced stand
   assert.match(odd.approximation ?? '', /turbo/);
 });
 
+test('Realtime audio: audio input, cached audio and audio output at their own rates beside the text ones', () => {
+  // gpt-realtime: text $4 input, $0.40 cached, $16 output; audio $32 input, $0.40 cached, $64 output.
+  const q = priceUsage('openai', 'gpt-realtime', usage({ inputTokens: 1000, cacheReadTokens: 300, outputTokens: 500, audioInputTokens: 600, audioCacheReadTokens: 200, audioOutputTokens: 400 }));
+  assert.equal(q.costNanos, micros(300 * 4 + 100 * 0.4 + 400 * 32 + 200 * 0.4 + 100 * 16 + 400 * 64));
+});
+
+test('audio tokens on a model with no audio price are unpriced, not priced at the text rate', () => {
+  const q = priceUsage('openai', 'gpt-4.1-mini', usage({ inputTokens: 1000, outputTokens: 500, audioOutputTokens: 100 }));
+  assert.deepEqual([q.priced, q.unpricedReason], [false, 'no audio output price known for model "gpt-4.1-mini"']);
+});
+
 test('an unknown model is not priced, never a silent $0', () => {
   const q = priceUsage('openai', 'gpt-99-imaginary', usage({ inputTokens: 10, outputTokens: 10 }));
   assert.equal(q.priced, false);

@@ -2,7 +2,9 @@ import type { ProtocolAdapter } from '../usage';
 import { anthropicAdapter } from './anthropic';
 import { geminiAdapter } from './gemini';
 import { ollamaAdapter } from './ollama';
-import { createOpenAiAdapter, openaiAdapter } from './openai';
+import { normalisePath } from './common';
+import { createOpenAiAdapter, openAiEndpointOf, openaiAdapter } from './openai';
+import { realtimeSocketProtocol, responsesSocketProtocol, type SocketProtocol } from './openaiWebSocket';
 
 /** The adapters by protocol name, as named in pricing/providers.json. */
 export const protocolAdapters: Record<string, ProtocolAdapter> = {
@@ -23,4 +25,15 @@ export function adapterFor(protocol: string, options: { injectStreamUsage?: bool
   if (!Object.prototype.hasOwnProperty.call(protocolAdapters, protocol)) return undefined;
   if (protocol === 'openai' && options.injectStreamUsage === false) return openaiWithoutInjection;
   return protocolAdapters[protocol];
+}
+
+export type { ResponseEventReader, SocketProtocol } from './openaiWebSocket';
+export { realtimeSessionModel } from './openaiWebSocket';
+
+/** The metered WebSocket transport at this path (Responses WebSocket mode, Realtime), if any. */
+export function socketProtocolFor(protocol: string, path: string): SocketProtocol | undefined {
+  if (protocol !== 'openai') return undefined;
+  if (openAiEndpointOf(path) === 'responses') return responsesSocketProtocol;
+  if (normalisePath(path).endsWith('/realtime')) return realtimeSocketProtocol;
+  return undefined;
 }

@@ -42,7 +42,7 @@ const CHAT_TEXT_KEYS = ['content', 'reasoning_content', 'reasoning', 'refusal', 
 const COMPLETION_TEXT_KEYS = ['text'] as const;
 
 /** Responses API delta events whose `delta` is generated text (not audio, not base64). */
-const RESPONSES_TEXT_DELTAS = new Set([
+export const RESPONSES_TEXT_DELTAS: ReadonlySet<string> = new Set([
   'response.output_text.delta',
   'response.refusal.delta',
   'response.reasoning_text.delta',
@@ -51,7 +51,7 @@ const RESPONSES_TEXT_DELTAS = new Set([
   'response.custom_tool_call_input.delta',
   'response.code_interpreter_call_code.delta',
 ]);
-const RESPONSES_TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+export const RESPONSES_TERMINAL_EVENTS: ReadonlySet<string> = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
 export function openAiEndpointOf(path: string): OpenAiEndpoint | undefined {
   const p = normalisePath(path);
@@ -268,8 +268,8 @@ function chatStreamHandler(textKeys: readonly string[], hideUsage: boolean): Sse
   };
 }
 
-/** Responses API events: only the terminal ones and errors are parsed. */
-function responsesStreamHandler(): SseEventHandler {
+/** Responses API events (HTTP streams and WebSocket mode): only the terminal ones and errors are parsed. */
+export function responsesStreamHandler(): SseEventHandler {
   const countDelta = stringCharCounter(['delta']);
   return (event: SseEvent, report: UsageReport): undefined => {
     const data = event.data;

@@ -1,0 +1,1 @@
+export { WebSocketProxy, type WebSocketProxyOptions } from './upgrade';
