@@ -351,8 +351,7 @@ export class DashboardQuery {
       params,
     ).map((v) => ({
       id: String(v[0]), startedAt: n(v[1]), provider: String(v[2]), model: str(v[3]), feature: str(v[4]), session: str(v[5]), workspace: str(v[6]),
-      status: n(v[7]), inputTokens: n(v[8]), outputTokens: n(v[9]), costUsd: nanosToUsd(n(v[10])), costStatus: v[11] as CostStatus, latencyMs: n(v[12]),
-      client: str(v[13]),
+      status: n(v[7]), inputTokens: n(v[8]), outputTokens: n(v[9]), costUsd: nanosToUsd(n(v[10])), costStatus: v[11] as CostStatus, latencyMs: n(v[12]), client: str(v[13]),
     }));
   }
 
