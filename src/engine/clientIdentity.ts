@@ -3,7 +3,7 @@
  * it sends one (the record's session when the call carries no session tag).
  *
  * Read from the headers the clients already send: the User-Agent product token, and the ids agent
- * CLIs put on every model call (Claude Code's X-Claude-Code-Session-Id, Codex's session_id,
+ * CLIs put on every model call (Claude Code's X-Claude-Code-Session-Id, Codex's session-id,
  * opencode's X-Session-Id). Nothing is asked of the client.
  */
 

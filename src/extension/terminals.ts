@@ -111,7 +111,7 @@ export class TerminalRouting implements vscode.Disposable {
     const options: vscode.TerminalOptions = {
       name: `Burn Rate: ${session}`,
       iconPath: new vscode.ThemeIcon('flame'),
-      message: `Burn Rate: calls from this terminal are recorded as session "${session}".`,
+      message: `Burn Rate: calls from this terminal are recorded as session "${session}" (an agent's conversations keep their own ids).`,
       ...(launch.kind === 'envWrapper' ? { shellPath: launch.shellPath, shellArgs: launch.shellArgs } : { env: launch.env, strictEnv: true }),
     };
     const terminal = vscode.window.createTerminal(options);
