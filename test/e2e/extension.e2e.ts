@@ -286,7 +286,8 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     const [session, url] = (await until('the metered terminal wrote its env', () => fs.existsSync(envOut) && fs.readFileSync(envOut, 'utf8').trim())).split(' ');
     await shot(window1, '4-metered-terminal');
     assert.match(session, /^term-\d{4}-[0-9a-f]{4}$/, `BURNRATE_SESSION in the metered terminal (${session})`);
-    assert.equal(url, `http://127.0.0.1:${proxyPort}/~workspace=e2e-project,session=${session}/openai/v1`);
+    // The terminal's id is the session of calls that bring none of their own (~run=).
+    assert.equal(url, `http://127.0.0.1:${proxyPort}/~workspace=e2e-project,run=${session}/openai/v1`);
     const reply = await until('the script finished', () => fs.existsSync(replyOut) && fs.readFileSync(replyOut, 'utf8').trim());
     assert.equal(reply, 'Hello from fake openai.');
     requests++;
