@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { newSessionId, planMeteredEnv, proxyOrigin, type MeteredEnvPlan, type MeteredVariable } from '../engine/meter';
 import { DEFAULT_ROUTES } from '../engine/routes';
@@ -6,6 +5,7 @@ import type { Tags } from '../engine/tags';
 import type { ConfigStore } from './configStore';
 import { Commands, Settings, StateKeys } from './constants';
 import type { EngineLink, LinkState } from './engineLink';
+import { stableCaptureDir } from './captureHooks';
 import { meteredLaunch } from './terminalEnv';
 
 /** States in which the port is a Burn Rate engine (or about to be): safe to point terminals at. */
@@ -29,6 +29,8 @@ export class TerminalRouting implements vscode.Disposable {
   private keptAsked = new Set<string>();
   /** Metered terminals this window opened, by session id: Stop Session can end their process. */
   private readonly metered = new Map<string, vscode.Terminal>();
+  /** The capture hooks' folder, copied once per activation (see stableCaptureDir). */
+  private captureDir: string | undefined;
   private readonly closeListener: vscode.Disposable;
 
   constructor(
@@ -67,7 +69,7 @@ export class TerminalRouting implements vscode.Disposable {
       parentEnv: process.env,
       upstreams: cfg.upstreams,
       intercept: cfg.terminal.intercept,
-      captureDir: path.join(this.context.extensionPath, 'dist', 'capture'),
+      captureDir: (this.captureDir ??= stableCaptureDir(this.context.extensionPath, this.context.globalStorageUri.fsPath)),
     });
   }
 

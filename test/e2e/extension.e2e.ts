@@ -267,8 +267,8 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
   test('integrated terminals get the providers\' base URLs and the capture hooks, pointing at the proxy with the workspace tag', async () => {
     const out = path.join(E2E, 'terminal-env.txt');
     await runCommand(window1, 'Terminal: Create New Terminal');
-    // The preload named in NODE_OPTIONS is the installed extension's own file.
-    await typeInTerminal(window1, `echo "$OPENAI_BASE_URL $ANTHROPIC_BASE_URL $BURNRATE_PROXY \${GOOGLE_GEMINI_BASE_URL:-captured} $(test -f "\${NODE_OPTIONS##* }" && echo preload-installed)" > ${out}`);
+    // The preload named in NODE_OPTIONS is the extension's copy in its global storage (stable across updates).
+    await typeInTerminal(window1, `echo "$OPENAI_BASE_URL $ANTHROPIC_BASE_URL $BURNRATE_PROXY \${GOOGLE_GEMINI_BASE_URL:-captured} $(test -f "\${NODE_OPTIONS##* }" && case "\${NODE_OPTIONS##* }" in */globalStorage/*) echo preload-installed;; esac)" > ${out}`);
     const line = await until('the terminal wrote its env', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').trim());
     const base = `http://127.0.0.1:${proxyPort}/~workspace=e2e-project`;
     // Gemini's clients are captured by the hooks (burnrate.terminal.intercept), not by a variable.
