@@ -29,6 +29,19 @@ interface CaptureCase {
 const node = (client: string) => [process.execPath, path.join(FIXTURES, 'captureClients.mjs'), client];
 const python = (client: string) => [PYTHON, path.join(FIXTURES, 'capture_clients.py'), client];
 
+/** Clients that read a base-URL variable: the metered environment's value for each fits its SDK. */
+const BASE_URL_CASES: CaptureCase[] = [
+  { name: 'openai', command: node('openai'), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', client: 'openai-node' },
+  { name: '@anthropic-ai/sdk', command: node('anthropic'), upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', client: 'anthropic-node' },
+  { name: '@google/genai', command: node('google-genai'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash', client: 'google-genai' },
+  { name: 'groq-sdk', command: node('groq'), upstreamPath: '/groq/openai/v1/chat/completions', provider: 'groq', model: 'llama-3.3-70b-versatile', client: 'groq-node' },
+  { name: 'AI SDK, OpenAI provider', command: node('ai-sdk-openai'), upstreamPath: '/openai/v1/responses', provider: 'openai', model: 'gpt-4o-mini', client: 'ai-sdk' },
+  { name: 'AI SDK, Anthropic provider', command: node('ai-sdk-anthropic'), upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', client: 'ai-sdk' },
+  { name: 'LangChain ChatOpenAI', command: node('langchain-openai'), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', client: 'langchain' },
+  // LangChain's Anthropic client sends only the Anthropic SDK's own headers.
+  { name: 'LangChain ChatAnthropic', command: node('langchain-anthropic'), upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', client: 'anthropic-node' },
+];
+
 const NODE_CASES: CaptureCase[] = [
   { name: 'mistral-sdk', command: node('mistral-sdk'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest', client: 'mistral' },
   { name: 'ai-sdk-google', command: node('ai-sdk-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash', client: 'ai-sdk' },
@@ -58,6 +71,10 @@ async function assertCaptured(c: CaptureCase, env = unmeteredEnv(), session = `c
   if (c.client !== undefined) assert.equal(r.client, c.client);
   assert.equal(r.costNanos, expectedNanos(r));
 }
+
+describe('clients that read a base-URL variable, under burnrate run', () => {
+  for (const c of BASE_URL_CASES) test(c.name, () => assertCaptured(c));
+});
 
 describe('Node clients that read no base-URL variable, under burnrate run (NODE_OPTIONS preload)', () => {
   for (const c of NODE_CASES) test(c.name, () => assertCaptured(c));
