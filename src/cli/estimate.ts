@@ -4,21 +4,18 @@ import { loadStoredPriceData } from '../engine/priceData';
 import { nanosToUsd, priceUsage, resolveModel } from '../engine/pricing';
 import { RouteTable } from '../engine/routes';
 import { intFlag, parse, UsageError } from './args';
-import type { Command } from './command';
+import { exitZeroAfter, type Command } from './command';
 
 export const estimateCommand: Command = {
   name: 'estimate',
   synopsis: '--model M --input-tokens N --output-tokens N [--cached-tokens N] [--requests K] [--json]',
   summary: 'What a model would cost for the given tokens.',
-  async run(args) {
-    // Prices refreshed with `burnrate prices --refresh` apply to estimates too.
-    loadStoredPriceData(defaultDataDir());
-    estimate(args);
-    return 0;
-  },
+  run: exitZeroAfter(estimate),
 };
 
 function estimate(args: string[]): void {
+  // Prices refreshed with `burnrate prices --refresh` apply to estimates too.
+  loadStoredPriceData(defaultDataDir());
   const { values } = parse(args, {
     model: { type: 'string' },
     'input-tokens': { type: 'string' },

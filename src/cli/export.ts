@@ -3,17 +3,14 @@ import * as fs from 'node:fs';
 import { csvHeader, csvLine, jsonLine } from '../engine/exportFormat';
 import { parseSince } from '../engine/queries';
 import { parse, UsageError } from './args';
-import type { Command } from './command';
+import { exitZeroAfter, type Command } from './command';
 import { openForReading } from './readDatabase';
 
 export const exportCommand: Command = {
   name: 'export',
   synopsis: '[--db FILE] --format csv|jsonl [--since …] [--out FILE]',
   summary: 'One row per request, as CSV or JSON lines.',
-  async run(args) {
-    await exportRecords(args);
-    return 0;
-  },
+  run: exitZeroAfter(exportRecords),
 };
 
 async function exportRecords(args: string[]): Promise<void> {

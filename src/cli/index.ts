@@ -7,7 +7,7 @@ import { SinceError } from '../engine/queries';
 import { RouteTableError } from '../engine/routes';
 import { SettingsError } from '../engine/settings';
 import { HelpRequested, UsageError } from './args';
-import type { Command } from './command';
+import { VERSION, type Command } from './command';
 import { envCommand } from './env';
 import { estimateCommand } from './estimate';
 import { exportCommand } from './export';
@@ -17,7 +17,6 @@ import { repriceCommand } from './reprice';
 import { reportCommand } from './report';
 import { runCommand } from './run';
 import { DatabaseInUseError, serveCommand } from './serve';
-import { VERSION } from './version';
 
 /** In the order the help lists them. */
 const COMMANDS: readonly Command[] = [serveCommand, reportCommand, exportCommand, pricesCommand, estimateCommand, repriceCommand, runCommand, envCommand];

@@ -4,16 +4,13 @@ import { describePrices, loadStoredPriceData, refreshPriceData } from '../engine
 import { BUNDLED_OVERRIDES_SOURCE, listPrices, USER_OVERRIDES_SOURCE, type PriceRow } from '../engine/pricing';
 import { RouteTable } from '../engine/routes';
 import { parse, UsageError, type Values } from './args';
-import type { Command } from './command';
+import { exitZeroAfter, type Command } from './command';
 
 export const pricesCommand: Command = {
   name: 'prices',
   synopsis: '[MODEL] [--json] | --refresh [--url URL]',
   summary: 'The price table (USD per million tokens), optionally filtered by model, and the date of\nthe price data. --refresh fetches the price library\'s latest published prices.',
-  async run(args) {
-    await prices(args);
-    return 0;
-  },
+  run: exitZeroAfter(prices),
 };
 
 async function prices(args: string[]): Promise<void> {

@@ -1,17 +1,14 @@
 /** `burnrate report`: spend and tokens since a time, in total and grouped, as a table or JSON. */
 import { GROUP_BY, parseSince, type GroupBy, type SpendReport } from '../engine/queries';
 import { parse, UsageError } from './args';
-import type { Command } from './command';
+import { exitZeroAfter, type Command } from './command';
 import { openForReading } from './readDatabase';
 
 export const reportCommand: Command = {
   name: 'report',
   synopsis: `[--db FILE] [--since 24h|7d|30d|today|week|month|all|ISO] [--by ${GROUP_BY.join('|')}] [--json]`,
   summary: 'Spend and tokens, in total and grouped (--json: {"total": …, "groups": […]}).',
-  async run(args) {
-    await report(args);
-    return 0;
-  },
+  run: exitZeroAfter(report),
 };
 
 async function report(args: string[]): Promise<void> {

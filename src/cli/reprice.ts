@@ -9,7 +9,7 @@ import { readJournalRecords } from '../engine/recorder';
 import { applyReprice, repriceRecords, type RepriceResult } from '../engine/reprice';
 import { RouteTable } from '../engine/routes';
 import { parse, UsageError, type Values } from './args';
-import type { Command } from './command';
+import { exitZeroAfter, type Command } from './command';
 
 /** Changes listed in the text output; --json lists them all. */
 const LISTED_CHANGES = 20;
@@ -18,10 +18,7 @@ export const repriceCommand: Command = {
   name: 'reprice',
   synopsis: '[--db FILE] --since … [--until …] [--model M] [--apply] [--json]',
   summary: 'Recomputes the cost of a period\'s records (of one model: --model) with the prices in force now\nand shows the difference; --apply writes it (with no burnrate serve running on the database).',
-  async run(args) {
-    await reprice(args);
-    return 0;
-  },
+  run: exitZeroAfter(reprice),
 };
 
 async function reprice(args: string[]): Promise<void> {

@@ -2,15 +2,14 @@
 import { defaultDataDir, defaultDbPath, Engine, type Log } from '../engine/engine';
 import { loadOrCreateSecret } from '../engine/managementProtocol';
 import { OwnerLock } from '../engine/ownerLock';
-import { otlpBaseUrl } from '../engine/otlpConfig';
+import { OTLP_PROTOCOLS, otlpBaseUrl, type OtlpProtocol } from '../engine/otlpConfig';
 import { nanosToUsd } from '../engine/pricing';
 import { DEFAULT_PORT } from '../engine/proxy';
 import type { RequestRecord } from '../engine/record';
 import { parseUpstreamFlag } from '../engine/routes';
 import { DEFAULT_SETTINGS, readSettingsFile } from '../engine/settings';
 import { intFlag, parse, UsageError, type Values } from './args';
-import type { Command } from './command';
-import { otlpOptions, type OtlpOptions } from './otlpFlags';
+import { VERSION, type Command } from './command';
 
 /** Another process holds the database's owner lock. */
 export class DatabaseInUseError extends Error {}
@@ -88,6 +87,39 @@ function serveOptions(values: Values): ServeOptions {
   const dataDir = defaultDataDir();
   const dbPath = (values.db as string | undefined) ?? defaultDbPath(dataDir);
   return { settings, upstreams, port, dataDir, dbPath, otlp: otlpOptions(values, settings) };
+}
+
+interface OtlpOptions {
+  endpoint: string;
+  headers: Record<string, string>;
+  protocol: OtlpProtocol;
+  serviceVersion: string;
+}
+
+/** OTLP export from --otlp-* flags (which turn it on) or the burnrate.export.otlp.* settings. */
+function otlpOptions(values: Values, settings: typeof DEFAULT_SETTINGS): OtlpOptions | undefined {
+  const flagEndpoint = values['otlp-endpoint'] as string | undefined;
+  const enabled = flagEndpoint !== undefined || settings['burnrate.export.otlp.enabled'];
+  if (!enabled) {
+    if (values['otlp-header'] || values['otlp-protocol']) throw new UsageError('--otlp-header and --otlp-protocol need --otlp-endpoint (or burnrate.export.otlp.enabled in --config)');
+    return undefined;
+  }
+  const endpoint = flagEndpoint ?? settings['burnrate.export.otlp.endpoint'];
+  if (!endpoint) throw new UsageError('burnrate.export.otlp.enabled is on but no endpoint is set (burnrate.export.otlp.endpoint or --otlp-endpoint URL)');
+  try {
+    otlpBaseUrl(endpoint);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const headers = { ...settings['burnrate.export.otlp.headers'] };
+  for (const flag of (values['otlp-header'] as string[] | undefined) ?? []) {
+    const eq = flag.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--otlp-header expects NAME=VALUE, got "${flag.split('=')[0]}…"`);
+    headers[flag.slice(0, eq).trim()] = flag.slice(eq + 1).trim();
+  }
+  const protocol = (values['otlp-protocol'] as string | undefined) ?? settings['burnrate.export.otlp.protocol'];
+  if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol)) throw new UsageError(`--otlp-protocol expects ${OTLP_PROTOCOLS.join(' or ')}, got "${protocol}"`);
+  return { endpoint, headers, protocol: protocol as OtlpProtocol, serviceVersion: VERSION };
 }
 
 /**
