@@ -18,12 +18,12 @@ import { nanosToUsd, priceUsage, usdToNanos } from './pricing';
 import type { RequestRecord } from './record';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from './settings';
 import type { Tags } from './tags';
-import type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from './guardTypes';
+import type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from '../shared/guardTypes';
 
 /** A session's raised limits before any raise (shared, never written: a raise replaces it). */
 const NOT_RAISED: Readonly<Partial<SessionLimits>> = Object.freeze({});
 
-export type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from './guardTypes';
+export type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from '../shared/guardTypes';
 
 export interface BudgetPolicy {
   /** USD, 0 = none. */

@@ -3,6 +3,7 @@
  * `workspace.getConfiguration().inspect(key)` results; tests feed it plain objects.
  */
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../engine/settings';
+import { tighterCap } from '../shared/limits';
 import { Settings } from './constants';
 
 /** The shape of vscode's `WorkspaceConfiguration.inspect()` result that we use. */
@@ -151,13 +152,6 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
     pricesDataUrl,
     problems,
   };
-}
-
-/** The tighter of two caps where 0 means "no cap": a workspace can lower the user's, never lift it. */
-export function tighterCap(user: number, workspace: number): number {
-  if (user === 0) return workspace;
-  if (workspace === 0) return user;
-  return Math.min(user, workspace);
 }
 
 function validAmount(v: unknown): number | undefined {

@@ -1,0 +1,74 @@
+/**
+ * The runaway guards as users see them: the setting that sets each one's limit, the limit's name in
+ * a session's limits, its label and its description. The engine names guards in its messages, the
+ * extension and the dashboard in their lists, and package.json describes the settings from this one
+ * table (test/unit/guardMeta.test.ts keeps package.json in step). Adding a guard: a row here and a
+ * check in src/engine/guards/checks/. No node or vscode import: the dashboard app reads it too.
+ */
+import type { GuardName, SessionLimits } from './guardTypes';
+
+export type GuardLimit = Exclude<keyof SessionLimits, 'onTrip'>;
+
+export interface GuardMeta {
+  guard: GuardName;
+  /** The field of SessionLimits that holds this guard's limit (0 = off). */
+  limit: GuardLimit;
+  setting: `burnrate.guard.${string}`;
+  /** Short, for lists and messages: "<label> guard". */
+  label: string;
+  /** The setting's description in package.json. */
+  description: string;
+}
+
+/** In the order the guards are checked before a call is forwarded. */
+export const GUARD_META: readonly GuardMeta[] = [
+  {
+    guard: 'sessionMaxTokens',
+    limit: 'sessionMaxTokens',
+    setting: 'burnrate.guard.sessionMaxTokens',
+    label: 'token budget',
+    description: 'Runaway guard: most tokens (input + output) one session (agent run, script run, metered terminal) may use (0 = no limit).',
+  },
+  {
+    guard: 'sessionMaxUsd',
+    limit: 'sessionMaxUsd',
+    setting: 'burnrate.guard.sessionMaxUsd',
+    label: 'cost budget',
+    description: 'Runaway guard: most USD one session may spend (0 = no limit).',
+  },
+  {
+    guard: 'maxRequestsPerMinute',
+    limit: 'maxRequestsPerMinute',
+    setting: 'burnrate.guard.maxRequestsPerMinute',
+    label: 'request rate',
+    description: 'Runaway guard: most requests per minute from one session (0 = no limit).',
+  },
+  {
+    guard: 'maxRepeats',
+    limit: 'maxRepeats',
+    setting: 'burnrate.guard.maxRepeats',
+    label: 'repeated request',
+    description: 'Runaway guard: most times one session may send the same request (same provider, path and body) within 10 minutes: an agent going round in circles (0 = no limit).',
+  },
+  {
+    guard: 'retryStorm',
+    limit: 'retryStormErrors',
+    setting: 'burnrate.guard.retryStormErrors',
+    label: 'retry storm',
+    description: 'Runaway guard: a retry storm is this many failed calls in a row from one session arriving on average less than a second apart, faster than any backoff (0 = off).',
+  },
+];
+
+/** What every guard does when it trips (warn or block); the one burnrate.guard.* setting that is not a guard. */
+export const GUARD_ON_TRIP_SETTING = 'burnrate.guard.onTrip';
+
+const BY_GUARD = new Map(GUARD_META.map((m) => [m.guard, m]));
+
+export function guardMeta(guard: GuardName): GuardMeta {
+  return BY_GUARD.get(guard)!;
+}
+
+/** The guard's label; its name for a guard this table does not know (an engine newer than the page). */
+export function guardLabel(guard: GuardName): string {
+  return BY_GUARD.get(guard)?.label ?? guard;
+}
