@@ -166,7 +166,7 @@ export class ProxyServer {
     const guard = this.opts.guard;
     if (guard) {
       const admission = guard.admit({
-        protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: call?.requestModel,
+        callId: exchange.id, protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: call?.requestModel,
         stream: call?.stream ?? false, path: upstreamPath, body, json, tags, keyFingerprint: exchange.keyFingerprint, userAgent: req.headers['user-agent'],
         cut: (reason) => {
           cutNote = reason;

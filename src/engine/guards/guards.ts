@@ -154,7 +154,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
       s.nanos += rec.costNanos;
       s.lastAt = Math.max(s.lastAt, now);
       const limits = this.limitsFor(s);
-      const call = { rec, session: s, limits, now };
+      const call = { rec, session: s, limits, now, cutByGuard: s.cutCalls.delete(rec.id) };
       for (const { meta, check } of SESSION_CHECKS) {
         const trip = check.settle?.(call);
         if (trip) this.trip(s, meta.guard, trip, limits.onTrip);
@@ -236,7 +236,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
     session.reservedTokens += estimate.tokens;
     session.reservedNanos += estimate.nanos;
     for (const scope of scopes) scope.reservedNanos += estimate.nanos;
-    const flight: InFlight = { session, tokens: estimate.tokens, nanos: estimate.nanos, scopes, stream: req.stream, cut: req.cut, released: false, prev: null, next: null };
+    const flight: InFlight = { session, callId: req.callId, tokens: estimate.tokens, nanos: estimate.nanos, scopes, stream: req.stream, cut: req.cut, released: false, prev: null, next: null };
     session.inflight.add(flight);
     session.lastAt = now;
     return flight;
@@ -261,6 +261,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
     for (const f of s.inflight.values()) {
       // Streams are cut (that stops the generation being billed); a plain call is left to finish: its answer is paid for.
       if (!f.stream) continue;
+      if (f.callId) s.cutCalls.add(f.callId);
       f.cut(`Burn Rate stopped session "${s.id}" (${reason})`);
       cut++;
     }

@@ -19,6 +19,7 @@ export const NOT_RAISED: Readonly<Partial<SessionLimits>> = Object.freeze({});
 /** An admitted call's reservation: its estimated use, counted against its session and budget scopes until released. */
 export interface InFlight {
   session: Session;
+  callId: string | undefined;
   tokens: number;
   nanos: number;
   scopes: Scope[];
@@ -60,14 +61,8 @@ export class InFlightList {
   }
 }
 
-export interface Session {
-  id: string;
-  explicit: boolean;
-  workspace: string | null;
-  startedAt: number;
-  lastAt: number;
-  requests: number;
-  tokens: number;
+/** A session's counts; what it shares with its view (SessionView) is declared there. */
+export interface Session extends Pick<SessionView, 'id' | 'explicit' | 'workspace' | 'startedAt' | 'lastAt' | 'requests' | 'tokens' | 'blockedCalls'> {
   outputTokens: number;
   nanos: number;
   reservedTokens: number;
@@ -80,10 +75,11 @@ export interface Session {
   /** Times of the current run of failed calls (the retry-storm check). */
   failures: number[];
   stopped: { reason: string; guard?: GuardName } | null;
+  /** Calls in flight the guards cut when they stopped the session, by id, until their records settle. */
+  cutCalls: Set<string>;
   /** Guards that alerted (warn) or stopped (block); each alerts once until re-armed. */
   tripped: Set<GuardName>;
   raised: Partial<SessionLimits>;
-  blockedCalls: number;
 }
 
 export class Sessions {
@@ -103,7 +99,7 @@ export class Sessions {
     const s: Session = {
       id, explicit, workspace, startedAt: at, lastAt: at, requests: 0, tokens: 0, outputTokens: 0, nanos: 0,
       reservedTokens: 0, reservedNanos: 0, inflight: new InFlightList(), recent: [], repeats: new Map(), failures: [],
-      stopped: null, tripped: new Set(), raised: NOT_RAISED, blockedCalls: 0,
+      stopped: null, cutCalls: new Set(), tripped: new Set(), raised: NOT_RAISED, blockedCalls: 0,
     };
     this.byId.set(id, s);
     return s;

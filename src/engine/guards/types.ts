@@ -17,6 +17,8 @@ export interface AdmitRequest {
   tags: Tags;
   keyFingerprint: string | null;
   userAgent: string | undefined;
+  /** The id its record will carry: tells the guards, when it settles, that they cut it themselves. */
+  callId?: string;
   /** Cuts this call (aborts upstream, drops the client connection), with a note for the record. */
   cut: (reason: string) => void;
 }

@@ -35,6 +35,8 @@ export interface SettledCall {
   session: Session;
   limits: Readonly<SessionLimits>;
   now: number;
+  /** The guards cut this call when they stopped its session. */
+  cutByGuard: boolean;
 }
 
 export interface SessionCheck {

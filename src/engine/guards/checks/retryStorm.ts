@@ -9,10 +9,10 @@ export const RETRY_STORM_MEAN_GAP_MS = 1_000;
 
 export const retryStorm: SessionCheck = {
   guard: 'retryStorm',
-  settle: ({ rec, session: s, limits, now }) => {
-    const cutByUs = rec.error?.startsWith('Burn Rate') ?? false;
+  settle: ({ rec, session: s, limits, now, cutByGuard }) => {
+    // The proxy's note for a call whose client hung up (proxy.ts).
     const clientLeft = rec.error?.startsWith('client closed') ?? false;
-    const failed = (rec.status >= 400 || rec.status === 0) && !cutByUs && !clientLeft;
+    const failed = (rec.status >= 400 || rec.status === 0) && !cutByGuard && !clientLeft;
     if (!failed) {
       s.failures = [];
       return undefined;
