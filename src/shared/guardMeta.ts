@@ -5,7 +5,7 @@
  * table (test/unit/guardMeta.test.ts keeps package.json in step). Adding a guard: a row here and a
  * check in src/engine/guards/checks/. No node or vscode import: the dashboard app reads it too.
  */
-import type { GuardName, SessionLimits } from './guardTypes';
+import type { GuardName, OnLimit, SessionLimits } from './guardTypes';
 
 export type GuardLimit = Exclude<keyof SessionLimits, 'onTrip'>;
 
@@ -71,4 +71,12 @@ export function guardMeta(guard: GuardName): GuardMeta {
 /** The guard's label; its name for a guard this table does not know (an engine newer than the page). */
 export function guardLabel(guard: GuardName): string {
   return BY_GUARD.get(guard)?.label ?? guard;
+}
+
+/** A session's limits with each guard's read by `limitOf` (in table order), and what a trip does. */
+export function sessionLimits(limitOf: (m: GuardMeta) => number, onTrip: OnLimit): SessionLimits {
+  const limits = {} as SessionLimits;
+  for (const m of GUARD_META) limits[m.limit] = limitOf(m);
+  limits.onTrip = onTrip;
+  return limits;
 }

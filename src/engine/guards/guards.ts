@@ -224,7 +224,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
   // Internals
 
   private limitsFor(s: Session): Readonly<SessionLimits> {
-    const base = this.policies.sessionLimits(s.workspace);
+    const base = this.policies.limitsFor(s.workspace);
     // Most sessions were never raised: their limits are the policy's own object (read only), no copy per call.
     return s.raised === NOT_RAISED ? base : { ...base, ...s.raised };
   }

@@ -4,7 +4,7 @@
  */
 import { tighterCap } from '../../shared/limits';
 import type { OnLimit, SessionLimits } from '../../shared/guardTypes';
-import { GUARD_META } from '../../shared/guardMeta';
+import { sessionLimits } from '../../shared/guardMeta';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../settings';
 
 export interface BudgetPolicy {
@@ -27,9 +27,6 @@ export interface PolicyUpdate {
 
 export function policyFromSettings(s: Partial<BurnRateSettings>): GuardPolicy {
   const v = { ...DEFAULT_SETTINGS, ...s };
-  const guard = {} as SessionLimits;
-  for (const m of GUARD_META) guard[m.limit] = v[m.setting as keyof BurnRateSettings] as number;
-  guard.onTrip = v['burnrate.guard.onTrip'];
   return {
     budget: {
       daily: v['burnrate.budget.daily'],
@@ -37,7 +34,7 @@ export function policyFromSettings(s: Partial<BurnRateSettings>): GuardPolicy {
       alertThresholds: [...new Set(v['burnrate.budget.alertThresholds'].filter((t) => t > 0))].sort((a, b) => a - b),
       onExceed: v['burnrate.budget.onExceed'],
     },
-    guard,
+    guard: sessionLimits((m) => v[m.setting as keyof BurnRateSettings] as number, v['burnrate.guard.onTrip']),
   };
 }
 
@@ -47,9 +44,6 @@ const stricter = (a: OnLimit, b: OnLimit): OnLimit => (a === 'block' || b === 'b
 export function workspacePolicy(global: Partial<BurnRateSettings>, globalPolicy: GuardPolicy, ws: Partial<BurnRateSettings>): GuardPolicy {
   const own = policyFromSettings({ ...global, ...ws });
   const g = globalPolicy;
-  const guard = {} as SessionLimits;
-  for (const m of GUARD_META) guard[m.limit] = tighterCap(g.guard[m.limit], own.guard[m.limit]);
-  guard.onTrip = stricter(g.guard.onTrip, own.guard.onTrip);
   return {
     budget: {
       // A workspace budget exists only where the workspace set one.
@@ -58,7 +52,7 @@ export function workspacePolicy(global: Partial<BurnRateSettings>, globalPolicy:
       alertThresholds: own.budget.alertThresholds,
       onExceed: stricter(g.budget.onExceed, own.budget.onExceed),
     },
-    guard,
+    guard: sessionLimits((m) => tighterCap(g.guard[m.limit], own.guard[m.limit]), stricter(g.guard.onTrip, own.guard.onTrip)),
   };
 }
 
@@ -103,7 +97,7 @@ export class Policies {
   }
 
   /** A session's limits: its workspace's, else the global ones. The policy's own object (read only). */
-  sessionLimits(workspace: string | null): Readonly<SessionLimits> {
+  limitsFor(workspace: string | null): Readonly<SessionLimits> {
     return (workspace !== null && this.workspaces.get(workspace)?.guard) || this.global.guard;
   }
 
