@@ -31,7 +31,7 @@ export interface ProxyOptions {
   /** Extra routes served by the engine itself (dashboard, management API), tried before providers. */
   localHandler?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
-  /** Budgets and runaway guards: asked before each call is forwarded (see guards.ts). */
+  /** Budgets and runaway guards: asked before each call is forwarded (see guards/). */
   guard?: ProxyGuard;
 }
 

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { guardMeta } from '../../shared/guardMeta';
+import { GUARD_ON_TRIP_SETTING, guardMeta } from '../../shared/guardMeta';
 import type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from '../../shared/guardTypes';
 import type { AlertedStore } from '../budgetAlertStore';
 import { proxyError } from '../errors';
@@ -249,7 +249,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
     const what = checkFor(guard).describe(limit, value);
     const howToGoOn = action === 'block'
       ? `Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, POST /_burnrate/sessions/allow {"session":"${s.id}"}, or raise ${meta.setting}.`
-      : `Calls still go through (burnrate.guard.onTrip is "warn").`;
+      : `Calls still go through (${GUARD_ON_TRIP_SETTING} is "warn").`;
     const message = `Session "${s.id}" ${what}. ${howToGoOn}`;
     if (action === 'block') this.stopSession(s, `${meta.label} guard: ${what}`, guard);
     this.alert({ kind: 'guard', id: randomUUID(), at: this.now(), guard, limit, value, action, session: s.id, workspace: s.workspace, message });
