@@ -2,17 +2,15 @@
  * The runaway guards as users see them: the setting that sets each one's limit, the limit's name in
  * a session's limits, its label and its description. The engine names guards in its messages, the
  * extension and the dashboard in their lists, and package.json describes the settings from this one
- * table (test/unit/guardMeta.test.ts keeps package.json in step). Adding a guard: a row here and a
- * check in src/engine/guards/checks/. No node or vscode import: the dashboard app reads it too.
+ * table (test/unit/guardMeta.test.ts keeps package.json in step). The guards' names and a session's
+ * limits are typed from it. Adding a guard: a row here, its setting, and its check in
+ * src/engine/guards/checks/. No node or vscode import: the dashboard app reads it too.
  */
-import type { GuardName, OnLimit, SessionLimits } from './guardTypes';
 
-export type GuardLimit = Exclude<keyof SessionLimits, 'onTrip'>;
-
-export interface GuardMeta {
-  guard: GuardName;
+interface GuardRow {
+  guard: string;
   /** The field of SessionLimits that holds this guard's limit (0 = off). */
-  limit: GuardLimit;
+  limit: string;
   setting: `burnrate.guard.${string}`;
   /** Short, for lists and messages: "<label> guard". */
   label: string;
@@ -21,7 +19,7 @@ export interface GuardMeta {
 }
 
 /** In the order the guards are checked before a call is forwarded. */
-export const GUARD_META: readonly GuardMeta[] = [
+export const GUARD_META = [
   {
     guard: 'sessionMaxTokens',
     limit: 'sessionMaxTokens',
@@ -57,12 +55,23 @@ export const GUARD_META: readonly GuardMeta[] = [
     label: 'retry storm',
     description: 'Runaway guard: a retry storm is this many failed calls in a row from one session arriving on average less than a second apart, faster than any backoff (0 = off).',
   },
-];
+] as const satisfies readonly GuardRow[];
+
+export type GuardName = (typeof GUARD_META)[number]['guard'];
+export type GuardLimit = (typeof GUARD_META)[number]['limit'];
+export type OnLimit = 'warn' | 'block';
+/** Each guard's limit (0 = no limit) and what a trip does. */
+export type SessionLimits = { [K in GuardLimit]: number } & { onTrip: OnLimit };
+
+export interface GuardMeta extends GuardRow {
+  guard: GuardName;
+  limit: GuardLimit;
+}
 
 /** What every guard does when it trips (warn or block); the one burnrate.guard.* setting that is not a guard. */
 export const GUARD_ON_TRIP_SETTING = 'burnrate.guard.onTrip';
 
-const BY_GUARD = new Map(GUARD_META.map((m) => [m.guard, m]));
+const BY_GUARD = new Map<GuardName, GuardMeta>(GUARD_META.map((m) => [m.guard, m]));
 
 export function guardMeta(guard: GuardName): GuardMeta {
   return BY_GUARD.get(guard)!;
