@@ -4,7 +4,7 @@
  * serves (webview/hosts.ts answers them with fetch). Types only: no runtime code from either side.
  */
 import type { CostEstimate, DashboardData, PriceRow } from '../src/engine/dashboardTypes';
-import type { GuardAlert, SessionView } from '../src/engine/guardTypes';
+import type { GuardAlert, SessionView } from '../src/shared/guardTypes';
 
 export type { CostEstimate, DashboardData, GuardAlert, PriceRow, SessionView };
 

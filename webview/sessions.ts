@@ -3,17 +3,11 @@
  * list of recent budget / guard / anomaly alerts. Both only draw what they are given; main.ts
  * fetches and calls the host.
  */
+import { guardLabel } from '../src/shared/guardMeta';
 import { h, table } from './dom';
 import { money, time, tokens } from './format';
 import type { GuardAlert, SessionAction, SessionView } from './protocol';
 
-const GUARD_LABEL: Record<SessionView['tripped'][number], string> = {
-  sessionMaxTokens: 'token budget',
-  sessionMaxUsd: 'cost budget',
-  maxRequestsPerMinute: 'request rate',
-  maxRepeats: 'repeated request',
-  retryStorm: 'retry storm',
-};
 const MAX_ROWS = 50;
 
 export class SessionsView {
@@ -52,7 +46,7 @@ export class SessionsView {
   }
 
   private stateCell(s: SessionView): Node {
-    const tripped = s.tripped.map((g) => GUARD_LABEL[g] ?? g).join(', ');
+    const tripped = s.tripped.map(guardLabel).join(', ');
     if (s.state === 'stopped') {
       return h('span', { class: 'state stopped', title: s.stoppedReason ?? '' }, 'stopped', h('div', { class: 'muted' }, tripped ? `${tripped} guard` : (s.stoppedReason ?? '')));
     }

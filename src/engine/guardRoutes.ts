@@ -2,7 +2,8 @@
  * The management API's budget and guard routes (list, stop, allow and raise sessions; settings),
  * answered from the in-memory guards. management.ts reads the body and sends the answer.
  */
-import type { Guards, SessionLimits } from './guards';
+import { GUARD_META, type GuardLimit } from '../shared/guardMeta';
+import type { Guards } from './guards';
 import { MANAGEMENT_ROUTES } from './managementProtocol';
 import { SettingsError, validateSettings, type BurnRateSettings } from './settings';
 
@@ -20,7 +21,7 @@ export function isGuardRoute(route: string): boolean {
   return GUARD_ROUTES.has(route);
 }
 
-const RAISABLE: ReadonlyArray<keyof Omit<SessionLimits, 'onTrip'>> = ['sessionMaxTokens', 'sessionMaxUsd', 'maxRequestsPerMinute', 'maxRepeats', 'retryStormErrors'];
+const RAISABLE: readonly GuardLimit[] = GUARD_META.map((m) => m.limit);
 /** Only budget and guard keys may be changed live; traffic-redirecting ones need a restart from the owner's own settings. */
 const LIVE_KEY = /^burnrate\.(budget|guard)\./;
 

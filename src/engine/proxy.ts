@@ -31,7 +31,7 @@ export interface ProxyOptions {
   /** Extra routes served by the engine itself (dashboard, management API), tried before providers. */
   localHandler?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
-  /** Budgets and runaway guards: asked before each call is forwarded (see guards.ts). */
+  /** Budgets and runaway guards: asked before each call is forwarded (see guards/). */
   guard?: ProxyGuard;
 }
 
@@ -166,7 +166,7 @@ export class ProxyServer {
     const guard = this.opts.guard;
     if (guard) {
       const admission = guard.admit({
-        protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: call?.requestModel,
+        callId: exchange.id, protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: call?.requestModel,
         stream: call?.stream ?? false, path: upstreamPath, body, json, tags, keyFingerprint: exchange.keyFingerprint, userAgent: req.headers['user-agent'],
         cut: (reason) => {
           cutNote = reason;

@@ -3,7 +3,8 @@
  * and how Set a Price reads what is typed. Pure (no vscode import) so it is unit-tested;
  * sessionCommands.ts and priceCommands.ts show it and run the chosen action.
  */
-import type { GuardName, SessionView } from '../engine/guards';
+import type { SessionView } from '../engine/guards';
+import { guardLabel } from '../shared/guardMeta';
 import type { ModelRepriceAnswer } from '../engine/managementProtocol';
 import type { DeliveredAlert } from './engineClient';
 import { formatUsd } from './format';
@@ -89,10 +90,6 @@ export function sessionPickItem(s: SessionView, meteredHere: boolean, now = Date
   const where = [s.workspace ? `workspace ${s.workspace}` : undefined, meteredHere ? 'metered terminal in this window' : undefined, s.explicit ? undefined : 'inferred from key and client'].filter(Boolean);
   const state = s.state === 'stopped' ? `stopped: ${s.stoppedReason ?? ''}` : s.tripped.length ? `tripped: ${s.tripped.map(guardLabel).join(', ')}` : '';
   return { label: s.id, description: parts.join(' · '), detail: [state, ...where].filter(Boolean).join(' · ') };
-}
-
-export function guardLabel(g: GuardName): string {
-  return { sessionMaxTokens: 'token budget', sessionMaxUsd: 'cost budget', maxRequestsPerMinute: 'request rate', maxRepeats: 'repeats', retryStorm: 'retry storm' }[g];
 }
 
 /**

@@ -3,6 +3,9 @@
  * `workspace.getConfiguration().inspect(key)` results; tests feed it plain objects.
  */
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../engine/settings';
+import { sessionLimits } from '../shared/guardMeta';
+import type { SessionLimits } from '../shared/guardTypes';
+import { tighterCap } from '../shared/limits';
 import { Settings } from './constants';
 
 /** The shape of vscode's `WorkspaceConfiguration.inspect()` result that we use. */
@@ -28,14 +31,8 @@ export interface BurnRateConfig {
     alertThresholds: number[];
     onExceed: 'warn' | 'block';
   };
-  guard: {
-    sessionMaxTokens: number;
-    sessionMaxUsd: number;
-    maxRequestsPerMinute: number;
-    maxRepeats: number;
-    retryStormErrors: number;
-    onTrip: 'warn' | 'block';
-  };
+  /** Each guard's limit (the lower of the user's and the workspace's) and what a trip does. */
+  guard: SessionLimits;
   /** intercept: also the capture hooks (Node preload, Python sitecustomize, codex shim), not only base URLs. */
   terminal: { injectEnv: boolean; intercept: boolean };
   /** Export to the team's OpenTelemetry collector (user/machine settings only); undefined when off. */
@@ -138,26 +135,12 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
       alertThresholds: alertThresholds.length ? alertThresholds : [...DEFAULT_SETTINGS[Settings.budgetAlertThresholds]],
       onExceed: stricter(Settings.budgetOnExceed),
     },
-    guard: {
-      sessionMaxTokens: cap(Settings.guardSessionMaxTokens),
-      sessionMaxUsd: cap(Settings.guardSessionMaxUsd),
-      maxRequestsPerMinute: cap(Settings.guardMaxRequestsPerMinute),
-      maxRepeats: cap(Settings.guardMaxRepeats),
-      retryStormErrors: cap(Settings.guardRetryStormErrors),
-      onTrip: stricter(Settings.guardOnTrip),
-    },
+    guard: sessionLimits((m) => cap(m.setting as keyof BurnRateSettings), stricter(Settings.guardOnTrip)),
     terminal: { injectEnv: injectEnv !== false, intercept: intercept !== false },
     otlp,
     pricesDataUrl,
     problems,
   };
-}
-
-/** The tighter of two caps where 0 means "no cap": a workspace can lower the user's, never lift it. */
-export function tighterCap(user: number, workspace: number): number {
-  if (user === 0) return workspace;
-  if (workspace === 0) return user;
-  return Math.min(user, workspace);
 }
 
 function validAmount(v: unknown): number | undefined {

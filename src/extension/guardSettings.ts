@@ -3,6 +3,7 @@
  * and, for its workspace, only the values the workspace tightened. Pure, unit-tested.
  */
 import type { BurnRateSettings } from '../engine/settings';
+import { GUARD_META } from '../shared/guardMeta';
 import type { BurnRateConfig } from './config';
 import { Settings } from './constants';
 
@@ -14,11 +15,7 @@ export function limitSettings(c: BurnRateConfig): LimitSettings {
     [Settings.budgetMonthly]: c.budget.monthly,
     [Settings.budgetAlertThresholds]: c.budget.alertThresholds,
     [Settings.budgetOnExceed]: c.budget.onExceed,
-    [Settings.guardSessionMaxTokens]: c.guard.sessionMaxTokens,
-    [Settings.guardSessionMaxUsd]: c.guard.sessionMaxUsd,
-    [Settings.guardMaxRequestsPerMinute]: c.guard.maxRequestsPerMinute,
-    [Settings.guardMaxRepeats]: c.guard.maxRepeats,
-    [Settings.guardRetryStormErrors]: c.guard.retryStormErrors,
+    ...Object.fromEntries(GUARD_META.map((m) => [m.setting, c.guard[m.limit]])),
     [Settings.guardOnTrip]: c.guard.onTrip,
   };
 }

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../src/engine/settings';
-import { configChanges, readConfig, tighterCap, type SettingInspection } from '../../src/extension/config';
+import { configChanges, readConfig, type SettingInspection } from '../../src/extension/config';
+import { tighterCap } from '../../src/shared/limits';
 
 type Layers = Partial<{ [K in keyof BurnRateSettings]: SettingInspection<unknown> }>;
 const read = (layers: Layers) =>

@@ -141,7 +141,7 @@ export class SocketMeter implements FrameTap {
     const { ctx } = this;
     const ex = turn.exchange;
     const admission = guard.admit({
-      protocol: ctx.routeProtocol, providerId: ctx.providerId, pricesProvider: ctx.pricesProvider, model: ex.call?.requestModel,
+      callId: ex.id, protocol: ctx.routeProtocol, providerId: ctx.providerId, pricesProvider: ctx.pricesProvider, model: ex.call?.requestModel,
       stream: true, path: ctx.path, body, json, tags: ex.tags, keyFingerprint: ctx.keyFingerprint, userAgent: ctx.userAgent,
       // The session was stopped while this response runs: the socket goes, as an HTTP stream would be cut.
       cut: (reason) => this.closeSocket(reason),

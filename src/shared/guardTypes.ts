@@ -4,20 +4,9 @@
  * app (webview/) can share them.
  */
 
-export type OnLimit = 'warn' | 'block';
+import type { GuardName, OnLimit, SessionLimits } from './guardMeta';
 
-export interface SessionLimits {
-  /** 0 = no limit, for each. */
-  sessionMaxTokens: number;
-  sessionMaxUsd: number;
-  maxRequestsPerMinute: number;
-  maxRepeats: number;
-  /** Failed calls in a row, arriving faster than any backoff, that make a retry storm. */
-  retryStormErrors: number;
-  onTrip: OnLimit;
-}
-
-export type GuardName = 'sessionMaxTokens' | 'sessionMaxUsd' | 'maxRequestsPerMinute' | 'maxRepeats' | 'retryStorm';
+export type { GuardName, OnLimit, SessionLimits } from './guardMeta';
 
 interface AlertBase {
   /** Unique per alert: windows use it to show each alert once. */
