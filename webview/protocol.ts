@@ -3,8 +3,8 @@
  * panel (src/extension/dashboardPanel.ts relays them to the engine) and the page `burnrate serve`
  * serves (webview/hosts.ts answers them with fetch). Types only: no runtime code from either side.
  */
-import type { CostEstimate, DashboardData, PriceRow } from '../src/engine/dashboardTypes';
-import type { GuardAlert, SessionView } from '../src/engine/guardTypes';
+import type { CostEstimate, DashboardData, PriceRow } from '../src/shared/dashboardTypes';
+import type { GuardAlert, SessionView } from '../src/shared/guardTypes';
 
 export type { CostEstimate, DashboardData, GuardAlert, PriceRow, SessionView };
 

@@ -69,7 +69,7 @@ export type AlertAudience = 'workspace' | 'owner' | 'this-window';
 /** The dashboard page `burnrate serve` serves on its own port (no secret: it holds no data). */
 export const DASHBOARD_PAGE_ROUTES = ['/', '/dashboard.js', '/dashboard.css'] as const;
 
-export type { CostEstimate } from './dashboardTypes';
+export type { CostEstimate } from '../shared/dashboardTypes';
 
 /** What repricing a model's unpriced history came to (POST /_burnrate/prices/reprice, and within the override's answer). */
 export interface ModelRepriceAnswer {

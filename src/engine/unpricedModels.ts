@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { GuardAlert } from './guardTypes';
+import type { GuardAlert } from '../shared/guardTypes';
 import { readStateFile, writeStateFile, type StateFileLog } from './stateFile';
 
 export const UNPRICED_MODELS_FILE = 'unpriced-models.json';

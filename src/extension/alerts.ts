@@ -6,7 +6,7 @@
 import type { GuardName, SessionView } from '../engine/guards';
 import type { ModelRepriceAnswer } from '../engine/managementProtocol';
 import type { DeliveredAlert } from './engineClient';
-import { formatUsd } from './format';
+import { formatUsd } from '../shared/format';
 
 export interface WindowRole {
   /** This window hosts the engine. */

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import type { DashboardData } from '../../src/engine/dashboardTypes';
+import type { DashboardData } from '../../src/shared/dashboardTypes';
 import { MANAGEMENT_ROUTES, readSecret, type ModelRepriceAnswer, type PriceOverrideAnswer } from '../../src/engine/managementProtocol';
 import type { UnpricedModelState } from '../../src/engine/unpricedModels';
 import { exited, runCli, startServe, type ServeProcess } from '../support/cliProcess';

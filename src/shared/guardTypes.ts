@@ -1,0 +1,57 @@
+/**
+ * The shapes of sessions and alerts as the guards (and the unpriced-model announcements) report
+ * them (GET /_burnrate/sessions, `alert` events). Types only and no Node import, so the dashboard
+ * app (webview/) can share them.
+ */
+
+export type OnLimit = 'warn' | 'block';
+
+export interface SessionLimits {
+  /** 0 = no limit, for each. */
+  sessionMaxTokens: number;
+  sessionMaxUsd: number;
+  maxRequestsPerMinute: number;
+  maxRepeats: number;
+  /** Failed calls in a row, arriving faster than any backoff, that make a retry storm. */
+  retryStormErrors: number;
+  onTrip: OnLimit;
+}
+
+export type GuardName = 'sessionMaxTokens' | 'sessionMaxUsd' | 'maxRequestsPerMinute' | 'maxRepeats' | 'retryStorm';
+
+interface AlertBase {
+  /** Unique per alert: windows use it to show each alert once. */
+  id: string;
+  at: number;
+  message: string;
+  /** The workspace the alert concerns (null: all spend, or untagged traffic). */
+  workspace: string | null;
+  session: string | null;
+}
+
+export type GuardAlert =
+  | (AlertBase & { kind: 'budget'; period: 'day' | 'month'; threshold: number; capUsd: number; spentUsd: number; onExceed: OnLimit })
+  | (AlertBase & { kind: 'guard'; guard: GuardName; limit: number; value: number; action: OnLimit; session: string })
+  | (AlertBase & { kind: 'anomaly'; todayUsd: number; averageUsd: number })
+  /** The first call of a model the price data does not know (announced once per provider and model; see unpricedModels.ts). */
+  | (AlertBase & { kind: 'unpricedModel'; provider: string; model: string });
+
+export interface SessionView {
+  id: string;
+  /** False for sessions Burn Rate inferred (key + client + workspace, split by idle gaps). */
+  explicit: boolean;
+  workspace: string | null;
+  startedAt: number;
+  lastAt: number;
+  requests: number;
+  tokens: number;
+  costUsd: number;
+  inFlight: number;
+  /** Calls refused since the session was stopped. */
+  blockedCalls: number;
+  state: 'active' | 'stopped';
+  stoppedReason: string | null;
+  /** Guards that tripped and have not been re-armed. */
+  tripped: GuardName[];
+  limits: SessionLimits;
+}
