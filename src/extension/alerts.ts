@@ -4,7 +4,7 @@
  * sessionCommands.ts and priceCommands.ts show it and run the chosen action.
  */
 import type { GuardName, SessionView } from '../engine/guards';
-import type { ModelRepriceAnswer } from '../engine/managementProtocol';
+import type { ModelRepriceAnswer } from '../shared/managementRoutes';
 import type { DeliveredAlert } from './engineClient';
 import { formatUsd } from '../shared/format';
 
