@@ -123,7 +123,8 @@ export class ManagementApi {
   handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
     if (!url.pathname.startsWith(MANAGEMENT_PREFIX)) return false;
     const route = url.pathname;
-    if (`${req.method} ${route}` === routeKey(R.health)) {
+    const key = `${req.method} ${route}`;
+    if (key === routeKey(R.health)) {
       sendJson(res, 200, this.health);
       return true;
     }
@@ -131,7 +132,7 @@ export class ManagementApi {
       sendJson(res, 401, { error: { type: 'unauthorized', message: 'the management API needs the per-install secret (Authorization: Bearer …)' } });
       return true;
     }
-    switch (`${req.method} ${route}`) {
+    switch (key) {
       case routeKey(R.summary):
         sendJson(res, 200, this.summary());
         break;
