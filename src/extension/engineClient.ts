@@ -1,6 +1,7 @@
 /**
- * HTTP client for the engine's management API on 127.0.0.1 (src/engine/management.ts). Every window
- * talks to the engine this way, the window hosting it included. No vscode import.
+ * The engine's management routes that are more than one JSON request (the events stream, the export
+ * download) and pause/resume; everything else goes through managementClient.ts. Every window talks
+ * to the engine this way, the window hosting it included. No vscode import.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
