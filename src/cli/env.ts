@@ -2,16 +2,20 @@
 import * as path from 'node:path';
 import { setupSnippet, type SnippetFormat } from '../engine/meter';
 import { parse, UsageError } from './args';
-import { METERED_FLAGS, meteredEnvironment } from './meteredEnv';
+import type { Command } from './command';
+import { METERED_FLAGS, METERED_SYNOPSIS, meteredEnvironment } from './meteredEnv';
 
 const SHELLS: Record<string, SnippetFormat> = { sh: 'sh', bash: 'sh', zsh: 'sh', fish: 'fish', powershell: 'powershell', pwsh: 'powershell' };
 
-export async function envCommand(args: string[], showHelp: () => void): Promise<number> {
+export const envCommand: Command = {
+  name: 'env',
+  synopsis: `${METERED_SYNOPSIS} [--shell bash|zsh|fish|powershell]`,
+  summary: 'Prints the same environment as shell code: eval "$(burnrate env)".',
+  run: printEnvironment,
+};
+
+async function printEnvironment(args: string[]): Promise<number> {
   const { values } = parse(args, { ...METERED_FLAGS, shell: { type: 'string' } });
-  if (values.help) {
-    showHelp();
-    return 0;
-  }
   const format = snippetFormat(values.shell as string | undefined);
   const plan = await meteredEnvironment(values, 'env');
   const session = plan.variables.find((v) => v.variable === 'BURNRATE_SESSION')?.value;

@@ -15,6 +15,8 @@ export const METERED_FLAGS = {
   user: { type: 'string' },
   'no-intercept': { type: 'boolean' },
 } as const;
+/** METERED_FLAGS as the help text shows them. */
+export const METERED_SYNOPSIS = '[--port N] [--session S] [--feature F] [--user U] [--no-intercept]';
 
 /** Exit status when no Burn Rate proxy answers on the port (sysexits' EX_UNAVAILABLE). */
 export const NO_PROXY_EXIT = 69;

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import { CAPTURE_ENV } from '../capture/protocol';
 import { meteredEnvRecord } from '../engine/meter';
 import { parse, UsageError } from './args';
-import { METERED_FLAGS, meteredEnvironment } from './meteredEnv';
+import type { Command } from './command';
+import { METERED_FLAGS, METERED_SYNOPSIS, meteredEnvironment, NO_PROXY_EXIT } from './meteredEnv';
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 /** Signals a terminal sends to its whole foreground process group: the command already has them. */
@@ -24,13 +25,18 @@ export function splitCommand(args: readonly string[]): { flags: string[]; comman
   return { flags: [...args], command: [] };
 }
 
-export async function runCommand(args: string[], showHelp: () => void): Promise<number> {
+export const runCommand: Command = {
+  name: 'run',
+  synopsis: `${METERED_SYNOPSIS} -- COMMAND [ARGS…]`,
+  summary: `Runs COMMAND in the metered environment (base-URL variables and, unless --no-intercept,
+the capture hooks for clients that read none), as its own session (default run-HHMM-xxxx).
+Exits with COMMAND's status; ${NO_PROXY_EXIT} without running it when no proxy answers on the port.`,
+  run: meteredRun,
+};
+
+async function meteredRun(args: string[]): Promise<number> {
   const { flags, command } = splitCommand(args);
   const { values } = parse(flags, METERED_FLAGS);
-  if (values.help) {
-    showHelp();
-    return 0;
-  }
   if (!command.length) throw new UsageError('run needs a command: burnrate run [--session S] … -- COMMAND [ARGS…]');
   const plan = await meteredEnvironment(values, 'run');
   const env: NodeJS.ProcessEnv = { ...process.env, ...meteredEnvRecord(plan) };

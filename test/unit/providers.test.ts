@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { adapterFor, protocolAdapters } from '../../src/engine/providers';
 import { RouteTable } from '../../src/engine/routes';
 import { anthropicAdapter } from '../../src/engine/providers/anthropic';
-import { countStringChars, hasObjectMember, readStringMember } from '../../src/engine/providers/common';
+import { countStringChars, hasObjectMember, readStringMember } from '../../src/engine/providers/jsonScan';
 import { geminiAdapter } from '../../src/engine/providers/gemini';
 import { NdjsonSplitter, ollamaAdapter } from '../../src/engine/providers/ollama';
 import { openaiAdapter, removeNullUsageMember } from '../../src/engine/providers/openai';

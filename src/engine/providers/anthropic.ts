@@ -16,9 +16,8 @@ import {
   normalisePath,
   parseJson,
   readAsEventStream,
-  readStringMember,
-  stringCharCounter,
 } from './common';
+import { readStringMember, stringCharCounter } from './jsonScan';
 
 export type AnthropicEndpoint = 'messages' | 'count_tokens';
 

@@ -3,8 +3,7 @@ import { anthropicAdapter } from './anthropic';
 import { geminiAdapter } from './gemini';
 import { ollamaAdapter } from './ollama';
 import { normalisePath } from './common';
-import { createOpenAiAdapter, openAiEndpointOf, openaiAdapter } from './openai';
-import { realtimeSocketProtocol, responsesSocketProtocol, type SocketProtocol } from './openaiWebSocket';
+import { createOpenAiAdapter, openAiEndpointOf, openaiAdapter, realtimeSocketProtocol, responsesSocketProtocol, type SocketProtocol } from './openai';
 
 /** The adapters by protocol name, as named in pricing/providers.json. */
 export const protocolAdapters: Record<string, ProtocolAdapter> = {
@@ -27,8 +26,8 @@ export function adapterFor(protocol: string, options: { injectStreamUsage?: bool
   return protocolAdapters[protocol];
 }
 
-export type { ResponseEventReader, SocketProtocol } from './openaiWebSocket';
-export { realtimeSessionModel } from './openaiWebSocket';
+export type { ResponseEventReader, SocketProtocol } from './openai';
+export { realtimeSessionModel } from './openai';
 
 /** The metered WebSocket transport at this path (Responses WebSocket mode, Realtime), if any. */
 export function socketProtocolFor(protocol: string, path: string): SocketProtocol | undefined {

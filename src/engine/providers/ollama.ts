@@ -17,9 +17,8 @@ import {
   newReport,
   normalisePath,
   parseJson,
-  readStringMember,
-  stringCharCounter,
 } from './common';
+import { readStringMember, stringCharCounter } from './jsonScan';
 import { openaiAdapter } from './openai';
 
 export type OllamaEndpoint = 'ollama.chat' | 'ollama.generate' | 'ollama.embed';

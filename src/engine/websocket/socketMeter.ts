@@ -11,7 +11,8 @@ import { closeReason, websocketErrorEvent, type ProxyErrorResponse } from '../er
 import { recordExchange, type Exchange, type RecordSink } from '../exchangeRecord';
 import { parseJsonLazily } from '../lazyJson';
 import { realtimeSessionModel, type ResponseEventReader, type SocketProtocol } from '../providers';
-import { asObject, asString, count, errorBodyMessage, newReport, parseJson, readStringMember } from '../providers/common';
+import { asObject, asString, count, errorBodyMessage, newReport, parseJson } from '../providers/common';
+import { readStringMember } from '../providers/jsonScan';
 import type { Tags } from '../tags';
 import type { UsageReport } from '../usage';
 import type { FrameTap } from './relay';

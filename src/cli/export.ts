@@ -1,0 +1,28 @@
+/** `burnrate export`: one row per request, as CSV or JSON lines, to stdout or a file. */
+import * as fs from 'node:fs';
+import { csvHeader, csvLine, jsonLine } from '../engine/exportFormat';
+import { parseSince } from '../engine/queries';
+import { parse, UsageError } from './args';
+import { exitZeroAfter, type Command } from './command';
+import { openForReading } from './readDatabase';
+
+export const exportCommand: Command = {
+  name: 'export',
+  synopsis: '[--db FILE] --format csv|jsonl [--since …] [--out FILE]',
+  summary: 'One row per request, as CSV or JSON lines.',
+  run: exitZeroAfter(exportRecords),
+};
+
+async function exportRecords(args: string[]): Promise<void> {
+  const { values } = parse(args, { db: { type: 'string' }, since: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' } });
+  const format = values.format;
+  if (format !== 'csv' && format !== 'jsonl') throw new UsageError('--format expects csv or jsonl');
+  const since = values.since ? parseSince(values.since as string) : undefined;
+  const query = await openForReading(values.db);
+  const out = values.out ? fs.createWriteStream(values.out as string) : process.stdout;
+  // Waits on backpressure: an export of a large database must not buffer it all in memory.
+  const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  if (format === 'csv') await write(csvHeader());
+  for (const rec of query.records({ since })) await write(format === 'csv' ? csvLine(rec) : jsonLine(rec));
+  if (out !== process.stdout) await new Promise<void>((r) => out.end(r));
+}

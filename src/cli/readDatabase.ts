@@ -1,0 +1,13 @@
+import { SpendDatabase } from '../engine/db';
+import { defaultDbPath } from '../engine/engine';
+import { SpendQuery } from '../engine/queries';
+import { readJournalRecords } from '../engine/recorder';
+
+/** Opens the database (--db, or the default one) read-only, with records a running proxy has journalled but not yet saved. */
+export async function openForReading(dbFlag: unknown): Promise<SpendQuery> {
+  const file = (dbFlag as string | undefined) ?? defaultDbPath();
+  const journalled = readJournalRecords(file);
+  const database = await SpendDatabase.open(file, { create: journalled.length > 0 });
+  database.insert(journalled);
+  return new SpendQuery(database.db);
+}
