@@ -3,6 +3,7 @@
  * extension, which talks to the engine) and the page `burnrate serve` serves (fetch to the same
  * origin with the per-install secret as a Bearer token).
  */
+import { ManagementRoutes as R, routeUrl, SESSION_ACTION_ROUTES } from '../src/shared/managementRoutes';
 import type { AppMessage, ConnectionState, GuardAlert, HostMessage, HostRequests, RequestMethod } from './protocol';
 
 export interface DashboardHost {
@@ -112,17 +113,14 @@ class PageHost extends HostListeners implements DashboardHost {
   async request<M extends RequestMethod>(method: M, params: HostRequests[M]['params']): Promise<HostRequests[M]['result']> {
     switch (method) {
       case 'dashboard':
-        return (await this.getJson(`/_burnrate/dashboard?${filterQuery(params as HostRequests['dashboard']['params'])}`)) as HostRequests[M]['result'];
+        return (await this.getJson(routeUrl(R.dashboard, params as HostRequests['dashboard']['params']))) as HostRequests[M]['result'];
       case 'prices':
-        return (await this.getJson(`/_burnrate/prices?${new URLSearchParams({ q: (params as HostRequests['prices']['params']).q })}`)) as HostRequests[M]['result'];
-      case 'estimate': {
-        const p = params as HostRequests['estimate']['params'];
-        const q = new URLSearchParams({ model: p.model, inputTokens: String(p.inputTokens), cachedTokens: String(p.cachedTokens), outputTokens: String(p.outputTokens), requestsPerDay: String(p.requestsPerDay) });
-        return (await this.getJson(`/_burnrate/estimate?${q}`)) as HostRequests[M]['result'];
-      }
+        return (await this.getJson(routeUrl(R.prices, params as HostRequests['prices']['params']))) as HostRequests[M]['result'];
+      case 'estimate':
+        return (await this.getJson(routeUrl(R.estimate, params as HostRequests['estimate']['params']))) as HostRequests[M]['result'];
       case 'export': {
         const p = params as HostRequests['export']['params'];
-        const res = await this.fetch(`/_burnrate/export?format=${p.format}&${filterQuery(p)}`);
+        const res = await this.fetch(routeUrl(R.export, { format: p.format, since: p.since, until: p.until, workspace: p.workspace }));
         const blob = await res.blob();
         const name = `burnrate-${new Date(p.since).toISOString().slice(0, 10)}.${p.format}`;
         const a = document.createElement('a');
@@ -135,11 +133,11 @@ class PageHost extends HostListeners implements DashboardHost {
         return { saved: name } as HostRequests[M]['result'];
       }
       case 'sessions':
-        return ((await this.getJson('/_burnrate/sessions')) as { sessions: HostRequests['sessions']['result'] }).sessions as HostRequests[M]['result'];
+        return ((await this.getJson(R.sessions.path)) as { sessions: HostRequests['sessions']['result'] }).sessions as HostRequests[M]['result'];
       case 'session': {
         const p = params as HostRequests['session']['params'];
         // The browser sends this page's Origin with a POST; the engine accepts its own on management routes.
-        const res = await this.fetch(`/_burnrate/sessions/${encodeURIComponent(p.action)}`, { 'content-type': 'application/json' }, JSON.stringify({ session: p.session }));
+        const res = await this.fetch(SESSION_ACTION_ROUTES[p.action].path, { 'content-type': 'application/json' }, JSON.stringify({ session: p.session }));
         return (await res.json()) as HostRequests[M]['result'];
       }
       default:
@@ -177,7 +175,7 @@ class PageHost extends HostListeners implements DashboardHost {
     let delay = 500;
     for (;;) {
       try {
-        const res = await this.fetch('/_burnrate/events', { accept: 'text/event-stream' });
+        const res = await this.fetch(R.events.path, { accept: 'text/event-stream' });
         this.announce({ live: true, note: '' });
         delay = 500;
         const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -236,10 +234,4 @@ class PageHost extends HostListeners implements DashboardHost {
   private async getJson(url: string): Promise<unknown> {
     return (await this.fetch(url)).json();
   }
-}
-
-export function filterQuery(f: { since: number; until: number; workspace?: string }): string {
-  const q = new URLSearchParams({ since: String(f.since), until: String(f.until) });
-  if (f.workspace) q.set('workspace', f.workspace);
-  return q.toString();
 }

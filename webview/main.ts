@@ -3,9 +3,11 @@
  * It asks its host for pre-aggregated figures (one request per render), redraws on new records,
  * and keeps the filter (and the last figures, for an instant repaint) across hide/show.
  */
+import { localDay } from '../src/shared/calendar';
+import { formatTokens } from '../src/shared/format';
 import { DailyChart, ShareChart } from './charts';
 import { h, table } from './dom';
-import { duration, isoDay, money, percent, time, tokens } from './format';
+import { duration, money, percent, time } from './format';
 import { pickHost } from './hosts';
 import type { AppCommand, DashboardData, FilterQuery, GuardAlert, PriceRow, SessionAction } from './protocol';
 import { AlertList, SessionsView } from './sessions';
@@ -27,7 +29,7 @@ const host = pickHost();
 document.body.classList.add(host.kind === 'vscode' ? 'in-vscode' : 'page');
 
 const saved = host.getState<AppState>();
-const state: AppState = { range: 'today', from: isoDay(Date.now() - 6 * 86_400_000), to: isoDay(Date.now()), workspace: '', ...saved };
+const state: AppState = { range: 'today', from: localDay(Date.now() - 6 * 86_400_000), to: localDay(Date.now()), workspace: '', ...saved };
 
 function dayStart(d: Date, offset = 0): number {
   return new Date(d.getFullYear(), d.getMonth(), d.getDate() + offset).getTime();
@@ -191,7 +193,7 @@ function render(d: DashboardData): void {
     tile('today', 'Spent today', money(t.todayUsd), ''),
     tile('week', 'This week', money(t.weekUsd), 'since Monday'),
     tile('month', 'This month', money(t.monthUsd), ''),
-    tile('cost', `Spend · ${rangeLabel}`, money(t.costUsd), t.unpricedRequests ? `${t.unpricedRequests} unpriced` : `${tokens(t.inputTokens)} in / ${tokens(t.outputTokens)} out`),
+    tile('cost', `Spend · ${rangeLabel}`, money(t.costUsd), t.unpricedRequests ? `${t.unpricedRequests} unpriced` : `${formatTokens(t.inputTokens)} in / ${formatTokens(t.outputTokens)} out`),
     tile('requests', 'Requests', t.requests.toLocaleString('en-US'), rangeLabel),
     tile('per-request', 'Per request', money(t.avgCostPerRequestUsd), 'average'),
     tile('per-session', 'Per session', money(t.costPerSessionUsd), `${t.sessions} session${t.sessions === 1 ? '' : 's'}`),
@@ -215,7 +217,7 @@ function render(d: DashboardData): void {
   modelChart.update([...topModels.map((m) => ({ label: m.key, value: m.costUsd })), ...(otherModels > 0 ? [{ label: 'other', value: otherModels }] : [])]);
 
   featuresBox.replaceChildren(table(['feature', 'cost', 'share', 'requests', 'per request', 'output'],
-    d.byFeature.slice(0, 12).map((f) => [f.key, money(f.costUsd), percent(f.share), f.requests.toLocaleString('en-US'), money(f.costPerRequestUsd), tokens(f.outputTokens)]),
+    d.byFeature.slice(0, 12).map((f) => [f.key, money(f.costUsd), percent(f.share), f.requests.toLocaleString('en-US'), money(f.costPerRequestUsd), formatTokens(f.outputTokens)]),
     { numeric: [1, 2, 3, 4, 5], empty: 'No requests in this range.', testId: 'features' }));
   clientsBox.replaceChildren(table(['client', 'cost', 'share', 'requests'],
     d.byClient.slice(0, 12).map((c) => [c.key, money(c.costUsd), percent(c.share), c.requests.toLocaleString('en-US')]),
@@ -226,12 +228,12 @@ function render(d: DashboardData): void {
     : h('p', { class: 'muted' }, 'No leaks found in this range: no repeated uncached prompts, runaway output, growing context or failing calls.'));
 
   sessionsBox.replaceChildren(table(['session', 'duration', 'requests', 'tokens', 'cost'],
-    d.topSessions.map((s) => [s.session, duration(s.durationMs), s.requests.toLocaleString('en-US'), tokens(s.tokens), money(s.costUsd)]),
+    d.topSessions.map((s) => [s.session, duration(s.durationMs), s.requests.toLocaleString('en-US'), formatTokens(s.tokens), money(s.costUsd)]),
     { numeric: [1, 2, 3, 4], empty: 'No tagged sessions in this range.', testId: 'sessions' }));
 
   // The half-width card of top requests has no room for the client; the full-width feed has.
   const requestRow = (r: DashboardData['recent'][number], withClient = false) => [
-    time(r.startedAt), r.model ?? r.provider, ...(withClient ? [r.client ?? ''] : []), r.feature ?? '', `${tokens(r.inputTokens)} / ${tokens(r.outputTokens)}`,
+    time(r.startedAt), r.model ?? r.provider, ...(withClient ? [r.client ?? ''] : []), r.feature ?? '', `${formatTokens(r.inputTokens)} / ${formatTokens(r.outputTokens)}`,
     r.status >= 400 || r.status === 0 ? h('span', { class: 'error' }, r.status ? String(r.status) : 'failed') : String(r.status),
     r.costStatus === 'unpriced' ? h('span', { class: 'muted' }, 'unpriced') : `${money(r.costUsd)}${r.costStatus === 'estimated' ? '*' : ''}`,
   ];

@@ -3,41 +3,28 @@
  * panel (src/extension/dashboardPanel.ts relays them to the engine) and the page `burnrate serve`
  * serves (webview/hosts.ts answers them with fetch). Types only: no runtime code from either side.
  */
-import type { CostEstimate, DashboardData, PriceRow } from '../src/engine/dashboardTypes';
+import type { CostEstimate, DashboardData, PriceRow } from '../src/shared/dashboardTypes';
 import type { GuardAlert, SessionView } from '../src/shared/guardTypes';
+import type { ExportFormat, FilterQuery, ManagementRoutes, ParamsOf, ResultOf, SessionAction } from '../src/shared/managementRoutes';
 
+export { SESSION_ACTIONS } from '../src/shared/managementRoutes';
+export type { EstimateQuery, FilterQuery, SessionAction } from '../src/shared/managementRoutes';
 export type { CostEstimate, DashboardData, GuardAlert, PriceRow, SessionView };
 
-/** Whole local days: since = first day's midnight, until = the midnight after the last day. */
-export interface FilterQuery {
-  since: number;
-  until: number;
-  workspace?: string;
-}
-
-export interface EstimateQuery {
-  model: string;
-  inputTokens: number;
-  cachedTokens: number;
-  outputTokens: number;
-  requestsPerDay: number;
-}
+/** A host request answered by one management route: that route's parameters and answer. */
+type RouteRequest<R> = { params: ParamsOf<R>; result: ResultOf<R> };
 
 /** Extension commands the panel may ask for (the host checks this list). */
 export const APP_COMMANDS = ['burnrate.copyProxySetup', 'burnrate.newMeteredTerminal', 'burnrate.refreshPrices'] as const;
 export type AppCommand = (typeof APP_COMMANDS)[number];
 
-/** What the dashboard may do to a session: the management routes /_burnrate/sessions/<action>. */
-export const SESSION_ACTIONS = ['stop', 'allow', 'raise'] as const;
-export type SessionAction = (typeof SESSION_ACTIONS)[number];
-
 /** What the app may ask of its host, with the reply each gets. */
 export interface HostRequests {
-  dashboard: { params: FilterQuery; result: DashboardData };
+  dashboard: RouteRequest<typeof ManagementRoutes.dashboard>;
   prices: { params: { q: string }; result: PriceRow[] };
-  estimate: { params: EstimateQuery; result: CostEstimate };
+  estimate: RouteRequest<typeof ManagementRoutes.estimate>;
   /** In VS Code: a save dialog (saved = file name, null when cancelled). On the page: a download. */
-  export: { params: FilterQuery & { format: 'csv' | 'jsonl' }; result: { saved: string | null } };
+  export: { params: FilterQuery & { format: ExportFormat }; result: { saved: string | null } };
   command: { params: { command: AppCommand }; result: null };
   /** Today's sessions, most recent first (GET /_burnrate/sessions). */
   sessions: { params: Record<string, never>; result: SessionView[] };

@@ -3,9 +3,10 @@
  * list of recent budget / guard / anomaly alerts. Both only draw what they are given; main.ts
  * fetches and calls the host.
  */
+import { formatTokens } from '../src/shared/format';
 import { guardLabel } from '../src/shared/guardMeta';
 import { h, table } from './dom';
-import { money, time, tokens } from './format';
+import { money, time } from './format';
 import type { GuardAlert, SessionAction, SessionView } from './protocol';
 
 const MAX_ROWS = 50;
@@ -30,7 +31,7 @@ export class SessionsView {
       this.stateCell(s),
       time(s.lastAt),
       s.requests.toLocaleString('en-US'),
-      tokens(s.tokens),
+      formatTokens(s.tokens),
       money(s.costUsd),
       String(s.inFlight),
       s.blockedCalls ? h('span', { class: 'error' }, String(s.blockedCalls)) : '0',

@@ -5,12 +5,14 @@
  */
 import type { Database } from 'sql.js';
 import cheaperModelsFile from '../../pricing/cheaper-models.json';
-import type { Budget, DashboardData, DashboardFilter, DashboardTiles, LeakHint, RequestRow, SessionRow } from './dashboardTypes';
+import type { Budget, DashboardData, DashboardFilter, DashboardTiles, LeakHint, RequestRow, SessionRow } from '../shared/dashboardTypes';
 import { baseRates, nanosToUsd, tokensToNanos, type CostStatus, type PriceRow } from './pricing';
-import { localDay, UNTAGGED } from './queries';
+import { addLocalDays, localDay, localDayStart, localMonthStart } from '../shared/calendar';
+import { formatUsd } from '../shared/format';
+import { UNTAGGED } from './queries';
 import { DEFAULT_ROUTES } from './routes';
 
-export type * from './dashboardTypes';
+export type * from '../shared/dashboardTypes';
 
 export const ANOMALY_FACTOR = 3;
 export const TOP_SESSIONS = 5;
@@ -38,23 +40,10 @@ export const LEAK_RULES = {
 const cheaperModels = cheaperModelsFile.providers as Record<string, Record<string, string>>;
 const pricesProviderOf = new Map(DEFAULT_ROUTES.map((r) => [r.id, r.pricesProvider]));
 
-function midnight(ms: number): number {
-  const d = new Date(ms);
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
-}
-
-/** Local midnight `days` calendar days from `ms` (not ± 24 h: days around a DST change are 23 or 25 hours). */
-function addDays(ms: number, days: number): number {
-  const d = new Date(ms);
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate() + days).getTime();
-}
-
-const nextMidnight = (ms: number) => addDays(ms, 1);
-
 /** The local days from `since` to `until` (exclusive), in order. */
 export function daysOf(since: number, until: number): string[] {
   const days: string[] = [];
-  for (let t = midnight(since); t < until; t = nextMidnight(t)) days.push(localDay(t));
+  for (let t = localDayStart(since); t < until; t = addLocalDays(t, 1)) days.push(localDay(t));
   return days;
 }
 
@@ -136,10 +125,10 @@ export class DashboardQuery {
     const sessions = n(sessionTotals[0]);
     const today = localDay(now);
     const nowDate = new Date(now);
-    const weekStart = localDay(addDays(now, -((nowDate.getDay() + 6) % 7)));
-    const monthStart = localDay(new Date(nowDate.getFullYear(), nowDate.getMonth(), 1).getTime());
-    const trailingStart = localDay(addDays(now, -7));
-    const yesterday = localDay(addDays(now, -1));
+    const weekStart = localDay(addLocalDays(now, -((nowDate.getDay() + 6) % 7)));
+    const monthStart = localDay(localMonthStart(now));
+    const trailingStart = localDay(addLocalDays(now, -7));
+    const yesterday = localDay(addLocalDays(now, -1));
     // Spend per day from the earliest period start shown (month, week or the trailing 7 days) to today.
     const earliest = [monthStart, weekStart, trailingStart].sort()[0];
     const spendByDay = (withWorkspace: boolean) => {
@@ -204,8 +193,8 @@ export class DashboardQuery {
       r.params,
     ).map((v) => ({ session: String(v[0]), firstAt: n(v[1]), lastAt: n(v[2]), durationMs: n(v[2]) - n(v[1]), requests: n(v[3]), tokens: n(v[4]), costUsd: nanosToUsd(n(v[5])) }));
 
-    const rangeStart = midnight(filter.since);
-    const rangeEnd = days.length ? nextMidnight(filter.until - 1) : rangeStart;
+    const rangeStart = localDayStart(filter.since);
+    const rangeEnd = days.length ? addLocalDays(filter.until - 1, 1) : rangeStart;
     const reqWhere = `WHERE started_at >= ? AND started_at < ?${wsClause}`;
     const reqParams = [rangeStart, rangeEnd, ...wsParam];
     // The rollup says how many records the range holds: few are read and sorted via the time index;
@@ -247,11 +236,8 @@ export class DashboardQuery {
 
   private *leakHints(groups: Group[], totalRequests: number, perDay: Map<string, Array<{ day: string; requests: number; input: number }>>): Generator<LeakHint> {
     const usd = (nanos: number) => nanosToUsd(Math.round(nanos));
-    // Written as the dashboard writes money (webview/format.ts), so a hint's title and figure agree.
-    const money = (nanos: number) => {
-      const v = usd(nanos);
-      return v < 0.1 ? `$${Number(v.toPrecision(3))}` : v < 10_000 ? `$${v.toFixed(2)}` : `$${Math.round(v).toLocaleString('en-US')}`;
-    };
+    // Written as the dashboard writes money, so a hint's title and figure agree.
+    const money = (nanos: number) => formatUsd(usd(nanos), 'detail');
 
     for (const g of groups) {
       const rates = ratesOf(g.provider, g.model);

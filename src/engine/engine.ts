@@ -8,14 +8,13 @@ import { Guards } from './guards';
 import { KeyFingerprinter } from './keyFingerprint';
 import { ManagementApi } from './management';
 import { loadOrCreateSecret } from './managementProtocol';
-import { storeFeed } from './exportFeed';
 import type { OtlpExporter, OtlpExportOptions } from './otlpExport';
 import { describePrices, loadStoredPriceData, watchStoredPriceData } from './priceData';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
 import { Recorder } from './recorder';
 import { RouteTable } from './routes';
 import type { BurnRateSettings } from './settings';
-import { DEFAULT_STORE_IDLE_STOP_MS, SpendStore } from './spendStore';
+import { DEFAULT_STORE_IDLE_STOP_MS, SpendStore, storeFeed } from './spendStore';
 import { UnpricedModelFile, UnpricedModels } from './unpricedModels';
 import { userPriceOverridesFile } from './userPriceOverrides';
 

@@ -1,7 +1,6 @@
 import type { Database } from 'sql.js';
 import { rowToRecord } from './db';
 import type { RequestRecord } from './record';
-import type { SpendStore } from './spendStore';
 
 /**
  * Position in the stream of recorded requests, in insertion order. `seq` is the SQLite rowid of the
@@ -60,14 +59,5 @@ export function databaseFeed(db: Database): RecordFeed {
     after: async (cursor, limit) => query.after(cursor, limit),
     latest: async () => query.latest(),
     seqOf: async (id) => query.seqOf(id),
-  };
-}
-
-/** The feed over the engine's database, which lives in the store's worker process. */
-export function storeFeed(store: SpendStore): RecordFeed {
-  return {
-    after: (cursor, limit) => store.run('exportFeed', 'after', cursor, limit),
-    latest: () => store.run('exportFeed', 'latest'),
-    seqOf: (id) => store.run('exportFeed', 'seqOf', id),
   };
 }

@@ -1,4 +1,7 @@
 import type { Database } from 'sql.js';
+import { daysBefore, localDayStart, localMonthStart } from '../shared/calendar';
+
+export { daysBefore, localDayStart, localMonthStart } from '../shared/calendar';
 
 /**
  * What the guards need from the database, read once at start: today's and this month's spend
@@ -29,22 +32,6 @@ export interface BaselineSession {
 }
 
 export const TRAILING_DAYS = 7;
-
-export function localDayStart(at: number): number {
-  const d = new Date(at);
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
-}
-
-export function localMonthStart(at: number): number {
-  const d = new Date(at);
-  return new Date(d.getFullYear(), d.getMonth(), 1).getTime();
-}
-
-/** The start of the local day `days` days before the one starting at `dayStart` (DST-safe). */
-export function daysBefore(dayStart: number, days: number): number {
-  const d = new Date(dayStart);
-  return new Date(d.getFullYear(), d.getMonth(), d.getDate() - days).getTime();
-}
 
 export function emptyBaseline(now: number): GuardBaseline {
   return {

@@ -3,8 +3,8 @@
  * answered from the in-memory guards. management.ts reads the body and sends the answer.
  */
 import { GUARD_META, type GuardLimit } from '../shared/guardMeta';
+import { ManagementRoutes as R, routeKey } from '../shared/managementRoutes';
 import type { Guards } from './guards';
-import { MANAGEMENT_ROUTES } from './managementProtocol';
 import { SettingsError, validateSettings, type BurnRateSettings } from './settings';
 
 export interface RouteAnswer {
@@ -12,10 +12,7 @@ export interface RouteAnswer {
   body: unknown;
 }
 
-const GUARD_ROUTES = new Set<string>([
-  MANAGEMENT_ROUTES.sessions, MANAGEMENT_ROUTES.sessionStop, MANAGEMENT_ROUTES.sessionAllow, MANAGEMENT_ROUTES.sessionRaise,
-  MANAGEMENT_ROUTES.guards, MANAGEMENT_ROUTES.settings,
-]);
+const GUARD_ROUTES = new Set<string>([R.sessions, R.sessionStop, R.sessionAllow, R.sessionRaise, R.guards, R.settings].map((r) => r.path));
 
 export function isGuardRoute(route: string): boolean {
   return GUARD_ROUTES.has(route);
@@ -32,19 +29,19 @@ export function answerGuardRoute(guards: Guards, method: string, route: string, 
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const session = typeof b.session === 'string' && b.session.length > 0 && b.session.length <= 200 ? b.session : undefined;
   switch (`${method} ${route}`) {
-    case `GET ${MANAGEMENT_ROUTES.sessions}`:
+    case routeKey(R.sessions):
       return { status: 200, body: { sessions: guards.listSessions() } };
-    case `GET ${MANAGEMENT_ROUTES.guards}`:
+    case routeKey(R.guards):
       return { status: 200, body: { ...guards.settings(), budgets: guards.budgets() } };
-    case `POST ${MANAGEMENT_ROUTES.sessionStop}`:
+    case routeKey(R.sessionStop):
       if (!session) return bad('expected {"session": "<id>"}');
       guards.stop(session, typeof b.reason === 'string' ? b.reason.slice(0, 200) : 'stopped by the user');
       return { status: 200, body: guards.session(session) };
-    case `POST ${MANAGEMENT_ROUTES.sessionAllow}`:
+    case routeKey(R.sessionAllow):
       if (!session) return bad('expected {"session": "<id>"}');
       if (!guards.allow(session)) return notFound(`no session "${session}"`);
       return { status: 200, body: guards.session(session) };
-    case `POST ${MANAGEMENT_ROUTES.sessionRaise}`: {
+    case routeKey(R.sessionRaise): {
       if (!session) return bad('expected {"session": "<id>", "limits"?: {…}}');
       const limits: Partial<Record<(typeof RAISABLE)[number], number>> = {};
       if (b.limits !== undefined) {
@@ -58,7 +55,7 @@ export function answerGuardRoute(guards: Guards, method: string, route: string, 
       if (!guards.raise(session, limits)) return notFound(`no session "${session}"`);
       return { status: 200, body: guards.session(session) };
     }
-    case `POST ${MANAGEMENT_ROUTES.settings}`: {
+    case routeKey(R.settings): {
       try {
         const update: Parameters<Guards['configure']>[0] = {};
         if (b.global !== undefined) update.global = liveSettings(b.global, 'global');

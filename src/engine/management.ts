@@ -1,10 +1,11 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
+import type { CostEstimate } from '../shared/dashboardTypes';
+import { MANAGEMENT_PREFIX, ManagementRoutes as R, routeKey, type AlertAudience, type EngineHealth } from '../shared/managementRoutes';
 import type { Budget } from './dashboardQueries';
 import { csvHeader, csvLine, jsonLine } from './exportFormat';
 import { answerGuardRoute, isGuardRoute } from './guardRoutes';
 import type { GuardAlert, Guards } from './guards';
-import { MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, type AlertAudience, type CostEstimate, type EngineHealth } from './managementProtocol';
 import { answerPriceRoute, isPriceRoute, type PriceRouteContext } from './priceRoutes';
 import { listPrices, nanosToUsd, priceUsage, resolveModel } from './pricing';
 import type { RequestRecord } from './record';
@@ -13,8 +14,6 @@ import { SummaryTracker, type SpendSummary, type SummaryBase } from './summary';
 
 declare const BURNRATE_VERSION: string | undefined;
 const VERSION = typeof BURNRATE_VERSION === 'string' ? BURNRATE_VERSION : 'dev';
-
-export { loadOrCreateSecret, readSecret, MANAGEMENT_ROUTES, type EngineHealth } from './managementProtocol';
 
 export interface ManagementOptions {
   recorder: Recorder;
@@ -124,7 +123,8 @@ export class ManagementApi {
   handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
     if (!url.pathname.startsWith(MANAGEMENT_PREFIX)) return false;
     const route = url.pathname;
-    if (route === MANAGEMENT_ROUTES.health && req.method === 'GET') {
+    const key = `${req.method} ${route}`;
+    if (key === routeKey(R.health)) {
       sendJson(res, 200, this.health);
       return true;
     }
@@ -132,14 +132,14 @@ export class ManagementApi {
       sendJson(res, 401, { error: { type: 'unauthorized', message: 'the management API needs the per-install secret (Authorization: Bearer …)' } });
       return true;
     }
-    switch (`${req.method} ${route}`) {
-      case `GET ${MANAGEMENT_ROUTES.summary}`:
+    switch (key) {
+      case routeKey(R.summary):
         sendJson(res, 200, this.summary());
         break;
-      case `GET ${MANAGEMENT_ROUTES.events}`:
+      case routeKey(R.events):
         this.subscribe(req, res, url.searchParams.get('workspace'), url.searchParams.get('host') === this.health.instance);
         break;
-      case `POST ${MANAGEMENT_ROUTES.recording}`:
+      case routeKey(R.recording):
         void readSmallJson(req).then((body) => {
           const paused = (body as { paused?: unknown } | undefined)?.paused;
           if (typeof paused !== 'boolean') return sendJson(res, 400, { error: { type: 'bad_request', message: 'expected {"paused": true|false}' } });
@@ -147,13 +147,13 @@ export class ManagementApi {
           sendJson(res, 200, this.summary());
         });
         break;
-      case `GET ${MANAGEMENT_ROUTES.export}`:
+      case routeKey(R.export):
         void this.export(url, res).catch((e: Error) => {
           this.opts.log?.('error', `export failed: ${e.message}`);
           res.destroy();
         });
         break;
-      case `GET ${MANAGEMENT_ROUTES.dashboard}`: {
+      case routeKey(R.dashboard): {
         const filter = readFilter(url);
         if (typeof filter === 'string') badRequest(res, filter);
         else if (filter.since === undefined || filter.until === undefined) badRequest(res, 'since and until (epoch milliseconds) are required');
@@ -172,10 +172,10 @@ export class ManagementApi {
         }
         break;
       }
-      case `GET ${MANAGEMENT_ROUTES.prices}`:
+      case routeKey(R.prices):
         sendJson(res, 200, listPrices(this.opts.pricesProviders ?? [], url.searchParams.get('q')?.trim() || undefined));
         break;
-      case `GET ${MANAGEMENT_ROUTES.estimate}`: {
+      case routeKey(R.estimate): {
         const estimate = this.estimate(url);
         if (typeof estimate === 'string') badRequest(res, estimate);
         else sendJson(res, 200, estimate);

@@ -3,7 +3,8 @@
  * `burnrate run` / `burnrate env`. Node built-ins only: a client does not load the engine to ask.
  */
 import * as http from 'node:http';
-import { ENGINE_HOST as LOOPBACK_HOST, MANAGEMENT_ROUTES, type EngineHealth } from './managementProtocol';
+import { ManagementRoutes, type EngineHealth } from '../shared/managementRoutes';
+import { ENGINE_HOST as LOOPBACK_HOST } from './managementProtocol';
 
 export type Probe =
   | { kind: 'burnrate'; health: EngineHealth }
@@ -16,7 +17,7 @@ export type Probe =
 /** Asks GET /_burnrate/health: tells "free", "a Burn Rate engine" and "something else" apart. */
 export function probe(port: number, timeoutMs = 1_500): Promise<Probe> {
   return new Promise((resolve) => {
-    const req = http.get({ host: LOOPBACK_HOST, port, path: MANAGEMENT_ROUTES.health, agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.get({ host: LOOPBACK_HOST, port, path: ManagementRoutes.health.path, agent: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {

@@ -3,8 +3,8 @@
  * and Set a Price (a user override, see userPriceOverrides.ts). management.ts reads the body and
  * sends the answer.
  */
+import { ManagementRoutes as R, routeKey, type ModelRepriceAnswer, type PriceOverrideAnswer } from '../shared/managementRoutes';
 import { bad, notFound, type RouteAnswer } from './guardRoutes';
-import { MANAGEMENT_ROUTES, type ModelRepriceAnswer, type PriceOverrideAnswer } from './managementProtocol';
 import type { ModelRepriceResult } from './modelReprice';
 import { nanosToUsd } from './pricing';
 import type { UnpricedModels } from './unpricedModels';
@@ -20,7 +20,7 @@ export interface PriceRouteContext {
   repriceModel: (provider: string, model: string) => Promise<ModelRepriceResult>;
 }
 
-const PRICE_ROUTES = new Set<string>([MANAGEMENT_ROUTES.unpricedModels, MANAGEMENT_ROUTES.unpricedModelIgnore, MANAGEMENT_ROUTES.priceOverride, MANAGEMENT_ROUTES.repriceModel]);
+const PRICE_ROUTES = new Set<string>([R.unpricedModels, R.unpricedModelIgnore, R.priceOverride, R.repriceModel].map((r) => r.path));
 
 export function isPriceRoute(route: string): boolean {
   return PRICE_ROUTES.has(route);
@@ -36,13 +36,13 @@ export async function answerPriceRoute(ctx: PriceRouteContext, method: string, r
   const provider = typeof b.provider === 'string' && b.provider.length <= 100 ? b.provider : undefined;
   const model = typeof b.model === 'string' && b.model.length > 0 && b.model.length <= 200 ? b.model : undefined;
   switch (`${method} ${route}`) {
-    case `GET ${MANAGEMENT_ROUTES.unpricedModels}`:
+    case routeKey(R.unpricedModels):
       return { status: 200, body: ctx.unpricedModels.state() };
-    case `POST ${MANAGEMENT_ROUTES.unpricedModelIgnore}`:
+    case routeKey(R.unpricedModelIgnore):
       if (!provider || !model) return bad('expected {"provider": "<provider id>", "model": "<model>"}');
       ctx.unpricedModels.ignore(provider, model);
       return { status: 200, body: ctx.unpricedModels.state() };
-    case `POST ${MANAGEMENT_ROUTES.priceOverride}`: {
+    case routeKey(R.priceOverride): {
       if (!provider || !model) return bad('expected {"provider", "model", "inputPerMTok", "outputPerMTok", "cachedInputPerMTok"?} (USD per million tokens)');
       const pricesProvider = ctx.pricesProviderOf(provider);
       if (pricesProvider === undefined) return bad(`no provider "${provider}"`);
@@ -64,7 +64,7 @@ export async function answerPriceRoute(ctx: PriceRouteContext, method: string, r
       ctx.unpricedModels.priced(provider, model);
       return { status: 200, body: { file, pricesProvider, ...(await repriceHistory(ctx, provider, model)) } satisfies PriceOverrideAnswer };
     }
-    case `POST ${MANAGEMENT_ROUTES.repriceModel}`:
+    case routeKey(R.repriceModel):
       if (!provider || !model) return bad('expected {"provider": "<provider id>", "model": "<model>"}');
       return { status: 200, body: (await repriceHistory(ctx, provider, model)) satisfies ModelRepriceAnswer };
     default:

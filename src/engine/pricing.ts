@@ -4,7 +4,7 @@ import type { ModelInfo, ModelPrice, Provider, TieredPrices } from '@pydantic/ge
 import catalogueDatesFile from '../../pricing/catalogue-dates.json';
 import overridesFile from '../../pricing/overrides.json';
 import serviceTiersFile from '../../pricing/service-tiers.json';
-import type { PriceRow } from './dashboardTypes';
+import type { PriceRow } from '../shared/dashboardTypes';
 import { buildPriceFormula, type PriceFormula } from './priceFormula';
 import { priceLibrary, priceLibraryLoaded, whenPriceLibraryLoads } from './priceLibrary';
 import type { TokenUsage } from './usage';
@@ -255,7 +255,7 @@ function tierMultiplier(pricesProvider: string, tier: string, model: string): nu
 }
 
 /** One row of the price table shown by `burnrate prices` (declared with the dashboard's types). */
-export type { PriceRow } from './dashboardTypes';
+export type { PriceRow } from '../shared/dashboardTypes';
 
 /** The price table for the given catalogue providers (current prices), local overrides first. */
 export function listPrices(pricesProviders: string[], filter?: string): PriceRow[] {

@@ -1,6 +1,6 @@
 import type { Database } from 'sql.js';
 import { rowToRecord } from './db';
-import { localDay } from './rollup';
+import { localDay } from '../shared/calendar';
 import { nanosToUsd } from './pricing';
 import type { RequestRecord } from './record';
 
@@ -133,7 +133,6 @@ function coversWholeDays(opts: { since?: number; until?: number }): boolean {
   return (opts.since === undefined || opts.since === 0 || midnight(opts.since)) && (opts.until === undefined || midnight(opts.until));
 }
 
-export { localDay } from './rollup';
 
 function timeRange(since?: number, until?: number, workspace?: string): { where: string; params: Array<number | string> } {
   const clauses: string[] = [];

@@ -5,7 +5,7 @@
 import type * as http from 'node:http';
 import { identifyClient } from './clientIdentity';
 import { proxyError, type ProxyErrorResponse } from './errors';
-import { DASHBOARD_PAGE_ROUTES, MANAGEMENT_PREFIX } from './managementProtocol';
+import { DASHBOARD_PAGE_ROUTES, MANAGEMENT_PREFIX } from '../shared/managementRoutes';
 import { canonicalPath, type RouteTable } from './routes';
 import { headerTags, takePathTags, TagError, type Tags } from './tags';
 

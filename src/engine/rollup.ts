@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'sql.js';
-import { daysBefore, localDayStart } from './guardBaseline';
+import { daysBefore, localDay, localDayStart } from '../shared/calendar';
 import type { RequestRecord } from './record';
 
 /**
@@ -14,12 +14,6 @@ import type { RequestRecord } from './record';
 
 /** Prompts at least this long are worth caching (the providers' minimum cacheable prefix is 1,024 tokens). */
 export const LONG_PROMPT_TOKENS = 1024;
-
-/** The user's local calendar day of an instant, as YYYY-MM-DD (as the daily rollup keys it; LOCAL_DAY_SQL in SQL). */
-export function localDay(at: number): string {
-  const d = new Date(at);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
 
 /** Local calendar day of an epoch-ms column, as SpendQuery's `by day` groups it. */
 export const LOCAL_DAY_SQL = (column: string) => `strftime('%Y-%m-%d', ${column} / 1000, 'unixepoch', 'localtime')`;

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
 import { DatabaseUnreadableError } from './db';
+import type { RecordFeed } from './exportFeed';
 import type { ModelRepriceResult } from './modelReprice';
 import type { SpendReport, GroupBy, RecordCursor } from './queries';
 import type { QueryMethod, QueryMethodName, QueryModuleName } from './queryModules';
@@ -297,6 +298,16 @@ export class SpendStore {
     }
   }
 }
+
+/** The feed over the engine's database, which lives in the store's worker process. */
+export function storeFeed(store: SpendStore): RecordFeed {
+  return {
+    after: (cursor, limit) => store.run('exportFeed', 'after', cursor, limit),
+    latest: () => store.run('exportFeed', 'latest'),
+    seqOf: (id) => store.run('exportFeed', 'seqOf', id),
+  };
+}
+
 function startWorker(): ChildProcess {
   // Its own flags, never the host's (an inspector port or a profiler would clash); in VS Code the
   // host is Electron, which runs a script as plain Node with ELECTRON_RUN_AS_NODE.

@@ -1,5 +1,5 @@
 import type { Database } from 'sql.js';
-import { daysBefore, localDayStart } from './guardBaseline';
+import { daysBefore, localDayStart } from '../shared/calendar';
 import type { BudgetView } from './guards';
 import { nanosToUsd } from './pricing';
 import { parseSince, TOTALS_SQL, UNTAGGED, type Totals } from './queries';

@@ -5,9 +5,9 @@
  */
 import type { SessionView } from '../engine/guards';
 import { guardLabel } from '../shared/guardMeta';
-import type { ModelRepriceAnswer } from '../engine/managementProtocol';
+import type { ModelRepriceAnswer } from '../shared/managementRoutes';
 import type { DeliveredAlert } from './engineClient';
-import { formatUsd } from './format';
+import { formatUsd } from '../shared/format';
 
 export interface WindowRole {
   /** This window hosts the engine. */

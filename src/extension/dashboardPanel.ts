@@ -3,10 +3,15 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { APP_COMMANDS, isAppMessage, SESSION_ACTIONS, type AppMessage, type HostMessage, type HostRequests, type RequestMessage } from '../../webview/protocol';
 import { DASHBOARD_VIEW_TYPE } from './constants';
-import { downloadExport, getJson } from './engineClient';
+import { ManagementRoutes as R } from '../shared/managementRoutes';
+import { downloadExport } from './engineClient';
 import { allowSession, listSessions, raiseSessionLimits, stopSession } from './guardClient';
 import type { EngineLink } from './engineLink';
 import { plainState } from './format';
+import { callRoute } from './managementClient';
+
+/** The dashboard's figures may take a while over a long range. */
+const QUERY_TIMEOUT_MS = 15_000;
 
 /**
  * The dashboard panel: the app built from webview/ (dist/webview), fed by the engine's management
@@ -70,18 +75,20 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   private async answer(m: RequestMessage): Promise<unknown> {
-    const { port, secret } = this.access();
+    const access = this.access();
+    const { port, secret } = access;
+    // The webview's parameters are taken field by field, as the route declares them.
     switch (m.method) {
       case 'dashboard': {
         const p = m.params as HostRequests['dashboard']['params'];
-        return getJson(port, secret, `/_burnrate/dashboard?${filterQuery(p)}`);
+        return callRoute(access, R.dashboard, { since: Number(p.since), until: Number(p.until), workspace: p.workspace ? String(p.workspace) : undefined }, QUERY_TIMEOUT_MS);
       }
       case 'prices':
-        return getJson(port, secret, `/_burnrate/prices?${new URLSearchParams({ q: String((m.params as HostRequests['prices']['params']).q ?? '') })}`);
+        return callRoute(access, R.prices, { q: String((m.params as HostRequests['prices']['params']).q ?? '') }, QUERY_TIMEOUT_MS);
       case 'estimate': {
         const p = m.params as HostRequests['estimate']['params'];
-        const q = new URLSearchParams({ model: String(p.model), inputTokens: String(p.inputTokens), cachedTokens: String(p.cachedTokens), outputTokens: String(p.outputTokens), requestsPerDay: String(p.requestsPerDay) });
-        return getJson(port, secret, `/_burnrate/estimate?${q}`);
+        const q = { model: String(p.model), inputTokens: Number(p.inputTokens), cachedTokens: Number(p.cachedTokens), outputTokens: Number(p.outputTokens), requestsPerDay: Number(p.requestsPerDay) };
+        return callRoute(access, R.estimate, q, QUERY_TIMEOUT_MS);
       }
       case 'export':
         return this.export(m.params as HostRequests['export']['params'], port, secret);
@@ -166,10 +173,4 @@ export class DashboardPanel implements vscode.Disposable {
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }
-}
-
-function filterQuery(f: { since: number; until: number; workspace?: string }): string {
-  const q = new URLSearchParams({ since: String(Number(f.since)), until: String(Number(f.until)) });
-  if (f.workspace) q.set('workspace', String(f.workspace));
-  return q.toString();
 }

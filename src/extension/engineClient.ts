@@ -1,15 +1,18 @@
 /**
- * HTTP client for the engine's management API on 127.0.0.1 (src/engine/management.ts). Every window
- * talks to the engine this way, the window hosting it included. No vscode import.
+ * The engine's management routes that are more than one JSON request (the events stream, the export
+ * download) and pause/resume; everything else goes through managementClient.ts. Every window talks
+ * to the engine this way, the window hosting it included. No vscode import.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { ENGINE_HOST as LOOPBACK_HOST, MANAGEMENT_ROUTES, type AlertAudience } from '../engine/managementProtocol';
-import type { GuardAlert } from '../engine/guards';
+import { ENGINE_HOST as LOOPBACK_HOST } from '../engine/managementProtocol';
+import type { SpendSummary } from '../engine/summary';
+import type { GuardAlert } from '../shared/guardTypes';
+import { ManagementRoutes, routeUrl, type AlertAudience, type ExportQuery } from '../shared/managementRoutes';
+import { callRoute, ManagementError } from './managementClient';
 
 /** An alert as the events stream delivers it: which window should show it (see alerts.ts). */
 export type DeliveredAlert = GuardAlert & { audience: AlertAudience };
-import type { SpendSummary } from '../engine/summary';
 
 export type StreamEnd = 'ended' | 'unauthorized' | 'error';
 
@@ -42,10 +45,7 @@ export function subscribeSummaries(
       finish(e);
     }
   };
-  const query = new URLSearchParams();
-  if (workspace) query.set('workspace', workspace);
-  if (hostInstance) query.set('host', hostInstance);
-  const eventsPath = query.toString() ? `${MANAGEMENT_ROUTES.events}?${query}` : MANAGEMENT_ROUTES.events;
+  const eventsPath = routeUrl(ManagementRoutes.events, { workspace, host: hostInstance });
   const req = http.get({ host: LOOPBACK_HOST, port, path: eventsPath, agent: false, headers: { authorization: `Bearer ${secret}`, accept: 'text/event-stream' } }, (res) => {
     if (res.statusCode === 401) {
       res.resume();
@@ -107,73 +107,15 @@ export class SseReader {
   }
 }
 
-export class ManagementError extends Error {
-  constructor(message: string, readonly status?: number) {
-    super(message);
-  }
+/** POST recording: stop or resume recording; answers the summary afterwards. */
+export async function setRecordingPaused(port: number, secret: string, paused: boolean): Promise<SpendSummary> {
+  return (await callRoute({ port, secret }, ManagementRoutes.recording, { paused })) as SpendSummary;
 }
 
-/** POST /_burnrate/recording. */
-export function setRecordingPaused(port: number, secret: string, paused: boolean): Promise<SpendSummary> {
+/** GET export into `file` (a stream of rows, not JSON). Resolves with the bytes written. */
+export function downloadExport(port: number, secret: string, file: string, opts: ExportQuery): Promise<number> {
   return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ paused });
-    const req = http.request(
-      { host: LOOPBACK_HOST, port, path: MANAGEMENT_ROUTES.recording, method: 'POST', agent: false, timeout: 5_000, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode !== 200) return reject(new ManagementError(`the engine answered ${res.statusCode}: ${text.slice(0, 200)}`, res.statusCode));
-          try {
-            resolve(JSON.parse(text) as SpendSummary);
-          } catch (e) {
-            reject(e as Error);
-          }
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new ManagementError('the engine did not answer in time')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** GET a management route that answers JSON (the dashboard's data, prices, estimates). */
-export function getJson(port: number, secret: string, pathAndQuery: string, timeoutMs = 15_000): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: LOOPBACK_HOST, port, path: pathAndQuery, agent: false, timeout: timeoutMs, headers: { authorization: `Bearer ${secret}`, accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          return reject(new ManagementError(`the engine answered ${res.statusCode} without JSON`, res.statusCode));
-        }
-        if (res.statusCode !== 200) {
-          const message = (body as { error?: { message?: string } }).error?.message ?? `the engine answered ${res.statusCode}`;
-          return reject(new ManagementError(message, res.statusCode));
-        }
-        resolve(body);
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new ManagementError('the engine did not answer in time')));
-    req.on('error', reject);
-  });
-}
-
-/** GET /_burnrate/export into `file`. Resolves with the bytes written. */
-export function downloadExport(port: number, secret: string, file: string, opts: { format: 'csv' | 'jsonl'; since?: number; until?: number; workspace?: string }): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const query = new URLSearchParams({ format: opts.format });
-    if (opts.since !== undefined) query.set('since', String(opts.since));
-    if (opts.until !== undefined) query.set('until', String(opts.until));
-    if (opts.workspace !== undefined) query.set('workspace', opts.workspace);
-    const req = http.get({ host: LOOPBACK_HOST, port, path: `${MANAGEMENT_ROUTES.export}?${query}`, agent: false, headers: { authorization: `Bearer ${secret}` } }, (res) => {
+    const req = http.get({ host: LOOPBACK_HOST, port, path: routeUrl(ManagementRoutes.export, opts), agent: false, headers: { authorization: `Bearer ${secret}` } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return reject(new ManagementError(`the engine answered ${res.statusCode}`, res.statusCode));

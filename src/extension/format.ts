@@ -3,30 +3,10 @@
  * unit-tested; statusBar.ts only copies these strings into the item.
  */
 import type { SpendSummary, SummaryGroup } from '../engine/summary';
+import { formatTokens, formatUsd } from '../shared/format';
 import type { BurnRateConfig } from './config';
 import { Commands } from './constants';
 import type { LinkState } from './engineLink';
-
-/** Dollars the way a ticker shows them: cents once there are cents, three significant digits below. */
-export function formatUsd(usd: number): string {
-  if (!Number.isFinite(usd) || usd === 0) return '$0.00';
-  const sign = usd < 0 ? '-' : '';
-  const a = Math.abs(usd);
-  if (a < 0.01) return `${sign}$${Number(a.toPrecision(3)).toString()}`;
-  if (a < 10_000) return `${sign}$${a.toFixed(2)}`;
-  return `${sign}$${Math.round(a).toLocaleString('en-US')}`;
-}
-
-/** Tokens as 950, 12.3k, 4.56M. */
-export function formatTokens(n: number): string {
-  if (n < 1_000) return String(n);
-  if (n < 1_000_000) return `${trim(n / 1_000)}k`;
-  return `${trim(n / 1_000_000)}M`;
-}
-
-function trim(x: number): string {
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-}
 
 export type BudgetLevel = 'none' | 'ok' | 'warning' | 'exceeded';
 

@@ -18,7 +18,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DashboardQuery } from '../../src/engine/dashboardQueries';
-import type { LeakHint } from '../../src/engine/dashboardTypes';
+import type { LeakHint } from '../../src/shared/dashboardTypes';
 import { SpendDatabase } from '../../src/engine/db';
 import { readJournalRecords } from '../../src/engine/recorder';
 import { money } from '../../webview/format';

@@ -26,7 +26,7 @@ import { SpendDatabase } from '../../src/engine/db';
 import { nanosToUsd, priceUsage } from '../../src/engine/pricing';
 import { readJournalRecords } from '../../src/engine/recorder';
 import { DEFAULT_ROUTES } from '../../src/engine/routes';
-import { formatUsd } from '../../src/extension/format';
+import { formatUsd } from '../../src/shared/format';
 import { money } from '../../webview/format';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { Engine } from '../../src/engine/engine';
-import { MANAGEMENT_ROUTES } from '../../src/engine/managementProtocol';
+import { MANAGEMENT_ROUTES } from '../../src/shared/managementRoutes';
 import { DEFAULT_ROUTES } from '../../src/engine/routes';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 

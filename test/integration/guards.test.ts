@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import type { GuardAlert } from '../../src/engine/guards';
-import { MANAGEMENT_ROUTES } from '../../src/engine/managementProtocol';
+import { MANAGEMENT_ROUTES } from '../../src/shared/managementRoutes';
 import type { RequestRecord } from '../../src/engine/record';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../src/engine/settings';
 import { subscribeSummaries } from '../../src/extension/engineClient';

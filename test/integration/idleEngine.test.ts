@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { SpendDatabase } from '../../src/engine/db';
-import { MANAGEMENT_ROUTES } from '../../src/engine/managementProtocol';
+import { MANAGEMENT_ROUTES } from '../../src/shared/managementRoutes';
 import { readJournalRecords } from '../../src/engine/recorder';
 import { nanos, startHarness, type Harness } from '../support/harness';
 

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import type { DashboardData } from '../../src/engine/dashboardQueries';
-import type { CostEstimate } from '../../src/engine/managementProtocol';
+import type { CostEstimate } from '../../src/shared/dashboardTypes';
 import type { PriceRow } from '../../src/engine/pricing';
 import { parseSince } from '../../src/engine/queries';
 import { startHarness, type Harness } from '../support/harness';

@@ -5,7 +5,8 @@ import type { Totals } from '../../src/engine/queries';
 import { DEFAULT_SETTINGS } from '../../src/engine/settings';
 import type { SpendSummary } from '../../src/engine/summary';
 import { readConfig } from '../../src/extension/config';
-import { budgetUse, formatTokens, formatUsd, statusView } from '../../src/extension/format';
+import { budgetUse, statusView } from '../../src/extension/format';
+import { formatTokens, formatUsd } from '../../src/shared/format';
 
 const totals = (costUsd: number, requests = 1): Totals => ({ costUsd, requests, inputTokens: 1200, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 300, reasoningTokens: 0, unpricedRequests: 0 });
 const summary = (today: number, month = today, extra: Partial<SpendSummary> = {}): SpendSummary => ({

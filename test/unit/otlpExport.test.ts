@@ -5,11 +5,10 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SpendDatabase } from '../../src/engine/db';
 import { Engine } from '../../src/engine/engine';
-import { storeFeed } from '../../src/engine/exportFeed';
 import { OtlpExporter, otlpBaseUrl, type OtlpExportOptions } from '../../src/engine/otlpExport';
 import type { RequestRecord } from '../../src/engine/record';
 import { Recorder } from '../../src/engine/recorder';
-import { SpendStore } from '../../src/engine/spendStore';
+import { SpendStore, storeFeed } from '../../src/engine/spendStore';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlpReceiver';
 
 const dirs: string[] = [];

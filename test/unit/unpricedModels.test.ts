@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { GuardAlert } from '../../src/engine/guards';
+import type { GuardAlert } from '../../src/shared/guardTypes';
 import { UNPRICED_MODELS_FILE, UnpricedModelFile, UnpricedModels } from '../../src/engine/unpricedModels';
 import { AlertActions, alertView, historyNote, readPerMTok } from '../../src/extension/alerts';
 
