@@ -26,7 +26,7 @@ const common = {
 };
 await Promise.all([
   // storeWorker.js: the process that owns the sql.js database, started by the CLI and by engine.js.
-  esbuild.build({ ...common, entryPoints: { cli: 'src/cli.ts', storeWorker: 'src/engine/storeWorker.ts' } }),
+  esbuild.build({ ...common, entryPoints: { cli: 'src/cli.ts', storeWorker: 'src/engine/store/storeWorker.ts' } }),
   // The VS Code extension: a small face (extension.js, loaded at activation) and the engine it
   // loads on demand (engine.js), so activation never waits on sql.js or the price catalogue.
   esbuild.build({ ...common, entryPoints: { extension: 'src/extension/extension.ts', engine: 'src/engine/api.ts' }, external: ['vscode'] }),

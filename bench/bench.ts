@@ -35,7 +35,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { DEFAULT_STORE_IDLE_STOP_MS } from '../src/engine/spendStore';
+import { DEFAULT_STORE_IDLE_STOP_MS } from '../src/engine/store/spendStore';
 import { cpuMsOfPid, rssOfPid, startPortkey, stopChild, type Portkey } from './portkey';
 import { median, type HostReply, type HostRequest, type HostRole, type LoadReply, type LoadRequest, type LoadResult, type LoadSpec } from './shared';
 
@@ -226,7 +226,7 @@ async function buildChildren(outdir: string): Promise<void> {
   const pricesPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json'), 'utf8')) as { version: string };
   await esbuild.build({
     absWorkingDir: ROOT,
-    entryPoints: { host: 'bench/host.ts', loadgen: 'bench/loadgen.ts', storeWorker: 'src/engine/storeWorker.ts' },
+    entryPoints: { host: 'bench/host.ts', loadgen: 'bench/loadgen.ts', storeWorker: 'src/engine/store/storeWorker.ts' },
     outdir,
     bundle: true,
     platform: 'node',

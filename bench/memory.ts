@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   /** Bundles a program as the CLI is bundled. */
   const bundle = (options: esbuild.BuildOptions) => esbuild.build({ absWorkingDir: ROOT, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', define, ...options });
   // The database worker beside the parts, as dist/ ships it beside the CLI.
-  await bundle({ entryPoints: { storeWorker: 'src/engine/storeWorker.ts' }, outdir: work });
+  await bundle({ entryPoints: { storeWorker: 'src/engine/store/storeWorker.ts' }, outdir: work });
   const fmt = (bytes: number) => (bytes / MB).toFixed(1).padStart(6);
   process.stdout.write(`Resident memory by part (node ${process.version}; MB; median of 3 fresh processes)\n\n`);
   process.stdout.write(`${'part'.padEnd(40)}   rss   anon   file   heap  +procs   +rss over node\n`);

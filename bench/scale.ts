@@ -12,11 +12,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { SpendDatabase } from '../src/engine/db';
+import { SpendDatabase } from '../src/engine/store/db';
 import { Engine } from '../src/engine/engine';
-import { SpendQuery } from '../src/engine/queries';
-import type { RequestRecord } from '../src/engine/record';
-import { SummaryQuery } from '../src/engine/summary';
+import { SpendQuery } from '../src/engine/queries/queries';
+import type { RequestRecord } from '../src/engine/store/record';
+import { SummaryQuery } from '../src/engine/queries/summary';
 
 const RECORDS = Number(process.env.SCALE_RECORDS ?? 1_000_000);
 const SECONDS = Number(process.env.SCALE_SECONDS ?? 20);

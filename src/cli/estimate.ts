@@ -1,8 +1,8 @@
 /** `burnrate estimate`: what a model would cost for given token counts, per request and in total. */
 import { defaultDataDir } from '../engine/engine';
-import { loadStoredPriceData } from '../engine/priceData';
-import { nanosToUsd, priceUsage, resolveModel } from '../engine/pricing';
-import { RouteTable } from '../engine/routes';
+import { loadStoredPriceData } from '../engine/pricing/priceData';
+import { nanosToUsd, priceUsage, resolveModel } from '../engine/pricing/pricing';
+import { RouteTable } from '../engine/providers/routes';
 import { intFlag, parse, UsageError } from './args';
 import { exitZeroAfter, type Command } from './command';
 

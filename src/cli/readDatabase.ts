@@ -1,7 +1,7 @@
-import { SpendDatabase } from '../engine/db';
+import { SpendDatabase } from '../engine/store/db';
 import { defaultDbPath } from '../engine/engine';
-import { SpendQuery } from '../engine/queries';
-import { readJournalRecords } from '../engine/recorder';
+import { SpendQuery } from '../engine/queries/queries';
+import { readJournalRecords } from '../engine/store/recorder';
 
 /** Opens the database (--db, or the default one) read-only, with records a running proxy has journalled but not yet saved. */
 export async function openForReading(dbFlag: unknown): Promise<SpendQuery> {

@@ -1,13 +1,13 @@
 /** `burnrate reprice`: a period's records priced again with today's prices; a dry run unless --apply. */
-import { SpendDatabase } from '../engine/db';
+import { SpendDatabase } from '../engine/store/db';
 import { defaultDataDir, defaultDbPath } from '../engine/engine';
-import { OwnerLock } from '../engine/ownerLock';
-import { describePrices, loadStoredPriceData, type PriceDataInfo } from '../engine/priceData';
-import { nanosToUsd } from '../engine/pricing';
-import { parseSince } from '../engine/queries';
-import { readJournalRecords } from '../engine/recorder';
-import { applyReprice, repriceRecords, type RepriceResult } from '../engine/reprice';
-import { RouteTable } from '../engine/routes';
+import { OwnerLock } from '../engine/store/ownerLock';
+import { describePrices, loadStoredPriceData, type PriceDataInfo } from '../engine/pricing/priceData';
+import { nanosToUsd } from '../engine/pricing/pricing';
+import { parseSince } from '../engine/queries/queries';
+import { readJournalRecords } from '../engine/store/recorder';
+import { applyReprice, repriceRecords, type RepriceResult } from '../engine/pricing/reprice';
+import { RouteTable } from '../engine/providers/routes';
 import { parse, UsageError, type Values } from './args';
 import { exitZeroAfter, type Command } from './command';
 

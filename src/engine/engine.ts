@@ -1,22 +1,22 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { BudgetAlertFile } from './budgetAlertStore';
-import { DashboardPage } from './dashboardPage';
-import { DatabaseUnreadableError } from './db';
+import { BudgetAlertFile } from './store/budgetAlertStore';
+import { DashboardPage } from './management/dashboardPage';
+import { DatabaseUnreadableError } from './store/db';
 import { Guards } from './guards';
-import { KeyFingerprinter } from './keyFingerprint';
-import { ManagementApi } from './management';
-import { loadOrCreateSecret } from './managementProtocol';
-import type { OtlpExporter, OtlpExportOptions } from './otlpExport';
-import { describePrices, loadStoredPriceData, watchStoredPriceData } from './priceData';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
-import { Recorder } from './recorder';
-import { RouteTable } from './routes';
+import { KeyFingerprinter } from './attribution/keyFingerprint';
+import { ManagementApi } from './management/management';
+import { loadOrCreateSecret } from './management/managementProtocol';
+import type { OtlpExporter, OtlpExportOptions } from './export/otlpExport';
+import { describePrices, loadStoredPriceData, watchStoredPriceData } from './pricing/priceData';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy/proxy';
+import { Recorder } from './store/recorder';
+import { RouteTable } from './providers/routes';
 import type { BurnRateSettings } from './settings';
-import { DEFAULT_STORE_IDLE_STOP_MS, SpendStore, storeFeed } from './spendStore';
-import { UnpricedModelFile, UnpricedModels } from './unpricedModels';
-import { userPriceOverridesFile } from './userPriceOverrides';
+import { DEFAULT_STORE_IDLE_STOP_MS, SpendStore, storeFeed } from './store/spendStore';
+import { UnpricedModelFile, UnpricedModels } from './pricing/unpricedModels';
+import { userPriceOverridesFile } from './pricing/userPriceOverrides';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type Log = (level: LogLevel, message: string) => void;
@@ -154,7 +154,7 @@ export class Engine {
     if (opts.otlp) {
       try {
         // Loaded only when export is on: the OpenTelemetry SDK is the engine's largest module (~25 MB).
-        const { OtlpExporter } = require('./otlpExport') as typeof import('./otlpExport');
+        const { OtlpExporter } = require('./export/otlpExport') as typeof import('./export/otlpExport');
         engine.otlpExporter = await OtlpExporter.start({
           ...opts.otlp,
           feed: storeFeed(store),

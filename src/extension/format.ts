@@ -2,7 +2,7 @@
  * What the status bar item says and shows in its tooltip. Pure (no vscode import) so it is
  * unit-tested; statusBar.ts only copies these strings into the item.
  */
-import type { SpendSummary, SummaryGroup } from '../engine/summary';
+import type { SpendSummary, SummaryGroup } from '../engine/queries/summary';
 import { formatTokens, formatUsd } from '../shared/format';
 import type { BurnRateConfig } from './config';
 import { Commands } from './constants';

@@ -1,4 +1,4 @@
-/** The engine's session, guard and price routes, as the extension calls them (see src/engine/guardRoutes.ts, priceRoutes.ts). No vscode import. */
+/** The engine's session, guard and price routes, as the extension calls them (see src/engine/management/guardRoutes.ts, priceRoutes.ts). No vscode import. */
 import type { SessionView } from '../shared/guardTypes';
 import { ManagementRoutes as R, type ModelRepriceAnswer, type PriceOverride, type PriceOverrideAnswer, type RaisableLimits } from '../shared/managementRoutes';
 import type { LimitSettings } from './guardSettings';

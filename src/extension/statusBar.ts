@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { SpendSummary } from '../engine/summary';
+import type { SpendSummary } from '../engine/queries/summary';
 import type { BurnRateConfig } from './config';
 import { Commands, STATUS_ITEM_ID } from './constants';
 import type { LinkState } from './engineLink';

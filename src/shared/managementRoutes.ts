@@ -1,6 +1,6 @@
 /**
  * The engine's management API, declared once: each route's method, path, parameters (the query of
- * a GET, the JSON body of a POST) and answer. The engine serves these (src/engine/management.ts,
+ * a GET, the JSON body of a POST) and answer. The engine serves these (src/engine/management/management.ts,
  * guardRoutes.ts, priceRoutes.ts); the extension (src/extension/managementClient.ts) and the
  * served dashboard page (webview/hosts.ts) call them. Every route but health needs the
  * per-install secret as a Bearer token.
@@ -110,7 +110,7 @@ type NoParams = Record<string, never>;
 
 /**
  * The routes. Answers typed `unknown` are engine shapes the faces read through the engine's own
- * types (the SpendSummary of src/engine/summary.ts, the guards' settings, the unpriced-model state).
+ * types (the SpendSummary of src/engine/queries/summary.ts, the guards' settings, the unpriced-model state).
  */
 export const ManagementRoutes = {
   /** No secret: tells a Burn Rate engine from another program holding the port. */

@@ -16,7 +16,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { Engine } from '../../src/engine/engine';
 import { MANAGEMENT_ROUTES } from '../../src/shared/managementRoutes';
-import { DEFAULT_ROUTES } from '../../src/engine/routes';
+import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 
 let fake: FakeProvider;

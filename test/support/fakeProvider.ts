@@ -8,7 +8,7 @@
  * Routes match on path SUFFIX so a test can mount a provider under any prefix (url + '/openai/v1').
  * Faults (failNext) let tests exercise error, reset, truncation, compression and timing paths.
  *
- * Usage numbers follow the engine's normalised contract (src/engine/usage.ts): `input` includes
+ * Usage numbers follow the engine's normalised contract (src/engine/providers/usage.ts): `input` includes
  * cached and cache-written tokens, `cacheWrite` covers all TTLs and `cacheWrite1h` ⊆ `cacheWrite`,
  * `output` includes `reasoning`. Each protocol then re-expresses them the way that provider does.
  *

@@ -1,4 +1,4 @@
-import type { RequestRecord } from '../../src/engine/record';
+import type { RequestRecord } from '../../src/engine/store/record';
 
 let seq = 0;
 

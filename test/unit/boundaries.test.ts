@@ -93,5 +93,5 @@ test('the scanner sees the imports it checks', () => {
   const main = files.find((f) => f.file === 'webview/main.ts');
   assert.ok(files.length > 50, `${files.length} files`);
   assert.ok(main?.specifiers.some((s) => resolve(main.file, s) === 'src/shared/format.ts'), 'webview/main.ts imports src/shared/format.ts');
-  assert.ok(imports((f) => f === 'src/engine/management.ts').some((i) => i.specifier === 'node:crypto'));
+  assert.ok(imports((f) => f === 'src/engine/management/management.ts').some((i) => i.specifier === 'node:crypto'));
 });

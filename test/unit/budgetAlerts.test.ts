@@ -9,12 +9,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { BUDGET_ALERTS_FILE, BudgetAlertFile } from '../../src/engine/budgetAlertStore';
-import { emptyBaseline, type GuardBaseline } from '../../src/engine/guardBaseline';
+import { BUDGET_ALERTS_FILE, BudgetAlertFile } from '../../src/engine/store/budgetAlertStore';
+import { emptyBaseline, type GuardBaseline } from '../../src/engine/queries/guardBaseline';
 import { Guards, type GuardAlert } from '../../src/engine/guards';
-import { usdToNanos } from '../../src/engine/pricing';
+import { usdToNanos } from '../../src/engine/pricing/pricing';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../src/engine/settings';
-import type { SpendSummary } from '../../src/engine/summary';
+import type { SpendSummary } from '../../src/engine/queries/summary';
 import { readConfig } from '../../src/extension/config';
 import { statusView } from '../../src/extension/format';
 

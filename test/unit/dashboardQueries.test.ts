@@ -1,17 +1,17 @@
 /**
- * Every figure the dashboard shows (src/engine/dashboardQueries.ts), against records whose sums
+ * Every figure the dashboard shows (src/engine/queries/dashboardQueries.ts), against records whose sums
  * are worked out by hand below. Prices are the published list prices per million tokens:
  * gpt-4o $2.50 in / $1.25 cached / $10 out; gpt-4o-mini $0.15 / $0.075 / $0.60;
  * claude-sonnet-4 $3 in / $0.30 cached read / $3.75 cache write / $15 out; claude-haiku-4-5 $1 / $0.10 / $5.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DashboardQuery, daysOf, type DashboardData } from '../../src/engine/dashboardQueries';
-import { SpendDatabase } from '../../src/engine/db';
-import { baseRates } from '../../src/engine/pricing';
-import { SpendQuery } from '../../src/engine/queries';
-import { applyReprice } from '../../src/engine/reprice';
-import type { RequestRecord } from '../../src/engine/record';
+import { DashboardQuery, daysOf, type DashboardData } from '../../src/engine/queries/dashboardQueries';
+import { SpendDatabase } from '../../src/engine/store/db';
+import { baseRates } from '../../src/engine/pricing/pricing';
+import { SpendQuery } from '../../src/engine/queries/queries';
+import { applyReprice } from '../../src/engine/pricing/reprice';
+import type { RequestRecord } from '../../src/engine/store/record';
 import { money } from '../../webview/format';
 
 /** Local times: Wednesday 17 June 2026, 15:00; the week began Monday the 15th. */

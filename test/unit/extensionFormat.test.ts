@@ -1,9 +1,9 @@
 /** What the status bar item shows (src/extension/format.ts): pure, no VS Code. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Totals } from '../../src/engine/queries';
+import type { Totals } from '../../src/engine/queries/queries';
 import { DEFAULT_SETTINGS } from '../../src/engine/settings';
-import type { SpendSummary } from '../../src/engine/summary';
+import type { SpendSummary } from '../../src/engine/queries/summary';
 import { readConfig } from '../../src/extension/config';
 import { budgetUse, statusView } from '../../src/extension/format';
 import { formatTokens, formatUsd } from '../../src/shared/format';

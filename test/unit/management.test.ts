@@ -1,5 +1,5 @@
 /**
- * The engine's management API (src/engine/management.ts) as the VS Code extension uses it: health
+ * The engine's management API (src/engine/management/management.ts) as the VS Code extension uses it: health
  * without a secret, everything else only with the per-install secret, a pushed summary, pause,
  * export. A real engine and the official OpenAI SDK against the fake provider.
  */
@@ -9,11 +9,11 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { SpendDatabase } from '../../src/engine/db';
-import { SECRET_FILE } from '../../src/engine/managementProtocol';
-import { EXPORT_COLUMNS, type RequestRecord } from '../../src/engine/record';
-import { SummaryQuery, SummaryTracker, type SpendSummary } from '../../src/engine/summary';
-import { probe } from '../../src/engine/managementProbe';
+import { SpendDatabase } from '../../src/engine/store/db';
+import { SECRET_FILE } from '../../src/engine/management/managementProtocol';
+import { EXPORT_COLUMNS, type RequestRecord } from '../../src/engine/store/record';
+import { SummaryQuery, SummaryTracker, type SpendSummary } from '../../src/engine/queries/summary';
+import { probe } from '../../src/engine/management/managementProbe';
 import { downloadExport, setRecordingPaused, SseReader, subscribeSummaries } from '../../src/extension/engineClient';
 import { nanos, startHarness, type Harness } from '../support/harness';
 import { makeRecord } from '../support/records';

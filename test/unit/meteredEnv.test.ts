@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { formatCaptureRoutes, parseCaptureRoutes } from '../../src/capture/protocol';
 import { captureTarget } from '../../src/capture/rewrite';
 import { meteredEnvRecord, nodeOptionValue, planMeteredEnv, type MeteredEnvOptions } from '../../src/engine/meter';
-import { DEFAULT_ROUTES } from '../../src/engine/routes';
+import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
 
 const base: MeteredEnvOptions = { routes: DEFAULT_ROUTES, port: 8390, tags: { session: 's1' }, parentEnv: {}, upstreams: {}, intercept: true, captureDir: '/opt/burnrate/dist/capture', platform: 'linux' };
 const plan = (opts: Partial<MeteredEnvOptions> = {}) => meteredEnvRecord(planMeteredEnv({ ...base, ...opts }));

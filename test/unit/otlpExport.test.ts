@@ -3,12 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { SpendDatabase } from '../../src/engine/db';
+import { SpendDatabase } from '../../src/engine/store/db';
 import { Engine } from '../../src/engine/engine';
-import { OtlpExporter, otlpBaseUrl, type OtlpExportOptions } from '../../src/engine/otlpExport';
-import type { RequestRecord } from '../../src/engine/record';
-import { Recorder } from '../../src/engine/recorder';
-import { SpendStore, storeFeed } from '../../src/engine/spendStore';
+import { OtlpExporter, otlpBaseUrl, type OtlpExportOptions } from '../../src/engine/export/otlpExport';
+import type { RequestRecord } from '../../src/engine/store/record';
+import { Recorder } from '../../src/engine/store/recorder';
+import { SpendStore, storeFeed } from '../../src/engine/store/spendStore';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlpReceiver';
 
 const dirs: string[] = [];

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { anthropicAdapter } from '../../src/engine/providers/anthropic';
 import { geminiAdapter } from '../../src/engine/providers/gemini';
 import { openaiAdapter } from '../../src/engine/providers/openai';
-import type { EndpointCall, UsageReport } from '../../src/engine/usage';
+import type { EndpointCall, UsageReport } from '../../src/engine/providers/usage';
 
 function call(adapter: typeof openaiAdapter, path: string, body: unknown, query = ''): EndpointCall {
   const c = adapter.recognise({ method: 'POST', path, query: new URLSearchParams(query), body, bodyBytes: JSON.stringify(body).length });

@@ -1,8 +1,8 @@
 /** Terminal variables and setup snippets (src/engine/meter, src/extension/terminalEnv.ts): pure, no VS Code. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_ROUTES } from '../../src/engine/routes';
-import { takePathTags } from '../../src/engine/tags';
+import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
+import { takePathTags } from '../../src/engine/attribution/tags';
 import { newSessionId, planBaseUrls, proxyBaseUrl, setupSnippet, upstreamForBaseUrl } from '../../src/engine/meter';
 import { meteredLaunch, strictTerminalEnv } from '../../src/extension/terminalEnv';
 

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { GuardAlert } from '../../src/shared/guardTypes';
-import { UNPRICED_MODELS_FILE, UnpricedModelFile, UnpricedModels } from '../../src/engine/unpricedModels';
+import { UNPRICED_MODELS_FILE, UnpricedModelFile, UnpricedModels } from '../../src/engine/pricing/unpricedModels';
 import { AlertActions, alertView, historyNote, readPerMTok } from '../../src/extension/alerts';
 
 function start(dir: string) {

@@ -1,8 +1,8 @@
 /** The daily spend-anomaly alert: today far above the trailing week's daily average, once a day. */
 import { randomUUID } from 'node:crypto';
 import type { GuardAlert } from '../../shared/guardTypes';
-import { TRAILING_DAYS } from '../guardBaseline';
-import { nanosToUsd, usdToNanos } from '../pricing';
+import { TRAILING_DAYS } from '../queries/guardBaseline';
+import { nanosToUsd, usdToNanos } from '../pricing/pricing';
 import { usd } from './usd';
 
 /** Today above this multiple of the trailing 7-day daily average (and above the floor) alerts once a day. */

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { GuardAlert } from '../../shared/guardTypes';
-import type { AlertedStore } from '../budgetAlertStore';
-import { daysBefore, localDayStart, localMonthStart, TRAILING_DAYS, type GuardBaseline } from '../guardBaseline';
-import { nanosToUsd, usdToNanos } from '../pricing';
+import type { AlertedStore } from '../store/budgetAlertStore';
+import { daysBefore, localDayStart, localMonthStart, TRAILING_DAYS, type GuardBaseline } from '../queries/guardBaseline';
+import { nanosToUsd, usdToNanos } from '../pricing/pricing';
 import type { GuardPolicy, Policies } from './policy';
 import type { BudgetView } from './types';
 import { usd } from './usd';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { GuardName, SessionLimits, SessionView } from '../../shared/guardTypes';
-import { nanosToUsd } from '../pricing';
+import { nanosToUsd } from '../pricing/pricing';
 import type { AdmitRequest } from './types';
 import type { Scope } from './budgets';
 

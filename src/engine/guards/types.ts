@@ -1,6 +1,6 @@
 /** What the proxy and the faces exchange with the guards: the admission hooks and the budget view. */
-import type { ProxyErrorResponse } from '../errors';
-import type { Tags } from '../tags';
+import type { ProxyErrorResponse } from '../proxy/errors';
+import type { Tags } from '../attribution/tags';
 import type { OnLimit } from '../../shared/guardTypes';
 
 export interface AdmitRequest {

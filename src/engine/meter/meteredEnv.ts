@@ -5,9 +5,9 @@
  */
 import * as path from 'node:path';
 import { CAPTURE_ENV, CAPTURE_FILES, formatCaptureRoutes, type CaptureRoute } from '../../capture/protocol';
-import type { ProviderRoute } from '../routes';
-import type { Tags } from '../tags';
-import { ENGINE_HOST as LOOPBACK_HOST } from '../managementProtocol';
+import type { ProviderRoute } from '../providers/routes';
+import type { Tags } from '../attribution/tags';
+import { ENGINE_HOST as LOOPBACK_HOST } from '../management/managementProtocol';
 import { planBaseUrls, taggedProxyBase, type EnvPlanEntry, type KeptBaseUrl } from './baseUrls';
 
 /** How a variable is put into an environment whose own value may differ from the planner's parent env. */

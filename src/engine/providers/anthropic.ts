@@ -1,6 +1,6 @@
 /** The Anthropic Messages protocol. */
 import type { SseEvent } from '../streams/sse';
-import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, TokenUsage, UsageReport } from '../usage';
+import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, TokenUsage, UsageReport } from './usage';
 import {
   JsonObject,
   JsonResponseParser,

@@ -4,7 +4,7 @@
  * into. The cheap text scanners for stream chunks not worth a JSON.parse are in jsonScan.ts.
  */
 import { SseEvent, SseParser } from '../streams/sse';
-import type { ResponseParser, TokenUsage, UsageReport } from '../usage';
+import type { ResponseParser, TokenUsage, UsageReport } from './usage';
 
 /** Non-stream bodies larger than this are forwarded but not parsed for usage. */
 export const MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;

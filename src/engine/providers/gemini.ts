@@ -1,7 +1,7 @@
 /** The Gemini API (generativelanguage.googleapis.com) protocol. */
 import { JsonArrayStream } from '../streams/jsonArrayStream';
 import type { SseEvent } from '../streams/sse';
-import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, TokenUsage, UsageReport } from '../usage';
+import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, TokenUsage, UsageReport } from './usage';
 import {
   JsonObject,
   JsonResponseParser,

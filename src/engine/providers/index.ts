@@ -1,4 +1,4 @@
-import type { ProtocolAdapter } from '../usage';
+import type { ProtocolAdapter } from './usage';
 import { anthropicAdapter } from './anthropic';
 import { geminiAdapter } from './gemini';
 import { ollamaAdapter } from './ollama';

@@ -3,7 +3,7 @@
  * are the OpenAI protocol's business. Local models have no price; the pricing layer records them
  * as free, so this adapter only reports usage.
  */
-import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, UsageReport } from '../usage';
+import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, UsageReport } from './usage';
 import {
   JsonResponseParser,
   JsonTextSplitter,

@@ -4,7 +4,7 @@
  */
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { proxyError, type ProxyErrorResponse } from '../errors';
+import { proxyError, type ProxyErrorResponse } from '../proxy/errors';
 import { errorBodyMessage, parseJson } from '../providers/common';
 
 /** RFC 6455 §4.1: a 16-byte nonce in base64. */

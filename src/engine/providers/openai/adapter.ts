@@ -1,5 +1,5 @@
 /** The OpenAI adapter: which endpoint a request calls, and the parser that reads its response. */
-import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, UsageReport } from '../../usage';
+import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, UsageReport } from '../usage';
 import { asObject, asString, JsonResponseParser, newReport, normalisePath, readAsEventStream, SseResponseParser } from '../common';
 import { CHAT_TEXT_KEYS, chatStreamHandler, COMPLETION_TEXT_KEYS, onChatBody } from './chatCompletions';
 import { onCountBody, onResponsesBody, responsesStreamHandler } from './responses';

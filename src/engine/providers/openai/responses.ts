@@ -1,6 +1,6 @@
 /** The Responses API: bodies, HTTP streams (also read by WebSocket mode) and the free input-token count. */
 import type { SseEvent } from '../../streams/sse';
-import type { TokenUsage, UsageReport } from '../../usage';
+import type { TokenUsage, UsageReport } from '../usage';
 import { asObject, asString, count, errorBodyMessage, errorMessageOf, isCount, makeUsage, parseJson, type JsonObject, type SseEventHandler } from '../common';
 import { readStringMember, stringCharCounter } from '../jsonScan';
 import { applyModelAndTier, applyUsage, stringLength } from './usageReport';

@@ -1,5 +1,5 @@
 /** What the OpenAI APIs' bodies share: the reported cost beside the usage, model and service tier. */
-import type { TokenUsage, UsageReport } from '../../usage';
+import type { TokenUsage, UsageReport } from '../usage';
 import { asObject, asString, isCount, type JsonObject } from '../common';
 
 /** OpenRouter's `usage.cost` (USD), or Perplexity's `usage.cost.total_cost`. */

@@ -3,7 +3,7 @@
  * as its HTTP stream, so the HTTP stream's reader is reused) and the Realtime API (`response.done`
  * with text, audio and cached token details). Each reads one response's server events into its report.
  */
-import type { TokenUsage, UsageReport } from '../../usage';
+import type { TokenUsage, UsageReport } from '../usage';
 import { asObject, asString, count, errorMessageOf, JsonObject, makeUsage, parseJson } from '../common';
 import { stringCharCounter } from '../jsonScan';
 import { RESPONSES_TERMINAL_EVENTS, RESPONSES_TEXT_DELTAS, responsesStreamHandler } from './responses';

@@ -1,0 +1,33 @@
+import { nanosToUsd } from '../pricing/pricing';
+import { EXPORT_COLUMNS, type RequestRecord } from '../store/record';
+
+/**
+ * One exported row per request, in the columns `burnrate export` writes (README "The CLI"). The
+ * management API's export (what the VS Code extension's Export CSV saves) uses these, so a CSV from
+ * either face has the same header and cells.
+ */
+export function exportRow(rec: RequestRecord): Record<(typeof EXPORT_COLUMNS)[number], unknown> {
+  const { costNanos, startedAt, ...rest } = rec;
+  return { ...rest, startedAt: new Date(startedAt).toISOString(), costUsd: Number(nanosToUsd(costNanos).toFixed(9)) };
+}
+
+export function csvHeader(): string {
+  return EXPORT_COLUMNS.join(',') + '\n';
+}
+
+export function csvLine(rec: RequestRecord): string {
+  const row = exportRow(rec);
+  return EXPORT_COLUMNS.map((c) => csvCell(row[c])).join(',') + '\n';
+}
+
+export function jsonLine(rec: RequestRecord): string {
+  return JSON.stringify(exportRow(rec)) + '\n';
+}
+
+export function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  // Quote what CSV needs quoted; prefix formula starters so spreadsheets do not execute tags.
+  const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}

@@ -1,0 +1,131 @@
+import type { Database } from 'sql.js';
+import { rowToRecord } from '../store/db';
+import { priceUsage, type CostStatus } from './pricing';
+import type { RequestRecord } from '../store/record';
+import type { RouteTable } from '../providers/routes';
+
+/** One record whose cost changes under the prices in force now. */
+export interface RepriceChange {
+  id: string;
+  startedAt: number;
+  provider: string;
+  model: string;
+  before: { costNanos: number; costStatus: CostStatus; priceSource: string | null };
+  after: { costNanos: number; costStatus: CostStatus; priceSource: string };
+}
+
+export interface RepriceResult {
+  /** Records in the period. */
+  examined: number;
+  changes: RepriceChange[];
+  beforeNanos: number;
+  afterNanos: number;
+  /** Records left as they were, by reason (free, provider-reported cost, …). */
+  kept: Record<string, number>;
+}
+
+/** Which records to reprice: a period, and optionally one provider's model. */
+export interface RepriceScope {
+  since?: number;
+  until?: number;
+  provider?: string;
+  model?: string;
+}
+
+/**
+ * Recomputes the cost of the records in [since, until) from their stored tokens with the prices in
+ * force now (refreshed data, local overrides first), each at the price that applied on its date.
+ * Nothing is written: see `applyReprice`.
+ */
+export function repriceRecords(db: Database, routes: RouteTable, opts: RepriceScope): RepriceResult {
+  const result: RepriceResult = { examined: 0, changes: [], beforeNanos: 0, afterNanos: 0, kept: {} };
+  const keep = (reason: string) => void (result.kept[reason] = (result.kept[reason] ?? 0) + 1);
+  const clauses: string[] = [];
+  const params: Array<number | string> = [];
+  if (opts.since !== undefined) clauses.push('started_at >= ?'), params.push(opts.since);
+  if (opts.until !== undefined) clauses.push('started_at < ?'), params.push(opts.until);
+  if (opts.provider !== undefined) clauses.push('provider = ?'), params.push(opts.provider);
+  if (opts.model !== undefined) clauses.push('model = ?'), params.push(opts.model);
+  const statement = db.prepare(`SELECT * FROM requests ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY started_at, id`);
+  try {
+    statement.bind(params);
+    while (statement.step()) {
+      const rec = rowToRecord(statement.getColumnNames(), statement.get());
+      result.examined++;
+      const reason = whyKept(rec, routes);
+      if (reason) {
+        keep(reason);
+        continue;
+      }
+      const quote = priceUsage(routes.get(rec.provider)!.pricesProvider!, rec.model!, {
+        inputTokens: rec.inputTokens,
+        cacheReadTokens: rec.cacheReadTokens,
+        cacheWriteTokens: rec.cacheWriteTokens,
+        cacheWrite1hTokens: 0,
+        outputTokens: rec.outputTokens,
+        reasoningTokens: rec.reasoningTokens,
+      }, { serviceTier: rec.serviceTier ?? undefined, at: new Date(rec.startedAt) });
+      if (!quote.priced) {
+        keep('no price known for the model');
+        continue;
+      }
+      // A record that was unpriced only for want of a price had its usage reported, unless the exchange went wrong.
+      const costStatus: CostStatus = rec.costStatus === 'unpriced'
+        ? (rec.status >= 200 && rec.status < 300 && isOnlyUnpricedNote(rec) ? 'exact' : 'estimated')
+        : rec.costStatus;
+      const unchanged = quote.costNanos === rec.costNanos && costStatus === rec.costStatus && quote.source === rec.priceSource;
+      if (unchanged) {
+        keep('same cost');
+        result.beforeNanos += rec.costNanos;
+        result.afterNanos += rec.costNanos;
+        continue;
+      }
+      result.beforeNanos += rec.costNanos;
+      result.afterNanos += quote.costNanos;
+      result.changes.push({
+        id: rec.id,
+        startedAt: rec.startedAt,
+        provider: rec.provider,
+        model: rec.model!,
+        before: { costNanos: rec.costNanos, costStatus: rec.costStatus, priceSource: rec.priceSource },
+        after: { costNanos: quote.costNanos, costStatus, priceSource: quote.source },
+      });
+    }
+  } finally {
+    statement.free();
+  }
+  return result;
+}
+
+/** Writes the new costs, price sources and statuses in one transaction. */
+export function applyReprice(db: Database, changes: readonly RepriceChange[]): void {
+  if (!changes.length) return;
+  const update = db.prepare('UPDATE requests SET cost_nanos = ?, cost_status = ?, price_source = ?, error = CASE WHEN error LIKE \'no price known for model %\' THEN NULL ELSE error END WHERE id = ?');
+  db.exec('BEGIN');
+  try {
+    for (const c of changes) update.run([c.after.costNanos, c.after.costStatus, c.after.priceSource, c.id]);
+    db.exec('COMMIT');
+  } catch (e) {
+    db.exec('ROLLBACK');
+    throw e;
+  } finally {
+    update.free();
+  }
+}
+
+function whyKept(rec: RequestRecord, routes: RouteTable): string | undefined {
+  if (rec.costStatus === 'free') return 'free';
+  if (rec.priceSource === 'provider-reported') return 'cost reported by the provider';
+  const route = routes.get(rec.provider);
+  if (!route?.pricesProvider) return 'provider not priced';
+  if (!rec.model) return 'no model';
+  if (rec.error?.includes('endpoint not metered')) return 'endpoint not metered';
+  if (rec.costStatus === 'exact' && rec.costNanos === 0 && rec.inputTokens === 0 && rec.outputTokens === 0) return 'not billed (no usage)';
+  // The split of cache writes between 5-minute and 1-hour TTLs is not stored; pricing all at the 5-minute rate would be wrong.
+  if (route.pricesProvider === 'anthropic' && rec.cacheWriteTokens > 0) return 'cache-write TTLs not stored';
+  return undefined;
+}
+
+function isOnlyUnpricedNote(rec: RequestRecord): boolean {
+  return !rec.error || /^no price known for model "[^"]*"$/.test(rec.error);
+}

@@ -1,0 +1,323 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Dispatcher } from 'undici';
+import { proxyError, type ProxyErrorResponse } from './errors';
+import { recordExchange, type Exchange, type RecordSink } from './exchangeRecord';
+import type { ProxyGuard } from '../guards';
+import { forwardHeaders } from './forwardHeaders';
+import { findApiKey, type KeyFingerprinter } from '../attribution/keyFingerprint';
+import { parseJsonLazily } from './lazyJson';
+import { adapterFor } from '../providers';
+import { LOOPBACK_HOST, matchProviderRoute, screenRequest } from './requestScreen';
+import { BodyPipe, headerValue, relayBody, responseHeaders } from './responseRelay';
+import type { RouteTable } from '../providers/routes';
+import { Agent } from './upstreamAgent';
+import { isUnreachable } from './upstreamFailure';
+import type { EndpointCall, ResponseParser, UsageReport } from '../providers/usage';
+import { WebSocketProxy } from '../websocket';
+
+export { LOOPBACK_HOST } from './requestScreen';
+export const DEFAULT_PORT = 8390;
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export interface ProxyOptions {
+  routes: RouteTable;
+  fingerprinter: KeyFingerprinter;
+  /** Receives every finished exchange, and whether the price data knew its model (costing.ts modelPriceKnown). Must not throw. */
+  onRecord: RecordSink['onRecord'];
+  maxBodyBytes?: number;
+  /** Extra routes served by the engine itself (dashboard, management API), tried before providers. */
+  localHandler?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Budgets and runaway guards: asked before each call is forwarded (see guards/). */
+  guard?: ProxyGuard;
+}
+
+/**
+ * The loopback proxy: /<provider>/<upstream path> → the provider's configured base URL.
+ * Streams responses through as they arrive while the provider's adapter reads the usage off
+ * a side copy; records one RequestRecord per upstream call (see exchangeRecord.ts).
+ */
+export class ProxyServer {
+  private readonly server: http.Server;
+  private readonly agent: Agent;
+  private readonly maxBodyBytes: number;
+  private readonly log: NonNullable<ProxyOptions['log']>;
+  private port = 0;
+  private readonly sockets: WebSocketProxy;
+
+  constructor(private readonly opts: ProxyOptions) {
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.log = opts.log ?? (() => {});
+    // Long generations can take minutes before the first byte; the client's own timeout governs.
+    this.agent = new Agent({ keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, connect: { timeout: 15_000 } });
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: Error) => {
+        this.log('error', `proxy failure: ${e.message}`);
+        if (!res.headersSent) sendError(res, proxyError(undefined, 500, 'proxy_error', `internal error: ${e.message}`));
+        else res.destroy();
+      });
+    });
+    this.server.keepAliveTimeout = 65_000;
+    // Upgrade requests (WebSocket) on provider routes: screened and routed as above, then relayed.
+    const sockets = new WebSocketProxy({
+      routes: opts.routes,
+      fingerprinter: opts.fingerprinter,
+      sink: { onRecord: opts.onRecord, guard: opts.guard, log: this.log },
+      port: () => this.port,
+      maxPayload: this.maxBodyBytes,
+    });
+    this.server.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head));
+    this.sockets = sockets;
+  }
+
+  /** Listens on 127.0.0.1:port (0 = any free port). Resolves with the base URL. */
+  listen(port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(port, LOOPBACK_HOST, () => {
+        this.server.off('error', onError);
+        this.port = (this.server.address() as AddressInfo).port;
+        resolve(this.url);
+      });
+    });
+  }
+
+  get url(): string {
+    return `http://${LOOPBACK_HOST}:${this.port}`;
+  }
+
+  async close(): Promise<void> {
+    // Upgraded sockets hold the server open until they close: asked to go first.
+    this.sockets.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+      // Give in-flight streams a moment, then cut what is left so shutdown is never held hostage.
+      setTimeout(() => this.server.closeAllConnections(), 2_000).unref();
+    });
+    await this.agent.close().catch(() => undefined);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const refusal = screenRequest(req, this.port);
+    if (refusal) return sendError(res, refusal, true);
+
+    const url = new URL(req.url!, this.url);
+    if (this.opts.localHandler?.(req, res, url)) return;
+
+    const match = matchProviderRoute(url.pathname, req.headers, this.opts.routes);
+    if (match.kind === 'index') return sendIndex(res, this.url, this.opts.routes.ids());
+    if (match.kind === 'refused') return sendError(res, match.error, true);
+    const { tags, client, route, upstreamPath } = match;
+
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const body = await readBody(req, this.maxBodyBytes);
+    if (body === 'too-large') {
+      return sendError(res, proxyError(route.protocol, 413, 'request_too_large', `request body exceeds the proxy's ${Math.round(this.maxBodyBytes / 1048576)} MiB limit`), true);
+    }
+    if (body === 'aborted') return;
+
+    const adapter = adapterFor(route.protocol, { injectStreamUsage: route.injectStreamUsage });
+    let call: EndpointCall | undefined;
+    let json = parseJson(body, req.headers['content-type']);
+    try {
+      call = adapter?.recognise({ method: req.method!, path: upstreamPath, query: url.searchParams, body: json, bodyBytes: body.length });
+    } catch (e) {
+      // The proxy is never stricter than the provider: an odd body is forwarded as it came.
+      this.log('warn', `${route.id}: could not read request: ${(e as Error).message}`);
+    }
+
+    const exchange: Exchange = {
+      id: randomUUID(),
+      startedAt,
+      t0,
+      providerId: route.id,
+      pricesProvider: route.pricesProvider,
+      call,
+      method: req.method!,
+      path: upstreamPath,
+      tags,
+      client,
+      keyFingerprint: this.opts.fingerprinter.fingerprint(findApiKey(req.headers, url.searchParams)),
+      requestBytes: body.length,
+      status: 0,
+      ttftMs: null,
+    };
+
+    // Cancels the upstream call when the client goes away. An EventEmitter, which undici accepts as a
+    // signal: an AbortController costs ~10 µs per request (EventTarget), this about 1 µs.
+    const controller = new UpstreamCancel();
+    let clientGone = false;
+    let cutNote: string | undefined;
+    res.once('close', () => {
+      if (exchange.ticket) this.opts.guard!.release(exchange.ticket);
+      if (!res.writableFinished) {
+        clientGone = true;
+        controller.abort();
+      }
+    });
+
+    // A call the guards refuse never reaches the upstream; an admitted one is settled by its record.
+    const guard = this.opts.guard;
+    if (guard) {
+      const admission = guard.admit({
+        callId: exchange.id, protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: call?.requestModel,
+        stream: call?.stream ?? false, path: upstreamPath, body, json, tags, keyFingerprint: exchange.keyFingerprint, userAgent: req.headers['user-agent'],
+        cut: (reason) => {
+          cutNote = reason;
+          clientGone = true;
+          controller.abort();
+          res.destroy();
+        },
+      });
+      if (!admission.allowed) return sendError(res, admission.error);
+      exchange.ticket = admission.ticket;
+    }
+    // Read by now: dropped so the parsed body does not outlive this point while the call waits on
+    // the upstream (objects alive across a young-generation GC are copied, and promoted by a second).
+    json = undefined;
+
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await this.agent.request({
+        origin: route.origin,
+        path: route.basePath + upstreamPath + url.search,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: forwardHeaders(req.headers),
+        body: call?.upstreamBody ?? (body.length ? body : undefined),
+        signal: controller,
+      });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (clientGone) return this.finish(exchange, undefined, false, cutNote ?? 'client closed the connection before the response');
+      if (isUnreachable(err)) {
+        sendError(res, proxyError(route.protocol, 502, 'upstream_unreachable', `could not reach ${route.id} at ${route.origin} (${err.code})`, true));
+      } else {
+        // The upstream dropped the connection: the client sees the same.
+        res.destroy();
+      }
+      exchange.neverAnswered = true;
+      return this.finish(exchange, undefined, false, `upstream ${err.code ?? 'error'}: ${err.message}`);
+    }
+
+    exchange.status = upstream.statusCode;
+    const contentType = headerValue(upstream.headers['content-type']) ?? '';
+    const encoding = (headerValue(upstream.headers['content-encoding']) ?? 'identity').toLowerCase();
+    let parser: ResponseParser | undefined;
+    try {
+      parser = call?.createResponseParser(upstream.statusCode, contentType);
+    } catch (e) {
+      this.log('warn', `${route.id}: cannot read response: ${(e as Error).message}`);
+    }
+    const pipe = new BodyPipe(res, parser, encoding, (m) => this.log('warn', `${route.id}: ${m}`));
+    const headers = responseHeaders(upstream.headers, { decoded: pipe.forwardsDecoded, resized: !!parser?.rewritesBody });
+    // With a content-length the client is done at the last byte, not at res.end(): the last bytes wait
+    // until the record is journalled, so a response the client has whole always has its record.
+    if (headers['content-length'] !== undefined) pipe.holdLastByte = true;
+    res.writeHead(upstream.statusCode, headers);
+
+    const relayed = await relayBody(upstream.body, pipe, () => clientGone, () => {
+      if (exchange.ttftMs === null) exchange.ttftMs = Math.round(performance.now() - t0);
+    });
+    const streamError = relayed && !clientGone ? `upstream stream failed: ${relayed.message}` : undefined;
+    const report = await pipe.end();
+    if (clientGone) {
+      upstream.body.destroy();
+      return this.finish(exchange, report, false, cutNote ?? 'client closed the connection mid-response');
+    }
+    if (streamError) {
+      res.destroy();
+      return this.finish(exchange, report, false, streamError);
+    }
+    // Journal first, then complete the response: a finished response always has its record.
+    this.finish(exchange, report, true, report?.error);
+    pipe.releaseHeldByte();
+    res.end();
+  }
+
+  private finish(ex: Exchange, report: UsageReport | undefined, finished: boolean, error: string | undefined): void {
+    recordExchange({ onRecord: this.opts.onRecord, guard: this.opts.guard, log: this.log }, ex, report, finished, error);
+  }
+}
+
+/** An upstream call's cancel switch, in the EventEmitter shape undici accepts as `signal`. */
+class UpstreamCancel extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
+
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | 'too-large' | 'aborted'> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) {
+    // Refuse before reading a byte; the connection is closed so the rest is never buffered.
+    req.socket.setTimeout(5_000);
+    req.resume();
+    return Promise.resolve('too-large');
+  }
+  // Plain listeners, not `for await` (see relayBody): the common request body is one small chunk.
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: Buffer | 'too-large' | 'aborted') => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAborted);
+      req.off('close', onAborted);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        finish('too-large');
+        req.resume();
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => finish(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    const onAborted = () => finish('aborted');
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onAborted);
+    req.once('close', onAborted);
+  });
+}
+
+function parseJson(body: Buffer, contentType: string | undefined): unknown {
+  if (!body.length) return undefined;
+  if (contentType && !contentType.includes('json') && body[0] !== 0x7b) return undefined;
+  // Only the small top-level fields are read on the proxy's path; the conversation is never parsed.
+  return parseJsonLazily(body);
+}
+
+function sendError(res: http.ServerResponse, e: ProxyErrorResponse, close = false): void {
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(e.status, { ...e.headers, ...(close ? { connection: 'close' } : {}) });
+  res.end(e.body);
+}
+
+function sendIndex(res: http.ServerResponse, base: string, providers: string[]): void {
+  const lines = [
+    'Burn Rate proxy is running.',
+    '',
+    'Point your SDKs at a provider route, for example:',
+    `  OPENAI_BASE_URL=${base}/openai/v1`,
+    `  ANTHROPIC_BASE_URL=${base}/anthropic`,
+    '',
+    `Providers: ${providers.join(', ')}`,
+    'Spend so far: burnrate report',
+  ];
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(lines.join('\n') + '\n');
+}

@@ -1,0 +1,92 @@
+import type { Database } from 'sql.js';
+import { daysBefore, localDayStart, localMonthStart } from '../../shared/calendar';
+
+export { daysBefore, localDayStart, localMonthStart } from '../../shared/calendar';
+
+/**
+ * What the guards need from the database, read once at start: today's and this month's spend
+ * (in total and per workspace), the last seven days' totals for the anomaly check, and today's
+ * sessions with their use. After this the guards count in memory; no query on the request path.
+ */
+export interface GuardBaseline {
+  /** Local midnight of the day the baseline was taken. */
+  dayStart: number;
+  monthStart: number;
+  /** Spend by workspace ('' = untagged), nano-dollars. */
+  todayByWorkspace: Map<string, number>;
+  monthByWorkspace: Map<string, number>;
+  /** Total spend of each of the seven days before today, oldest first. */
+  trailingDays: number[];
+  sessions: BaselineSession[];
+}
+
+export interface BaselineSession {
+  id: string;
+  workspace: string | null;
+  requests: number;
+  tokens: number;
+  outputTokens: number;
+  nanos: number;
+  firstAt: number;
+  lastAt: number;
+}
+
+export const TRAILING_DAYS = 7;
+
+export function emptyBaseline(now: number): GuardBaseline {
+  return {
+    dayStart: localDayStart(now),
+    monthStart: localMonthStart(now),
+    todayByWorkspace: new Map(),
+    monthByWorkspace: new Map(),
+    trailingDays: new Array(TRAILING_DAYS).fill(0),
+    sessions: [],
+  };
+}
+
+/** One start-up read. Kept to this function so the database can move elsewhere (a worker) without touching the guards. */
+export function loadGuardBaseline(db: Database, now = Date.now()): GuardBaseline {
+  const base = emptyBaseline(now);
+  const byWorkspace = (since: number) => {
+    const map = new Map<string, number>();
+    const rows = db.exec(`SELECT COALESCE(workspace, ''), COALESCE(SUM(cost_nanos), 0) FROM requests WHERE started_at >= ? GROUP BY 1`, [since])[0];
+    for (const [ws, nanos] of rows?.values ?? []) map.set(String(ws), Number(nanos));
+    return map;
+  };
+  base.todayByWorkspace = byWorkspace(base.dayStart);
+  base.monthByWorkspace = byWorkspace(base.monthStart);
+  for (let i = 0; i < TRAILING_DAYS; i++) {
+    const from = daysBefore(base.dayStart, TRAILING_DAYS - i);
+    const to = daysBefore(base.dayStart, TRAILING_DAYS - i - 1);
+    const row = db.exec('SELECT COALESCE(SUM(cost_nanos), 0) FROM requests WHERE started_at >= ? AND started_at < ?', [from, to])[0];
+    base.trailingDays[i] = Number(row?.values[0][0] ?? 0);
+  }
+  const sessions = db.exec(
+    `SELECT session, MAX(workspace), COUNT(*), COALESCE(SUM(input_tokens + output_tokens), 0), COALESCE(SUM(output_tokens), 0),
+       COALESCE(SUM(cost_nanos), 0), MIN(started_at), MAX(started_at)
+     FROM requests WHERE started_at >= ? AND session IS NOT NULL AND session != '' GROUP BY session`,
+    [base.dayStart],
+  )[0];
+  for (const v of sessions?.values ?? []) {
+    base.sessions.push({
+      id: String(v[0]),
+      workspace: v[1] === null ? null : String(v[1]),
+      requests: Number(v[2]),
+      tokens: Number(v[3]),
+      outputTokens: Number(v[4]),
+      nanos: Number(v[5]),
+      firstAt: Number(v[6]),
+      lastAt: Number(v[7]),
+    });
+  }
+  return base;
+}
+
+/** The baseline as a query module, so the store's worker computes it (queryModules.ts). */
+export class GuardBaselineQuery {
+  constructor(private readonly db: Database) {}
+
+  load(now: number): GuardBaseline {
+    return loadGuardBaseline(this.db, now);
+  }
+}

@@ -1,0 +1,193 @@
+import type { Database } from 'sql.js';
+import { rowToRecord } from '../store/db';
+import { localDay } from '../../shared/calendar';
+import { nanosToUsd } from '../pricing/pricing';
+import type { RequestRecord } from '../store/record';
+
+export interface Totals {
+  costUsd: number;
+  requests: number;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  unpricedRequests: number;
+}
+
+export interface SpendReport {
+  total: Totals;
+  groups: Array<{ key: string } & Totals>;
+}
+
+export const GROUP_BY = ['provider', 'model', 'feature', 'session', 'user', 'workspace', 'client', 'day'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+/** Key shown for records without the grouped-by tag. */
+export const UNTAGGED = '(none)';
+
+/** The columns of Totals, summed in SQL (cost in nano-dollars first; see toTotals). */
+export const TOTALS_SQL = `
+  COALESCE(SUM(cost_nanos), 0), COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
+  COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0),
+  COALESCE(SUM(cost_status = 'unpriced'), 0)`;
+
+/** Read-only queries over the records: what `burnrate report`, the status bar and the dashboard show. */
+export class SpendQuery {
+  constructor(private readonly db: Database) {}
+
+  report(opts: { since?: number; until?: number; by?: GroupBy }): SpendReport {
+    if (coversWholeDays(opts) && opts.by !== 'session' && opts.by !== 'user') return this.reportFromDailyRollup(opts);
+    const { where, params } = timeRange(opts.since, opts.until);
+    if (!opts.by) return { total: toTotals(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests ${where}`, params)[0].values[0]), groups: [] };
+    // One scan: every record is in exactly one group, so the total is the sum of the groups.
+    // Days are folded from 15-minute buckets here (every time zone's midnight falls on one),
+    // far cheaper than converting each row to local time in SQLite.
+    const key = opts.by === 'day' ? `started_at / ${QUARTER_HOUR_MS}` : `"${opts.by}"`;
+    const rows = this.db.exec(`SELECT ${key} AS k, ${TOTALS_SQL} FROM requests ${where} GROUP BY k`, params)[0]?.values ?? [];
+    const sums = new Map<string, number[]>();
+    const total = new Array<number>(8).fill(0);
+    for (const [k, ...rest] of rows) {
+      const name = opts.by === 'day' ? localDay(Number(k) * QUARTER_HOUR_MS) : k === null || k === '' ? UNTAGGED : String(k);
+      let acc = sums.get(name);
+      if (!acc) sums.set(name, (acc = new Array<number>(8).fill(0)));
+      rest.forEach((v, i) => {
+        acc![i] += Number(v ?? 0);
+        total[i] += Number(v ?? 0);
+      });
+    }
+    const groups = [...sums].map(([k, raw]) => ({ key: k, ...toTotals(raw) }));
+    sortGroups(groups, opts.by);
+    return { total: toTotals(total), groups };
+  }
+
+  /**
+   * A report over whole local days read from the dashboard's daily rollup (rollup.ts): a few
+   * thousand rows instead of every record, so all-time reports stay fast at a million records.
+   * The rollup keeps days whose raw records retention has deleted.
+   */
+  private reportFromDailyRollup(opts: { since?: number; until?: number; by?: GroupBy }): SpendReport {
+    const clauses: string[] = [];
+    const params: string[] = [];
+    if (opts.since !== undefined) {
+      clauses.push('day >= ?');
+      params.push(localDay(opts.since));
+    }
+    if (opts.until !== undefined) {
+      clauses.push('day < ?');
+      params.push(localDay(opts.until));
+    }
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    const sums = `COALESCE(SUM(cost_nanos), 0), COALESCE(SUM(requests), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
+      COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0), COALESCE(SUM(unpriced_requests), 0)`;
+    const total = toTotals(this.db.exec(`SELECT ${sums} FROM daily_rollup ${where}`, params)[0].values[0]);
+    if (!opts.by) return { total, groups: [] };
+    const rows = this.db.exec(`SELECT "${opts.by}" AS k, ${sums} FROM daily_rollup ${where} GROUP BY k`, params)[0]?.values ?? [];
+    const groups = rows.map(([k, ...rest]) => ({ key: k === null || k === '' ? UNTAGGED : String(k), ...toTotals(rest) }));
+    sortGroups(groups, opts.by);
+    return { total, groups };
+  }
+
+  /** Records in time order, in pages, so exports of big databases never hold everything at once. */
+  *records(opts: { since?: number; until?: number; workspace?: string; pageSize?: number }): Generator<RequestRecord> {
+    let after: RecordCursor | undefined;
+    for (;;) {
+      const page = this.page({ ...opts, after });
+      yield* page;
+      if (page.length < (opts.pageSize ?? DEFAULT_PAGE_SIZE)) return;
+      after = { startedAt: page[page.length - 1].startedAt, id: page[page.length - 1].id };
+    }
+  }
+
+  /** One page of records in time order, after `after` (the last record of the previous page). */
+  page(opts: { since?: number; until?: number; workspace?: string; pageSize?: number; after?: RecordCursor }): RequestRecord[] {
+    const { where, params } = timeRange(opts.since, opts.until, opts.workspace);
+    const pageSize = Math.max(1, Math.floor(opts.pageSize ?? DEFAULT_PAGE_SIZE));
+    const cursor = `(started_at > ? OR (started_at = ? AND id > ?))`;
+    const sql = `SELECT * FROM requests ${where ? `${where} AND ${cursor}` : `WHERE ${cursor}`} ORDER BY started_at, id LIMIT ${pageSize}`;
+    const afterStarted = opts.after?.startedAt ?? -1;
+    const rows = this.db.exec(sql, [...params, afterStarted, afterStarted, opts.after?.id ?? ''])[0];
+    return (rows?.values ?? []).map((values) => rowToRecord(rows!.columns, values));
+  }
+}
+
+/** Where a page of records ends: the next page starts after this record. */
+export interface RecordCursor {
+  startedAt: number;
+  id: string;
+}
+
+const DEFAULT_PAGE_SIZE = 5_000;
+
+const QUARTER_HOUR_MS = 900_000;
+
+/** Days in date order; anything else most expensive first. */
+function sortGroups(groups: Array<{ key: string } & Totals>, by: GroupBy): void {
+  if (by === 'day') groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  else groups.sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || a.key.localeCompare(b.key));
+}
+
+/** True when the range starts and ends at local midnights (or is open), as --since today/week/month/all/a date give. */
+function coversWholeDays(opts: { since?: number; until?: number }): boolean {
+  const midnight = (at: number) => new Date(at).setHours(0, 0, 0, 0) === at;
+  return (opts.since === undefined || opts.since === 0 || midnight(opts.since)) && (opts.until === undefined || midnight(opts.until));
+}
+
+
+function timeRange(since?: number, until?: number, workspace?: string): { where: string; params: Array<number | string> } {
+  const clauses: string[] = [];
+  const params: Array<number | string> = [];
+  if (workspace !== undefined) {
+    // The dashboard lists untagged records under UNTAGGED.
+    clauses.push(workspace === UNTAGGED ? "(workspace IS NULL OR workspace = '')" : 'workspace = ?');
+    if (workspace !== UNTAGGED) params.push(workspace);
+  }
+  if (since !== undefined) {
+    clauses.push('started_at >= ?');
+    params.push(since);
+  }
+  if (until !== undefined) {
+    clauses.push('started_at < ?');
+    params.push(until);
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+function toTotals(v: unknown[]): Totals {
+  const n = v.map((x) => Number(x ?? 0));
+  return {
+    costUsd: nanosToUsd(n[0]),
+    requests: n[1],
+    inputTokens: n[2],
+    cacheReadTokens: n[3],
+    cacheWriteTokens: n[4],
+    outputTokens: n[5],
+    reasoningTokens: n[6],
+    unpricedRequests: n[7],
+  };
+}
+
+export class SinceError extends Error {}
+
+/**
+ * Parses --since: "24h", "7d", "30m", "today", "week" (since Monday), "month", or an ISO date/time.
+ * Returns epoch milliseconds.
+ */
+export function parseSince(value: string, now = new Date()): number {
+  const v = value.trim().toLowerCase();
+  const rel = /^(\d+)\s*(m|h|d|w)$/.exec(v);
+  if (rel) {
+    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[rel[2] as 'm' | 'h' | 'd' | 'w'];
+    return now.getTime() - Number(rel[1]) * unit;
+  }
+  const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  if (v === 'today') return midnight.getTime();
+  if (v === 'week') return midnight.getTime() - ((midnight.getDay() + 6) % 7) * 86_400_000;
+  if (v === 'month') return new Date(now.getFullYear(), now.getMonth(), 1).getTime();
+  if (v === 'all') return 0;
+  if (/^\d{4}-\d{2}-\d{2}/.test(v)) {
+    const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00` : value);
+    if (Number.isFinite(t)) return t;
+  }
+  throw new SinceError(`--since expects 24h, 7d, today, week, month, all or an ISO date; got "${value}"`);
+}

@@ -1,0 +1,232 @@
+import type { Database } from 'sql.js';
+import { daysBefore, localDayStart } from '../../shared/calendar';
+import type { BudgetView } from '../guards';
+import { nanosToUsd } from '../pricing/pricing';
+import { parseSince, TOTALS_SQL, UNTAGGED, type Totals } from './queries';
+import type { RequestRecord } from '../store/record';
+
+/** A row of a breakdown: the group's key (model, provider, client or session) and its totals. */
+export type SummaryGroup = { key: string } & Totals;
+
+/** What the status bar and the small dashboard show; pushed to every window after each record. */
+export interface SpendSummary {
+  /** Epoch ms when this summary was taken. */
+  at: number;
+  today: Totals;
+  /** Since Monday 00:00 (local time). */
+  week: Totals;
+  /** Since the 1st of the month 00:00 (local time). */
+  month: Totals;
+  /** Today's spend by provider, by model and by client (the tool or SDK), most expensive first (at most SUMMARY_TOP_N each). */
+  todayByProvider: SummaryGroup[];
+  todayByModel: SummaryGroup[];
+  todayByClient: SummaryGroup[];
+  /** Sessions with a request in the last ACTIVE_SESSION_MINUTES, with their spend today. */
+  activeSessions: SummaryGroup[];
+  activeSessionMinutes: number;
+  /** The last request recorded, without tags or keys. */
+  lastRecord: { at: number; provider: string; model: string | null; costUsd: number; costStatus: RequestRecord['costStatus'] } | null;
+  /** True while the engine forwards requests without recording them. */
+  recordingPaused: boolean;
+  /** Each budget in force (all traffic, and workspaces with their own) with its use and level; absent from an engine without guards. */
+  budgets?: BudgetView[];
+}
+
+export const SUMMARY_TOP_N = 10;
+export const ACTIVE_SESSION_MINUTES = 15;
+
+export interface Acc {
+  nanos: number;
+  requests: number;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  unpricedRequests: number;
+}
+
+const emptyAcc = (): Acc => ({ nanos: 0, requests: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0, unpricedRequests: 0 });
+
+function addRecord(acc: Acc, r: RequestRecord): void {
+  acc.nanos += r.costNanos;
+  acc.requests += 1;
+  acc.inputTokens += r.inputTokens;
+  acc.cacheReadTokens += r.cacheReadTokens;
+  acc.cacheWriteTokens += r.cacheWriteTokens;
+  acc.outputTokens += r.outputTokens;
+  acc.reasoningTokens += r.reasoningTokens;
+  if (r.costStatus === 'unpriced') acc.unpricedRequests += 1;
+}
+
+function toTotals(a: Acc): Totals {
+  return {
+    costUsd: nanosToUsd(a.nanos),
+    requests: a.requests,
+    inputTokens: a.inputTokens,
+    cacheReadTokens: a.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens,
+    outputTokens: a.outputTokens,
+    reasoningTokens: a.reasoningTokens,
+    unpricedRequests: a.unpricedRequests,
+  };
+}
+
+function accFrom(values: unknown[]): Acc {
+  const n = values.map((v) => Number(v ?? 0));
+  return { nanos: n[0], requests: n[1], inputTokens: n[2], cacheReadTokens: n[3], cacheWriteTokens: n[4], outputTokens: n[5], reasoningTokens: n[6], unpricedRequests: n[7] };
+}
+
+/** The period totals read from the database: what a SummaryTracker starts from. Plain data (crosses threads). */
+export interface SummaryBase {
+  periodStarts: { day: number; week: number; month: number };
+  today: Acc;
+  week: Acc;
+  month: Acc;
+  byProvider: Array<[string, Acc & { lastAt: number }]>;
+  byModel: Array<[string, Acc & { lastAt: number }]>;
+  byClient: Array<[string, Acc & { lastAt: number }]>;
+  bySession: Array<[string, Acc & { lastAt: number }]>;
+  last: SpendSummary['lastRecord'];
+}
+
+/** Reads a SummaryBase from the database; runs where the database lives (the store's worker). */
+export class SummaryQuery {
+  constructor(private readonly db: Database) {}
+
+  /** The totals of the day, week and month that contain `at` (epoch ms, local calendar). */
+  base(at: number = Date.now()): SummaryBase {
+    const now = new Date(at);
+    const day = parseSince('today', now);
+    const periodStarts = { day, week: parseSince('week', now), month: parseSince('month', now) };
+    const totalsSince = (since: number) => accFrom(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests WHERE started_at >= ?`, [since])[0].values[0]);
+    const grouped = (column: string, extra = '') => {
+      const rows = this.db.exec(`SELECT ${column}, MAX(started_at), ${TOTALS_SQL} FROM requests WHERE started_at >= ? ${extra} GROUP BY ${column}`, [day])[0];
+      return (rows?.values ?? []).map(([key, lastAt, ...rest]): [string, Acc & { lastAt: number }] => [key === null || key === '' ? UNTAGGED : String(key), { ...accFrom(rest), lastAt: Number(lastAt) }]);
+    };
+    const lastRow = this.db.exec('SELECT started_at, provider, model, cost_nanos, cost_status FROM requests ORDER BY started_at DESC LIMIT 1')[0]?.values[0];
+    return {
+      periodStarts,
+      today: totalsSince(day),
+      week: totalsSince(periodStarts.week),
+      month: totalsSince(periodStarts.month),
+      byProvider: grouped('provider'),
+      byModel: grouped('model'),
+      byClient: grouped('client'),
+      bySession: grouped('session', `AND session IS NOT NULL AND session != ''`),
+      last: lastRow
+        ? { at: Number(lastRow[0]), provider: String(lastRow[1]), model: lastRow[2] === null ? null : String(lastRow[2]), costUsd: nanosToUsd(Number(lastRow[3])), costStatus: lastRow[4] as RequestRecord['costStatus'] }
+        : null,
+    };
+  }
+}
+
+/**
+ * Keeps today's, this week's and this month's totals in memory so a summary after each record costs
+ * nothing: the database is read once at start (SummaryQuery), then every record is added as it is
+ * recorded. A period that rolls over starts again from zero: every record counted so far began before it.
+ */
+export class SummaryTracker {
+  private periodStarts = { day: 0, week: 0, month: 0 };
+  private today = emptyAcc();
+  private week = emptyAcc();
+  private month = emptyAcc();
+  private byProvider = new Map<string, Acc>();
+  private byModel = new Map<string, Acc>();
+  private byClient = new Map<string, Acc>();
+  private bySession = new Map<string, Acc & { lastAt: number }>();
+  private last: SpendSummary['lastRecord'] = null;
+  /** nextRollOver() of the current day, kept: add() runs once per request and local-time dates cost. */
+  private rollOverAt = 0;
+
+  constructor(base: SummaryBase) {
+    this.reset(base);
+  }
+
+  /** Starts again from totals read from the database. */
+  reset(base: SummaryBase): void {
+    this.periodStarts = { ...base.periodStarts };
+    this.today = { ...base.today };
+    this.week = { ...base.week };
+    this.month = { ...base.month };
+    this.byProvider = new Map(base.byProvider.map(([k, a]) => [k, { ...a }]));
+    this.byModel = new Map(base.byModel.map(([k, a]) => [k, { ...a }]));
+    this.byClient = new Map(base.byClient.map(([k, a]) => [k, { ...a }]));
+    this.bySession = new Map(base.bySession.map(([k, a]) => [k, { ...a }]));
+    this.last = base.last && { ...base.last };
+    this.rollOverAt = this.nextRollOver(new Date(this.periodStarts.day));
+  }
+
+  /** Counts one newly recorded request. */
+  add(r: RequestRecord, now?: Date): void {
+    this.rollOver(now ? now.getTime() : Date.now());
+    if (r.startedAt >= this.periodStarts.month) addRecord(this.month, r);
+    if (r.startedAt >= this.periodStarts.week) addRecord(this.week, r);
+    if (r.startedAt >= this.periodStarts.day) {
+      addRecord(this.today, r);
+      addToGroup(this.byProvider, r.provider, r);
+      addToGroup(this.byModel, r.model, r);
+      addToGroup(this.byClient, r.client, r);
+      if (r.session) {
+        let s = this.bySession.get(r.session);
+        if (!s) this.bySession.set(r.session, (s = { ...emptyAcc(), lastAt: 0 }));
+        addRecord(s, r);
+        s.lastAt = Math.max(s.lastAt, r.startedAt);
+      }
+    }
+    if (!this.last || r.startedAt >= this.last.at) {
+      this.last = { at: r.startedAt, provider: r.provider, model: r.model, costUsd: nanosToUsd(r.costNanos), costStatus: r.costStatus };
+    }
+  }
+
+  snapshot(recordingPaused: boolean, now = new Date()): SpendSummary {
+    this.rollOver(now.getTime());
+    const top = (map: Map<string, Acc>, filter: (a: Acc & { lastAt?: number }) => boolean = () => true): SummaryGroup[] =>
+      [...map.entries()]
+        .filter(([, a]) => filter(a))
+        .sort(([ka, a], [kb, b]) => b.nanos - a.nanos || b.requests - a.requests || ka.localeCompare(kb))
+        .slice(0, SUMMARY_TOP_N)
+        .map(([key, a]) => ({ key, ...toTotals(a) }));
+    const activeSince = now.getTime() - ACTIVE_SESSION_MINUTES * 60_000;
+    return {
+      at: now.getTime(),
+      today: toTotals(this.today),
+      week: toTotals(this.week),
+      month: toTotals(this.month),
+      todayByProvider: top(this.byProvider),
+      todayByModel: top(this.byModel),
+      todayByClient: top(this.byClient),
+      activeSessions: top(this.bySession, (a) => (a.lastAt ?? 0) >= activeSince),
+      activeSessionMinutes: ACTIVE_SESSION_MINUTES,
+      lastRecord: this.last,
+      recordingPaused,
+    };
+  }
+
+  /** Epoch ms of the next local midnight: when the "today" figures must start again from zero. */
+  nextRollOver(now = new Date()): number {
+    return daysBefore(localDayStart(now.getTime()), -1);
+  }
+
+  private rollOver(nowMs: number): void {
+    if (nowMs < this.rollOverAt) return;
+    const now = new Date(nowMs);
+    const starts = { day: parseSince('today', now), week: parseSince('week', now), month: parseSince('month', now) };
+    this.today = emptyAcc();
+    this.byProvider.clear();
+    this.byModel.clear();
+    this.byClient.clear();
+    this.bySession.clear();
+    if (starts.week !== this.periodStarts.week) this.week = emptyAcc();
+    if (starts.month !== this.periodStarts.month) this.month = emptyAcc();
+    this.periodStarts = starts;
+    this.rollOverAt = this.nextRollOver(new Date(starts.day));
+  }
+}
+
+function addToGroup(groups: Map<string, Acc>, key: string | null, r: RequestRecord): void {
+  const k = key || UNTAGGED;
+  let acc = groups.get(k);
+  if (!acc) groups.set(k, (acc = emptyAcc()));
+  addRecord(acc, r);
+}
