@@ -37,7 +37,8 @@ type RequestFn = typeof Http.request;
 
 /** The arguments of http(s).request/get as one options object (what Node itself does with them). */
 function requestOptions(args: unknown[], defaultProtocol: string): { options: Http.RequestOptions & { href?: string }; callback: unknown } | undefined {
-  let [first, second, third] = args;
+  const [first, second] = args;
+  let third = args[2];
   let options: Record<string, unknown>;
   if (typeof first === 'string' || first instanceof URL) {
     const u = new URL(String(first));
@@ -97,15 +98,12 @@ function install(): void {
   if (!proxy || !routes.length) return;
   const map: CaptureMap = { proxy: proxy.replace(/\/+$/, ''), routes };
   patchFetch(map);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const http = require('node:http') as typeof Http & { get: RequestFn };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const https = require('node:https') as { request: RequestFn; get: RequestFn };
   const httpRequest = http.request;
   patchRequestModule(map, http, 'http:', httpRequest);
   patchRequestModule(map, https, 'https:', httpRequest);
   // `import { request } from 'node:https'` sees the patched functions too.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   (require('node:module') as { syncBuiltinESMExports(): void }).syncBuiltinESMExports();
 }
 

@@ -15,7 +15,7 @@ import { SpendDatabase } from '../../src/engine/store/db';
 import { loadStoredPriceData, PriceRefreshError, priceDataFile, refreshPriceData } from '../../src/engine/pricing/priceData';
 import { currentCatalogueVersion, listPrices, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, priceUsage, setPriceOverrides } from '../../src/engine/pricing/pricing';
 import type { RequestRecord } from '../../src/engine/store/record';
-import { applyReprice, repriceRecords } from '../../src/engine/pricing/reprice';
+import { repriceRecords } from '../../src/engine/pricing/reprice';
 import { RouteTable } from '../../src/engine/providers/routes';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');

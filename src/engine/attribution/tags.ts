@@ -62,5 +62,6 @@ function safeDecode(value: string): string {
 
 function cleanTagValue(value: string): string {
   // Tags end up in reports and CSV files: keep them printable and short.
+  // eslint-disable-next-line no-control-regex -- control characters are what is removed
   return value.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_TAG_LENGTH);
 }

@@ -42,10 +42,22 @@ export function repriceRecords(db: Database, routes: RouteTable, opts: RepriceSc
   const keep = (reason: string) => void (result.kept[reason] = (result.kept[reason] ?? 0) + 1);
   const clauses: string[] = [];
   const params: Array<number | string> = [];
-  if (opts.since !== undefined) clauses.push('started_at >= ?'), params.push(opts.since);
-  if (opts.until !== undefined) clauses.push('started_at < ?'), params.push(opts.until);
-  if (opts.provider !== undefined) clauses.push('provider = ?'), params.push(opts.provider);
-  if (opts.model !== undefined) clauses.push('model = ?'), params.push(opts.model);
+  if (opts.since !== undefined) {
+    clauses.push('started_at >= ?');
+    params.push(opts.since);
+  }
+  if (opts.until !== undefined) {
+    clauses.push('started_at < ?');
+    params.push(opts.until);
+  }
+  if (opts.provider !== undefined) {
+    clauses.push('provider = ?');
+    params.push(opts.provider);
+  }
+  if (opts.model !== undefined) {
+    clauses.push('model = ?');
+    params.push(opts.model);
+  }
   const statement = db.prepare(`SELECT * FROM requests ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY started_at, id`);
   try {
     statement.bind(params);

@@ -68,7 +68,7 @@ export function setUserPrice(dataDir: string, price: UserPrice, now = new Date()
       providers = checkOverrides(existing);
     } catch (e) {
       // Never overwrite what the user wrote by hand and we could not read.
-      throw new Error(`${file} could not be read (${(e as Error).message}); fix or remove it first`);
+      throw new Error(`${file} could not be read (${(e as Error).message}); fix or remove it first`, { cause: e });
     }
   }
   const prices: ModelPrice = { input_mtok: price.inputPerMTok, output_mtok: price.outputPerMTok };

@@ -180,6 +180,7 @@ export class ProxyServer {
     }
     // Read by now: dropped so the parsed body does not outlive this point while the call waits on
     // the upstream (objects alive across a young-generation GC are copied, and promoted by a second).
+    // eslint-disable-next-line no-useless-assignment -- the point is the dropped reference
     json = undefined;
 
     let upstream: Dispatcher.ResponseData;

@@ -116,7 +116,6 @@ export class SseParser {
       if (nextCr !== -1 && nextCr < pos) nextCr = chunk.indexOf(CR, pos);
       if (nextLf === -1 && nextCr === -1) {
         this.holdPartialLine(chunk, pos, len);
-        pos = len;
         break;
       }
       const lineEnd = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
