@@ -1,16 +1,15 @@
 /**
  * Every figure the dashboard shows, for one filter, computed from the daily_rollup table (see
- * rollup.ts) and, for single requests, from indexed look-ups into `requests`. Pure: a sql.js
+ * store/rollup.ts; the leak hints in leakHints.ts) and, for single requests, from indexed look-ups into `requests`. Pure: a sql.js
  * Database in, plain JSON-able data out; no other state, so it can run wherever the database lives.
  */
 import type { Database } from 'sql.js';
-import cheaperModelsFile from '../../../pricing/cheaper-models.json';
-import type { Budget, DashboardData, DashboardFilter, DashboardTiles, LeakHint, RequestRow, SessionRow } from '../../shared/dashboardTypes';
-import { baseRates, nanosToUsd, tokensToNanos, type CostStatus, type PriceRow } from '../pricing/pricing';
+import type { Budget, DashboardData, DashboardFilter, DashboardTiles, RequestRow, SessionRow } from '../../shared/dashboardTypes';
+import { nanosToUsd, type CostStatus } from '../pricing/pricing';
 import { addLocalDays, localDay, localDayStart, localMonthStart } from '../../shared/calendar';
-import { formatUsd } from '../../shared/format';
+import { leakHintsOf } from './leakHints';
 import { UNTAGGED } from './queries';
-import { DEFAULT_ROUTES } from '../providers/routes';
+import { cacheSavingsNanos, key, sum, type Group } from './rollupGroups';
 
 export type * from '../../shared/dashboardTypes';
 
@@ -18,27 +17,7 @@ export const ANOMALY_FACTOR = 3;
 export const TOP_SESSIONS = 5;
 export const TOP_REQUESTS = 10;
 export const RECENT_REQUESTS = 20;
-/** Thresholds of the leak hints. */
-export const LEAK_RULES = {
-  /** Repeated long prompts: at least this many uncached long prompts in a feature. */
-  uncachedMinRepeats: 3,
-  /** Output-heavy: output tokens are at least this share of the feature's cost. */
-  outputHeavyShare: 0.6,
-  /** Cheaper model: average output per request below this many tokens. */
-  shortOutputTokens: 500,
-  /** Context growth: the last day's average prompt at least this multiple of the first day's. */
-  contextGrowthFactor: 1.5,
-  /** Failures: at least this share of requests failed (and at least minFailures of them). */
-  failureRate: 0.05,
-  minFailures: 3,
-  minRequests: 3,
-  /** Shown: the biggest few of each kind, and no more than `shown` in all. */
-  perKind: 3,
-  shown: 10,
-};
 
-const cheaperModels = cheaperModelsFile.providers as Record<string, Record<string, string>>;
-const pricesProviderOf = new Map(DEFAULT_ROUTES.map((r) => [r.id, r.pricesProvider]));
 
 /** The local days from `since` to `until` (exclusive), in order. */
 export function daysOf(since: number, until: number): string[] {
@@ -47,24 +26,7 @@ export function daysOf(since: number, until: number): string[] {
   return days;
 }
 
-interface Group {
-  provider: string;
-  model: string;
-  feature: string;
-  requests: number;
-  nanos: number;
-  input: number;
-  cacheRead: number;
-  cacheWrite: number;
-  output: number;
-  unpriced: number;
-  failed: number;
-  failedNanos: number;
-  longUncached: number;
-  longUncachedMin: number | null;
-}
 
-const key = (v: unknown) => (v === null || v === '' ? UNTAGGED : String(v));
 
 export class DashboardQuery {
   constructor(private readonly db: Database) {}
@@ -230,106 +192,10 @@ export class DashboardQuery {
       recent,
       budget: { ...budget, todayUsd: nanosToUsd(budgetToday), monthUsd: nanosToUsd(budgetMonth) },
       anomaly,
-      leaks: topHints([...this.leakHints(groups, totalRequests, perDay)]),
+      leaks: leakHintsOf(groups, totalRequests, perDay),
     };
   }
 
-  private *leakHints(groups: Group[], totalRequests: number, perDay: Map<string, Array<{ day: string; requests: number; input: number }>>): Generator<LeakHint> {
-    const usd = (nanos: number) => nanosToUsd(Math.round(nanos));
-    // Written as the dashboard writes money, so a hint's title and figure agree.
-    const money = (nanos: number) => formatUsd(usd(nanos), 'detail');
-
-    for (const g of groups) {
-      const rates = ratesOf(g.provider, g.model);
-      if (!rates) continue;
-      // Repeated long prompts with no cache reads: the shortest of them is a lower bound of what
-      // each repeat could have read from the cache instead.
-      if (g.longUncached >= LEAK_RULES.uncachedMinRepeats && g.longUncachedMin && rates.cachedInputPerMTok !== undefined && rates.inputPerMTok) {
-        const prefix = g.longUncachedMin;
-        const saved = (g.longUncached - 1) * tokensToNanos(prefix, rates.inputPerMTok - rates.cachedInputPerMTok);
-        const writeSurcharge = rates.cacheWritePerMTok && rates.cacheWritePerMTok > rates.inputPerMTok ? tokensToNanos(prefix, rates.cacheWritePerMTok - rates.inputPerMTok) : 0;
-        const nanos = saved - writeSurcharge;
-        if (nanos > 0) {
-          yield {
-            kind: 'uncached-prompts', feature: key(g.feature), model: g.model,
-            title: `Caching would save ${money(nanos)} on ${key(g.feature)}`,
-            detail: `${g.longUncached} prompts of ${prefix.toLocaleString('en-US')}+ tokens to ${g.model} read nothing from the cache; caching a ${prefix.toLocaleString('en-US')}-token prefix would bill the repeats at $${rates.cachedInputPerMTok}/M instead of $${rates.inputPerMTok}/M.`,
-            usd: usd(nanos),
-          };
-        }
-      }
-      // A cheaper model of the same family, for short answers.
-      const cheaper = cheaperModels[pricesProviderOf.get(g.provider) ?? '']?.[rates.model];
-      if (cheaper && g.requests >= LEAK_RULES.minRequests && g.output / g.requests < LEAK_RULES.shortOutputTokens && g.unpriced === 0) {
-        const alt = ratesOf(g.provider, cheaper);
-        if (alt?.inputPerMTok !== undefined && alt.outputPerMTok !== undefined) {
-          const altNanos = tokensToNanos(g.input - g.cacheRead, alt.inputPerMTok) + tokensToNanos(g.cacheRead, alt.cachedInputPerMTok ?? alt.inputPerMTok) + tokensToNanos(g.output, alt.outputPerMTok);
-          const nanos = g.nanos - altNanos;
-          if (nanos > 0) {
-            yield {
-              kind: 'cheaper-model', feature: key(g.feature), model: g.model,
-              title: `${cheaper} would save ${money(nanos)} on ${key(g.feature)}`,
-              detail: `${g.requests} requests to ${g.model} averaged ${Math.round(g.output / g.requests)} output tokens and cost ${money(g.nanos)}; the same tokens on ${cheaper} cost ${money(altNanos)} at list price.`,
-              usd: usd(nanos),
-            };
-          }
-        }
-      }
-    }
-
-    // Output-heavy features: output tokens are most of the feature's cost.
-    const features = new Map<string, { nanos: number; outputNanos: number; requests: number; output: number }>();
-    for (const g of groups) {
-      const f = features.get(g.feature) ?? { nanos: 0, outputNanos: 0, requests: 0, output: 0 };
-      f.nanos += g.nanos;
-      f.requests += g.requests;
-      f.output += g.output;
-      f.outputNanos += tokensToNanos(g.output, ratesOf(g.provider, g.model)?.outputPerMTok);
-      features.set(g.feature, f);
-    }
-    for (const [feature, f] of features) {
-      if (f.requests < LEAK_RULES.minRequests || f.nanos <= 0 || f.outputNanos < LEAK_RULES.outputHeavyShare * f.nanos) continue;
-      yield {
-        kind: 'output-heavy', feature: key(feature),
-        title: `Output costs ${money(f.outputNanos)} of ${money(f.nanos)} on ${key(feature)}`,
-        detail: `${Math.round((100 * f.outputNanos) / f.nanos)}% of this feature's spend is output (${Math.round(f.output / f.requests)} tokens per request); a lower max_tokens or a request for terser answers cuts it.`,
-        usd: usd(f.outputNanos),
-      };
-    }
-
-    // Context growth: the average prompt of a feature on the last day vs the first day of the range.
-    for (const [k, list] of perDay) {
-      if (list.length < 2) continue;
-      const [provider, model, feature] = k.split('\u0000');
-      const first = list[0];
-      const last = list[list.length - 1];
-      if (!first.requests || !last.requests || !first.input) continue;
-      const firstAvg = first.input / first.requests;
-      const lastAvg = last.input / last.requests;
-      if (lastAvg < LEAK_RULES.contextGrowthFactor * firstAvg) continue;
-      const extraTokens = Math.round(last.input - firstAvg * last.requests);
-      const nanos = tokensToNanos(extraTokens, ratesOf(provider, model)?.inputPerMTok);
-      if (nanos <= 0) continue;
-      yield {
-        kind: 'context-growth', feature: key(feature), model,
-        title: `Prompts on ${key(feature)} grew ${(lastAvg / firstAvg).toFixed(1)}x: ${money(nanos)} extra on ${last.day}`,
-        detail: `Average prompt to ${model} went from ${Math.round(firstAvg).toLocaleString('en-US')} tokens (${first.day}) to ${Math.round(lastAvg).toLocaleString('en-US')} (${last.day}); at the first day's size the ${last.requests} requests of ${last.day} would have cost ${money(nanos)} less.`,
-        usd: usd(nanos),
-      };
-    }
-
-    // Errors and retries: what failed requests cost, and how many there were.
-    const failed = sum(groups, (g) => g.failed);
-    const failedNanos = sum(groups, (g) => g.failedNanos);
-    if (failed >= LEAK_RULES.minFailures && totalRequests && failed / totalRequests >= LEAK_RULES.failureRate) {
-      yield {
-        kind: 'failures',
-        title: `${Math.round((100 * failed) / totalRequests)}% of requests failed: ${money(failedNanos)} spent on them`,
-        detail: `${failed} of ${totalRequests} requests got an error or no answer (each retry resends the whole prompt); failed requests that were billed cost ${money(failedNanos)}.`,
-        usd: usd(failedNanos),
-      };
-    }
-  }
 
   private requestRows(tail: string, params: unknown[]): RequestRow[] {
     return this.rows(
@@ -346,30 +212,8 @@ export class DashboardQuery {
   }
 }
 
-/** The biggest hints first, a few of each kind, so one noisy kind cannot crowd out the others. */
-function topHints(hints: LeakHint[]): LeakHint[] {
-  hints.sort((a, b) => b.usd - a.usd || a.title.localeCompare(b.title));
-  const perKind = new Map<string, number>();
-  return hints.filter((h) => {
-    const n = (perKind.get(h.kind) ?? 0) + 1;
-    perKind.set(h.kind, n);
-    return n <= LEAK_RULES.perKind;
-  }).slice(0, LEAK_RULES.shown);
-}
 
-/** Cache-read tokens priced at the model's normal input rate, minus at its cached rate. */
-function cacheSavingsNanos(g: Group): number {
-  if (!g.cacheRead) return 0;
-  const rates = ratesOf(g.provider, g.model);
-  if (!rates?.inputPerMTok || rates.cachedInputPerMTok === undefined) return 0;
-  return tokensToNanos(g.cacheRead, rates.inputPerMTok) - tokensToNanos(g.cacheRead, rates.cachedInputPerMTok);
-}
 
-function ratesOf(provider: string, model: string): PriceRow | undefined {
-  const pricesProvider = pricesProviderOf.get(provider);
-  if (!pricesProvider || !model) return undefined;
-  return baseRates(pricesProvider, model);
-}
 
 function n(v: unknown): number {
   return Number(v ?? 0);
@@ -379,8 +223,3 @@ function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 
-function sum<T>(items: T[], f: (t: T) => number): number {
-  let s = 0;
-  for (const i of items) s += f(i);
-  return s;
-}
