@@ -9,7 +9,8 @@ import { DailyChart, ShareChart } from './charts';
 import { h, table } from './dom';
 import { duration, money, percent, time } from './format';
 import { pickHost } from './hosts';
-import type { AppCommand, DashboardData, FilterQuery, GuardAlert, PriceRow, SessionAction } from './protocol';
+import { PricesView } from './pricesView';
+import type { AppCommand, DashboardData, FilterQuery, GuardAlert, SessionAction } from './protocol';
 import { AlertList, SessionsView } from './sessions';
 import { unpricedTile } from './unpricedTile';
 
@@ -122,15 +123,8 @@ const sessionsBox = h('div');
 const requestsBox = h('div');
 const feedBox = h('div');
 
-const priceSearch = h('input', { type: 'search', placeholder: 'Search models, e.g. gpt-4o, sonnet, gemini…', 'aria-label': 'Search prices' });
-const pricesBox = h('div', { class: 'scroll' });
-const pricesSource = h('p', { class: 'muted price-source', 'data-testid': 'price-source' });
-const estModel = h('input', { type: 'text', value: 'gpt-4o-mini', 'aria-label': 'Model' });
-const estInput = h('input', { type: 'number', min: '0', value: '2000', 'aria-label': 'Input tokens' });
-const estCached = h('input', { type: 'number', min: '0', value: '0', 'aria-label': 'Cached input tokens' });
-const estOutput = h('input', { type: 'number', min: '0', value: '500', 'aria-label': 'Output tokens' });
-const estPerDay = h('input', { type: 'number', min: '1', value: '1000', 'aria-label': 'Requests per day' });
-const estResult = h('p', { class: 'estimate', 'data-testid': 'estimate' });
+
+const pricesView = new PricesView(host, showError);
 
 const card = (title: string, ...body: Array<Node | string>) => h('section', { class: 'card' }, h('h2', null, title), ...body);
 
@@ -154,14 +148,7 @@ app.replaceChildren(
   card('Leak hints', leaksBox),
   h('div', { class: 'grid two' }, card('Top sessions', sessionsBox), card('Most expensive requests', requestsBox)),
   card('Live feed', feedBox),
-  h('div', { class: 'grid prices' },
-    card('Prices (USD per 1M tokens)', priceSearch, pricesSource, pricesBox),
-    card('Estimate',
-      h('div', { class: 'form' },
-        h('label', null, 'Model', estModel), h('label', null, 'Input tokens', estInput), h('label', null, 'of them cached', estCached),
-        h('label', null, 'Output tokens', estOutput), h('label', null, 'Requests per day', estPerDay)),
-      estResult),
-  ),
+  pricesView.element,
 );
 
 // ---- rendering ----------------------------------------------------------------------------------
@@ -243,20 +230,6 @@ function render(d: DashboardData): void {
   document.body.dataset.loaded = 'true';
 }
 
-function renderPrices(rows: PriceRow[]): void {
-  const shown = rows.slice(0, 100);
-  const price = (n: number | undefined) => (n === undefined ? '–' : `$${n}`);
-  // Which price data the rows come from, and of when, said once above the table.
-  const sources = [...new Map(rows.map((r) => [r.source, r.sourceDate])).entries()];
-  pricesSource.replaceChildren(...sources.map(([source, date], i) => h('span', null, i ? ' · ' : 'Prices from ', h('strong', null, source), date ? ` of ${date}` : '')));
-  pricesBox.replaceChildren(
-    table(['provider', 'model', 'input', 'cached', 'output', 'source', 'date'],
-      shown.map((r) => [r.provider, h('span', { title: r.model }, r.model), price(r.inputPerMTok), price(r.cachedInputPerMTok), price(r.outputPerMTok), r.source, r.sourceDate ?? '–']),
-      { numeric: [2, 3, 4], empty: 'No model matches.', testId: 'prices' }),
-    rows.length > shown.length ? h('p', { class: 'muted' }, `${rows.length - shown.length} more: narrow the search.`) : '',
-  );
-}
-
 // ---- data flow ----------------------------------------------------------------------------------
 
 let generation = 0;
@@ -317,30 +290,6 @@ async function exportAs(format: 'csv' | 'jsonl'): Promise<void> {
   }
 }
 
-let priceTimer: ReturnType<typeof setTimeout> | undefined;
-priceSearch.addEventListener('input', () => {
-  clearTimeout(priceTimer);
-  priceTimer = setTimeout(() => void host.request('prices', { q: priceSearch.value }).then(renderPrices, showError), 200);
-});
-
-let estimateTimer: ReturnType<typeof setTimeout> | undefined;
-function estimate(): void {
-  clearTimeout(estimateTimer);
-  estimateTimer = setTimeout(async () => {
-    const whole = (i: HTMLInputElement) => Math.max(0, Math.floor(Number(i.value) || 0));
-    try {
-      const e = await host.request('estimate', {
-        model: estModel.value.trim(), inputTokens: whole(estInput), cachedTokens: Math.min(whole(estCached), whole(estInput)), outputTokens: whole(estOutput), requestsPerDay: Math.max(1, whole(estPerDay)),
-      });
-      estResult.replaceChildren(h('strong', null, `${money(e.perDayUsd)} a day · ${money(e.perMonthUsd)} a month`), h('br'),
-        h('span', { class: 'muted' }, `${e.provider} ${e.model}: $${e.perRequestUsd.toFixed(6)} per request (prices: ${e.source})`));
-    } catch (err) {
-      estResult.replaceChildren(h('span', { class: 'error' }, (err as Error).message));
-    }
-  }, 250);
-}
-for (const i of [estModel, estInput, estCached, estOutput, estPerDay]) i.addEventListener('input', estimate);
-
 let changeTimer: ReturnType<typeof setTimeout> | undefined;
 host.onChanged(() => {
   // A burst of requests makes one refetch.
@@ -378,5 +327,4 @@ if (state.data) render(state.data);
 host.start();
 void refresh();
 void refreshSessions();
-void host.request('prices', { q: '' }).then(renderPrices, showError);
-estimate();
+pricesView.start();
