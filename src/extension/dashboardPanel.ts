@@ -4,11 +4,11 @@ import * as vscode from 'vscode';
 import { APP_COMMANDS, isAppMessage, SESSION_ACTIONS, type AppMessage, type HostMessage, type HostRequests, type RequestMessage } from '../../webview/protocol';
 import { DASHBOARD_VIEW_TYPE } from './constants';
 import { ManagementRoutes as R } from '../shared/managementRoutes';
-import { downloadExport } from './engineClient';
-import { allowSession, listSessions, raiseSessionLimits, stopSession } from './guardClient';
-import type { EngineLink } from './engineLink';
-import { plainState } from './format';
-import { callRoute } from './managementClient';
+import { downloadExport } from './link/engineClient';
+import { allowSession, listSessions, raiseSessionLimits, stopSession } from './link/guardClient';
+import type { EngineLink } from './link/engineLink';
+import { plainState } from './status/format';
+import { callRoute } from './link/managementClient';
 
 /** The dashboard's figures may take a while over a long range. */
 const QUERY_TIMEOUT_MS = 15_000;

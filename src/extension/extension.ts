@@ -9,18 +9,18 @@ import * as vscode from 'vscode';
 import type * as EngineApi from '../engine/api';
 import { readSecret } from '../engine/management/managementProtocol';
 import type { RequestRecord } from '../engine/store/record';
-import { registerCommands } from './commands';
-import { configChanges } from './config';
-import { ConfigStore } from './configStore';
+import { registerCommands } from './commands/commands';
+import { configChanges } from './settings/config';
+import { ConfigStore } from './settings/configStore';
 import { Commands, ContextKeys, LOG_CHANNEL_NAME, Settings } from './constants';
 import { DashboardPanel } from './dashboardPanel';
-import { EngineLink, type LinkState } from './engineLink';
+import { EngineLink, type LinkState } from './link/engineLink';
 import { formatUsd } from '../shared/format';
-import { plainState } from './format';
-import { guardSettingsUpdate } from './guardSettings';
-import { handleAlert, sendGuardSettings } from './sessionCommands';
-import { SpendStatusBar } from './statusBar';
-import { TerminalRouting, workspaceTag } from './terminals';
+import { plainState } from './status/format';
+import { guardSettingsUpdate } from './settings/guardSettings';
+import { handleAlert, sendGuardSettings } from './commands/sessionCommands';
+import { SpendStatusBar } from './status/statusBar';
+import { TerminalRouting, workspaceTag } from './terminals/terminals';
 
 let link: EngineLink | undefined;
 

@@ -1,7 +1,7 @@
 /**
  * The engine's management API, declared once: each route's method, path, parameters (the query of
  * a GET, the JSON body of a POST) and answer. The engine serves these (src/engine/management/management.ts,
- * guardRoutes.ts, priceRoutes.ts); the extension (src/extension/managementClient.ts) and the
+ * guardRoutes.ts, priceRoutes.ts); the extension (src/extension/link/managementClient.ts) and the
  * served dashboard page (webview/hosts.ts) call them. Every route but health needs the
  * per-install secret as a Bearer token.
  */

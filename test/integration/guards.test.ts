@@ -13,7 +13,7 @@ import type { GuardAlert } from '../../src/engine/guards';
 import { MANAGEMENT_ROUTES } from '../../src/shared/managementRoutes';
 import type { RequestRecord } from '../../src/engine/store/record';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../src/engine/settings';
-import { subscribeSummaries } from '../../src/extension/engineClient';
+import { subscribeSummaries } from '../../src/extension/link/engineClient';
 import { startHarness, type Harness } from '../support/harness';
 
 let h: Harness;

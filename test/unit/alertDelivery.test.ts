@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { shouldNotify, type WindowRole } from '../../src/extension/alerts';
-import { subscribeSummaries, type DeliveredAlert, type SummaryStream } from '../../src/extension/engineClient';
+import { shouldNotify, type WindowRole } from '../../src/extension/commands/alerts';
+import { subscribeSummaries, type DeliveredAlert, type SummaryStream } from '../../src/extension/link/engineClient';
 import { startHarness, type Harness } from '../support/harness';
 
 let h: Harness;

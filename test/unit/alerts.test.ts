@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GuardAlert } from '../../src/engine/guards';
-import { AlertActions, alertView, shouldNotify, type WindowRole } from '../../src/extension/alerts';
-import { readConfig, type Inspect } from '../../src/extension/config';
-import type { DeliveredAlert } from '../../src/extension/engineClient';
-import { guardSettingsUpdate } from '../../src/extension/guardSettings';
+import { AlertActions, alertView, shouldNotify, type WindowRole } from '../../src/extension/commands/alerts';
+import { readConfig, type Inspect } from '../../src/extension/settings/config';
+import type { DeliveredAlert } from '../../src/extension/link/engineClient';
+import { guardSettingsUpdate } from '../../src/extension/settings/guardSettings';
 
 const base = { id: 'a1', at: 0, message: 'Session "s" used 4,500 tokens, reaching its limit of 4,000.' };
 const guardAlert = (over: Partial<Extract<GuardAlert, { kind: 'guard' }>> = {}, audience: DeliveredAlert['audience'] = 'owner'): DeliveredAlert => ({

@@ -15,8 +15,8 @@ import { Guards, type GuardAlert } from '../../src/engine/guards';
 import { usdToNanos } from '../../src/engine/pricing/pricing';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../src/engine/settings';
 import type { SpendSummary } from '../../src/engine/queries/summary';
-import { readConfig } from '../../src/extension/config';
-import { statusView } from '../../src/extension/format';
+import { readConfig } from '../../src/extension/settings/config';
+import { statusView } from '../../src/extension/status/format';
 
 const DAY = 24 * 3_600_000;
 const JAN_15 = new Date(2025, 0, 15, 9, 0).getTime();

@@ -1,10 +1,10 @@
-/** The capture hooks' stable copy that VS Code terminals name (src/extension/captureHooks.ts). */
+/** The capture hooks' stable copy that VS Code terminals name (src/extension/terminals/captureHooks.ts). */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { stableCaptureDir } from '../../src/extension/captureHooks';
+import { stableCaptureDir } from '../../src/extension/terminals/captureHooks';
 
 function extensionBuild(version: string): string {
   const ext = fs.mkdtempSync(path.join(os.tmpdir(), `burnrate-ext-${version}-`));

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Engine } from '../../src/engine/engine';
 import { readSecret } from '../../src/engine/management/managementProtocol';
 import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
-import { EngineLink } from '../../src/extension/engineLink';
+import { EngineLink } from '../../src/extension/link/engineLink';
 
 const [port, dir, upstream] = process.argv.slice(2);
 const dbPath = path.join(dir, 'burnrate.sqlite');

@@ -1,5 +1,5 @@
 /**
- * One engine for several VS Code windows (src/extension/engineLink.ts), without VS Code: each
+ * One engine for several VS Code windows (src/extension/link/engineLink.ts), without VS Code: each
  * EngineLink stands for one window's extension host. Real engines on one port and one database.
  */
 import assert from 'node:assert/strict';
@@ -16,8 +16,8 @@ import { Engine } from '../../src/engine/engine';
 import { loadOrCreateSecret, readSecret } from '../../src/engine/management/managementProtocol';
 import { OwnerLock } from '../../src/engine/store/ownerLock';
 import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
-import { setRecordingPaused } from '../../src/extension/engineClient';
-import { EngineLink, type LinkState } from '../../src/extension/engineLink';
+import { setRecordingPaused } from '../../src/extension/link/engineClient';
+import { EngineLink, type LinkState } from '../../src/extension/link/engineLink';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 
 let fake: FakeProvider;

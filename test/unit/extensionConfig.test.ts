@@ -1,8 +1,8 @@
-/** The extension's settings snapshot (src/extension/config.ts): pure, no VS Code. */
+/** The extension's settings snapshot (src/extension/settings/config.ts): pure, no VS Code. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../src/engine/settings';
-import { configChanges, readConfig, type SettingInspection } from '../../src/extension/config';
+import { configChanges, readConfig, type SettingInspection } from '../../src/extension/settings/config';
 import { tighterCap } from '../../src/shared/limits';
 
 type Layers = Partial<{ [K in keyof BurnRateSettings]: SettingInspection<unknown> }>;

@@ -14,7 +14,7 @@ import { SECRET_FILE } from '../../src/engine/management/managementProtocol';
 import { EXPORT_COLUMNS, type RequestRecord } from '../../src/engine/store/record';
 import { SummaryQuery, SummaryTracker, type SpendSummary } from '../../src/engine/queries/summary';
 import { probe } from '../../src/engine/management/managementProbe';
-import { downloadExport, setRecordingPaused, SseReader, subscribeSummaries } from '../../src/extension/engineClient';
+import { downloadExport, setRecordingPaused, SseReader, subscribeSummaries } from '../../src/extension/link/engineClient';
 import { nanos, startHarness, type Harness } from '../support/harness';
 import { makeRecord } from '../support/records';
 

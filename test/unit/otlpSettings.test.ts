@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_SETTINGS, readSettingsFile, type BurnRateSettings } from '../../src/engine/settings';
-import { configChanges, readConfig, type SettingInspection } from '../../src/extension/config';
+import { configChanges, readConfig, type SettingInspection } from '../../src/extension/settings/config';
 
 type Layers = Partial<{ [K in keyof BurnRateSettings]: SettingInspection<unknown> }>;
 const read = (layers: Layers) =>

@@ -1,10 +1,10 @@
-/** Terminal variables and setup snippets (src/engine/meter, src/extension/terminalEnv.ts): pure, no VS Code. */
+/** Terminal variables and setup snippets (src/engine/meter, src/extension/terminals/terminalEnv.ts): pure, no VS Code. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
 import { takePathTags } from '../../src/engine/attribution/tags';
 import { newSessionId, planBaseUrls, proxyBaseUrl, setupSnippet, upstreamForBaseUrl } from '../../src/engine/meter';
-import { meteredLaunch, strictTerminalEnv } from '../../src/extension/terminalEnv';
+import { meteredLaunch, strictTerminalEnv } from '../../src/extension/terminals/terminalEnv';
 
 const plan = (processEnv: Record<string, string> = {}, upstreams: Record<string, string> = {}, tags = { workspace: 'my app' }) =>
   planBaseUrls({ routes: DEFAULT_ROUTES, port: 8390, tags, processEnv, upstreams });

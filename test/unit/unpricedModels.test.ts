@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import type { GuardAlert } from '../../src/shared/guardTypes';
 import { UNPRICED_MODELS_FILE, UnpricedModelFile, UnpricedModels } from '../../src/engine/pricing/unpricedModels';
-import { AlertActions, alertView, historyNote, readPerMTok } from '../../src/extension/alerts';
+import { AlertActions, alertView, historyNote, readPerMTok } from '../../src/extension/commands/alerts';
 
 function start(dir: string) {
   const alerts: GuardAlert[] = [];

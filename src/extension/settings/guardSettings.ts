@@ -2,10 +2,10 @@
  * The budget and guard settings a window sends the engine: the user's own values (for all traffic)
  * and, for its workspace, only the values the workspace tightened. Pure, unit-tested.
  */
-import type { BurnRateSettings } from '../engine/settings';
-import { GUARD_META } from '../shared/guardMeta';
+import type { BurnRateSettings } from '../../engine/settings';
+import { GUARD_META } from '../../shared/guardMeta';
 import type { BurnRateConfig } from './config';
-import { Settings } from './constants';
+import { Settings } from '../constants';
 
 export type LimitSettings = Partial<BurnRateSettings>;
 

@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
-import { newSessionId, planMeteredEnv, proxyOrigin, type MeteredEnvPlan, type MeteredVariable } from '../engine/meter';
-import { DEFAULT_ROUTES } from '../engine/providers/routes';
-import type { Tags } from '../engine/attribution/tags';
-import type { ConfigStore } from './configStore';
-import { Commands, Settings, StateKeys } from './constants';
-import type { EngineLink, LinkState } from './engineLink';
+import { newSessionId, planMeteredEnv, proxyOrigin, type MeteredEnvPlan, type MeteredVariable } from '../../engine/meter';
+import { DEFAULT_ROUTES } from '../../engine/providers/routes';
+import type { Tags } from '../../engine/attribution/tags';
+import type { ConfigStore } from '../settings/configStore';
+import { Commands, Settings, StateKeys } from '../constants';
+import type { EngineLink, LinkState } from '../link/engineLink';
 import { stableCaptureDir } from './captureHooks';
 import { meteredLaunch } from './terminalEnv';
 

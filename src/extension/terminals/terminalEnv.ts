@@ -2,7 +2,7 @@
  * How a metered terminal is launched so its session's variables win. Pure (no vscode import); the
  * variables themselves come from the metered-environment planner (src/engine/meter).
  */
-import type { SnippetEntry } from '../engine/meter';
+import type { SnippetEntry } from '../../engine/meter';
 
 /** How to start a metered terminal so its session-tagged variables win over the window-wide ones. */
 export type MeteredLaunch =

@@ -3,11 +3,11 @@
  * and how Set a Price reads what is typed. Pure (no vscode import) so it is unit-tested;
  * sessionCommands.ts and priceCommands.ts show it and run the chosen action.
  */
-import type { SessionView } from '../engine/guards';
-import { guardLabel } from '../shared/guardMeta';
-import type { ModelRepriceAnswer } from '../shared/managementRoutes';
-import type { DeliveredAlert } from './engineClient';
-import { formatUsd } from '../shared/format';
+import type { SessionView } from '../../engine/guards';
+import { guardLabel } from '../../shared/guardMeta';
+import type { ModelRepriceAnswer } from '../../shared/managementRoutes';
+import type { DeliveredAlert } from '../link/engineClient';
+import { formatUsd } from '../../shared/format';
 
 export interface WindowRole {
   /** This window hosts the engine. */

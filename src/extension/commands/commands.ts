@@ -1,16 +1,16 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type * as EngineApi from '../engine/api';
-import type { ConfigStore } from './configStore';
-import { Commands, type CommandId } from './constants';
-import { DashboardPanel } from './dashboardPanel';
-import { downloadExport, setRecordingPaused } from './engineClient';
-import type { EngineLink } from './engineLink';
-import { formatUsd } from '../shared/format';
-import { plainState } from './format';
+import type * as EngineApi from '../../engine/api';
+import type { ConfigStore } from '../settings/configStore';
+import { Commands, type CommandId } from '../constants';
+import { DashboardPanel } from '../dashboardPanel';
+import { downloadExport, setRecordingPaused } from '../link/engineClient';
+import type { EngineLink } from '../link/engineLink';
+import { formatUsd } from '../../shared/format';
+import { plainState } from '../status/format';
 import { allowSessionCommand, stopSessionCommand } from './sessionCommands';
-import type { TerminalRouting } from './terminals';
-import { setupSnippet, type SnippetFormat } from '../engine/meter';
+import type { TerminalRouting } from '../terminals/terminals';
+import { setupSnippet, type SnippetFormat } from '../../engine/meter';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;

@@ -6,9 +6,9 @@
  */
 import * as vscode from 'vscode';
 import { AlertActions, historyNote, readPerMTok, type AlertAction } from './alerts';
-import { Commands } from './constants';
-import type { DeliveredAlert } from './engineClient';
-import { ignoreUnpricedModel, repriceModelHistory, setModelPrice } from './guardClient';
+import { Commands } from '../constants';
+import type { DeliveredAlert } from '../link/engineClient';
+import { ignoreUnpricedModel, repriceModelHistory, setModelPrice } from '../link/guardClient';
 
 type UnpricedModelAlert = Extract<DeliveredAlert, { kind: 'unpricedModel' }>;
 

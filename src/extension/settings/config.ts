@@ -2,11 +2,11 @@
  * The typed settings snapshot. Pure (no vscode import): the extension feeds it
  * `workspace.getConfiguration().inspect(key)` results; tests feed it plain objects.
  */
-import { DEFAULT_SETTINGS, type BurnRateSettings } from '../engine/settings';
-import { sessionLimits } from '../shared/guardMeta';
-import type { SessionLimits } from '../shared/guardTypes';
-import { tighterCap } from '../shared/limits';
-import { Settings } from './constants';
+import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../engine/settings';
+import { sessionLimits } from '../../shared/guardMeta';
+import type { SessionLimits } from '../../shared/guardTypes';
+import { tighterCap } from '../../shared/limits';
+import { Settings } from '../constants';
 
 /** The shape of vscode's `WorkspaceConfiguration.inspect()` result that we use. */
 export interface SettingInspection<T> {
