@@ -10,7 +10,7 @@ import { forwardHeaders } from './forwardHeaders';
 import { findApiKey, type KeyFingerprinter } from '../attribution/keyFingerprint';
 import { parseJsonLazily } from './lazyJson';
 import { adapterFor } from '../providers';
-import { LOOPBACK_HOST, matchProviderRoute, screenRequest } from './requestScreen';
+import { LOOPBACK_HOST, matchProviderRoute, screenRequest, type RouteMatch } from './requestScreen';
 import { BodyPipe, headerValue, relayBody, responseHeaders } from './responseRelay';
 import type { RouteTable } from '../providers/routes';
 import { Agent } from './upstreamAgent';
@@ -102,6 +102,7 @@ export class ProxyServer {
     await this.agent.close().catch(() => undefined);
   }
 
+  /** One request, in phases over one exchange: screen → route → read → admit → forward → relay → record. */
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const refusal = screenRequest(req, this.port);
     if (refusal) return sendError(res, refusal, true);
@@ -112,90 +113,116 @@ export class ProxyServer {
     const match = matchProviderRoute(url.pathname, req.headers, this.opts.routes);
     if (match.kind === 'index') return sendIndex(res, this.url, this.opts.routes.ids());
     if (match.kind === 'refused') return sendError(res, match.error, true);
-    const { tags, client, route, upstreamPath } = match;
 
+    const call = await this.read(req, res, url, match);
+    if (!call) return;
+    const link = this.watchClient(res, call.exchange);
+    if (!this.admit(req, res, match, call, link)) return;
+    // Read by now: dropped so the parsed body does not outlive this point while the call waits on
+    // the upstream (objects alive across a young-generation GC are copied, and promoted by a second).
+    call.json = undefined;
+    const upstream = await this.forward(req, res, url, match, call, link);
+    if (upstream) await this.relay(res, match, call.exchange, call.endpoint, upstream, link);
+  }
+
+  /** Reads the body and lets the provider's adapter recognise the call; undefined when answered already. */
+  private async read(req: http.IncomingMessage, res: http.ServerResponse, url: URL, match: ProviderMatch): Promise<ReadCall | undefined> {
+    const { route, upstreamPath } = match;
     const startedAt = Date.now();
     const t0 = performance.now();
     const body = await readBody(req, this.maxBodyBytes);
     if (body === 'too-large') {
-      return sendError(res, proxyError(route.protocol, 413, 'request_too_large', `request body exceeds the proxy's ${Math.round(this.maxBodyBytes / 1048576)} MiB limit`), true);
+      sendError(res, proxyError(route.protocol, 413, 'request_too_large', `request body exceeds the proxy's ${Math.round(this.maxBodyBytes / 1048576)} MiB limit`), true);
+      return undefined;
     }
-    if (body === 'aborted') return;
+    if (body === 'aborted') return undefined;
 
     const adapter = adapterFor(route.protocol, { injectStreamUsage: route.injectStreamUsage });
-    let call: EndpointCall | undefined;
-    let json = parseJson(body, req.headers['content-type']);
+    let endpoint: EndpointCall | undefined;
+    const json = parseJson(body, req.headers['content-type']);
     try {
-      call = adapter?.recognise({ method: req.method!, path: upstreamPath, query: url.searchParams, body: json, bodyBytes: body.length });
+      endpoint = adapter?.recognise({ method: req.method!, path: upstreamPath, query: url.searchParams, body: json, bodyBytes: body.length });
     } catch (e) {
       // The proxy is never stricter than the provider: an odd body is forwarded as it came.
       this.log('warn', `${route.id}: could not read request: ${(e as Error).message}`);
     }
-
     const exchange: Exchange = {
       id: randomUUID(),
       startedAt,
       t0,
       providerId: route.id,
       pricesProvider: route.pricesProvider,
-      call,
+      call: endpoint,
       method: req.method!,
       path: upstreamPath,
-      tags,
-      client,
+      tags: match.tags,
+      client: match.client,
       keyFingerprint: this.opts.fingerprinter.fingerprint(findApiKey(req.headers, url.searchParams)),
       requestBytes: body.length,
       status: 0,
       ttftMs: null,
     };
+    return { exchange, body, json, endpoint };
+  }
 
-    // Cancels the upstream call when the client goes away. An EventEmitter, which undici accepts as a
-    // signal: an AbortController costs ~10 µs per request (EventTarget), this about 1 µs.
-    const controller = new UpstreamCancel();
-    let clientGone = false;
-    let cutNote: string | undefined;
+  /** Cancels the upstream call when the client goes away, and ends the guards' reservation with the response. */
+  private watchClient(res: http.ServerResponse, exchange: Exchange): ClientLink {
+    // An EventEmitter, which undici accepts as a signal: an AbortController costs ~10 µs per request
+    // (EventTarget), this about 1 µs.
+    const link: ClientLink = { cancel: new UpstreamCancel(), gone: false };
     res.once('close', () => {
       if (exchange.ticket) this.opts.guard!.release(exchange.ticket);
       if (!res.writableFinished) {
-        clientGone = true;
-        controller.abort();
+        link.gone = true;
+        link.cancel.abort();
       }
     });
+    return link;
+  }
 
-    // A call the guards refuse never reaches the upstream; an admitted one is settled by its record.
+  /** A call the guards refuse never reaches the upstream; an admitted one is settled by its record. */
+  private admit(req: http.IncomingMessage, res: http.ServerResponse, match: ProviderMatch, call: ReadCall, link: ClientLink): boolean {
     const guard = this.opts.guard;
-    if (guard) {
-      const admission = guard.admit({
-        callId: exchange.id, protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: call?.requestModel,
-        stream: call?.stream ?? false, path: upstreamPath, body, json, tags, keyFingerprint: exchange.keyFingerprint, userAgent: req.headers['user-agent'],
-        cut: (reason) => {
-          cutNote = reason;
-          clientGone = true;
-          controller.abort();
-          res.destroy();
-        },
-      });
-      if (!admission.allowed) return sendError(res, admission.error);
-      exchange.ticket = admission.ticket;
+    if (!guard) return true;
+    const { route } = match;
+    const { exchange, endpoint } = call;
+    const admission = guard.admit({
+      callId: exchange.id, protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: endpoint?.requestModel,
+      stream: endpoint?.stream ?? false, path: match.upstreamPath, body: call.body, json: call.json, tags: exchange.tags, keyFingerprint: exchange.keyFingerprint, userAgent: req.headers['user-agent'],
+      cut: (reason) => {
+        link.cutNote = reason;
+        link.gone = true;
+        link.cancel.abort();
+        res.destroy();
+      },
+    });
+    if (!admission.allowed) {
+      sendError(res, admission.error);
+      return false;
     }
-    // Read by now: dropped so the parsed body does not outlive this point while the call waits on
-    // the upstream (objects alive across a young-generation GC are copied, and promoted by a second).
-    // eslint-disable-next-line no-useless-assignment -- the point is the dropped reference
-    json = undefined;
+    exchange.ticket = admission.ticket;
+    return true;
+  }
 
-    let upstream: Dispatcher.ResponseData;
+  /** Sends the call upstream; undefined when no response came (recorded, and answered as it happened). */
+  private async forward(req: http.IncomingMessage, res: http.ServerResponse, url: URL, match: ProviderMatch, call: ReadCall, link: ClientLink): Promise<Dispatcher.ResponseData | undefined> {
+    const { route } = match;
+    const { exchange, body, endpoint } = call;
     try {
-      upstream = await this.agent.request({
+      return await this.agent.request({
         origin: route.origin,
-        path: route.basePath + upstreamPath + url.search,
+        path: route.basePath + match.upstreamPath + url.search,
         method: req.method as Dispatcher.HttpMethod,
         headers: forwardHeaders(req.headers),
-        body: call?.upstreamBody ?? (body.length ? body : undefined),
-        signal: controller,
+        body: endpoint?.upstreamBody ?? (body.length ? body : undefined),
+        signal: link.cancel,
       });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      if (clientGone) return this.finish(exchange, undefined, false, cutNote ?? 'client closed the connection before the response');
+      if (link.gone) {
+        this.finish(exchange, undefined, false, link.cutNote ?? 'client closed the connection before the response');
+        return undefined;
+      }
       if (isUnreachable(err)) {
         sendError(res, proxyError(route.protocol, 502, 'upstream_unreachable', `could not reach ${route.id} at ${route.origin} (${err.code})`, true));
       } else {
@@ -203,15 +230,20 @@ export class ProxyServer {
         res.destroy();
       }
       exchange.neverAnswered = true;
-      return this.finish(exchange, undefined, false, `upstream ${err.code ?? 'error'}: ${err.message}`);
+      this.finish(exchange, undefined, false, `upstream ${err.code ?? 'error'}: ${err.message}`);
+      return undefined;
     }
+  }
 
+  /** Streams the response to the client while the adapter reads its usage, then records it. */
+  private async relay(res: http.ServerResponse, match: ProviderMatch, exchange: Exchange, endpoint: EndpointCall | undefined, upstream: Dispatcher.ResponseData, link: ClientLink): Promise<void> {
+    const { route } = match;
     exchange.status = upstream.statusCode;
     const contentType = headerValue(upstream.headers['content-type']) ?? '';
     const encoding = (headerValue(upstream.headers['content-encoding']) ?? 'identity').toLowerCase();
     let parser: ResponseParser | undefined;
     try {
-      parser = call?.createResponseParser(upstream.statusCode, contentType);
+      parser = endpoint?.createResponseParser(upstream.statusCode, contentType);
     } catch (e) {
       this.log('warn', `${route.id}: cannot read response: ${(e as Error).message}`);
     }
@@ -222,14 +254,14 @@ export class ProxyServer {
     if (headers['content-length'] !== undefined) pipe.holdLastByte = true;
     res.writeHead(upstream.statusCode, headers);
 
-    const relayed = await relayBody(upstream.body, pipe, () => clientGone, () => {
-      if (exchange.ttftMs === null) exchange.ttftMs = Math.round(performance.now() - t0);
+    const relayed = await relayBody(upstream.body, pipe, () => link.gone, () => {
+      if (exchange.ttftMs === null) exchange.ttftMs = Math.round(performance.now() - exchange.t0);
     });
-    const streamError = relayed && !clientGone ? `upstream stream failed: ${relayed.message}` : undefined;
+    const streamError = relayed && !link.gone ? `upstream stream failed: ${relayed.message}` : undefined;
     const report = await pipe.end();
-    if (clientGone) {
+    if (link.gone) {
       upstream.body.destroy();
-      return this.finish(exchange, report, false, cutNote ?? 'client closed the connection mid-response');
+      return this.finish(exchange, report, false, link.cutNote ?? 'client closed the connection mid-response');
     }
     if (streamError) {
       res.destroy();
@@ -244,6 +276,24 @@ export class ProxyServer {
   private finish(ex: Exchange, report: UsageReport | undefined, finished: boolean, error: string | undefined): void {
     recordExchange({ onRecord: this.opts.onRecord, guard: this.opts.guard, log: this.log }, ex, report, finished, error);
   }
+}
+
+type ProviderMatch = Extract<RouteMatch, { kind: 'provider' }>;
+
+/** The request as read: its exchange (what will be recorded), the body, and its parsed top level until admitted. */
+interface ReadCall {
+  exchange: Exchange;
+  body: Buffer;
+  json: unknown;
+  endpoint: EndpointCall | undefined;
+}
+
+/** The client's side of a call: the upstream call's cancel switch, and whether (and why) the client is gone. */
+interface ClientLink {
+  cancel: UpstreamCancel;
+  gone: boolean;
+  /** The guards' reason when they cut the call. */
+  cutNote?: string;
 }
 
 /** An upstream call's cancel switch, in the EventEmitter shape undici accepts as `signal`. */
