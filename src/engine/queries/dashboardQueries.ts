@@ -9,7 +9,7 @@ import { nanosToUsd, type CostStatus } from '../pricing/pricing';
 import { addLocalDays, localDay, localDayStart, localMonthStart } from '../../shared/calendar';
 import { leakHintsOf } from './leakHints';
 import { UNTAGGED } from './queries';
-import { cacheSavingsNanos, key, sum, type Group } from './rollupGroups';
+import { breakdowns, cacheSavingsNanos, groupRollupRows, key, sum } from './rollupGroups';
 
 export type * from '../../shared/dashboardTypes';
 
@@ -41,45 +41,14 @@ export class DashboardQuery {
     const wsParam = ws ? [filter.workspace === UNTAGGED ? '' : filter.workspace!] : [];
     const range = () => ({ where: `WHERE day >= ? AND day <= ?${wsClause}`, params: [firstDay, lastDay, ...wsParam] });
 
-    // One pass over the range's rollup rows, in primary-key order (no sort), feeds most figures:
-    // provider × model × feature groups, daily stacks by provider, and per-day prompt sizes.
+    // One pass over the range's rollup rows feeds most figures (see groupRollupRows).
     const r = range();
-    const dayIndex = new Map(days.map((d, i) => [d, i]));
-    const byGroup = new Map<string, Group>();
-    const stacks = new Map<string, number[]>();
-    const perDay = new Map<string, Array<{ day: string; requests: number; input: number }>>();
-    for (const v of this.rows(
+    const { groups, stacks, perDay } = groupRollupRows(this.rows(
       `SELECT day, provider, model, feature, SUM(requests), SUM(cost_nanos), SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
         SUM(output_tokens), SUM(unpriced_requests), SUM(failed_requests), SUM(failed_cost_nanos), SUM(long_uncached_requests), MIN(long_uncached_min_input)
        FROM daily_rollup ${r.where} GROUP BY day, provider, model, feature`,
       r.params,
-    )) {
-      const [day, provider, model, feature] = [String(v[0]), String(v[1]), String(v[2]), String(v[3])];
-      const k = `${provider}\u0000${model}\u0000${feature}`;
-      let g = byGroup.get(k);
-      if (!g) byGroup.set(k, (g = { provider, model, feature, requests: 0, nanos: 0, input: 0, cacheRead: 0, cacheWrite: 0, output: 0, unpriced: 0, failed: 0, failedNanos: 0, longUncached: 0, longUncachedMin: null }));
-      g.requests += n(v[4]);
-      g.nanos += n(v[5]);
-      g.input += n(v[6]);
-      g.cacheRead += n(v[7]);
-      g.cacheWrite += n(v[8]);
-      g.output += n(v[9]);
-      g.unpriced += n(v[10]);
-      g.failed += n(v[11]);
-      g.failedNanos += n(v[12]);
-      g.longUncached += n(v[13]);
-      if (v[14] !== null) g.longUncachedMin = g.longUncachedMin === null ? n(v[14]) : Math.min(g.longUncachedMin, n(v[14]));
-      const i = dayIndex.get(day);
-      if (i !== undefined) {
-        let row = stacks.get(provider);
-        if (!row) stacks.set(provider, (row = days.map(() => 0)));
-        row[i] += n(v[5]);
-      }
-      const list = perDay.get(k) ?? [];
-      list.push({ day, requests: n(v[4]), input: n(v[6]) });
-      perDay.set(k, list);
-    }
-    const groups = [...byGroup.values()];
+    ), days);
     const totalNanos = sum(groups, (g) => g.nanos);
     const totalRequests = sum(groups, (g) => g.requests);
 
@@ -118,28 +87,9 @@ export class DashboardQuery {
     };
 
     const share = (nanos: number) => (totalNanos ? nanos / totalNanos : 0);
-    const rollUp = <K extends string>(keyOf: (g: Group) => K) => {
-      const m = new Map<K, { nanos: number; requests: number; unpriced: number; input: number; output: number; provider: string }>();
-      for (const g of groups) {
-        const k = keyOf(g);
-        const acc = m.get(k) ?? { nanos: 0, requests: 0, unpriced: 0, input: 0, output: 0, provider: g.provider };
-        acc.nanos += g.nanos;
-        acc.requests += g.requests;
-        acc.unpriced += g.unpriced;
-        acc.input += g.input;
-        acc.output += g.output;
-        m.set(k, acc);
-      }
-      return [...m.entries()].sort(([ka, a], [kb, b]) => b.nanos - a.nanos || b.requests - a.requests || ka.localeCompare(kb));
-    };
-    const byModel = rollUp((g) => `${g.provider}\u0000${g.model}`).map(([k, a]) => ({ key: key(k.split('\u0000')[1]), provider: a.provider, costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos), unpricedRequests: a.unpriced }));
-    const byProvider = rollUp((g) => g.provider).map(([k, a]) => ({ key: k, costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos) }));
+    const { byModel, byProvider, byFeature } = breakdowns(groups, totalNanos);
     const byClient = this.rows(`SELECT client, SUM(cost_nanos) AS c, SUM(requests) AS q FROM daily_rollup ${r.where} GROUP BY client ORDER BY c DESC, q DESC, client`, r.params)
       .map((v) => ({ key: key(v[0]), costUsd: nanosToUsd(n(v[1])), requests: n(v[2]), share: share(n(v[1])) }));
-    const byFeature = rollUp((g) => g.feature).map(([k, a]) => ({
-      key: key(k), costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos),
-      costPerRequestUsd: a.requests ? nanosToUsd(a.nanos / a.requests) : 0, inputTokens: a.input, outputTokens: a.output,
-    }));
 
     // Daily spend stacked by provider, every day of the range present (zero when idle).
     const daily = {

@@ -7,7 +7,7 @@ import cheaperModelsFile from '../../../pricing/cheaper-models.json';
 import type { LeakHint } from '../../shared/dashboardTypes';
 import { formatUsd } from '../../shared/format';
 import { nanosToUsd, tokensToNanos } from '../pricing/pricing';
-import { key, pricesProviderOf, ratesOf, sum, type Group } from './rollupGroups';
+import { key, pricesProviderOf, ratesOf, sum, type Group, type PromptSizesByDay } from './rollupGroups';
 
 /** Thresholds of the leak hints. */
 export const LEAK_RULES = {
@@ -29,9 +29,6 @@ export const LEAK_RULES = {
 };
 
 const cheaperModels = cheaperModelsFile.providers as Record<string, Record<string, string>>;
-
-/** Per feature key: each day's requests and input tokens (for the context-growth hint). */
-export type PromptSizesByDay = Map<string, Array<{ day: string; requests: number; input: number }>>;
 
 /** The hints of a range, the biggest few of each kind. */
 export function leakHintsOf(groups: Group[], totalRequests: number, perDay: PromptSizesByDay): LeakHint[] {
