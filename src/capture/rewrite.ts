@@ -20,17 +20,28 @@ export function captureTarget(map: CaptureMap, url: string): string | undefined 
     return undefined;
   }
   for (const route of map.routes) {
-    let base: URL;
-    try {
-      base = new URL(route.upstream);
-    } catch {
-      continue;
-    }
-    if (u.origin !== base.origin) continue;
-    const prefix = base.pathname.replace(/\/+$/, '');
-    const rest = u.pathname.slice(prefix.length);
-    if (!u.pathname.startsWith(prefix) || (rest && !rest.startsWith('/'))) continue;
+    const base = upstreamOf(route);
+    if (!base || u.origin !== base.origin) continue;
+    const rest = u.pathname.slice(base.prefix.length);
+    if (!u.pathname.startsWith(base.prefix) || (rest && !rest.startsWith('/'))) continue;
     return `${map.proxy}/${route.provider}${rest}${u.search}`;
   }
   return undefined;
+}
+
+/** Each route's upstream, parsed once: this runs on every fetch and http(s) request of the process. */
+const upstreams = new WeakMap<CaptureRoute, { origin: string; prefix: string } | null>();
+
+function upstreamOf(route: CaptureRoute): { origin: string; prefix: string } | null {
+  let base = upstreams.get(route);
+  if (base === undefined) {
+    try {
+      const u = new URL(route.upstream);
+      base = { origin: u.origin, prefix: u.pathname.replace(/\/+$/, '') };
+    } catch {
+      base = null;
+    }
+    upstreams.set(route, base);
+  }
+  return base;
 }
