@@ -32,3 +32,12 @@ test('when the copy cannot be made, the build\'s own folder is named', () => {
   fs.writeFileSync(file, '');
   assert.equal(stableCaptureDir(ext, file), path.join(ext, 'dist', 'capture'));
 });
+
+test('another window starting with the same build leaves the copy in place', () => {
+  const storage = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-storage-')), 'publisher.burnrate');
+  const ext = extensionBuild('0.1.0');
+  const dir = stableCaptureDir(ext, storage);
+  const before = fs.statSync(path.join(dir, 'preload.js')).ino;
+  assert.equal(stableCaptureDir(ext, storage), dir);
+  assert.equal(fs.statSync(path.join(dir, 'preload.js')).ino, before, 'not copied again');
+});

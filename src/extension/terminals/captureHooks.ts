@@ -12,8 +12,9 @@ export function stableCaptureDir(extensionPath: string, globalStoragePath: strin
   const built = path.join(extensionPath, 'dist', 'capture');
   const stable = path.join(globalStoragePath, 'capture');
   try {
-    // Copied beside, then renamed over: a terminal starting Node meanwhile sees the old or the new
-    // files, never half of them.
+    // Every window runs this at start; the copy is replaced only when an update changed the hooks,
+    // since for the moment between removing it and renaming the new one in, it is missing.
+    if (sameFiles(built, stable)) return stable;
     const fresh = `${stable}.new-${process.pid}`;
     fs.rmSync(fresh, { recursive: true, force: true });
     fs.cpSync(built, fresh, { recursive: true });
@@ -23,4 +24,21 @@ export function stableCaptureDir(extensionPath: string, globalStoragePath: strin
   } catch {
     return built;
   }
+}
+
+/** Whether folder `b` holds exactly the files of folder `a`, byte for byte (a few small files). */
+function sameFiles(a: string, b: string): boolean {
+  const list = (dir: string) => (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
+  let names: string[];
+  try {
+    names = list(a);
+    if (names.join('\0') !== list(b).join('\0')) return false;
+  } catch {
+    return false;
+  }
+  return names.every((name) => {
+    const [x, y] = [path.join(a, name), path.join(b, name)];
+    if (fs.statSync(x).isDirectory()) return fs.statSync(y).isDirectory();
+    return fs.statSync(y).isFile() && fs.readFileSync(x).equals(fs.readFileSync(y));
+  });
 }
