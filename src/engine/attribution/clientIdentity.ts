@@ -7,6 +7,8 @@
  * opencode's X-Session-Id). Nothing is asked of the client.
  */
 
+import { headerValue } from '../proxy/headerValue';
+
 type Headers = Record<string, string | string[] | undefined>;
 
 export interface ClientIdentity {
@@ -59,12 +61,12 @@ const MAX_CLIENT_LENGTH = 40;
 const MAX_CONVERSATION_LENGTH = 200;
 
 export function identifyClient(headers: Headers): ClientIdentity {
-  const userAgent = first(headers['user-agent']) ?? '';
-  const known = KNOWN_CLIENTS.find((c) => c.userAgent?.test(userAgent) || (c.header && c.header[1].test(first(headers[c.header[0]]) ?? '')));
+  const userAgent = headerValue(headers['user-agent']) ?? '';
+  const known = KNOWN_CLIENTS.find((c) => c.userAgent?.test(userAgent) || (c.header && c.header[1].test(headerValue(headers[c.header[0]]) ?? '')));
   if (!known) return { client: productToken(userAgent), conversation: null };
   let conversation: string | null = null;
   for (const name of known.conversationHeaders ?? []) {
-    const value = clean(first(headers[name]) ?? '', MAX_CONVERSATION_LENGTH);
+    const value = clean(headerValue(headers[name]) ?? '', MAX_CONVERSATION_LENGTH);
     if (value) {
       conversation = value;
       break;
@@ -77,10 +79,6 @@ export function identifyClient(headers: Headers): ClientIdentity {
 function productToken(userAgent: string): string | null {
   const token = userAgent.trim().split(/[/\s]/, 1)[0];
   return clean(token.toLowerCase(), MAX_CLIENT_LENGTH) || null;
-}
-
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Headers end up in reports and CSV files: printable and short. */

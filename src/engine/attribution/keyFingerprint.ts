@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { headerValue } from '../proxy/headerValue';
 
 /**
  * Tells API keys apart without keeping them: an HMAC of the key under a per-install secret salt,
@@ -39,13 +40,9 @@ export class KeyFingerprinter {
 
 /** The API key a request carries, wherever its protocol puts it. */
 export function findApiKey(headers: Record<string, string | string[] | undefined>, query: URLSearchParams): string | undefined {
-  const auth = first(headers['authorization']);
+  const auth = headerValue(headers['authorization']);
   if (auth) return auth.replace(/^Bearer\s+/i, '');
-  return first(headers['x-api-key']) ?? first(headers['x-goog-api-key']) ?? first(headers['api-key']) ?? query.get('key') ?? undefined;
-}
-
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+  return headerValue(headers['x-api-key']) ?? headerValue(headers['x-goog-api-key']) ?? headerValue(headers['api-key']) ?? query.get('key') ?? undefined;
 }
 
 /** Browsers cannot set headers on a WebSocket: the Realtime API takes the key as a subprotocol instead. */

@@ -1,3 +1,5 @@
+import { headerValue } from '../proxy/headerValue';
+
 /**
  * Attribution tags a request can carry, as x-burnrate-<key> headers or a /~key=value,… path segment.
  * `run` names the metered terminal or `burnrate run` a call came from: the call's session when it
@@ -39,7 +41,7 @@ export function headerTags(headers: Record<string, string | string[] | undefined
   const tags: Tags = {};
   for (const key of TAG_KEYS) {
     const value = headers[TAG_HEADER_PREFIX + key];
-    if (value !== undefined) tags[key] = cleanTagValue(Array.isArray(value) ? value[0] : value);
+    if (value !== undefined) tags[key] = cleanTagValue(headerValue(value)!);
   }
   return tags;
 }

@@ -11,7 +11,8 @@ import { findApiKey, type KeyFingerprinter } from '../attribution/keyFingerprint
 import { parseJsonLazily } from './lazyJson';
 import { adapterFor } from '../providers';
 import { LOOPBACK_HOST, matchProviderRoute, screenRequest, type RouteMatch } from './requestScreen';
-import { BodyPipe, headerValue, relayBody, responseHeaders } from './responseRelay';
+import { headerValue } from './headerValue';
+import { BodyPipe, relayBody, responseHeaders } from './responseRelay';
 import type { RouteTable } from '../providers/routes';
 import { Agent } from './upstreamAgent';
 import { isUnreachable } from './upstreamFailure';

@@ -196,7 +196,3 @@ export function responseHeaders(headers: Record<string, string | string[] | unde
   }
   return out;
 }
-
-export function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
