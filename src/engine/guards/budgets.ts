@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { GuardAlert } from '../../shared/guardTypes';
 import type { AlertedStore } from '../store/budgetAlertStore';
-import { daysBefore, localDayStart, localMonthStart, TRAILING_DAYS, type GuardBaseline } from '../queries/guardBaseline';
+import { daysBefore, localDayStart, localMonthStart } from '../../shared/calendar';
+import { TRAILING_DAYS, type GuardBaseline } from '../queries/guardBaseline';
 import { nanosToUsd, usdToNanos } from '../pricing/pricing';
 import type { GuardPolicy, Policies } from './policy';
 import type { BudgetView } from './types';

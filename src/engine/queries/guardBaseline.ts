@@ -1,8 +1,6 @@
 import type { Database } from 'sql.js';
 import { daysBefore, localDayStart, localMonthStart } from '../../shared/calendar';
 
-export { daysBefore, localDayStart, localMonthStart } from '../../shared/calendar';
-
 /**
  * What the guards need from the database, read once at start: today's and this month's spend
  * (in total and per workspace), the last seven days' totals for the anomaly check, and today's
