@@ -105,7 +105,7 @@ export interface DashboardData {
   topRequests: RequestRow[];
   recent: RequestRow[];
   budget: Budget & { todayUsd: number; monthUsd: number };
-  /** Set when today runs above ANOMALY_FACTOR × the average of the 7 days before it. */
+  /** Set when today is a spend anomaly (src/shared/anomaly.ts, the rule the engine alerts on). */
   anomaly: { todayUsd: number; trailingAverageUsd: number; ratio: number } | null;
   leaks: LeakHint[];
 }

@@ -125,21 +125,24 @@ test('top sessions (duration, requests, tokens, cost), top requests, live feed',
   assert.equal(d.recent[0].status, 500);
 });
 
-test('budget gauges and the anomaly banner (today above 3x the trailing 7-day average)', async () => {
+test('budget gauges and the anomaly banner (today above $1 and above 3x the trailing 7-day average, the engine alert\'s rule)', async () => {
   const db = await dbWith(spendRecords());
   const d = new DashboardQuery(db.db).data({ ...WEEK, workspace: 'beta' }, { dailyUsd: 0.01, monthlyUsd: 5 }, NOW);
   // Budgets count every workspace.
   assert.deepEqual(d.budget, { dailyUsd: 0.01, monthlyUsd: 5, todayUsd: 0.0095, monthUsd: 0.026021 });
   // Workspace beta spent nothing today: no banner.
   assert.equal(d.anomaly, null);
-  // All workspaces: the 7 days before today hold r3 only, 16,500 µ$ / 7 = 2,357 µ$ a day; today 9,500 µ$ > 3×.
+  // All workspaces: today's 9,500 µ$ is 4× the trailing average (r3 only, 16,500 µ$ / 7), but a day of a cent is below the $1 floor.
+  assert.equal(new DashboardQuery(db.db).data(WEEK, undefined, NOW).anomaly, null);
+  // Another $1.19 today: 1,199,500 µ$ against 2,357 µ$ a day.
+  db.insert([rec({ startedAt: at(17, 11), costNanos: micro(1_190_000) })]);
   const all = new DashboardQuery(db.db).data(WEEK, undefined, NOW);
   assert.ok(all.anomaly);
-  assert.equal(all.anomaly.todayUsd, 0.0095);
+  assert.equal(all.anomaly.todayUsd, 1.1995);
   assert.equal(all.anomaly.trailingAverageUsd, 0.0165 / 7);
-  assert.equal(all.anomaly.ratio, 9500 / (16500 / 7));
-  // Another 20,000 µ$ yesterday lifts the average to 5,214 µ$: 9,500 is below 3× that.
-  db.insert([rec({ startedAt: at(16, 8), costNanos: micro(20000) })]);
+  assert.equal(all.anomaly.ratio, micro(1_199_500) / (micro(16500) / 7));
+  // Another $3 yesterday lifts the average to 3,016,500 / 7 = 430,929 µ$: 1,199,500 is below 3× that.
+  db.insert([rec({ startedAt: at(16, 8), costNanos: micro(3_000_000) })]);
   assert.equal(new DashboardQuery(db.db).data(WEEK, undefined, NOW).anomaly, null);
 });
 

@@ -4,6 +4,5 @@ export type { Admission, AdmitRequest, BudgetView, GuardTicket, ProxyGuard } fro
 export { policyFromSettings, type BudgetPolicy, type GuardPolicy } from './policy';
 export { SESSION_IDLE_GAP_MS } from './sessions';
 export { maxOutputTokens } from './estimate';
-export { ANOMALY_FACTOR, ANOMALY_FLOOR_NANOS, isSpendAnomaly } from './anomaly';
 export { REPEAT_WINDOW_MS, RETRY_STORM_MEAN_GAP_MS } from './checks';
 export type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from '../../shared/guardTypes';

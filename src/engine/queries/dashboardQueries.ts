@@ -9,11 +9,11 @@ import { nanosToUsd, type CostStatus } from '../pricing/pricing';
 import { addLocalDays, localDay, localDayStart, localMonthStart } from '../../shared/calendar';
 import { leakHintsOf } from './leakHints';
 import { UNTAGGED } from './queries';
-import { breakdowns, cacheSavingsNanos, groupRollupRows, key, sum } from './rollupGroups';
+import { breakdowns, cacheSavingsNanos, groupRollupRows, key, sum, type Group } from './rollupGroups';
+import { ANOMALY_TRAILING_DAYS, spendAnomaly } from '../../shared/anomaly';
 
 export type * from '../../shared/dashboardTypes';
 
-export const ANOMALY_FACTOR = 3;
 export const TOP_SESSIONS = 5;
 export const TOP_REQUESTS = 10;
 export const RECENT_REQUESTS = 20;
@@ -33,119 +33,105 @@ export class DashboardQuery {
 
   /** Everything the dashboard shows for `filter`, as of `now`. */
   data(filter: DashboardFilter, budget: Budget = { dailyUsd: 0, monthlyUsd: 0 }, now = Date.now()): DashboardData {
-    const days = daysOf(filter.since, filter.until);
-    const firstDay = days[0] ?? localDay(filter.since);
-    const lastDay = days[days.length - 1] ?? firstDay;
-    const ws = filter.workspace !== undefined && filter.workspace !== null;
-    const wsClause = ws ? ' AND workspace = ?' : '';
-    const wsParam = ws ? [filter.workspace === UNTAGGED ? '' : filter.workspace!] : [];
-    const range = () => ({ where: `WHERE day >= ? AND day <= ?${wsClause}`, params: [firstDay, lastDay, ...wsParam] });
-
+    const range = rangeOf(filter);
     // One pass over the range's rollup rows feeds most figures (see groupRollupRows).
-    const r = range();
     const { groups, stacks, perDay } = groupRollupRows(this.rows(
       `SELECT day, provider, model, feature, SUM(requests), SUM(cost_nanos), SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
         SUM(output_tokens), SUM(unpriced_requests), SUM(failed_requests), SUM(failed_cost_nanos), SUM(long_uncached_requests), MIN(long_uncached_min_input)
-       FROM daily_rollup ${r.where} GROUP BY day, provider, model, feature`,
-      r.params,
-    ), days);
+       FROM daily_rollup ${range.where} GROUP BY day, provider, model, feature`,
+      range.params,
+    ), range.days);
     const totalNanos = sum(groups, (g) => g.nanos);
     const totalRequests = sum(groups, (g) => g.requests);
-
-    const sessionTotals = this.rows(`SELECT COUNT(DISTINCT session), COALESCE(SUM(cost_nanos), 0) FROM session_rollup ${r.where}`, r.params)[0] ?? [0, 0];
-    const sessions = n(sessionTotals[0]);
-    const today = localDay(now);
-    const nowDate = new Date(now);
-    const weekStart = localDay(addLocalDays(now, -((nowDate.getDay() + 6) % 7)));
-    const monthStart = localDay(localMonthStart(now));
-    const trailingStart = localDay(addLocalDays(now, -7));
-    const yesterday = localDay(addLocalDays(now, -1));
-    // Spend per day from the earliest period start shown (month, week or the trailing 7 days) to today.
-    const earliest = [monthStart, weekStart, trailingStart].sort()[0];
-    const spendByDay = (withWorkspace: boolean) => {
-      const m = new Map<string, number>();
-      for (const [day, nanos] of this.rows(`SELECT day, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? AND day <= ?${withWorkspace ? wsClause : ''} GROUP BY day`, [earliest, today, ...(withWorkspace ? wsParam : [])])) m.set(String(day), n(nanos));
-      return (from: string, to: string) => [...m.entries()].reduce((acc, [d, x]) => (d >= from && d <= to ? acc + x : acc), 0);
+    const periods = this.periodSpend(range, now);
+    const { byModel, byProvider, byFeature } = breakdowns(groups, totalNanos);
+    return {
+      filter: { since: filter.since, until: filter.until, workspace: range.workspace, firstDay: range.firstDay, lastDay: range.lastDay },
+      generatedAt: now,
+      workspaces: this.rows('SELECT DISTINCT workspace FROM daily_rollup ORDER BY workspace', []).map((v) => key(v[0])),
+      tiles: this.tiles(range, groups, periods),
+      daily: dailyStacks(range.days, stacks),
+      byModel,
+      byProvider,
+      byClient: this.byClient(range, totalNanos),
+      byFeature,
+      topSessions: this.topSessions(range),
+      ...this.requestLists(filter, range, totalRequests),
+      budget: { ...budget, todayUsd: nanosToUsd(periods.all(periods.today, periods.today)), monthUsd: nanosToUsd(periods.all(periods.monthStart, periods.today)) },
+      anomaly: anomalyOf(periods),
+      leaks: leakHintsOf(groups, totalRequests, perDay),
     };
-    const spent = spendByDay(true);
-    const spentAll = ws ? spendByDay(false) : spent;
-    const dayTotal = (fromDay: string, toDay: string, withWorkspace: boolean) => (withWorkspace ? spent : spentAll)(fromDay, toDay);
+  }
 
-    const tiles: DashboardTiles = {
-      todayUsd: nanosToUsd(dayTotal(today, today, true)),
-      weekUsd: nanosToUsd(dayTotal(weekStart, today, true)),
-      monthUsd: nanosToUsd(dayTotal(monthStart, today, true)),
+  private tiles(range: Range, groups: Group[], periods: PeriodSpend): DashboardTiles {
+    const [sessions, sessionNanos] = (this.rows(`SELECT COUNT(DISTINCT session), COALESCE(SUM(cost_nanos), 0) FROM session_rollup ${range.where}`, range.params)[0] ?? [0, 0]).map(n);
+    const totalNanos = sum(groups, (g) => g.nanos);
+    const totalRequests = sum(groups, (g) => g.requests);
+    return {
+      todayUsd: nanosToUsd(periods.shown(periods.today, periods.today)),
+      weekUsd: nanosToUsd(periods.shown(periods.weekStart, periods.today)),
+      monthUsd: nanosToUsd(periods.shown(periods.monthStart, periods.today)),
       costUsd: nanosToUsd(totalNanos),
       requests: totalRequests,
       avgCostPerRequestUsd: totalRequests ? nanosToUsd(totalNanos / totalRequests) : 0,
       sessions,
-      costPerSessionUsd: sessions ? nanosToUsd(n(sessionTotals[1]) / sessions) : 0,
+      costPerSessionUsd: sessions ? nanosToUsd(sessionNanos / sessions) : 0,
       cacheSavingsUsd: nanosToUsd(sum(groups, (g) => cacheSavingsNanos(g))),
       inputTokens: sum(groups, (g) => g.input),
       outputTokens: sum(groups, (g) => g.output),
       unpricedRequests: sum(groups, (g) => g.unpriced),
     };
+  }
 
-    const share = (nanos: number) => (totalNanos ? nanos / totalNanos : 0);
-    const { byModel, byProvider, byFeature } = breakdowns(groups, totalNanos);
-    const byClient = this.rows(`SELECT client, SUM(cost_nanos) AS c, SUM(requests) AS q FROM daily_rollup ${r.where} GROUP BY client ORDER BY c DESC, q DESC, client`, r.params)
-      .map((v) => ({ key: key(v[0]), costUsd: nanosToUsd(n(v[1])), requests: n(v[2]), share: share(n(v[1])) }));
-
-    // Daily spend stacked by provider, every day of the range present (zero when idle).
-    const daily = {
-      days,
-      providers: [...stacks.entries()]
-        .sort(([a, x], [b, y]) => sum(y, (v) => v) - sum(x, (v) => v) || a.localeCompare(b))
-        .map(([provider, nanos]) => ({ provider, costUsd: nanos.map(nanosToUsd) })),
+  /**
+   * Spend per day from the earliest period start any figure needs (month, week or the trailing
+   * days) to today: in the workspace shown (tiles), and across workspaces (budgets and the anomaly
+   * are the engine's, across workspaces).
+   */
+  private periodSpend(range: Range, now: number): PeriodSpend {
+    const today = localDay(now);
+    const weekStart = localDay(addLocalDays(now, -((new Date(now).getDay() + 6) % 7)));
+    const monthStart = localDay(localMonthStart(now));
+    const trailingStart = localDay(addLocalDays(now, -ANOMALY_TRAILING_DAYS));
+    const earliest = [monthStart, weekStart, trailingStart].sort()[0];
+    const spendByDay = (withWorkspace: boolean) => {
+      const m = new Map<string, number>();
+      const sql = `SELECT day, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? AND day <= ?${withWorkspace ? range.clause : ''} GROUP BY day`;
+      for (const [day, nanos] of this.rows(sql, [earliest, today, ...(withWorkspace ? range.param : [])])) m.set(String(day), n(nanos));
+      return (from: string, to: string) => [...m.entries()].reduce((acc, [d, x]) => (d >= from && d <= to ? acc + x : acc), 0);
     };
+    const shown = spendByDay(true);
+    return { today, weekStart, monthStart, trailingStart, yesterday: localDay(addLocalDays(now, -1)), shown, all: range.workspace === null ? shown : spendByDay(false) };
+  }
 
-    const topSessions: SessionRow[] = this.rows(
+  private byClient(range: Range, totalNanos: number): DashboardData['byClient'] {
+    return this.rows(`SELECT client, SUM(cost_nanos) AS c, SUM(requests) AS q FROM daily_rollup ${range.where} GROUP BY client ORDER BY c DESC, q DESC, client`, range.params)
+      .map((v) => ({ key: key(v[0]), costUsd: nanosToUsd(n(v[1])), requests: n(v[2]), share: totalNanos ? n(v[1]) / totalNanos : 0 }));
+  }
+
+  private topSessions(range: Range): SessionRow[] {
+    return this.rows(
       `SELECT session, MIN(first_at), MAX(last_at), SUM(requests), SUM(tokens), SUM(cost_nanos) AS c
-       FROM session_rollup ${r.where} GROUP BY session ORDER BY c DESC, SUM(requests) DESC, session LIMIT ${TOP_SESSIONS}`,
-      r.params,
+       FROM session_rollup ${range.where} GROUP BY session ORDER BY c DESC, SUM(requests) DESC, session LIMIT ${TOP_SESSIONS}`,
+      range.params,
     ).map((v) => ({ session: String(v[0]), firstAt: n(v[1]), lastAt: n(v[2]), durationMs: n(v[2]) - n(v[1]), requests: n(v[3]), tokens: n(v[4]), costUsd: nanosToUsd(n(v[5])) }));
+  }
 
+  /** The range's most expensive requests and its latest ones, by indexed look-ups into `requests`. */
+  private requestLists(filter: DashboardFilter, range: Range, totalRequests: number): Pick<DashboardData, 'topRequests' | 'recent'> {
     const rangeStart = localDayStart(filter.since);
-    const rangeEnd = days.length ? addLocalDays(filter.until - 1, 1) : rangeStart;
-    const reqWhere = `WHERE started_at >= ? AND started_at < ?${wsClause}`;
-    const reqParams = [rangeStart, rangeEnd, ...wsParam];
+    const rangeEnd = range.days.length ? addLocalDays(filter.until - 1, 1) : rangeStart;
+    const reqWhere = `WHERE started_at >= ? AND started_at < ?${range.clause}`;
+    const reqParams = [rangeStart, rangeEnd, ...range.param];
     // The rollup says how many records the range holds: few are read and sorted via the time index;
     // many are best found by walking the cost index from the top (a walk that could otherwise read
     // the whole table for a range with no records).
-    const viaIndex = totalRequests >= 50_000 ? 'requests_cost' : ws ? 'requests_workspace' : 'requests_started_at';
-    const topRequests = totalRequests ? this.requestRows(`INDEXED BY ${viaIndex} ${reqWhere} ORDER BY cost_nanos DESC, started_at DESC LIMIT ${TOP_REQUESTS}`, reqParams) : [];
-    const recent = this.requestRows(`${reqWhere} ORDER BY started_at DESC, id DESC LIMIT ${RECENT_REQUESTS}`, reqParams);
-
-    // Budgets are the engine's, across workspaces.
-    const budgetToday = dayTotal(today, today, false);
-    const budgetMonth = dayTotal(monthStart, today, false);
-
-    const trailing = dayTotal(trailingStart, yesterday, true);
-    const todayNanos = dayTotal(today, today, true);
-    const trailingAverage = trailing / 7;
-    const anomaly = trailingAverage > 0 && todayNanos > ANOMALY_FACTOR * trailingAverage
-      ? { todayUsd: nanosToUsd(todayNanos), trailingAverageUsd: nanosToUsd(trailingAverage), ratio: todayNanos / trailingAverage }
-      : null;
-
+    const viaIndex = totalRequests >= 50_000 ? 'requests_cost' : range.workspace !== null ? 'requests_workspace' : 'requests_started_at';
     return {
-      filter: { since: filter.since, until: filter.until, workspace: ws ? filter.workspace! : null, firstDay, lastDay },
-      generatedAt: now,
-      workspaces: this.rows('SELECT DISTINCT workspace FROM daily_rollup ORDER BY workspace', []).map((v) => key(v[0])),
-      tiles,
-      daily,
-      byModel,
-      byProvider,
-      byClient,
-      byFeature,
-      topSessions,
-      topRequests,
-      recent,
-      budget: { ...budget, todayUsd: nanosToUsd(budgetToday), monthUsd: nanosToUsd(budgetMonth) },
-      anomaly,
-      leaks: leakHintsOf(groups, totalRequests, perDay),
+      topRequests: totalRequests ? this.requestRows(`INDEXED BY ${viaIndex} ${reqWhere} ORDER BY cost_nanos DESC, started_at DESC LIMIT ${TOP_REQUESTS}`, reqParams) : [],
+      recent: this.requestRows(`${reqWhere} ORDER BY started_at DESC, id DESC LIMIT ${RECENT_REQUESTS}`, reqParams),
     };
   }
-
 
   private requestRows(tail: string, params: unknown[]): RequestRow[] {
     return this.rows(
@@ -163,7 +149,55 @@ export class DashboardQuery {
 }
 
 
+/** The filter's days and its workspace condition, for queries on daily_rollup / session_rollup. */
+interface Range {
+  days: string[];
+  firstDay: string;
+  lastDay: string;
+  /** The workspace shown, or null for all. */
+  workspace: string | null;
+  clause: string;
+  param: string[];
+  where: string;
+  params: unknown[];
+}
 
+function rangeOf(filter: DashboardFilter): Range {
+  const days = daysOf(filter.since, filter.until);
+  const firstDay = days[0] ?? localDay(filter.since);
+  const lastDay = days[days.length - 1] ?? firstDay;
+  const workspace = filter.workspace ?? null;
+  const clause = workspace !== null ? ' AND workspace = ?' : '';
+  const param = workspace !== null ? [workspace === UNTAGGED ? '' : workspace] : [];
+  return { days, firstDay, lastDay, workspace, clause, param, where: `WHERE day >= ? AND day <= ?${clause}`, params: [firstDay, lastDay, ...param] };
+}
+
+/** Spend between two local days (inclusive), in the workspace shown or across all. */
+interface PeriodSpend {
+  today: string;
+  weekStart: string;
+  monthStart: string;
+  trailingStart: string;
+  yesterday: string;
+  shown: (fromDay: string, toDay: string) => number;
+  all: (fromDay: string, toDay: string) => number;
+}
+
+/** Daily spend stacked by provider, every day of the range present (zero when idle). */
+function dailyStacks(days: string[], stacks: Map<string, number[]>): DashboardData['daily'] {
+  return {
+    days,
+    providers: [...stacks.entries()]
+      .sort(([a, x], [b, y]) => sum(y, (v) => v) - sum(x, (v) => v) || a.localeCompare(b))
+      .map(([provider, nanos]) => ({ provider, costUsd: nanos.map(nanosToUsd) })),
+  };
+}
+
+/** The banner: the same rule as the engine's anomaly alert, over today in the workspace shown. */
+function anomalyOf(periods: PeriodSpend): DashboardData['anomaly'] {
+  const anomaly = spendAnomaly(periods.shown(periods.today, periods.today), periods.shown(periods.trailingStart, periods.yesterday));
+  return anomaly && { todayUsd: nanosToUsd(anomaly.todayNanos), trailingAverageUsd: nanosToUsd(anomaly.averageNanos), ratio: anomaly.ratio };
+}
 
 function n(v: unknown): number {
   return Number(v ?? 0);

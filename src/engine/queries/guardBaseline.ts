@@ -1,5 +1,6 @@
 import type { Database } from 'sql.js';
 import { daysBefore, localDayStart, localMonthStart } from '../../shared/calendar';
+import { ANOMALY_TRAILING_DAYS } from '../../shared/anomaly';
 
 /**
  * What the guards need from the database, read once at start: today's and this month's spend
@@ -29,7 +30,7 @@ export interface BaselineSession {
   lastAt: number;
 }
 
-export const TRAILING_DAYS = 7;
+export const TRAILING_DAYS = ANOMALY_TRAILING_DAYS;
 
 export function emptyBaseline(now: number): GuardBaseline {
   return {
