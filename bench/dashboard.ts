@@ -11,8 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DashboardQuery } from '../src/engine/queries/dashboardQueries';
-import { SpendDatabase } from '../src/engine/store/db';
-import type { RequestRecord } from '../src/engine/store/record';
+import { SpendDatabase } from '../src/engine/database/db';
+import type { RequestRecord } from '../src/engine/database/record';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' } } });
 const total = Number(values.records);

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { SpendDatabase } from '../src/engine/store/db';
+import { SpendDatabase } from '../src/engine/database/db';
 import { Engine } from '../src/engine/engine';
 import { priceLibraryLoaded } from '../src/engine/pricing/priceLibrary';
 import { readJournalRecords } from '../src/engine/store/recorder';

@@ -12,10 +12,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { SpendDatabase } from '../src/engine/store/db';
+import { SpendDatabase } from '../src/engine/database/db';
 import { Engine } from '../src/engine/engine';
 import { SpendQuery } from '../src/engine/queries/queries';
-import type { RequestRecord } from '../src/engine/store/record';
+import type { RequestRecord } from '../src/engine/database/record';
 import { SummaryQuery } from '../src/engine/queries/summary';
 
 const RECORDS = Number(process.env.SCALE_RECORDS ?? 1_000_000);

@@ -1,5 +1,5 @@
 /** The `burnrate` command line: the usage text, and each command found by name. */
-import { DatabaseUnreadableError } from '../engine/store/db';
+import { DatabaseUnreadableError } from '../engine/database/db';
 import { defaultDbPath } from '../engine/engine';
 import { OtlpConfigError } from '../engine/export/otlpConfig';
 import { PriceRefreshError } from '../engine/pricing/priceData';

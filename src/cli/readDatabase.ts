@@ -1,4 +1,4 @@
-import { SpendDatabase } from '../engine/store/db';
+import { SpendDatabase } from '../engine/database/db';
 import { defaultDbPath } from '../engine/engine';
 import { SpendQuery } from '../engine/queries/queries';
 import { readJournalRecords } from '../engine/store/recorder';

@@ -1,7 +1,7 @@
 /** `burnrate reprice`: a period's records priced again with today's prices; a dry run unless --apply. */
-import { SpendDatabase } from '../engine/store/db';
+import { SpendDatabase } from '../engine/database/db';
 import { defaultDataDir, defaultDbPath } from '../engine/engine';
-import { OwnerLock } from '../engine/store/ownerLock';
+import { OwnerLock } from '../engine/database/ownerLock';
 import { describePrices, loadStoredPriceData, type PriceDataInfo } from '../engine/pricing/priceData';
 import { nanosToUsd } from '../engine/pricing/pricing';
 import { parseSince } from '../engine/queries/queries';

@@ -1,9 +1,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { BudgetAlertFile } from './store/budgetAlertStore';
+import { BudgetAlertFile } from './database/budgetAlertStore';
 import { DashboardPage } from './management/dashboardPage';
-import { DatabaseUnreadableError } from './store/db';
+import { DatabaseUnreadableError } from './database/db';
 import { Guards } from './guards';
 import { KeyFingerprinter } from './attribution/keyFingerprint';
 import { ManagementApi } from './management/management';

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type * as EngineApi from '../engine/api';
 import { readSecret } from '../engine/management/managementProtocol';
-import type { RequestRecord } from '../engine/store/record';
+import type { RequestRecord } from '../engine/database/record';
 import { registerCommands } from './commands/commands';
 import { configChanges } from './settings/config';
 import { ConfigStore } from './settings/configStore';

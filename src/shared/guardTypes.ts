@@ -44,3 +44,17 @@ export interface SessionView {
   tripped: GuardName[];
   limits: SessionLimits;
 }
+
+/** A budget as the status bar and the dashboard show it (GET /_burnrate/budgets, `summary` events). */
+export interface BudgetView {
+  workspace: string | null;
+  period: 'day' | 'month';
+  capUsd: number;
+  spentUsd: number;
+  reservedUsd: number;
+  fraction: number;
+  onExceed: OnLimit;
+  blocking: boolean;
+  /** For the status bar's colour, the same in every window: "warning" from the highest alert threshold below 1, "exceeded" at 1. */
+  level: 'ok' | 'warning' | 'exceeded';
+}

@@ -19,7 +19,7 @@ import OpenAI from 'openai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { DashboardQuery } from '../../src/engine/queries/dashboardQueries';
 import type { LeakHint } from '../../src/shared/dashboardTypes';
-import { SpendDatabase } from '../../src/engine/store/db';
+import { SpendDatabase } from '../../src/engine/database/db';
 import { readJournalRecords } from '../../src/engine/store/recorder';
 import { money } from '../../webview/format';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';

@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { SpendDatabase } from '../../src/engine/store/db';
+import { SpendDatabase } from '../../src/engine/database/db';
 import { nanosToUsd, priceUsage } from '../../src/engine/pricing/pricing';
 import { readJournalRecords } from '../../src/engine/store/recorder';
 import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';

@@ -11,7 +11,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import type { GuardAlert } from '../../src/engine/guards';
 import { MANAGEMENT_ROUTES } from '../../src/shared/managementRoutes';
-import type { RequestRecord } from '../../src/engine/store/record';
+import type { RequestRecord } from '../../src/engine/database/record';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../src/engine/settings';
 import { subscribeSummaries } from '../../src/extension/link/engineClient';
 import { startHarness, type Harness } from '../support/harness';

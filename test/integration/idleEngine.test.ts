@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { SpendDatabase } from '../../src/engine/store/db';
+import { SpendDatabase } from '../../src/engine/database/db';
 import { MANAGEMENT_ROUTES } from '../../src/shared/managementRoutes';
 import { readJournalRecords } from '../../src/engine/store/recorder';
 import { nanos, startHarness, type Harness } from '../support/harness';

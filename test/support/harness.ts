@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { after, before, beforeEach } from 'node:test';
 import { Engine, type EngineOptions } from '../../src/engine/engine';
 import { readSecret } from '../../src/engine/management/managementProtocol';
-import type { RequestRecord } from '../../src/engine/store/record';
+import type { RequestRecord } from '../../src/engine/database/record';
 import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
 import { startFakeProvider, type FakeProvider } from './fakeProvider';
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, beforeEach } from 'node:test';
 import { CAPTURE_ENV } from '../../src/capture/protocol';
 import { priceUsage } from '../../src/engine/pricing/pricing';
-import type { RequestRecord } from '../../src/engine/store/record';
+import type { RequestRecord } from '../../src/engine/database/record';
 import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
 import { DEFAULT_FAKE_USAGE } from './fakeProvider';
 import { startHarness, type Harness } from './harness';

@@ -1,4 +1,4 @@
-import type { RequestRecord } from '../../src/engine/store/record';
+import type { RequestRecord } from '../../src/engine/database/record';
 
 let seq = 0;
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { BUDGET_ALERTS_FILE, BudgetAlertFile } from '../../src/engine/store/budgetAlertStore';
+import { BUDGET_ALERTS_FILE, BudgetAlertFile } from '../../src/engine/database/budgetAlertStore';
 import { emptyBaseline, type GuardBaseline } from '../../src/engine/queries/guardBaseline';
 import { Guards, type GuardAlert } from '../../src/engine/guards';
 import { usdToNanos } from '../../src/engine/pricing/pricing';

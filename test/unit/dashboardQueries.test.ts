@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DashboardQuery, daysOf, type DashboardData } from '../../src/engine/queries/dashboardQueries';
-import { SpendDatabase } from '../../src/engine/store/db';
+import { SpendDatabase } from '../../src/engine/database/db';
 import { baseRates } from '../../src/engine/pricing/pricing';
 import { SpendQuery } from '../../src/engine/queries/queries';
 import { applyReprice } from '../../src/engine/pricing/reprice';
-import type { RequestRecord } from '../../src/engine/store/record';
+import type { RequestRecord } from '../../src/engine/database/record';
 import { money } from '../../webview/format';
 
 /** Local times: Wednesday 17 June 2026, 15:00; the week began Monday the 15th. */

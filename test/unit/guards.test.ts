@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { emptyBaseline, TRAILING_DAYS } from '../../src/engine/queries/guardBaseline';
 import { Guards, maxOutputTokens, SESSION_IDLE_GAP_MS, type AdmitRequest, type GuardAlert } from '../../src/engine/guards';
 import { usdToNanos } from '../../src/engine/pricing/pricing';
-import type { RequestRecord } from '../../src/engine/store/record';
+import type { RequestRecord } from '../../src/engine/database/record';
 import type { BurnRateSettings } from '../../src/engine/settings';
 
 let seq = 0;

@@ -11,10 +11,10 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SpendDatabase } from '../../src/engine/store/db';
+import { SpendDatabase } from '../../src/engine/database/db';
 import { loadStoredPriceData, PriceRefreshError, priceDataFile, refreshPriceData } from '../../src/engine/pricing/priceData';
 import { currentCatalogueVersion, listPrices, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, priceUsage, setPriceOverrides } from '../../src/engine/pricing/pricing';
-import type { RequestRecord } from '../../src/engine/store/record';
+import type { RequestRecord } from '../../src/engine/database/record';
 import { repriceRecords } from '../../src/engine/pricing/reprice';
 import { RouteTable } from '../../src/engine/providers/routes';
 

@@ -7,7 +7,7 @@
  * opencode's X-Session-Id). Nothing is asked of the client.
  */
 
-import { headerValue } from '../proxy/headerValue';
+import { headerValue } from '../http/headerValue';
 
 type Headers = Record<string, string | string[] | undefined>;
 

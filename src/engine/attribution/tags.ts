@@ -1,4 +1,4 @@
-import { headerValue } from '../proxy/headerValue';
+import { headerValue } from '../http/headerValue';
 
 /**
  * Attribution tags a request can carry, as x-burnrate-<key> headers or a /~key=value,… path segment.

@@ -1,6 +1,6 @@
 import type { Database } from 'sql.js';
-import { rowToRecord } from '../store/db';
-import type { RequestRecord } from '../store/record';
+import { rowToRecord } from '../database/db';
+import type { RequestRecord } from '../database/record';
 
 /**
  * Position in the stream of recorded requests, in insertion order. `seq` is the SQLite rowid of the

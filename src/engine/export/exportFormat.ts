@@ -1,5 +1,5 @@
 import { nanosToUsd } from '../pricing/pricing';
-import { EXPORT_COLUMNS, type RequestRecord } from '../store/record';
+import { EXPORT_COLUMNS, type RequestRecord } from '../database/record';
 
 /**
  * One exported row per request, in the columns `burnrate export` writes (README "The CLI"). The

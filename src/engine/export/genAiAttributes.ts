@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import { nanosToUsd } from '../pricing/pricing';
-import type { RequestRecord } from '../store/record';
+import type { RequestRecord } from '../database/record';
 
 /**
  * OpenTelemetry GenAI semantic-convention names. These are still "incubating" upstream, and the

@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { GuardAlert } from '../../shared/guardTypes';
-import type { AlertedStore } from '../store/budgetAlertStore';
+import type { AlertedStore } from '../database/budgetAlertStore';
 import { daysBefore, localDayStart, localMonthStart } from '../../shared/calendar';
 import { TRAILING_DAYS, type GuardBaseline } from '../queries/guardBaseline';
 import { nanosToUsd, usdToNanos } from '../pricing/pricing';
 import type { GuardPolicy, Policies } from './policy';
-import type { BudgetView } from './types';
+import type { BudgetView } from '../../shared/guardTypes';
 import { usd } from './usd';
 
 /** Spend of one budget scope: all traffic ('') or one workspace. */

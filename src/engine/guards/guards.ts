@@ -13,10 +13,10 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { GUARD_ON_TRIP_SETTING, guardMeta } from '../../shared/guardMeta';
 import type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from '../../shared/guardTypes';
-import type { AlertedStore } from '../store/budgetAlertStore';
-import { proxyError } from '../proxy/errors';
+import type { AlertedStore } from '../database/budgetAlertStore';
+import { proxyError } from '../http/errors';
 import { emptyBaseline, type GuardBaseline } from '../queries/guardBaseline';
-import type { RequestRecord } from '../store/record';
+import type { RequestRecord } from '../database/record';
 import type { BurnRateSettings } from '../settings';
 import { AnomalyWatch } from './anomaly';
 import { Budgets } from './budgets';
@@ -24,7 +24,8 @@ import { checkFor, SESSION_CHECKS, type Trip } from './checks';
 import { estimateCall } from './estimate';
 import { Policies, type GuardPolicy, type PolicyUpdate } from './policy';
 import { NOT_RAISED, Sessions, sessionView, type InFlight, type Session } from './sessions';
-import type { Admission, AdmitRequest, BudgetView, GuardTicket, ProxyGuard } from './types';
+import type { Admission, AdmitRequest, GuardTicket, ProxyGuard } from './types';
+import type { BudgetView } from '../../shared/guardTypes';
 
 export interface GuardsOptions {
   baseline?: GuardBaseline;

@@ -1,7 +1,6 @@
 /** What the proxy and the faces exchange with the guards: the admission hooks and the budget view. */
-import type { ProxyErrorResponse } from '../proxy/errors';
+import type { ProxyErrorResponse } from '../http/errors';
 import type { Tags } from '../attribution/tags';
-import type { OnLimit } from '../../shared/guardTypes';
 
 export interface AdmitRequest {
   protocol: string;
@@ -33,17 +32,4 @@ export interface ProxyGuard {
   admit(req: AdmitRequest): Admission;
   /** Gives back an admitted call's reservation, once its record is made or its connection closed. Idempotent. */
   release(ticket: GuardTicket): void;
-}
-
-export interface BudgetView {
-  workspace: string | null;
-  period: 'day' | 'month';
-  capUsd: number;
-  spentUsd: number;
-  reservedUsd: number;
-  fraction: number;
-  onExceed: OnLimit;
-  blocking: boolean;
-  /** For the status bar's colour, the same in every window: "warning" from the highest alert threshold below 1, "exceeded" at 1. */
-  level: 'ok' | 'warning' | 'exceeded';
 }

@@ -8,7 +8,7 @@ import { answerGuardRoute, isGuardRoute } from './guardRoutes';
 import type { GuardAlert, Guards } from '../guards';
 import { answerPriceRoute, isPriceRoute, type PriceRouteContext } from './priceRoutes';
 import { listPrices, nanosToUsd, priceUsage, resolveModel } from '../pricing/pricing';
-import type { RequestRecord } from '../store/record';
+import type { RequestRecord } from '../database/record';
 import type { Recorder } from '../store/recorder';
 import { SummaryTracker, type SpendSummary, type SummaryBase } from '../queries/summary';
 

@@ -69,7 +69,7 @@ export function useCatalogueDataWhenLoaded(version: string, date: string | undef
 
 let catalogueOnLoad: { version: string; date: string | undefined; load: () => Provider[]; refused: (e: Error) => void } | undefined;
 
-export type CostStatus = 'exact' | 'estimated' | 'unpriced' | 'free';
+export type { CostStatus } from '../database/record';
 
 export interface PriceQuote {
   /** Integer nano-dollars (1e-9 USD): money is summed as integers, never floats. */

@@ -1,7 +1,7 @@
 import type { Database } from 'sql.js';
-import { rowToRecord } from '../store/db';
+import { rowToRecord } from '../database/db';
 import { priceUsage, type CostStatus } from './pricing';
-import type { RequestRecord } from '../store/record';
+import type { RequestRecord } from '../database/record';
 import type { RouteTable } from '../providers/routes';
 
 /** One record whose cost changes under the prices in force now. */

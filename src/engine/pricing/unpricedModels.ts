@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GuardAlert } from '../../shared/guardTypes';
-import { readStateFile, writeStateFile, type StateFileLog } from '../store/stateFile';
+import { readStateFile, writeStateFile, type StateFileLog } from '../database/stateFile';
 
 export const UNPRICED_MODELS_FILE = 'unpriced-models.json';
 

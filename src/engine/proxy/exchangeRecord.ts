@@ -4,7 +4,7 @@
  */
 import { costExchange } from '../pricing/costing';
 import type { GuardTicket, ProxyGuard } from '../guards';
-import type { RequestRecord } from '../store/record';
+import type { RequestRecord } from '../database/record';
 import type { Tags } from '../attribution/tags';
 import type { EndpointCall, UsageReport } from '../providers/usage';
 

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
-import { proxyError, type ProxyErrorResponse } from './errors';
+import { proxyError, type ProxyErrorResponse } from '../http/errors';
 import { recordExchange, type Exchange, type RecordSink } from './exchangeRecord';
 import type { ProxyGuard } from '../guards';
 import { forwardHeaders } from './forwardHeaders';
@@ -11,13 +11,13 @@ import { findApiKey, type KeyFingerprinter } from '../attribution/keyFingerprint
 import { parseJsonLazily } from './lazyJson';
 import { adapterFor } from '../providers';
 import { LOOPBACK_HOST, matchProviderRoute, screenRequest, type RouteMatch } from './requestScreen';
-import { headerValue } from './headerValue';
+import { headerValue } from '../http/headerValue';
 import { BodyPipe, relayBody, responseHeaders } from './responseRelay';
 import type { RouteTable } from '../providers/routes';
 import { Agent } from './upstreamAgent';
 import { isUnreachable } from './upstreamFailure';
 import type { EndpointCall, ResponseParser, UsageReport } from '../providers/usage';
-import { WebSocketProxy } from '../websocket';
+import { WebSocketProxy } from './websocket';
 
 export { LOOPBACK_HOST } from './requestScreen';
 export const DEFAULT_PORT = 8390;

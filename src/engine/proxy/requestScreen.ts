@@ -4,7 +4,7 @@
  */
 import type * as http from 'node:http';
 import { identifyClient } from '../attribution/clientIdentity';
-import { proxyError, type ProxyErrorResponse } from './errors';
+import { proxyError, type ProxyErrorResponse } from '../http/errors';
 import { DASHBOARD_PAGE_ROUTES, MANAGEMENT_PREFIX } from '../../shared/managementRoutes';
 import { canonicalPath, type RouteTable } from '../providers/routes';
 import { headerTags, takePathTags, TagError, type Tags } from '../attribution/tags';

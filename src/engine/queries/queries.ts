@@ -1,8 +1,8 @@
 import type { Database } from 'sql.js';
-import { rowToRecord } from '../store/db';
+import { rowToRecord } from '../database/db';
 import { localDay } from '../../shared/calendar';
 import { nanosToUsd } from '../pricing/pricing';
-import type { RequestRecord } from '../store/record';
+import type { RequestRecord } from '../database/record';
 
 export interface Totals {
   costUsd: number;

@@ -1,4 +1,4 @@
-import type { RequestRecord } from './record';
+import type { RequestRecord } from '../database/record';
 
 /** Messages between SpendStore (the proxy's thread) and the worker that owns the sql.js database. */
 export type StoreRequest =

@@ -7,7 +7,7 @@
  *
  * No vscode import: the state machine is unit-tested with real engines in one process.
  */
-import { OwnerLock } from '../../engine/store/ownerLock';
+import { OwnerLock } from '../../engine/database/ownerLock';
 import type { SpendSummary } from '../../engine/queries/summary';
 import { probe, type Probe } from '../../engine/management/managementProbe';
 import { subscribeSummaries, type DeliveredAlert, type SummaryStream } from './engineClient';

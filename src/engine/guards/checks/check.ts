@@ -4,7 +4,7 @@
  * A check keeps its counts on the session and reads its limit from the session's limits.
  */
 import type { GuardName, SessionLimits } from '../../../shared/guardTypes';
-import type { RequestRecord } from '../../store/record';
+import type { RequestRecord } from '../../database/record';
 import type { Session } from '../sessions';
 import type { AdmitRequest } from '../types';
 

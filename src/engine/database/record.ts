@@ -1,4 +1,5 @@
-import type { CostStatus } from '../pricing/pricing';
+/** How a record's cost is known: from the reported usage and a price, estimated, without a price, or free. */
+export type CostStatus = 'exact' | 'estimated' | 'unpriced' | 'free';
 
 /** One upstream call, as recorded. Field names are the export columns (see README "Records"). */
 export interface RequestRecord {

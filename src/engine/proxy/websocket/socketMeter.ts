@@ -7,14 +7,14 @@
  * cut HTTP stream. A socket with no response makes no record.
  */
 import { randomUUID } from 'node:crypto';
-import { closeReason, websocketErrorEvent, type ProxyErrorResponse } from '../proxy/errors';
-import { recordExchange, type Exchange, type RecordSink } from '../proxy/exchangeRecord';
-import { parseJsonLazily } from '../proxy/lazyJson';
-import { realtimeSessionModel, type ResponseEventReader, type SocketProtocol } from '../providers';
-import { asObject, asString, count, errorBodyMessage, newReport, parseJson } from '../providers/common';
-import { readStringMember } from '../providers/jsonScan';
-import type { Tags } from '../attribution/tags';
-import type { UsageReport } from '../providers/usage';
+import { closeReason, websocketErrorEvent, type ProxyErrorResponse } from '../../http/errors';
+import { recordExchange, type Exchange, type RecordSink } from '../exchangeRecord';
+import { parseJsonLazily } from '../lazyJson';
+import { realtimeSessionModel, type ResponseEventReader, type SocketProtocol } from '../../providers';
+import { asObject, asString, count, errorBodyMessage, newReport, parseJson } from '../../providers/common';
+import { readStringMember } from '../../providers/jsonScan';
+import type { Tags } from '../../attribution/tags';
+import type { UsageReport } from '../../providers/usage';
 import type { FrameTap } from './relay';
 
 /** What the meter knows of the socket it meters, from its upgrade request. */
