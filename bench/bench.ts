@@ -35,7 +35,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { DEFAULT_STORE_IDLE_STOP_MS } from '../src/engine/store/spendStore';
+import { DEFAULT_STORE_IDLE_STOP_MS } from '../src/engine/store';
 import { cpuMsOfPid, rssOfPid, startPortkey, stopChild, type Portkey } from './portkey';
 import { median, type HostReply, type HostRequest, type HostRole, type LoadReply, type LoadRequest, type LoadResult, type LoadSpec } from './shared';
 

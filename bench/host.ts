@@ -6,10 +6,10 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { SpendDatabase } from '../src/engine/database/db';
+import { SpendDatabase } from '../src/engine/database';
 import { Engine } from '../src/engine/engine';
-import { priceLibraryLoaded } from '../src/engine/pricing/priceLibrary';
-import { readJournalRecords } from '../src/engine/store/recorder';
+import { priceLibraryLoaded } from '../src/engine/pricing';
+import { readJournalRecords } from '../src/engine/store';
 import type { startFakeProvider as StartFakeProvider } from '../test/support/fakeProvider';
 import type { startBareProxy as StartBareProxy } from './bareProxy';
 import type { HostReply, HostRequest } from './shared';

@@ -1,5 +1,5 @@
 /** How figures are written in the dashboard. */
-import { formatUsd } from '../src/shared/format';
+import { formatUsd } from '../src/shared';
 
 /** Money as the dashboard writes it: small sums to three significant digits. */
 export function money(usd: number): string {

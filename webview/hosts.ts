@@ -3,7 +3,7 @@
  * extension, which talks to the engine) and the page `burnrate serve` serves (fetch to the same
  * origin with the per-install secret as a Bearer token).
  */
-import { ManagementRoutes as R, routeUrl, SESSION_ACTION_ROUTES } from '../src/shared/managementRoutes';
+import { ManagementRoutes as R, routeUrl, SESSION_ACTION_ROUTES } from '../src/shared';
 import type { AppMessage, ConnectionState, GuardAlert, HostMessage, HostRequests, RequestMethod } from './protocol';
 
 export interface DashboardHost {

@@ -3,8 +3,8 @@
  * It asks its host for pre-aggregated figures (one request per render), redraws on new records,
  * and keeps the filter (and the last figures, for an instant repaint) across hide/show.
  */
-import { localDay } from '../src/shared/calendar';
-import { formatTokens } from '../src/shared/format';
+import { localDay } from '../src/shared';
+import { formatTokens } from '../src/shared';
 import { DailyChart, ShareChart } from './charts';
 import { h, table } from './dom';
 import { duration, money, percent, time } from './format';

@@ -3,12 +3,12 @@
  * panel (src/extension/dashboardPanel.ts relays them to the engine) and the page `burnrate serve`
  * serves (webview/hosts.ts answers them with fetch). Types only: no runtime code from either side.
  */
-import type { CostEstimate, DashboardData, PriceRow } from '../src/shared/dashboardTypes';
-import type { GuardAlert, SessionView } from '../src/shared/guardTypes';
-import type { ExportFormat, FilterQuery, ManagementRoutes, ParamsOf, ResultOf, SessionAction } from '../src/shared/managementRoutes';
+import type { CostEstimate, DashboardData, PriceRow } from '../src/shared';
+import type { GuardAlert, SessionView } from '../src/shared';
+import type { ExportFormat, FilterQuery, ManagementRoutes, ParamsOf, ResultOf, SessionAction } from '../src/shared';
 
-export { SESSION_ACTIONS } from '../src/shared/managementRoutes';
-export type { EstimateQuery, FilterQuery, SessionAction } from '../src/shared/managementRoutes';
+export { SESSION_ACTIONS } from '../src/shared';
+export type { EstimateQuery, FilterQuery, SessionAction } from '../src/shared';
 export type { CostEstimate, DashboardData, GuardAlert, PriceRow, SessionView };
 
 /** A host request answered by one management route: that route's parameters and answer. */

@@ -3,8 +3,8 @@
  * list of recent budget / guard / anomaly alerts. Both only draw what they are given; main.ts
  * fetches and calls the host.
  */
-import { formatTokens } from '../src/shared/format';
-import { guardLabel } from '../src/shared/guardMeta';
+import { formatTokens } from '../src/shared';
+import { guardLabel } from '../src/shared';
 import { h, table } from './dom';
 import { money, time } from './format';
 import type { GuardAlert, SessionAction, SessionView } from './protocol';

@@ -1,8 +1,8 @@
 /** `burnrate estimate`: what a model would cost for given token counts, per request and in total. */
 import { defaultDataDir } from '../engine/engine';
-import { loadStoredPriceData } from '../engine/pricing/priceData';
-import { nanosToUsd, priceUsage, resolveModel } from '../engine/pricing/pricing';
-import { RouteTable } from '../engine/providers/routes';
+import { loadStoredPriceData } from '../engine/pricing';
+import { nanosToUsd, priceUsage, resolveModel } from '../engine/pricing';
+import { RouteTable } from '../engine/providers';
 import { intFlag, parse, UsageError } from './args';
 import { exitZeroAfter, type Command } from './command';
 

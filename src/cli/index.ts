@@ -1,10 +1,10 @@
 /** The `burnrate` command line: the usage text, and each command found by name. */
-import { DatabaseUnreadableError } from '../engine/database/db';
+import { DatabaseUnreadableError } from '../engine/database';
 import { defaultDbPath } from '../engine/engine';
-import { OtlpConfigError } from '../engine/export/otlpConfig';
-import { PriceRefreshError } from '../engine/pricing/priceData';
-import { SinceError } from '../engine/queries/queries';
-import { RouteTableError } from '../engine/providers/routes';
+import { OtlpConfigError } from '../engine/export';
+import { PriceRefreshError } from '../engine/pricing';
+import { SinceError } from '../engine/queries';
+import { RouteTableError } from '../engine/providers';
 import { SettingsError } from '../engine/settings';
 import { HelpRequested, UsageError } from './args';
 import { VERSION, type Command } from './command';

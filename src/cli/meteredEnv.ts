@@ -1,11 +1,11 @@
 /** What `burnrate run` and `burnrate env` share: their flags, the proxy check and the environment. */
 import * as path from 'node:path';
-import { probe } from '../engine/management/managementProbe';
+import { probe } from '../engine/management';
 import { newSessionId, planMeteredEnv, pointsAtProxy, proxyOrigin, type MeteredEnvPlan } from '../engine/meter';
-import { CAPTURE_ENV } from '../capture/protocol';
-import { DEFAULT_PORT } from '../engine/proxy/proxy';
-import { DEFAULT_ROUTES } from '../engine/providers/routes';
-import { takePathTags, type Tags } from '../engine/attribution/tags';
+import { CAPTURE_ENV } from '../capture';
+import { DEFAULT_PORT } from '../engine/proxy';
+import { DEFAULT_ROUTES } from '../engine/providers';
+import { takePathTags, type Tags } from '../engine/attribution';
 import { intFlag, UsageError, type Values } from './args';
 
 export const METERED_FLAGS = {

@@ -1,7 +1,7 @@
-import { SpendDatabase } from '../engine/database/db';
+import { SpendDatabase } from '../engine/database';
 import { defaultDbPath } from '../engine/engine';
-import { SpendQuery } from '../engine/queries/queries';
-import { readJournalRecords } from '../engine/store/recorder';
+import { SpendQuery } from '../engine/queries';
+import { readJournalRecords } from '../engine/store';
 
 /** Opens the database (--db, or the default one) read-only, with records a running proxy has journalled but not yet saved. */
 export async function openForReading(dbFlag: unknown): Promise<SpendQuery> {

@@ -1,13 +1,13 @@
 /** `burnrate reprice`: a period's records priced again with today's prices; a dry run unless --apply. */
-import { SpendDatabase } from '../engine/database/db';
+import { SpendDatabase } from '../engine/database';
 import { defaultDataDir, defaultDbPath } from '../engine/engine';
-import { OwnerLock } from '../engine/database/ownerLock';
-import { describePrices, loadStoredPriceData, type PriceDataInfo } from '../engine/pricing/priceData';
-import { nanosToUsd } from '../engine/pricing/pricing';
-import { parseSince } from '../engine/queries/queries';
-import { readJournalRecords } from '../engine/store/recorder';
-import { applyReprice, repriceRecords, type RepriceResult } from '../engine/pricing/reprice';
-import { RouteTable } from '../engine/providers/routes';
+import { OwnerLock } from '../engine/database';
+import { describePrices, loadStoredPriceData, type PriceDataInfo } from '../engine/pricing';
+import { nanosToUsd } from '../engine/pricing';
+import { parseSince } from '../engine/queries';
+import { readJournalRecords } from '../engine/store';
+import { applyReprice, repriceRecords, type RepriceResult } from '../engine/pricing';
+import { RouteTable } from '../engine/providers';
 import { parse, UsageError, type Values } from './args';
 import { exitZeroAfter, type Command } from './command';
 

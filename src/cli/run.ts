@@ -1,7 +1,7 @@
 /** `burnrate run [flags] -- COMMAND [ARGS…]`: COMMAND in the metered environment, its exit status passed back. */
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
-import { CAPTURE_ENV } from '../capture/protocol';
+import { CAPTURE_ENV } from '../capture';
 import { meteredEnvRecord } from '../engine/meter';
 import { parse, UsageError } from './args';
 import type { Command } from './command';

@@ -1,12 +1,12 @@
 /** `burnrate serve`: the loopback proxy, recording into a database, until SIGINT or SIGTERM. */
 import { defaultDataDir, defaultDbPath, Engine, type Log } from '../engine/engine';
-import { loadOrCreateSecret } from '../engine/management/managementProtocol';
-import { OwnerLock } from '../engine/database/ownerLock';
-import { OTLP_PROTOCOLS, otlpBaseUrl, type OtlpProtocol } from '../engine/export/otlpConfig';
-import { nanosToUsd } from '../engine/pricing/pricing';
-import { DEFAULT_PORT } from '../engine/proxy/proxy';
-import type { RequestRecord } from '../engine/database/record';
-import { parseUpstreamFlag } from '../engine/providers/routes';
+import { loadOrCreateSecret } from '../engine/management';
+import { OwnerLock } from '../engine/database';
+import { OTLP_PROTOCOLS, otlpBaseUrl, type OtlpProtocol } from '../engine/export';
+import { nanosToUsd } from '../engine/pricing';
+import { DEFAULT_PORT } from '../engine/proxy';
+import type { RequestRecord } from '../engine/database';
+import { parseUpstreamFlag } from '../engine/providers';
 import { DEFAULT_SETTINGS, readSettingsFile } from '../engine/settings';
 import { intFlag, parse, UsageError, type Values } from './args';
 import { VERSION, type Command } from './command';

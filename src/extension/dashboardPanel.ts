@@ -3,12 +3,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { APP_COMMANDS, isAppMessage, SESSION_ACTIONS, type AppMessage, type HostMessage, type HostRequests, type RequestMessage } from '../../webview/protocol';
 import { DASHBOARD_VIEW_TYPE } from './constants';
-import { ManagementRoutes as R } from '../shared/managementRoutes';
-import { downloadExport } from './link/engineClient';
-import { allowSession, listSessions, raiseSessionLimits, stopSession } from './link/guardClient';
-import type { EngineLink } from './link/engineLink';
-import { plainState } from './status/format';
-import { callRoute } from './link/managementClient';
+import { ManagementRoutes as R } from '../shared';
+import { downloadExport } from './link';
+import { allowSession, listSessions, raiseSessionLimits, stopSession } from './link';
+import type { EngineLink } from './link';
+import { plainState } from './status';
+import { callRoute } from './link';
 
 /** The dashboard's figures may take a while over a long range. */
 const QUERY_TIMEOUT_MS = 15_000;

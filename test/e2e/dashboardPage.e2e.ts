@@ -17,10 +17,10 @@ import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { DashboardQuery } from '../../src/engine/queries/dashboardQueries';
-import type { LeakHint } from '../../src/shared/dashboardTypes';
-import { SpendDatabase } from '../../src/engine/database/db';
-import { readJournalRecords } from '../../src/engine/store/recorder';
+import { DashboardQuery } from '../../src/engine/queries';
+import type { LeakHint } from '../../src/shared';
+import { SpendDatabase } from '../../src/engine/database';
+import { readJournalRecords } from '../../src/engine/store';
 import { money } from '../../webview/format';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 

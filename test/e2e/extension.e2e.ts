@@ -22,11 +22,11 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { SpendDatabase } from '../../src/engine/database/db';
-import { nanosToUsd, priceUsage } from '../../src/engine/pricing/pricing';
-import { readJournalRecords } from '../../src/engine/store/recorder';
-import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
-import { formatUsd } from '../../src/shared/format';
+import { SpendDatabase } from '../../src/engine/database';
+import { nanosToUsd, priceUsage } from '../../src/engine/pricing';
+import { readJournalRecords } from '../../src/engine/store';
+import { DEFAULT_ROUTES } from '../../src/engine/providers';
+import { formatUsd } from '../../src/shared';
 import { money } from '../../webview/format';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 

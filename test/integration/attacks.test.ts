@@ -15,8 +15,8 @@ import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { Engine } from '../../src/engine/engine';
-import { MANAGEMENT_ROUTES } from '../../src/shared/managementRoutes';
-import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
+import { MANAGEMENT_ROUTES } from '../../src/shared';
+import { DEFAULT_ROUTES } from '../../src/engine/providers';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 
 let fake: FakeProvider;

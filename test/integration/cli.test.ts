@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { OwnerLock } from '../../src/engine/database/ownerLock';
+import { OwnerLock } from '../../src/engine/database';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 import { exited, runCli, startServe } from '../support/cliProcess';
 import { nanos } from '../support/harness';

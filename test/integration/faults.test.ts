@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { Engine } from '../../src/engine/engine';
-import type { RequestRecord } from '../../src/engine/database/record';
+import type { RequestRecord } from '../../src/engine/database';
 import { FAKE_REPLY_TEXT } from '../support/fakeProvider';
 import { nanos, startHarness, type Harness } from '../support/harness';
 

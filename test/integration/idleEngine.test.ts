@@ -10,9 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { SpendDatabase } from '../../src/engine/database/db';
-import { MANAGEMENT_ROUTES } from '../../src/shared/managementRoutes';
-import { readJournalRecords } from '../../src/engine/store/recorder';
+import { SpendDatabase } from '../../src/engine/database';
+import { MANAGEMENT_ROUTES } from '../../src/shared';
+import { readJournalRecords } from '../../src/engine/store';
 import { nanos, startHarness, type Harness } from '../support/harness';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');

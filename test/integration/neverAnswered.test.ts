@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { Engine } from '../../src/engine/engine';
-import type { RequestRecord } from '../../src/engine/database/record';
+import type { RequestRecord } from '../../src/engine/database';
 import { DEFAULT_SETTINGS } from '../../src/engine/settings';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 import { mountedUpstreams } from '../support/harness';

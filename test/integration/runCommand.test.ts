@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { LEFT_TO_CAPTURE, NOT_INJECTED } from '../../src/engine/meter';
-import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
+import { DEFAULT_ROUTES } from '../../src/engine/providers';
 import { burnrate, CLI, finished, FIXTURES, unmeteredEnv, useMeteredTestBed } from '../support/meteredRun';
 
 const bed = useMeteredTestBed();

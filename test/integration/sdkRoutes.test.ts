@@ -14,7 +14,7 @@ import Groq from 'groq-sdk';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
+import { DEFAULT_ROUTES } from '../../src/engine/providers';
 import { planBaseUrls } from '../../src/engine/meter';
 import type { FakeUsage } from '../support/fakeProvider';
 import { nanos, startHarness, type Harness } from '../support/harness';

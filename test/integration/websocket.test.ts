@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import WebSocket from 'ws';
-import type { RequestRecord } from '../../src/engine/database/record';
+import type { RequestRecord } from '../../src/engine/database';
 import { nanos, useHarness } from '../support/harness';
 import { closed, connectSocket, eventsUntil, exchange, GPT_41_MINI_TURN_NANOS, responseCreate, TEST_KEY } from '../support/websocketClient';
 

@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, beforeEach } from 'node:test';
 import { Engine, type EngineOptions } from '../../src/engine/engine';
-import { readSecret } from '../../src/engine/management/managementProtocol';
-import type { RequestRecord } from '../../src/engine/database/record';
-import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
+import { readSecret } from '../../src/engine/management';
+import type { RequestRecord } from '../../src/engine/database';
+import { DEFAULT_ROUTES } from '../../src/engine/providers';
 import { startFakeProvider, type FakeProvider } from './fakeProvider';
 
 export interface Harness {

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { after, before, beforeEach } from 'node:test';
-import { CAPTURE_ENV } from '../../src/capture/protocol';
-import { priceUsage } from '../../src/engine/pricing/pricing';
-import type { RequestRecord } from '../../src/engine/database/record';
-import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
+import { CAPTURE_ENV } from '../../src/capture';
+import { priceUsage } from '../../src/engine/pricing';
+import type { RequestRecord } from '../../src/engine/database';
+import { DEFAULT_ROUTES } from '../../src/engine/providers';
 import { DEFAULT_FAKE_USAGE } from './fakeProvider';
 import { startHarness, type Harness } from './harness';
 

@@ -1,4 +1,4 @@
-import type { RequestRecord } from '../../src/engine/database/record';
+import type { RequestRecord } from '../../src/engine/database';
 
 let seq = 0;
 

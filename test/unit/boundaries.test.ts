@@ -89,9 +89,63 @@ test('the engine and the CLI never load VS Code or the extension', () => {
   assert.deepEqual(wrong.map((i) => `${i.file}: ${i.specifier}`), []);
 });
 
+/**
+ * The folder a file belongs to, as a unit with a public face (index.ts): src/engine/<part>/ (its
+ * subfolders included), src/extension/<concern>/, src/shared/, src/capture/. Files directly in
+ * src/engine/ (engine.ts, api.ts, settings.ts) are the engine's own face; src/cli/ and webview/ are
+ * faces that nothing imports.
+ */
+function unitOf(file: string): string | undefined {
+  const p = file.split('/');
+  if (p[0] === 'src' && (p[1] === 'engine' || p[1] === 'extension') && p.length >= 4) return p.slice(0, 3).join('/');
+  if (p[0] === 'src' && (p[1] === 'shared' || p[1] === 'capture')) return p.slice(0, 2).join('/');
+  return undefined;
+}
+
+/** Loaded on their own, never through a face: the OTLP exporter (required on demand) and the database worker (its own bundle). */
+const ON_DEMAND = new Set(['src/engine/export/otlpExport.ts', 'src/engine/store/storeWorker.ts']);
+
+/**
+ * An extension folder's face loads VS Code (its commands, views, terminals), which tests run
+ * without: tests reach the folder's VS Code-free modules directly.
+ */
+const testOfExtensionModule = (file: string, target: string) => /^(test|bench)\//.test(file) && target.startsWith('src/extension/');
+
+test('other folders, tests and benchmarks reach a folder through its face (index.ts), not its files', () => {
+  const everyFile = [...files, ...sourceFiles('test').filter((f) => !f.startsWith('test/agents/') && !f.startsWith('test/fixtures/')).map(read), ...sourceFiles('bench').map(read)];
+  const wrong = everyFile.flatMap((f) =>
+    f.specifiers
+      .map((specifier) => ({ specifier, target: resolve(f.file, specifier) }))
+      .filter(({ target }) => target && unitOf(target) && unitOf(target) !== unitOf(f.file) && target !== `${unitOf(target)}/index.ts` && !ON_DEMAND.has(target) && !testOfExtensionModule(f.file, target))
+      .map(({ specifier }) => `${f.file}: ${specifier}`),
+  );
+  assert.deepEqual(wrong, []);
+});
+
+test("the engine's folders are layered: none imports a folder that imports it back", () => {
+  const uses = new Map<string, Set<string>>();
+  for (const i of imports((f) => unitOf(f)?.startsWith('src/engine/') === true)) {
+    const from = unitOf(i.file)!;
+    const to = i.target && unitOf(i.target);
+    if (to?.startsWith('src/engine/') && to !== from) uses.set(from, new Set([...(uses.get(from) ?? []), to]));
+  }
+  const cycles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (unit: string, trail: string[]) => {
+    if (state.get(unit) === 'done') return;
+    if (state.get(unit) === 'open') return void cycles.push([...trail.slice(trail.indexOf(unit)), unit].join(' → '));
+    state.set(unit, 'open');
+    for (const next of uses.get(unit) ?? []) visit(next, [...trail, unit]);
+    state.set(unit, 'done');
+  };
+  for (const unit of uses.keys()) visit(unit, []);
+  assert.ok(uses.size >= 10, `${uses.size} engine folders import others`);
+  assert.deepEqual(cycles, []);
+});
+
 test('the scanner sees the imports it checks', () => {
   const main = files.find((f) => f.file === 'webview/main.ts');
   assert.ok(files.length > 50, `${files.length} files`);
-  assert.ok(main?.specifiers.some((s) => resolve(main.file, s) === 'src/shared/format.ts'), 'webview/main.ts imports src/shared/format.ts');
+  assert.ok(main?.specifiers.some((s) => resolve(main.file, s)?.startsWith('src/shared/')), 'webview/main.ts imports src/shared');
   assert.ok(imports((f) => f === 'src/engine/management/management.ts').some((i) => i.specifier === 'node:crypto'));
 });

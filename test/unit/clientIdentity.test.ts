@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { identifyClient } from '../../src/engine/attribution/clientIdentity';
+import { identifyClient } from '../../src/engine/attribution';
 
 const CASES: Array<[string, Record<string, string>, string | null, string | null]> = [
   ['Claude Code', { 'user-agent': 'claude-cli/2.1.332 (external, cli)', 'x-app': 'cli', 'x-claude-code-session-id': 'a7c1e2f0-1d2b-4c3d-8e9f-001122334455' }, 'claude-code', 'a7c1e2f0-1d2b-4c3d-8e9f-001122334455'],

@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { parseUpstreamFlag, RouteTable } from '../../src/engine/providers/routes';
+import { parseUpstreamFlag, RouteTable } from '../../src/engine/providers';
 import { readSettingsFile } from '../../src/engine/settings';
-import { headerTags, takePathTags } from '../../src/engine/attribution/tags';
+import { headerTags, takePathTags } from '../../src/engine/attribution';
 
 test('path tags are taken off the front of the path, URL-decoded', () => {
   assert.deepEqual(takePathTags('/~feature=summarize,session=run%2042/openai/v1/chat/completions'), {

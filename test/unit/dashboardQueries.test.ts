@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DashboardQuery, daysOf, type DashboardData } from '../../src/engine/queries/dashboardQueries';
-import { SpendDatabase } from '../../src/engine/database/db';
-import { baseRates } from '../../src/engine/pricing/pricing';
-import { SpendQuery } from '../../src/engine/queries/queries';
-import { applyReprice } from '../../src/engine/pricing/reprice';
-import type { RequestRecord } from '../../src/engine/database/record';
+import { DashboardQuery, daysOf, type DashboardData } from '../../src/engine/queries';
+import { SpendDatabase } from '../../src/engine/database';
+import { baseRates } from '../../src/engine/pricing';
+import { SpendQuery } from '../../src/engine/queries';
+import { applyReprice } from '../../src/engine/pricing';
+import type { RequestRecord } from '../../src/engine/database';
 import { money } from '../../webview/format';
 
 /** Local times: Wednesday 17 June 2026, 15:00; the week began Monday the 15th. */

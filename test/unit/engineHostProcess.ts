@@ -7,8 +7,8 @@
  */
 import * as path from 'node:path';
 import { Engine } from '../../src/engine/engine';
-import { readSecret } from '../../src/engine/management/managementProtocol';
-import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
+import { readSecret } from '../../src/engine/management';
+import { DEFAULT_ROUTES } from '../../src/engine/providers';
 import { EngineLink } from '../../src/extension/link/engineLink';
 
 const [port, dir, upstream] = process.argv.slice(2);

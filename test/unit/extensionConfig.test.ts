@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../src/engine/settings';
 import { configChanges, readConfig, type SettingInspection } from '../../src/extension/settings/config';
-import { tighterCap } from '../../src/shared/limits';
+import { tighterCap } from '../../src/shared';
 
 type Layers = Partial<{ [K in keyof BurnRateSettings]: SettingInspection<unknown> }>;
 const read = (layers: Layers) =>

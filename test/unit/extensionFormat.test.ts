@@ -1,12 +1,12 @@
 /** What the status bar item shows (src/extension/status/format.ts): pure, no VS Code. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Totals } from '../../src/engine/queries/queries';
+import type { Totals } from '../../src/engine/queries';
 import { DEFAULT_SETTINGS } from '../../src/engine/settings';
-import type { SpendSummary } from '../../src/engine/queries/summary';
+import type { SpendSummary } from '../../src/engine/queries';
 import { readConfig } from '../../src/extension/settings/config';
 import { budgetUse, statusView } from '../../src/extension/status/format';
-import { formatTokens, formatUsd } from '../../src/shared/format';
+import { formatTokens, formatUsd } from '../../src/shared';
 
 const totals = (costUsd: number, requests = 1): Totals => ({ costUsd, requests, inputTokens: 1200, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 300, reasoningTokens: 0, unpricedRequests: 0 });
 const summary = (today: number, month = today, extra: Partial<SpendSummary> = {}): SpendSummary => ({

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Guards, type AdmitRequest, type GuardAlert } from '../../src/engine/guards';
-import type { RequestRecord } from '../../src/engine/database/record';
+import type { RequestRecord } from '../../src/engine/database';
 
 function call(callId: string, cuts: string[]): AdmitRequest {
   return {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
 import { DEFAULT_SETTINGS } from '../../src/engine/settings';
-import { GUARD_META, GUARD_ON_TRIP_SETTING, guardLabel } from '../../src/shared/guardMeta';
+import { GUARD_META, GUARD_ON_TRIP_SETTING, guardLabel } from '../../src/shared';
 
 const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
 const props: Record<string, { markdownDescription?: string; description?: string; minimum?: number }> = pkg.contributes.configuration.properties;

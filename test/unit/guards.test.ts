@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { emptyBaseline, TRAILING_DAYS } from '../../src/engine/queries/guardBaseline';
+import { emptyBaseline, TRAILING_DAYS } from '../../src/engine/queries';
 import { Guards, maxOutputTokens, SESSION_IDLE_GAP_MS, type AdmitRequest, type GuardAlert } from '../../src/engine/guards';
-import { usdToNanos } from '../../src/engine/pricing/pricing';
-import type { RequestRecord } from '../../src/engine/database/record';
+import { usdToNanos } from '../../src/engine/pricing';
+import type { RequestRecord } from '../../src/engine/database';
 import type { BurnRateSettings } from '../../src/engine/settings';
 
 let seq = 0;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { JsonArrayStream, JsonArrayStreamOptions } from '../../src/engine/streams/jsonArrayStream';
+import { JsonArrayStream, JsonArrayStreamOptions } from '../../src/engine/streams';
 
 function split(input: Buffer, cuts: number[], options?: JsonArrayStreamOptions): { elements: string[]; stream: JsonArrayStream } {
   const stream = new JsonArrayStream(options);

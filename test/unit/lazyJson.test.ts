@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseJsonLazily } from '../../src/engine/proxy/lazyJson';
+import { parseJsonLazily } from '../../src/engine/proxy';
 
 /** A seeded generator, so a failure can be replayed. */
 function rng(seed: number): () => number {

@@ -1,10 +1,10 @@
 /** The metered environment's capture hooks (planner) and the rewrite they apply. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatCaptureRoutes, parseCaptureRoutes } from '../../src/capture/protocol';
-import { captureTarget } from '../../src/capture/rewrite';
+import { formatCaptureRoutes, parseCaptureRoutes } from '../../src/capture';
+import { captureTarget } from '../../src/capture';
 import { meteredEnvRecord, nodeOptionValue, planMeteredEnv, type MeteredEnvOptions } from '../../src/engine/meter';
-import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
+import { DEFAULT_ROUTES } from '../../src/engine/providers';
 
 const base: MeteredEnvOptions = { routes: DEFAULT_ROUTES, port: 8390, tags: { session: 's1' }, parentEnv: {}, upstreams: {}, intercept: true, captureDir: '/opt/burnrate/dist/capture', platform: 'linux' };
 const plan = (opts: Partial<MeteredEnvOptions> = {}) => meteredEnvRecord(planMeteredEnv({ ...base, ...opts }));

@@ -3,12 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { SpendDatabase } from '../../src/engine/database/db';
+import { SpendDatabase } from '../../src/engine/database';
 import { Engine } from '../../src/engine/engine';
 import { OtlpExporter, otlpBaseUrl, type OtlpExportOptions } from '../../src/engine/export/otlpExport';
-import type { RequestRecord } from '../../src/engine/database/record';
-import { Recorder } from '../../src/engine/store/recorder';
-import { SpendStore, storeFeed } from '../../src/engine/store/spendStore';
+import type { RequestRecord } from '../../src/engine/database';
+import { Recorder } from '../../src/engine/store';
+import { SpendStore, storeFeed } from '../../src/engine/store';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlpReceiver';
 
 const dirs: string[] = [];

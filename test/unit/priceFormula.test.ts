@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { calcPrice, findProvider, type ModelInfo, type Provider } from '@pydantic/genai-prices';
 import fc from 'fast-check';
 import providersFile from '../../pricing/providers.json';
-import { buildPriceFormula } from '../../src/engine/pricing/priceFormula';
+import { buildPriceFormula } from '../../src/engine/pricing';
 
 /** Every catalogue provider a route prices with. */
 const catalogueIds = [...new Set((providersFile.providers as Array<{ pricesProvider: string | null }>).map((r) => r.pricesProvider).filter((p): p is string => !!p))];

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { adapterFor, protocolAdapters } from '../../src/engine/providers';
-import { RouteTable } from '../../src/engine/providers/routes';
-import { anthropicAdapter } from '../../src/engine/providers/anthropic';
-import { countStringChars, hasObjectMember, readStringMember } from '../../src/engine/providers/jsonScan';
-import { geminiAdapter } from '../../src/engine/providers/gemini';
-import { NdjsonSplitter, ollamaAdapter } from '../../src/engine/providers/ollama';
-import { openaiAdapter, removeNullUsageMember } from '../../src/engine/providers/openai';
-import type { EndpointCall, ProtocolAdapter, ProxiedRequest, TokenUsage, UsageReport } from '../../src/engine/providers/usage';
+import { RouteTable } from '../../src/engine/providers';
+import { anthropicAdapter } from '../../src/engine/providers';
+import { countStringChars, hasObjectMember, readStringMember } from '../../src/engine/providers';
+import { geminiAdapter } from '../../src/engine/providers';
+import { NdjsonSplitter, ollamaAdapter } from '../../src/engine/providers';
+import { openaiAdapter, removeNullUsageMember } from '../../src/engine/providers';
+import type { EndpointCall, ProtocolAdapter, ProxiedRequest, TokenUsage, UsageReport } from '../../src/engine/providers';
 
 // ---------------------------------------------------------------------------------------------
 // Harness

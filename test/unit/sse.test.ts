@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { SseEvent, SseParser, SseParserOptions } from '../../src/engine/streams/sse';
+import { SseEvent, SseParser, SseParserOptions } from '../../src/engine/streams';
 
 /** Feeds `input` cut at `cuts` (sorted or not, out-of-range ignored); returns every item, end() included. */
 function parse(input: Buffer, cuts: number[] = [], options?: SseParserOptions): SseEvent[] {

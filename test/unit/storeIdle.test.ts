@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { SpendDatabase } from '../../src/engine/database/db';
-import { SpendQuery } from '../../src/engine/queries/queries';
-import type { RequestRecord } from '../../src/engine/database/record';
-import { readJournalRecords, Recorder } from '../../src/engine/store/recorder';
-import { SpendStore } from '../../src/engine/store/spendStore';
+import { SpendDatabase } from '../../src/engine/database';
+import { SpendQuery } from '../../src/engine/queries';
+import type { RequestRecord } from '../../src/engine/database';
+import { readJournalRecords, Recorder } from '../../src/engine/store';
+import { SpendStore } from '../../src/engine/store';
 import { makeRecord } from '../support/records';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-idle-'));

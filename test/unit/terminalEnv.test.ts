@@ -1,8 +1,8 @@
 /** Terminal variables and setup snippets (src/engine/meter, src/extension/terminals/terminalEnv.ts): pure, no VS Code. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_ROUTES } from '../../src/engine/providers/routes';
-import { takePathTags } from '../../src/engine/attribution/tags';
+import { DEFAULT_ROUTES } from '../../src/engine/providers';
+import { takePathTags } from '../../src/engine/attribution';
 import { newSessionId, planBaseUrls, proxyBaseUrl, setupSnippet, upstreamForBaseUrl } from '../../src/engine/meter';
 import { meteredLaunch, strictTerminalEnv } from '../../src/extension/terminals/terminalEnv';
 

@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { GuardAlert } from '../../src/shared/guardTypes';
-import { UNPRICED_MODELS_FILE, UnpricedModelFile, UnpricedModels } from '../../src/engine/pricing/unpricedModels';
+import type { GuardAlert } from '../../src/shared';
+import { UNPRICED_MODELS_FILE, UnpricedModelFile, UnpricedModels } from '../../src/engine/pricing';
 import { AlertActions, alertView, historyNote, readPerMTok } from '../../src/extension/commands/alerts';
 
 function start(dir: string) {

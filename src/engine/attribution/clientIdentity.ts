@@ -7,7 +7,7 @@
  * opencode's X-Session-Id). Nothing is asked of the client.
  */
 
-import { headerValue } from '../http/headerValue';
+import { headerValue } from '../http';
 
 type Headers = Record<string, string | string[] | undefined>;
 

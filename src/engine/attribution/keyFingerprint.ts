@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { headerValue } from '../http/headerValue';
+import { headerValue } from '../http';
 
 /**
  * Tells API keys apart without keeping them: an HMAC of the key under a per-install secret salt,

@@ -1,4 +1,4 @@
-import { headerValue } from '../http/headerValue';
+import { headerValue } from '../http';
 
 /**
  * Attribution tags a request can carry, as x-burnrate-<key> headers or a /~key=value,… path segment.

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'sql.js';
-import { daysBefore, localDay, localDayStart } from '../../shared/calendar';
+import { daysBefore, localDay, localDayStart } from '../../shared';
 import type { RequestRecord } from './record';
 
 /**

@@ -1,5 +1,5 @@
-import { nanosToUsd } from '../pricing/pricing';
-import { EXPORT_COLUMNS, type RequestRecord } from '../database/record';
+import { nanosToUsd } from '../pricing';
+import { EXPORT_COLUMNS, type RequestRecord } from '../database';
 
 /**
  * One exported row per request, in the columns `burnrate export` writes (README "The CLI"). The

@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
-import { nanosToUsd } from '../pricing/pricing';
-import type { RequestRecord } from '../database/record';
+import { nanosToUsd } from '../pricing';
+import type { RequestRecord } from '../database';
 
 /**
  * OpenTelemetry GenAI semantic-convention names. These are still "incubating" upstream, and the

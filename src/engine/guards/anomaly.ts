@@ -1,8 +1,8 @@
 /** The daily spend-anomaly alert (the rule is src/shared/anomaly.ts), raised once a day. */
 import { randomUUID } from 'node:crypto';
-import type { GuardAlert } from '../../shared/guardTypes';
-import { spendAnomaly } from '../../shared/anomaly';
-import { nanosToUsd } from '../pricing/pricing';
+import type { GuardAlert } from '../../shared';
+import { spendAnomaly } from '../../shared';
+import { nanosToUsd } from '../pricing';
 import { usd } from './usd';
 
 export class AnomalyWatch {

@@ -2,7 +2,7 @@
  * What an admitted call reserves until it settles: its input from the body size and its output from
  * the request's cap or the session's average so far, priced when a cost budget needs it.
  */
-import { priceUsage } from '../pricing/pricing';
+import { priceUsage } from '../pricing';
 import type { Session } from './sessions';
 import type { AdmitRequest } from './types';
 

@@ -11,12 +11,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { GUARD_ON_TRIP_SETTING, guardMeta } from '../../shared/guardMeta';
-import type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from '../../shared/guardTypes';
-import type { AlertedStore } from '../database/budgetAlertStore';
-import { proxyError } from '../http/errors';
-import { emptyBaseline, type GuardBaseline } from '../queries/guardBaseline';
-import type { RequestRecord } from '../database/record';
+import { GUARD_ON_TRIP_SETTING, guardMeta } from '../../shared';
+import type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from '../../shared';
+import type { AlertedStore } from '../database';
+import { proxyError } from '../http';
+import { emptyBaseline, type GuardBaseline } from '../queries';
+import type { RequestRecord } from '../database';
 import type { BurnRateSettings } from '../settings';
 import { AnomalyWatch } from './anomaly';
 import { Budgets } from './budgets';
@@ -25,7 +25,7 @@ import { estimateCall } from './estimate';
 import { Policies, type GuardPolicy, type PolicyUpdate } from './policy';
 import { NOT_RAISED, Sessions, sessionView, type InFlight, type Session } from './sessions';
 import type { Admission, AdmitRequest, GuardTicket, ProxyGuard } from './types';
-import type { BudgetView } from '../../shared/guardTypes';
+import type { BudgetView } from '../../shared';
 
 export interface GuardsOptions {
   baseline?: GuardBaseline;

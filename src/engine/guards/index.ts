@@ -5,4 +5,4 @@ export { policyFromSettings, type BudgetPolicy, type GuardPolicy } from './polic
 export { SESSION_IDLE_GAP_MS } from './sessions';
 export { maxOutputTokens } from './estimate';
 export { REPEAT_WINDOW_MS, RETRY_STORM_MEAN_GAP_MS } from './checks';
-export type { BudgetView, GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from '../../shared/guardTypes';
+export type { BudgetView, GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from '../../shared';

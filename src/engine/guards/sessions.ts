@@ -4,8 +4,8 @@
  * state its checks keep.
  */
 import { createHash } from 'node:crypto';
-import type { GuardName, SessionLimits, SessionView } from '../../shared/guardTypes';
-import { nanosToUsd } from '../pricing/pricing';
+import type { GuardName, SessionLimits, SessionView } from '../../shared';
+import { nanosToUsd } from '../pricing';
 import type { AdmitRequest } from './types';
 import type { Scope } from './budgets';
 

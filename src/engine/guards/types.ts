@@ -1,6 +1,6 @@
 /** What the proxy and the faces exchange with the guards: the admission hooks and the budget view. */
-import type { ProxyErrorResponse } from '../http/errors';
-import type { Tags } from '../attribution/tags';
+import type { ProxyErrorResponse } from '../http';
+import type { Tags } from '../attribution';
 
 export interface AdmitRequest {
   protocol: string;

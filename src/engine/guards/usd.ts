@@ -1,4 +1,4 @@
-import { nanosToUsd } from '../pricing/pricing';
+import { nanosToUsd } from '../pricing';
 
 /** Nano-dollars for a guard's message: cents from a cent up, three significant digits below. */
 export function usd(nanos: number): string {

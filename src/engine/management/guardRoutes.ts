@@ -2,8 +2,8 @@
  * The management API's budget and guard routes (list, stop, allow and raise sessions; settings),
  * answered from the in-memory guards. management.ts reads the body and sends the answer.
  */
-import { GUARD_META, type GuardLimit } from '../../shared/guardMeta';
-import { ManagementRoutes as R, routeKey } from '../../shared/managementRoutes';
+import { GUARD_META, type GuardLimit } from '../../shared';
+import { ManagementRoutes as R, routeKey } from '../../shared';
 import type { Guards } from '../guards';
 import { SettingsError, validateSettings, type BurnRateSettings } from '../settings';
 

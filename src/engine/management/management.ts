@@ -1,16 +1,16 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
-import type { CostEstimate } from '../../shared/dashboardTypes';
-import { MANAGEMENT_PREFIX, ManagementRoutes as R, routeKey, type AlertAudience, type EngineHealth } from '../../shared/managementRoutes';
-import type { Budget } from '../queries/dashboardQueries';
-import { csvHeader, csvLine, jsonLine } from '../export/exportFormat';
+import type { CostEstimate } from '../../shared';
+import { MANAGEMENT_PREFIX, ManagementRoutes as R, routeKey, type AlertAudience, type EngineHealth } from '../../shared';
+import type { Budget } from '../queries';
+import { csvHeader, csvLine, jsonLine } from '../export';
 import { answerGuardRoute, isGuardRoute } from './guardRoutes';
 import type { GuardAlert, Guards } from '../guards';
 import { answerPriceRoute, isPriceRoute, type PriceRouteContext } from './priceRoutes';
-import { listPrices, nanosToUsd, priceUsage, resolveModel } from '../pricing/pricing';
-import type { RequestRecord } from '../database/record';
-import type { Recorder } from '../store/recorder';
-import { SummaryTracker, type SpendSummary, type SummaryBase } from '../queries/summary';
+import { listPrices, nanosToUsd, priceUsage, resolveModel } from '../pricing';
+import type { RequestRecord } from '../database';
+import type { Recorder } from '../store';
+import { SummaryTracker, type SpendSummary, type SummaryBase } from '../queries';
 
 declare const BURNRATE_VERSION: string | undefined;
 const VERSION = typeof BURNRATE_VERSION === 'string' ? BURNRATE_VERSION : 'dev';

@@ -3,7 +3,7 @@
  * `burnrate run` / `burnrate env`. Node built-ins only: a client does not load the engine to ask.
  */
 import * as http from 'node:http';
-import { ManagementRoutes, type EngineHealth } from '../../shared/managementRoutes';
+import { ManagementRoutes, type EngineHealth } from '../../shared';
 import { ENGINE_HOST as LOOPBACK_HOST } from './managementProtocol';
 
 export type Probe =

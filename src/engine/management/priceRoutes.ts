@@ -3,12 +3,12 @@
  * and Set a Price (a user override, see userPriceOverrides.ts). management.ts reads the body and
  * sends the answer.
  */
-import { ManagementRoutes as R, routeKey, type ModelRepriceAnswer, type PriceOverrideAnswer } from '../../shared/managementRoutes';
+import { ManagementRoutes as R, routeKey, type ModelRepriceAnswer, type PriceOverrideAnswer } from '../../shared';
 import { bad, notFound, type RouteAnswer } from './guardRoutes';
-import type { ModelRepriceResult } from '../pricing/modelReprice';
-import { nanosToUsd } from '../pricing/pricing';
-import type { UnpricedModels } from '../pricing/unpricedModels';
-import { setUserPrice, userPriceOverridesFile } from '../pricing/userPriceOverrides';
+import type { ModelRepriceResult } from '../pricing';
+import { nanosToUsd } from '../pricing';
+import type { UnpricedModels } from '../pricing';
+import { setUserPrice, userPriceOverridesFile } from '../pricing';
 
 export interface PriceRouteContext {
   unpricedModels: UnpricedModels;

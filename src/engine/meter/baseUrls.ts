@@ -2,9 +2,9 @@
  * The providers' base-URL variables that point SDKs at the proxy. Pure: no vscode, no I/O.
  * The variables come from the route table (pricing/providers.json `env` + `envSuffix`).
  */
-import { ENGINE_HOST as LOOPBACK_HOST } from '../management/managementProtocol';
-import type { ProviderRoute } from '../providers/routes';
-import type { Tags } from '../attribution/tags';
+import { ENGINE_HOST as LOOPBACK_HOST } from '../management';
+import type { ProviderRoute } from '../providers';
+import type { Tags } from '../attribution';
 
 /**
  * Variables never injected. OLLAMA_HOST is also the address `ollama serve` binds to: pointing it at

@@ -4,10 +4,10 @@
  * read none (a Node preload, Python's sitecustomize, a `codex` shim on PATH). Pure: no vscode, no I/O.
  */
 import * as path from 'node:path';
-import { CAPTURE_ENV, CAPTURE_FILES, formatCaptureRoutes, type CaptureRoute } from '../../capture/protocol';
-import type { ProviderRoute } from '../providers/routes';
-import type { Tags } from '../attribution/tags';
-import { ENGINE_HOST as LOOPBACK_HOST } from '../management/managementProtocol';
+import { CAPTURE_ENV, CAPTURE_FILES, formatCaptureRoutes, type CaptureRoute } from '../../capture';
+import type { ProviderRoute } from '../providers';
+import type { Tags } from '../attribution';
+import { ENGINE_HOST as LOOPBACK_HOST } from '../management';
 import { planBaseUrls, taggedProxyBase, type EnvPlanEntry, type KeptBaseUrl } from './baseUrls';
 
 /** How a variable is put into an environment whose own value may differ from the planner's parent env. */

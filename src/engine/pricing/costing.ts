@@ -1,5 +1,5 @@
 import { priceUsage, type CostStatus } from './pricing';
-import type { TokenUsage, UsageReport } from '../providers/usage';
+import type { TokenUsage, UsageReport } from '../providers';
 
 /** Rough characters per token, used only when a provider reported no usage (costStatus "estimated"). */
 const CHARS_PER_TOKEN = 4;

@@ -7,7 +7,7 @@
 import type { Database } from 'sql.js';
 import { loadStoredPriceData } from './priceData';
 import { applyReprice, repriceRecords } from './reprice';
-import { RouteTable } from '../providers/routes';
+import { RouteTable } from '../providers';
 
 export interface ModelRepriceResult {
   /** Records whose cost or status changed. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Provider } from '@pydantic/genai-prices';
-import { writeFileAtomic } from '../database/db';
+import { writeFileAtomic } from '../database';
 import { priceLibraryLoaded } from './priceLibrary';
 import { currentCatalogueVersion, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, useCatalogueData, useCatalogueDataWhenLoaded } from './pricing';
 import { loadUserPriceOverrides, userPriceOverridesFile } from './userPriceOverrides';

@@ -4,10 +4,10 @@ import type { ModelInfo, ModelPrice, Provider, TieredPrices } from '@pydantic/ge
 import catalogueDatesFile from '../../../pricing/catalogue-dates.json';
 import overridesFile from '../../../pricing/overrides.json';
 import serviceTiersFile from '../../../pricing/service-tiers.json';
-import type { PriceRow } from '../../shared/dashboardTypes';
+import type { PriceRow } from '../../shared';
 import { buildPriceFormula, type PriceFormula } from './priceFormula';
 import { priceLibrary, priceLibraryLoaded, whenPriceLibraryLoads } from './priceLibrary';
-import type { TokenUsage } from '../providers/usage';
+import type { TokenUsage } from '../providers';
 
 /** Version of the bundled price catalogue, recorded with every priced request. */
 export const PRICE_CATALOGUE_VERSION = `genai-prices@${readCatalogueVersion()}`;
@@ -69,7 +69,7 @@ export function useCatalogueDataWhenLoaded(version: string, date: string | undef
 
 let catalogueOnLoad: { version: string; date: string | undefined; load: () => Provider[]; refused: (e: Error) => void } | undefined;
 
-export type { CostStatus } from '../database/record';
+export type { CostStatus } from '../database';
 
 export interface PriceQuote {
   /** Integer nano-dollars (1e-9 USD): money is summed as integers, never floats. */
@@ -255,7 +255,7 @@ function tierMultiplier(pricesProvider: string, tier: string, model: string): nu
 }
 
 /** One row of the price table shown by `burnrate prices` (declared with the dashboard's types). */
-export type { PriceRow } from '../../shared/dashboardTypes';
+export type { PriceRow } from '../../shared';
 
 /** The price table for the given catalogue providers (current prices), local overrides first. */
 export function listPrices(pricesProviders: string[], filter?: string): PriceRow[] {

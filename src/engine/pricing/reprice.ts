@@ -1,8 +1,8 @@
 import type { Database } from 'sql.js';
-import { rowToRecord } from '../database/db';
+import { rowToRecord } from '../database';
 import { priceUsage, type CostStatus } from './pricing';
-import type { RequestRecord } from '../database/record';
-import type { RouteTable } from '../providers/routes';
+import type { RequestRecord } from '../database';
+import type { RouteTable } from '../providers';
 
 /** One record whose cost changes under the prices in force now. */
 export interface RepriceChange {

@@ -14,8 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { GuardAlert } from '../../shared/guardTypes';
-import { readStateFile, writeStateFile, type StateFileLog } from '../database/stateFile';
+import type { GuardAlert } from '../../shared';
+import { readStateFile, writeStateFile, type StateFileLog } from '../database';
 
 export const UNPRICED_MODELS_FILE = 'unpriced-models.json';
 

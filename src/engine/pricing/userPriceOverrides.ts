@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 import type { ModelInfo, ModelPrice } from '@pydantic/genai-prices';
 import { setUserPriceOverrides } from './pricing';
-import { readStateFile, writeStateFile, type StateFileLog } from '../database/stateFile';
+import { readStateFile, writeStateFile, type StateFileLog } from '../database';
 
 export const USER_PRICE_OVERRIDES_FILE = 'price-overrides.json';
 

@@ -1,5 +1,5 @@
 /** The Anthropic Messages protocol. */
-import type { SseEvent } from '../streams/sse';
+import type { SseEvent } from '../streams';
 import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, TokenUsage, UsageReport } from './usage';
 import {
   JsonObject,

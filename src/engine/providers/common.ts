@@ -3,7 +3,7 @@
  * (whole JSON body, SSE, stream of JSON elements) that the adapters plug their per-protocol handlers
  * into. The cheap text scanners for stream chunks not worth a JSON.parse are in jsonScan.ts.
  */
-import { SseEvent, SseParser } from '../streams/sse';
+import { SseEvent, SseParser } from '../streams';
 import type { ResponseParser, TokenUsage, UsageReport } from './usage';
 
 /** Non-stream bodies larger than this are forwarded but not parsed for usage. */

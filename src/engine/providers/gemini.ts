@@ -1,6 +1,6 @@
 /** The Gemini API (generativelanguage.googleapis.com) protocol. */
-import { JsonArrayStream } from '../streams/jsonArrayStream';
-import type { SseEvent } from '../streams/sse';
+import { JsonArrayStream } from '../streams';
+import type { SseEvent } from '../streams';
 import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, TokenUsage, UsageReport } from './usage';
 import {
   JsonObject,

@@ -1,38 +1,14 @@
-import type { ProtocolAdapter } from './usage';
-import { anthropicAdapter } from './anthropic';
-import { geminiAdapter } from './gemini';
-import { ollamaAdapter } from './ollama';
-import { normalisePath } from './common';
-import { createOpenAiAdapter, openAiEndpointOf, openaiAdapter, realtimeSocketProtocol, responsesSocketProtocol, type SocketProtocol } from './openai';
-
-/** The adapters by protocol name, as named in pricing/providers.json. */
-export const protocolAdapters: Record<string, ProtocolAdapter> = {
-  openai: openaiAdapter,
-  anthropic: anthropicAdapter,
-  gemini: geminiAdapter,
-  ollama: ollamaAdapter,
-};
-
-const openaiWithoutInjection = createOpenAiAdapter({ injectStreamUsage: false });
-
 /**
- * The adapter for a protocol. `injectStreamUsage: false` (a route table option) gives an OpenAI
- * adapter that leaves request bodies alone, for providers that reject `stream_options` but send
- * usage in their streams' last chunk anyway.
+ * The providers' public face: the route table (pricing/providers.json), the adapter contract, one
+ * adapter per wire protocol and the JSON helpers the adapters share.
  */
-export function adapterFor(protocol: string, options: { injectStreamUsage?: boolean } = {}): ProtocolAdapter | undefined {
-  if (!Object.prototype.hasOwnProperty.call(protocolAdapters, protocol)) return undefined;
-  if (protocol === 'openai' && options.injectStreamUsage === false) return openaiWithoutInjection;
-  return protocolAdapters[protocol];
-}
-
-export type { ResponseEventReader, SocketProtocol } from './openai';
-export { realtimeSessionModel } from './openai';
-
-/** The metered WebSocket transport at this path (Responses WebSocket mode, Realtime), if any. */
-export function socketProtocolFor(protocol: string, path: string): SocketProtocol | undefined {
-  if (protocol !== 'openai') return undefined;
-  if (openAiEndpointOf(path) === 'responses') return responsesSocketProtocol;
-  if (normalisePath(path).endsWith('/realtime')) return realtimeSocketProtocol;
-  return undefined;
-}
+export { adapterFor, protocolAdapters, socketProtocolFor } from './adapters';
+export { realtimeSessionModel, type ResponseEventReader, type SocketProtocol } from './openai';
+export { anthropicAdapter } from './anthropic';
+export { asObject, asString, count, errorBodyMessage, newReport, parseJson } from './common';
+export { geminiAdapter } from './gemini';
+export { countStringChars, hasObjectMember, readStringMember } from './jsonScan';
+export { NdjsonSplitter, ollamaAdapter } from './ollama';
+export { openaiAdapter, removeNullUsageMember } from './openai';
+export { DEFAULT_ROUTES, RouteTable, RouteTableError, canonicalPath, parseUpstreamFlag, type ProviderRoute } from './routes';
+export { type EndpointCall, type ProtocolAdapter, type ProxiedRequest, type ResponseParser, type TokenUsage, type UsageReport } from './usage';

@@ -2,11 +2,11 @@
  * The last phase of every proxied exchange, HTTP call or WebSocket response: price what it used and
  * hand one RequestRecord to the recorder, settling its guard reservation.
  */
-import { costExchange } from '../pricing/costing';
+import { costExchange } from '../pricing';
 import type { GuardTicket, ProxyGuard } from '../guards';
-import type { RequestRecord } from '../database/record';
-import type { Tags } from '../attribution/tags';
-import type { EndpointCall, UsageReport } from '../providers/usage';
+import type { RequestRecord } from '../database';
+import type { Tags } from '../attribution';
+import type { EndpointCall, UsageReport } from '../providers';
 
 /** What the record needs of a recognised endpoint (an adapter's EndpointCall, or a WebSocket response). */
 export type ExchangeCall = Pick<EndpointCall, 'endpoint' | 'requestModel' | 'stream' | 'free'>;

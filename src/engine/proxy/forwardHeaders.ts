@@ -1,5 +1,5 @@
 import type * as http from 'node:http';
-import { isTagHeader } from '../attribution/tags';
+import { isTagHeader } from '../attribution';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers the proxy sets itself. */
 const REQUEST_HEADERS_NOT_FORWARDED = new Set([

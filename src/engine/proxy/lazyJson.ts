@@ -7,7 +7,7 @@
  * them. The result reads like JSON.parse's own: same keys in the same order (a repeated key keeps
  * its last value), and spreading or JSON.stringify sees every value.
  */
-import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../http/jsonBytes';
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../http';
 
 /** Values up to this many bytes are parsed during the scan; longer ones when first read. */
 const EAGER_VALUE_BYTES = 256;

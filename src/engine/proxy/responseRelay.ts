@@ -5,7 +5,7 @@
 import type * as http from 'node:http';
 import type { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import type { ResponseParser, UsageReport } from '../providers/usage';
+import type { ResponseParser, UsageReport } from '../providers';
 
 /** Hop-by-hop response headers (RFC 9110 §7.6.1): the proxy's own connection decides them. */
 const RESPONSE_HEADERS_NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'trailer', 'upgrade']);

@@ -4,15 +4,14 @@
  * Database in, plain JSON-able data out; no other state, so it can run wherever the database lives.
  */
 import type { Database } from 'sql.js';
-import type { Budget, DashboardData, DashboardFilter, DashboardTiles, RequestRow, SessionRow } from '../../shared/dashboardTypes';
-import { nanosToUsd, type CostStatus } from '../pricing/pricing';
-import { addLocalDays, localDay, localDayStart, localMonthStart } from '../../shared/calendar';
+import type { Budget, DashboardData, DashboardFilter, DashboardTiles, RequestRow, SessionRow } from '../../shared';
+import { nanosToUsd, type CostStatus } from '../pricing';
+import { addLocalDays, localDay, localDayStart, localMonthStart } from '../../shared';
 import { leakHintsOf } from './leakHints';
 import { UNTAGGED } from './queries';
 import { breakdowns, cacheSavingsNanos, groupRollupRows, key, sum, type Group } from './rollupGroups';
-import { ANOMALY_TRAILING_DAYS, spendAnomaly } from '../../shared/anomaly';
+import { ANOMALY_TRAILING_DAYS, spendAnomaly } from '../../shared';
 
-export type * from '../../shared/dashboardTypes';
 
 export const TOP_SESSIONS = 5;
 export const TOP_REQUESTS = 10;

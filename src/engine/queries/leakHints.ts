@@ -4,9 +4,9 @@
  * with the dollar figure it names, computed from the same rollup groups as the dashboard's figures.
  */
 import cheaperModelsFile from '../../../pricing/cheaper-models.json';
-import type { LeakHint } from '../../shared/dashboardTypes';
-import { formatUsd } from '../../shared/format';
-import { nanosToUsd, tokensToNanos } from '../pricing/pricing';
+import type { LeakHint } from '../../shared';
+import { formatUsd } from '../../shared';
+import { nanosToUsd, tokensToNanos } from '../pricing';
 import { key, pricesProviderOf, ratesOf, sum, type Group, type PromptSizesByDay } from './rollupGroups';
 
 /** Thresholds of the leak hints. */

@@ -1,8 +1,8 @@
 import type { Database } from 'sql.js';
-import { rowToRecord } from '../database/db';
-import { localDay } from '../../shared/calendar';
-import { nanosToUsd } from '../pricing/pricing';
-import type { RequestRecord } from '../database/record';
+import { rowToRecord } from '../database';
+import { localDay } from '../../shared';
+import { nanosToUsd } from '../pricing';
+import type { RequestRecord } from '../database';
 
 export interface Totals {
   costUsd: number;

@@ -1,6 +1,6 @@
 import type { Database } from 'sql.js';
 import { DashboardQuery } from './dashboardQueries';
-import { ExportFeedQuery } from '../export/exportFeed';
+import { ExportFeedQuery } from '../export';
 import { GuardBaselineQuery } from './guardBaseline';
 import { SpendQuery } from './queries';
 import { SummaryQuery } from './summary';

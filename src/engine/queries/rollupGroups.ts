@@ -3,8 +3,8 @@
  * and the leak hints read off them: the model's rates, the cache savings, the key shown for an
  * untagged value.
  */
-import { baseRates, nanosToUsd, tokensToNanos, type PriceRow } from '../pricing/pricing';
-import { DEFAULT_ROUTES } from '../providers/routes';
+import { baseRates, nanosToUsd, tokensToNanos, type PriceRow } from '../pricing';
+import { DEFAULT_ROUTES } from '../providers';
 import { UNTAGGED } from './queries';
 
 export const pricesProviderOf = new Map(DEFAULT_ROUTES.map((r) => [r.id, r.pricesProvider]));

@@ -1,9 +1,9 @@
 import type { Database } from 'sql.js';
-import { daysBefore, localDayStart } from '../../shared/calendar';
-import type { BudgetView } from '../../shared/guardTypes';
-import { nanosToUsd } from '../pricing/pricing';
+import { daysBefore, localDayStart } from '../../shared';
+import type { BudgetView } from '../../shared';
+import { nanosToUsd } from '../pricing';
 import { parseSince, TOTALS_SQL, UNTAGGED, type Totals } from './queries';
-import type { RequestRecord } from '../database/record';
+import type { RequestRecord } from '../database';
 
 /** A row of a breakdown: the group's key (model, provider, client or session) and its totals. */
 export type SummaryGroup = { key: string } & Totals;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RequestRecord } from '../database/record';
+import type { RequestRecord } from '../database';
 import type { SpendStore } from './spendStore';
 
 export interface RecorderOptions {

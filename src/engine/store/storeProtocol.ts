@@ -1,4 +1,4 @@
-import type { RequestRecord } from '../database/record';
+import type { RequestRecord } from '../database';
 
 /** Messages between SpendStore (the proxy's thread) and the worker that owns the sql.js database. */
 export type StoreRequest =

@@ -9,7 +9,7 @@
  * returned as a single element.
  */
 
-import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../http/jsonBytes';
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../http';
 
 const EMPTY: Buffer = Buffer.alloc(0);
 

@@ -4,10 +4,10 @@
  * sessionCommands.ts and priceCommands.ts show it and run the chosen action.
  */
 import type { SessionView } from '../../engine/guards';
-import { guardLabel } from '../../shared/guardMeta';
-import type { ModelRepriceAnswer } from '../../shared/managementRoutes';
-import type { DeliveredAlert } from '../link/engineClient';
-import { formatUsd } from '../../shared/format';
+import { guardLabel } from '../../shared';
+import type { ModelRepriceAnswer } from '../../shared';
+import type { DeliveredAlert } from '../link';
+import { formatUsd } from '../../shared';
 
 export interface WindowRole {
   /** This window hosts the engine. */

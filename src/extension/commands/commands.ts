@@ -1,15 +1,15 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type * as EngineApi from '../../engine/api';
-import type { ConfigStore } from '../settings/configStore';
+import type { ConfigStore } from '../settings';
 import { Commands, type CommandId } from '../constants';
 import { DashboardPanel } from '../dashboardPanel';
-import { downloadExport, setRecordingPaused } from '../link/engineClient';
-import type { EngineLink } from '../link/engineLink';
-import { formatUsd } from '../../shared/format';
-import { plainState } from '../status/format';
+import { downloadExport, setRecordingPaused } from '../link';
+import type { EngineLink } from '../link';
+import { formatUsd } from '../../shared';
+import { plainState } from '../status';
 import { allowSessionCommand, stopSessionCommand } from './sessionCommands';
-import type { TerminalRouting } from '../terminals/terminals';
+import type { TerminalRouting } from '../terminals';
 import { setupSnippet, type SnippetFormat } from '../../engine/meter';
 
 export interface CommandDeps {

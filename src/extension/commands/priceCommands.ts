@@ -7,8 +7,8 @@
 import * as vscode from 'vscode';
 import { AlertActions, historyNote, readPerMTok, type AlertAction } from './alerts';
 import { Commands } from '../constants';
-import type { DeliveredAlert } from '../link/engineClient';
-import { ignoreUnpricedModel, repriceModelHistory, setModelPrice } from '../link/guardClient';
+import type { DeliveredAlert } from '../link';
+import { ignoreUnpricedModel, repriceModelHistory, setModelPrice } from '../link';
 
 type UnpricedModelAlert = Extract<DeliveredAlert, { kind: 'unpricedModel' }>;
 

@@ -5,16 +5,16 @@
  */
 import * as vscode from 'vscode';
 import { AlertActions, alertView, sessionPickItem, shouldNotify, type WindowRole } from './alerts';
-import type { ConfigStore } from '../settings/configStore';
+import type { ConfigStore } from '../settings';
 import { Commands } from '../constants';
-import type { DeliveredAlert } from '../link/engineClient';
-import type { EngineLink } from '../link/engineLink';
-import { allowSession, listSessions, pushGuardSettings, raiseSessionLimits, stopSession } from '../link/guardClient';
-import { guardSettingsUpdate } from '../settings/guardSettings';
-import { plainState } from '../status/format';
+import type { DeliveredAlert } from '../link';
+import type { EngineLink } from '../link';
+import { allowSession, listSessions, pushGuardSettings, raiseSessionLimits, stopSession } from '../link';
+import { guardSettingsUpdate } from '../settings';
+import { plainState } from '../status';
 import { actOnUnpricedModel } from './priceCommands';
-import type { TerminalRouting } from '../terminals/terminals';
-import { workspaceTag } from '../terminals/terminals';
+import type { TerminalRouting } from '../terminals';
+import { workspaceTag } from '../terminals';
 
 export interface SessionDeps {
   link: EngineLink;

@@ -7,9 +7,9 @@
  *
  * No vscode import: the state machine is unit-tested with real engines in one process.
  */
-import { OwnerLock } from '../../engine/database/ownerLock';
-import type { SpendSummary } from '../../engine/queries/summary';
-import { probe, type Probe } from '../../engine/management/managementProbe';
+import { OwnerLock } from '../../engine/database';
+import type { SpendSummary } from '../../engine/queries';
+import { probe, type Probe } from '../../engine/management';
 import { subscribeSummaries, type DeliveredAlert, type SummaryStream } from './engineClient';
 
 export type LinkState =

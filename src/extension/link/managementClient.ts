@@ -4,8 +4,8 @@
  * No vscode import.
  */
 import * as http from 'node:http';
-import { ENGINE_HOST } from '../../engine/management/managementProtocol';
-import { routeUrl, type ManagementRoute, type ParamsOf, type ResultOf } from '../../shared/managementRoutes';
+import { ENGINE_HOST } from '../../engine/management';
+import { routeUrl, type ManagementRoute, type ParamsOf, type ResultOf } from '../../shared';
 
 export class ManagementError extends Error {
   constructor(message: string, readonly status?: number) {

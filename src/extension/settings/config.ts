@@ -3,9 +3,9 @@
  * `workspace.getConfiguration().inspect(key)` results; tests feed it plain objects.
  */
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../engine/settings';
-import { sessionLimits } from '../../shared/guardMeta';
-import type { SessionLimits } from '../../shared/guardTypes';
-import { tighterCap } from '../../shared/limits';
+import { sessionLimits } from '../../shared';
+import type { SessionLimits } from '../../shared';
+import { tighterCap } from '../../shared';
 import { Settings } from '../constants';
 
 /** The shape of vscode's `WorkspaceConfiguration.inspect()` result that we use. */

@@ -3,7 +3,7 @@
  * and, for its workspace, only the values the workspace tightened. Pure, unit-tested.
  */
 import type { BurnRateSettings } from '../../engine/settings';
-import { GUARD_META } from '../../shared/guardMeta';
+import { GUARD_META } from '../../shared';
 import type { BurnRateConfig } from './config';
 import { Settings } from '../constants';
 

@@ -2,11 +2,11 @@
  * What the status bar item says and shows in its tooltip. Pure (no vscode import) so it is
  * unit-tested; statusBar.ts only copies these strings into the item.
  */
-import type { SpendSummary, SummaryGroup } from '../../engine/queries/summary';
-import { formatTokens, formatUsd } from '../../shared/format';
-import type { BurnRateConfig } from '../settings/config';
+import type { SpendSummary, SummaryGroup } from '../../engine/queries';
+import { formatTokens, formatUsd } from '../../shared';
+import type { BurnRateConfig } from '../settings';
 import { Commands } from '../constants';
-import type { LinkState } from '../link/engineLink';
+import type { LinkState } from '../link';
 
 export type BudgetLevel = 'none' | 'ok' | 'warning' | 'exceeded';
 

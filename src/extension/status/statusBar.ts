@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import type { SpendSummary } from '../../engine/queries/summary';
-import type { BurnRateConfig } from '../settings/config';
+import type { SpendSummary } from '../../engine/queries';
+import type { BurnRateConfig } from '../settings';
 import { Commands, STATUS_ITEM_ID } from '../constants';
-import type { LinkState } from '../link/engineLink';
+import type { LinkState } from '../link';
 import { statusView } from './format';
 
 /** The one status bar item: today's spend; the tooltip has the rest; a click opens the dashboard. */

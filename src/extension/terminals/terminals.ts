@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
 import { newSessionId, planMeteredEnv, proxyOrigin, type MeteredEnvPlan, type MeteredVariable } from '../../engine/meter';
-import { DEFAULT_ROUTES } from '../../engine/providers/routes';
-import type { Tags } from '../../engine/attribution/tags';
-import type { ConfigStore } from '../settings/configStore';
+import { DEFAULT_ROUTES } from '../../engine/providers';
+import type { Tags } from '../../engine/attribution';
+import type { ConfigStore } from '../settings';
 import { Commands, Settings, StateKeys } from '../constants';
-import type { EngineLink, LinkState } from '../link/engineLink';
+import type { EngineLink, LinkState } from '../link';
 import { stableCaptureDir } from './captureHooks';
 import { meteredLaunch } from './terminalEnv';
 

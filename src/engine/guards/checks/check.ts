@@ -3,8 +3,8 @@
  * is forwarded and after its record, trips the guard where a check says so, and refuses or admits.
  * A check keeps its counts on the session and reads its limit from the session's limits.
  */
-import type { GuardName, SessionLimits } from '../../../shared/guardTypes';
-import type { RequestRecord } from '../../database/record';
+import type { GuardName, SessionLimits } from '../../../shared';
+import type { RequestRecord } from '../../database';
 import type { Session } from '../sessions';
 import type { AdmitRequest } from '../types';
 

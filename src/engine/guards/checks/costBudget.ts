@@ -1,5 +1,5 @@
 /** The session's cost budget (burnrate.guard.sessionMaxUsd): what all its calls cost. */
-import { nanosToUsd, usdToNanos } from '../../pricing/pricing';
+import { nanosToUsd, usdToNanos } from '../../pricing';
 import { usd } from '../usd';
 import type { SessionCheck } from './check';
 import { budgetVerdict } from './sessionBudget';

@@ -1,5 +1,5 @@
 /** What the token and cost budgets share: trip once spent, and in block mode hold back a call the running ones may leave no room for. */
-import { guardMeta } from '../../../shared/guardMeta';
+import { guardMeta } from '../../../shared';
 import type { AdmitCall, AdmitVerdict, Trip } from './check';
 
 export interface BudgetUse {

@@ -1,7 +1,7 @@
 /**
  * Chat Completions, and the APIs that share its usage shape: legacy Completions and Embeddings.
  */
-import type { SseEvent } from '../../streams/sse';
+import type { SseEvent } from '../../streams';
 import type { TokenUsage, UsageReport } from '../usage';
 import { asObject, count, errorMessageOf, isCount, makeUsage, parseJson, type JsonObject, type SseEventHandler, type SseVerdict } from '../common';
 import { hasObjectMember, readStringMember, stringCharCounter } from '../jsonScan';

@@ -1,5 +1,5 @@
 /** The Responses API: bodies, HTTP streams (also read by WebSocket mode) and the free input-token count. */
-import type { SseEvent } from '../../streams/sse';
+import type { SseEvent } from '../../streams';
 import type { TokenUsage, UsageReport } from '../usage';
 import { asObject, asString, count, errorBodyMessage, errorMessageOf, isCount, makeUsage, parseJson, type JsonObject, type SseEventHandler } from '../common';
 import { readStringMember, stringCharCounter } from '../jsonScan';

@@ -4,8 +4,8 @@
  */
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { proxyError, type ProxyErrorResponse } from '../../http/errors';
-import { errorBodyMessage, parseJson } from '../../providers/common';
+import { proxyError, type ProxyErrorResponse } from '../../http';
+import { errorBodyMessage, parseJson } from '../../providers';
 
 /** RFC 6455 §4.1: a 16-byte nonce in base64. */
 const CLIENT_KEY = /^[+/0-9A-Za-z]{22}==$/;

@@ -7,14 +7,14 @@
  * cut HTTP stream. A socket with no response makes no record.
  */
 import { randomUUID } from 'node:crypto';
-import { closeReason, websocketErrorEvent, type ProxyErrorResponse } from '../../http/errors';
+import { closeReason, websocketErrorEvent, type ProxyErrorResponse } from '../../http';
 import { recordExchange, type Exchange, type RecordSink } from '../exchangeRecord';
 import { parseJsonLazily } from '../lazyJson';
 import { realtimeSessionModel, type ResponseEventReader, type SocketProtocol } from '../../providers';
-import { asObject, asString, count, errorBodyMessage, newReport, parseJson } from '../../providers/common';
-import { readStringMember } from '../../providers/jsonScan';
-import type { Tags } from '../../attribution/tags';
-import type { UsageReport } from '../../providers/usage';
+import { asObject, asString, count, errorBodyMessage, newReport, parseJson } from '../../providers';
+import { readStringMember } from '../../providers';
+import type { Tags } from '../../attribution';
+import type { UsageReport } from '../../providers';
 import type { FrameTap } from './relay';
 
 /** What the meter knows of the socket it meters, from its upgrade request. */

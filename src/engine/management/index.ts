@@ -1,0 +1,5 @@
+/** The management API's public face: the server, its probe and secret, the served dashboard page. */
+export { DashboardPage } from './dashboardPage';
+export { ManagementApi } from './management';
+export { probe, type Probe } from './managementProbe';
+export { ENGINE_HOST, SECRET_FILE, loadOrCreateSecret, readSecret } from './managementProtocol';

@@ -1,0 +1,3 @@
+/** The status bar and its text. */
+export { budgetUse, plainState, statusView } from './format';
+export { SpendStatusBar } from './statusBar';
