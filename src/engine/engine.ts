@@ -13,6 +13,7 @@ import { describePrices, loadStoredPriceData, watchStoredPriceData } from './pri
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
 import { Recorder } from './store';
 import { RouteTable } from './providers';
+import type { SummaryBase } from './queries';
 import type { BurnRateSettings } from './settings';
 import { DEFAULT_STORE_IDLE_STOP_MS, SpendStore, storeFeed } from './store';
 import { UnpricedModelFile, UnpricedModels } from './pricing';
@@ -81,96 +82,32 @@ export class Engine {
   static async start(opts: EngineOptions): Promise<Engine> {
     const log = opts.log ?? (() => {});
     const routes = new RouteTable(opts.upstreams);
-    // Refreshed price data, when the user fetched some; the bundled catalogue otherwise.
-    const prices = loadStoredPriceData(opts.dataDir, log);
-    if (prices) log('info', `prices from ${describePrices(prices)}`);
+    loadRefreshedPrices(opts.dataDir, log);
     const { store, keptAside } = await openStoreKeepingUnreadableAside(opts.dbPath, opts.storeIdleStopMs ?? DEFAULT_STORE_IDLE_STOP_MS, log);
     const retentionDays = opts.retentionDays ?? DEFAULT_RETENTION_DAYS;
     if (retentionDays > 0) await prune(store, retentionDays, log);
     const recorder = await Recorder.open(store, { saveIntervalMs: opts.saveIntervalMs, log });
-    const now = Date.now();
-    const summaryBase = await store.run('summary', 'base', now);
-    const guards = new Guards({ baseline: await store.run('guardBaseline', 'load', now), settings: opts.settings, alertedStore: BudgetAlertFile.inDataDir(opts.dataDir, log), log });
+    const { summaryBase, guards } = await buildGuards(store, opts, log);
     const unpricedModels = new UnpricedModels({ store: UnpricedModelFile.inDataDir(opts.dataDir, log), overridesFile: userPriceOverridesFile(opts.dataDir), log });
-    const management = new ManagementApi({
-      recorder,
-      summaryBase,
-      secret: loadOrCreateSecret(opts.dataDir),
-      recordingPaused: opts.recordingPaused,
-      guards,
-      prices: {
-        unpricedModels,
-        dataDir: opts.dataDir,
-        pricesProviderOf: (provider) => routes.get(provider)?.pricesProvider,
-        repriceModel: async (provider, model) => {
-          const result = await store.repriceModel(opts.dataDir, provider, model);
-          if (result.changed) management.resetSummary(await store.run('summary', 'base', Date.now()));
-          return result;
-        },
-      },
-      pricesProviders: routes.pricesProviders(),
-      log,
-    });
-    const page = new DashboardPage();
-    const proxy = new ProxyServer({
-      routes,
-      fingerprinter: KeyFingerprinter.fromSaltFile(path.join(opts.dataDir, 'key-salt')),
-      onRecord: (rec, modelPriceKnown) => {
-        try {
-          guards.settle(rec);
-        } catch (e) {
-          log('error', `guards could not count ${rec.id}: ${(e as Error).message}`);
-        }
-        if (!management.recordingPaused) recorder.record(rec);
-        // After the record is safe: an announcement is news, the record is the data.
-        if (modelPriceKnown !== undefined) unpricedModels.observe(rec.provider, rec.model, modelPriceKnown);
-      },
-      guard: guards,
-      localHandler: (req, res, url) => page.handle(req, res, url) || management.handle(req, res, url),
-      maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      log,
-    });
-    let url: string;
-    try {
-      url = await proxy.listen(opts.port ?? DEFAULT_PORT);
-    } catch (e) {
-      management.close();
-      await recorder.close();
-      await store.close();
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === 'EADDRINUSE') throw Object.assign(new Error(`port ${opts.port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), { code: 'EADDRINUSE' });
-      throw e;
-    }
+    const management = buildManagement({ opts, store, routes, recorder, guards, unpricedModels, summaryBase, log });
+    const proxy = buildProxy({ opts, routes, recorder, guards, unpricedModels, management, log });
+    const url = await listenOrCloseAll(proxy, opts.port, { management, recorder, store });
     // Thresholds crossed before this start that never alerted (a budget set or raised meanwhile);
     // the first window to follow shows them.
     guards.reviewBudgets();
     const engine = new Engine(proxy, recorder, store, routes, url, management, guards, unpricedModels);
     engine.keptAside = keptAside;
-    if (retentionDays > 0) {
-      engine.retentionTimer = setInterval(() => void prune(store, retentionDays, log), DAY_MS);
-      engine.retentionTimer.unref();
-    }
+    engine.startRetention(retentionDays, log);
     engine.stopPriceWatch = watchStoredPriceData(opts.dataDir, log);
-    if (opts.otlp) {
-      try {
-        // Loaded only when export is on: the OpenTelemetry SDK is the engine's largest module (~25 MB).
-        const { OtlpExporter } = require('./export/otlpExport') as typeof import('./export/otlpExport');
-        engine.otlpExporter = await OtlpExporter.start({
-          ...opts.otlp,
-          feed: storeFeed(store),
-          // Beside the database it tracks, so two databases never share an export position.
-          cursorFile: opts.dbPath ? `${opts.dbPath}.otlp-cursor.json` : undefined,
-          log,
-        });
-        const exporter = engine.otlpExporter;
-        recorder.on('record', () => exporter.wake());
-        log('info', `exporting records to the OpenTelemetry collector at ${opts.otlp.endpoint}`);
-      } catch (e) {
-        // Telemetry trouble never stops the proxy: say so and run without export.
-        log('error', `OTLP export is off: ${(e as Error).message}`);
-      }
-    }
+    if (opts.otlp) engine.otlpExporter = await startOtlpExport(opts.otlp, opts.dbPath, store, recorder, log);
     return engine;
+  }
+
+  /** Prunes old records once a day, when retention is on. */
+  private startRetention(retentionDays: number, log: Log): void {
+    if (retentionDays <= 0) return;
+    this.retentionTimer = setInterval(() => void prune(this.store, retentionDays, log), DAY_MS);
+    this.retentionTimer.unref();
   }
 
   /** Sends records to an OpenTelemetry collector, when configured. */
@@ -187,6 +124,111 @@ export class Engine {
     // After the recorder: its last records are in the database, for a last export attempt.
     await this.otlpExporter?.close();
     await this.store.close();
+  }
+}
+
+
+/** Refreshed price data, when the user fetched some; the bundled catalogue otherwise. */
+function loadRefreshedPrices(dataDir: string, log: Log): void {
+  const prices = loadStoredPriceData(dataDir, log);
+  if (prices) log('info', `prices from ${describePrices(prices)}`);
+}
+
+/** The summary base and the guards, both read from the database at the same moment. */
+async function buildGuards(store: SpendStore, opts: EngineOptions, log: Log): Promise<{ summaryBase: SummaryBase; guards: Guards }> {
+  const now = Date.now();
+  const summaryBase = await store.run('summary', 'base', now);
+  const guards = new Guards({ baseline: await store.run('guardBaseline', 'load', now), settings: opts.settings, alertedStore: BudgetAlertFile.inDataDir(opts.dataDir, log), log });
+  return { summaryBase, guards };
+}
+
+interface EngineParts {
+  opts: EngineOptions;
+  routes: RouteTable;
+  recorder: Recorder;
+  guards: Guards;
+  unpricedModels: UnpricedModels;
+  log: Log;
+}
+
+function buildManagement({ opts, store, routes, recorder, guards, unpricedModels, summaryBase, log }: EngineParts & { store: SpendStore; summaryBase: SummaryBase }): ManagementApi {
+  const management: ManagementApi = new ManagementApi({
+    recorder,
+    summaryBase,
+    secret: loadOrCreateSecret(opts.dataDir),
+    recordingPaused: opts.recordingPaused,
+    guards,
+    prices: {
+      unpricedModels,
+      dataDir: opts.dataDir,
+      pricesProviderOf: (provider) => routes.get(provider)?.pricesProvider,
+      repriceModel: async (provider, model) => {
+        const result = await store.repriceModel(opts.dataDir, provider, model);
+        if (result.changed) management.resetSummary(await store.run('summary', 'base', Date.now()));
+        return result;
+      },
+    },
+    pricesProviders: routes.pricesProviders(),
+    log,
+  });
+  return management;
+}
+
+function buildProxy({ opts, routes, recorder, guards, unpricedModels, management, log }: EngineParts & { management: ManagementApi }): ProxyServer {
+  const page = new DashboardPage();
+  return new ProxyServer({
+    routes,
+    fingerprinter: KeyFingerprinter.fromSaltFile(path.join(opts.dataDir, 'key-salt')),
+    onRecord: (rec, modelPriceKnown) => {
+      try {
+        guards.settle(rec);
+      } catch (e) {
+        log('error', `guards could not count ${rec.id}: ${(e as Error).message}`);
+      }
+      if (!management.recordingPaused) recorder.record(rec);
+      // After the record is safe: an announcement is news, the record is the data.
+      if (modelPriceKnown !== undefined) unpricedModels.observe(rec.provider, rec.model, modelPriceKnown);
+    },
+    guard: guards,
+    localHandler: (req, res, url) => page.handle(req, res, url) || management.handle(req, res, url),
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    log,
+  });
+}
+
+/** Starts listening; when that fails, closes what was opened so far and says why. */
+async function listenOrCloseAll(proxy: ProxyServer, port: number | undefined, opened: { management: ManagementApi; recorder: Recorder; store: SpendStore }): Promise<string> {
+  try {
+    return await proxy.listen(port ?? DEFAULT_PORT);
+  } catch (e) {
+    opened.management.close();
+    await opened.recorder.close();
+    await opened.store.close();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') throw Object.assign(new Error(`port ${port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), { code: 'EADDRINUSE' });
+    throw e;
+  }
+}
+
+/** Starts sending records to an OpenTelemetry collector; undefined when that failed. */
+async function startOtlpExport(otlp: NonNullable<EngineOptions['otlp']>, dbPath: string | undefined, store: SpendStore, recorder: Recorder, log: Log): Promise<OtlpExporter | undefined> {
+  try {
+    // Loaded only when export is on: the OpenTelemetry SDK is the engine's largest module (~25 MB).
+    const { OtlpExporter } = require('./export/otlpExport') as typeof import('./export/otlpExport');
+    const exporter = await OtlpExporter.start({
+      ...otlp,
+      feed: storeFeed(store),
+      // Beside the database it tracks, so two databases never share an export position.
+      cursorFile: dbPath ? `${dbPath}.otlp-cursor.json` : undefined,
+      log,
+    });
+    recorder.on('record', () => exporter.wake());
+    log('info', `exporting records to the OpenTelemetry collector at ${otlp.endpoint}`);
+    return exporter;
+  } catch (e) {
+    // Telemetry trouble never stops the proxy: say so and run without export.
+    log('error', `OTLP export is off: ${(e as Error).message}`);
+    return undefined;
   }
 }
 

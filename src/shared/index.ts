@@ -7,3 +7,4 @@ export { GUARD_META, GUARD_ON_TRIP_SETTING, guardLabel, guardMeta, sessionLimits
 export { type BudgetView, type GuardAlert, type GuardName, type OnLimit, type SessionLimits, type SessionView } from './guardTypes';
 export { tighterCap } from './limits';
 export { DASHBOARD_PAGE_ROUTES, MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, ManagementRoutes, SESSION_ACTIONS, SESSION_ACTION_ROUTES, routeKey, routeUrl, type AlertAudience, type EngineHealth, type EstimateQuery, type ExportFormat, type ExportQuery, type FilterQuery, type ManagementRoute, type ModelRepriceAnswer, type ParamsOf, type PriceOverride, type PriceOverrideAnswer, type RaisableLimits, type ResultOf, type SessionAction } from './managementRoutes';
+export { type ManagementRouteName } from './managementRoutes';

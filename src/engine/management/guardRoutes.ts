@@ -1,9 +1,9 @@
 /**
  * The management API's budget and guard routes (list, stop, allow and raise sessions; settings),
- * answered from the in-memory guards. management.ts reads the body and sends the answer.
+ * answered from the in-memory guards. management.ts dispatches to them, reads the body and sends the answer.
  */
 import { GUARD_META, type GuardLimit } from '../../shared';
-import { ManagementRoutes as R, routeKey } from '../../shared';
+import type { ManagementRouteName } from '../../shared';
 import type { Guards } from '../guards';
 import { SettingsError, validateSettings, type BurnRateSettings } from '../settings';
 
@@ -12,10 +12,11 @@ export interface RouteAnswer {
   body: unknown;
 }
 
-const GUARD_ROUTES = new Set<string>([R.sessions, R.sessionStop, R.sessionAllow, R.sessionRaise, R.guards, R.settings].map((r) => r.path));
+/** A route's JSON body as fields (none when it was missing or not an object). */
+export type BodyFields = Record<string, unknown>;
 
-export function isGuardRoute(route: string): boolean {
-  return GUARD_ROUTES.has(route);
+export function bodyFields(body: unknown): BodyFields {
+  return (typeof body === 'object' && body !== null ? body : {}) as BodyFields;
 }
 
 const RAISABLE: readonly GuardLimit[] = GUARD_META.map((m) => m.limit);
@@ -25,55 +26,65 @@ const LIVE_KEY = /^burnrate\.(budget|guard)\./;
 export const bad = (message: string): RouteAnswer => ({ status: 400, body: { error: { type: 'bad_request', message } } });
 export const notFound = (message: string): RouteAnswer => ({ status: 404, body: { error: { type: 'not_found', message } } });
 
-export function answerGuardRoute(guards: Guards, method: string, route: string, body: unknown): RouteAnswer {
-  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const session = typeof b.session === 'string' && b.session.length > 0 && b.session.length <= 200 ? b.session : undefined;
-  switch (`${method} ${route}`) {
-    case routeKey(R.sessions):
-      return { status: 200, body: { sessions: guards.listSessions() } };
-    case routeKey(R.guards):
-      return { status: 200, body: { ...guards.settings(), budgets: guards.budgets() } };
-    case routeKey(R.sessionStop):
-      if (!session) return bad('expected {"session": "<id>"}');
-      guards.stop(session, typeof b.reason === 'string' ? b.reason.slice(0, 200) : 'stopped by the user');
-      return { status: 200, body: guards.session(session) };
-    case routeKey(R.sessionAllow):
-      if (!session) return bad('expected {"session": "<id>"}');
-      if (!guards.allow(session)) return notFound(`no session "${session}"`);
-      return { status: 200, body: guards.session(session) };
-    case routeKey(R.sessionRaise): {
-      if (!session) return bad('expected {"session": "<id>", "limits"?: {…}}');
-      const limits: Partial<Record<(typeof RAISABLE)[number], number>> = {};
-      if (b.limits !== undefined) {
-        if (typeof b.limits !== 'object' || b.limits === null) return bad('"limits" must be an object');
-        for (const [k, v] of Object.entries(b.limits)) {
-          if (!(RAISABLE as readonly string[]).includes(k)) return bad(`unknown limit "${k}" (known: ${RAISABLE.join(', ')})`);
-          if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return bad(`limit "${k}" must be a number ≥ 0`);
-          limits[k as (typeof RAISABLE)[number]] = v;
-        }
-      }
-      if (!guards.raise(session, limits)) return notFound(`no session "${session}"`);
-      return { status: 200, body: guards.session(session) };
+type GuardRouteAnswer = (guards: Guards, body: BodyFields) => RouteAnswer;
+
+/** Each budget and guard route's answer, by its name in ManagementRoutes (management.ts dispatches to them). */
+export const GUARD_ROUTE_ANSWERS = {
+  sessions: (guards) => ({ status: 200, body: { sessions: guards.listSessions() } }),
+  guards: (guards) => ({ status: 200, body: { ...guards.settings(), budgets: guards.budgets() } }),
+  sessionStop: (guards, b) => {
+    const session = sessionOf(b);
+    if (!session) return bad('expected {"session": "<id>"}');
+    guards.stop(session, typeof b.reason === 'string' ? b.reason.slice(0, 200) : 'stopped by the user');
+    return { status: 200, body: guards.session(session) };
+  },
+  sessionAllow: (guards, b) => {
+    const session = sessionOf(b);
+    if (!session) return bad('expected {"session": "<id>"}');
+    if (!guards.allow(session)) return notFound(`no session "${session}"`);
+    return { status: 200, body: guards.session(session) };
+  },
+  sessionRaise: raiseSession,
+  settings: applyLiveSettings,
+} satisfies Partial<Record<ManagementRouteName, GuardRouteAnswer>>;
+
+export type GuardRouteName = keyof typeof GUARD_ROUTE_ANSWERS;
+
+function sessionOf(b: BodyFields): string | undefined {
+  return typeof b.session === 'string' && b.session.length > 0 && b.session.length <= 200 ? b.session : undefined;
+}
+
+function raiseSession(guards: Guards, b: BodyFields): RouteAnswer {
+  const session = sessionOf(b);
+  if (!session) return bad('expected {"session": "<id>", "limits"?: {…}}');
+  const limits: Partial<Record<(typeof RAISABLE)[number], number>> = {};
+  if (b.limits !== undefined) {
+    if (typeof b.limits !== 'object' || b.limits === null) return bad('"limits" must be an object');
+    for (const [k, v] of Object.entries(b.limits)) {
+      if (!(RAISABLE as readonly string[]).includes(k)) return bad(`unknown limit "${k}" (known: ${RAISABLE.join(', ')})`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return bad(`limit "${k}" must be a number ≥ 0`);
+      limits[k as (typeof RAISABLE)[number]] = v;
     }
-    case routeKey(R.settings): {
-      try {
-        const update: Parameters<Guards['configure']>[0] = {};
-        if (b.global !== undefined) update.global = liveSettings(b.global, 'global');
-        if (b.workspace !== undefined) {
-          const w = b.workspace as Record<string, unknown> | null;
-          if (typeof w !== 'object' || w === null || typeof w.name !== 'string' || !w.name) return bad('"workspace" must be {"name": string, "settings": {…}}');
-          update.workspace = { name: w.name.slice(0, 200), settings: liveSettings(w.settings ?? {}, `workspace "${w.name}"`) };
-        }
-        guards.configure(update);
-      } catch (e) {
-        if (e instanceof SettingsError) return bad(e.message);
-        throw e;
-      }
-      return { status: 200, body: { ...guards.settings(), budgets: guards.budgets() } };
-    }
-    default:
-      return notFound(`no management route ${method} ${route}`);
   }
+  if (!guards.raise(session, limits)) return notFound(`no session "${session}"`);
+  return { status: 200, body: guards.session(session) };
+}
+
+function applyLiveSettings(guards: Guards, b: BodyFields): RouteAnswer {
+  try {
+    const update: Parameters<Guards['configure']>[0] = {};
+    if (b.global !== undefined) update.global = liveSettings(b.global, 'global');
+    if (b.workspace !== undefined) {
+      const w = b.workspace as Record<string, unknown> | null;
+      if (typeof w !== 'object' || w === null || typeof w.name !== 'string' || !w.name) return bad('"workspace" must be {"name": string, "settings": {…}}');
+      update.workspace = { name: w.name.slice(0, 200), settings: liveSettings(w.settings ?? {}, `workspace "${w.name}"`) };
+    }
+    guards.configure(update);
+  } catch (e) {
+    if (e instanceof SettingsError) return bad(e.message);
+    throw e;
+  }
+  return { status: 200, body: { ...guards.settings(), budgets: guards.budgets() } };
 }
 
 function liveSettings(value: unknown, where: string): Partial<BurnRateSettings> {

@@ -1,13 +1,13 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
-import type { CostEstimate } from '../../shared';
-import { MANAGEMENT_PREFIX, ManagementRoutes as R, routeKey, type AlertAudience, type EngineHealth } from '../../shared';
-import type { Budget } from '../queries';
+import { MANAGEMENT_PREFIX, ManagementRoutes, ManagementRoutes as R, routeKey, type AlertAudience, type EngineHealth, type ManagementRouteName } from '../../shared';
+import type { Budget } from '../../shared';
 import { csvHeader, csvLine, jsonLine } from '../export';
-import { answerGuardRoute, isGuardRoute } from './guardRoutes';
+import { estimateCost } from './costEstimate';
+import { bodyFields, GUARD_ROUTE_ANSWERS, type BodyFields, type RouteAnswer } from './guardRoutes';
 import type { GuardAlert, Guards } from '../guards';
-import { answerPriceRoute, isPriceRoute, type PriceRouteContext } from './priceRoutes';
-import { listPrices, nanosToUsd, priceUsage, resolveModel } from '../pricing';
+import { PRICE_ROUTE_ANSWERS, type PriceRouteContext } from './priceRoutes';
+import { listPrices } from '../pricing';
 import type { RequestRecord } from '../database';
 import type { Recorder } from '../store';
 import { SummaryTracker, type SpendSummary, type SummaryBase } from '../queries';
@@ -122,77 +122,64 @@ export class ManagementApi {
   /** Serves /_burnrate/* requests; returns false for everything else (provider routes). */
   handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
     if (!url.pathname.startsWith(MANAGEMENT_PREFIX)) return false;
-    const route = url.pathname;
-    const key = `${req.method} ${route}`;
-    if (key === routeKey(R.health)) {
-      sendJson(res, 200, this.health);
-      return true;
-    }
-    if (!this.authorised(req)) {
+    const key = `${req.method} ${url.pathname}`;
+    // Health alone needs no secret: it tells a Burn Rate engine from another program holding the port.
+    if (key !== routeKey(R.health) && !this.authorised(req)) {
       sendJson(res, 401, { error: { type: 'unauthorized', message: 'the management API needs the per-install secret (Authorization: Bearer …)' } });
       return true;
     }
-    switch (key) {
-      case routeKey(R.summary):
-        sendJson(res, 200, this.summary());
-        break;
-      case routeKey(R.events):
-        this.subscribe(req, res, url.searchParams.get('workspace'), url.searchParams.get('host') === this.health.instance);
-        break;
-      case routeKey(R.recording):
-        void readSmallJson(req).then((body) => {
-          const paused = (body as { paused?: unknown } | undefined)?.paused;
-          if (typeof paused !== 'boolean') return sendJson(res, 400, { error: { type: 'bad_request', message: 'expected {"paused": true|false}' } });
-          this.setRecordingPaused(paused);
-          sendJson(res, 200, this.summary());
-        });
-        break;
-      case routeKey(R.export):
-        void this.export(url, res).catch((e: Error) => {
-          this.opts.log?.('error', `export failed: ${e.message}`);
-          res.destroy();
-        });
-        break;
-      case routeKey(R.dashboard): {
-        const filter = readFilter(url);
-        if (typeof filter === 'string') badRequest(res, filter);
-        else if (filter.since === undefined || filter.until === undefined) badRequest(res, 'since and until (epoch milliseconds) are required');
-        else if (filter.until - filter.since > MAX_DASHBOARD_DAYS * 86_400_000 || filter.until <= filter.since) badRequest(res, `until must be after since, at most ${MAX_DASHBOARD_DAYS} days later`);
-        else {
-          // Records still queued for the next batch insert count too; the figures come from the store's worker.
-          const { recorder } = this.opts;
-          const range = { since: filter.since, until: filter.until, workspace: filter.workspace };
-          void recorder
-            .flush()
-            .then(() => recorder.store.run('dashboard', 'data', range, this.budgetFor(filter.workspace)))
-            .then(
-              (data) => sendJson(res, 200, data),
-              (e: Error) => sendJson(res, 503, { error: { type: 'store_unavailable', message: `the dashboard could not be computed: ${e.message}` } }),
-            );
-        }
-        break;
-      }
-      case routeKey(R.prices):
-        sendJson(res, 200, listPrices(this.opts.pricesProviders ?? [], url.searchParams.get('q')?.trim() || undefined));
-        break;
-      case routeKey(R.estimate): {
-        const estimate = this.estimate(url);
-        if (typeof estimate === 'string') badRequest(res, estimate);
-        else sendJson(res, 200, estimate);
-        break;
-      }
-      default:
-        if ((this.opts.guards && isGuardRoute(route)) || (this.opts.prices && isPriceRoute(route))) {
-          const { guards, prices } = this.opts;
-          void readSmallJson(req, 64 * 1024).then(async (body) => {
-            const answer = guards && isGuardRoute(route) ? answerGuardRoute(guards, req.method!, route, body) : await answerPriceRoute(prices!, req.method!, route, body);
-            sendJson(res, answer.status, answer.body);
-          });
-          break;
-        }
-        sendJson(res, 404, { error: { type: 'not_found', message: `no management route ${req.method} ${route}` } });
-    }
+    const handler = this.routeHandlers.get(key);
+    if (handler) handler(req, res, url);
+    else notFoundRoute(req, res, url);
     return true;
+  }
+
+  /** Every route of ManagementRoutes with its handler, by "METHOD path"; a new route needs its row there and its handler here. */
+  private readonly routeHandlers = routeTable({
+    health: (_req, res) => sendJson(res, 200, this.health),
+    summary: (_req, res) => sendJson(res, 200, this.summary()),
+    events: (req, res, url) => this.subscribe(req, res, url.searchParams.get('workspace'), url.searchParams.get('host') === this.health.instance),
+    recording: (req, res) => this.answerRecording(req, res),
+    export: (_req, res, url) =>
+      void this.export(url, res).catch((e: Error) => {
+        this.opts.log?.('error', `export failed: ${e.message}`);
+        res.destroy();
+      }),
+    dashboard: (_req, res, url) => this.answerDashboard(url, res),
+    prices: (_req, res, url) => sendJson(res, 200, listPrices(this.opts.pricesProviders ?? [], url.searchParams.get('q')?.trim() || undefined)),
+    estimate: (_req, res, url) => {
+      const estimate = estimateCost(url.searchParams, this.opts.pricesProviders ?? []);
+      if (typeof estimate === 'string') badRequest(res, estimate);
+      else sendJson(res, 200, estimate);
+    },
+    ...answeringFromBody(GUARD_ROUTE_ANSWERS, () => this.opts.guards),
+    ...answeringFromBody(PRICE_ROUTE_ANSWERS, () => this.opts.prices),
+  });
+
+  private answerRecording(req: http.IncomingMessage, res: http.ServerResponse): void {
+    void readSmallJson(req).then((body) => {
+      const paused = (body as { paused?: unknown } | undefined)?.paused;
+      if (typeof paused !== 'boolean') return sendJson(res, 400, { error: { type: 'bad_request', message: 'expected {"paused": true|false}' } });
+      this.setRecordingPaused(paused);
+      sendJson(res, 200, this.summary());
+    });
+  }
+
+  private answerDashboard(url: URL, res: http.ServerResponse): void {
+    const filter = readFilter(url);
+    if (typeof filter === 'string') return badRequest(res, filter);
+    if (filter.since === undefined || filter.until === undefined) return badRequest(res, 'since and until (epoch milliseconds) are required');
+    if (filter.until - filter.since > MAX_DASHBOARD_DAYS * 86_400_000 || filter.until <= filter.since) return badRequest(res, `until must be after since, at most ${MAX_DASHBOARD_DAYS} days later`);
+    // Records still queued for the next batch insert count too; the figures come from the store's worker.
+    const { recorder } = this.opts;
+    const range = { since: filter.since, until: filter.until, workspace: filter.workspace };
+    void recorder
+      .flush()
+      .then(() => recorder.store.run('dashboard', 'data', range, this.budgetFor(filter.workspace)))
+      .then(
+        (data) => sendJson(res, 200, data),
+        (e: Error) => sendJson(res, 503, { error: { type: 'store_unavailable', message: `the dashboard could not be computed: ${e.message}` } }),
+      );
   }
 
   /** Ends every event stream (so windows following this engine notice at once) and stops timers. */
@@ -280,36 +267,6 @@ export class ManagementApi {
     this.midnightTimer.unref();
   }
 
-  private estimate(url: URL): CostEstimate | string {
-    const q = url.searchParams;
-    const model = q.get('model')?.trim();
-    if (!model) return 'model is required';
-    const whole = (name: string, fallback?: number): number | string => {
-      const raw = q.get(name);
-      if (raw === null || raw.trim() === '') return fallback ?? `${name} is required`;
-      return /^\d+$/.test(raw.trim()) ? Number(raw) : `${name} must be a whole number`;
-    };
-    const input = whole('inputTokens');
-    const output = whole('outputTokens');
-    const cached = whole('cachedTokens', 0);
-    const perDay = whole('requestsPerDay', 1);
-    for (const v of [input, output, cached, perDay]) if (typeof v === 'string') return v;
-    if ((cached as number) > (input as number)) return 'cachedTokens cannot exceed inputTokens';
-    const resolved = resolveModel(model, this.opts.pricesProviders ?? []);
-    if (!resolved) return `no price known for model "${model}"`;
-    const quote = priceUsage(resolved.pricesProvider, resolved.model, {
-      inputTokens: input as number, cacheReadTokens: cached as number, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: output as number, reasoningTokens: 0,
-    });
-    return {
-      provider: resolved.pricesProvider,
-      model: quote.matchedModel ?? resolved.model,
-      perRequestUsd: nanosToUsd(quote.costNanos),
-      perDayUsd: nanosToUsd(quote.costNanos * (perDay as number)),
-      perMonthUsd: nanosToUsd(quote.costNanos * (perDay as number) * 30),
-      source: quote.source,
-    };
-  }
-
   private async export(url: URL, res: http.ServerResponse): Promise<void> {
     const format = url.searchParams.get('format') ?? 'csv';
     if (format !== 'csv' && format !== 'jsonl') return sendJson(res, 400, { error: { type: 'bad_request', message: 'format must be csv or jsonl' } });
@@ -342,6 +299,40 @@ function readFilter(url: URL): { since?: number; until?: number; workspace?: str
   if (typeof until === 'string') return until;
   const workspace = url.searchParams.get('workspace') || undefined;
   return { since, until, workspace };
+}
+
+type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void;
+
+/** The dispatch table: each declared route's "METHOD path" to its handler (a name without one does not compile). */
+function routeTable(handlers: { readonly [N in ManagementRouteName]: RouteHandler }): ReadonlyMap<string, RouteHandler> {
+  return new Map((Object.keys(ManagementRoutes) as ManagementRouteName[]).map((name) => [routeKey(ManagementRoutes[name]), handlers[name]]));
+}
+
+/**
+ * Handlers for routes answered from their JSON body (guardRoutes.ts, priceRoutes.ts): each reads the
+ * body and sends the answer; without the part they need (no guards, no price context) they are unknown routes.
+ */
+function answeringFromBody<N extends string, Part>(
+  answers: Record<N, (part: Part, body: BodyFields) => RouteAnswer | Promise<RouteAnswer>>,
+  partOf: () => Part | undefined,
+): Record<N, RouteHandler> {
+  const handlers = {} as Record<N, RouteHandler>;
+  for (const name of Object.keys(answers) as N[]) {
+    const answer = answers[name];
+    handlers[name] = (req, res, url) => {
+      const part = partOf();
+      if (part === undefined) return notFoundRoute(req, res, url);
+      void readSmallJson(req, 64 * 1024).then(async (body) => {
+        const { status, body: answerBody } = await answer(part, bodyFields(body));
+        sendJson(res, status, answerBody);
+      });
+    };
+  }
+  return handlers;
+}
+
+function notFoundRoute(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+  sendJson(res, 404, { error: { type: 'not_found', message: `no management route ${req.method} ${url.pathname}` } });
 }
 
 function badRequest(res: http.ServerResponse, message: string): void {

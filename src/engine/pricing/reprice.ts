@@ -39,7 +39,22 @@ export interface RepriceScope {
  */
 export function repriceRecords(db: Database, routes: RouteTable, opts: RepriceScope): RepriceResult {
   const result: RepriceResult = { examined: 0, changes: [], beforeNanos: 0, afterNanos: 0, kept: {} };
-  const keep = (reason: string) => void (result.kept[reason] = (result.kept[reason] ?? 0) + 1);
+  const { where, params } = scopeWhere(opts);
+  const statement = db.prepare(`SELECT * FROM requests ${where} ORDER BY started_at, id`);
+  try {
+    statement.bind(params);
+    while (statement.step()) {
+      result.examined++;
+      repriceOne(rowToRecord(statement.getColumnNames(), statement.get()), routes, result);
+    }
+  } finally {
+    statement.free();
+  }
+  return result;
+}
+
+/** The WHERE clause (empty for every record) and its parameters for a scope. */
+function scopeWhere(opts: RepriceScope): { where: string; params: Array<number | string> } {
   const clauses: string[] = [];
   const params: Array<number | string> = [];
   if (opts.since !== undefined) {
@@ -58,55 +73,50 @@ export function repriceRecords(db: Database, routes: RouteTable, opts: RepriceSc
     clauses.push('model = ?');
     params.push(opts.model);
   }
-  const statement = db.prepare(`SELECT * FROM requests ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY started_at, id`);
-  try {
-    statement.bind(params);
-    while (statement.step()) {
-      const rec = rowToRecord(statement.getColumnNames(), statement.get());
-      result.examined++;
-      const reason = whyKept(rec, routes);
-      if (reason) {
-        keep(reason);
-        continue;
-      }
-      const quote = priceUsage(routes.get(rec.provider)!.pricesProvider!, rec.model!, {
-        inputTokens: rec.inputTokens,
-        cacheReadTokens: rec.cacheReadTokens,
-        cacheWriteTokens: rec.cacheWriteTokens,
-        cacheWrite1hTokens: 0,
-        outputTokens: rec.outputTokens,
-        reasoningTokens: rec.reasoningTokens,
-      }, { serviceTier: rec.serviceTier ?? undefined, at: new Date(rec.startedAt) });
-      if (!quote.priced) {
-        keep('no price known for the model');
-        continue;
-      }
-      // A record that was unpriced only for want of a price had its usage reported, unless the exchange went wrong.
-      const costStatus: CostStatus = rec.costStatus === 'unpriced'
-        ? (rec.status >= 200 && rec.status < 300 && isOnlyUnpricedNote(rec) ? 'exact' : 'estimated')
-        : rec.costStatus;
-      const unchanged = quote.costNanos === rec.costNanos && costStatus === rec.costStatus && quote.source === rec.priceSource;
-      if (unchanged) {
-        keep('same cost');
-        result.beforeNanos += rec.costNanos;
-        result.afterNanos += rec.costNanos;
-        continue;
-      }
-      result.beforeNanos += rec.costNanos;
-      result.afterNanos += quote.costNanos;
-      result.changes.push({
-        id: rec.id,
-        startedAt: rec.startedAt,
-        provider: rec.provider,
-        model: rec.model!,
-        before: { costNanos: rec.costNanos, costStatus: rec.costStatus, priceSource: rec.priceSource },
-        after: { costNanos: quote.costNanos, costStatus, priceSource: quote.source },
-      });
-    }
-  } finally {
-    statement.free();
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+/** Counts one record into the result: kept as it is (and why), or its change. */
+function repriceOne(rec: RequestRecord, routes: RouteTable, result: RepriceResult): void {
+  const reason = whyKept(rec, routes);
+  if (reason) return keep(result, reason);
+  const quote = priceUsage(routes.get(rec.provider)!.pricesProvider!, rec.model!, {
+    inputTokens: rec.inputTokens,
+    cacheReadTokens: rec.cacheReadTokens,
+    cacheWriteTokens: rec.cacheWriteTokens,
+    cacheWrite1hTokens: 0,
+    outputTokens: rec.outputTokens,
+    reasoningTokens: rec.reasoningTokens,
+  }, { serviceTier: rec.serviceTier ?? undefined, at: new Date(rec.startedAt) });
+  if (!quote.priced) return keep(result, 'no price known for the model');
+  const costStatus = statusOnceRepriced(rec);
+  const unchanged = quote.costNanos === rec.costNanos && costStatus === rec.costStatus && quote.source === rec.priceSource;
+  if (unchanged) {
+    keep(result, 'same cost');
+    result.beforeNanos += rec.costNanos;
+    result.afterNanos += rec.costNanos;
+    return;
   }
-  return result;
+  result.beforeNanos += rec.costNanos;
+  result.afterNanos += quote.costNanos;
+  result.changes.push({
+    id: rec.id,
+    startedAt: rec.startedAt,
+    provider: rec.provider,
+    model: rec.model!,
+    before: { costNanos: rec.costNanos, costStatus: rec.costStatus, priceSource: rec.priceSource },
+    after: { costNanos: quote.costNanos, costStatus, priceSource: quote.source },
+  });
+}
+
+function keep(result: RepriceResult, reason: string): void {
+  result.kept[reason] = (result.kept[reason] ?? 0) + 1;
+}
+
+/** A record that was unpriced only for want of a price had its usage reported, unless the exchange went wrong. */
+function statusOnceRepriced(rec: RequestRecord): CostStatus {
+  if (rec.costStatus !== 'unpriced') return rec.costStatus;
+  return rec.status >= 200 && rec.status < 300 && isOnlyUnpricedNote(rec) ? 'exact' : 'estimated';
 }
 
 /** Writes the new costs, price sources and statuses in one transaction. */

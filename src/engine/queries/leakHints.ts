@@ -6,7 +6,7 @@
 import cheaperModelsFile from '../../../pricing/cheaper-models.json';
 import type { LeakHint } from '../../shared';
 import { formatUsd } from '../../shared';
-import { nanosToUsd, tokensToNanos } from '../pricing';
+import { nanosToUsd, tokensToNanos, type PriceRow } from '../pricing';
 import { key, pricesProviderOf, ratesOf, sum, type Group, type PromptSizesByDay } from './rollupGroups';
 
 /** Thresholds of the leak hints. */
@@ -35,50 +35,63 @@ export function leakHintsOf(groups: Group[], totalRequests: number, perDay: Prom
   return topHints([...leakHints(groups, totalRequests, perDay)]);
 }
 
-function* leakHints(groups: Group[], totalRequests: number, perDay: Map<string, Array<{ day: string; requests: number; input: number }>>): Generator<LeakHint> {
-  const usd = (nanos: number) => nanosToUsd(Math.round(nanos));
-  // Written as the dashboard writes money, so a hint's title and figure agree.
-  const money = (nanos: number) => formatUsd(usd(nanos), 'detail');
-
+function* leakHints(groups: Group[], totalRequests: number, perDay: PromptSizesByDay): Generator<LeakHint> {
   for (const g of groups) {
     const rates = ratesOf(g.provider, g.model);
     if (!rates) continue;
-    // Repeated long prompts with no cache reads: the shortest of them is a lower bound of what
-    // each repeat could have read from the cache instead.
-    if (g.longUncached >= LEAK_RULES.uncachedMinRepeats && g.longUncachedMin && rates.cachedInputPerMTok !== undefined && rates.inputPerMTok) {
-      const prefix = g.longUncachedMin;
-      const saved = (g.longUncached - 1) * tokensToNanos(prefix, rates.inputPerMTok - rates.cachedInputPerMTok);
-      const writeSurcharge = rates.cacheWritePerMTok && rates.cacheWritePerMTok > rates.inputPerMTok ? tokensToNanos(prefix, rates.cacheWritePerMTok - rates.inputPerMTok) : 0;
-      const nanos = saved - writeSurcharge;
-      if (nanos > 0) {
-        yield {
-          kind: 'uncached-prompts', feature: key(g.feature), model: g.model,
-          title: `Caching would save ${money(nanos)} on ${key(g.feature)}`,
-          detail: `${g.longUncached} prompts of ${prefix.toLocaleString('en-US')}+ tokens to ${g.model} read nothing from the cache; caching a ${prefix.toLocaleString('en-US')}-token prefix would bill the repeats at $${rates.cachedInputPerMTok}/M instead of $${rates.inputPerMTok}/M.`,
-          usd: usd(nanos),
-        };
-      }
-    }
-    // A cheaper model of the same family, for short answers.
-    const cheaper = cheaperModels[pricesProviderOf.get(g.provider) ?? '']?.[rates.model];
-    if (cheaper && g.requests >= LEAK_RULES.minRequests && g.output / g.requests < LEAK_RULES.shortOutputTokens && g.unpriced === 0) {
-      const alt = ratesOf(g.provider, cheaper);
-      if (alt?.inputPerMTok !== undefined && alt.outputPerMTok !== undefined) {
-        const altNanos = tokensToNanos(g.input - g.cacheRead, alt.inputPerMTok) + tokensToNanos(g.cacheRead, alt.cachedInputPerMTok ?? alt.inputPerMTok) + tokensToNanos(g.output, alt.outputPerMTok);
-        const nanos = g.nanos - altNanos;
-        if (nanos > 0) {
-          yield {
-            kind: 'cheaper-model', feature: key(g.feature), model: g.model,
-            title: `${cheaper} would save ${money(nanos)} on ${key(g.feature)}`,
-            detail: `${g.requests} requests to ${g.model} averaged ${Math.round(g.output / g.requests)} output tokens and cost ${money(g.nanos)}; the same tokens on ${cheaper} cost ${money(altNanos)} at list price.`,
-            usd: usd(nanos),
-          };
-        }
-      }
-    }
+    const uncached = uncachedPromptsHint(g, rates);
+    if (uncached) yield uncached;
+    const cheaper = cheaperModelHint(g, rates);
+    if (cheaper) yield cheaper;
   }
+  yield* outputHeavyHints(groups);
+  yield* contextGrowthHints(perDay);
+  const failures = failuresHint(groups, totalRequests);
+  if (failures) yield failures;
+}
 
-  // Output-heavy features: output tokens are most of the feature's cost.
+const usd = (nanos: number) => nanosToUsd(Math.round(nanos));
+// Written as the dashboard writes money, so a hint's title and figure agree.
+const money = (nanos: number) => formatUsd(usd(nanos), 'detail');
+
+/**
+ * Repeated long prompts with no cache reads: the shortest of them is a lower bound of what
+ * each repeat could have read from the cache instead.
+ */
+function uncachedPromptsHint(g: Group, rates: PriceRow): LeakHint | undefined {
+  if (g.longUncached < LEAK_RULES.uncachedMinRepeats || !g.longUncachedMin || rates.cachedInputPerMTok === undefined || !rates.inputPerMTok) return undefined;
+  const prefix = g.longUncachedMin;
+  const saved = (g.longUncached - 1) * tokensToNanos(prefix, rates.inputPerMTok - rates.cachedInputPerMTok);
+  const writeSurcharge = rates.cacheWritePerMTok && rates.cacheWritePerMTok > rates.inputPerMTok ? tokensToNanos(prefix, rates.cacheWritePerMTok - rates.inputPerMTok) : 0;
+  const nanos = saved - writeSurcharge;
+  if (!(nanos > 0)) return undefined;
+  return {
+    kind: 'uncached-prompts', feature: key(g.feature), model: g.model,
+    title: `Caching would save ${money(nanos)} on ${key(g.feature)}`,
+    detail: `${g.longUncached} prompts of ${prefix.toLocaleString('en-US')}+ tokens to ${g.model} read nothing from the cache; caching a ${prefix.toLocaleString('en-US')}-token prefix would bill the repeats at $${rates.cachedInputPerMTok}/M instead of $${rates.inputPerMTok}/M.`,
+    usd: usd(nanos),
+  };
+}
+
+/** A cheaper model of the same family, for short answers. */
+function cheaperModelHint(g: Group, rates: PriceRow): LeakHint | undefined {
+  const cheaper = cheaperModels[pricesProviderOf.get(g.provider) ?? '']?.[rates.model];
+  if (!cheaper || g.requests < LEAK_RULES.minRequests || g.output / g.requests >= LEAK_RULES.shortOutputTokens || g.unpriced !== 0) return undefined;
+  const alt = ratesOf(g.provider, cheaper);
+  if (alt?.inputPerMTok === undefined || alt.outputPerMTok === undefined) return undefined;
+  const altNanos = tokensToNanos(g.input - g.cacheRead, alt.inputPerMTok) + tokensToNanos(g.cacheRead, alt.cachedInputPerMTok ?? alt.inputPerMTok) + tokensToNanos(g.output, alt.outputPerMTok);
+  const nanos = g.nanos - altNanos;
+  if (!(nanos > 0)) return undefined;
+  return {
+    kind: 'cheaper-model', feature: key(g.feature), model: g.model,
+    title: `${cheaper} would save ${money(nanos)} on ${key(g.feature)}`,
+    detail: `${g.requests} requests to ${g.model} averaged ${Math.round(g.output / g.requests)} output tokens and cost ${money(g.nanos)}; the same tokens on ${cheaper} cost ${money(altNanos)} at list price.`,
+    usd: usd(nanos),
+  };
+}
+
+/** Output-heavy features: output tokens are most of the feature's cost. */
+function* outputHeavyHints(groups: Group[]): Generator<LeakHint> {
   const features = new Map<string, { nanos: number; outputNanos: number; requests: number; output: number }>();
   for (const g of groups) {
     const f = features.get(g.feature) ?? { nanos: 0, outputNanos: 0, requests: 0, output: 0 };
@@ -97,8 +110,10 @@ function* leakHints(groups: Group[], totalRequests: number, perDay: Map<string, 
       usd: usd(f.outputNanos),
     };
   }
+}
 
-  // Context growth: the average prompt of a feature on the last day vs the first day of the range.
+/** Context growth: the average prompt of a feature on the last day vs the first day of the range. */
+function* contextGrowthHints(perDay: PromptSizesByDay): Generator<LeakHint> {
   for (const [k, list] of perDay) {
     if (list.length < 2) continue;
     const [provider, model, feature] = k.split('\u0000');
@@ -118,18 +133,19 @@ function* leakHints(groups: Group[], totalRequests: number, perDay: Map<string, 
       usd: usd(nanos),
     };
   }
+}
 
-  // Errors and retries: what failed requests cost, and how many there were.
+/** Errors and retries: what failed requests cost, and how many there were. */
+function failuresHint(groups: Group[], totalRequests: number): LeakHint | undefined {
   const failed = sum(groups, (g) => g.failed);
   const failedNanos = sum(groups, (g) => g.failedNanos);
-  if (failed >= LEAK_RULES.minFailures && totalRequests && failed / totalRequests >= LEAK_RULES.failureRate) {
-    yield {
-      kind: 'failures',
-      title: `${Math.round((100 * failed) / totalRequests)}% of requests failed: ${money(failedNanos)} spent on them`,
-      detail: `${failed} of ${totalRequests} requests got an error or no answer (each retry resends the whole prompt); failed requests that were billed cost ${money(failedNanos)}.`,
-      usd: usd(failedNanos),
-    };
-  }
+  if (failed < LEAK_RULES.minFailures || !totalRequests || failed / totalRequests < LEAK_RULES.failureRate) return undefined;
+  return {
+    kind: 'failures',
+    title: `${Math.round((100 * failed) / totalRequests)}% of requests failed: ${money(failedNanos)} spent on them`,
+    detail: `${failed} of ${totalRequests} requests got an error or no answer (each retry resends the whole prompt); failed requests that were billed cost ${money(failedNanos)}.`,
+    usd: usd(failedNanos),
+  };
 }
 
 /** The biggest hints first, a few of each kind, so one noisy kind cannot crowd out the others. */

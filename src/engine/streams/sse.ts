@@ -88,25 +88,38 @@ export class SseParser {
   /** Feeds the next slice of the stream; returns the blocks it completed. Chunks are kept by reference until their block completes, so do not mutate them. */
   push(chunk: Buffer): SseEvent[] {
     const out: SseEvent[] = [];
-    const len = chunk.length;
-    if (len === 0) return out;
-    let pos = 0;
-    if (this.lfMayFollow) {
-      this.lfMayFollow = false;
-      if (chunk[0] === LF) {
-        pos = 1;
-        this.blockBytes += 1;
-      }
-    }
+    if (chunk.length === 0) return out;
+    const pos = this.skipLfOfEndingCr(chunk);
     let blockStart = 0;
     if (this.dispatchPending) {
-      this.dispatchPending = false;
-      // The LF just counted must not let a block past the cap depending on where the chunk split.
-      if (!this.oversized && this.blockBytes > this.maxEventBytes) this.startOversized(out, EMPTY, 0, 0);
-      this.dispatch(out, chunk, 0, pos, false);
+      this.dispatchPendingBlock(out, chunk, pos);
       blockStart = pos;
     }
+    blockStart = this.takeLines(out, chunk, pos, blockStart);
+    this.holdBlockTail(out, chunk, blockStart);
+    return out;
+  }
 
+  /** Where the chunk's lines start: past a leading LF that completes the previous chunk's final CR. */
+  private skipLfOfEndingCr(chunk: Buffer): number {
+    if (!this.lfMayFollow) return 0;
+    this.lfMayFollow = false;
+    if (chunk[0] !== LF) return 0;
+    this.blockBytes += 1;
+    return 1;
+  }
+
+  /** Dispatches the block whose blank line ended the previous chunk, with the LF (if any) that completed it. */
+  private dispatchPendingBlock(out: SseEvent[], chunk: Buffer, end: number): void {
+    this.dispatchPending = false;
+    // The LF just counted must not let a block past the cap depending on where the chunk split.
+    if (!this.oversized && this.blockBytes > this.maxEventBytes) this.startOversized(out, EMPTY, 0, 0);
+    this.dispatch(out, chunk, 0, end, false);
+  }
+
+  /** Applies the chunk's complete lines from pos on, dispatching each block they end; returns where the current block starts in the chunk. */
+  private takeLines(out: SseEvent[], chunk: Buffer, pos: number, blockStart: number): number {
+    const len = chunk.length;
     // Cached positions of the next LF and CR: re-searching both for every line would be quadratic
     // on streams that never use one of them.
     let nextLf = chunk.indexOf(LF, pos);
@@ -145,7 +158,12 @@ export class SseParser {
         blockStart = pos;
       }
     }
+    return blockStart;
+  }
 
+  /** Keeps (or, past the cap, passes on) the chunk's bytes of the block still in progress. */
+  private holdBlockTail(out: SseEvent[], chunk: Buffer, blockStart: number): void {
+    const len = chunk.length;
     if (!this.oversized && this.blockBytes > this.maxEventBytes) {
       this.startOversized(out, chunk, blockStart, len);
       blockStart = len;
@@ -158,7 +176,6 @@ export class SseParser {
         this.heldRaw.push(chunk.subarray(blockStart, len));
       }
     }
-    return out;
   }
 
   /**
