@@ -41,7 +41,7 @@ const PLAIN_ROWS = {
   'burnrate.prices.dataUrl': { type: 'string', default: '', url: true, scope: 'machine' },
 } as const satisfies Record<string, SettingRow>;
 
-type GuardSettingKey = (typeof GUARD_META)[number]['setting'];
+export type GuardSettingKey = (typeof GUARD_META)[number]['setting'];
 
 /** Every guard limit: 0 or more (0 = off), and a workspace may set it (only to tighten the user's). */
 const GUARD_ROWS = Object.fromEntries(

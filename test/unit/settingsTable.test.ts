@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { test } from 'node:test';
 import { DEFAULT_SETTINGS, SETTING_KEYS, SETTINGS_TABLE, type SettingKey, type SettingRow } from '../../src/shared/settingsTable';
 import { readSettings, validateSetting } from '../../src/shared/settingsValidation';
+import { readConfig } from '../../src/extension/settings/config';
 
 interface Contributed {
   type: string;
@@ -88,4 +89,14 @@ test('readSettings takes the burnrate.* keys, names unknown ones, and skips the 
     settings: { 'burnrate.budget.daily': 5 },
     problems: ['unknown setting "burnrate.nosuch"', '"burnrate.proxy.port" should be a number (a whole number from 1 to 65535), got -1'],
   });
+});
+
+test('the extension holds VS Code settings to the same rows: a bad value is told and its default used', () => {
+  const c = readConfig(((key: SettingKey) => ({ defaultValue: DEFAULT_SETTINGS[key], globalValue: ({ 'burnrate.proxy.port': 0, 'burnrate.proxy.maxBodyMb': 0.5, 'burnrate.prices.dataUrl': 'mirror.local' } as Record<string, unknown>)[key] })) as never);
+  assert.deepEqual([c.port, c.maxBodyMb, c.pricesDataUrl], [8390, 64, '']);
+  assert.equal(c.problems.length, 3);
+  assert.match(c.problems[0], /"burnrate.proxy.port" should be a number \(a whole number from 1 to 65535\), got 0; using 8390/);
+  const badEndpoint = readConfig(((key: SettingKey) => ({ defaultValue: DEFAULT_SETTINGS[key], globalValue: ({ 'burnrate.export.otlp.enabled': true, 'burnrate.export.otlp.endpoint': 'collector:4318' } as Record<string, unknown>)[key] })) as never);
+  assert.equal(badEndpoint.otlp, undefined);
+  assert.match(badEndpoint.problems.join('\n'), /export is on but the endpoint is not an http\(s\) URL; nothing is exported/);
 });
