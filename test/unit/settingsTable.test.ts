@@ -13,7 +13,8 @@ interface Contributed {
   minimum?: number;
   maximum?: number;
   enum?: string[];
-  additionalProperties?: { type: string };
+  format?: string;
+  additionalProperties?: { type: string; format?: string };
   items?: { type: string; exclusiveMinimum?: number; maximum?: number };
 }
 
@@ -42,7 +43,7 @@ test('every setting in package.json is in the table, and every row in package.js
   assert.deepEqual(Object.keys(props).sort(), [...SETTING_KEYS].sort());
 });
 
-test('package.json gives each setting the type, default, scope, bounds and enum of its row', () => {
+test('package.json gives each setting the type, default, scope, bounds, enum and URL format of its row', () => {
   for (const key of SETTING_KEYS) {
     const row = SETTINGS_TABLE[key];
     const p = props[key];
@@ -54,6 +55,8 @@ test('package.json gives each setting the type, default, scope, bounds and enum 
     assert.equal(p.maximum, schema.maximum, `${key} maximum`);
     assert.deepEqual(p.enum, schema.enum, `${key} enum`);
     if (schema.additionalProperties) assert.equal(p.additionalProperties?.type, 'string', `${key} values`);
+    const url = 'url' in row && row.url === true;
+    assert.equal((p.additionalProperties ?? p).format === 'uri', url, `${key}: format "uri" where the row asks for URLs`);
     if (schema.items) assert.deepEqual({ type: p.items?.type, exclusiveMinimum: p.items?.exclusiveMinimum, maximum: p.items?.maximum }, schema.items, `${key} items`);
   }
 });
