@@ -3,7 +3,7 @@
  * (package.json declares the same; test/unit/extensionManifest.test.ts keeps the two in step).
  * No vscode import: pure modules and tests read these too.
  */
-import type { BurnRateSettings } from '../engine/settings';
+import type { BurnRateSettings } from '../shared';
 
 export const Commands = {
   openDashboard: 'burnrate.openDashboard',

@@ -1,8 +1,9 @@
 /**
- * The runaway guards as users see them: the setting that sets each one's limit, the limit's name in
- * a session's limits, its label and its description. The engine names guards in its messages, the
- * extension and the dashboard in their lists, and package.json describes the settings from this one
- * table (test/unit/guardMeta.test.ts keeps package.json in step). The guards' names and a session's
+ * The runaway guards as users see them: the setting that sets each one's limit (its type and
+ * default), the limit's name in a session's limits, its label and its description. The engine names
+ * guards in its messages, the extension and the dashboard in their lists, package.json describes the
+ * settings from this one table (test/unit/guardMeta.test.ts keeps package.json in step), and the
+ * settings table (settingsTable.ts) takes the guards' rows from it. The guards' names and a session's
  * limits are typed from it. Adding a guard: a row here, its setting, and its check in
  * src/engine/guards/checks/. No node or vscode import: the dashboard app reads it too.
  */
@@ -16,6 +17,9 @@ interface GuardRow {
   label: string;
   /** The setting's description in package.json. */
   description: string;
+  /** The setting's type and default in package.json (src/shared/settingsTable.ts adds scope and bounds). */
+  type: 'integer' | 'number';
+  default: number;
 }
 
 /** In the order the guards are checked before a call is forwarded. */
@@ -26,6 +30,8 @@ export const GUARD_META = [
     setting: 'burnrate.guard.sessionMaxTokens',
     label: 'token budget',
     description: 'Runaway guard: most tokens (input + output) one session (agent run, script run, metered terminal) may use (0 = no limit).',
+    type: 'integer',
+    default: 0,
   },
   {
     guard: 'sessionMaxUsd',
@@ -33,6 +39,8 @@ export const GUARD_META = [
     setting: 'burnrate.guard.sessionMaxUsd',
     label: 'cost budget',
     description: 'Runaway guard: most USD one session may spend (0 = no limit).',
+    type: 'number',
+    default: 0,
   },
   {
     guard: 'maxRequestsPerMinute',
@@ -40,6 +48,8 @@ export const GUARD_META = [
     setting: 'burnrate.guard.maxRequestsPerMinute',
     label: 'request rate',
     description: 'Runaway guard: most requests per minute from one session (0 = no limit).',
+    type: 'integer',
+    default: 0,
   },
   {
     guard: 'maxRepeats',
@@ -47,6 +57,8 @@ export const GUARD_META = [
     setting: 'burnrate.guard.maxRepeats',
     label: 'repeated request',
     description: 'Runaway guard: most times one session may send the same request (same provider, path and body) within 10 minutes: an agent going round in circles (0 = no limit).',
+    type: 'integer',
+    default: 0,
   },
   {
     guard: 'retryStorm',
@@ -54,6 +66,8 @@ export const GUARD_META = [
     setting: 'burnrate.guard.retryStormErrors',
     label: 'retry storm',
     description: 'Runaway guard: a retry storm is this many failed calls in a row from one session arriving on average less than a second apart, faster than any backoff (0 = off).',
+    type: 'integer',
+    default: 10,
   },
 ] as const satisfies readonly GuardRow[];
 

@@ -8,3 +8,5 @@ export { type BudgetView, type GuardAlert, type GuardName, type OnLimit, type Se
 export { tighterCap } from './limits';
 export { DASHBOARD_PAGE_ROUTES, MANAGEMENT_PREFIX, MANAGEMENT_ROUTES, ManagementRoutes, SESSION_ACTIONS, SESSION_ACTION_ROUTES, routeKey, routeUrl, type AlertAudience, type EngineHealth, type EstimateQuery, type ExportFormat, type ExportQuery, type FilterQuery, type ManagementRoute, type ModelRepriceAnswer, type ParamsOf, type PriceOverride, type PriceOverrideAnswer, type RaisableLimits, type ResultOf, type SessionAction } from './managementRoutes';
 export { type ManagementRouteName } from './managementRoutes';
+export { DEFAULT_SETTINGS, SETTINGS_TABLE, SETTING_KEYS, isSettingKey, settingDefault, type BurnRateSettings, type GuardSettingKey, type SettingKey, type SettingRow } from './settingsTable';
+export { readSettings, validateSetting } from './settingsValidation';

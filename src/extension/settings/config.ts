@@ -1,22 +1,15 @@
 /**
  * The typed settings snapshot. Pure (no vscode import): the extension feeds it
- * `workspace.getConfiguration().inspect(key)` results; tests feed it plain objects.
+ * `workspace.getConfiguration().inspect(key)` results; tests feed it plain objects. Each value is
+ * checked against the one settings table (src/shared/settingsTable.ts), as `burnrate serve --config` does.
  */
-import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../engine/settings';
 import { sessionLimits } from '../../shared';
 import type { SessionLimits } from '../../shared';
-import { tighterCap } from '../../shared';
+import { settingDefault, type GuardSettingKey } from '../../shared';
 import { Settings } from '../constants';
+import { settingLayers, type Inspect, type SettingLayers } from './settingLayers';
 
-/** The shape of vscode's `WorkspaceConfiguration.inspect()` result that we use. */
-export interface SettingInspection<T> {
-  defaultValue?: T;
-  globalValue?: T;
-  workspaceValue?: T;
-  workspaceFolderValue?: T;
-}
-
-export type Inspect = <K extends keyof BurnRateSettings>(key: K) => SettingInspection<BurnRateSettings[K]> | undefined;
+export type { Inspect, SettingInspection } from './settingLayers';
 
 export interface BurnRateConfig {
   port: number;
@@ -46,105 +39,44 @@ export interface BurnRateConfig {
 /**
  * Reads every setting. Traffic-redirecting ones (port, upstreams, body cap) come from user/machine
  * settings only, whatever a workspace file says. Limits (budgets, guards) may be set by a workspace
- * only to tighten the user's: a lower cap, "block" over "warn"; never a higher cap or none.
+ * only to tighten the user's: a lower cap, "block" over "warn"; never a higher cap or none. A bad
+ * value is listed in `problems` and its default (or the user's value) used instead.
  */
 export function readConfig(inspect: Inspect): BurnRateConfig {
   const problems: string[] = [];
-  const userOnly = <K extends keyof BurnRateSettings>(key: K): BurnRateSettings[K] => {
-    const i = inspect(key);
-    return (i?.globalValue ?? i?.defaultValue ?? DEFAULT_SETTINGS[key]) as BurnRateSettings[K];
-  };
-  const layers = <K extends keyof BurnRateSettings>(key: K) => {
-    const i = inspect(key);
-    return {
-      user: (i?.globalValue ?? i?.defaultValue ?? DEFAULT_SETTINGS[key]) as BurnRateSettings[K],
-      workspace: (i?.workspaceFolderValue ?? i?.workspaceValue) as BurnRateSettings[K] | undefined,
-    };
-  };
-  const cap = (key: keyof BurnRateSettings): number => {
-    const { user, workspace } = layers(key);
-    const u = validAmount(user) ?? (DEFAULT_SETTINGS[key] as number);
-    if (workspace === undefined) return u;
-    const w = validAmount(workspace);
-    if (w === undefined) {
-      problems.push(`${key}: workspace value ${JSON.stringify(workspace)} ignored (expected a number ≥ 0)`);
-      return u;
-    }
-    return tighterCap(u, w);
-  };
-  const stricter = (key: typeof Settings.budgetOnExceed | typeof Settings.guardOnTrip): 'warn' | 'block' => {
-    const { user, workspace } = layers(key);
-    return user === 'block' || workspace === 'block' ? 'block' : 'warn';
-  };
-
-  let port = userOnly(Settings.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    problems.push(`${Settings.port}: ${JSON.stringify(port)} is not a port (1-65535); using ${DEFAULT_SETTINGS[Settings.port]}`);
-    port = DEFAULT_SETTINGS[Settings.port];
-  }
-  let maxBodyMb = userOnly(Settings.maxBodyMb);
-  if (typeof maxBodyMb !== 'number' || !(maxBodyMb > 0)) maxBodyMb = DEFAULT_SETTINGS[Settings.maxBodyMb];
-
-  let retentionDays = userOnly(Settings.retentionDays);
-  if (!Number.isInteger(retentionDays) || retentionDays < 0) retentionDays = DEFAULT_SETTINGS[Settings.retentionDays];
-
-  const upstreams: Record<string, string> = {};
-  const rawUpstreams = userOnly(Settings.upstreams);
-  if (rawUpstreams && typeof rawUpstreams === 'object') {
-    for (const [provider, url] of Object.entries(rawUpstreams)) {
-      if (typeof url === 'string' && url.trim()) upstreams[provider] = url.trim();
-      else problems.push(`${Settings.upstreams}.${provider}: expected a URL string`);
-    }
-  }
-
-  const { user: thresholdsUser } = layers(Settings.budgetAlertThresholds);
-  const alertThresholds = Array.isArray(thresholdsUser)
-    ? [...new Set(thresholdsUser.filter((t) => typeof t === 'number' && t > 0 && t <= 10))].sort((a, b) => a - b)
-    : [...DEFAULT_SETTINGS[Settings.budgetAlertThresholds]];
-
-  // Window scope, nearest value wins: both only ever send traffic to the local meter.
-  const nearest = (key: typeof Settings.terminalInjectEnv | typeof Settings.terminalIntercept) => {
-    const v = inspect(key);
-    return v?.workspaceFolderValue ?? v?.workspaceValue ?? v?.globalValue ?? v?.defaultValue ?? DEFAULT_SETTINGS[key];
-  };
-  const injectEnv = nearest(Settings.terminalInjectEnv);
-  const intercept = nearest(Settings.terminalIntercept);
-
-  let otlp: BurnRateConfig['otlp'];
-  if (userOnly(Settings.otlpEnabled) === true) {
-    const endpoint = String(userOnly(Settings.otlpEndpoint) ?? '').trim();
-    const rawHeaders = userOnly(Settings.otlpHeaders);
-    const headers: Record<string, string> = {};
-    if (rawHeaders && typeof rawHeaders === 'object') {
-      for (const [name, value] of Object.entries(rawHeaders)) if (typeof value === 'string') headers[name] = value;
-    }
-    const protocol = userOnly(Settings.otlpProtocol) === 'http/json' ? 'http/json' : 'http/protobuf';
-    if (/^https?:\/\/\S+$/.test(endpoint)) otlp = { endpoint, headers, protocol };
-    else problems.push(`${Settings.otlpEndpoint}: export is on but ${endpoint ? `"${endpoint}" is not an http(s) URL` : 'no endpoint is set'}; nothing is exported`);
-  }
-  const pricesDataUrl = String(userOnly(Settings.pricesDataUrl) ?? '').trim();
-
+  const read = settingLayers(inspect, problems);
+  const alertThresholds = read.user(Settings.budgetAlertThresholds);
   return {
-    port,
-    maxBodyMb,
-    retentionDays,
-    upstreams,
+    port: read.user(Settings.port),
+    maxBodyMb: read.user(Settings.maxBodyMb),
+    retentionDays: read.user(Settings.retentionDays),
+    upstreams: read.user(Settings.upstreams),
     budget: {
-      daily: cap(Settings.budgetDaily),
-      monthly: cap(Settings.budgetMonthly),
-      alertThresholds: alertThresholds.length ? alertThresholds : [...DEFAULT_SETTINGS[Settings.budgetAlertThresholds]],
-      onExceed: stricter(Settings.budgetOnExceed),
+      daily: read.cap(Settings.budgetDaily),
+      monthly: read.cap(Settings.budgetMonthly),
+      alertThresholds: alertThresholds.length ? alertThresholds : settingDefault(Settings.budgetAlertThresholds),
+      onExceed: read.stricter(Settings.budgetOnExceed),
     },
-    guard: sessionLimits((m) => cap(m.setting as keyof BurnRateSettings), stricter(Settings.guardOnTrip)),
-    terminal: { injectEnv: injectEnv !== false, intercept: intercept !== false },
-    otlp,
-    pricesDataUrl,
+    guard: sessionLimits((m) => read.cap(m.setting as GuardSettingKey), read.stricter(Settings.guardOnTrip)),
+    // Window scope, nearest value wins: both only ever send traffic to the local meter.
+    terminal: { injectEnv: read.nearest(Settings.terminalInjectEnv), intercept: read.nearest(Settings.terminalIntercept) },
+    otlp: otlpConfig(read, problems),
+    pricesDataUrl: read.user(Settings.pricesDataUrl),
     problems,
   };
 }
 
-function validAmount(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+/** The export to the team's collector, from the user's own settings; undefined when off or without an endpoint. */
+function otlpConfig(read: SettingLayers, problems: string[]): BurnRateConfig['otlp'] {
+  if (!read.user(Settings.otlpEnabled)) return undefined;
+  const told = problems.length;
+  const endpoint = read.user(Settings.otlpEndpoint);
+  if (!endpoint) {
+    // A bad endpoint was just told; say what it means for the export.
+    problems.push(`${Settings.otlpEndpoint}: export is on but ${problems.length > told ? 'the endpoint is not an http(s) URL' : 'no endpoint is set'}; nothing is exported`);
+    return undefined;
+  }
+  return { endpoint, headers: read.user(Settings.otlpHeaders), protocol: read.user(Settings.otlpProtocol) };
 }
 
 /** Which parts of the extension must react to a change from `before` to `after`. */

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { BurnRateSettings } from '../../engine/settings';
+import type { BurnRateSettings } from '../../shared';
 import { readConfig, type BurnRateConfig } from './config';
 
 /** The one typed settings snapshot, reloaded by the one onDidChangeConfiguration listener. */
