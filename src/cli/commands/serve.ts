@@ -1,15 +1,15 @@
 /** `burnrate serve`: the loopback proxy, recording into a database, until SIGINT or SIGTERM. */
-import { defaultDataDir, defaultDbPath, Engine, type Log } from '../engine/engine';
-import { loadOrCreateSecret } from '../engine/management/managementProtocol';
-import { OwnerLock } from '../engine/store/ownerLock';
-import { OTLP_PROTOCOLS, otlpBaseUrl, type OtlpProtocol } from '../engine/export/otlpConfig';
-import { nanosToUsd } from '../engine/pricing/pricing';
-import { DEFAULT_PORT } from '../engine/proxy/proxy';
-import type { RequestRecord } from '../engine/store/record';
-import { parseUpstreamFlag } from '../engine/providers/routes';
-import { DEFAULT_SETTINGS, readSettingsFile } from '../engine/settings';
-import { intFlag, parse, UsageError, type Values } from './args';
-import { VERSION, type Command } from './command';
+import { defaultDataDir, defaultDbPath, Engine, type Log } from '../../engine/engine';
+import { loadOrCreateSecret } from '../../engine/management/managementProtocol';
+import { OwnerLock } from '../../engine/store/ownerLock';
+import { OTLP_PROTOCOLS, otlpBaseUrl, type OtlpProtocol } from '../../engine/export/otlpConfig';
+import { nanosToUsd } from '../../engine/pricing/pricing';
+import { DEFAULT_PORT } from '../../engine/proxy/proxy';
+import type { RequestRecord } from '../../engine/store/record';
+import { parseUpstreamFlag } from '../../engine/providers/routes';
+import { DEFAULT_SETTINGS, readSettingsFile } from '../../engine/settings';
+import { intFlag, parse, UsageError, type Values } from '../args';
+import { VERSION, type Command } from '../command';
 
 /** Another process holds the database's owner lock. */
 export class DatabaseInUseError extends Error {}
