@@ -90,8 +90,8 @@ test('the engine and the CLI never load VS Code or the extension', () => {
 });
 
 test('the scanner sees the imports it checks', () => {
-  const main = files.find((f) => f.file === 'webview/main.ts');
+  const tiles = files.find((f) => f.file === 'webview/views/tiles.ts');
   assert.ok(files.length > 50, `${files.length} files`);
-  assert.ok(main?.specifiers.some((s) => resolve(main.file, s) === 'src/shared/format.ts'), 'webview/main.ts imports src/shared/format.ts');
+  assert.ok(tiles?.specifiers.some((s) => resolve(tiles.file, s) === 'src/shared/format.ts'), 'webview/views/tiles.ts imports src/shared/format.ts');
   assert.ok(imports((f) => f === 'src/engine/management/management.ts').some((i) => i.specifier === 'node:crypto'));
 });
