@@ -41,6 +41,6 @@ export default tseslint.config(
   },
   {
     files: ['webview/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../src/engine/*', '../src/extension/*', '../src/cli/*', 'node:*', 'vscode'], message: 'The dashboard app imports only src/shared.' }] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/engine/*', '**/src/extension/*', '**/src/cli/*', '**/src/capture/*', 'node:*', 'vscode'], message: 'The dashboard app imports only src/shared.' }] }] },
   },
 );

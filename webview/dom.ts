@@ -32,3 +32,8 @@ export function table(headers: string[], rows: Child[][], opts: { numeric?: numb
   t.append(body);
   return t;
 }
+
+/** A titled card of the dashboard. */
+export function card(title: string, ...body: Array<Node | string>): HTMLElement {
+  return h('section', { class: 'card' }, h('h2', null, title), ...body);
+}

@@ -8,15 +8,15 @@ import { RouteTableError } from '../engine/providers';
 import { SettingsError } from '../engine/settings';
 import { HelpRequested, UsageError } from './args';
 import { VERSION, type Command } from './command';
-import { envCommand } from './env';
-import { estimateCommand } from './estimate';
-import { exportCommand } from './export';
+import { envCommand } from './commands/env';
+import { estimateCommand } from './commands/estimate';
+import { exportCommand } from './commands/export';
 import { NO_PROXY_EXIT, NoProxyError } from './meteredEnv';
-import { pricesCommand } from './prices';
-import { repriceCommand } from './reprice';
-import { reportCommand } from './report';
-import { runCommand } from './run';
-import { DatabaseInUseError, serveCommand } from './serve';
+import { pricesCommand } from './commands/prices';
+import { repriceCommand } from './commands/reprice';
+import { reportCommand } from './commands/report';
+import { runCommand } from './commands/run';
+import { DatabaseInUseError, serveCommand } from './commands/serve';
 
 /** In the order the help lists them. */
 const COMMANDS: readonly Command[] = [serveCommand, reportCommand, exportCommand, pricesCommand, estimateCommand, repriceCommand, runCommand, envCommand];

@@ -3,38 +3,26 @@
  * things up and returns; finding, hosting or following the engine happens afterwards, so the
  * extension host never waits on the database. See README "The VS Code extension".
  */
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type * as EngineApi from '../engine/api';
-import { readSecret } from '../engine/management';
-import type { RequestRecord } from '../engine/database';
 import { registerCommands } from './commands';
+import { handleAlert, sendGuardSettings, type SessionDeps } from './commands';
+import { ContextKeys, LOG_CHANNEL_NAME } from './constants';
+import { DashboardPanel } from './dashboardPanel';
+import { createEngineLink, loadEngineApi } from './link';
+import type { EngineLink, LinkState } from './link';
 import { configChanges } from './settings';
 import { ConfigStore } from './settings';
-import { Commands, ContextKeys, LOG_CHANNEL_NAME, Settings } from './constants';
-import { DashboardPanel } from './dashboardPanel';
-import { EngineLink, type LinkState } from './link';
-import { formatUsd } from '../shared';
-import { plainState } from './status';
-import { guardSettingsUpdate } from './settings';
-import { handleAlert, sendGuardSettings } from './commands';
+import { notifyState } from './status';
 import { SpendStatusBar } from './status';
-import { TerminalRouting, workspaceTag } from './terminals';
+import { TerminalRouting } from './terminals';
+import { workspaceTag } from './workspaceTag';
 
 let link: EngineLink | undefined;
 
-/** The engine bundle (dist/engine.js), loaded the first time it is needed, not at activation. */
-let engineApi: typeof EngineApi | undefined;
-function loadEngineApi(): typeof EngineApi {
-  // A computed path keeps esbuild from bundling the engine into this file.
-  engineApi ??= require(path.join(__dirname, 'engine.js')) as typeof EngineApi;
-  return engineApi;
-}
-
-/** Where `burnrate serve` keeps its data (as src/engine/engine.ts defaultDataDir), to follow a CLI engine too. */
-function cliDataDir(): string {
-  return process.env.BURNRATE_HOME || path.join(os.homedir(), '.burnrate');
+/** What the followers of the engine and of the settings act on. */
+interface WindowParts extends SessionDeps {
+  /** Redraws the status bar. */
+  render: () => void;
 }
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -43,89 +31,20 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(log, config);
   for (const problem of config.config.problems) log.warn(`setting ignored: ${problem}`);
 
-  const dataDir = context.globalStorageUri.fsPath;
-  const dbPath = path.join(dataDir, 'burnrate.sqlite');
-  const engineLog = (level: 'info' | 'warn' | 'error', message: string) => log[level](message);
-
-  link = new EngineLink({
-    port: config.config.port,
-    lockFile: `${dbPath}.owner`,
-    secrets: () => [readSecret(dataDir), readSecret(cliDataDir())].filter((s): s is string => !!s),
-    log: engineLog,
-    workspace: workspaceTag().workspace,
-    host: async (port, { recordingPaused }) => {
-      const cfg = config.config;
-      const api = loadEngineApi();
-      const engine = await api.Engine.start({
-        port,
-        dbPath,
-        dataDir,
-        upstreams: cfg.upstreams,
-        maxBodyBytes: cfg.maxBodyMb * 1024 * 1024,
-        otlp: cfg.otlp,
-        retentionDays: cfg.retentionDays,
-        recordingPaused,
-        // Limits for all traffic from the start; each window then sends its own workspace's (sendGuardSettings).
-        settings: guardSettingsUpdate(config.userConfig, cfg, undefined).global,
-        log: engineLog,
-      });
-      engine.recorder.on('record', (r: RequestRecord) => {
-        // No keys, no bodies: what was called and what it cost.
-        const cost = r.costStatus === 'unpriced' ? 'unpriced' : `${formatUsd(api.nanosToUsd(r.costNanos))}${r.costStatus === 'estimated' ? ' (estimated)' : ''}`;
-        log.debug(`${r.provider} ${r.model ?? '?'} ${r.endpoint} ${r.status} in=${r.inputTokens} out=${r.outputTokens} ${cost}${r.session ? ` session=${r.session}` : ''}`);
-      });
-      log.info(`engine started on ${engine.url}, database ${dbPath}`);
-      if (engine.keptAside) {
-        void vscode.window.showWarningMessage(`Burn Rate could not read its database (${engine.keptAside.reason}). It was kept, untouched, as ${engine.keptAside.file}; new requests are recorded in a fresh database.`);
-      }
-      return { instance: engine.management.health.instance, close: () => engine.close() };
-    },
-  });
-  const engine = link;
-
+  const warn = (message: string) => void vscode.window.showWarningMessage(message);
+  const engine = (link = createEngineLink({ dataDir: context.globalStorageUri.fsPath, config, log, warn }));
   const status = new SpendStatusBar();
   const terminals = new TerminalRouting(context, config, engine, log);
   context.subscriptions.push(status, terminals, { dispose: () => DashboardPanel.disposeCurrent() });
   registerCommands({ context, config, link: engine, terminals, log, engineApi: loadEngineApi });
-  const sessionDeps = { link: engine, terminals, config, log };
-  const offAlert = engine.onDidAlert((alert) => void handleAlert(sessionDeps, alert));
 
-  const proxyUrl = () => `http://127.0.0.1:${engine.currentPort}`;
-  const render = () => status.update(engine.state, engine.summary, config.config, proxyUrl(), workspaceTag().workspace);
-  let lastNotified: LinkState['kind'] | undefined;
-
-  const offState = engine.onDidChangeState((state) => {
-    render();
-    terminals.refresh();
-    if (state.kind === 'owner' || state.kind === 'follower') void sendGuardSettings(sessionDeps);
-    if (state.kind === lastNotified) return;
-    lastNotified = state.kind;
-    notifyState(state, config.config.port, log);
-  });
-  let paused: boolean | undefined;
-  let seen = false;
-  const offSummary = engine.onDidChangeSummary((s) => {
-    render();
-    if (s.recordingPaused !== paused) {
-      paused = s.recordingPaused;
-      void vscode.commands.executeCommand('setContext', ContextKeys.recordingPaused, paused);
-    }
-    if (!seen && s.month.requests > 0) {
-      seen = true;
-      void vscode.commands.executeCommand('setContext', ContextKeys.firstRequestSeen, true);
-    }
-  });
+  const render = () => status.update(engine.state, engine.summary, config.config, `http://127.0.0.1:${engine.currentPort}`, workspaceTag().workspace);
+  const parts: WindowParts = { link: engine, terminals, config, log, render };
   context.subscriptions.push(
-    { dispose: () => (offState(), offSummary(), offAlert()) },
-    config.onDidChange(({ before, after }) => {
-      const changed = configChanges(before, after);
-      for (const problem of after.problems) log.warn(`setting ignored: ${problem}`);
-      if (changed.port) void engine.setPort(after.port);
-      else if (changed.engine) void (engine.isOwner ? engine.restartHosted() : engine.retry());
-      if (changed.terminal) terminals.refresh();
-      void sendGuardSettings(sessionDeps);
-      render();
-    }),
+    followAlerts(parts),
+    followLinkState(parts),
+    followSummary(engine, render),
+    followSettings(parts),
     // Closing the window closes the engine it hosts (saving the database); deactivate() awaits the same.
     { dispose: () => void engine.dispose() },
   );
@@ -136,27 +55,56 @@ export function activate(context: vscode.ExtensionContext): void {
   setImmediate(() => engine.start());
 }
 
-function notifyState(state: LinkState, port: number, log: vscode.LogOutputChannel): void {
-  const text = plainState(state, port).replace(/\\(.)/g, '$1').replace(/`/g, '');
-  const openPortSetting = () => vscode.commands.executeCommand('workbench.action.openSettings', Settings.port);
-  switch (state.kind) {
-    case 'blocked':
-      void vscode.window.showWarningMessage(`Burn Rate: ${text}`, 'Change Port', 'Show Log').then((pick) => {
-        if (pick === 'Change Port') void openPortSetting();
-        else if (pick === 'Show Log') log.show();
-      });
-      break;
-    case 'external':
-      void vscode.window.showInformationMessage(`Burn Rate: ${text}`, 'Change Port').then((pick) => {
-        if (pick) void openPortSetting();
-      });
-      break;
-    case 'failed':
-      void vscode.window.showErrorMessage(`Burn Rate: ${text}`, 'Show Log').then((pick) => {
-        if (pick) void vscode.commands.executeCommand(Commands.showLog);
-      });
-      break;
-  }
+/** Guard alerts from the engine: notified, and acted on when the user picks an action. */
+function followAlerts(parts: WindowParts): vscode.Disposable {
+  const off = parts.link.onDidAlert((alert) => void handleAlert(parts, alert));
+  return { dispose: off };
+}
+
+/** Hosting, following or stuck: the status bar and terminals follow, the engine learns this window's limits, a stuck state is notified once. */
+function followLinkState(parts: WindowParts): vscode.Disposable {
+  let lastNotified: LinkState['kind'] | undefined;
+  const off = parts.link.onDidChangeState((state) => {
+    parts.render();
+    parts.terminals.refresh();
+    if (state.kind === 'owner' || state.kind === 'follower') void sendGuardSettings(parts);
+    if (state.kind === lastNotified) return;
+    lastNotified = state.kind;
+    notifyState(state, parts.config.config.port, parts.log);
+  });
+  return { dispose: off };
+}
+
+/** Each summary redraws the status bar and sets the context keys the menus and the walkthrough read. */
+function followSummary(engine: EngineLink, render: () => void): vscode.Disposable {
+  let paused: boolean | undefined;
+  let seen = false;
+  const off = engine.onDidChangeSummary((s) => {
+    render();
+    if (s.recordingPaused !== paused) {
+      paused = s.recordingPaused;
+      void vscode.commands.executeCommand('setContext', ContextKeys.recordingPaused, paused);
+    }
+    if (!seen && s.month.requests > 0) {
+      seen = true;
+      void vscode.commands.executeCommand('setContext', ContextKeys.firstRequestSeen, true);
+    }
+  });
+  return { dispose: off };
+}
+
+/** A settings change moves, restarts or retries the engine as needed, and reaches the terminals and the guards. */
+function followSettings(parts: WindowParts): vscode.Disposable {
+  const { link: engine, config, log } = parts;
+  return config.onDidChange(({ before, after }) => {
+    const changed = configChanges(before, after);
+    for (const problem of after.problems) log.warn(`setting ignored: ${problem}`);
+    if (changed.port) void engine.setPort(after.port);
+    else if (changed.engine) void (engine.isOwner ? engine.restartHosted() : engine.retry());
+    if (changed.terminal) parts.terminals.refresh();
+    void sendGuardSettings(parts);
+    parts.render();
+  });
 }
 
 export async function deactivate(): Promise<void> {

@@ -144,8 +144,8 @@ test("the engine's folders are layered: none imports a folder that imports it ba
 });
 
 test('the scanner sees the imports it checks', () => {
-  const main = files.find((f) => f.file === 'webview/main.ts');
+  const tiles = files.find((f) => f.file === 'webview/views/tiles.ts');
   assert.ok(files.length > 50, `${files.length} files`);
-  assert.ok(main?.specifiers.some((s) => resolve(main.file, s)?.startsWith('src/shared/')), 'webview/main.ts imports src/shared');
+  assert.ok(tiles?.specifiers.some((s) => resolve(tiles.file, s)?.startsWith('src/shared/')), 'webview/views/tiles.ts imports src/shared');
   assert.ok(imports((f) => f === 'src/engine/management/management.ts').some((i) => i.specifier === 'node:crypto'));
 });

@@ -14,7 +14,7 @@ import { guardSettingsUpdate } from '../settings';
 import { plainState } from '../status';
 import { actOnUnpricedModel } from './priceCommands';
 import type { TerminalRouting } from '../terminals';
-import { workspaceTag } from '../terminals';
+import { workspaceTag } from '../workspaceTag';
 
 export interface SessionDeps {
   link: EngineLink;

@@ -3,3 +3,4 @@ export { SseReader, downloadExport, setRecordingPaused, subscribeSummaries, type
 export { EngineLink, type LinkState } from './engineLink';
 export { allowSession, ignoreUnpricedModel, listSessions, pushGuardSettings, raiseSessionLimits, repriceModelHistory, setModelPrice, stopSession } from './guardClient';
 export { callRoute } from './managementClient';
+export { createEngineLink, loadEngineApi } from './hostedEngine';

@@ -1,4 +1,4 @@
 /** Metered terminals: routing, their environment, the capture hooks' stable copy. */
 export { stableCaptureDir } from './captureHooks';
 export { meteredLaunch, strictTerminalEnv } from './terminalEnv';
-export { TerminalRouting, workspaceTag } from './terminals';
+export { TerminalRouting } from './terminals';

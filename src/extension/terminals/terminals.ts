@@ -4,6 +4,7 @@ import { DEFAULT_ROUTES } from '../../engine/providers';
 import type { Tags } from '../../engine/attribution';
 import type { ConfigStore } from '../settings';
 import { Commands, Settings, StateKeys } from '../constants';
+import { workspaceTag } from '../workspaceTag';
 import type { EngineLink, LinkState } from '../link';
 import { stableCaptureDir } from './captureHooks';
 import { meteredLaunch } from './terminalEnv';
@@ -11,12 +12,6 @@ import { meteredLaunch } from './terminalEnv';
 /** States in which the port is a Burn Rate engine (or about to be): safe to point terminals at. */
 export function advertisable(state: LinkState): boolean {
   return state.kind === 'connecting' || state.kind === 'owner' || state.kind === 'follower' || state.kind === 'external';
-}
-
-/** The workspace tag for this window: the folder's (or workspace's) name. */
-export function workspaceTag(): Tags {
-  const name = vscode.workspace.name?.replace(/ \(Workspace\)$/, '');
-  return name ? { workspace: name } : {};
 }
 
 /**

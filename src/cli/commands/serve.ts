@@ -1,15 +1,15 @@
 /** `burnrate serve`: the loopback proxy, recording into a database, until SIGINT or SIGTERM. */
-import { defaultDataDir, defaultDbPath, Engine, type Log } from '../engine/engine';
-import { loadOrCreateSecret } from '../engine/management';
-import { OwnerLock } from '../engine/database';
-import { OTLP_PROTOCOLS, otlpBaseUrl, type OtlpProtocol } from '../engine/export';
-import { nanosToUsd } from '../engine/pricing';
-import { DEFAULT_PORT } from '../engine/proxy';
-import type { RequestRecord } from '../engine/database';
-import { parseUpstreamFlag } from '../engine/providers';
-import { DEFAULT_SETTINGS, readSettingsFile } from '../engine/settings';
-import { intFlag, parse, UsageError, type Values } from './args';
-import { VERSION, type Command } from './command';
+import { defaultDataDir, defaultDbPath, Engine, type Log } from '../../engine/engine';
+import { loadOrCreateSecret } from '../../engine/management';
+import { OwnerLock } from '../../engine/database';
+import { OTLP_PROTOCOLS, otlpBaseUrl, type OtlpProtocol } from '../../engine/export';
+import { nanosToUsd } from '../../engine/pricing';
+import { DEFAULT_PORT } from '../../engine/proxy';
+import type { RequestRecord } from '../../engine/database';
+import { parseUpstreamFlag } from '../../engine/providers';
+import { DEFAULT_SETTINGS, readSettingsFile } from '../../engine/settings';
+import { intFlag, parse, UsageError, type Values } from '../args';
+import { VERSION, type Command } from '../command';
 
 /** Another process holds the database's owner lock. */
 export class DatabaseInUseError extends Error {}

@@ -3,12 +3,10 @@
  * card (model, tokens, requests per day → cost a day and a month). Both ask the host; neither
  * depends on the dashboard's range.
  */
-import { h, table } from './dom';
-import { money } from './format';
-import type { DashboardHost } from './hosts';
-import type { PriceRow } from './protocol';
-
-const card = (title: string, ...body: Array<Node | string>) => h('section', { class: 'card' }, h('h2', null, title), ...body);
+import { card, h, table } from '../dom';
+import { money } from '../format';
+import type { DashboardHost } from '../hosts';
+import type { PriceRow } from '../protocol';
 
 export class PricesView {
   readonly element: HTMLElement;

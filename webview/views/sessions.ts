@@ -1,13 +1,13 @@
 /**
  * Today's sessions with their spend and state, stoppable and re-allowed from the dashboard, and the
- * list of recent budget / guard / anomaly alerts. Both only draw what they are given; main.ts
+ * list of recent budget / guard / anomaly alerts. Both only draw what they are given; app.ts
  * fetches and calls the host.
  */
-import { formatTokens } from '../src/shared';
-import { guardLabel } from '../src/shared';
-import { h, table } from './dom';
-import { money, time } from './format';
-import type { GuardAlert, SessionAction, SessionView } from './protocol';
+import { formatTokens } from '../../src/shared';
+import { guardLabel } from '../../src/shared';
+import { h, table } from '../dom';
+import { money, time } from '../format';
+import type { GuardAlert, SessionAction, SessionView } from '../protocol';
 
 const MAX_ROWS = 50;
 

@@ -1,11 +1,11 @@
 /** `burnrate run [flags] -- COMMAND [ARGS…]`: COMMAND in the metered environment, its exit status passed back. */
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
-import { CAPTURE_ENV } from '../capture';
-import { meteredEnvRecord } from '../engine/meter';
-import { parse, UsageError } from './args';
-import type { Command } from './command';
-import { METERED_FLAGS, METERED_SYNOPSIS, meteredEnvironment, NO_PROXY_EXIT } from './meteredEnv';
+import { CAPTURE_ENV } from '../../capture';
+import { meteredEnvRecord } from '../../engine/meter';
+import { parse, UsageError } from '../args';
+import type { Command } from '../command';
+import { METERED_FLAGS, METERED_SYNOPSIS, meteredEnvironment, NO_PROXY_EXIT } from '../meteredEnv';
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 /** Signals a terminal sends to its whole foreground process group: the command already has them. */

@@ -1,10 +1,10 @@
 /** `burnrate export`: one row per request, as CSV or JSON lines, to stdout or a file. */
 import * as fs from 'node:fs';
-import { csvHeader, csvLine, jsonLine } from '../engine/export';
-import { parseSince } from '../engine/queries';
-import { parse, UsageError } from './args';
-import { exitZeroAfter, type Command } from './command';
-import { openForReading } from './readDatabase';
+import { csvHeader, csvLine, jsonLine } from '../../engine/export';
+import { parseSince } from '../../engine/queries';
+import { parse, UsageError } from '../args';
+import { exitZeroAfter, type Command } from '../command';
+import { openForReading } from '../readDatabase';
 
 export const exportCommand: Command = {
   name: 'export',

@@ -1,9 +1,9 @@
 /** `burnrate env [flags] [--shell …]`: the metered environment as shell code, for `eval "$(burnrate env)"`. */
 import * as path from 'node:path';
-import { setupSnippet, type SnippetFormat } from '../engine/meter';
-import { parse, UsageError } from './args';
-import type { Command } from './command';
-import { METERED_FLAGS, METERED_SYNOPSIS, meteredEnvironment } from './meteredEnv';
+import { setupSnippet, type SnippetFormat } from '../../engine/meter';
+import { parse, UsageError } from '../args';
+import type { Command } from '../command';
+import { METERED_FLAGS, METERED_SYNOPSIS, meteredEnvironment } from '../meteredEnv';
 
 const SHELLS: Record<string, SnippetFormat> = { sh: 'sh', bash: 'sh', zsh: 'sh', fish: 'fish', powershell: 'powershell', pwsh: 'powershell' };
 

@@ -1,8 +1,8 @@
 /** `burnrate report`: spend and tokens since a time, in total and grouped, as a table or JSON. */
-import { GROUP_BY, parseSince, type GroupBy, type SpendReport } from '../engine/queries';
-import { parse, UsageError } from './args';
-import { exitZeroAfter, type Command } from './command';
-import { openForReading } from './readDatabase';
+import { GROUP_BY, parseSince, type GroupBy, type SpendReport } from '../../engine/queries';
+import { parse, UsageError } from '../args';
+import { exitZeroAfter, type Command } from '../command';
+import { openForReading } from '../readDatabase';
 
 export const reportCommand: Command = {
   name: 'report',
