@@ -11,8 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DashboardQuery } from '../src/engine/queries';
-import { SpendDatabase } from '../src/engine/database';
-import type { RequestRecord } from '../src/engine/database';
+import { SpendDatabase, type RequestRecord } from '../src/engine/database';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' } } });
 const total = Number(values.records);

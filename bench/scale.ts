@@ -12,11 +12,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { SpendDatabase } from '../src/engine/database';
+import { SpendDatabase, type RequestRecord } from '../src/engine/database';
 import { Engine } from '../src/engine/engine';
-import { SpendQuery } from '../src/engine/queries';
-import type { RequestRecord } from '../src/engine/database';
-import { SummaryQuery } from '../src/engine/queries';
+import { SpendQuery, SummaryQuery } from '../src/engine/queries';
 
 const RECORDS = Number(process.env.SCALE_RECORDS ?? 1_000_000);
 const SECONDS = Number(process.env.SCALE_SECONDS ?? 20);

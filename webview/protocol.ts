@@ -3,9 +3,7 @@
  * panel (src/extension/dashboardPanel.ts relays them to the engine) and the page `burnrate serve`
  * serves (webview/hosts.ts answers them with fetch). Types only: no runtime code from either side.
  */
-import type { CostEstimate, DashboardData, PriceRow } from '../src/shared';
-import type { GuardAlert, SessionView } from '../src/shared';
-import type { ExportFormat, FilterQuery, ManagementRoutes, ParamsOf, ResultOf, SessionAction } from '../src/shared';
+import type { CostEstimate, DashboardData, PriceRow, GuardAlert, SessionView, ExportFormat, FilterQuery, ManagementRoutes, ParamsOf, ResultOf, SessionAction } from '../src/shared';
 
 export { SESSION_ACTIONS } from '../src/shared';
 export type { EstimateQuery, FilterQuery, SessionAction } from '../src/shared';

@@ -1,23 +1,17 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { BudgetAlertFile } from './database';
-import { DashboardPage } from './management';
-import { DatabaseUnreadableError } from './database';
+import { BudgetAlertFile, DatabaseUnreadableError } from './database';
+import { DashboardPage, ManagementApi, loadOrCreateSecret } from './management';
 import { Guards } from './guards';
 import { KeyFingerprinter } from './attribution';
-import { ManagementApi } from './management';
-import { loadOrCreateSecret } from './management';
 import type { OtlpExporter, OtlpExportOptions } from './export/otlpExport';
-import { describePrices, loadStoredPriceData, watchStoredPriceData } from './pricing';
+import { describePrices, loadStoredPriceData, watchStoredPriceData, UnpricedModelFile, UnpricedModels, userPriceOverridesFile } from './pricing';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
-import { Recorder } from './store';
+import { Recorder, DEFAULT_STORE_IDLE_STOP_MS, SpendStore, storeFeed } from './store';
 import { RouteTable } from './providers';
 import type { SummaryBase } from './queries';
 import type { BurnRateSettings } from './settings';
-import { DEFAULT_STORE_IDLE_STOP_MS, SpendStore, storeFeed } from './store';
-import { UnpricedModelFile, UnpricedModels } from './pricing';
-import { userPriceOverridesFile } from './pricing';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type Log = (level: LogLevel, message: string) => void;

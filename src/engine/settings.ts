@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
-import { DEFAULT_SETTINGS, isSettingKey, type BurnRateSettings } from '../shared';
-import { readSettings } from '../shared';
+import { DEFAULT_SETTINGS, isSettingKey, type BurnRateSettings, readSettings } from '../shared';
 
 // The settings' type and defaults come from the one settings table in src/shared.
 export { DEFAULT_SETTINGS, type BurnRateSettings };

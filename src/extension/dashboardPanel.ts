@@ -4,11 +4,8 @@ import * as vscode from 'vscode';
 import { APP_COMMANDS, isAppMessage, SESSION_ACTIONS, type AppMessage, type HostMessage, type HostRequests, type RequestMessage } from '../../webview/protocol';
 import { DASHBOARD_VIEW_TYPE } from './constants';
 import { ManagementRoutes as R } from '../shared';
-import { downloadExport } from './link';
-import { allowSession, listSessions, raiseSessionLimits, stopSession } from './link';
-import type { EngineLink } from './link';
+import { downloadExport, allowSession, listSessions, raiseSessionLimits, stopSession, type EngineLink, callRoute } from './link';
 import { plainState } from './status';
-import { callRoute } from './link';
 
 /** The dashboard's figures may take a while over a long range. */
 const QUERY_TIMEOUT_MS = 15_000;

@@ -4,16 +4,12 @@
  * extension host never waits on the database. See README "The VS Code extension".
  */
 import * as vscode from 'vscode';
-import { registerCommands } from './commands';
-import { handleAlert, sendGuardSettings, type SessionDeps } from './commands';
+import { registerCommands, handleAlert, sendGuardSettings, type SessionDeps } from './commands';
 import { ContextKeys, LOG_CHANNEL_NAME } from './constants';
 import { DashboardPanel } from './dashboardPanel';
-import { createEngineLink, loadEngineApi } from './link';
-import type { EngineLink, LinkState } from './link';
-import { configChanges } from './settings';
-import { ConfigStore } from './settings';
-import { notifyState } from './status';
-import { SpendStatusBar } from './status';
+import { createEngineLink, loadEngineApi, type EngineLink, type LinkState } from './link';
+import { configChanges, ConfigStore } from './settings';
+import { notifyState, SpendStatusBar } from './status';
 import { TerminalRouting } from './terminals';
 import { workspaceTag } from './workspaceTag';
 

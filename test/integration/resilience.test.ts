@@ -11,9 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { SpendDatabase } from '../../src/engine/database';
+import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { Engine } from '../../src/engine/engine';
-import type { RequestRecord } from '../../src/engine/database';
 import { FAKE_REPLY_TEXT } from '../support/fakeProvider';
 import { startHarness, type Harness } from '../support/harness';
 

@@ -10,11 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { BUDGET_ALERTS_FILE, BudgetAlertFile } from '../../src/engine/database';
-import { emptyBaseline, type GuardBaseline } from '../../src/engine/queries';
+import { emptyBaseline, type GuardBaseline, type SpendSummary } from '../../src/engine/queries';
 import { Guards, type GuardAlert } from '../../src/engine/guards';
 import { usdToNanos } from '../../src/engine/pricing';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../../src/engine/settings';
-import type { SpendSummary } from '../../src/engine/queries';
 import { readConfig } from '../../src/extension/settings/config';
 import { statusView } from '../../src/extension/status/format';
 

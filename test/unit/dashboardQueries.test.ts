@@ -6,12 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DashboardQuery, daysOf, type DashboardData } from '../../src/engine/queries';
-import { SpendDatabase } from '../../src/engine/database';
-import { baseRates } from '../../src/engine/pricing';
-import { SpendQuery } from '../../src/engine/queries';
-import { applyReprice } from '../../src/engine/pricing';
-import type { RequestRecord } from '../../src/engine/database';
+import { DashboardQuery, daysOf, type DashboardData, SpendQuery } from '../../src/engine/queries';
+import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
+import { baseRates, applyReprice } from '../../src/engine/pricing';
 import { money } from '../../webview/format';
 
 /** Local times: Wednesday 17 June 2026, 15:00; the week began Monday the 15th. */

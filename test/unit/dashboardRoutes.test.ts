@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import type { DashboardData } from '../../src/engine/queries';
+import { type DashboardData, parseSince } from '../../src/engine/queries';
 import type { CostEstimate } from '../../src/shared';
 import type { PriceRow } from '../../src/engine/pricing';
-import { parseSince } from '../../src/engine/queries';
 import { startHarness, type Harness } from '../support/harness';
 
 let h: Harness;

@@ -1,9 +1,8 @@
 /** What the status bar item shows (src/extension/status/format.ts): pure, no VS Code. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Totals } from '../../src/engine/queries';
+import type { Totals, SpendSummary } from '../../src/engine/queries';
 import { DEFAULT_SETTINGS } from '../../src/engine/settings';
-import type { SpendSummary } from '../../src/engine/queries';
 import { readConfig } from '../../src/extension/settings/config';
 import { budgetUse, statusView } from '../../src/extension/status/format';
 import { formatTokens, formatUsd } from '../../src/shared';

@@ -1,8 +1,7 @@
 /** The metered environment's capture hooks (planner) and the rewrite they apply. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatCaptureRoutes, parseCaptureRoutes } from '../../src/capture';
-import { captureTarget } from '../../src/capture';
+import { formatCaptureRoutes, parseCaptureRoutes, captureTarget } from '../../src/capture';
 import { meteredEnvRecord, nodeOptionValue, planMeteredEnv, type MeteredEnvOptions } from '../../src/engine/meter';
 import { DEFAULT_ROUTES } from '../../src/engine/providers';
 

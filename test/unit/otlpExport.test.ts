@@ -3,12 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { SpendDatabase } from '../../src/engine/database';
+import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { Engine } from '../../src/engine/engine';
 import { OtlpExporter, otlpBaseUrl, type OtlpExportOptions } from '../../src/engine/export/otlpExport';
-import type { RequestRecord } from '../../src/engine/database';
-import { Recorder } from '../../src/engine/store';
-import { SpendStore, storeFeed } from '../../src/engine/store';
+import { Recorder, SpendStore, storeFeed } from '../../src/engine/store';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlpReceiver';
 
 const dirs: string[] = [];

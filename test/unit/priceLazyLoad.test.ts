@@ -9,8 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import '../../src/engine/engine';
-import { DEFAULT_PRICE_DATA_URL, loadStoredPriceData, priceDataFile } from '../../src/engine/pricing';
-import { currentCatalogueVersion, PRICE_CATALOGUE_VERSION, priceUsage } from '../../src/engine/pricing';
+import { DEFAULT_PRICE_DATA_URL, loadStoredPriceData, priceDataFile, currentCatalogueVersion, PRICE_CATALOGUE_VERSION, priceUsage } from '../../src/engine/pricing';
 
 const libraryInMemory = () => Object.keys(require.cache).some((file) => file.includes(`${path.sep}@pydantic${path.sep}genai-prices${path.sep}`));
 

@@ -11,11 +11,8 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SpendDatabase } from '../../src/engine/database';
-import { loadStoredPriceData, PriceRefreshError, priceDataFile, refreshPriceData } from '../../src/engine/pricing';
-import { currentCatalogueVersion, listPrices, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, priceUsage, setPriceOverrides } from '../../src/engine/pricing';
-import type { RequestRecord } from '../../src/engine/database';
-import { repriceRecords } from '../../src/engine/pricing';
+import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
+import { loadStoredPriceData, PriceRefreshError, priceDataFile, refreshPriceData, currentCatalogueVersion, listPrices, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, priceUsage, setPriceOverrides, repriceRecords } from '../../src/engine/pricing';
 import { RouteTable } from '../../src/engine/providers';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');

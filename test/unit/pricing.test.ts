@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { costExchange } from '../../src/engine/pricing';
-import { listPrices, priceUsage, resolveModel, usdToNanos } from '../../src/engine/pricing';
+import { costExchange, listPrices, priceUsage, resolveModel, usdToNanos } from '../../src/engine/pricing';
 import type { TokenUsage, UsageReport } from '../../src/engine/providers';
 
 const usage = (u: Partial<TokenUsage>): TokenUsage => ({ inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: 0, reasoningTokens: 0, ...u });

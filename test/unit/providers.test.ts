@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { adapterFor, protocolAdapters } from '../../src/engine/providers';
-import { RouteTable } from '../../src/engine/providers';
-import { anthropicAdapter } from '../../src/engine/providers';
-import { countStringChars, hasObjectMember, readStringMember } from '../../src/engine/providers';
-import { geminiAdapter } from '../../src/engine/providers';
-import { NdjsonSplitter, ollamaAdapter } from '../../src/engine/providers';
-import { openaiAdapter, removeNullUsageMember } from '../../src/engine/providers';
-import type { EndpointCall, ProtocolAdapter, ProxiedRequest, TokenUsage, UsageReport } from '../../src/engine/providers';
+import { adapterFor, protocolAdapters, RouteTable, anthropicAdapter, countStringChars, hasObjectMember, readStringMember, geminiAdapter, NdjsonSplitter, ollamaAdapter, openaiAdapter, removeNullUsageMember, type EndpointCall, type ProtocolAdapter, type ProxiedRequest, type TokenUsage, type UsageReport } from '../../src/engine/providers';
 
 // ---------------------------------------------------------------------------------------------
 // Harness

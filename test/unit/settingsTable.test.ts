@@ -2,8 +2,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
-import { DEFAULT_SETTINGS, SETTING_KEYS, SETTINGS_TABLE, type SettingKey, type SettingRow } from '../../src/shared';
-import { readSettings, validateSetting } from '../../src/shared';
+import { DEFAULT_SETTINGS, SETTING_KEYS, SETTINGS_TABLE, type SettingKey, type SettingRow, readSettings, validateSetting } from '../../src/shared';
 import { readConfig } from '../../src/extension/settings/config';
 
 interface Contributed {

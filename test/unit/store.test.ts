@@ -3,11 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { DatabaseUnreadableError, SpendDatabase } from '../../src/engine/database';
+import { DatabaseUnreadableError, SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { parseSince, SpendQuery } from '../../src/engine/queries';
-import type { RequestRecord } from '../../src/engine/database';
-import { readJournalRecords, Recorder } from '../../src/engine/store';
-import { SpendStore } from '../../src/engine/store';
+import { readJournalRecords, Recorder, SpendStore } from '../../src/engine/store';
 import { makeRecord } from '../support/records';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-store-'));

@@ -6,10 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { anthropicAdapter } from '../../src/engine/providers';
-import { geminiAdapter } from '../../src/engine/providers';
-import { openaiAdapter } from '../../src/engine/providers';
-import type { EndpointCall, UsageReport } from '../../src/engine/providers';
+import { anthropicAdapter, geminiAdapter, openaiAdapter, type EndpointCall, type UsageReport } from '../../src/engine/providers';
 
 function call(adapter: typeof openaiAdapter, path: string, body: unknown, query = ''): EndpointCall {
   const c = adapter.recognise({ method: 'POST', path, query: new URLSearchParams(query), body, bodyBytes: JSON.stringify(body).length });

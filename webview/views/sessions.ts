@@ -3,8 +3,7 @@
  * list of recent budget / guard / anomaly alerts. Both only draw what they are given; app.ts
  * fetches and calls the host.
  */
-import { formatTokens } from '../../src/shared';
-import { guardLabel } from '../../src/shared';
+import { formatTokens, guardLabel } from '../../src/shared';
 import { h, table } from '../dom';
 import { money, time } from '../format';
 import type { GuardAlert, SessionAction, SessionView } from '../protocol';

@@ -1,7 +1,6 @@
 /** `burnrate estimate`: what a model would cost for given token counts, per request and in total. */
 import { defaultDataDir } from '../../engine/engine';
-import { loadStoredPriceData } from '../../engine/pricing';
-import { nanosToUsd, priceUsage, resolveModel } from '../../engine/pricing';
+import { loadStoredPriceData, nanosToUsd, priceUsage, resolveModel } from '../../engine/pricing';
 import { RouteTable } from '../../engine/providers';
 import { intFlag, parse, UsageError } from '../args';
 import { exitZeroAfter, type Command } from '../command';

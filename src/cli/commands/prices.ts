@@ -1,7 +1,6 @@
 /** `burnrate prices`: the price table and the date of its data, or --refresh to fetch the latest. */
 import { defaultDataDir } from '../../engine/engine';
-import { describePrices, loadStoredPriceData, refreshPriceData } from '../../engine/pricing';
-import { BUNDLED_OVERRIDES_SOURCE, listPrices, USER_OVERRIDES_SOURCE, type PriceRow } from '../../engine/pricing';
+import { describePrices, loadStoredPriceData, refreshPriceData, BUNDLED_OVERRIDES_SOURCE, listPrices, USER_OVERRIDES_SOURCE, type PriceRow } from '../../engine/pricing';
 import { RouteTable } from '../../engine/providers';
 import { parse, UsageError, type Values } from '../args';
 import { exitZeroAfter, type Command } from '../command';

@@ -1,12 +1,9 @@
 /** `burnrate reprice`: a period's records priced again with today's prices; a dry run unless --apply. */
-import { SpendDatabase } from '../../engine/database';
+import { SpendDatabase, OwnerLock } from '../../engine/database';
 import { defaultDataDir, defaultDbPath } from '../../engine/engine';
-import { OwnerLock } from '../../engine/database';
-import { describePrices, loadStoredPriceData, type PriceDataInfo } from '../../engine/pricing';
-import { nanosToUsd } from '../../engine/pricing';
+import { describePrices, loadStoredPriceData, type PriceDataInfo, nanosToUsd, applyReprice, repriceRecords, type RepriceResult } from '../../engine/pricing';
 import { parseSince } from '../../engine/queries';
 import { readJournalRecords } from '../../engine/store';
-import { applyReprice, repriceRecords, type RepriceResult } from '../../engine/pricing';
 import { RouteTable } from '../../engine/providers';
 import { parse, UsageError, type Values } from '../args';
 import { exitZeroAfter, type Command } from '../command';

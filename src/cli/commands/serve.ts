@@ -1,11 +1,10 @@
 /** `burnrate serve`: the loopback proxy, recording into a database, until SIGINT or SIGTERM. */
 import { defaultDataDir, defaultDbPath, Engine, type Log } from '../../engine/engine';
 import { loadOrCreateSecret } from '../../engine/management';
-import { OwnerLock } from '../../engine/database';
+import { OwnerLock, type RequestRecord } from '../../engine/database';
 import { OTLP_PROTOCOLS, otlpBaseUrl, type OtlpProtocol } from '../../engine/export';
 import { nanosToUsd } from '../../engine/pricing';
 import { DEFAULT_PORT } from '../../engine/proxy';
-import type { RequestRecord } from '../../engine/database';
 import { parseUpstreamFlag } from '../../engine/providers';
 import { DEFAULT_SETTINGS, readSettingsFile } from '../../engine/settings';
 import { intFlag, parse, UsageError, type Values } from '../args';

@@ -62,8 +62,10 @@ function safeDecode(value: string): string {
   }
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are what is removed
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+
 function cleanTagValue(value: string): string {
   // Tags end up in reports and CSV files: keep them printable and short.
-  // eslint-disable-next-line no-control-regex -- control characters are what is removed
-  return value.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_TAG_LENGTH);
+  return value.replace(CONTROL_CHARACTERS, '').trim().slice(0, MAX_TAG_LENGTH);
 }

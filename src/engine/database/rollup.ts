@@ -175,6 +175,11 @@ export class RollupBatch {
 
   add(r: RequestRecord): void {
     const day = this.localDay(r.startedAt);
+    this.addToDay(r, day);
+    if (r.session) this.addToSession(r, day, r.session);
+  }
+
+  private addToDay(r: RequestRecord, day: string): void {
     const model = r.model ?? '';
     const feature = r.feature ?? '';
     const workspace = r.workspace ?? '';
@@ -208,11 +213,13 @@ export class RollupBatch {
     }
     d.firstAt = Math.min(d.firstAt, r.startedAt);
     d.lastAt = Math.max(d.lastAt, r.startedAt);
+  }
 
-    if (!r.session) return;
-    const sessionKey = `${day}\0${r.session}\0${workspace}`;
+  private addToSession(r: RequestRecord, day: string, session: string): void {
+    const workspace = r.workspace ?? '';
+    const sessionKey = `${day}\0${session}\0${workspace}`;
     let s = this.sessions.get(sessionKey);
-    if (!s) this.sessions.set(sessionKey, (s = { key: [day, r.session, workspace], requests: 0, costNanos: 0, tokens: 0, firstAt: r.startedAt, lastAt: r.startedAt }));
+    if (!s) this.sessions.set(sessionKey, (s = { key: [day, session, workspace], requests: 0, costNanos: 0, tokens: 0, firstAt: r.startedAt, lastAt: r.startedAt }));
     s.requests++;
     s.costNanos += r.costNanos;
     s.tokens += r.inputTokens + r.outputTokens;

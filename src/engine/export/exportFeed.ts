@@ -1,6 +1,5 @@
 import type { Database } from 'sql.js';
-import { rowToRecord } from '../database';
-import type { RequestRecord } from '../database';
+import { rowToRecord, type RequestRecord } from '../database';
 
 /**
  * Position in the stream of recorded requests, in insertion order. `seq` is the SQLite rowid of the

@@ -10,11 +10,10 @@ import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/expo
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { AlwaysOnSampler, TracerProvider, type IdGenerator, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace';
-import { writeFileAtomic } from '../database';
+import { writeFileAtomic, type RequestRecord } from '../database';
 import type { ExportCursor, RecordFeed, SequencedRecord } from './exportFeed';
 import { BurnRateAttr, GenAi, genAiSpanName, recordMetricAttributes, recordSpanAttributes } from './genAiAttributes';
 import { nanosToUsd } from '../pricing';
-import type { RequestRecord } from '../database';
 
 import { otlpBaseUrl, type OtlpProtocol } from './otlpConfig';
 

@@ -1,7 +1,6 @@
 /** The daily spend-anomaly alert (the rule is src/shared/anomaly.ts), raised once a day. */
 import { randomUUID } from 'node:crypto';
-import type { GuardAlert } from '../../shared';
-import { spendAnomaly } from '../../shared';
+import { type GuardAlert, spendAnomaly } from '../../shared';
 import { nanosToUsd } from '../pricing';
 import { usd } from './usd';
 

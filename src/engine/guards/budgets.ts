@@ -4,13 +4,11 @@
  * alerts, each once per period (remembered across restarts by the AlertedStore).
  */
 import { randomUUID } from 'node:crypto';
-import type { GuardAlert } from '../../shared';
+import { type GuardAlert, daysBefore, localDayStart, localMonthStart, type BudgetView } from '../../shared';
 import type { AlertedStore } from '../database';
-import { daysBefore, localDayStart, localMonthStart } from '../../shared';
 import { TRAILING_DAYS, type GuardBaseline } from '../queries';
 import { nanosToUsd, usdToNanos } from '../pricing';
 import type { GuardPolicy, Policies } from './policy';
-import type { BudgetView } from '../../shared';
 import { usd } from './usd';
 
 /** Spend of one budget scope: all traffic ('') or one workspace. */

@@ -11,12 +11,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { GUARD_ON_TRIP_SETTING, guardMeta } from '../../shared';
-import type { GuardAlert, GuardName, OnLimit, SessionLimits, SessionView } from '../../shared';
-import type { AlertedStore } from '../database';
+import { GUARD_ON_TRIP_SETTING, guardMeta, type GuardAlert, type GuardName, type OnLimit, type SessionLimits, type SessionView, type BudgetView } from '../../shared';
+import type { AlertedStore, RequestRecord } from '../database';
 import { proxyError } from '../http';
 import { emptyBaseline, type GuardBaseline } from '../queries';
-import type { RequestRecord } from '../database';
 import type { BurnRateSettings } from '../settings';
 import { AnomalyWatch } from './anomaly';
 import { Budgets } from './budgets';
@@ -25,7 +23,6 @@ import { estimateCall } from './estimate';
 import { Policies, type GuardPolicy, type PolicyUpdate } from './policy';
 import { NOT_RAISED, Sessions, sessionView, type InFlight, type Session } from './sessions';
 import type { Admission, AdmitRequest, GuardTicket, ProxyGuard } from './types';
-import type { BudgetView } from '../../shared';
 
 export interface GuardsOptions {
   baseline?: GuardBaseline;

@@ -2,9 +2,7 @@
  * The limits in force: the settings for all traffic, and per workspace the settings a window sent
  * for it, merged so that a workspace can only tighten (lower caps, block over warn).
  */
-import { tighterCap } from '../../shared';
-import type { OnLimit, SessionLimits } from '../../shared';
-import { sessionLimits } from '../../shared';
+import { tighterCap, type OnLimit, type SessionLimits, sessionLimits } from '../../shared';
 import { DEFAULT_SETTINGS, type BurnRateSettings } from '../settings';
 
 export interface BudgetPolicy {

@@ -2,8 +2,7 @@
  * The management API's budget and guard routes (list, stop, allow and raise sessions; settings),
  * answered from the in-memory guards. management.ts dispatches to them, reads the body and sends the answer.
  */
-import { GUARD_META, type GuardLimit } from '../../shared';
-import type { ManagementRouteName } from '../../shared';
+import { GUARD_META, type GuardLimit, type ManagementRouteName } from '../../shared';
 import type { Guards } from '../guards';
 import { SettingsError, validateSettings, type BurnRateSettings } from '../settings';
 

@@ -1,7 +1,6 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
-import { MANAGEMENT_PREFIX, ManagementRoutes, ManagementRoutes as R, routeKey, type AlertAudience, type EngineHealth, type ManagementRouteName } from '../../shared';
-import type { Budget } from '../../shared';
+import { MANAGEMENT_PREFIX, ManagementRoutes, ManagementRoutes as R, routeKey, type AlertAudience, type EngineHealth, type ManagementRouteName, type Budget } from '../../shared';
 import { csvHeader, csvLine, jsonLine } from '../export';
 import { estimateCost } from './costEstimate';
 import { bodyFields, GUARD_ROUTE_ANSWERS, type BodyFields, type RouteAnswer } from './guardRoutes';

@@ -5,10 +5,7 @@
  */
 import type { ManagementRouteName, ModelRepriceAnswer, PriceOverrideAnswer } from '../../shared';
 import { bad, type BodyFields, type RouteAnswer } from './guardRoutes';
-import type { ModelRepriceResult } from '../pricing';
-import { nanosToUsd } from '../pricing';
-import type { UnpricedModels } from '../pricing';
-import { setUserPrice, userPriceOverridesFile } from '../pricing';
+import { type ModelRepriceResult, nanosToUsd, type UnpricedModels, setUserPrice, userPriceOverridesFile } from '../pricing';
 
 export interface PriceRouteContext {
   unpricedModels: UnpricedModels;

@@ -1,7 +1,6 @@
 import type { Database } from 'sql.js';
-import { rowToRecord } from '../database';
+import { rowToRecord, type RequestRecord } from '../database';
 import { priceUsage, type CostStatus } from './pricing';
-import type { RequestRecord } from '../database';
 import type { RouteTable } from '../providers';
 
 /** One record whose cost changes under the prices in force now. */

@@ -1,6 +1,5 @@
 /** The Gemini API (generativelanguage.googleapis.com) protocol. */
-import { JsonArrayStream } from '../streams';
-import type { SseEvent } from '../streams';
+import { JsonArrayStream, type SseEvent } from '../streams';
 import type { EndpointCall, ProtocolAdapter, ProxiedRequest, ResponseParser, TokenUsage, UsageReport } from './usage';
 import {
   JsonObject,

@@ -3,20 +3,17 @@ import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
-import { proxyError, type ProxyErrorResponse } from '../http';
+import { proxyError, type ProxyErrorResponse, headerValue } from '../http';
 import { recordExchange, type Exchange, type RecordSink } from './exchangeRecord';
 import type { ProxyGuard } from '../guards';
 import { forwardHeaders } from './forwardHeaders';
 import { findApiKey, type KeyFingerprinter } from '../attribution';
-import { parseJsonLazily } from './lazyJson';
-import { adapterFor } from '../providers';
+import { parseJson, readBody } from './requestBody';
+import { adapterFor, type RouteTable, type EndpointCall, type ResponseParser, type UsageReport } from '../providers';
 import { LOOPBACK_HOST, matchProviderRoute, screenRequest, type RouteMatch } from './requestScreen';
-import { headerValue } from '../http';
 import { BodyPipe, relayBody, responseHeaders } from './responseRelay';
-import type { RouteTable } from '../providers';
 import { Agent } from './upstreamAgent';
 import { isUnreachable } from './upstreamFailure';
-import type { EndpointCall, ResponseParser, UsageReport } from '../providers';
 import { WebSocketProxy } from './websocket';
 
 export { LOOPBACK_HOST } from './requestScreen';
@@ -306,51 +303,6 @@ class UpstreamCancel extends EventEmitter {
     this.aborted = true;
     this.emit('abort');
   }
-}
-
-function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | 'too-large' | 'aborted'> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) {
-    // Refuse before reading a byte; the connection is closed so the rest is never buffered.
-    req.socket.setTimeout(5_000);
-    req.resume();
-    return Promise.resolve('too-large');
-  }
-  // Plain listeners, not `for await` (see relayBody): the common request body is one small chunk.
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (result: Buffer | 'too-large' | 'aborted') => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onAborted);
-      req.off('close', onAborted);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        finish('too-large');
-        req.resume();
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => finish(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    const onAborted = () => finish('aborted');
-    req.on('data', onData);
-    req.once('end', onEnd);
-    req.once('error', onAborted);
-    req.once('close', onAborted);
-  });
-}
-
-function parseJson(body: Buffer, contentType: string | undefined): unknown {
-  if (!body.length) return undefined;
-  if (contentType && !contentType.includes('json') && body[0] !== 0x7b) return undefined;
-  // Only the small top-level fields are read on the proxy's path; the conversation is never parsed.
-  return parseJsonLazily(body);
 }
 
 function sendError(res: http.ServerResponse, e: ProxyErrorResponse, close = false): void {

@@ -3,11 +3,10 @@
  * loopback proxy must never serve) and route (/<tags>/<provider>/<upstream path> → a route-table row).
  */
 import type * as http from 'node:http';
-import { identifyClient } from '../attribution';
+import { identifyClient, headerTags, takePathTags, TagError, type Tags } from '../attribution';
 import { proxyError, type ProxyErrorResponse } from '../http';
 import { DASHBOARD_PAGE_ROUTES, MANAGEMENT_PREFIX } from '../../shared';
 import { canonicalPath, type RouteTable } from '../providers';
-import { headerTags, takePathTags, TagError, type Tags } from '../attribution';
 
 export const LOOPBACK_HOST = '127.0.0.1';
 

@@ -4,13 +4,11 @@
  * Database in, plain JSON-able data out; no other state, so it can run wherever the database lives.
  */
 import type { Database } from 'sql.js';
-import type { Budget, DashboardData, DashboardFilter, DashboardTiles, RequestRow, SessionRow } from '../../shared';
+import { type Budget, type DashboardData, type DashboardFilter, type DashboardTiles, type RequestRow, type SessionRow, addLocalDays, localDay, localDayStart, localMonthStart, ANOMALY_TRAILING_DAYS, spendAnomaly } from '../../shared';
 import { nanosToUsd, type CostStatus } from '../pricing';
-import { addLocalDays, localDay, localDayStart, localMonthStart } from '../../shared';
 import { leakHintsOf } from './leakHints';
 import { UNTAGGED } from './queries';
 import { breakdowns, cacheSavingsNanos, groupRollupRows, key, sum, type Group } from './rollupGroups';
-import { ANOMALY_TRAILING_DAYS, spendAnomaly } from '../../shared';
 
 
 export const TOP_SESSIONS = 5;

@@ -1,6 +1,5 @@
 import type { Database } from 'sql.js';
-import { daysBefore, localDayStart, localMonthStart } from '../../shared';
-import { ANOMALY_TRAILING_DAYS } from '../../shared';
+import { daysBefore, localDayStart, localMonthStart, ANOMALY_TRAILING_DAYS } from '../../shared';
 
 /**
  * What the guards need from the database, read once at start: today's and this month's spend

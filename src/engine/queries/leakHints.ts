@@ -4,8 +4,7 @@
  * with the dollar figure it names, computed from the same rollup groups as the dashboard's figures.
  */
 import cheaperModelsFile from '../../../pricing/cheaper-models.json';
-import type { LeakHint } from '../../shared';
-import { formatUsd } from '../../shared';
+import { type LeakHint, formatUsd } from '../../shared';
 import { nanosToUsd, tokensToNanos, type PriceRow } from '../pricing';
 import { key, pricesProviderOf, ratesOf, sum, type Group, type PromptSizesByDay } from './rollupGroups';
 

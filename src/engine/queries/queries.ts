@@ -1,8 +1,7 @@
 import type { Database } from 'sql.js';
-import { rowToRecord } from '../database';
+import { rowToRecord, type RequestRecord } from '../database';
 import { localDay } from '../../shared';
 import { nanosToUsd } from '../pricing';
-import type { RequestRecord } from '../database';
 
 export interface Totals {
   costUsd: number;

@@ -1,6 +1,5 @@
 import type { Database } from 'sql.js';
-import { daysBefore, localDayStart } from '../../shared';
-import type { BudgetView } from '../../shared';
+import { daysBefore, localDayStart, type BudgetView } from '../../shared';
 import { nanosToUsd } from '../pricing';
 import { parseSince, TOTALS_SQL, UNTAGGED, type Totals } from './queries';
 import type { RequestRecord } from '../database';

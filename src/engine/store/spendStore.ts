@@ -1,12 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
-import { DatabaseUnreadableError } from '../database';
+import { DatabaseUnreadableError, type RequestRecord } from '../database';
 import type { RecordFeed } from '../export';
 import type { ModelRepriceResult } from '../pricing';
-import type { SpendReport, GroupBy, RecordCursor } from '../queries';
-import type { QueryMethod, QueryMethodName, QueryModuleName } from '../queries';
-import type { RequestRecord } from '../database';
+import type { SpendReport, GroupBy, RecordCursor, QueryMethod, QueryMethodName, QueryModuleName } from '../queries';
 import type { SaveResult, StoreReply, StoreRequest, StoreRequestMessage } from './storeProtocol';
 
 export type { SaveResult } from './storeProtocol';

@@ -4,10 +4,9 @@
  * and queries all happen here, one message at a time, in the order they were sent.
  */
 import * as os from 'node:os';
-import { SpendDatabase, writeFileAtomic } from '../database';
+import { SpendDatabase, writeFileAtomic, type RequestRecord } from '../database';
 import { repriceUnpricedModel } from '../pricing';
 import { QUERY_MODULES, type QueryModuleName } from '../queries';
-import type { RequestRecord } from '../database';
 import type { SaveResult, StoreReply, StoreRequestMessage } from './storeProtocol';
 
 let database: SpendDatabase | undefined;

@@ -4,10 +4,8 @@
  * sessionCommands.ts and priceCommands.ts show it and run the chosen action.
  */
 import type { SessionView } from '../../engine/guards';
-import { guardLabel } from '../../shared';
-import type { ModelRepriceAnswer } from '../../shared';
+import { guardLabel, type ModelRepriceAnswer, formatUsd } from '../../shared';
 import type { DeliveredAlert } from '../link';
-import { formatUsd } from '../../shared';
 
 export interface WindowRole {
   /** This window hosts the engine. */

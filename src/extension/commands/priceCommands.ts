@@ -7,8 +7,7 @@
 import * as vscode from 'vscode';
 import { AlertActions, historyNote, readPerMTok, type AlertAction } from './alerts';
 import { Commands } from '../constants';
-import type { DeliveredAlert } from '../link';
-import { ignoreUnpricedModel, repriceModelHistory, setModelPrice } from '../link';
+import { type DeliveredAlert, ignoreUnpricedModel, repriceModelHistory, setModelPrice } from '../link';
 
 type UnpricedModelAlert = Extract<DeliveredAlert, { kind: 'unpricedModel' }>;
 

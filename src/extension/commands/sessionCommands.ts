@@ -5,12 +5,9 @@
  */
 import * as vscode from 'vscode';
 import { AlertActions, alertView, sessionPickItem, shouldNotify, type WindowRole } from './alerts';
-import type { ConfigStore } from '../settings';
+import { type ConfigStore, guardSettingsUpdate } from '../settings';
 import { Commands } from '../constants';
-import type { DeliveredAlert } from '../link';
-import type { EngineLink } from '../link';
-import { allowSession, listSessions, pushGuardSettings, raiseSessionLimits, stopSession } from '../link';
-import { guardSettingsUpdate } from '../settings';
+import { type DeliveredAlert, type EngineLink, allowSession, listSessions, pushGuardSettings, raiseSessionLimits, stopSession } from '../link';
 import { plainState } from '../status';
 import { actOnUnpricedModel } from './priceCommands';
 import type { TerminalRouting } from '../terminals';
@@ -56,50 +53,52 @@ export async function handleAlert(deps: SessionDeps, alert: DeliveredAlert): Pro
   if (!pick) return;
   try {
     if (alert.kind === 'unpricedModel') return await actOnUnpricedModel(() => access(link), alert, pick);
-    if (pick === AlertActions.ignore) return;
-    const session = alert.session ?? '';
-    switch (pick) {
-      case AlertActions.openDashboard:
-        await vscode.commands.executeCommand(Commands.openDashboard);
-        break;
-      case AlertActions.raiseBudget:
-        await vscode.commands.executeCommand('workbench.action.openSettings', 'burnrate.budget');
-        break;
-      case AlertActions.stopSession:
-      case AlertActions.stopAndEndTerminal: {
-        const { port, secret } = access(link);
-        await stopSession(port, secret, session);
-        const ended = terminals.endMeteredTerminal(session);
-        confirmStopped(deps, session, ended);
-        break;
-      }
-      case AlertActions.endTerminal:
-        terminals.endMeteredTerminal(session);
-        break;
-      case AlertActions.allowSession: {
-        const { port, secret } = access(link);
-        await allowSession(port, secret, session);
-        void vscode.window.showInformationMessage(`Burn Rate: session "${session}" may go on.`);
-        break;
-      }
-      case AlertActions.raiseLimit: {
-        const { port, secret } = access(link);
-        const after = await raiseSessionLimits(port, secret, session);
-        const l = after.limits;
-        void vscode.window.showInformationMessage(
-          `Burn Rate: session "${session}" may go on with ${[
-            l.sessionMaxTokens && `${l.sessionMaxTokens.toLocaleString('en-US')} tokens`,
-            l.sessionMaxUsd && `$${l.sessionMaxUsd}`,
-            l.maxRequestsPerMinute && `${l.maxRequestsPerMinute} calls/min`,
-            l.maxRepeats && `${l.maxRepeats} repeats`,
-          ].filter(Boolean).join(', ') || 'no limits'}.`,
-        );
-        break;
-      }
-    }
+    if (pick !== AlertActions.ignore) await actOnAlert(deps, pick, alert.session ?? '');
   } catch (e) {
     log.error(`${pick}: ${(e as Error).message}`);
     void vscode.window.showErrorMessage(`Burn Rate: ${(e as Error).message}`);
+  }
+}
+
+/** What an alert's button does for its session. */
+async function actOnAlert(deps: SessionDeps, pick: string, session: string): Promise<void> {
+  const { link, terminals } = deps;
+  switch (pick) {
+    case AlertActions.openDashboard:
+      await vscode.commands.executeCommand(Commands.openDashboard);
+      break;
+    case AlertActions.raiseBudget:
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'burnrate.budget');
+      break;
+    case AlertActions.stopSession:
+    case AlertActions.stopAndEndTerminal: {
+      const { port, secret } = access(link);
+      await stopSession(port, secret, session);
+      const ended = terminals.endMeteredTerminal(session);
+      confirmStopped(deps, session, ended);
+      break;
+    }
+    case AlertActions.endTerminal:
+      terminals.endMeteredTerminal(session);
+      break;
+    case AlertActions.allowSession: {
+      const { port, secret } = access(link);
+      await allowSession(port, secret, session);
+      void vscode.window.showInformationMessage(`Burn Rate: session "${session}" may go on.`);
+      break;
+    }
+    case AlertActions.raiseLimit: {
+      const { port, secret } = access(link);
+      const { limits: l } = await raiseSessionLimits(port, secret, session);
+      const raised = [
+        l.sessionMaxTokens && `${l.sessionMaxTokens.toLocaleString('en-US')} tokens`,
+        l.sessionMaxUsd && `$${l.sessionMaxUsd}`,
+        l.maxRequestsPerMinute && `${l.maxRequestsPerMinute} calls/min`,
+        l.maxRepeats && `${l.maxRepeats} repeats`,
+      ].filter(Boolean);
+      void vscode.window.showInformationMessage(`Burn Rate: session "${session}" may go on with ${raised.join(', ') || 'no limits'}.`);
+      break;
+    }
   }
 }
 

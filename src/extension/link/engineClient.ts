@@ -7,8 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { ENGINE_HOST as LOOPBACK_HOST } from '../../engine/management';
 import type { SpendSummary } from '../../engine/queries';
-import type { GuardAlert } from '../../shared';
-import { ManagementRoutes, routeUrl, type AlertAudience, type ExportQuery } from '../../shared';
+import { type GuardAlert, ManagementRoutes, routeUrl, type AlertAudience, type ExportQuery } from '../../shared';
 import { callRoute, ManagementError } from './managementClient';
 
 /** An alert as the events stream delivers it: which window should show it (see alerts.ts). */

@@ -1,6 +1,5 @@
 /** The engine's session, guard and price routes, as the extension calls them (see src/engine/management/guardRoutes.ts, priceRoutes.ts). No vscode import. */
-import type { SessionView } from '../../shared';
-import { ManagementRoutes as R, type ModelRepriceAnswer, type PriceOverride, type PriceOverrideAnswer, type RaisableLimits } from '../../shared';
+import { type SessionView, ManagementRoutes as R, type ModelRepriceAnswer, type PriceOverride, type PriceOverrideAnswer, type RaisableLimits } from '../../shared';
 import type { LimitSettings } from '../settings';
 import { callRoute } from './managementClient';
 

@@ -9,8 +9,7 @@ import type * as EngineApi from '../../engine/api';
 import { readSecret } from '../../engine/management';
 import type { RequestRecord } from '../../engine/database';
 import { formatUsd } from '../../shared';
-import type { ConfigStore } from '../settings';
-import { guardSettingsUpdate } from '../settings';
+import { type ConfigStore, guardSettingsUpdate } from '../settings';
 import { workspaceTag } from '../workspaceTag';
 import { EngineLink, type HostedEngine } from './engineLink';
 

@@ -3,9 +3,7 @@
  * `workspace.getConfiguration().inspect(key)` results; tests feed it plain objects. Each value is
  * checked against the one settings table (src/shared/settingsTable.ts), as `burnrate serve --config` does.
  */
-import { sessionLimits } from '../../shared';
-import type { SessionLimits } from '../../shared';
-import { settingDefault, type GuardSettingKey } from '../../shared';
+import { sessionLimits, type SessionLimits, settingDefault, type GuardSettingKey } from '../../shared';
 import { Settings } from '../constants';
 import { settingLayers, type Inspect, type SettingLayers } from './settingLayers';
 

@@ -2,8 +2,7 @@
  * The budget and guard settings a window sends the engine: the user's own values (for all traffic)
  * and, for its workspace, only the values the workspace tightened. Pure, unit-tested.
  */
-import type { BurnRateSettings } from '../../shared';
-import { GUARD_META } from '../../shared';
+import { type BurnRateSettings, GUARD_META } from '../../shared';
 import type { BurnRateConfig } from './config';
 import { Settings } from '../constants';
 

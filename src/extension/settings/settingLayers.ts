@@ -3,10 +3,7 @@
  * checked against the settings table: a bad value is told (in `problems`) and the default or the
  * user's value is used instead. Pure (no vscode import); config.ts builds the snapshot with it.
  */
-import { settingDefault, type BurnRateSettings, type SettingKey } from '../../shared';
-import { validateSetting } from '../../shared';
-import { tighterCap } from '../../shared';
-import type { OnLimit } from '../../shared';
+import { settingDefault, type BurnRateSettings, type SettingKey, validateSetting, tighterCap, type OnLimit } from '../../shared';
 
 /** The shape of vscode's `WorkspaceConfiguration.inspect()` result that we use. */
 export interface SettingInspection<T> {

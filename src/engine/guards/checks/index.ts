@@ -2,8 +2,7 @@
  * Every session check, one per guard, in the order of the guard table (src/shared/guardMeta.ts). A new
  * guard: its row there, its limit in SessionLimits and its settings, and its check here.
  */
-import type { GuardName } from '../../../shared';
-import { GUARD_META, type GuardMeta } from '../../../shared';
+import { type GuardName, GUARD_META, type GuardMeta } from '../../../shared';
 import type { SessionCheck } from './check';
 import { costBudget } from './costBudget';
 import { repeatedRequest } from './repeatedRequest';

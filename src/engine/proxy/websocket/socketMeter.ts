@@ -10,11 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { closeReason, websocketErrorEvent, type ProxyErrorResponse } from '../../http';
 import { recordExchange, type Exchange, type RecordSink } from '../exchangeRecord';
 import { parseJsonLazily } from '../lazyJson';
-import { realtimeSessionModel, type ResponseEventReader, type SocketProtocol } from '../../providers';
-import { asObject, asString, count, errorBodyMessage, newReport, parseJson } from '../../providers';
-import { readStringMember } from '../../providers';
+import { realtimeSessionModel, type ResponseEventReader, type SocketProtocol, asObject, asString, count, errorBodyMessage, newReport, parseJson, readStringMember, type UsageReport } from '../../providers';
 import type { Tags } from '../../attribution';
-import type { UsageReport } from '../../providers';
 import type { FrameTap } from './relay';
 
 /** What the meter knows of the socket it meters, from its upgrade request. */
