@@ -33,14 +33,44 @@ export default tseslint.config(
   },
   {
     files: ['src/shared/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [...nodeOrVscode, { group: ['../engine/*', '../extension/*', '../cli/*', '../capture/*'], message: 'src/shared imports nothing of the project.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...nodeOrVscode,
+            { group: ['../engine/*', '../extension/*', '../cli/*', '../capture/*'], message: 'src/shared imports nothing of the project.' },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['src/engine/**/*.ts', 'src/cli/**/*.ts', 'src/cli.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'The engine and the CLI run without VS Code.' }], patterns: [{ group: ['**/extension/*'], message: 'The engine and the CLI do not import the extension.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'The engine and the CLI run without VS Code.' }],
+          patterns: [{ group: ['**/extension/*'], message: 'The engine and the CLI do not import the extension.' }],
+        },
+      ],
+    },
   },
   {
     files: ['webview/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/engine/*', '**/src/extension/*', '**/src/cli/*', '**/src/capture/*', 'node:*', 'vscode'], message: 'The dashboard app imports only src/shared.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/engine/*', '**/src/extension/*', '**/src/cli/*', '**/src/capture/*', 'node:*', 'vscode'],
+              message: 'The dashboard app imports only src/shared.',
+            },
+          ],
+        },
+      ],
+    },
   },
 );

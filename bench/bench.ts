@@ -99,8 +99,14 @@ const config = {
   seconds: envNumber('BENCH_SECONDS', 1.5),
   warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 2),
   repeats: Math.round(envNumber('BENCH_REPEATS', 3)),
-  concurrency: (process.env.BENCH_CONCURRENCY || '1,16,64').split(',').map((s) => Math.max(1, Math.round(Number(s)))).filter(Number.isFinite),
-  modes: (process.env.BENCH_MODES || 'json,stream').split(',').map((s) => s.trim()).filter((m): m is Mode => m === 'json' || m === 'stream' || m === 'stream-noopts'),
+  concurrency: (process.env.BENCH_CONCURRENCY || '1,16,64')
+    .split(',')
+    .map((s) => Math.max(1, Math.round(Number(s))))
+    .filter(Number.isFinite),
+  modes: (process.env.BENCH_MODES || 'json,stream')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((m): m is Mode => m === 'json' || m === 'stream' || m === 'stream-noopts'),
   portkey: process.env.BENCH_PORTKEY !== '0',
   cpuProf: process.env.BENCH_CPU_PROF === '1',
   storeIdleStopMs: envNumber('BENCH_STORE_IDLE_STOP_MS', DEFAULT_STORE_IDLE_STOP_MS),
@@ -215,7 +221,12 @@ function forkChild(dir: string, file: string, name: string, execArgv: string[] =
   return fork(path.join(dir, file), [name], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: ROOT });
 }
 
-async function startHost(dir: string, role: HostRole, opts: Omit<Extract<HostRequest, { op: 'start' }>, 'id' | 'op' | 'role'>, execArgv: string[] = []): Promise<{ host: Host; url: string }> {
+async function startHost(
+  dir: string,
+  role: HostRole,
+  opts: Omit<Extract<HostRequest, { op: 'start' }>, 'id' | 'op' | 'role'>,
+  execArgv: string[] = [],
+): Promise<{ host: Host; url: string }> {
   const host: Host = new Child(role, forkChild(dir, 'host.js', role, execArgv));
   const r = await host.call({ op: 'start', role, ...opts }, 60_000);
   return { host, url: r.url! };
@@ -223,7 +234,9 @@ async function startHost(dir: string, role: HostRole, opts: Omit<Extract<HostReq
 
 /** Bundles the child processes the way esbuild.mjs bundles the CLI, sql.js's wasm beside them. */
 async function buildChildren(outdir: string): Promise<void> {
-  const pricesPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json'), 'utf8')) as { version: string };
+  const pricesPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
   await esbuild.build({
     absWorkingDir: ROOT,
     entryPoints: { host: 'bench/host.ts', loadgen: 'bench/loadgen.ts', storeWorker: 'src/engine/store/storeWorker.ts' },
@@ -487,7 +500,9 @@ async function main(): Promise<void> {
     );
     out("(+ columns: the median run minus direct's median run, same mode and concurrency; spread: half the min-max range of req/s over the repeats;");
     out(' cpu µs/req: CPU time of the proxy process over requests sent in that run, from /proc, 10 ms ticks;');
-    out(' Burn Rate\'s includes its database worker process; main: the part spent on the main thread, the event loop that serves requests; the rest is worker and helper threads)');
+    out(
+      " Burn Rate's includes its database worker process; main: the part spent on the main thread, the event loop that serves requests; the rest is worker and helper threads)",
+    );
     if (portkey) out('(Portkey streams: its stream transformer sleeps 25 ms (setTimeout) before the first event, so its stream rows mostly measure that.)');
 
     const row = (t: TargetName, mode: Mode, c: number) => rows.find((r) => r.target === t && r.mode === mode && r.concurrency === c);
@@ -527,27 +542,51 @@ async function main(): Promise<void> {
       const bare1 = row('bare', mode, 1);
       if (br1 && bare1 && br1.addedP50 !== null && bare1.addedP50 !== null) {
         const d = br1.addedP50 - bare1.addedP50;
-        checks.push({ name: `added p50 at c=1 (${mode}) within 0.1 ms of the bare proxy`, pass: d <= 0.1, detail: `burnrate ${signed(br1.addedP50, 3)} ms, bare ${signed(bare1.addedP50, 3)} ms, difference ${signed(d, 3)} ms` });
+        checks.push({
+          name: `added p50 at c=1 (${mode}) within 0.1 ms of the bare proxy`,
+          pass: d <= 0.1,
+          detail: `burnrate ${signed(br1.addedP50, 3)} ms, bare ${signed(bare1.addedP50, 3)} ms, difference ${signed(d, 3)} ms`,
+        });
       }
     }
     for (const mode of config.modes) {
       const br16 = row('burnrate', mode, 16);
-      if (br16?.addedP99 !== null && br16?.addedP99 !== undefined) checks.push({ name: `added p99 at c=16 (${mode}) <= 4 ms`, pass: br16.addedP99 <= 4, detail: `${signed(br16.addedP99, 3)} ms` });
+      if (br16?.addedP99 !== null && br16?.addedP99 !== undefined)
+        checks.push({ name: `added p99 at c=16 (${mode}) <= 4 ms`, pass: br16.addedP99 <= 4, detail: `${signed(br16.addedP99, 3)} ms` });
     }
     for (const mode of config.modes) {
       const br16 = row('burnrate', mode, 16);
       const bare16 = row('bare', mode, 16);
       const pk16 = row('portkey', mode, 16);
-      if (br16 && bare16) checks.push({ name: `throughput at c=16 (${mode}) >= 80% of the bare proxy`, pass: br16.rps >= 0.8 * bare16.rps, detail: `${br16.rps.toFixed(0)} vs ${bare16.rps.toFixed(0)} req/s = ${((br16.rps / bare16.rps) * 100).toFixed(0)}%` });
-      if (br16 && pk16) checks.push({ name: `throughput at c=16 (${mode}) >= 10x Portkey`, pass: br16.rps >= 10 * pk16.rps, detail: `${br16.rps.toFixed(0)} vs ${pk16.rps.toFixed(0)} req/s = ${(br16.rps / pk16.rps).toFixed(1)}x` });
+      if (br16 && bare16)
+        checks.push({
+          name: `throughput at c=16 (${mode}) >= 80% of the bare proxy`,
+          pass: br16.rps >= 0.8 * bare16.rps,
+          detail: `${br16.rps.toFixed(0)} vs ${bare16.rps.toFixed(0)} req/s = ${((br16.rps / bare16.rps) * 100).toFixed(0)}%`,
+        });
+      if (br16 && pk16)
+        checks.push({
+          name: `throughput at c=16 (${mode}) >= 10x Portkey`,
+          pass: br16.rps >= 10 * pk16.rps,
+          detail: `${br16.rps.toFixed(0)} vs ${pk16.rps.toFixed(0)} req/s = ${(br16.rps / pk16.rps).toFixed(1)}x`,
+        });
     }
     for (const mode of streamModes) {
       const br1 = row('burnrate', mode, 1);
-      if (br1?.addedTtfbP50 !== null && br1?.addedTtfbP50 !== undefined) checks.push({ name: `added stream TTFB p50 at c=1 (${mode}) < 0.5 ms`, pass: br1.addedTtfbP50 < 0.5, detail: `${signed(br1.addedTtfbP50, 3)} ms` });
+      if (br1?.addedTtfbP50 !== null && br1?.addedTtfbP50 !== undefined)
+        checks.push({ name: `added stream TTFB p50 at c=1 (${mode}) < 0.5 ms`, pass: br1.addedTtfbP50 < 0.5, detail: `${signed(br1.addedTtfbP50, 3)} ms` });
     }
-    checks.push({ name: 'idle RSS < 60 MB', pass: idle ? idle.rss! < 60 * MB : null, detail: idle ? `${mb(idle.rss)} (database worker stopped, no request yet)` : 'the database worker never stopped' });
+    checks.push({
+      name: 'idle RSS < 60 MB',
+      pass: idle ? idle.rss! < 60 * MB : null,
+      detail: idle ? `${mb(idle.rss)} (database worker stopped, no request yet)` : 'the database worker never stopped',
+    });
     const allKept = closed?.records === burnSent && closed?.rows === burnSent && closed?.dropped === 0 && closed?.journalLeft === 0;
-    checks.push({ name: 'every request recorded (events = rows = requests sent, none dropped)', pass: closed ? allKept : null, detail: `${closed?.records ?? '?'} / ${closed?.rows ?? '?'} / ${burnSent}` });
+    checks.push({
+      name: 'every request recorded (events = rows = requests sent, none dropped)',
+      pass: closed ? allKept : null,
+      detail: `${closed?.records ?? '?'} / ${closed?.rows ?? '?'} / ${burnSent}`,
+    });
     out();
     for (const c of checks) out(`${c.pass === null ? 'N/A ' : c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
 
@@ -564,7 +603,19 @@ async function main(): Promise<void> {
           portkey: portkey ? { version: portkey.version, idleRss: portkeyIdleRss, afterRss: portkeyAfterRss } : { skipped: portkeySkipped },
           rows,
           runs,
-          burnrate: { startRss: atStart.rss, startStoreRss: storeRssAtStart, idleRss: idle?.rss, afterRss: after.rss, afterStoreRss: storeRssAfter, idleAgainRss: idleAgain?.rss, storeIdleStopMs: config.storeIdleStopMs, peakRss, samples: burnSamples, sent: burnSent, ...closed },
+          burnrate: {
+            startRss: atStart.rss,
+            startStoreRss: storeRssAtStart,
+            idleRss: idle?.rss,
+            afterRss: after.rss,
+            afterStoreRss: storeRssAfter,
+            idleAgainRss: idleAgain?.rss,
+            storeIdleStopMs: config.storeIdleStopMs,
+            peakRss,
+            samples: burnSamples,
+            sent: burnSent,
+            ...closed,
+          },
           checks,
           seconds: (Date.now() - started) / 1000,
         },

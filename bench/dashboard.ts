@@ -16,14 +16,23 @@ import { SpendDatabase, type RequestRecord } from '../src/engine/database';
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' } } });
 const total = Number(values.records);
 const models: Array<[string, string]> = [
-  ['openai', 'gpt-4o'], ['openai', 'gpt-4o-mini'], ['openai', 'gpt-4.1'], ['openai', 'gpt-4.1-mini'], ['openai', 'o3'], ['openai', 'gpt-5'],
-  ['anthropic', 'claude-sonnet-4-0'], ['anthropic', 'claude-haiku-4-5'], ['anthropic', 'claude-opus-4-1'],
-  ['gemini', 'gemini-2.5-pro'], ['gemini', 'gemini-2.5-flash'], ['groq', 'llama-3.3-70b-versatile'],
+  ['openai', 'gpt-4o'],
+  ['openai', 'gpt-4o-mini'],
+  ['openai', 'gpt-4.1'],
+  ['openai', 'gpt-4.1-mini'],
+  ['openai', 'o3'],
+  ['openai', 'gpt-5'],
+  ['anthropic', 'claude-sonnet-4-0'],
+  ['anthropic', 'claude-haiku-4-5'],
+  ['anthropic', 'claude-opus-4-1'],
+  ['gemini', 'gemini-2.5-pro'],
+  ['gemini', 'gemini-2.5-flash'],
+  ['groq', 'llama-3.3-70b-versatile'],
 ];
 const DAY = 86_400_000;
 const now = Date.now();
 let seed = 42;
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-bench-dash-'));
 const file = path.join(dir, 'big.sqlite');
@@ -39,10 +48,33 @@ async function main(): Promise<void> {
     const cached = rand() < 0.3 ? Math.floor(input * rand()) : 0;
     const output = 20 + Math.floor(rand() * 1500);
     batch.push({
-      id: `b-${i}`, startedAt: now - Math.floor((i / total) * 60 * DAY), provider, model, endpoint: 'chat.completions', stream: rand() < 0.5, status: rand() < 0.02 ? 429 : 200,
-      inputTokens: input, cacheReadTokens: cached, cacheWriteTokens: 0, outputTokens: output, reasoningTokens: 0, costNanos: Math.floor(input * 2500 + output * 10_000),
-      costStatus: 'exact', latencyMs: 300 + Math.floor(rand() * 3000), ttftMs: null, session: `s-${Math.floor(i / 100)}`, feature: `feature-${Math.floor(rand() * 30)}`,
-      user: null, trace: null, env: null, workspace: `ws-${Math.floor(rand() * 3)}`, keyFingerprint: null, error: null, serviceTier: null, priceSource: 'bench', client: null,
+      id: `b-${i}`,
+      startedAt: now - Math.floor((i / total) * 60 * DAY),
+      provider,
+      model,
+      endpoint: 'chat.completions',
+      stream: rand() < 0.5,
+      status: rand() < 0.02 ? 429 : 200,
+      inputTokens: input,
+      cacheReadTokens: cached,
+      cacheWriteTokens: 0,
+      outputTokens: output,
+      reasoningTokens: 0,
+      costNanos: Math.floor(input * 2500 + output * 10_000),
+      costStatus: 'exact',
+      latencyMs: 300 + Math.floor(rand() * 3000),
+      ttftMs: null,
+      session: `s-${Math.floor(i / 100)}`,
+      feature: `feature-${Math.floor(rand() * 30)}`,
+      user: null,
+      trace: null,
+      env: null,
+      workspace: `ws-${Math.floor(rand() * 3)}`,
+      keyFingerprint: null,
+      error: null,
+      serviceTier: null,
+      priceSource: 'bench',
+      client: null,
     });
     if (batch.length === 10_000) db.insert(batch.splice(0));
   }
@@ -57,7 +89,11 @@ async function main(): Promise<void> {
   console.log(`open the database file: ${ms(t0)}`);
   const query = new DashboardQuery(opened.db);
   const midnight = new Date(new Date().toDateString()).getTime();
-  for (const [label, since] of [['today', midnight], ['7 days', midnight - 6 * DAY], ['30 days', midnight - 29 * DAY]] as const) {
+  for (const [label, since] of [
+    ['today', midnight],
+    ['7 days', midnight - 6 * DAY],
+    ['30 days', midnight - 29 * DAY],
+  ] as const) {
     t0 = performance.now();
     const d = query.data({ since, until: midnight + DAY }, { dailyUsd: 0, monthlyUsd: 0 });
     const first = ms(t0);

@@ -16,7 +16,8 @@ import type { HostReply, HostRequest } from './shared';
 
 // Each role loads only its own code (the bundle holds all three): the Burn Rate process's memory
 // must not include the fake's or the bare proxy's modules (the bare proxy loads all of undici).
-const startFakeProvider: typeof StartFakeProvider = (...args) => (require('../test/support/fakeProvider') as { startFakeProvider: typeof StartFakeProvider }).startFakeProvider(...args);
+const startFakeProvider: typeof StartFakeProvider = (...args) =>
+  (require('../test/support/fakeProvider') as { startFakeProvider: typeof StartFakeProvider }).startFakeProvider(...args);
 const startBareProxy: typeof StartBareProxy = (...args) => (require('./bareProxy') as { startBareProxy: typeof StartBareProxy }).startBareProxy(...args);
 
 let closeServer: (() => Promise<void>) | undefined;
@@ -69,12 +70,25 @@ async function handle(msg: HostRequest): Promise<Omit<HostReply, 'id' | 'ok'>> {
         return { url: bare.url };
       }
       dbPath = path.join(msg.dir!, 'spend.sqlite');
-      engine = await Engine.start({ port: 0, dbPath, dataDir: msg.dir!, upstreams: { openai: msg.upstream! }, saveIntervalMs: msg.saveIntervalMs, storeIdleStopMs: msg.storeIdleStopMs });
+      engine = await Engine.start({
+        port: 0,
+        dbPath,
+        dataDir: msg.dir!,
+        upstreams: { openai: msg.upstream! },
+        saveIntervalMs: msg.saveIntervalMs,
+        storeIdleStopMs: msg.storeIdleStopMs,
+      });
       engine.recorder.on('record', () => records++);
       return { url: engine.url };
     }
     case 'stats':
-      return { ...memory(), records, storeWorkerRunning: engine?.store.workerRunning, storeWorkerPid: engine?.store.workerPid, priceLibraryLoaded: priceLibraryLoaded() };
+      return {
+        ...memory(),
+        records,
+        storeWorkerRunning: engine?.store.workerRunning,
+        storeWorkerPid: engine?.store.workerPid,
+        priceLibraryLoaded: priceLibraryLoaded(),
+      };
     case 'drain':
       await engine?.recorder.flush();
       return {};
@@ -99,9 +113,10 @@ async function handle(msg: HostRequest): Promise<Omit<HostReply, 'id' | 'ok'>> {
 
 process.on('message', (msg: HostRequest) => {
   handle(msg).then(
-    (r) => process.send!({ id: msg.id, ok: true, ...r } satisfies HostReply, undefined, {}, () => {
-      if (msg.op === 'close') process.exit(0);
-    }),
+    (r) =>
+      process.send!({ id: msg.id, ok: true, ...r } satisfies HostReply, undefined, {}, () => {
+        if (msg.op === 'close') process.exit(0);
+      }),
     (e: Error) => process.send!({ id: msg.id, ok: false, error: e.stack ?? e.message } satisfies HostReply),
   );
 });

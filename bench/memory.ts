@@ -27,8 +27,14 @@ const PARTS: Array<{ name: string; code: string }> = [
     name: 'price catalogue + one price',
     code: `const { priceUsage } = require('./src/engine/pricing'); globalThis.keep = priceUsage('openai', 'gpt-4o-mini', { inputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: 1, reasoningTokens: 0 });`,
   },
-  { name: 'sql.js (wasm) + empty database', code: `const { SpendDatabase } = require('./src/engine/db'); SpendDatabase.open(undefined, { create: true }).then((d) => (globalThis.keep = d));` },
-  { name: 'database worker process, empty database', code: `const { SpendStore } = require('./src/engine/spendStore'); SpendStore.open(undefined, { create: true }).then((s) => (globalThis.keep = s));` },
+  {
+    name: 'sql.js (wasm) + empty database',
+    code: `const { SpendDatabase } = require('./src/engine/db'); SpendDatabase.open(undefined, { create: true }).then((d) => (globalThis.keep = d));`,
+  },
+  {
+    name: 'database worker process, empty database',
+    code: `const { SpendStore } = require('./src/engine/spendStore'); SpendStore.open(undefined, { create: true }).then((s) => (globalThis.keep = s));`,
+  },
   { name: 'OpenTelemetry export (only when on)', code: `globalThis.keep = require('./src/engine/otlpExport');` },
   {
     name: 'whole engine, idle',
@@ -67,11 +73,14 @@ Promise.resolve(globalThis.ready).then(() => setTimeout(() => {
 async function main(): Promise<void> {
   if (process.platform !== 'linux') throw new Error('reads /proc: Linux only');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-bench-mem-'));
-  const pricesPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json'), 'utf8')) as { version: string };
+  const pricesPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('@pydantic/genai-prices')), '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
   fs.copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), path.join(work, 'sql-wasm.wasm'));
   const define = { BURNRATE_VERSION: JSON.stringify('bench'), BURNRATE_PRICES_VERSION: JSON.stringify(pricesPkg.version) };
   /** Bundles a program as the CLI is bundled. */
-  const bundle = (options: esbuild.BuildOptions) => esbuild.build({ absWorkingDir: ROOT, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', define, ...options });
+  const bundle = (options: esbuild.BuildOptions) =>
+    esbuild.build({ absWorkingDir: ROOT, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'error', define, ...options });
   // The database worker beside the parts, as dist/ ships it beside the CLI.
   await bundle({ entryPoints: { storeWorker: 'src/engine/store/storeWorker.ts' }, outdir: work });
   const fmt = (bytes: number) => (bytes / MB).toFixed(1).padStart(6);
@@ -82,12 +91,19 @@ async function main(): Promise<void> {
     for (const [i, part] of PARTS.entries()) {
       const outfile = path.join(work, `part${i}.js`);
       await bundle({ stdin: { contents: part.code + REPORT, resolveDir: ROOT, loader: 'js' }, outfile });
-      const runs = [0, 1, 2].map(() => JSON.parse(execFileSync(process.execPath, [outfile], { cwd: work, encoding: 'utf8' })) as Record<'rss' | 'anon' | 'file' | 'heap' | 'procs', number>);
+      const runs = [0, 1, 2].map(
+        () =>
+          JSON.parse(execFileSync(process.execPath, [outfile], { cwd: work, encoding: 'utf8' })) as Record<'rss' | 'anon' | 'file' | 'heap' | 'procs', number>,
+      );
       const m = runs.sort((a, b) => a.rss - b.rss)[1];
       baseline ??= m.rss;
-      process.stdout.write(`${part.name.padEnd(40)}${fmt(m.rss)} ${fmt(m.anon)} ${fmt(m.file)} ${fmt(m.heap)}  ${m.procs ? fmt(m.procs) : '     -'}   ${i ? `+${((m.rss - baseline) / MB).toFixed(1)}` : ''}\n`);
+      process.stdout.write(
+        `${part.name.padEnd(40)}${fmt(m.rss)} ${fmt(m.anon)} ${fmt(m.file)} ${fmt(m.heap)}  ${m.procs ? fmt(m.procs) : '     -'}   ${i ? `+${((m.rss - baseline) / MB).toFixed(1)}` : ''}\n`,
+      );
     }
-    process.stdout.write('\n(anon: the process\'s own memory; file: mapped pages of the node binary and files; heap: V8 heap in use;\n +procs: its child processes, i.e. the database worker while it runs)\n');
+    process.stdout.write(
+      "\n(anon: the process's own memory; file: mapped pages of the node binary and files; heap: V8 heap in use;\n +procs: its child processes, i.e. the database worker while it runs)\n",
+    );
     await measureWake(work, bundle);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -99,7 +115,10 @@ async function main(): Promise<void> {
  * call that woke it. Timed from the call to its answer, in a bundled program (as the CLI runs).
  */
 async function measureWake(work: string, bundle: (options: esbuild.BuildOptions) => Promise<unknown>): Promise<void> {
-  const sizes = (process.env.BENCH_WAKE_RECORDS || '1000,100000').split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 0);
+  const sizes = (process.env.BENCH_WAKE_RECORDS || '1000,100000')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n >= 0);
   const outfile = path.join(work, 'wake.js');
   await bundle({
     stdin: {
@@ -128,7 +147,10 @@ async function measureWake(work: string, bundle: (options: esbuild.BuildOptions)
   });
   process.stdout.write('\nWaking the database worker (a new process opens the file and answers the first call; median of 3)\n\n');
   for (const n of sizes) {
-    const r = JSON.parse(execFileSync(process.execPath, [outfile, String(n), work], { cwd: work, encoding: 'utf8', maxBuffer: 1 << 20 })) as { bytes: number; ms: number };
+    const r = JSON.parse(execFileSync(process.execPath, [outfile, String(n), work], { cwd: work, encoding: 'utf8', maxBuffer: 1 << 20 })) as {
+      bytes: number;
+      ms: number;
+    };
     process.stdout.write(`${n.toLocaleString('en-US').padStart(10)} records (${(r.bytes / MB).toFixed(1)} MB file): ${r.ms.toFixed(0)} ms\n`);
   }
 }

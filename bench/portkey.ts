@@ -42,7 +42,8 @@ function installedVersion(dir: string, pkg: string): string | undefined {
 /** Installs (or reuses) the gateway; resolves with its start script. */
 async function install(log: (m: string) => void): Promise<string> {
   const dir = installDir();
-  if (installedVersion(dir, '@portkey-ai/gateway') === VERSION && installedVersion(dir, '@hono/node-server') === HONO_NODE_SERVER && fs.existsSync(entry(dir))) return entry(dir);
+  if (installedVersion(dir, '@portkey-ai/gateway') === VERSION && installedVersion(dir, '@hono/node-server') === HONO_NODE_SERVER && fs.existsSync(entry(dir)))
+    return entry(dir);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(
     path.join(dir, 'package.json'),
@@ -52,13 +53,18 @@ async function install(log: (m: string) => void): Promise<string> {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   await new Promise<void>((resolve, reject) => {
     // --ignore-scripts: its only script is patch-package, whose patches are not in the published package.
-    execFile(npm, ['install', '--prefix', dir, '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { timeout: 180_000, cwd: dir }, (err, _out, stderr) => {
-      if (!err) return resolve();
-      // npm's last line is only "A complete log of this run…"; its first error lines say what went wrong.
-      const lines = (stderr || err.message).split('\n').map((l) => l.replace(/^npm (error|ERR!)\s*/, '').trim());
-      const useful = lines.filter((l) => l && !l.startsWith('A complete log') && !l.startsWith('npm warn'));
-      reject(new Error(`npm install failed: ${useful.slice(0, 2).join(' / ') || err.message}`));
-    });
+    execFile(
+      npm,
+      ['install', '--prefix', dir, '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+      { timeout: 180_000, cwd: dir },
+      (err, _out, stderr) => {
+        if (!err) return resolve();
+        // npm's last line is only "A complete log of this run…"; its first error lines say what went wrong.
+        const lines = (stderr || err.message).split('\n').map((l) => l.replace(/^npm (error|ERR!)\s*/, '').trim());
+        const useful = lines.filter((l) => l && !l.startsWith('A complete log') && !l.startsWith('npm warn'));
+        reject(new Error(`npm install failed: ${useful.slice(0, 2).join(' / ') || err.message}`));
+      },
+    );
   });
   if (!fs.existsSync(entry(dir))) throw new Error(`installed, but ${entry(dir)} is missing (package layout changed?)`);
   return entry(dir);
@@ -79,7 +85,8 @@ function freePort(): Promise<number> {
 async function waitReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`gateway exited (${child.exitCode ?? child.signalCode}): ${stderr().trim().split('\n').pop() ?? ''}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`gateway exited (${child.exitCode ?? child.signalCode}): ${stderr().trim().split('\n').pop() ?? ''}`);
     try {
       const res = await request(url + '/', { headersTimeout: 1_000, bodyTimeout: 1_000 });
       const text = await res.body.text();

@@ -39,17 +39,50 @@ async function timeAsync<T>(f: () => Promise<T>): Promise<[T, number]> {
 
 /** A year of plausible traffic: a dozen models, features, thousands of sessions, a few workspaces. */
 function syntheticRecord(i: number, now: number): RequestRecord {
-  const models = [['openai', 'gpt-4o-mini'], ['openai', 'gpt-4.1'], ['openai', 'o4-mini'], ['anthropic', 'claude-sonnet-4-5'], ['anthropic', 'claude-haiku-4-5'], ['gemini', 'gemini-2.5-flash'], ['gemini', 'gemini-2.5-pro'], ['mistral', 'mistral-large-latest'], ['groq', 'llama-3.3-70b-versatile'], ['deepseek', 'deepseek-chat'], ['openrouter', 'qwen/qwen3-coder'], ['ollama', 'llama3.2']];
+  const models = [
+    ['openai', 'gpt-4o-mini'],
+    ['openai', 'gpt-4.1'],
+    ['openai', 'o4-mini'],
+    ['anthropic', 'claude-sonnet-4-5'],
+    ['anthropic', 'claude-haiku-4-5'],
+    ['gemini', 'gemini-2.5-flash'],
+    ['gemini', 'gemini-2.5-pro'],
+    ['mistral', 'mistral-large-latest'],
+    ['groq', 'llama-3.3-70b-versatile'],
+    ['deepseek', 'deepseek-chat'],
+    ['openrouter', 'qwen/qwen3-coder'],
+    ['ollama', 'llama3.2'],
+  ];
   const [provider, model] = models[i % models.length];
   const input = 200 + ((i * 7919) % 20_000);
   return {
     id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
     startedAt: now - Math.floor((i / RECORDS) * 365 * DAY),
-    provider, model, endpoint: 'chat.completions', stream: i % 3 === 0, status: i % 50 ? 200 : 429,
-    inputTokens: input, cacheReadTokens: Math.floor(input / 4), cacheWriteTokens: 0, outputTokens: 50 + (i % 900), reasoningTokens: i % 4 ? 0 : 20,
-    costNanos: input * 150 + (i % 900) * 600, costStatus: i % 97 ? 'exact' : 'estimated', latencyMs: 300 + (i % 4000), ttftMs: 120 + (i % 800),
-    session: `run-${Math.floor(i / 200)}`, feature: `feature-${i % 20}`, user: `dev-${i % 5}`, trace: null, env: i % 10 ? 'dev' : 'ci', workspace: `repo-${i % 8}`,
-    keyFingerprint: `fp${i % 6}`, error: null, serviceTier: null, priceSource: 'genai-prices@0.1.8', client: null,
+    provider,
+    model,
+    endpoint: 'chat.completions',
+    stream: i % 3 === 0,
+    status: i % 50 ? 200 : 429,
+    inputTokens: input,
+    cacheReadTokens: Math.floor(input / 4),
+    cacheWriteTokens: 0,
+    outputTokens: 50 + (i % 900),
+    reasoningTokens: i % 4 ? 0 : 20,
+    costNanos: input * 150 + (i % 900) * 600,
+    costStatus: i % 97 ? 'exact' : 'estimated',
+    latencyMs: 300 + (i % 4000),
+    ttftMs: 120 + (i % 800),
+    session: `run-${Math.floor(i / 200)}`,
+    feature: `feature-${i % 20}`,
+    user: `dev-${i % 5}`,
+    trace: null,
+    env: i % 10 ? 'dev' : 'ci',
+    workspace: `repo-${i % 8}`,
+    keyFingerprint: `fp${i % 6}`,
+    error: null,
+    serviceTier: null,
+    priceSource: 'genai-prices@0.1.8',
+    client: null,
   };
 }
 
@@ -65,7 +98,9 @@ async function main(): Promise<void> {
   });
   const [bytes, exportMs] = time(() => db.db.export());
   fs.writeFileSync(dbPath, bytes);
-  console.log(`built ${RECORDS.toLocaleString()} records in ${(buildMs / 1000).toFixed(1)} s; file ${mb(bytes.length)}; one export on the calling thread: ${ms(exportMs)}`);
+  console.log(
+    `built ${RECORDS.toLocaleString()} records in ${(buildMs / 1000).toFixed(1)} s; file ${mb(bytes.length)}; one export on the calling thread: ${ms(exportMs)}`,
+  );
 
   // 2. Queries, as burnrate report runs them (in-process) and as the dashboard/summary do.
   const q = new SpendQuery(db.db);
@@ -95,9 +130,13 @@ async function main(): Promise<void> {
   load.send({ op: 'fake' });
   const { url: fakeUrl } = await reply<{ url: string }>();
   const rssBefore = process.memoryUsage().rss;
-  const [engine, startMs] = await timeAsync(() => Engine.start({ port: 0, dbPath, dataDir: dir, upstreams: { openai: fakeUrl }, saveIntervalMs: 1_000, retentionDays: 0 }));
+  const [engine, startMs] = await timeAsync(() =>
+    Engine.start({ port: 0, dbPath, dataDir: dir, upstreams: { openai: fakeUrl }, saveIntervalMs: 1_000, retentionDays: 0 }),
+  );
   const idle = process.memoryUsage();
-  console.log(`engine started on ${RECORDS.toLocaleString()} records in ${ms(startMs)}; RSS ${mb(idle.rss)} (was ${mb(rssBefore)} before), JS heap ${mb(idle.heapUsed)}`);
+  console.log(
+    `engine started on ${RECORDS.toLocaleString()} records in ${ms(startMs)}; RSS ${mb(idle.rss)} (was ${mb(rssBefore)} before), JS heap ${mb(idle.heapUsed)}`,
+  );
   const [, storeReportMs] = await timeAsync(() => engine.store.report({ by: 'model' }));
   console.log(`  report --by model through the worker (SpendStore): ${ms(storeReportMs)}`);
 
@@ -130,12 +169,29 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   const p = (q: number) => histogram.percentile(q) / 1e6;
   const count = await engine.store.count();
-  console.log(`under load for ${SECONDS} s (${RATE ? `${RATE} requests/s` : `closed loop, concurrency ${CONCURRENCY}`}): ${done.toLocaleString()} requests (${errors} errors), ${saves} snapshots back to back (median ${saves ? ms(saveTimes.sort((a, b) => a - b)[saveTimes.length >> 1]) : "-"}, last ${mb(engine.recorder.lastSave?.bytes ?? 0)})`);
+  console.log(
+    `under load for ${SECONDS} s (${RATE ? `${RATE} requests/s` : `closed loop, concurrency ${CONCURRENCY}`}): ${done.toLocaleString()} requests (${errors} errors), ${saves} snapshots back to back (median ${saves ? ms(saveTimes.sort((a, b) => a - b)[saveTimes.length >> 1]) : '-'}, last ${mb(engine.recorder.lastSave?.bytes ?? 0)})`,
+  );
   console.log(`  proxy event-loop delay: p50 ${ms(p(50))}, p99 ${ms(p(99))}, max ${ms(histogram.max / 1e6)}`);
   console.log(`  peak RSS ${mb(peakRss)} (engine and its database worker); records now ${count.toLocaleString()}`);
   await engine.close();
   load.kill();
-  const result = { records: RECORDS, fileBytes: bytes.length, buildMs, exportOnCallingThreadMs: exportMs, queryTimes, engineStartMs: startMs, storeReportMs, idleRss: idle.rss, peakRss, requests: done, errors, saves, medianSaveMs: saveTimes[saveTimes.length >> 1], loopDelayMs: { p50: p(50), p99: p(99), max: histogram.max / 1e6 } };
+  const result = {
+    records: RECORDS,
+    fileBytes: bytes.length,
+    buildMs,
+    exportOnCallingThreadMs: exportMs,
+    queryTimes,
+    engineStartMs: startMs,
+    storeReportMs,
+    idleRss: idle.rss,
+    peakRss,
+    requests: done,
+    errors,
+    saves,
+    medianSaveMs: saveTimes[saveTimes.length >> 1],
+    loopDelayMs: { p50: p(50), p99: p(99), max: histogram.max / 1e6 },
+  };
   const out = path.join(os.tmpdir(), `burnrate-scale-${Date.now()}.json`);
   fs.writeFileSync(out, JSON.stringify(result, null, 2));
   console.log(`results: ${out}`);

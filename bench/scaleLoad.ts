@@ -19,7 +19,12 @@ process.on('message', async (msg: { op: 'fake' } | { op: 'load'; proxy: string; 
     const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     const one = async () => {
       try {
-        const { statusCode, body: b } = await pool.request({ path: '/openai/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' }, body });
+        const { statusCode, body: b } = await pool.request({
+          path: '/openai/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+          body,
+        });
         await b.text();
         if (statusCode === 200) done++;
         else errors++;
@@ -43,9 +48,11 @@ process.on('message', async (msg: { op: 'fake' } | { op: 'load'; proxy: string; 
       }
       while (inFlight) await new Promise((r) => setTimeout(r, 5));
     } else {
-      await Promise.all(Array.from({ length: msg.concurrency }, async () => {
-        while (!stop) await one();
-      }));
+      await Promise.all(
+        Array.from({ length: msg.concurrency }, async () => {
+          while (!stop) await one();
+        }),
+      );
     }
     await pool.close();
     process.send!({ done, errors });

@@ -9,9 +9,14 @@ const SS = 4; // supersampling per axis
 /** Inside a teardrop with its tip at (tx, ty) and its round part centred at (ox, oy), radius r. */
 function teardrop(x, y, tx, ty, ox, oy, r) {
   if ((x - ox) ** 2 + (y - oy) ** 2 <= r * r) return true;
-  const dx = ox - tx, dy = oy - ty, d = Math.hypot(dx, dy);
-  const ux = dx / d, uy = dy / d, alpha = Math.asin(r / d);
-  const vx = x - tx, vy = y - ty;
+  const dx = ox - tx,
+    dy = oy - ty,
+    d = Math.hypot(dx, dy);
+  const ux = dx / d,
+    uy = dy / d,
+    alpha = Math.asin(r / d);
+  const vx = x - tx,
+    vy = y - ty;
   const along = vx * ux + vy * uy;
   const perp = Math.abs(vx * uy - vy * ux);
   return along >= 0 && along <= d * Math.cos(alpha) ** 2 && perp <= along * Math.tan(alpha);
@@ -21,7 +26,8 @@ function teardrop(x, y, tx, ty, ox, oy, r) {
 const bend = (x, y, base, amount) => x - (y < base ? amount * ((base - y) / base) ** 2 : 0);
 
 function roundedSquare(x, y, inset, radius) {
-  const lo = inset, hi = SIZE - inset;
+  const lo = inset,
+    hi = SIZE - inset;
   const cx = Math.min(Math.max(x, lo + radius), hi - radius);
   const cy = Math.min(Math.max(y, lo + radius), hi - radius);
   return (x - cx) ** 2 + (y - cy) ** 2 <= radius * radius && x >= lo && x <= hi && y >= lo && y <= hi;
@@ -50,7 +56,10 @@ for (let y = 0; y < SIZE; y++) {
       for (let sx = 0; sx < SS; sx++) {
         const c = colourAt(x + (sx + 0.5) / SS, y + (sy + 0.5) / SS);
         // Premultiply so edges against transparency blend cleanly.
-        acc[0] += c[0] * c[3]; acc[1] += c[1] * c[3]; acc[2] += c[2] * c[3]; acc[3] += c[3];
+        acc[0] += c[0] * c[3];
+        acc[1] += c[1] * c[3];
+        acc[2] += c[2] * c[3];
+        acc[3] += c[3];
       }
     }
     const o = y * (SIZE * 4 + 1) + 1 + x * 4;

@@ -142,7 +142,9 @@ export class DashboardApp {
   private async actOnSession(action: SessionAction, session: string): Promise<void> {
     try {
       const after = await this.host.request('session', { action, session });
-      this.status.say(`Session ${session} ${after.state === 'stopped' ? 'stopped: its next calls are refused' : action === 'raise' ? 'limits raised; it goes on' : 'allowed to go on'}.`);
+      this.status.say(
+        `Session ${session} ${after.state === 'stopped' ? 'stopped: its next calls are refused' : action === 'raise' ? 'limits raised; it goes on' : 'allowed to go on'}.`,
+      );
     } catch (e) {
       this.status.showError(e);
     }

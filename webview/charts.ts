@@ -9,7 +9,9 @@ function css(name: string, fallback: string): string {
 }
 
 export function palette(): string[] {
-  return Array.from({ length: 8 }, (_, i) => css(`--chart-${i + 1}`, ['#e8590c', '#1c7ed6', '#37b24d', '#ae3ec9', '#f59f00', '#0ca678', '#d6336c', '#495057'][i]));
+  return Array.from({ length: 8 }, (_, i) =>
+    css(`--chart-${i + 1}`, ['#e8590c', '#1c7ed6', '#37b24d', '#ae3ec9', '#f59f00', '#0ca678', '#d6336c', '#495057'][i]),
+  );
 }
 
 function themeDefaults(): void {
@@ -32,7 +34,13 @@ export class DailyChart {
   update(days: string[], series: Array<{ label: string; values: number[] }>): void {
     themeDefaults();
     const colours = palette();
-    const datasets = series.map((s, i) => ({ label: s.label, data: s.values, backgroundColor: colours[i % colours.length], borderWidth: 0, maxBarThickness: 48 }));
+    const datasets = series.map((s, i) => ({
+      label: s.label,
+      data: s.values,
+      backgroundColor: colours[i % colours.length],
+      borderWidth: 0,
+      maxBarThickness: 48,
+    }));
     const labels = days.map((d) => d.slice(5));
     if (!this.chart) {
       this.chart = new Chart(this.canvas, {
@@ -42,7 +50,10 @@ export class DailyChart {
           responsive: true,
           maintainAspectRatio: false,
           scales: { x: { stacked: true, grid: { display: false } }, y: { stacked: true, beginAtZero: true, ticks: { callback: (v) => money(Number(v)) } } },
-          plugins: { legend: { position: 'bottom', labels: { boxWidth: 12 } }, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${money(Number(c.raw))}` } } },
+          plugins: {
+            legend: { position: 'bottom', labels: { boxWidth: 12 } },
+            tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${money(Number(c.raw))}` } },
+          },
         },
       });
     } else {
@@ -65,7 +76,10 @@ export class ShareChart {
   update(slices: Array<{ label: string; value: number }>): void {
     themeDefaults();
     const colours = palette();
-    const data = { labels: slices.map((s) => s.label), datasets: [{ data: slices.map((s) => s.value), backgroundColor: slices.map((_, i) => colours[i % colours.length]), borderWidth: 0 }] };
+    const data = {
+      labels: slices.map((s) => s.label),
+      datasets: [{ data: slices.map((s) => s.value), backgroundColor: slices.map((_, i) => colours[i % colours.length]), borderWidth: 0 }],
+    };
     if (!this.chart) {
       this.chart = new Chart(this.canvas, {
         type: 'doughnut',

@@ -13,7 +13,13 @@ export interface FilterState {
   workspace: string;
 }
 
-export const RANGES: Array<[RangeKind, string]> = [['today', 'Today'], ['7d', '7 d'], ['30d', '30 d'], ['month', 'This month'], ['custom', 'Custom']];
+export const RANGES: Array<[RangeKind, string]> = [
+  ['today', 'Today'],
+  ['7d', '7 d'],
+  ['30d', '30 d'],
+  ['month', 'This month'],
+  ['custom', 'Custom'],
+];
 
 export function rangeLabel(range: RangeKind): string {
   return RANGES.find(([k]) => k === range)?.[1] ?? '';
@@ -35,10 +41,18 @@ export function filterQuery(filter: FilterState): FilterQuery {
   let since: number;
   let until = tomorrow;
   switch (filter.range) {
-    case 'today': since = dayStart(now); break;
-    case '7d': since = dayStart(now, -6); break;
-    case '30d': since = dayStart(now, -29); break;
-    case 'month': since = new Date(now.getFullYear(), now.getMonth(), 1).getTime(); break;
+    case 'today':
+      since = dayStart(now);
+      break;
+    case '7d':
+      since = dayStart(now, -6);
+      break;
+    case '30d':
+      since = dayStart(now, -29);
+      break;
+    case 'month':
+      since = new Date(now.getFullYear(), now.getMonth(), 1).getTime();
+      break;
     case 'custom': {
       const [fy, fm, fd] = filter.from.split('-').map(Number);
       const [ty, tm, td] = filter.to.split('-').map(Number);

@@ -203,7 +203,11 @@ class PageHost extends HostListeners implements DashboardHost {
   }
 
   private alert(block: string): void {
-    const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trimStart()).join('\n');
+    const data = block
+      .split('\n')
+      .filter((line) => line.startsWith('data:'))
+      .map((line) => line.slice(5).trimStart())
+      .join('\n');
     try {
       const { audience: _, ...alert } = JSON.parse(data) as GuardAlert & { audience?: string };
       this.alerts.forEach((l) => l(alert));
@@ -217,7 +221,12 @@ class PageHost extends HostListeners implements DashboardHost {
   }
 
   private async fetch(url: string, headers: Record<string, string> = {}, postBody?: string): Promise<Response> {
-    const res = await fetch(url, { method: postBody === undefined ? 'GET' : 'POST', body: postBody, headers: { ...headers, authorization: `Bearer ${this.token ?? ''}` }, cache: 'no-store' });
+    const res = await fetch(url, {
+      method: postBody === undefined ? 'GET' : 'POST',
+      body: postBody,
+      headers: { ...headers, authorization: `Bearer ${this.token ?? ''}` },
+      cache: 'no-store',
+    });
     if (!res.ok) {
       let message = `HTTP ${res.status}`;
       try {

@@ -3,7 +3,19 @@
  * panel (src/extension/dashboardPanel.ts relays them to the engine) and the page `burnrate serve`
  * serves (webview/hosts.ts answers them with fetch). Types only: no runtime code from either side.
  */
-import type { CostEstimate, DashboardData, PriceRow, GuardAlert, SessionView, ExportFormat, FilterQuery, ManagementRoutes, ParamsOf, ResultOf, SessionAction } from '../src/shared';
+import type {
+  CostEstimate,
+  DashboardData,
+  PriceRow,
+  GuardAlert,
+  SessionView,
+  ExportFormat,
+  FilterQuery,
+  ManagementRoutes,
+  ParamsOf,
+  ResultOf,
+  SessionAction,
+} from '../src/shared';
 
 export { SESSION_ACTIONS } from '../src/shared';
 export type { EstimateQuery, FilterQuery, SessionAction } from '../src/shared';
@@ -31,7 +43,15 @@ export interface HostRequests {
 }
 export type RequestMethod = keyof HostRequests;
 /** Every method, so a host refuses anything else (the compiler keeps this list complete). */
-const REQUEST_METHODS: Record<RequestMethod, true> = { dashboard: true, prices: true, estimate: true, export: true, command: true, sessions: true, session: true };
+const REQUEST_METHODS: Record<RequestMethod, true> = {
+  dashboard: true,
+  prices: true,
+  estimate: true,
+  export: true,
+  command: true,
+  sessions: true,
+  session: true,
+};
 
 export type RequestMessage<M extends RequestMethod = RequestMethod> = { type: 'request'; id: number; method: M; params: HostRequests[M]['params'] };
 
@@ -54,6 +74,12 @@ export function isAppMessage(m: unknown): m is AppMessage {
   if (typeof m !== 'object' || m === null) return false;
   const msg = m as { type?: unknown; id?: unknown; method?: unknown; params?: unknown };
   if (msg.type === 'ready') return true;
-  return msg.type === 'request' && typeof msg.id === 'number' && typeof msg.method === 'string'
-    && Object.hasOwn(REQUEST_METHODS, msg.method) && typeof msg.params === 'object' && msg.params !== null;
+  return (
+    msg.type === 'request' &&
+    typeof msg.id === 'number' &&
+    typeof msg.method === 'string' &&
+    Object.hasOwn(REQUEST_METHODS, msg.method) &&
+    typeof msg.params === 'object' &&
+    msg.params !== null
+  );
 }

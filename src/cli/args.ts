@@ -11,7 +11,12 @@ export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export function parse(args: string[], options: ParseArgsConfig['options'], allowPositionals = 0): { values: Values; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: allowPositionals > 0, strict: true });
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: allowPositionals > 0,
+      strict: true,
+    });
     if (positionals.length > allowPositionals) throw new UsageError(`unexpected argument "${positionals[allowPositionals]}"`);
     if (values.help) throw new HelpRequested();
     return { values: values as Values, positionals };
@@ -25,6 +30,7 @@ export function intFlag(values: Values, name: string, min = 0): number | undefin
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || n < min) throw new UsageError(`--${name} expects a whole number${min ? ` ≥ ${min}` : ''}, got "${String(raw)}"`);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || n < min)
+    throw new UsageError(`--${name} expects a whole number${min ? ` ≥ ${min}` : ''}, got "${String(raw)}"`);
   return n;
 }

@@ -22,11 +22,23 @@ import { DatabaseInUseError, serveCommand } from './commands/serve';
 const COMMANDS: readonly Command[] = [serveCommand, reportCommand, exportCommand, pricesCommand, estimateCommand, repriceCommand, runCommand, envCommand];
 
 /** Errors whose message says it all: no stack trace, even with BURNRATE_DEBUG. */
-const EXPECTED_ERRORS = [UsageError, DatabaseInUseError, DatabaseUnreadableError, SinceError, SettingsError, RouteTableError, PriceRefreshError, OtlpConfigError];
+const EXPECTED_ERRORS = [
+  UsageError,
+  DatabaseInUseError,
+  DatabaseUnreadableError,
+  SinceError,
+  SettingsError,
+  RouteTableError,
+  PriceRefreshError,
+  OtlpConfigError,
+];
 
 /** Lines after the first of a multi-line entry line up under its first line. */
 function indented(text: string, first: string, width: number): string {
-  return text.split('\n').map((line, i) => (i === 0 ? first : ' '.repeat(width)) + line).join('\n');
+  return text
+    .split('\n')
+    .map((line, i) => (i === 0 ? first : ' '.repeat(width)) + line)
+    .join('\n');
 }
 
 function helpText(): string {

@@ -82,7 +82,11 @@ export class Engine {
     if (retentionDays > 0) await prune(store, retentionDays, log);
     const recorder = await Recorder.open(store, { saveIntervalMs: opts.saveIntervalMs, log });
     const { summaryBase, guards } = await buildGuards(store, opts, log);
-    const unpricedModels = new UnpricedModels({ store: UnpricedModelFile.inDataDir(opts.dataDir, log), overridesFile: userPriceOverridesFile(opts.dataDir), log });
+    const unpricedModels = new UnpricedModels({
+      store: UnpricedModelFile.inDataDir(opts.dataDir, log),
+      overridesFile: userPriceOverridesFile(opts.dataDir),
+      log,
+    });
     const management = buildManagement({ opts, store, routes, recorder, guards, unpricedModels, summaryBase, log });
     const proxy = buildProxy({ opts, routes, recorder, guards, unpricedModels, management, log });
     const url = await listenOrCloseAll(proxy, opts.port, { management, recorder, store });
@@ -121,7 +125,6 @@ export class Engine {
   }
 }
 
-
 /** Refreshed price data, when the user fetched some; the bundled catalogue otherwise. */
 function loadRefreshedPrices(dataDir: string, log: Log): void {
   const prices = loadStoredPriceData(dataDir, log);
@@ -132,7 +135,12 @@ function loadRefreshedPrices(dataDir: string, log: Log): void {
 async function buildGuards(store: SpendStore, opts: EngineOptions, log: Log): Promise<{ summaryBase: SummaryBase; guards: Guards }> {
   const now = Date.now();
   const summaryBase = await store.run('summary', 'base', now);
-  const guards = new Guards({ baseline: await store.run('guardBaseline', 'load', now), settings: opts.settings, alertedStore: BudgetAlertFile.inDataDir(opts.dataDir, log), log });
+  const guards = new Guards({
+    baseline: await store.run('guardBaseline', 'load', now),
+    settings: opts.settings,
+    alertedStore: BudgetAlertFile.inDataDir(opts.dataDir, log),
+    log,
+  });
   return { summaryBase, guards };
 }
 
@@ -145,7 +153,16 @@ interface EngineParts {
   log: Log;
 }
 
-function buildManagement({ opts, store, routes, recorder, guards, unpricedModels, summaryBase, log }: EngineParts & { store: SpendStore; summaryBase: SummaryBase }): ManagementApi {
+function buildManagement({
+  opts,
+  store,
+  routes,
+  recorder,
+  guards,
+  unpricedModels,
+  summaryBase,
+  log,
+}: EngineParts & { store: SpendStore; summaryBase: SummaryBase }): ManagementApi {
   const management: ManagementApi = new ManagementApi({
     recorder,
     summaryBase,
@@ -191,7 +208,11 @@ function buildProxy({ opts, routes, recorder, guards, unpricedModels, management
 }
 
 /** Starts listening; when that fails, closes what was opened so far and says why. */
-async function listenOrCloseAll(proxy: ProxyServer, port: number | undefined, opened: { management: ManagementApi; recorder: Recorder; store: SpendStore }): Promise<string> {
+async function listenOrCloseAll(
+  proxy: ProxyServer,
+  port: number | undefined,
+  opened: { management: ManagementApi; recorder: Recorder; store: SpendStore },
+): Promise<string> {
   try {
     return await proxy.listen(port ?? DEFAULT_PORT);
   } catch (e) {
@@ -199,13 +220,22 @@ async function listenOrCloseAll(proxy: ProxyServer, port: number | undefined, op
     await opened.recorder.close();
     await opened.store.close();
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') throw Object.assign(new Error(`port ${port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), { code: 'EADDRINUSE' });
+    if (err.code === 'EADDRINUSE')
+      throw Object.assign(new Error(`port ${port} on 127.0.0.1 is already in use (is another burnrate serve running? choose another with --port)`), {
+        code: 'EADDRINUSE',
+      });
     throw e;
   }
 }
 
 /** Starts sending records to an OpenTelemetry collector; undefined when that failed. */
-async function startOtlpExport(otlp: NonNullable<EngineOptions['otlp']>, dbPath: string | undefined, store: SpendStore, recorder: Recorder, log: Log): Promise<OtlpExporter | undefined> {
+async function startOtlpExport(
+  otlp: NonNullable<EngineOptions['otlp']>,
+  dbPath: string | undefined,
+  store: SpendStore,
+  recorder: Recorder,
+  log: Log,
+): Promise<OtlpExporter | undefined> {
   try {
     // Loaded only when export is on: the OpenTelemetry SDK is the engine's largest module (~25 MB).
     const { OtlpExporter } = require('./export/otlpExport') as typeof import('./export/otlpExport');
@@ -231,7 +261,11 @@ async function startOtlpExport(otlp: NonNullable<EngineOptions['otlp']>, dbPath:
  * aside (`<db>.unreadable-<time>`) and a new one started, so the proxy keeps working; the caller
  * tells the user where the old file is. Its journal, readable line by line, is replayed into the new one.
  */
-async function openStoreKeepingUnreadableAside(file: string | undefined, idleStopMs: number, log: Log): Promise<{ store: SpendStore; keptAside?: { file: string; reason: string } }> {
+async function openStoreKeepingUnreadableAside(
+  file: string | undefined,
+  idleStopMs: number,
+  log: Log,
+): Promise<{ store: SpendStore; keptAside?: { file: string; reason: string } }> {
   try {
     return { store: await SpendStore.open(file, { create: true, idleStopMs }) };
   } catch (e) {

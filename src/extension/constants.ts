@@ -47,9 +47,15 @@ export const Settings = {
 
 /** Settings that redirect traffic: machine-scoped, and restricted in untrusted workspaces. */
 export const TRAFFIC_SETTINGS = [
-  Settings.port, Settings.upstreams, Settings.maxBodyMb,
+  Settings.port,
+  Settings.upstreams,
+  Settings.maxBodyMb,
   // Where records (and the collector's credentials) go, and where prices come from: the user's choice, never a workspace's.
-  Settings.otlpEnabled, Settings.otlpEndpoint, Settings.otlpHeaders, Settings.otlpProtocol, Settings.pricesDataUrl,
+  Settings.otlpEnabled,
+  Settings.otlpEndpoint,
+  Settings.otlpHeaders,
+  Settings.otlpProtocol,
+  Settings.pricesDataUrl,
 ] as const;
 
 export const ContextKeys = {

@@ -78,13 +78,24 @@ export class DashboardPanel implements vscode.Disposable {
     switch (m.method) {
       case 'dashboard': {
         const p = m.params as HostRequests['dashboard']['params'];
-        return callRoute(access, R.dashboard, { since: Number(p.since), until: Number(p.until), workspace: p.workspace ? String(p.workspace) : undefined }, QUERY_TIMEOUT_MS);
+        return callRoute(
+          access,
+          R.dashboard,
+          { since: Number(p.since), until: Number(p.until), workspace: p.workspace ? String(p.workspace) : undefined },
+          QUERY_TIMEOUT_MS,
+        );
       }
       case 'prices':
         return callRoute(access, R.prices, { q: String((m.params as HostRequests['prices']['params']).q ?? '') }, QUERY_TIMEOUT_MS);
       case 'estimate': {
         const p = m.params as HostRequests['estimate']['params'];
-        const q = { model: String(p.model), inputTokens: Number(p.inputTokens), cachedTokens: Number(p.cachedTokens), outputTokens: Number(p.outputTokens), requestsPerDay: Number(p.requestsPerDay) };
+        const q = {
+          model: String(p.model),
+          inputTokens: Number(p.inputTokens),
+          cachedTokens: Number(p.cachedTokens),
+          outputTokens: Number(p.outputTokens),
+          requestsPerDay: Number(p.requestsPerDay),
+        };
         return callRoute(access, R.estimate, q, QUERY_TIMEOUT_MS);
       }
       case 'export':

@@ -136,4 +136,3 @@ export interface CostEstimate {
   perMonthUsd: number;
   source: string;
 }
-

@@ -56,7 +56,8 @@ export const GUARD_META = [
     limit: 'maxRepeats',
     setting: 'burnrate.guard.maxRepeats',
     label: 'repeated request',
-    description: 'Runaway guard: most times one session may send the same request (same provider, path and body) within 10 minutes: an agent going round in circles (0 = no limit).',
+    description:
+      'Runaway guard: most times one session may send the same request (same provider, path and body) within 10 minutes: an agent going round in circles (0 = no limit).',
     type: 'integer',
     default: 0,
   },
@@ -65,7 +66,8 @@ export const GUARD_META = [
     limit: 'retryStormErrors',
     setting: 'burnrate.guard.retryStormErrors',
     label: 'retry storm',
-    description: 'Runaway guard: a retry storm is this many failed calls in a row from one session arriving on average less than a second apart, faster than any backoff (0 = off).',
+    description:
+      'Runaway guard: a retry storm is this many failed calls in a row from one session arriving on average less than a second apart, faster than any backoff (0 = off).',
     type: 'integer',
     default: 10,
   },

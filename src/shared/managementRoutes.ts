@@ -158,7 +158,9 @@ export const ManagementRoutes = {
 export type ManagementRouteName = keyof typeof ManagementRoutes;
 
 /** Each route's path by name. */
-export const MANAGEMENT_ROUTES = Object.fromEntries(Object.entries(ManagementRoutes).map(([name, r]) => [name, r.path])) as { readonly [N in ManagementRouteName]: string };
+export const MANAGEMENT_ROUTES = Object.fromEntries(Object.entries(ManagementRoutes).map(([name, r]) => [name, r.path])) as {
+  readonly [N in ManagementRouteName]: string;
+};
 
 /** What the dashboard may do to a session, and the route of each. */
 export const SESSION_ACTION_ROUTES = {

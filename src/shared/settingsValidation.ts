@@ -78,7 +78,10 @@ function checkStringMap<K extends SettingKey>(key: K, url: boolean, value: Recor
 
 function checkNumbers<K extends SettingKey>(key: K, row: { exclusiveMinimum?: number; maximum?: number }, value: unknown[]): SettingCheck<K> {
   const good = (n: unknown): n is number =>
-    typeof n === 'number' && Number.isFinite(n) && (row.exclusiveMinimum === undefined || n > row.exclusiveMinimum) && (row.maximum === undefined || n <= row.maximum);
+    typeof n === 'number' &&
+    Number.isFinite(n) &&
+    (row.exclusiveMinimum === undefined || n > row.exclusiveMinimum) &&
+    (row.maximum === undefined || n <= row.maximum);
   const problems = value.filter((n) => !good(n)).map((n) => `"${key}" should hold ${numbersWithin(row)}, got ${JSON.stringify(n)} in the list`);
   const kept = [...new Set(value.filter(good))].sort((a, b) => a - b);
   return { value: kept as BurnRateSettings[K], problems };

@@ -40,7 +40,10 @@ let browser: Browser;
 let page: Page;
 const problems: string[] = [];
 
-const report = (...args: string[]) => JSON.parse(spawnSync(process.execPath, [CLI, 'report', '--db', db, '--json', ...args], { env, encoding: 'utf8' }).stdout) as { total: { costUsd: number; requests: number } };
+const report = (...args: string[]) =>
+  JSON.parse(spawnSync(process.execPath, [CLI, 'report', '--db', db, '--json', ...args], { env, encoding: 'utf8' }).stdout) as {
+    total: { costUsd: number; requests: number };
+  };
 
 async function traffic(): Promise<void> {
   const messages = [{ role: 'user' as const, content: 'hi' }];
@@ -55,7 +58,24 @@ async function traffic(): Promise<void> {
 before(async () => {
   fake = await startFakeProvider();
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ 'burnrate.budget.daily': 1, 'burnrate.budget.monthly': 0 }));
-  serve = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', db, '--config', path.join(dir, 'config.json'), '--upstream', `openai=${fake.url}`, '--upstream', `anthropic=${fake.url}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  serve = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--db',
+      db,
+      '--config',
+      path.join(dir, 'config.json'),
+      '--upstream',
+      `openai=${fake.url}`,
+      '--upstream',
+      `anthropic=${fake.url}`,
+    ],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   await new Promise<void>((resolve, reject) => {
     let out = '';
     serve.stdout!.on('data', (d) => {
@@ -114,7 +134,10 @@ test('the page opens with the printed link and shows what `burnrate report` show
   assert.equal(await page.locator('[data-testid="feed"] tbody tr').count(), 5);
   // Which SDK made the calls: four through the OpenAI SDK, one through the Anthropic SDK.
   const clients = await page.locator('[data-testid="clients"] tbody tr').allInnerTexts();
-  assert.deepEqual(clients.map((row) => [row.split('\t')[0], row.split('\t').pop()]).sort(), [['anthropic-node', '1'], ['openai-node', '4']]);
+  assert.deepEqual(clients.map((row) => [row.split('\t')[0], row.split('\t').pop()]).sort(), [
+    ['anthropic-node', '1'],
+    ['openai-node', '4'],
+  ]);
   assert.match(await page.locator('[data-testid="gauge-daily"]').innerText(), new RegExp(`\\${money(today.total.costUsd)} of \\$1\\.00`));
   assert.match(await page.locator('[data-testid="gauge-monthly"]').innerText(), /no monthly budget set/);
 
@@ -186,9 +209,11 @@ const chat = (tags: string) => new OpenAI({ apiKey: 'sk-page-test', baseURL: `${
 test('leak hints name the dollar figures the data layer computes from the records', async () => {
   // A feature resending long prompts that read nothing from the cache, and one whose spend is output.
   fake.setUsage({ input: 3000, cachedRead: 0, output: 100 });
-  for (let i = 0; i < 4; i++) await chat('feature=rag,session=rag-1').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the same long context' }] });
+  for (let i = 0; i < 4; i++)
+    await chat('feature=rag,session=rag-1').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the same long context' }] });
   fake.setUsage({ input: 200, cachedRead: 0, output: 2000 });
-  for (let i = 0; i < 3; i++) await chat('feature=essay,session=essay-1').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'write at length' }] });
+  for (let i = 0; i < 3; i++)
+    await chat('feature=essay,session=essay-1').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'write at length' }] });
   fake.reset();
 
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="leaks"] li').length >= 2, undefined, { timeout: 10_000 });
@@ -211,7 +236,7 @@ test('leak hints name the dollar figures the data layer computes from the record
 
 const sessionRow = (id: string) => page.locator(`[data-testid="live-sessions"] tr[data-session="${id}"]`);
 
-test('Stop in the Sessions list refuses the session\'s next call; Allow lets it go on', async () => {
+test("Stop in the Sessions list refuses the session's next call; Allow lets it go on", async () => {
   await chat('feature=agent,session=agent-9').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'step 1' }] });
   await sessionRow('agent-9').waitFor({ timeout: 10_000 });
   assert.match(await sessionRow('agent-9').locator('td').nth(1).innerText(), /^active/);
@@ -221,16 +246,23 @@ test('Stop in the Sessions list refuses the session\'s next call; Allow lets it 
   assert.match(await sessionRow('agent-9').locator('td').nth(1).innerText(), /^stopped/);
 
   const upstreamCalls = fake.calls.length;
-  await assert.rejects(chat('feature=agent,session=agent-9').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'step 2' }] }), (e: Error & { status?: number }) => {
-    assert.equal(e.status, 403);
-    assert.match(e.message, /Burn Rate: session "agent-9" is stopped/);
-    return true;
-  });
+  await assert.rejects(
+    chat('feature=agent,session=agent-9').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'step 2' }] }),
+    (e: Error & { status?: number }) => {
+      assert.equal(e.status, 403);
+      assert.match(e.message, /Burn Rate: session "agent-9" is stopped/);
+      return true;
+    },
+  );
   assert.equal(fake.calls.length, upstreamCalls, 'the refused call never reached the provider');
   // Other sessions go on.
   await chat('feature=agent,session=agent-10').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'step 1' }] });
   // The refused call is counted on the page without a reload.
-  await page.waitForFunction(() => document.querySelector('[data-testid="live-sessions"] tr[data-session="agent-9"] td:nth-child(8)')?.textContent === '1', undefined, { timeout: 10_000 });
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid="live-sessions"] tr[data-session="agent-9"] td:nth-child(8)')?.textContent === '1',
+    undefined,
+    { timeout: 10_000 },
+  );
 
   await sessionRow('agent-9').getByRole('button', { name: 'Allow' }).click();
   await sessionRow('agent-9').getByRole('button', { name: 'Stop' }).waitFor();
@@ -241,9 +273,12 @@ test('Stop in the Sessions list refuses the session\'s next call; Allow lets it 
 test('a guard trip shows as an alert and in the Sessions list; Raise limit lets the session go on', async () => {
   const secret = fs.readFileSync(path.join(dir, 'management-secret'), 'utf8').trim();
   // The settings route replaces the global settings: keep the daily budget of the config file.
-  const settings = (values: Record<string, unknown>) => fetch(`${base}/_burnrate/settings`, {
-    method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify({ global: { 'burnrate.budget.daily': 1, ...values } }),
-  });
+  const settings = (values: Record<string, unknown>) =>
+    fetch(`${base}/_burnrate/settings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ global: { 'burnrate.budget.daily': 1, ...values } }),
+    });
   assert.equal((await settings({ 'burnrate.guard.maxRepeats': 2, 'burnrate.guard.onTrip': 'block' })).status, 200);
   try {
     const again = () => chat('feature=loop,session=loop-3').create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'same thing' }] });
@@ -271,20 +306,28 @@ test('a guard trip shows as an alert and in the Sessions list; Raise limit lets 
 
 test('the price table says where its prices come from and of when, with nothing cut off', async () => {
   await page.locator('input[aria-label="Search prices"]').fill('gpt-4o-mini');
-  await page.waitForFunction(() => /Prices from genai-prices@[\d.]+ of \d{4}-\d{2}-\d{2}/.test(document.querySelector('[data-testid="price-source"]')?.textContent ?? ''));
+  await page.waitForFunction(() =>
+    /Prices from genai-prices@[\d.]+ of \d{4}-\d{2}-\d{2}/.test(document.querySelector('[data-testid="price-source"]')?.textContent ?? ''),
+  );
   const cell = page.locator('[data-testid="prices"] tbody tr').first().locator('td').nth(5);
   assert.match(await cell.innerText(), /^genai-prices@[\d.]+$/);
   // The source column is not clipped: its text fits its cell, and the table fits its card.
   const clipped = await page.evaluate(() => {
     const table = document.querySelector('[data-testid="prices"]') as HTMLElement;
     const cells = [...table.querySelectorAll('tbody td')] as HTMLElement[];
-    return { cells: cells.filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.textContent), overflow: table.scrollWidth > (table.parentElement as HTMLElement).clientWidth };
+    return {
+      cells: cells.filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.textContent),
+      overflow: table.scrollWidth > (table.parentElement as HTMLElement).clientWidth,
+    };
   });
   assert.deepEqual(clipped, { cells: [], overflow: false });
 });
 
 test('a call to a model with no known price shows as the unpriced tile, naming the model and what to do', async () => {
-  await new OpenAI({ apiKey: 'sk-page-test', baseURL: `${base}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'mystery-page-model', messages: [{ role: 'user', content: 'hi' }] });
+  await new OpenAI({ apiKey: 'sk-page-test', baseURL: `${base}/openai/v1`, maxRetries: 0 }).chat.completions.create({
+    model: 'mystery-page-model',
+    messages: [{ role: 'user', content: 'hi' }],
+  });
   const tile = page.locator('[data-testid="tile-unpriced"]');
   await tile.waitFor({ timeout: 10_000 });
   assert.equal(await tile.locator('.value').innerText(), '1');

@@ -47,7 +47,12 @@ const DATA_DIR = path.join(USER_DATA, 'User/globalStorage', `${PKG.publisher}.${
 /** The request every test sends: gpt-4o, 100k input and 20k output tokens. */
 const USAGE = { input: 100_000, cachedRead: 0, cacheWrite: 0, cacheWrite1h: 0, output: 20_000, reasoning: 0 };
 const COST_NANOS = priceUsage('openai', 'gpt-4o', {
-  inputTokens: USAGE.input, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: USAGE.output, reasoningTokens: 0,
+  inputTokens: USAGE.input,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  cacheWrite1hTokens: 0,
+  outputTokens: USAGE.output,
+  reasoningTokens: 0,
 }).costNanos;
 const amount = (requests: number) => formatUsd(nanosToUsd(COST_NANOS * requests));
 
@@ -200,15 +205,33 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
 
     const env: NodeJS.ProcessEnv = { ...process.env, BURNRATE_HOME: path.join(E2E, 'cli-home'), SHELL: '/bin/bash' };
     for (const r of DEFAULT_ROUTES) delete env[r.env];
-    const install = spawnSync(CODE_SERVER, ['--extensions-dir', EXTENSIONS, '--user-data-dir', USER_DATA, '--install-extension', VSIX], { env, encoding: 'utf8' });
+    const install = spawnSync(CODE_SERVER, ['--extensions-dir', EXTENSIONS, '--user-data-dir', USER_DATA, '--install-extension', VSIX], {
+      env,
+      encoding: 'utf8',
+    });
     assert.equal(install.status, 0, `install failed: ${install.stdout}\n${install.stderr}`);
     assert.match(install.stdout + install.stderr, /successfully installed/i);
 
     const log = fs.openSync(path.join(E2E, 'code-server.log'), 'w');
     codeServer = spawn(
       CODE_SERVER,
-      ['--config', path.join(E2E, 'cs-config.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${csPort}`, '--disable-telemetry', '--disable-update-check',
-        '--disable-workspace-trust', '--disable-getting-started-override', '--extensions-dir', EXTENSIONS, '--user-data-dir', USER_DATA, WORKSPACE],
+      [
+        '--config',
+        path.join(E2E, 'cs-config.yaml'),
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${csPort}`,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        '--disable-getting-started-override',
+        '--extensions-dir',
+        EXTENSIONS,
+        '--user-data-dir',
+        USER_DATA,
+        WORKSPACE,
+      ],
       { detached: true, stdio: ['ignore', log, log], env },
     );
     await until('code-server', async () => (await get(csPort, '/healthz')).status === 200, 60_000);
@@ -216,7 +239,16 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
     });
     console.log(`e2e: ${E2E} · proxy port ${proxyPort} · code-server :${csPort} · screenshots in ${SHOTS}`);
   });
@@ -239,7 +271,7 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     await fake?.close();
   });
 
-  test('the status bar shows today\'s spend as soon as the window is up', async () => {
+  test("the status bar shows today's spend as soon as the window is up", async () => {
     window1 = await openWindow();
     await statusItem(window1).waitFor({ timeout: 60_000 });
     await until('$0.00 in the status bar', async () => (await statusText(window1)) === '$0.00');
@@ -259,31 +291,41 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     const hover = window1.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'This month' }).first();
     await hover.waitFor({ timeout: 10_000 });
     const text = await hover.innerText();
-    for (const part of ['Today', 'This week', 'This month', 'Budget', 'gpt-4o', `127.0.0.1:${proxyPort}`]) assert.ok(text.includes(part), `tooltip shows ${part}:\n${text}`);
+    for (const part of ['Today', 'This week', 'This month', 'Budget', 'gpt-4o', `127.0.0.1:${proxyPort}`])
+      assert.ok(text.includes(part), `tooltip shows ${part}:\n${text}`);
     await shot(window1, '3-tooltip');
     await window1.mouse.move(10, 10);
   });
 
-  test('integrated terminals get the providers\' base URLs and the capture hooks, pointing at the proxy with the workspace tag', async () => {
+  test("integrated terminals get the providers' base URLs and the capture hooks, pointing at the proxy with the workspace tag", async () => {
     const out = path.join(E2E, 'terminal-env.txt');
     await runCommand(window1, 'Terminal: Create New Terminal');
     // The preload named in NODE_OPTIONS is the extension's copy in its global storage (stable across updates).
-    await typeInTerminal(window1, `echo "$OPENAI_BASE_URL $ANTHROPIC_BASE_URL $BURNRATE_PROXY \${GOOGLE_GEMINI_BASE_URL:-captured} $(test -f "\${NODE_OPTIONS##* }" && case "\${NODE_OPTIONS##* }" in */globalStorage/*) echo preload-installed;; esac)" > ${out}`);
+    await typeInTerminal(
+      window1,
+      `echo "$OPENAI_BASE_URL $ANTHROPIC_BASE_URL $BURNRATE_PROXY \${GOOGLE_GEMINI_BASE_URL:-captured} $(test -f "\${NODE_OPTIONS##* }" && case "\${NODE_OPTIONS##* }" in */globalStorage/*) echo preload-installed;; esac)" > ${out}`,
+    );
     const line = await until('the terminal wrote its env', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').trim());
     const base = `http://127.0.0.1:${proxyPort}/~workspace=e2e-project`;
     // Gemini's clients are captured by the hooks (burnrate.terminal.intercept), not by a variable.
     assert.equal(line, `${base}/openai/v1 ${base}/anthropic ${base} captured preload-installed`);
   });
 
-  test('a metered terminal has its own session; the user\'s script runs unchanged and is recorded as that session', async () => {
+  test("a metered terminal has its own session; the user's script runs unchanged and is recorded as that session", async () => {
     const script = writeUserScript();
     const envOut = path.join(E2E, 'metered-env.txt');
     const replyOut = path.join(E2E, 'metered-reply.txt');
     await runCommand(window1, 'Burn Rate: New Metered Terminal');
-    await window1.locator('.terminal-tab, .tabs-container .label-name, .single-terminal-tab', { hasText: 'Burn Rate' }).first().waitFor({ timeout: 15_000 }).catch(() => undefined);
+    await window1
+      .locator('.terminal-tab, .tabs-container .label-name, .single-terminal-tab', { hasText: 'Burn Rate' })
+      .first()
+      .waitFor({ timeout: 15_000 })
+      .catch(() => undefined);
     await sleep(500);
     await typeInTerminal(window1, `echo "$BURNRATE_SESSION $OPENAI_BASE_URL" > ${envOut}; node ${script} ${replyOut}`);
-    const [session, url] = (await until('the metered terminal wrote its env', () => fs.existsSync(envOut) && fs.readFileSync(envOut, 'utf8').trim())).split(' ');
+    const [session, url] = (await until('the metered terminal wrote its env', () => fs.existsSync(envOut) && fs.readFileSync(envOut, 'utf8').trim())).split(
+      ' ',
+    );
     await shot(window1, '4-metered-terminal');
     assert.match(session, /^term-\d{4}-[0-9a-f]{4}$/, `BURNRATE_SESSION in the metered terminal (${session})`);
     // The terminal's id is the session of calls that bring none of their own (~run=).
@@ -337,7 +379,11 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     const ownerPid = JSON.parse((await get(proxyPort, '/_burnrate/health')).body).pid as number;
 
     await sendRequest('third');
-    await until('both windows show the third request', async () => (await statusText(window1)) === amount(3) && (await statusText(window2)) === amount(3), 10_000);
+    await until(
+      'both windows show the third request',
+      async () => (await statusText(window1)) === amount(3) && (await statusText(window2)) === amount(3),
+      10_000,
+    );
     // 90 % of the daily budget: the warning colour, in both windows.
     const background = async (page: Page) => statusItem(page).evaluate((el) => getComputedStyle(el).backgroundColor);
     assert.notEqual(await background(window2), 'rgba(0, 0, 0, 0)');
@@ -345,10 +391,14 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
 
     // The first window goes away (a reload shuts its extension host down, as closing it does).
     await window1.close({ runBeforeUnload: true });
-    const newOwner = await until('another process hosts the engine', async () => {
-      const h = JSON.parse((await get(proxyPort, '/_burnrate/health')).body) as { pid: number };
-      return h.pid !== ownerPid && h.pid;
-    }, 60_000);
+    const newOwner = await until(
+      'another process hosts the engine',
+      async () => {
+        const h = JSON.parse((await get(proxyPort, '/_burnrate/health')).body) as { pid: number };
+        return h.pid !== ownerPid && h.pid;
+      },
+      60_000,
+    );
     console.log(`e2e: engine moved from process ${ownerPid} to ${newOwner}`);
     await sendRequest('fourth');
     await until('window 2 counts the request after the takeover', async () => (await statusText(window2)) === amount(4), 15_000);
@@ -356,7 +406,6 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     await window2.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'served by this window' }).first().waitFor({ timeout: 10_000 });
     await shot(window2, '7-after-takeover');
     await window2.mouse.move(10, 10);
-
   });
 
   test('pause and resume recording from the command palette; estimate a cost', async () => {
@@ -377,7 +426,10 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     await window2.locator('.quick-input-list .monaco-list-row', { hasText: 'gpt-4o-mini' }).first().waitFor();
     await window2.keyboard.press('Enter');
     // The input and output prompts open with their defaults (1000 and 500).
-    for (const [prefilled, tokens] of [['1000', '1000000'], ['500', '1000000']]) {
+    for (const [prefilled, tokens] of [
+      ['1000', '1000000'],
+      ['500', '1000000'],
+    ]) {
       await until(`the prompt prefilled with ${prefilled}`, async () => (await input.inputValue()) === prefilled);
       await input.fill(tokens);
       await window2.keyboard.press('Enter');
@@ -398,7 +450,8 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     const db = await SpendDatabase.open(dbFile, { create: true });
     db.insert(journalled);
     // Sessions named by the caller (the metered terminal's); untagged calls get inferred `auto-…` ones.
-    const rows = db.db.exec(`SELECT COUNT(*), SUM(cost_nanos), COUNT(DISTINCT CASE WHEN session NOT LIKE 'auto-%' THEN session END) FROM requests`)[0].values[0];
+    const rows = db.db.exec(`SELECT COUNT(*), SUM(cost_nanos), COUNT(DISTINCT CASE WHEN session NOT LIKE 'auto-%' THEN session END) FROM requests`)[0]
+      .values[0];
     db.close();
     assert.deepEqual(rows, [requests, COST_NANOS * requests, 1]);
   });
@@ -459,11 +512,13 @@ describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 60
 
   function getJson(p: number, route: string, secret: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: p, path: route, headers: { authorization: `Bearer ${secret}` } }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${route}: ${res.statusCode} ${body}`))));
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: p, path: route, headers: { authorization: `Bearer ${secret}` } }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${route}: ${res.statusCode} ${body}`))));
+        })
+        .on('error', reject);
     });
   }
 
@@ -503,24 +558,54 @@ describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 60
     // The same machine-scoped settings as Remote settings too: in a remote window (code-server is
     // one) VS Code takes them from there once the user settings change.
     fs.mkdirSync(path.join(userData, 'Machine'), { recursive: true });
-    fs.writeFileSync(path.join(userData, 'Machine/settings.json'), JSON.stringify({ 'burnrate.proxy.port': port, 'burnrate.upstreams': userSettings['burnrate.upstreams'] }, null, 2));
+    fs.writeFileSync(
+      path.join(userData, 'Machine/settings.json'),
+      JSON.stringify({ 'burnrate.proxy.port': port, 'burnrate.upstreams': userSettings['burnrate.upstreams'] }, null, 2),
+    );
     const env: NodeJS.ProcessEnv = { ...process.env, BURNRATE_HOME: path.join(dir, 'cli-home'), SHELL: '/bin/bash' };
     for (const r of DEFAULT_ROUTES) delete env[r.env];
     const extensions = path.join(dir, 'ext');
-    const install = spawnSync(CODE_SERVER, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', VSIX], { env, encoding: 'utf8' });
+    const install = spawnSync(CODE_SERVER, ['--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', VSIX], {
+      env,
+      encoding: 'utf8',
+    });
     assert.equal(install.status, 0, `install failed: ${install.stdout}\n${install.stderr}`);
     const log = fs.openSync(path.join(dir, 'code-server.log'), 'w');
     server = spawn(
       CODE_SERVER,
-      ['--config', path.join(dir, 'cs-config.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${csGuardPort}`, '--disable-telemetry', '--disable-update-check',
-        '--disable-workspace-trust', '--disable-getting-started-override', '--extensions-dir', extensions, '--user-data-dir', userData, folder],
+      [
+        '--config',
+        path.join(dir, 'cs-config.yaml'),
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${csGuardPort}`,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-workspace-trust',
+        '--disable-getting-started-override',
+        '--extensions-dir',
+        extensions,
+        '--user-data-dir',
+        userData,
+        folder,
+      ],
       { detached: true, stdio: ['ignore', log, log], env },
     );
     await until('code-server', async () => (await get(csGuardPort, '/healthz')).status === 200, 60_000);
     chrome = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
     });
     page = await chrome.newPage({ viewport: { width: 1400, height: 860 } });
     await page.goto(`http://127.0.0.1:${csGuardPort}/?folder=${encodeURIComponent(folder)}`);
@@ -554,10 +639,14 @@ describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 60
     assert.match(await notice.innerText(), /Daily budget: \$0\.90 of \$1\.00 spent \(90\u00a0%\)\./);
     assert.match(await notice.innerText(), /Source: Burn Rate/);
     assert.deepEqual(await toastButtons(notice), ['Open Dashboard', 'Raise Budget']);
-    await until('the warning colour', async () => {
-      const c = await colours();
-      return c.item === c.warning && c.item !== c.error;
-    }, 10_000);
+    await until(
+      'the warning colour',
+      async () => {
+        const c = await colours();
+        return c.item === c.warning && c.item !== c.error;
+      },
+      10_000,
+    );
     await sleep(400);
     await shot(page, 'g1-budget-80-warning');
   });
@@ -567,10 +656,14 @@ describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 60
     const exceeded = toast(/Daily budget: \$1\.35 of \$1\.00/);
     await exceeded.waitFor({ timeout: 15_000 });
     assert.match(await exceeded.innerText(), /\(135\u00a0%\)\. Calls still go through \(burnrate\.budget\.onExceed is "warn"\)\./);
-    await until('the error colour', async () => {
-      const c = await colours();
-      return c.item === c.error;
-    }, 10_000);
+    await until(
+      'the error colour',
+      async () => {
+        const c = await colours();
+        return c.item === c.error;
+      },
+      10_000,
+    );
     // The fourth call within a minute from the same session: over maxRequestsPerMinute (3), warn mode.
     assert.equal((await call('e2e-loop')).reply, 'Hello from fake openai.', 'warn mode: the call goes through');
     const trip = toast('e2e-loop');
@@ -595,7 +688,10 @@ describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 60
     const refused = await call('e2e-loop');
     assert.equal(refused.status, 403);
     assert.equal(refused.code, 'session_stopped');
-    assert.match(refused.message ?? '', /session "e2e-loop" is stopped \(stopped by the user\)\. Its calls are refused and not sent to the provider\. To let it go on: "Burn Rate: Allow Session"/);
+    assert.match(
+      refused.message ?? '',
+      /session "e2e-loop" is stopped \(stopped by the user\)\. Its calls are refused and not sent to the provider\. To let it go on: "Burn Rate: Allow Session"/,
+    );
     assert.equal(guardFake.calls.length, upstreamBefore, 'the refused call (and no SDK retry) reached the provider');
     assert.equal((await call('e2e-other')).reply, 'Hello from fake openai.', 'another session goes on');
     await sleep(300);
@@ -609,7 +705,7 @@ describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 60
     assert.equal((await call('e2e-loop')).reply, 'Hello from fake openai.');
   });
 
-  test('block mode: the trip stops the session and says so; the notification\'s Allow Session lets it go on', async () => {
+  test("block mode: the trip stops the session and says so; the notification's Allow Session lets it go on", async () => {
     // As a user would: the Settings editor, Burn Rate's guard action set to "block".
     await runCommand(page, 'Preferences: Open User Settings');
     const search = page.locator('.settings-editor .suggest-input-container textarea, .settings-editor .settings-header textarea').first();
@@ -625,10 +721,14 @@ describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 60
     await runCommand(page, 'View: Close Editor');
     // The window sends the changed setting to the engine; then a fresh session loops.
     const secret = fs.readFileSync(path.join(userData, 'User/globalStorage', `${PKG.publisher}.${PKG.name}`, 'management-secret'), 'utf8').trim();
-    await until('onTrip block in the engine', async () => {
-      const guards = await getJson(port, '/_burnrate/guards', secret);
-      return (guards as { global: { guard: { onTrip: string } } }).global.guard.onTrip === 'block';
-    }, 20_000);
+    await until(
+      'onTrip block in the engine',
+      async () => {
+        const guards = await getJson(port, '/_burnrate/guards', secret);
+        return (guards as { global: { guard: { onTrip: string } } }).global.guard.onTrip === 'block';
+      },
+      20_000,
+    );
     const upstreamBeforeLoop = guardFake.calls.length;
     for (let i = 0; i < 3; i++) assert.equal((await call('e2e-runaway')).reply, 'Hello from fake openai.');
     const fourth = await call('e2e-runaway');
@@ -637,7 +737,10 @@ describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 60
     assert.equal(guardFake.calls.length, upstreamBeforeLoop + 3);
     const trip = toast(/Session "e2e-runaway" made 4 calls within a minute/);
     await trip.waitFor({ timeout: 15_000 });
-    assert.match(await trip.innerText(), /Its calls are refused and its open streams cut\. Allow Session lets it go on; Raise Limit doubles its limit for this session\./);
+    assert.match(
+      await trip.innerText(),
+      /Its calls are refused and its open streams cut\. Allow Session lets it go on; Raise Limit doubles its limit for this session\./,
+    );
     assert.deepEqual(await toastButtons(trip), ['Allow Session', 'Raise Limit']);
     await sleep(400);
     await shot(page, 'g6-guard-block');

@@ -9,7 +9,6 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { burnrate, expectedNanos, AGENT_BIN_PATH, unmeteredEnv, useMeteredTestBed } from '../support/meteredRun';
 
-
 const bed = useMeteredTestBed();
 
 interface AgentCase {
@@ -25,13 +24,41 @@ interface AgentCase {
 }
 
 const AGENTS: AgentCase[] = [
-  { agent: 'Claude Code', command: ['claude', '-p', 'hi'], key: { ANTHROPIC_API_KEY: 'sk-ant-test' }, provider: 'anthropic', client: 'claude-code', via: 'ANTHROPIC_BASE_URL' },
+  {
+    agent: 'Claude Code',
+    command: ['claude', '-p', 'hi'],
+    key: { ANTHROPIC_API_KEY: 'sk-ant-test' },
+    provider: 'anthropic',
+    client: 'claude-code',
+    via: 'ANTHROPIC_BASE_URL',
+  },
   // --skip-trust and -m are Gemini CLI's own needs in a fresh headless HOME (no trusted folder; its
   // default "auto" model first asks a classifier model for a JSON routing answer).
-  { agent: 'Gemini CLI', command: ['gemini', '--skip-trust', '-m', 'gemini-2.5-flash', '-p', 'hi'], key: { GEMINI_API_KEY: 'test-key' }, provider: 'gemini', client: 'gemini-cli', via: 'the Node preload' },
+  {
+    agent: 'Gemini CLI',
+    command: ['gemini', '--skip-trust', '-m', 'gemini-2.5-flash', '-p', 'hi'],
+    key: { GEMINI_API_KEY: 'test-key' },
+    provider: 'gemini',
+    client: 'gemini-cli',
+    via: 'the Node preload',
+  },
   // Qwen Code asks for its auth type before a non-interactive run.
-  { agent: 'Qwen Code', command: ['qwen', '--auth-type', 'openai', '-m', 'gpt-4o-mini', '-p', 'hi'], key: { OPENAI_API_KEY: 'sk-test' }, provider: 'openai', client: 'qwen-code', via: 'OPENAI_BASE_URL' },
-  { agent: 'opencode', command: ['opencode', 'run', 'hi'], key: { ANTHROPIC_API_KEY: 'sk-ant-test' }, provider: 'anthropic', client: 'opencode', via: 'ANTHROPIC_BASE_URL' },
+  {
+    agent: 'Qwen Code',
+    command: ['qwen', '--auth-type', 'openai', '-m', 'gpt-4o-mini', '-p', 'hi'],
+    key: { OPENAI_API_KEY: 'sk-test' },
+    provider: 'openai',
+    client: 'qwen-code',
+    via: 'OPENAI_BASE_URL',
+  },
+  {
+    agent: 'opencode',
+    command: ['opencode', 'run', 'hi'],
+    key: { ANTHROPIC_API_KEY: 'sk-ant-test' },
+    provider: 'anthropic',
+    client: 'opencode',
+    via: 'ANTHROPIC_BASE_URL',
+  },
 ];
 
 describe('agent CLIs under burnrate run, with only an API key', () => {
@@ -42,7 +69,7 @@ describe('agent CLIs under burnrate run, with only an API key', () => {
       const env = unmeteredEnv({ ...c.key, HOME: home, PATH: `${AGENT_BIN_PATH}${path.delimiter}${process.env.PATH}` });
       const run = await burnrate(['run', '--port', String(bed.h.port), '--session', session, '--', ...c.command], { env, cwd: home });
       assert.equal(run.status, 0, `${c.agent} exited ${run.status}: ${run.stderr.slice(-2000)}`);
-      assert.match(run.stdout, /Hello from fake/, 'the agent printed the provider\'s answer');
+      assert.match(run.stdout, /Hello from fake/, "the agent printed the provider's answer");
       const answered = bed.h.fake.calls.filter((call) => call.path.startsWith(`/${c.provider}/`));
       assert.ok(answered.length > 0, 'its calls reached the fake through the proxy');
       const mine = await bed.records.ofSession(session, answered.length);
@@ -58,15 +85,17 @@ describe('agent CLIs under burnrate run, with only an API key', () => {
   }
 });
 
-describe("agent conversations are their own sessions, with no session named", () => {
+describe('agent conversations are their own sessions, with no session named', () => {
   for (const c of AGENTS.filter((a) => a.client === 'claude-code' || a.client === 'opencode')) {
     test(`${c.agent}: two runs side by side are two sessions, each the agent's own conversation id`, async () => {
       const from = bed.records.count();
-      const runs = await Promise.all([0, 1].map(async () => {
-        const home = fs.mkdtempSync(path.join(bed.h.dir, 'home-'));
-        const env = unmeteredEnv({ ...c.key, HOME: home, PATH: `${AGENT_BIN_PATH}${path.delimiter}${process.env.PATH}` });
-        return burnrate(['run', '--port', String(bed.h.port), '--', ...c.command], { env, cwd: home });
-      }));
+      const runs = await Promise.all(
+        [0, 1].map(async () => {
+          const home = fs.mkdtempSync(path.join(bed.h.dir, 'home-'));
+          const env = unmeteredEnv({ ...c.key, HOME: home, PATH: `${AGENT_BIN_PATH}${path.delimiter}${process.env.PATH}` });
+          return burnrate(['run', '--port', String(bed.h.port), '--', ...c.command], { env, cwd: home });
+        }),
+      );
       for (const run of runs) assert.equal(run.status, 0, run.stderr.slice(-2000));
       await bed.h.engine.recorder.flush();
       const priced = bed.records.since(from).filter((r) => r.client === c.client && r.status === 200);
@@ -74,7 +103,7 @@ describe("agent conversations are their own sessions, with no session named", ()
       assert.equal(sessions.size, 2, `two conversations: ${[...sessions].join(', ')}`);
       // (Claude Code's HEAD / reachability check carries no conversation id.)
       const sent = new Set(bed.h.fake.calls.map((call) => call.headers[c.client === 'opencode' ? 'x-session-id' : 'x-claude-code-session-id']).filter(Boolean));
-      assert.deepEqual([...sessions].sort(), [...sent].sort(), "each session is the id the agent sent");
+      assert.deepEqual([...sessions].sort(), [...sent].sort(), 'each session is the id the agent sent');
     });
   }
 });

@@ -64,7 +64,12 @@ function rawHttp(text: string): Promise<string> {
 
 describe('no request chooses its upstream', () => {
   test('path, header and body tricks reach the configured upstream or nothing, never another host', async () => {
-    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], base_url: `http://${evilAddr}`, baseURL: `http://${evilAddr}` });
+    const body = JSON.stringify({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      base_url: `http://${evilAddr}`,
+      baseURL: `http://${evilAddr}`,
+    });
     const tricks = [
       `/openai@${evilAddr}/v1/chat/completions`,
       `/openai/..%2f..%2f${evilAddr}/v1/chat/completions`,
@@ -77,11 +82,15 @@ describe('no request chooses its upstream', () => {
       `/openai\\\\${evilAddr}/v1/chat/completions`,
     ];
     for (const target of tricks) {
-      await rawHttp(`POST ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      await rawHttp(
+        `POST ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     }
     for (const header of ['X-Forwarded-Host', 'Forwarded', 'X-Original-URL', 'X-Rewrite-URL', 'X-Burnrate-Upstream', 'X-Forwarded-Proto']) {
       const value = header === 'Forwarded' ? `host=${evilAddr}` : header === 'X-Forwarded-Proto' ? 'https' : `http://${evilAddr}/`;
-      await rawHttp(`POST /openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\n${header}: ${value}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      await rawHttp(
+        `POST /openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\n${header}: ${value}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     }
     await rawHttp(`CONNECT ${evilAddr} HTTP/1.1\r\nHost: ${evilAddr}\r\n\r\n`);
     await rawHttp(`GET http://${evilAddr}/ HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\nConnection: close\r\n\r\n`);
@@ -102,7 +111,9 @@ describe('no request chooses its upstream', () => {
 
   test('cross-site requests (any Origin, preflights included) get no CORS grant', async () => {
     for (const method of ['POST', 'OPTIONS']) {
-      const reply = await rawHttp(`${method} /openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\nOrigin: http://127.0.0.1:${port()}.evil.example\r\nAccess-Control-Request-Method: POST\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+      const reply = await rawHttp(
+        `${method} /openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\nOrigin: http://127.0.0.1:${port()}.evil.example\r\nAccess-Control-Request-Method: POST\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+      );
       assert.match(reply, /^HTTP\/1\.1 403 /);
       assert.doesNotMatch(reply, /access-control-allow/i);
     }
@@ -118,7 +129,10 @@ describe('a 150 MB body', () => {
       let sent = 0;
       const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
         const req = http.request({
-          host: '127.0.0.1', port: port(), method: 'POST', path: '/openai/v1/chat/completions',
+          host: '127.0.0.1',
+          port: port(),
+          method: 'POST',
+          path: '/openai/v1/chat/completions',
           headers: { 'content-type': 'application/json', ...(framing === 'content-length' ? { 'content-length': total } : {}) },
         });
         let answered = false;
@@ -160,18 +174,36 @@ describe('a 150 MB body', () => {
 describe('API keys never reach the disk or the logs', () => {
   test('keys in Authorization, x-api-key, x-goog-api-key, api-key and Gemini ?key=, on success and on failure', async () => {
     const canary = (n: string) => `canary-${n}-7f3a9c`;
-    await new OpenAI({ apiKey: canary('openai'), baseURL: `${engine.url}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
-    await new Anthropic({ apiKey: canary('anthropic'), baseURL: `${engine.url}/anthropic`, maxRetries: 0 }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
-    await new GoogleGenAI({ apiKey: canary('gemini'), httpOptions: { baseUrl: `${engine.url}/gemini` } }).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' });
+    await new OpenAI({ apiKey: canary('openai'), baseURL: `${engine.url}/openai/v1`, maxRetries: 0 }).chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    await new Anthropic({ apiKey: canary('anthropic'), baseURL: `${engine.url}/anthropic`, maxRetries: 0 }).messages.create({
+      model: 'claude-haiku-4-5',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    await new GoogleGenAI({ apiKey: canary('gemini'), httpOptions: { baseUrl: `${engine.url}/gemini` } }).models.generateContent({
+      model: 'gemini-2.5-flash',
+      contents: 'hi',
+    });
     const gemini = (q: string, headers: Record<string, string> = {}) =>
-      fetch(`${engine.url}/gemini/v1beta/models/gemini-2.5-flash:generateContent?${q}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"contents":[{"parts":[{"text":"hi"}]}]}' }).then((r) => r.text());
+      fetch(`${engine.url}/gemini/v1beta/models/gemini-2.5-flash:generateContent?${q}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: '{"contents":[{"parts":[{"text":"hi"}]}]}',
+      }).then((r) => r.text());
     await gemini(`key=${canary('query')}`);
     await gemini('alt=sse', { 'api-key': canary('azure') });
     // Failures log more: an upstream error, a reset, a body the proxy cannot read.
     fake.failNext({ kind: 'status', status: 401 }, { kind: 'resetBeforeHeaders' });
     await gemini(`key=${canary('query-401')}`);
     await gemini(`key=${canary('query-reset')}`).catch(() => undefined);
-    await fetch(`${engine.url}/openai/v1/chat/completions?key=${canary('odd')}`, { method: 'POST', headers: { authorization: `Bearer ${canary('odd-bearer')}`, 'content-type': 'application/json' }, body: '{"model": oops' });
+    await fetch(`${engine.url}/openai/v1/chat/completions?key=${canary('odd')}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${canary('odd-bearer')}`, 'content-type': 'application/json' },
+      body: '{"model": oops',
+    });
     await engine.recorder.flush();
     const journalled = fs.readFileSync(`${dbPath}.journal`, 'utf8');
     assert.ok(journalled.split('\n').length > 8, 'the journal holds the records');
@@ -191,10 +223,14 @@ describe('API keys never reach the disk or the logs', () => {
 describe('API keys never reach the files or the log of burnrate serve', () => {
   test('the served data dir and the stderr log, with a record logged per request', async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-attack-cli-'));
-    const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/cli.js'), 'serve', '--port', '0', '--upstream', `openai=${fake.url}`, '--upstream', `gemini=${fake.url}`], {
-      env: { ...process.env, BURNRATE_HOME: home },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.resolve(__dirname, '../../dist/cli.js'), 'serve', '--port', '0', '--upstream', `openai=${fake.url}`, '--upstream', `gemini=${fake.url}`],
+      {
+        env: { ...process.env, BURNRATE_HOME: home },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
@@ -205,9 +241,14 @@ describe('API keys never reach the files or the log of burnrate serve', () => {
         if (m) resolve(m[1]);
       }),
     );
-    await new OpenAI({ apiKey: 'canary-cli-bearer', baseURL: `${url}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    await new OpenAI({ apiKey: 'canary-cli-bearer', baseURL: `${url}/openai/v1`, maxRetries: 0 }).chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     fake.failNext({ kind: 'status', status: 403 });
-    await fetch(`${url}/gemini/v1beta/models/gemini-2.5-flash:generateContent?key=canary-cli-query`, { method: 'POST', body: '{"contents":[]}' }).then((r) => r.text());
+    await fetch(`${url}/gemini/v1beta/models/gemini-2.5-flash:generateContent?key=canary-cli-query`, { method: 'POST', body: '{"contents":[]}' }).then((r) =>
+      r.text(),
+    );
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGINT');
     await exited;
@@ -222,7 +263,12 @@ describe('the management API', () => {
   test('refuses every route but health without the secret, or with a wrong one', async () => {
     const routes = Object.entries(MANAGEMENT_ROUTES).filter(([name]) => name !== 'health');
     for (const [, route] of routes) {
-      for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong' }, { authorization: 'Basic c2VjcmV0' }, { authorization: 'Bearer ' }]) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: 'Bearer wrong' },
+        { authorization: 'Basic c2VjcmV0' },
+        { authorization: 'Bearer ' },
+      ]) {
         for (const method of ['GET', 'POST']) {
           const res = await fetch(`${engine.url}${route}`, { method, headers, body: method === 'POST' ? '{"paused":true}' : undefined });
           assert.equal(res.status, 401, `${method} ${route} ${JSON.stringify(headers)}`);

@@ -32,39 +32,146 @@ const python = (client: string) => [PYTHON, path.join(FIXTURES, 'capture_clients
 /** Clients that read a base-URL variable: the metered environment's value for each fits its SDK. */
 const BASE_URL_CASES: CaptureCase[] = [
   { name: 'openai', command: node('openai'), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', client: 'openai-node' },
-  { name: '@anthropic-ai/sdk', command: node('anthropic'), upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', client: 'anthropic-node' },
-  { name: '@google/genai', command: node('google-genai'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash', client: 'google-genai' },
-  { name: 'groq-sdk', command: node('groq'), upstreamPath: '/groq/openai/v1/chat/completions', provider: 'groq', model: 'llama-3.3-70b-versatile', client: 'groq-node' },
-  { name: 'AI SDK, OpenAI provider', command: node('ai-sdk-openai'), upstreamPath: '/openai/v1/responses', provider: 'openai', model: 'gpt-4o-mini', client: 'ai-sdk' },
-  { name: 'AI SDK, Anthropic provider', command: node('ai-sdk-anthropic'), upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', client: 'ai-sdk' },
-  { name: 'LangChain ChatOpenAI', command: node('langchain-openai'), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', client: 'langchain' },
+  {
+    name: '@anthropic-ai/sdk',
+    command: node('anthropic'),
+    upstreamPath: '/anthropic/v1/messages',
+    provider: 'anthropic',
+    model: 'claude-haiku-4-5',
+    client: 'anthropic-node',
+  },
+  {
+    name: '@google/genai',
+    command: node('google-genai'),
+    upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent',
+    provider: 'gemini',
+    model: 'gemini-2.5-flash',
+    client: 'google-genai',
+  },
+  {
+    name: 'groq-sdk',
+    command: node('groq'),
+    upstreamPath: '/groq/openai/v1/chat/completions',
+    provider: 'groq',
+    model: 'llama-3.3-70b-versatile',
+    client: 'groq-node',
+  },
+  {
+    name: 'AI SDK, OpenAI provider',
+    command: node('ai-sdk-openai'),
+    upstreamPath: '/openai/v1/responses',
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    client: 'ai-sdk',
+  },
+  {
+    name: 'AI SDK, Anthropic provider',
+    command: node('ai-sdk-anthropic'),
+    upstreamPath: '/anthropic/v1/messages',
+    provider: 'anthropic',
+    model: 'claude-haiku-4-5',
+    client: 'ai-sdk',
+  },
+  {
+    name: 'LangChain ChatOpenAI',
+    command: node('langchain-openai'),
+    upstreamPath: '/openai/v1/chat/completions',
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    client: 'langchain',
+  },
   // LangChain's Anthropic client sends only the Anthropic SDK's own headers.
-  { name: 'LangChain ChatAnthropic', command: node('langchain-anthropic'), upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', client: 'anthropic-node' },
+  {
+    name: 'LangChain ChatAnthropic',
+    command: node('langchain-anthropic'),
+    upstreamPath: '/anthropic/v1/messages',
+    provider: 'anthropic',
+    model: 'claude-haiku-4-5',
+    client: 'anthropic-node',
+  },
 ];
 
 const NODE_CASES: CaptureCase[] = [
-  { name: 'mistral-sdk', command: node('mistral-sdk'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest', client: 'mistral' },
-  { name: 'ai-sdk-google', command: node('ai-sdk-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash', client: 'ai-sdk' },
-  { name: 'ai-sdk-google-stream', command: node('ai-sdk-google-stream'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent', provider: 'gemini', model: 'gemini-2.5-flash', client: 'ai-sdk' },
-  { name: 'ai-sdk-mistral', command: node('ai-sdk-mistral'), upstreamPath: '/mistral/v1/chat/completions', provider: 'mistral', model: 'mistral-small-latest', client: 'ai-sdk' },
-  { name: 'ai-sdk-groq', command: node('ai-sdk-groq'), upstreamPath: '/groq/openai/v1/chat/completions', provider: 'groq', model: 'llama-3.3-70b-versatile', client: 'ai-sdk' },
-  { name: 'ai-sdk-deepseek', command: node('ai-sdk-deepseek'), upstreamPath: '/deepseek/chat/completions', provider: 'deepseek', model: 'deepseek-chat', client: 'ai-sdk' },
+  {
+    name: 'mistral-sdk',
+    command: node('mistral-sdk'),
+    upstreamPath: '/mistral/v1/chat/completions',
+    provider: 'mistral',
+    model: 'mistral-small-latest',
+    client: 'mistral',
+  },
+  {
+    name: 'ai-sdk-google',
+    command: node('ai-sdk-google'),
+    upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent',
+    provider: 'gemini',
+    model: 'gemini-2.5-flash',
+    client: 'ai-sdk',
+  },
+  {
+    name: 'ai-sdk-google-stream',
+    command: node('ai-sdk-google-stream'),
+    upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+    provider: 'gemini',
+    model: 'gemini-2.5-flash',
+    client: 'ai-sdk',
+  },
+  {
+    name: 'ai-sdk-mistral',
+    command: node('ai-sdk-mistral'),
+    upstreamPath: '/mistral/v1/chat/completions',
+    provider: 'mistral',
+    model: 'mistral-small-latest',
+    client: 'ai-sdk',
+  },
+  {
+    name: 'ai-sdk-groq',
+    command: node('ai-sdk-groq'),
+    upstreamPath: '/groq/openai/v1/chat/completions',
+    provider: 'groq',
+    model: 'llama-3.3-70b-versatile',
+    client: 'ai-sdk',
+  },
+  {
+    name: 'ai-sdk-deepseek',
+    command: node('ai-sdk-deepseek'),
+    upstreamPath: '/deepseek/chat/completions',
+    provider: 'deepseek',
+    model: 'deepseek-chat',
+    client: 'ai-sdk',
+  },
   { name: 'ai-sdk-xai', command: node('ai-sdk-xai'), upstreamPath: '/xai/v1/responses', provider: 'xai', model: 'grok-3-mini', client: 'ai-sdk' },
   // LangChain's Google client calls through @google/generative-ai, which says only `node` and genai-js/….
-  { name: 'langchain-google', command: node('langchain-google'), upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash', client: 'google-generative-ai' },
+  {
+    name: 'langchain-google',
+    command: node('langchain-google'),
+    upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent',
+    provider: 'gemini',
+    model: 'gemini-2.5-flash',
+    client: 'google-generative-ai',
+  },
   { name: 'node-https', command: node('node-https'), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', client: null },
 ];
 
 const PYTHON_CASES: CaptureCase[] = ['httpx', 'httpx-async', 'urllib'].map((client) => ({
-  name: `python ${client}`, command: python(client), upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', client: client === 'urllib' ? 'python-urllib' : 'python-httpx',
+  name: `python ${client}`,
+  command: python(client),
+  upstreamPath: '/openai/v1/chat/completions',
+  provider: 'openai',
+  model: 'gpt-4o-mini',
+  client: client === 'urllib' ? 'python-urllib' : 'python-httpx',
 }));
 
 async function assertCaptured(c: CaptureCase, env = unmeteredEnv(), session = `cap-${c.name.replace(/\W+/g, '-')}`): Promise<void> {
   bed.h.fake.reset();
   const run = await burnrate(['run', '--port', String(bed.h.port), '--session', session, '--', ...c.command], { env });
   assert.equal(run.status, 0, `${c.name} exited ${run.status}: ${run.stderr}`);
-  assert.match(run.stdout, /Hello from fake/, 'the client parsed the provider\'s answer');
-  assert.deepEqual(bed.h.fake.calls.map((call) => call.path), [c.upstreamPath], 'one call, at the path the real provider serves');
+  assert.match(run.stdout, /Hello from fake/, "the client parsed the provider's answer");
+  assert.deepEqual(
+    bed.h.fake.calls.map((call) => call.path),
+    [c.upstreamPath],
+    'one call, at the path the real provider serves',
+  );
   const [r, ...more] = await bed.records.ofSession(session);
   assert.equal(more.length, 0, 'recorded once');
   assert.deepEqual([r.provider, r.model, r.status, r.costStatus], [c.provider, c.model, 200, 'exact']);
@@ -125,7 +232,9 @@ describe('Codex CLI (reads its base URL from its config only): the codex wrapper
     assert.deepEqual(configured.stdout.trim().split('\n'), ['exec']);
     assert.equal(fs.readFileSync(path.join(home, '.codex', 'config.toml'), 'utf8'), config);
 
-    const off = await burnrate(['run', '--port', String(bed.h.port), '--no-intercept', '--', 'codex', 'exec'], { env: unmeteredEnv({ PATH: `${bin}:${process.env.PATH}` }) });
+    const off = await burnrate(['run', '--port', String(bed.h.port), '--no-intercept', '--', 'codex', 'exec'], {
+      env: unmeteredEnv({ PATH: `${bin}:${process.env.PATH}` }),
+    });
     assert.deepEqual(off.stdout.trim().split('\n'), ['exec']);
   });
 
@@ -136,7 +245,7 @@ describe('Codex CLI (reads its base URL from its config only): the codex wrapper
     // Its Responses API calls reach the fake through the openai route (over WebSocket or HTTP).
     assert.ok(bed.h.fake.calls.length > 0, 'codex reached the proxy');
     for (const call of bed.h.fake.calls) assert.equal(call.path, '/openai/v1/responses');
-    assert.ok((await bed.records.ofSession('codex-1')).length > 0, 'recorded under the run\'s session');
+    assert.ok((await bed.records.ofSession('codex-1')).length > 0, "recorded under the run's session");
   });
 });
 

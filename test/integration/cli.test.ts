@@ -37,7 +37,11 @@ describe('burnrate serve → report → export', () => {
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true }).then(async (s) => {
       for await (const _ of s) void _;
     });
-    await new Anthropic({ apiKey: 'sk-ant-cli', baseURL: `${url}/anthropic`, maxRetries: 0 }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages });
+    await new Anthropic({ apiKey: 'sk-ant-cli', baseURL: `${url}/anthropic`, maxRetries: 0 }).messages.create({
+      model: 'claude-haiku-4-5',
+      max_tokens: 10,
+      messages,
+    });
 
     // While serve runs, report already sees the journalled records.
     const live = JSON.parse(run('report', '--db', db, '--json').stdout);
@@ -54,7 +58,16 @@ describe('burnrate serve → report → export', () => {
     const mini = nanos(1000 * 0.15 + 200 * 0.075 + 300 * 0.6) * 2;
     // claude-haiku-4-5: 1000 plain × $1 + 200 read × $0.10 + 300 out × $5.
     const haiku = nanos(1000 * 1 + 200 * 0.1 + 300 * 5);
-    assert.deepEqual(Object.keys(report.total).sort(), ['cacheReadTokens', 'cacheWriteTokens', 'costUsd', 'inputTokens', 'outputTokens', 'reasoningTokens', 'requests', 'unpricedRequests']);
+    assert.deepEqual(Object.keys(report.total).sort(), [
+      'cacheReadTokens',
+      'cacheWriteTokens',
+      'costUsd',
+      'inputTokens',
+      'outputTokens',
+      'reasoningTokens',
+      'requests',
+      'unpricedRequests',
+    ]);
     assert.equal(Math.round(report.total.costUsd * 1e9), mini + haiku);
     const byModel = Object.fromEntries(report.groups.map((g: { key: string; costUsd: number; requests: number }) => [g.key, g]));
     assert.equal(Math.round(byModel['gpt-4o-mini'].costUsd * 1e9), mini);
@@ -63,7 +76,13 @@ describe('burnrate serve → report → export', () => {
 
     const byFeature = JSON.parse(run('report', '--db', db, '--by', 'feature', '--json', '--since', '24h').stdout);
     // Sorted by cost: the one Haiku call (untagged) costs more than the two gpt-4o-mini calls.
-    assert.deepEqual(byFeature.groups.map((g: { key: string; requests: number }) => [g.key, g.requests]), [['(none)', 1], ['summarize', 2]]);
+    assert.deepEqual(
+      byFeature.groups.map((g: { key: string; requests: number }) => [g.key, g.requests]),
+      [
+        ['(none)', 1],
+        ['summarize', 2],
+      ],
+    );
 
     const human = run('report', '--db', db, '--by', 'provider');
     assert.match(human.stdout, /openai\s+\$0\.000690\s+2/);
@@ -71,12 +90,43 @@ describe('burnrate serve → report → export', () => {
     const csv = run('export', '--db', db, '--format', 'csv').stdout.trim().split('\n');
     assert.equal(csv.length, 4);
     const header = csv[0].split(',');
-    for (const col of ['id', 'startedAt', 'provider', 'model', 'endpoint', 'stream', 'status', 'inputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'outputTokens', 'reasoningTokens', 'costUsd', 'costStatus', 'latencyMs', 'ttftMs', 'session', 'feature', 'user', 'trace', 'env', 'workspace', 'keyFingerprint', 'error']) {
+    for (const col of [
+      'id',
+      'startedAt',
+      'provider',
+      'model',
+      'endpoint',
+      'stream',
+      'status',
+      'inputTokens',
+      'cacheReadTokens',
+      'cacheWriteTokens',
+      'outputTokens',
+      'reasoningTokens',
+      'costUsd',
+      'costStatus',
+      'latencyMs',
+      'ttftMs',
+      'session',
+      'feature',
+      'user',
+      'trace',
+      'env',
+      'workspace',
+      'keyFingerprint',
+      'error',
+    ]) {
       assert.ok(header.includes(col), col);
     }
-    const jsonl = run('export', '--db', db, '--format', 'jsonl').stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const jsonl = run('export', '--db', db, '--format', 'jsonl')
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(jsonl.length, 3);
-    assert.equal(jsonl.reduce((s: number, r: { costUsd: number }) => s + Math.round(r.costUsd * 1e9), 0), mini + haiku);
+    assert.equal(
+      jsonl.reduce((s: number, r: { costUsd: number }) => s + Math.round(r.costUsd * 1e9), 0),
+      mini + haiku,
+    );
     assert.ok(!fs.readFileSync(db).includes('sk-cli-canary'));
   });
 
@@ -144,7 +194,10 @@ describe('CLI errors are one clear line', () => {
     const corrupt = path.join(dir, 'corrupt-serve.sqlite');
     fs.writeFileSync(corrupt, 'definitely not sqlite');
     const { child, url, stdout } = await serve(['--port', '0', '--db', corrupt, '--upstream', `openai=${fake.url}`]);
-    await new OpenAI({ apiKey: 'k', baseURL: `${url}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    await new OpenAI({ apiKey: 'k', baseURL: `${url}/openai/v1`, maxRetries: 0 }).chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     const aside = fs.readdirSync(dir).filter((f) => f.startsWith('corrupt-serve.sqlite.unreadable-'));
     assert.equal(aside.length, 1);
     assert.equal(fs.readFileSync(path.join(dir, aside[0]), 'utf8'), 'definitely not sqlite');
@@ -164,7 +217,9 @@ describe('prices and estimate', () => {
   });
 
   test('estimate prices tokens × requests', () => {
-    const r = JSON.parse(run('estimate', '--model', 'claude-haiku-4-5', '--input-tokens', '2000', '--output-tokens', '500', '--requests', '100', '--json').stdout);
+    const r = JSON.parse(
+      run('estimate', '--model', 'claude-haiku-4-5', '--input-tokens', '2000', '--output-tokens', '500', '--requests', '100', '--json').stdout,
+    );
     // $1 in / $5 out per 1M: 2000 × 1 + 500 × 5 = 4500 micro-dollars a request.
     assert.equal(r.perRequestUsd, 0.0045);
     assert.equal(r.totalUsd, 0.45);

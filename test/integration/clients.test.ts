@@ -56,10 +56,12 @@ describe('agent-native sessions', () => {
     const b = claudeCode('5b1f0c2e-2222-4c4a-9d7e-0a0a0a0a0a02');
     await Promise.all([a, b, a, b].map((c) => c.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages })));
     const records = await recorded;
-    assert.deepEqual(
-      records.map((r) => r.session).sort(),
-      ['5b1f0c2e-1111-4c4a-9d7e-0a0a0a0a0a01', '5b1f0c2e-1111-4c4a-9d7e-0a0a0a0a0a01', '5b1f0c2e-2222-4c4a-9d7e-0a0a0a0a0a02', '5b1f0c2e-2222-4c4a-9d7e-0a0a0a0a0a02'],
-    );
+    assert.deepEqual(records.map((r) => r.session).sort(), [
+      '5b1f0c2e-1111-4c4a-9d7e-0a0a0a0a0a01',
+      '5b1f0c2e-1111-4c4a-9d7e-0a0a0a0a0a01',
+      '5b1f0c2e-2222-4c4a-9d7e-0a0a0a0a0a02',
+      '5b1f0c2e-2222-4c4a-9d7e-0a0a0a0a0a02',
+    ]);
     for (const r of records) assert.deepEqual([r.client, r.costStatus, r.costNanos], ['claude-code', 'exact', nanos(CLAUDE_HAIKU_4_5)]);
     // The agent's headers reach the provider untouched.
     assert.equal(h.fake.calls[0].headers['x-claude-code-session-id']?.toString().startsWith('5b1f0c2e-'), true);
@@ -72,9 +74,13 @@ describe('agent-native sessions', () => {
     assert.deepEqual([r.client, r.session], ['codex', '0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b']);
   });
 
-  test('an explicit session tag wins over the agent\'s own id', async () => {
+  test("an explicit session tag wins over the agent's own id", async () => {
     const recorded = h.nextRecords();
-    await claudeCode('5b1f0c2e-3333-4c4a-9d7e-0a0a0a0a0a03', { 'x-burnrate-session': 'release-review' }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages });
+    await claudeCode('5b1f0c2e-3333-4c4a-9d7e-0a0a0a0a0a03', { 'x-burnrate-session': 'release-review' }).messages.create({
+      model: 'claude-haiku-4-5',
+      max_tokens: 100,
+      messages,
+    });
     const [r] = await recorded;
     assert.deepEqual([r.client, r.session], ['claude-code', 'release-review']);
   });
@@ -83,7 +89,9 @@ describe('agent-native sessions', () => {
     const recorded = h.nextRecords(2);
     const inTerminal = `${h.url}/~run=term-1200-ab12,workspace=app`;
     await new Anthropic({
-      apiKey: 'sk-ant-test', baseURL: `${inTerminal}/anthropic`, maxRetries: 0,
+      apiKey: 'sk-ant-test',
+      baseURL: `${inTerminal}/anthropic`,
+      maxRetries: 0,
       defaultHeaders: { 'user-agent': 'claude-cli/2.1.332 (external, cli)', 'X-Claude-Code-Session-Id': '5b1f0c2e-7777-4c4a-9d7e-0a0a0a0a0a07' },
     }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages });
     await new OpenAI({ apiKey: 'sk-test', baseURL: `${inTerminal}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages });
@@ -99,7 +107,10 @@ describe('agent-native sessions', () => {
     const other = claudeCode('5b1f0c2e-5555-4c4a-9d7e-0a0a0a0a0a05');
     await runaway.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages });
     await runaway.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages });
-    const blocked = await runaway.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages }).then(() => undefined, (e: Error) => e);
+    const blocked = await runaway.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     assert.ok(blocked, 'the third call of the runaway conversation is refused');
     assert.match(blocked.message, /session \\?"5b1f0c2e-4444-4c4a-9d7e-0a0a0a0a0a04\\?" is stopped/);
     await other.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages });
@@ -113,7 +124,9 @@ describe('the client dimension in reports and exports', () => {
     await claudeCode('5b1f0c2e-6666-4c4a-9d7e-0a0a0a0a0a06').messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages });
     await new OpenAI({ apiKey: 'sk-test', baseURL: `${h.url}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages });
     await fetch(`${h.url}/openai/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test', 'user-agent': 'curl/8.5.0' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test', 'user-agent': 'curl/8.5.0' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages }),
     });
     const ids = (await recorded).map((r) => r.id);
     await h.engine.recorder.flush();
@@ -127,7 +140,13 @@ describe('the client dimension in reports and exports', () => {
 
     const exported = spawnSync(process.execPath, [cli, 'export', '--db', h.dbPath, '--format', 'jsonl'], { encoding: 'utf8' });
     assert.equal(exported.status, 0, exported.stderr);
-    const rows = exported.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; client: string | null });
-    assert.deepEqual(ids.map((id) => rows.find((r) => r.id === id)?.client), ['claude-code', 'openai-node', 'curl']);
+    const rows = exported.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; client: string | null });
+    assert.deepEqual(
+      ids.map((id) => rows.find((r) => r.id === id)?.client),
+      ['claude-code', 'openai-node', 'curl'],
+    );
   });
 });

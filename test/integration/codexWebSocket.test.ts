@@ -22,7 +22,12 @@ async function codexExec(prompt: string, model: string): Promise<{ code: number 
   assert.ok(fs.existsSync(path.join(AGENT_BIN_PATH, 'codex')), 'the Codex CLI is installed by the test setup (test/agents)');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-codex-'));
   fs.mkdirSync(path.join(home, '.codex'));
-  const env = unmeteredEnv({ PATH: `${AGENT_BIN_PATH}${path.delimiter}${process.env.PATH}`, HOME: home, CODEX_HOME: path.join(home, '.codex'), CODEX_API_KEY: 'sk-test-codex' });
+  const env = unmeteredEnv({
+    PATH: `${AGENT_BIN_PATH}${path.delimiter}${process.env.PATH}`,
+    HOME: home,
+    CODEX_HOME: path.join(home, '.codex'),
+    CODEX_API_KEY: 'sk-test-codex',
+  });
   const run = await burnrate(['run', '--port', String(h.port), '--', 'codex', 'exec', '--skip-git-repo-check', '-m', model, prompt], { env, cwd: home });
   return { code: run.status, output: run.stdout + run.stderr };
 }
@@ -34,10 +39,18 @@ test('codex exec under burnrate run: one WebSocket upgrade, no retry or HTTPS fa
   assert.doesNotMatch(output, /Reconnecting|Falling back/);
   await h.engine.recorder.flush();
 
-  assert.deepEqual(h.fake.calls.map((c) => `${c.method} ${c.path}`), ['GET /openai/v1/responses'], 'one upgrade, nothing else');
+  assert.deepEqual(
+    h.fake.calls.map((c) => `${c.method} ${c.path}`),
+    ['GET /openai/v1/responses'],
+    'one upgrade, nothing else',
+  );
   assert.equal(h.fake.calls[0].headers.authorization, 'Bearer sk-test-codex');
   const creates = h.fake.sockets.received.filter((m) => m.type === 'response.create').map((m) => JSON.parse(m.data.toString()));
-  assert.deepEqual(creates.map((c) => c.generate), [false, undefined], 'a warm-up, then the turn');
+  assert.deepEqual(
+    creates.map((c) => c.generate),
+    [false, undefined],
+    'a warm-up, then the turn',
+  );
   // gpt-5's published prices, $/MTok: input 1.25, cached input 0.125, output 10.
   assert.equal(h.records.length, 1, 'the warm-up generates nothing and is not a record');
   const [rec] = h.records;

@@ -25,7 +25,10 @@ after(async () => {
 });
 
 function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', db, '--upstream', `openai=${fake.url}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', db, '--upstream', `openai=${fake.url}`], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -86,7 +89,12 @@ test('SIGKILL mid-load loses no record of a completed response', async () => {
   await exited(child);
   const exported = spawnSync(process.execPath, [CLI, 'export', '--db', db, '--format', 'jsonl'], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   assert.equal(exported.status, 0, exported.stderr);
-  const traces = new Set(exported.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { trace: string }).trace));
+  const traces = new Set(
+    exported.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { trace: string }).trace),
+  );
   const missing = [...completed].filter((t) => !traces.has(t));
   assert.deepEqual(missing, [], `${missing.length} of ${completed.size} completed requests missing`);
   assert.ok(!fs.existsSync(`${db}.journal.saving`), 'the replayed journal was folded into the database');

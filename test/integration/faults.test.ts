@@ -30,15 +30,23 @@ const messages = [{ role: 'user' as const, content: 'hi' }];
 const openai = () => new OpenAI({ apiKey: 'sk-canary-0123456789', baseURL: `${h.url}/openai/v1`, maxRetries: 0 });
 
 /** A raw HTTP request, for what SDKs and fetch will not send (foreign Host, absolute-form targets). */
-function raw(opts: { path: string; headers?: Record<string, string>; method?: string; body?: string }): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function raw(opts: {
+  path: string;
+  headers?: Record<string, string>;
+  method?: string;
+  body?: string;
+}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   const { port } = new URL(h.url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'POST', path: opts.path, headers: { host: `127.0.0.1:${port}`, ...opts.headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: opts.method ?? 'POST', path: opts.path, headers: { host: `127.0.0.1:${port}`, ...opts.headers } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });
@@ -77,11 +85,14 @@ describe('upstream faults reach the client as the upstream sent them, and are re
   test('429 with retry-after is passed through untouched', async () => {
     h.fake.failNext({ kind: 'status', status: 429, headers: { 'retry-after': '7' } });
     const recorded = h.nextRecords();
-    await assert.rejects(new Anthropic({ apiKey: 'k', baseURL: `${h.url}/anthropic`, maxRetries: 0 }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages }), (e: unknown) => {
-      assert.ok(e instanceof Anthropic.RateLimitError);
-      assert.equal(e.headers?.get('retry-after'), '7');
-      return true;
-    });
+    await assert.rejects(
+      new Anthropic({ apiKey: 'k', baseURL: `${h.url}/anthropic`, maxRetries: 0 }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages }),
+      (e: unknown) => {
+        assert.ok(e instanceof Anthropic.RateLimitError);
+        assert.equal(e.headers?.get('retry-after'), '7');
+        return true;
+      },
+    );
     assert.equal((await recorded)[0].status, 429);
   });
 
@@ -108,7 +119,11 @@ describe('upstream faults reach the client as the upstream sent them, and are re
   test('stream ending before its usage chunk is recorded as estimated', async () => {
     h.fake.failNext({ kind: 'cutBeforeUsage' });
     const recorded = h.nextRecords();
-    const stream = new Anthropic({ apiKey: 'k', baseURL: `${h.url}/anthropic`, maxRetries: 0 }).messages.stream({ model: 'claude-haiku-4-5', max_tokens: 10, messages });
+    const stream = new Anthropic({ apiKey: 'k', baseURL: `${h.url}/anthropic`, maxRetries: 0 }).messages.stream({
+      model: 'claude-haiku-4-5',
+      max_tokens: 10,
+      messages,
+    });
     await stream.done().catch(() => undefined);
     const [r] = await recorded;
     assert.equal(r.costStatus, 'estimated');
@@ -119,12 +134,15 @@ describe('upstream faults reach the client as the upstream sent them, and are re
     const closed = await startHarness();
     await closed.fake.close();
     const recorded = closed.nextRecords();
-    await assert.rejects(new OpenAI({ apiKey: 'k', baseURL: `${closed.url}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages }), (e: unknown) => {
-      assert.ok(e instanceof OpenAI.APIError);
-      assert.equal(e.status, 502);
-      assert.match(e.message, /could not reach openai/);
-      return true;
-    });
+    await assert.rejects(
+      new OpenAI({ apiKey: 'k', baseURL: `${closed.url}/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages }),
+      (e: unknown) => {
+        assert.ok(e instanceof OpenAI.APIError);
+        assert.equal(e.status, 502);
+        assert.match(e.message, /could not reach openai/);
+        return true;
+      },
+    );
     assert.equal((await recorded)[0].status, 0);
     await closed.engine.close();
   });
@@ -154,12 +172,19 @@ describe('client abort', () => {
     const slow = http.createServer((req, res) => {
       req.resume();
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}\n\n');
+      res.write(
+        'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}\n\n',
+      );
       res.on('close', () => upstreamClosed());
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-abort-'));
-    const engine = await Engine.start({ port: 0, dataDir: dir, upstreams: { openai: `http://127.0.0.1:${(slow.address() as AddressInfo).port}` }, saveIntervalMs: 0 });
+    const engine = await Engine.start({
+      port: 0,
+      dataDir: dir,
+      upstreams: { openai: `http://127.0.0.1:${(slow.address() as AddressInfo).port}` },
+      saveIntervalMs: 0,
+    });
     const record = new Promise<RequestRecord>((r) => engine.recorder.once('record', r));
     const controller = new AbortController();
     const res = await fetch(`${engine.url}/openai/v1/chat/completions`, {
@@ -214,7 +239,11 @@ describe('refusals', () => {
 
   test('a body over the cap gets 413 in the provider shape, without reaching upstream', async () => {
     await assert.rejects(
-      new Anthropic({ apiKey: 'k', baseURL: `${h.url}/anthropic`, maxRetries: 0 }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 1, messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }] }),
+      new Anthropic({ apiKey: 'k', baseURL: `${h.url}/anthropic`, maxRetries: 0 }).messages.create({
+        model: 'claude-haiku-4-5',
+        max_tokens: 1,
+        messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }],
+      }),
       (e: unknown) => e instanceof Anthropic.APIError && e.status === 413 && /limit/.test(e.message),
     );
     assert.equal(h.fake.calls.length, 0);

@@ -64,12 +64,21 @@ async function untilRefused(call: () => Promise<unknown>, max = 50): Promise<{ s
 function management(method: 'GET' | 'POST', route: string, body?: unknown): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const text = body === undefined ? '' : JSON.stringify(body);
-    const req = http.request({ host: '127.0.0.1', port, path: route, method, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } }, (res) => {
-      let out = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (out += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: out ? JSON.parse(out) : undefined }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: route,
+        method,
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+      },
+      (res) => {
+        let out = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (out += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: out ? JSON.parse(out) : undefined }));
+      },
+    );
     req.on('error', reject);
     req.end(text);
   });
@@ -127,7 +136,9 @@ describe('session token and cost budgets', () => {
     const prompt = 'lorem ipsum '.repeat(400);
     const client = openai('par-1');
     const results = await Promise.allSettled(
-      Array.from({ length: 10 }, () => client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 300, messages: [{ role: 'user', content: prompt }] })),
+      Array.from({ length: 10 }, () =>
+        client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 300, messages: [{ role: 'user', content: prompt }] }),
+      ),
     );
     const ok = results.filter((r) => r.status === 'fulfilled').length;
     const refused = results.filter((r) => r.status === 'rejected');
@@ -266,7 +277,11 @@ describe('workspace budgets', () => {
     assert.match(error.message, /workspace "proj-a"'s daily budget/);
     assert.match(error.message, /burnrate\.budget\.daily/);
     const budgetAlerts = alerts.filter((a) => a.kind === 'budget');
-    assert.deepEqual(budgetAlerts.map((a) => a.kind === 'budget' && a.threshold), [0.5, 1], 'one alert per threshold crossed (0.8 was passed in the same call as 1)');
+    assert.deepEqual(
+      budgetAlerts.map((a) => a.kind === 'budget' && a.threshold),
+      [0.5, 1],
+      'one alert per threshold crossed (0.8 was passed in the same call as 1)',
+    );
     assert.ok(budgetAlerts.every((a) => a.workspace === 'proj-a'));
     // Another workspace is not limited by proj-a's budget.
     await new OpenAI({ apiKey: 'sk-test', baseURL: `${h.url}/~workspace=proj-b/openai/v1` }).chat.completions.create({ model: 'gpt-4o-mini', messages });
@@ -279,8 +294,14 @@ describe('workspace budgets', () => {
     const warned = new OpenAI({ apiKey: 'sk-test', baseURL: `${h.url}/~workspace=proj-w/openai/v1` });
     for (let i = 0; i < 5; i++) await warned.chat.completions.create({ model: 'gpt-4o-mini', messages });
     assert.equal(upstreamCalls(), 5);
-    assert.deepEqual(alerts.map((a) => a.kind === 'budget' && a.threshold), [0.5, 1]);
-    assert.match(alerts[1].message, /Workspace "proj-w": daily budget: \$0\.00104 of \$0\.00100|Workspace "proj-w": daily budget: .* spent \(103 %\)\. Calls still go through/);
+    assert.deepEqual(
+      alerts.map((a) => a.kind === 'budget' && a.threshold),
+      [0.5, 1],
+    );
+    assert.match(
+      alerts[1].message,
+      /Workspace "proj-w": daily budget: \$0\.00104 of \$0\.00100|Workspace "proj-w": daily budget: .* spent \(103 %\)\. Calls still go through/,
+    );
     h.engine.guards.configure({ workspace: { name: 'proj-w', settings: {} } });
   });
 
@@ -290,7 +311,9 @@ describe('workspace budgets', () => {
     const stream = subscribeSummaries(port, secret, { onSummary: () => received.push('summary'), onAlert: (a) => events.push(a) });
     const bad = await management('POST', MANAGEMENT_ROUTES.settings, { global: { 'burnrate.proxy.port': 1 } });
     assert.equal(bad.status, 400);
-    const answer = await management('POST', MANAGEMENT_ROUTES.settings, { global: { 'burnrate.guard.maxRequestsPerMinute': 2, 'burnrate.guard.onTrip': 'warn' } });
+    const answer = await management('POST', MANAGEMENT_ROUTES.settings, {
+      global: { 'burnrate.guard.maxRequestsPerMinute': 2, 'burnrate.guard.onTrip': 'warn' },
+    });
     assert.equal(answer.status, 200);
     assert.equal(answer.body.global.guard.maxRequestsPerMinute, 2);
     for (let i = 0; i < 3; i++) await chat('sse-1');

@@ -63,34 +63,45 @@ test('idle: no database worker, no price library; the first request brings both 
   const [second] = await again;
   const res = await fetch(`${h.url}${MANAGEMENT_ROUTES.export}?format=jsonl`, { headers: { authorization: `Bearer ${h.secret}` } });
   assert.equal(res.status, 200);
-  const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { id: string });
+  const lines = (await res.text())
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { id: string });
   assert.deepEqual(lines.map((l) => l.id).sort(), [first.id, second.id].sort());
   assert.ok(h.engine.store.workerStarts >= 2);
 });
 
-test('Ctrl-C in a terminal (SIGINT to the whole process group) still ends burnrate serve with everything saved', { skip: process.platform === 'win32' }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-ctrlc-'));
-  const db = path.join(dir, 'spend.sqlite');
-  // Its own process group, as a shell gives a foreground job.
-  const serve = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', db, '--upstream', `openai=${h.fake.url}`], { env: { ...process.env, BURNRATE_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let stderr = '';
-  serve.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((r) => serve.once('exit', (code) => r(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    serve.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1]);
+test(
+  'Ctrl-C in a terminal (SIGINT to the whole process group) still ends burnrate serve with everything saved',
+  { skip: process.platform === 'win32' },
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-ctrlc-'));
+    const db = path.join(dir, 'spend.sqlite');
+    // Its own process group, as a shell gives a foreground job.
+    const serve = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', db, '--upstream', `openai=${h.fake.url}`], {
+      env: { ...process.env, BURNRATE_HOME: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
-    serve.once('exit', () => reject(new Error(`serve exited: ${stderr}`)));
-  });
-  const openai = new OpenAI({ apiKey: 'sk-test-openai', baseURL: `${url}/openai/v1`, maxRetries: 0 });
-  for (let i = 0; i < 3; i++) await openai.chat.completions.create({ model: 'gpt-4o-mini', messages });
-  process.kill(-serve.pid!, 'SIGINT');
-  assert.equal(await exited, 0, stderr);
-  assert.deepEqual(readJournalRecords(db), [], 'nothing left only in the journal');
-  const saved = await SpendDatabase.open(db, { create: false });
-  assert.equal(saved.count(), 3);
-  saved.close();
-});
+    let stderr = '';
+    serve.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => serve.once('exit', (code) => r(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      serve.stdout!.on('data', (d) => {
+        out += d;
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      serve.once('exit', () => reject(new Error(`serve exited: ${stderr}`)));
+    });
+    const openai = new OpenAI({ apiKey: 'sk-test-openai', baseURL: `${url}/openai/v1`, maxRetries: 0 });
+    for (let i = 0; i < 3; i++) await openai.chat.completions.create({ model: 'gpt-4o-mini', messages });
+    process.kill(-serve.pid!, 'SIGINT');
+    assert.equal(await exited, 0, stderr);
+    assert.deepEqual(readJournalRecords(db), [], 'nothing left only in the journal');
+    const saved = await SpendDatabase.open(db, { create: false });
+    assert.equal(saved.count(), 3);
+    saved.close();
+  },
+);

@@ -95,16 +95,31 @@ describe('a call the provider never answered costs $0', () => {
   });
 
   test('unknown host and failed TLS handshake: $0', async () => {
-    await assert.rejects(openaiAt('xai').chat.completions.create({ model: 'grok-3', messages: longPrompt }), (e: unknown) => (e as { status?: number }).status === 502);
-    await assert.rejects(openaiAt('mistral').chat.completions.create({ model: 'mistral-large-latest', messages: longPrompt }), (e: unknown) => (e as { status?: number }).status === 502);
+    await assert.rejects(
+      openaiAt('xai').chat.completions.create({ model: 'grok-3', messages: longPrompt }),
+      (e: unknown) => (e as { status?: number }).status === 502,
+    );
+    await assert.rejects(
+      openaiAt('mistral').chat.completions.create({ model: 'mistral-large-latest', messages: longPrompt }),
+      (e: unknown) => (e as { status?: number }).status === 502,
+    );
     const rs = await recordsAfter(2);
-    assert.deepEqual(rs.map((r) => [r.provider, r.status, r.costNanos, r.costStatus]), [['xai', 0, 0, 'exact'], ['mistral', 0, 0, 'exact']]);
+    assert.deepEqual(
+      rs.map((r) => [r.provider, r.status, r.costNanos, r.costStatus]),
+      [
+        ['xai', 0, 0, 'exact'],
+        ['mistral', 0, 0, 'exact'],
+      ],
+    );
     assert.match(rs[1].error ?? '', /upstream (EPROTO|ERR_SSL|ERR_TLS)/);
   });
 
   test('reset before any response: the client sees the drop, the record is $0', async () => {
     fake.failNext({ kind: 'resetBeforeHeaders' });
-    await assert.rejects(openaiAt('openai').chat.completions.create({ model: 'gpt-4o', messages: longPrompt }), (e: unknown) => e instanceof OpenAI.APIConnectionError);
+    await assert.rejects(
+      openaiAt('openai').chat.completions.create({ model: 'gpt-4o', messages: longPrompt }),
+      (e: unknown) => e instanceof OpenAI.APIConnectionError,
+    );
     const [r] = await recordsAfter(1);
     assert.deepEqual([r.status, r.costNanos, r.costStatus], [0, 0, 'exact']);
   });
@@ -124,7 +139,10 @@ describe('a call the provider received is still estimated', () => {
   test('the client gives up while the provider works: estimated from sizes', async () => {
     fake.failNext({ kind: 'slowFirstByte', ms: 2_000 });
     const controller = new AbortController();
-    const call = openaiAt('openai').chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, { signal: controller.signal });
+    const call = openaiAt('openai').chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+      { signal: controller.signal },
+    );
     setTimeout(() => controller.abort(), 200);
     await assert.rejects(call);
     const [r] = await recordsAfter(1);

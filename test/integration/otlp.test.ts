@@ -13,7 +13,9 @@ let h: Harness;
 let receiver: OtlpReceiver;
 before(async () => {
   receiver = await startOtlpReceiver();
-  h = await startHarness({ otlp: { endpoint: receiver.url, headers: { 'x-team-token': 'secret-team-token' }, initialBackoffMs: 20, maxBackoffMs: 200, exportTimeoutMs: 1000 } });
+  h = await startHarness({
+    otlp: { endpoint: receiver.url, headers: { 'x-team-token': 'secret-team-token' }, initialBackoffMs: 20, maxBackoffMs: 200, exportTimeoutMs: 1000 },
+  });
 });
 after(async () => {
   await h.close();
@@ -26,8 +28,15 @@ describe('OTLP export of proxied SDK calls', () => {
     const openai = new OpenAI({ apiKey: 'sk-canary-otlp-key', baseURL: `${h.url}/~feature=summarize,session=run7/openai/v1`, maxRetries: 0 });
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
-    for await (const _ of stream) { /* drain */ }
-    const anthropic = new Anthropic({ apiKey: 'sk-ant-canary-otlp-key', baseURL: `${h.url}/anthropic`, maxRetries: 0, defaultHeaders: { 'x-burnrate-feature': 'triage' } });
+    for await (const _ of stream) {
+      /* drain */
+    }
+    const anthropic = new Anthropic({
+      apiKey: 'sk-ant-canary-otlp-key',
+      baseURL: `${h.url}/anthropic`,
+      maxRetries: 0,
+      defaultHeaders: { 'x-burnrate-feature': 'triage' },
+    });
     await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
     const records = await recorded;
     const spans = await receiver.waitForSpans(3);
@@ -66,10 +75,26 @@ describe('burnrate serve --otlp-endpoint', () => {
     const path = await import('node:path');
     const cliReceiver = await startOtlpReceiver();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-otlp-cli-'));
-    const child = spawn(process.execPath, [
-      path.resolve(__dirname, '../../dist/cli.js'), 'serve', '--port', '0', '--db', path.join(dir, 'spend.sqlite'),
-      '--upstream', `openai=${h.fake.url}`, '--otlp-endpoint', cliReceiver.url, '--otlp-protocol', 'http/json', '--otlp-header', 'authorization=Bearer cli-token',
-    ], { env: { ...process.env, BURNRATE_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        path.resolve(__dirname, '../../dist/cli.js'),
+        'serve',
+        '--port',
+        '0',
+        '--db',
+        path.join(dir, 'spend.sqlite'),
+        '--upstream',
+        `openai=${h.fake.url}`,
+        '--otlp-endpoint',
+        cliReceiver.url,
+        '--otlp-protocol',
+        'http/json',
+        '--otlp-header',
+        'authorization=Bearer cli-token',
+      ],
+      { env: { ...process.env, BURNRATE_HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout!.on('data', (d) => {

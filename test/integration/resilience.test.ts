@@ -38,8 +38,16 @@ function engineFor(upstreamUrl: string, extra: Partial<Parameters<typeof Engine.
 
 const nextRecord = (engine: Engine) => new Promise<RequestRecord>((r) => engine.recorder.once('record', r));
 
-const usageChunk = '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}';
-const contentChunk = (text: string) => JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: text }, finish_reason: null }] });
+const usageChunk =
+  '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15}}';
+const contentChunk = (text: string) =>
+  JSON.stringify({
+    id: 'c1',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, delta: { content: text }, finish_reason: null }],
+  });
 
 describe('slow and stalled upstreams', () => {
   let h: Harness;
@@ -118,7 +126,16 @@ describe('slow clients', () => {
       for await (const c of req) body += c;
       if (!body.includes('"big"')) {
         res.writeHead(200, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }));
+        return res.end(
+          JSON.stringify({
+            id: 'x',
+            object: 'chat.completion',
+            created: 1,
+            model: 'gpt-4o-mini',
+            choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+            usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+          }),
+        );
       }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       // Up to 200 MB, only as fast as the proxy takes it: back-pressure must reach this far.
@@ -133,7 +150,13 @@ describe('slow clients', () => {
     const { port } = new URL(engine.url);
     // The slow client: sends its request, reads nothing.
     const slowRecord = new Promise<RequestRecord>((resolve) => engine.recorder.on('record', (r: RequestRecord) => r.stream && resolve(r)));
-    const slow = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/openai/v1/chat/completions', headers: { 'content-type': 'application/json' } });
+    const slow = http.request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/openai/v1/chat/completions',
+      headers: { 'content-type': 'application/json' },
+    });
     let slowRes: http.IncomingMessage | undefined;
     slow.on('response', (res) => {
       slowRes = res;
@@ -163,7 +186,14 @@ describe('a full disk', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-full-'));
     const dbPath = path.join(dir, 'spend.sqlite');
     const logs: string[] = [];
-    const engine = await Engine.start({ port: 0, dbPath, dataDir: dir, upstreams: { openai: fake.fake.url }, saveIntervalMs: 0, log: (level, m) => logs.push(`${level}: ${m}`) });
+    const engine = await Engine.start({
+      port: 0,
+      dbPath,
+      dataDir: dir,
+      upstreams: { openai: fake.fake.url },
+      saveIntervalMs: 0,
+      log: (level, m) => logs.push(`${level}: ${m}`),
+    });
     const client = new OpenAI({ apiKey: 'k', baseURL: `${engine.url}/openai/v1`, maxRetries: 0 });
     const ask = () => client.chat.completions.create({ model: 'gpt-4o-mini', messages });
 
@@ -186,16 +216,28 @@ describe('a full disk', () => {
       fsModule.writeSync = realWriteSync;
       fs.unlinkSync(tmpFile);
     }
-    assert.ok(logs.some((l) => /could not write the journal: ENOSPC/.test(l)), logs.join('\n'));
-    assert.ok(logs.some((l) => /could not save .*(ENOSPC|no space)/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /could not write the journal: ENOSPC/.test(l)),
+      logs.join('\n'),
+    );
+    assert.ok(
+      logs.some((l) => /could not save .*(ENOSPC|no space)/.test(l)),
+      logs.join('\n'),
+    );
     assert.equal(await engine.store.count(), 6, 'every request still recorded in memory');
 
     // Room again: the next record after the retry delay reopens the journal and a snapshot follows.
     await new Promise((r) => setTimeout(r, 1_100));
     await ask();
     await engine.recorder.save();
-    assert.ok(logs.some((l) => /journal is writable again; 5 record\(s\)/.test(l)), logs.join('\n'));
-    assert.ok(logs.some((l) => /the 5 record\(s\) that could not be journalled are now saved/.test(l)), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => /journal is writable again; 5 record\(s\)/.test(l)),
+      logs.join('\n'),
+    );
+    assert.ok(
+      logs.some((l) => /the 5 record\(s\) that could not be journalled are now saved/.test(l)),
+      logs.join('\n'),
+    );
     await engine.close();
     const db = await SpendDatabase.open(dbPath, { create: false });
     assert.equal(db.count(), 7);

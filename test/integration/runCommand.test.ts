@@ -30,7 +30,18 @@ describe('burnrate run: the command as it would run without it', () => {
 
   test('the command gets the session, feature and user tags and the base-URL variables', async () => {
     const printEnv = 'console.log(JSON.stringify(process.env))';
-    const run = await burnrate(['run', '--port', String(bed.h.port), '--session', 'job 7', '--feature', 'summarize', '--user', 'ana', ...nodeCommand(printEnv)]);
+    const run = await burnrate([
+      'run',
+      '--port',
+      String(bed.h.port),
+      '--session',
+      'job 7',
+      '--feature',
+      'summarize',
+      '--user',
+      'ana',
+      ...nodeCommand(printEnv),
+    ]);
     const env = JSON.parse(run.stdout) as Record<string, string>;
     assert.equal(env.BURNRATE_SESSION, 'job 7');
     assert.equal(env.OPENAI_BASE_URL, `http://127.0.0.1:${bed.h.port}/~session=job%207,feature=summarize,user=ana/openai/v1`);
@@ -44,7 +55,10 @@ describe('burnrate run: the command as it would run without it', () => {
 
   test('a signal sent to burnrate reaches the command, whose own exit status comes back', async () => {
     const code = "process.on('SIGTERM', () => { console.log('command got SIGTERM'); process.exit(3) }); console.log('ready'); setInterval(() => {}, 1000)";
-    const child = spawn(process.execPath, [CLI, 'run', '--port', String(bed.h.port), ...nodeCommand(code)], { env: unmeteredEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', '--port', String(bed.h.port), ...nodeCommand(code)], {
+      env: unmeteredEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const done = finished(child);
     await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => String(d).includes('ready') && resolve()));
     child.kill('SIGTERM');
@@ -73,7 +87,17 @@ describe('burnrate env', () => {
       const out = await burnrate(['env', '--port', String(bed.h.port), '--session', 's-env', '--shell', shell]);
       assert.equal(out.status, 0, out.stderr);
       const vars = variablesOf(out.stdout, line);
-      for (const name of ['OPENAI_BASE_URL', 'MISTRAL_BASE_URL', 'BURNRATE_SESSION', 'BURNRATE_PROXY', 'BURNRATE_CAPTURE', 'NODE_OPTIONS', 'PYTHONPATH', 'PATH']) assert.ok(vars[name], `${shell}: ${name}`);
+      for (const name of [
+        'OPENAI_BASE_URL',
+        'MISTRAL_BASE_URL',
+        'BURNRATE_SESSION',
+        'BURNRATE_PROXY',
+        'BURNRATE_CAPTURE',
+        'NODE_OPTIONS',
+        'PYTHONPATH',
+        'PATH',
+      ])
+        assert.ok(vars[name], `${shell}: ${name}`);
       assert.equal(vars.BURNRATE_PROXY, `http://127.0.0.1:${bed.h.port}/~session=s-env`);
       assert.match(vars.NODE_OPTIONS, /--require \S+\/dist\/capture\/preload\.js$/);
       // Every line is a comment or an assignment: nothing else to `eval`.
@@ -95,7 +119,10 @@ describe('burnrate env', () => {
       const result = await finished(spawn(sh, ['-c', script], { env: unmeteredEnv({ SESSION: session }), stdio: ['pipe', 'pipe', 'pipe'] }));
       assert.equal(result.status, 0, `${sh}: ${result.stderr}`);
       assert.equal(result.stdout.split('\n')[0], session);
-      assert.deepEqual(bed.h.fake.calls.map((c) => c.path), ['/mistral/v1/chat/completions']);
+      assert.deepEqual(
+        bed.h.fake.calls.map((c) => c.path),
+        ['/mistral/v1/chat/completions'],
+      );
     }
     assert.equal((await bed.records.ofSession(session, 2)).length, 2);
   });
@@ -115,7 +142,10 @@ describe('no Burn Rate proxy on the port', () => {
     const marker = path.join(bed.h.dir, 'ran');
     const run = await burnrate(['run', '--port', String(port), ...nodeCommand(`require('fs').writeFileSync(${JSON.stringify(marker)}, '')`)]);
     assert.equal(run.status, 69);
-    assert.equal(run.stderr, `burnrate: no Burn Rate proxy on 127.0.0.1:${port}; start one with \`burnrate serve --port ${port}\` or open VS Code with Burn Rate\n`);
+    assert.equal(
+      run.stderr,
+      `burnrate: no Burn Rate proxy on 127.0.0.1:${port}; start one with \`burnrate serve --port ${port}\` or open VS Code with Burn Rate\n`,
+    );
     assert.ok(!fs.existsSync(marker), 'the command did not run');
     const env = await burnrate(['env', '--port', String(port)]);
     assert.deepEqual([env.status, env.stdout], [69, '']);

@@ -20,10 +20,12 @@ after(async () => {
 });
 beforeEach(() => h.fake.reset());
 
-const openaiVia = (base: string, extra: Partial<ConstructorParameters<typeof OpenAI>[0]> = {}) => new OpenAI({ apiKey: 'sk-test-openai', baseURL: base, maxRetries: 0, ...extra });
+const openaiVia = (base: string, extra: Partial<ConstructorParameters<typeof OpenAI>[0]> = {}) =>
+  new OpenAI({ apiKey: 'sk-test-openai', baseURL: base, maxRetries: 0, ...extra });
 const messages = [{ role: 'user' as const, content: 'hi' }];
 /** The parts of an SDK result that do not change from call to call (ids and timestamps do). */
-const stable = (o: unknown) => JSON.parse(JSON.stringify(o, (k, v) => (k === 'id' || k === 'created' || k === 'created_at' || k === 'responseId' ? undefined : v)));
+const stable = (o: unknown) =>
+  JSON.parse(JSON.stringify(o, (k, v) => (k === 'id' || k === 'created' || k === 'created_at' || k === 'responseId' ? undefined : v)));
 
 describe('OpenAI chat completions', () => {
   test('non-stream: same result as direct, cost exact to the nano-dollar', async () => {
@@ -48,8 +50,14 @@ describe('OpenAI chat completions', () => {
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     assert.equal(h.fake.calls[0].body.stream_options?.include_usage, true, 'upstream was asked for usage');
-    assert.ok(chunks.every((c) => !('usage' in c)), 'no chunk carries a usage member');
-    assert.ok(chunks.every((c) => c.choices.length > 0), 'the usage-only chunk is hidden');
+    assert.ok(
+      chunks.every((c) => !('usage' in c)),
+      'no chunk carries a usage member',
+    );
+    assert.ok(
+      chunks.every((c) => c.choices.length > 0),
+      'the usage-only chunk is hidden',
+    );
     assert.equal(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), FAKE_REPLY_TEXT.openai);
     // Without the proxy, the SDK would see the same chunks.
     const directChunks = [];
@@ -69,7 +77,9 @@ describe('OpenAI chat completions', () => {
     }));
     const recorded = h.nextRecords();
     const stream = await openaiVia(`${h.url}/openai/v1`).chat.completions.create({ model: 'gpt-4o-mini', messages: history, stream: true, max_tokens: 64 });
-    for await (const _chunk of stream) { /* read to the end */ }
+    for await (const _chunk of stream) {
+      /* read to the end */
+    }
     const upstream = h.fake.calls[0].body;
     assert.deepEqual(upstream.messages, history, 'the conversation arrived byte-for-byte as sent');
     assert.deepEqual([upstream.model, upstream.max_tokens, upstream.stream_options?.include_usage], ['gpt-4o-mini', 64, true]);
@@ -213,11 +223,15 @@ describe('Gemini', () => {
     const res = await geminiVia(`${h.url}/gemini`).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' });
     assert.equal(res.text, FAKE_REPLY_TEXT.gemini);
     let [r] = await recorded;
-    assert.deepEqual([r.endpoint, r.inputTokens, r.cacheReadTokens, r.outputTokens, r.reasoningTokens, r.costNanos], ['generateContent', 1200, 200, 300, 50, expected]);
+    assert.deepEqual(
+      [r.endpoint, r.inputTokens, r.cacheReadTokens, r.outputTokens, r.reasoningTokens, r.costNanos],
+      ['generateContent', 1200, 200, 300, 50, expected],
+    );
 
     recorded = h.nextRecords();
     let text = '';
-    for await (const chunk of await geminiVia(`${h.url}/gemini`).models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' })) text += chunk.text ?? '';
+    for await (const chunk of await geminiVia(`${h.url}/gemini`).models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }))
+      text += chunk.text ?? '';
     assert.equal(text, FAKE_REPLY_TEXT.gemini);
     [r] = await recorded;
     assert.deepEqual([r.endpoint, r.stream, r.costStatus, r.costNanos], ['streamGenerateContent', true, 'exact', expected]);
@@ -253,7 +267,9 @@ describe('Ollama', () => {
 describe('attribution tags', () => {
   test('headers and path segments tag the record and never reach the provider', async () => {
     const recorded = h.nextRecords();
-    const client = openaiVia(`${h.url}/~feature=summarize,session=run42/openai/v1`, { defaultHeaders: { 'x-burnrate-user': 'ana', 'x-burnrate-session': 'from-header' } });
+    const client = openaiVia(`${h.url}/~feature=summarize,session=run42/openai/v1`, {
+      defaultHeaders: { 'x-burnrate-user': 'ana', 'x-burnrate-session': 'from-header' },
+    });
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages });
     const [r] = await recorded;
     assert.deepEqual([r.feature, r.session, r.user], ['summarize', 'from-header', 'ana']);

@@ -60,52 +60,76 @@ const CASES: ClientCase[] = [
   {
     client: 'openai (official SDK)',
     call: () => new OpenAI({ apiKey: 'sk-test', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages }),
-    upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', microDollars: GPT_4O_MINI,
+    upstreamPath: '/openai/v1/chat/completions',
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    microDollars: GPT_4O_MINI,
     recordedClient: 'openai-node',
   },
   {
     client: '@anthropic-ai/sdk',
     call: () => new Anthropic({ apiKey: 'sk-ant-test', maxRetries: 0 }).messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages }),
-    upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', microDollars: CLAUDE_HAIKU_4_5,
+    upstreamPath: '/anthropic/v1/messages',
+    provider: 'anthropic',
+    model: 'claude-haiku-4-5',
+    microDollars: CLAUDE_HAIKU_4_5,
     recordedClient: 'anthropic-node',
   },
   {
     client: '@google/genai',
     call: () => new GoogleGenAI({ apiKey: 'AIza-test' }).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' }),
-    upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent', provider: 'gemini', model: 'gemini-2.5-flash', microDollars: GEMINI_2_5_FLASH,
+    upstreamPath: '/gemini/v1beta/models/gemini-2.5-flash:generateContent',
+    provider: 'gemini',
+    model: 'gemini-2.5-flash',
+    microDollars: GEMINI_2_5_FLASH,
     recordedClient: 'google-genai',
   },
   {
     client: 'groq-sdk (appends /openai/v1 to GROQ_BASE_URL)',
     call: () => new Groq({ apiKey: 'gsk-test', maxRetries: 0 }).chat.completions.create({ model: 'llama-3.3-70b-versatile', messages }),
-    upstreamPath: '/groq/openai/v1/chat/completions', provider: 'groq', model: 'llama-3.3-70b-versatile',
+    upstreamPath: '/groq/openai/v1/chat/completions',
+    provider: 'groq',
+    model: 'llama-3.3-70b-versatile',
     // No cache reads: the catalogue has no cached-input price for this model.
-    usage: { cachedRead: 0 }, microDollars: 1200 * 0.59 + 300 * 0.79,
+    usage: { cachedRead: 0 },
+    microDollars: 1200 * 0.59 + 300 * 0.79,
     recordedClient: 'groq-node',
   },
   {
     client: 'Vercel AI SDK, OpenAI provider (Responses API)',
     call: () => generateText({ model: createOpenAI({ apiKey: 'sk-test' })('gpt-4o-mini'), prompt: 'hi', maxRetries: 0 }),
-    upstreamPath: '/openai/v1/responses', provider: 'openai', model: 'gpt-4o-mini', microDollars: GPT_4O_MINI,
+    upstreamPath: '/openai/v1/responses',
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    microDollars: GPT_4O_MINI,
     recordedClient: 'ai-sdk',
   },
   {
     client: 'Vercel AI SDK, Anthropic provider (calls <base>/messages)',
     call: () => generateText({ model: createAnthropic({ apiKey: 'sk-ant-test' })('claude-haiku-4-5'), prompt: 'hi', maxRetries: 0 }),
-    upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', microDollars: CLAUDE_HAIKU_4_5,
+    upstreamPath: '/anthropic/v1/messages',
+    provider: 'anthropic',
+    model: 'claude-haiku-4-5',
+    microDollars: CLAUDE_HAIKU_4_5,
     recordedClient: 'ai-sdk',
   },
   {
     client: 'LangChain ChatOpenAI',
     call: () => new ChatOpenAI({ model: 'gpt-4o-mini', apiKey: 'sk-test', maxRetries: 0 }).invoke('hi'),
-    upstreamPath: '/openai/v1/chat/completions', provider: 'openai', model: 'gpt-4o-mini', microDollars: GPT_4O_MINI,
+    upstreamPath: '/openai/v1/chat/completions',
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    microDollars: GPT_4O_MINI,
     recordedClient: 'langchain',
   },
   {
     // LangChain's Anthropic client sends only the Anthropic SDK's own headers.
     client: 'LangChain ChatAnthropic',
     call: () => new ChatAnthropic({ model: 'claude-haiku-4-5', apiKey: 'sk-ant-test', maxRetries: 0 }).invoke('hi'),
-    upstreamPath: '/anthropic/v1/messages', provider: 'anthropic', model: 'claude-haiku-4-5', microDollars: CLAUDE_HAIKU_4_5,
+    upstreamPath: '/anthropic/v1/messages',
+    provider: 'anthropic',
+    model: 'claude-haiku-4-5',
+    microDollars: CLAUDE_HAIKU_4_5,
     recordedClient: 'anthropic-node',
   },
 ];
@@ -130,7 +154,9 @@ describe('path forms', () => {
   test('a path the provider does not serve is answered by the provider (404), recorded, and costs nothing', async () => {
     const recorded = h.nextRecords();
     const res = await fetch(`${h.url}/groq/v1/openai/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer gsk-test' }, body: JSON.stringify({ model: 'llama-3.3-70b-versatile', messages }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer gsk-test' },
+      body: JSON.stringify({ model: 'llama-3.3-70b-versatile', messages }),
     });
     assert.equal(res.status, 404);
     const [r] = await recorded;
@@ -138,11 +164,19 @@ describe('path forms', () => {
   });
 
   test('the older forms keep working: /groq/v1/… and /anthropic/v1/…', async () => {
-    await new OpenAI({ apiKey: 'gsk-test', baseURL: `${h.url}/groq/v1`, maxRetries: 0 }).chat.completions.create({ model: 'llama-3.3-70b-versatile', messages });
+    await new OpenAI({ apiKey: 'gsk-test', baseURL: `${h.url}/groq/v1`, maxRetries: 0 }).chat.completions.create({
+      model: 'llama-3.3-70b-versatile',
+      messages,
+    });
     await new Anthropic({ apiKey: 'sk-ant-test', baseURL: `${h.url}/anthropic`, maxRetries: 0 }).messages.countTokens({ model: 'claude-haiku-4-5', messages });
     await fetch(`${h.url}/anthropic/messages/count_tokens`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test' }, body: JSON.stringify({ model: 'claude-haiku-4-5', messages }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test' },
+      body: JSON.stringify({ model: 'claude-haiku-4-5', messages }),
     });
-    assert.deepEqual(h.fake.calls.map((c) => c.path), ['/groq/openai/v1/chat/completions', '/anthropic/v1/messages/count_tokens', '/anthropic/v1/messages/count_tokens']);
+    assert.deepEqual(
+      h.fake.calls.map((c) => c.path),
+      ['/groq/openai/v1/chat/completions', '/anthropic/v1/messages/count_tokens', '/anthropic/v1/messages/count_tokens'],
+    );
   });
 });

@@ -96,7 +96,10 @@ describe('unknown models under burnrate serve', () => {
   });
 
   test('a price in price-overrides.json prices the next call exactly; burnrate reprice fixes the earlier ones', async () => {
-    fs.writeFileSync(path.join(dir, 'price-overrides.json'), JSON.stringify({ providers: { openai: [{ id: MYSTERY, prices: { input_mtok: 2, output_mtok: 8 } }] } }));
+    fs.writeFileSync(
+      path.join(dir, 'price-overrides.json'),
+      JSON.stringify({ providers: { openai: [{ id: MYSTERY, prices: { input_mtok: 2, output_mtok: 8 } }] } }),
+    );
     const dry = JSON.parse(runCli(env, 'reprice', '--db', db, '--since', '24h', '--model', MYSTERY, '--json').stdout);
     assert.equal(dry.changed, 3);
     const applied = runCli(env, 'reprice', '--db', db, '--since', '24h', '--model', MYSTERY, '--apply', '--json');
@@ -108,7 +111,10 @@ describe('unknown models under burnrate serve', () => {
     await stop(s);
     const mystery = report().groups.find((g: { key: string }) => g.key === MYSTERY);
     assert.deepEqual([mystery.requests, mystery.unpricedRequests, mystery.costUsd], [4, 0, (4 * PRICED_NANOS) / 1e9]);
-    const exported = runCli(env, 'export', '--db', db, '--format', 'jsonl').stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const exported = runCli(env, 'export', '--db', db, '--format', 'jsonl')
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     for (const r of exported.filter((r) => r.model === MYSTERY)) assert.deepEqual([r.costStatus, r.costUsd, r.error], ['exact', PRICED_NANOS / 1e9, null]);
   });
 
@@ -120,7 +126,12 @@ describe('unknown models under burnrate serve', () => {
     await chat(s, 'mystery-model-3');
     assert.deepEqual(warnedModels(s), ['mystery-model-2']);
 
-    const saved = await manage<PriceOverrideAnswer>(s, MANAGEMENT_ROUTES.priceOverride, { provider: 'openai', model: 'mystery-model-2', inputPerMTok: 2, outputPerMTok: 8 });
+    const saved = await manage<PriceOverrideAnswer>(s, MANAGEMENT_ROUTES.priceOverride, {
+      provider: 'openai',
+      model: 'mystery-model-2',
+      inputPerMTok: 2,
+      outputPerMTok: 8,
+    });
     assert.deepEqual(saved.repriced, { records: 2, beforeUsd: 0, afterUsd: (2 * PRICED_NANOS) / 1e9 });
     assert.equal(saved.file, path.join(dir, 'price-overrides.json'));
     const written = JSON.parse(fs.readFileSync(saved.file, 'utf8'));

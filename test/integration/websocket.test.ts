@@ -30,7 +30,13 @@ describe('Responses API WebSocket mode', () => {
     const recs = await recorded;
 
     assert.deepEqual(first.map((e) => e.type).slice(0, 2), ['response.created', 'response.in_progress']);
-    assert.equal(first.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join(''), 'Hello from fake openai.');
+    assert.equal(
+      first
+        .filter((e) => e.type === 'response.output_text.delta')
+        .map((e) => e.delta)
+        .join(''),
+      'Hello from fake openai.',
+    );
     assert.deepEqual(second.at(-1).response.usage.input_tokens, 1200);
     for (const rec of recs) {
       assert.deepEqual(
@@ -102,7 +108,10 @@ describe('Realtime API through the openai SDK', () => {
     const [response, [rec]] = await Promise.all([done, recorded]);
     rt.close();
     assert.deepEqual(errors, []);
-    assert.deepEqual(events.slice(0, 4).map((e) => e.type), ['session.created', 'session.updated', 'conversation.item.created', 'response.created']);
+    assert.deepEqual(
+      events.slice(0, 4).map((e) => e.type),
+      ['session.created', 'session.updated', 'conversation.item.created', 'response.created'],
+    );
     return { done: response, rec };
   }
 
@@ -139,7 +148,10 @@ describe('Realtime API through the openai SDK', () => {
 
   test('the key as a subprotocol (browser clients) is forwarded and fingerprinted; the chosen subprotocol comes back', async () => {
     const recorded = h.nextRecords();
-    const ws = await connect('/openai/v1/realtime?model=gpt-realtime', { headers: {}, protocols: ['realtime', 'openai-insecure-api-key.sk-canary-subprotocol'] });
+    const ws = await connect('/openai/v1/realtime?model=gpt-realtime', {
+      headers: {},
+      protocols: ['realtime', 'openai-insecure-api-key.sk-canary-subprotocol'],
+    });
     assert.equal(ws.protocol, 'realtime');
     await eventsUntil(ws, 'session.created');
     await exchange(ws, JSON.stringify({ type: 'response.create' }), 'response.done');
@@ -166,9 +178,11 @@ describe('guards on the socket', () => {
     assert.equal(received('response.create').length, 0);
   });
 
-  test('over budget: the response.create gets an error event in OpenAI\'s shape and never reaches the provider; the socket stays open', async () => {
+  test("over budget: the response.create gets an error event in OpenAI's shape and never reaches the provider; the socket stays open", async () => {
     // A workspace's own budget of half a turn: the first turn is admitted, the next is over budget.
-    h.engine.guards.configure({ workspace: { name: 'ws-budget', settings: { 'burnrate.budget.daily': GPT_41_MINI_TURN_NANOS / 2e9, 'burnrate.budget.onExceed': 'block' } } });
+    h.engine.guards.configure({
+      workspace: { name: 'ws-budget', settings: { 'burnrate.budget.daily': GPT_41_MINI_TURN_NANOS / 2e9, 'burnrate.budget.onExceed': 'block' } },
+    });
     const ws = await connect('/~workspace=ws-budget/openai/v1/responses');
     const recorded = h.nextRecords();
     await exchange(ws, responseCreate(), 'response.completed');

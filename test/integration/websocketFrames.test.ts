@@ -20,7 +20,10 @@ const until = async (done: () => boolean) => {
 const received = (type: string) => h.fake.sockets.received.filter((m) => m.type === type);
 
 describe('frame faults', () => {
-  for (const [code, how] of [[1011, 'closes the socket'], [1006, 'drops the connection']] as const) {
+  for (const [code, how] of [
+    [1011, 'closes the socket'],
+    [1006, 'drops the connection'],
+  ] as const) {
     test(`the provider ${how} mid-response: the client gets ${code}, the response is recorded as estimated`, async () => {
       h.fake.sockets.failNext({ kind: 'closeMidResponse', afterEvents: 5, code });
       const recorded = h.nextRecords();
@@ -104,7 +107,13 @@ describe('frame faults', () => {
     const events = await done;
     ws.close();
     assert.equal(received('response.create')[0].data.toString(), text);
-    assert.equal(events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join(''), 'Hello from fake openai.');
+    assert.equal(
+      events
+        .filter((e) => e.type === 'response.output_text.delta')
+        .map((e) => e.delta)
+        .join(''),
+      'Hello from fake openai.',
+    );
     assert.equal((await recorded)[0].costStatus, 'exact');
   });
 
@@ -141,7 +150,10 @@ describe('frame faults', () => {
   test('a refused upgrade reaches the client as sent and is recorded once, unpriced', async () => {
     h.fake.sockets.failNext({ kind: 'refuseUpgrade', status: 403, headers: { 'x-request-id': 'req_refused' } });
     const recorded = h.nextRecords();
-    const error = await connect('/openai/v1/responses').then(() => assert.fail('opened'), (e) => e);
+    const error = await connect('/openai/v1/responses').then(
+      () => assert.fail('opened'),
+      (e) => e,
+    );
     assert.equal(error.status, 403);
     assert.equal(error.headers['x-request-id'], 'req_refused');
     assert.equal(JSON.parse(error.body).error.type, 'invalid_request_error');
@@ -156,7 +168,10 @@ describe('frame faults', () => {
 
   test('a provider that cannot be reached: a 502 in its error shape, one record at $0', async () => {
     const recorded = h.nextRecords();
-    const error = await connect('/anthropic/v1/messages').then(() => assert.fail('opened'), (e) => e);
+    const error = await connect('/anthropic/v1/messages').then(
+      () => assert.fail('opened'),
+      (e) => e,
+    );
     assert.equal(error.status, 502);
     assert.equal(JSON.parse(error.body).error.type, 'api_error');
     const [rec] = await recorded;
@@ -165,7 +180,10 @@ describe('frame faults', () => {
   });
 
   test('an upgrade on a path the provider does not serve gets its 404', async () => {
-    const error = await connect('/openai/v1/chat/completions').then(() => assert.fail('opened'), (e) => e);
+    const error = await connect('/openai/v1/chat/completions').then(
+      () => assert.fail('opened'),
+      (e) => e,
+    );
     assert.equal(error.status, 404);
     assert.match(JSON.parse(error.body).error.message, /Invalid URL/);
   });
@@ -176,7 +194,19 @@ function rawUpgrade(target: string, headers: string[]): Promise<string> {
   const port = h.port;
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1', () =>
-      socket.write([`GET ${target} HTTP/1.1`, ...headers, 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', `Authorization: Bearer ${TEST_KEY}`, '', ''].join('\r\n')),
+      socket.write(
+        [
+          `GET ${target} HTTP/1.1`,
+          ...headers,
+          'Connection: Upgrade',
+          'Upgrade: websocket',
+          'Sec-WebSocket-Version: 13',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+          `Authorization: Bearer ${TEST_KEY}`,
+          '',
+          '',
+        ].join('\r\n'),
+      ),
     );
     let reply = '';
     socket.on('data', (d) => {
@@ -198,7 +228,10 @@ describe('the upgrade path refuses what HTTP refuses', () => {
     ['an unknown provider', '/evil.example/v1/responses', [null], 404],
   ] as const) {
     test(`${name}: ${status}, nothing reaches any upstream`, async () => {
-      const line = await rawUpgrade(target, headers.map((x) => x ?? host()));
+      const line = await rawUpgrade(
+        target,
+        headers.map((x) => x ?? host()),
+      );
       assert.match(line, new RegExp(`^HTTP/1.1 ${status} `));
       assert.equal(h.fake.calls.length, 0);
     });
@@ -210,7 +243,9 @@ describe('the upgrade path refuses what HTTP refuses', () => {
 
   test('an Upgrade that is not WebSocket is refused with a message', async () => {
     const line = await new Promise<string>((resolve) => {
-      const socket = net.connect(h.port, '127.0.0.1', () => socket.write(`GET /openai/v1/models HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`));
+      const socket = net.connect(h.port, '127.0.0.1', () =>
+        socket.write(`GET /openai/v1/models HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`),
+      );
       let reply = '';
       socket.on('data', (d) => (reply += d));
       socket.on('close', () => resolve(reply));
@@ -218,4 +253,3 @@ describe('the upgrade path refuses what HTTP refuses', () => {
     assert.match(line, /^HTTP\/1.1 400 [\s\S]*only WebSocket upgrades are relayed/);
   });
 });
-

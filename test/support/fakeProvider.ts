@@ -109,7 +109,11 @@ interface Reply {
 }
 
 /** JSON body split in two pieces just before its usage key, so cut/reset/stall have a boundary. */
-function jsonReply(status: number, obj: unknown, opts: { pretty?: boolean; cutKey?: string; contentType?: string; headers?: Record<string, string> } = {}): Reply {
+function jsonReply(
+  status: number,
+  obj: unknown,
+  opts: { pretty?: boolean; cutKey?: string; contentType?: string; headers?: Record<string, string> } = {},
+): Reply {
   const text = JSON.stringify(obj, null, opts.pretty ? 2 : undefined);
   let at = opts.cutKey ? text.indexOf(`"${opts.cutKey}"`) : -1;
   if (at <= 0) at = text.length >> 1;
@@ -139,11 +143,15 @@ function ssePieces(events: SseEvent[], eol = '\n'): string[] {
 
 export function openaiError(status: number, message?: string): unknown {
   const [type, code] =
-    status === 401 ? ['invalid_request_error', 'invalid_api_key']
-    : status === 404 ? ['invalid_request_error', 'model_not_found']
-    : status === 429 ? ['requests', 'rate_limit_exceeded']
-    : status >= 500 ? ['server_error', null]
-    : ['invalid_request_error', null];
+    status === 401
+      ? ['invalid_request_error', 'invalid_api_key']
+      : status === 404
+        ? ['invalid_request_error', 'model_not_found']
+        : status === 429
+          ? ['requests', 'rate_limit_exceeded']
+          : status >= 500
+            ? ['server_error', null]
+            : ['invalid_request_error', null];
   return {
     error: {
       message: message ?? (status >= 500 ? 'The server had an error while processing your request. Sorry about that!' : `Fake OpenAI error ${status}`),
@@ -156,17 +164,27 @@ export function openaiError(status: number, message?: string): unknown {
 
 function anthropicError(status: number, message?: string): unknown {
   const type =
-    status === 400 ? 'invalid_request_error'
-    : status === 401 ? 'authentication_error'
-    : status === 402 ? 'billing_error'
-    : status === 403 ? 'permission_error'
-    : status === 404 ? 'not_found_error'
-    : status === 413 ? 'request_too_large'
-    : status === 429 ? 'rate_limit_error'
-    : status === 504 ? 'timeout_error'
-    : status === 529 ? 'overloaded_error'
-    : status >= 500 ? 'api_error'
-    : 'invalid_request_error';
+    status === 400
+      ? 'invalid_request_error'
+      : status === 401
+        ? 'authentication_error'
+        : status === 402
+          ? 'billing_error'
+          : status === 403
+            ? 'permission_error'
+            : status === 404
+              ? 'not_found_error'
+              : status === 413
+                ? 'request_too_large'
+                : status === 429
+                  ? 'rate_limit_error'
+                  : status === 504
+                    ? 'timeout_error'
+                    : status === 529
+                      ? 'overloaded_error'
+                      : status >= 500
+                        ? 'api_error'
+                        : 'invalid_request_error';
   return {
     type: 'error',
     error: { type, message: message ?? (status === 529 ? 'Overloaded' : status >= 500 ? 'Internal server error' : `Fake Anthropic error ${status}`) },
@@ -176,15 +194,23 @@ function anthropicError(status: number, message?: string): unknown {
 
 function geminiError(status: number, message?: string): unknown {
   const statusName =
-    status === 400 ? 'INVALID_ARGUMENT'
-    : status === 401 ? 'UNAUTHENTICATED'
-    : status === 403 ? 'PERMISSION_DENIED'
-    : status === 404 ? 'NOT_FOUND'
-    : status === 429 ? 'RESOURCE_EXHAUSTED'
-    : status === 503 ? 'UNAVAILABLE'
-    : status === 504 ? 'DEADLINE_EXCEEDED'
-    : status >= 500 ? 'INTERNAL'
-    : 'FAILED_PRECONDITION';
+    status === 400
+      ? 'INVALID_ARGUMENT'
+      : status === 401
+        ? 'UNAUTHENTICATED'
+        : status === 403
+          ? 'PERMISSION_DENIED'
+          : status === 404
+            ? 'NOT_FOUND'
+            : status === 429
+              ? 'RESOURCE_EXHAUSTED'
+              : status === 503
+                ? 'UNAVAILABLE'
+                : status === 504
+                  ? 'DEADLINE_EXCEEDED'
+                  : status >= 500
+                    ? 'INTERNAL'
+                    : 'FAILED_PRECONDITION';
   return { error: { code: status, message: message ?? `Fake Gemini error ${status}`, status: statusName } };
 }
 
@@ -207,7 +233,8 @@ function errorContentType(protocol: FakeProtocol): string {
 
 /** Which protocol a path belongs to (for error shapes); unknown paths are treated as OpenAI-like. */
 function protocolOf(path: string): FakeProtocol {
-  if (/:(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/.test(path) || /\/v1(beta|alpha)\/models\//.test(path)) return 'gemini';
+  if (/:(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/.test(path) || /\/v1(beta|alpha)\/models\//.test(path))
+    return 'gemini';
   if (path.endsWith('/messages') || path.endsWith('/messages/count_tokens')) return 'anthropic';
   if (path.endsWith('/api/chat') || path.endsWith('/api/generate')) return 'ollama';
   return 'openai';
@@ -293,12 +320,27 @@ function openaiChat(c: Ctx): Reply {
   events.push({ data: chunk({}, 'stop') });
   if (includeUsage) {
     events.push({
-      data: { id, object: 'chat.completion.chunk', created, model, service_tier: tier, system_fingerprint: fingerprint, choices: [], usage: openaiChatUsage(c.usage) },
+      data: {
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model,
+        service_tier: tier,
+        system_fingerprint: fingerprint,
+        choices: [],
+        usage: openaiChatUsage(c.usage),
+      },
     });
   }
   const usageAt = includeUsage ? events.length - 1 : events.length;
   events.push({ data: '[DONE]' });
-  return { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', ...openaiHeaders(c.id) }, pieces: ssePieces(events), usageAt, json: false };
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', ...openaiHeaders(c.id) },
+    pieces: ssePieces(events),
+    usageAt,
+    json: false,
+  };
 }
 
 /** A Responses API response: its JSON when not streamed, else its stream events (also WebSocket mode's). */
@@ -362,7 +404,13 @@ function openaiResponses(c: Ctx): Reply {
   const { response, events } = openaiResponseEvents(c);
   if (!c.body?.stream) return jsonReply(200, response, { pretty: true, cutKey: 'usage', headers: openaiHeaders(c.id) });
   const sse: SseEvent[] = events.map((e) => ({ event: e.type as string, data: e }));
-  return { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', ...openaiHeaders(c.id) }, pieces: ssePieces(sse), usageAt: sse.length - 1, json: false };
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', ...openaiHeaders(c.id) },
+    pieces: ssePieces(sse),
+    usageAt: sse.length - 1,
+    json: false,
+  };
 }
 
 /** Deterministic vector; base64 form is little-endian float32, which is what the SDK decodes. */
@@ -391,13 +439,22 @@ function openaiEmbeddings(c: Ctx): Reply {
   }
   return jsonReply(
     200,
-    { object: 'list', data, model: c.usage.model ?? requestModel(c.body, 'text-embedding-3-small'), usage: { prompt_tokens: c.usage.input, total_tokens: c.usage.input } },
+    {
+      object: 'list',
+      data,
+      model: c.usage.model ?? requestModel(c.body, 'text-embedding-3-small'),
+      usage: { prompt_tokens: c.usage.input, total_tokens: c.usage.input },
+    },
     { pretty: true, cutKey: 'usage', headers: openaiHeaders(c.id) },
   );
 }
 
 function openaiModels(c: Ctx): Reply {
-  return jsonReply(200, { object: 'list', data: [{ id: c.usage.model ?? 'gpt-4o-mini', object: 'model', created: 1700000000, owned_by: 'system' }] }, { pretty: true });
+  return jsonReply(
+    200,
+    { object: 'list', data: [{ id: c.usage.model ?? 'gpt-4o-mini', object: 'model', created: 1700000000, owned_by: 'system' }] },
+    { pretty: true },
+  );
 }
 
 // Anthropic ------------------------------------------------------------------------------------
@@ -431,19 +488,36 @@ function anthropicMessages(c: Ctx): Reply {
   if (!c.body?.stream) {
     return jsonReply(
       200,
-      { id, type: 'message', role: 'assistant', model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: anthropicUsage(c.usage, c.usage.output, thinking) },
+      {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [{ type: 'text', text }],
+        stop_reason: 'end_turn',
+        stop_sequence: null,
+        usage: anthropicUsage(c.usage, c.usage.output, thinking),
+      },
       { cutKey: 'usage', headers },
     );
   }
   const full = anthropicUsage(c.usage, c.usage.output);
   const deltaUsage: Record<string, unknown> = c.usage.anthropicDeltaFullUsage
-    ? { input_tokens: full.input_tokens, cache_creation_input_tokens: full.cache_creation_input_tokens, cache_read_input_tokens: full.cache_read_input_tokens, output_tokens: c.usage.output }
+    ? {
+        input_tokens: full.input_tokens,
+        cache_creation_input_tokens: full.cache_creation_input_tokens,
+        cache_read_input_tokens: full.cache_read_input_tokens,
+        output_tokens: c.usage.output,
+      }
     : { output_tokens: c.usage.output };
   if (thinking) deltaUsage.output_tokens_details = thinking;
   const events: SseEvent[] = [
     {
       event: 'message_start',
-      data: { type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(c.usage, 1) } },
+      data: {
+        type: 'message_start',
+        message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(c.usage, 1) },
+      },
     },
     { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } },
     { event: 'ping', data: { type: 'ping' } },
@@ -455,7 +529,13 @@ function anthropicMessages(c: Ctx): Reply {
     { event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: deltaUsage } },
     { event: 'message_stop', data: { type: 'message_stop' } },
   );
-  return { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers }, pieces: ssePieces(events), usageAt, json: false };
+  return {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers },
+    pieces: ssePieces(events),
+    usageAt,
+    json: false,
+  };
 }
 
 function anthropicCountTokens(c: Ctx): Reply {
@@ -496,7 +576,16 @@ function geminiGenerate(c: Ctx, model: string, method: string): Reply {
   const chunks = ws.map((w, i) => chunkOf(w, i === ws.length - 1 ? visible : Math.floor((visible * (i + 1)) / ws.length), i === ws.length - 1));
   if (c.query.alt === 'sse') {
     // Google terminates SSE events with CRLF CRLF.
-    return { status: 200, headers: { 'content-type': 'text/event-stream' }, pieces: ssePieces(chunks.map((d) => ({ data: d })), '\r\n'), usageAt: chunks.length - 1, json: false };
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      pieces: ssePieces(
+        chunks.map((d) => ({ data: d })),
+        '\r\n',
+      ),
+      usageAt: chunks.length - 1,
+      json: false,
+    };
   }
   // Without alt=sse Google streams one JSON array, written element by element.
   const pieces = chunks.map((d, i) => (i === 0 ? '[' : '\r\n,\r\n') + JSON.stringify(d, null, 2));
@@ -505,7 +594,11 @@ function geminiGenerate(c: Ctx, model: string, method: string): Reply {
 }
 
 function geminiCountTokens(c: Ctx): Reply {
-  return jsonReply(200, { totalTokens: c.usage.input, promptTokensDetails: [{ modality: 'TEXT', tokenCount: c.usage.input }] }, { pretty: true, contentType: 'application/json; charset=UTF-8' });
+  return jsonReply(
+    200,
+    { totalTokens: c.usage.input, promptTokensDetails: [{ modality: 'TEXT', tokenCount: c.usage.input }] },
+    { pretty: true, contentType: 'application/json; charset=UTF-8' },
+  );
 }
 
 // Ollama ---------------------------------------------------------------------------------------

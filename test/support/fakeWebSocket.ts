@@ -43,7 +43,14 @@ export interface RealtimeUsage {
   audioOutput: number;
 }
 
-export const DEFAULT_REALTIME_USAGE: Readonly<RealtimeUsage> = Object.freeze({ textInput: 400, audioInput: 600, cachedText: 100, cachedAudio: 200, textOutput: 100, audioOutput: 400 });
+export const DEFAULT_REALTIME_USAGE: Readonly<RealtimeUsage> = Object.freeze({
+  textInput: 400,
+  audioInput: 600,
+  cachedText: 100,
+  cachedAudio: 200,
+  textOutput: 100,
+  audioOutput: 400,
+});
 
 export interface FakeSockets {
   /** Client messages the fake received, in order. */
@@ -63,7 +70,12 @@ const WS_PATHS = /\/v1\/(responses|realtime)$/;
 const KEY_SUBPROTOCOL = 'openai-insecure-api-key.';
 
 export function createFakeSockets(shared: { calls: RecordedCall[]; usage: () => FakeUsage; nextId: () => number }): FakeSockets {
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: true, maxPayload: 256 * 1024 * 1024, handleProtocols: (offered) => (offered.has('realtime') ? 'realtime' : false) });
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: true,
+    maxPayload: 256 * 1024 * 1024,
+    handleProtocols: (offered) => (offered.has('realtime') ? 'realtime' : false),
+  });
   const state: Omit<FakeSockets, 'failNext' | 'setRealtimeUsage' | 'reset' | 'handleUpgrade' | 'close'> = { received: [], connections: [], pings: [] };
   let faults: SocketFault[] = [];
   let realtimeUsage: RealtimeUsage = { ...DEFAULT_REALTIME_USAGE };
@@ -76,8 +88,11 @@ export function createFakeSockets(shared: { calls: RecordedCall[]; usage: () => 
     const url = new URL(req.url ?? '/', 'http://fake.local');
     const path = url.pathname.replace(/\/+$/, '');
     shared.calls.push({ method: 'GET', path, query: Object.fromEntries(url.searchParams), headers: { ...req.headers }, body: '' });
-    const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    const keyed = /^Bearer \S+/.test(String(req.headers.authorization ?? '')) || protocols.some((p) => p.startsWith(KEY_SUBPROTOCOL) && p.length > KEY_SUBPROTOCOL.length);
+    const protocols = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
+    const keyed =
+      /^Bearer \S+/.test(String(req.headers.authorization ?? '')) || protocols.some((p) => p.startsWith(KEY_SUBPROTOCOL) && p.length > KEY_SUBPROTOCOL.length);
     const refusal = takeFault('refuseUpgrade');
     if (servedByMountedProvider(path) === false || !WS_PATHS.test(path)) return answer(socket, 404, openaiError(404, `Invalid URL (GET ${url.pathname})`));
     if (refusal) return answer(socket, refusal.status, openaiError(refusal.status), refusal.headers);
@@ -135,13 +150,22 @@ export function createFakeSockets(shared: { calls: RecordedCall[]; usage: () => 
           Object.assign(session, event.session ?? {});
           return ws.send(JSON.stringify({ type: 'session.updated', event_id: eventId(), session }));
         case 'conversation.item.create':
-          return ws.send(JSON.stringify({ type: 'conversation.item.created', event_id: eventId(), previous_item_id: null, item: { id: `item_fake${shared.nextId()}`, ...event.item, status: 'completed' } }));
+          return ws.send(
+            JSON.stringify({
+              type: 'conversation.item.created',
+              event_id: eventId(),
+              previous_item_id: null,
+              item: { id: `item_fake${shared.nextId()}`, ...event.item, status: 'completed' },
+            }),
+          );
         case 'response.create':
           return void play(ws, realtimeResponse(shared.nextId(), eventId, realtimeUsage));
         case 'input_audio_buffer.append':
           return;
         case 'input_audio_buffer.commit': {
-          ws.send(JSON.stringify({ type: 'input_audio_buffer.committed', event_id: eventId(), previous_item_id: null, item_id: `item_fake${shared.nextId()}` }));
+          ws.send(
+            JSON.stringify({ type: 'input_audio_buffer.committed', event_id: eventId(), previous_item_id: null, item_id: `item_fake${shared.nextId()}` }),
+          );
           // With turn detection on, the server answers the committed speech by itself (no response.create).
           const turnDetection = (session as { audio?: { input?: { turn_detection?: unknown } } }).audio?.input?.turn_detection;
           return void (turnDetection && play(ws, realtimeResponse(shared.nextId(), eventId, realtimeUsage)));
@@ -194,13 +218,26 @@ export function createFakeSockets(shared: { calls: RecordedCall[]; usage: () => 
 }
 
 function sendError(ws: WebSocket, code: string, message: string, eventId?: string): void {
-  ws.send(JSON.stringify({ type: 'error', event_id: `event_err${Date.now()}`, status: 400, error: { type: 'invalid_request_error', code, message, param: null, event_id: eventId ?? null } }));
+  ws.send(
+    JSON.stringify({
+      type: 'error',
+      event_id: `event_err${Date.now()}`,
+      status: 400,
+      error: { type: 'invalid_request_error', code, message, param: null, event_id: eventId ?? null },
+    }),
+  );
 }
 
 /** An HTTP answer instead of a 101, as an API gateway gives it. */
 function answer(socket: Duplex, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  const lines = [`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Error'}`, 'content-type: application/json', `content-length: ${Buffer.byteLength(text)}`, 'connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  const lines = [
+    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Error'}`,
+    'content-type: application/json',
+    `content-length: ${Buffer.byteLength(text)}`,
+    'connection: close',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
   socket.end(`${lines.join('\r\n')}\r\n\r\n${text}`);
 }
 
@@ -209,20 +246,61 @@ function realtimeResponse(id: number, eventId: () => string, u: RealtimeUsage): 
   const responseId = `resp_fake${id}`;
   const itemId = `item_fake${id}`;
   const transcript = 'Hello from fake realtime.';
-  const item = (status: string) => ({ id: itemId, object: 'realtime.item', type: 'message', status, role: 'assistant', content: [{ type: 'output_audio', transcript }] });
-  const response = (status: string, output: unknown[], usage: unknown) => ({ object: 'realtime.response', id: responseId, status, status_details: null, output, conversation_id: 'conv_fake', output_modalities: ['audio'], max_output_tokens: 'inf', audio: { output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'marin' } }, usage, metadata: null });
+  const item = (status: string) => ({
+    id: itemId,
+    object: 'realtime.item',
+    type: 'message',
+    status,
+    role: 'assistant',
+    content: [{ type: 'output_audio', transcript }],
+  });
+  const response = (status: string, output: unknown[], usage: unknown) => ({
+    object: 'realtime.response',
+    id: responseId,
+    status,
+    status_details: null,
+    output,
+    conversation_id: 'conv_fake',
+    output_modalities: ['audio'],
+    max_output_tokens: 'inf',
+    audio: { output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'marin' } },
+    usage,
+    metadata: null,
+  });
   const usage = {
     total_tokens: u.textInput + u.audioInput + u.textOutput + u.audioOutput,
     input_tokens: u.textInput + u.audioInput,
     output_tokens: u.textOutput + u.audioOutput,
-    input_token_details: { text_tokens: u.textInput, audio_tokens: u.audioInput, image_tokens: 0, cached_tokens: u.cachedText + u.cachedAudio, cached_tokens_details: { text_tokens: u.cachedText, audio_tokens: u.cachedAudio, image_tokens: 0 } },
+    input_token_details: {
+      text_tokens: u.textInput,
+      audio_tokens: u.audioInput,
+      image_tokens: 0,
+      cached_tokens: u.cachedText + u.cachedAudio,
+      cached_tokens_details: { text_tokens: u.cachedText, audio_tokens: u.cachedAudio, image_tokens: 0 },
+    },
     output_token_details: { text_tokens: u.textOutput, audio_tokens: u.audioOutput },
   };
   return [
     { type: 'response.created', event_id: eventId(), response: response('in_progress', [], null) },
     { type: 'response.output_item.added', event_id: eventId(), response_id: responseId, output_index: 0, item: item('in_progress') },
-    ...transcript.split(' ').map((w, i) => ({ type: 'response.output_audio_transcript.delta', event_id: eventId(), response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: i ? ` ${w}` : w })),
-    { type: 'response.output_audio.delta', event_id: eventId(), response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: Buffer.alloc(4800).toString('base64') },
+    ...transcript.split(' ').map((w, i) => ({
+      type: 'response.output_audio_transcript.delta',
+      event_id: eventId(),
+      response_id: responseId,
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+      delta: i ? ` ${w}` : w,
+    })),
+    {
+      type: 'response.output_audio.delta',
+      event_id: eventId(),
+      response_id: responseId,
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+      delta: Buffer.alloc(4800).toString('base64'),
+    },
     { type: 'response.output_audio.done', event_id: eventId(), response_id: responseId, item_id: itemId, output_index: 0, content_index: 0 },
     { type: 'response.output_item.done', event_id: eventId(), response_id: responseId, output_index: 0, item: item('completed') },
     { type: 'response.done', event_id: eventId(), response: response('completed', [item('completed')], usage) },

@@ -27,13 +27,29 @@ export interface Harness {
 
 /** A real engine (proxy, recorder, database file) with every provider routed to one fake upstream (or to `upstreams`). */
 export async function startHarness(
-  opts: { maxBodyBytes?: number; otlp?: EngineOptions['otlp']; settings?: EngineOptions['settings']; storeIdleStopMs?: number; upstreams?: Record<string, string> } = {},
+  opts: {
+    maxBodyBytes?: number;
+    otlp?: EngineOptions['otlp'];
+    settings?: EngineOptions['settings'];
+    storeIdleStopMs?: number;
+    upstreams?: Record<string, string>;
+  } = {},
 ): Promise<Harness> {
   const fake = await startFakeProvider();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-it-'));
   const dbPath = path.join(dir, 'spend.sqlite');
   const upstreams = { ...mountedUpstreams(fake.url), ...opts.upstreams };
-  const engine = await Engine.start({ port: 0, dbPath, dataDir: dir, upstreams, maxBodyBytes: opts.maxBodyBytes, saveIntervalMs: 0, otlp: opts.otlp, settings: opts.settings, storeIdleStopMs: opts.storeIdleStopMs });
+  const engine = await Engine.start({
+    port: 0,
+    dbPath,
+    dataDir: dir,
+    upstreams,
+    maxBodyBytes: opts.maxBodyBytes,
+    saveIntervalMs: 0,
+    otlp: opts.otlp,
+    settings: opts.settings,
+    storeIdleStopMs: opts.storeIdleStopMs,
+  });
   const records: RequestRecord[] = [];
   engine.recorder.on('record', (r: RequestRecord) => records.push(r));
   return {

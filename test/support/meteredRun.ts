@@ -119,7 +119,14 @@ export function expectedNanos(r: RequestRecord): number {
   const pricesProvider = DEFAULT_ROUTES.find((route) => route.id === r.provider)?.pricesProvider;
   assert.ok(pricesProvider && r.model, `${r.provider} ${r.model} is priced`);
   const u = DEFAULT_FAKE_USAGE;
-  const usage = { inputTokens: u.input, cacheReadTokens: u.cachedRead, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: u.output, reasoningTokens: u.reasoning };
+  const usage = {
+    inputTokens: u.input,
+    cacheReadTokens: u.cachedRead,
+    cacheWriteTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: u.output,
+    reasoningTokens: u.reasoning,
+  };
   const quote = priceUsage(pricesProvider, r.model, usage, { at: new Date(r.startedAt) });
   assert.ok(quote.priced, `${r.model} has a price`);
   return quote.costNanos;

@@ -177,8 +177,19 @@ function nanosToMs(n: unknown): number {
   return Number(BigInt(String(n)) / 1_000_000n);
 }
 
-interface JsonSpan { traceId: string; spanId: string; name: string; kind: number; startTimeUnixNano: unknown; endTimeUnixNano: unknown; attributes?: Attr[]; status?: { code?: number } }
-interface JsonTraceRequest { resourceSpans?: Array<{ resource?: { attributes?: Attr[] }; scopeSpans?: Array<{ spans?: JsonSpan[] }> }> }
+interface JsonSpan {
+  traceId: string;
+  spanId: string;
+  name: string;
+  kind: number;
+  startTimeUnixNano: unknown;
+  endTimeUnixNano: unknown;
+  attributes?: Attr[];
+  status?: { code?: number };
+}
+interface JsonTraceRequest {
+  resourceSpans?: Array<{ resource?: { attributes?: Attr[] }; scopeSpans?: Array<{ spans?: JsonSpan[] }> }>;
+}
 
 function spansFromJson(body: JsonTraceRequest): ReceivedSpan[] {
   const out: ReceivedSpan[] = [];
@@ -187,9 +198,15 @@ function spansFromJson(body: JsonTraceRequest): ReceivedSpan[] {
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
         out.push({
-          traceId: s.traceId, spanId: s.spanId, name: s.name, kind: s.kind,
-          startMs: nanosToMs(s.startTimeUnixNano), endMs: nanosToMs(s.endTimeUnixNano),
-          attributes: attrs(s.attributes), statusCode: s.status?.code ?? 0, resource,
+          traceId: s.traceId,
+          spanId: s.spanId,
+          name: s.name,
+          kind: s.kind,
+          startMs: nanosToMs(s.startTimeUnixNano),
+          endMs: nanosToMs(s.endTimeUnixNano),
+          attributes: attrs(s.attributes),
+          statusCode: s.status?.code ?? 0,
+          resource,
         });
       }
     }
@@ -199,7 +216,10 @@ function spansFromJson(body: JsonTraceRequest): ReceivedSpan[] {
 
 function spansFromProtobuf(body: Buffer): ReceivedSpan[] {
   const decoded = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(body), { longs: String, bytes: String, defaults: true }) as {
-    resourceSpans: Array<{ resource?: { attributes?: Attr[] }; scopeSpans: Array<{ spans: Array<Omit<JsonSpan, 'traceId' | 'spanId'> & { traceId: string; spanId: string }> }> }>;
+    resourceSpans: Array<{
+      resource?: { attributes?: Attr[] };
+      scopeSpans: Array<{ spans: Array<Omit<JsonSpan, 'traceId' | 'spanId'> & { traceId: string; spanId: string }> }>;
+    }>;
   };
   const hex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
   const out: ReceivedSpan[] = [];
@@ -208,9 +228,15 @@ function spansFromProtobuf(body: Buffer): ReceivedSpan[] {
     for (const ss of rs.scopeSpans) {
       for (const s of ss.spans) {
         out.push({
-          traceId: hex(s.traceId), spanId: hex(s.spanId), name: s.name, kind: s.kind,
-          startMs: nanosToMs(s.startTimeUnixNano), endMs: nanosToMs(s.endTimeUnixNano),
-          attributes: attrs(s.attributes), statusCode: s.status?.code ?? 0, resource,
+          traceId: hex(s.traceId),
+          spanId: hex(s.spanId),
+          name: s.name,
+          kind: s.kind,
+          startMs: nanosToMs(s.startTimeUnixNano),
+          endMs: nanosToMs(s.endTimeUnixNano),
+          attributes: attrs(s.attributes),
+          statusCode: s.status?.code ?? 0,
+          resource,
         });
       }
     }
@@ -218,9 +244,22 @@ function spansFromProtobuf(body: Buffer): ReceivedSpan[] {
   return out;
 }
 
-interface JsonPoint { attributes?: Attr[]; asDouble?: number; asInt?: unknown; sum?: number; count?: unknown }
-interface JsonMetric { name: string; unit?: string; sum?: { dataPoints: JsonPoint[] }; histogram?: { dataPoints: JsonPoint[] } }
-interface JsonMetricsRequest { resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: JsonMetric[] }> }> }
+interface JsonPoint {
+  attributes?: Attr[];
+  asDouble?: number;
+  asInt?: unknown;
+  sum?: number;
+  count?: unknown;
+}
+interface JsonMetric {
+  name: string;
+  unit?: string;
+  sum?: { dataPoints: JsonPoint[] };
+  histogram?: { dataPoints: JsonPoint[] };
+}
+interface JsonMetricsRequest {
+  resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: JsonMetric[] }> }>;
+}
 
 function pointsFromJson(body: JsonMetricsRequest): ReceivedMetricPoint[] {
   const out: ReceivedMetricPoint[] = [];

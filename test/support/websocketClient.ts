@@ -40,7 +40,9 @@ export function eventsUntil(ws: WebSocket, last: string): Promise<any[]> {
       }
     };
     ws.on('message', onMessage);
-    ws.once('close', (code, reason) => reject(Object.assign(new Error(`closed ${code} before ${last}: ${reason}`), { code, reason: reason.toString(), events })));
+    ws.once('close', (code, reason) =>
+      reject(Object.assign(new Error(`closed ${code} before ${last}: ${reason}`), { code, reason: reason.toString(), events })),
+    );
   });
 }
 
@@ -51,7 +53,8 @@ export async function exchange(ws: WebSocket, event: string | Buffer, last: stri
   return events;
 }
 
-export const closed = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+export const closed = (ws: WebSocket) =>
+  new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
 
 export const responseCreate = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({ type: 'response.create', model: 'gpt-4.1-mini', input: [{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }], ...extra });

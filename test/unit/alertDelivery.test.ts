@@ -86,12 +86,20 @@ test('an engine no window hosts (burnrate serve): one following window shows the
   const windows = [await follow('api'), await follow('web'), await follow(undefined)];
   await overBudget('serve-1');
   await until(() => windows.every((w) => w.received.length === 1));
-  assert.deepEqual(windows.map((w) => w.shown.length), [1, 0, 0], 'the longest-following window shows it');
+  assert.deepEqual(
+    windows.map((w) => w.shown.length),
+    [1, 0, 0],
+    'the longest-following window shows it',
+  );
   windows[0].stream.close();
   await new Promise((r) => setTimeout(r, 50));
   await overBudget('serve-2');
   await until(() => windows[1].received.length === 2 && windows[2].received.length === 2);
-  assert.deepEqual(windows.slice(1).map((w) => w.shown.length), [1, 0], 'when it closes, the next one does');
+  assert.deepEqual(
+    windows.slice(1).map((w) => w.shown.length),
+    [1, 0],
+    'when it closes, the next one does',
+  );
   for (const w of windows) w.stream.close();
   await new Promise((r) => setTimeout(r, 50));
 });
@@ -108,11 +116,17 @@ test('an engine hosted by a window: that window shows it, not the first follower
   await new Promise((r) => setTimeout(r, 50));
 });
 
-test('a workspace\'s alert goes to that workspace\'s window, hosted or not', async () => {
+test("a workspace's alert goes to that workspace's window, hosted or not", async () => {
   const api = await follow('api');
   const web = await follow('web');
-  h.engine.guards.configure({ global: { 'burnrate.budget.daily': 0 }, workspace: { name: 'web', settings: { 'burnrate.budget.daily': 0.000_000_1, 'burnrate.budget.alertThresholds': [1] } } });
-  await new OpenAI({ apiKey: 'sk-test', baseURL: `${h.url}/~workspace=web/openai/v1`, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+  h.engine.guards.configure({
+    global: { 'burnrate.budget.daily': 0 },
+    workspace: { name: 'web', settings: { 'burnrate.budget.daily': 0.000_000_1, 'burnrate.budget.alertThresholds': [1] } },
+  });
+  await new OpenAI({ apiKey: 'sk-test', baseURL: `${h.url}/~workspace=web/openai/v1`, maxRetries: 0 }).chat.completions.create({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: 'hi' }],
+  });
   await until(() => api.received.length === 1 && web.received.length === 1);
   assert.equal(web.received[0].workspace, 'web');
   assert.deepEqual([api.shown.length, web.shown.length], [0, 1]);

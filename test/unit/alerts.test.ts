@@ -9,10 +9,29 @@ import { guardSettingsUpdate } from '../../src/extension/settings/guardSettings'
 
 const base = { id: 'a1', at: 0, message: 'Session "s" used 4,500 tokens, reaching its limit of 4,000.' };
 const guardAlert = (over: Partial<Extract<GuardAlert, { kind: 'guard' }>> = {}, audience: DeliveredAlert['audience'] = 'owner'): DeliveredAlert => ({
-  ...base, kind: 'guard', guard: 'sessionMaxTokens', limit: 4000, value: 4500, action: 'warn', session: 's', workspace: null, ...over, audience,
+  ...base,
+  kind: 'guard',
+  guard: 'sessionMaxTokens',
+  limit: 4000,
+  value: 4500,
+  action: 'warn',
+  session: 's',
+  workspace: null,
+  ...over,
+  audience,
 });
 const budgetAlert = (workspace: string | null, audience: DeliveredAlert['audience'], threshold = 0.8): DeliveredAlert => ({
-  ...base, kind: 'budget', period: 'day', threshold, capUsd: 10, spentUsd: 8, onExceed: 'warn', workspace, session: null, message: 'Daily budget: $8.00 of $10.00 spent (80 %).', audience,
+  ...base,
+  kind: 'budget',
+  period: 'day',
+  threshold,
+  capUsd: 10,
+  spentUsd: 8,
+  onExceed: 'warn',
+  workspace,
+  session: null,
+  message: 'Daily budget: $8.00 of $10.00 spent (80 %).',
+  audience,
 });
 const role = (r: Partial<WindowRole>): WindowRole => ({ isOwner: false, workspace: undefined, meteredSessions: new Set(), ...r });
 
@@ -41,10 +60,14 @@ test('a warn-mode trip offers Stop Session / Raise Limit / Ignore; a metered ter
 });
 
 test('a block-mode trip is an error offering Allow Session and Raise Limit', () => {
-  const message = 'Session "s" used 4,500 tokens, reaching its limit of 4,000. Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, POST /_burnrate/sessions/allow {"session":"s"}, or raise burnrate.guard.sessionMaxTokens.';
+  const message =
+    'Session "s" used 4,500 tokens, reaching its limit of 4,000. Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, POST /_burnrate/sessions/allow {"session":"s"}, or raise burnrate.guard.sessionMaxTokens.';
   const v = alertView(guardAlert({ action: 'block', message }), role({}));
   assert.equal(v.severity, 'error');
-  assert.equal(v.text, 'Session "s" used 4,500 tokens, reaching its limit of 4,000. Its calls are refused and its open streams cut. Allow Session lets it go on; Raise Limit doubles its limit for this session.');
+  assert.equal(
+    v.text,
+    'Session "s" used 4,500 tokens, reaching its limit of 4,000. Its calls are refused and its open streams cut. Allow Session lets it go on; Raise Limit doubles its limit for this session.',
+  );
   assert.deepEqual(v.actions, [AlertActions.allowSession, AlertActions.raiseLimit]);
 });
 
@@ -56,14 +79,20 @@ test('budget alerts: warning below 100 %, error at it, with the numbers and Open
   assert.equal(alertView(budgetAlert(null, 'owner', 1), role({})).severity, 'error');
 });
 
-test('a window sends the user\'s limits for all traffic and only what its workspace tightened', () => {
+test("a window sends the user's limits for all traffic and only what its workspace tightened", () => {
   const inspect = (user: Record<string, unknown>, workspace: Record<string, unknown>): Inspect =>
     ((key: string) => ({ globalValue: user[key], workspaceValue: workspace[key] })) as Inspect;
   const userOnly = readConfig(inspect({ 'burnrate.budget.daily': 20, 'burnrate.guard.sessionMaxTokens': 100_000 }, {}));
-  const effective = readConfig(inspect({ 'burnrate.budget.daily': 20, 'burnrate.guard.sessionMaxTokens': 100_000 }, { 'burnrate.budget.daily': 5, 'burnrate.guard.onTrip': 'block' }));
+  const effective = readConfig(
+    inspect({ 'burnrate.budget.daily': 20, 'burnrate.guard.sessionMaxTokens': 100_000 }, { 'burnrate.budget.daily': 5, 'burnrate.guard.onTrip': 'block' }),
+  );
   const update = guardSettingsUpdate(userOnly, effective, 'proj');
   assert.equal(update.global['burnrate.budget.daily'], 20);
   assert.equal(update.global['burnrate.guard.sessionMaxTokens'], 100_000);
   assert.deepEqual(update.workspace, { name: 'proj', settings: { 'burnrate.budget.daily': 5, 'burnrate.guard.onTrip': 'block' } });
-  assert.equal(guardSettingsUpdate(userOnly, userOnly, 'proj').workspace?.settings && Object.keys(guardSettingsUpdate(userOnly, userOnly, 'proj').workspace!.settings).length, 0);
+  assert.equal(
+    guardSettingsUpdate(userOnly, userOnly, 'proj').workspace?.settings &&
+      Object.keys(guardSettingsUpdate(userOnly, userOnly, 'proj').workspace!.settings).length,
+    0,
+  );
 });

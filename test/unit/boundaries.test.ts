@@ -56,7 +56,11 @@ function imports(where: (file: string) => boolean): Array<{ file: string; specif
 }
 
 test('no import cycles among the source files', () => {
-  const graph = new Map(files.filter((f) => f.file.startsWith('src/')).map((f) => [f.file, f.specifiers.map((s) => resolve(f.file, s)).filter((t): t is string => !!t?.startsWith('src/'))]));
+  const graph = new Map(
+    files
+      .filter((f) => f.file.startsWith('src/'))
+      .map((f) => [f.file, f.specifiers.map((s) => resolve(f.file, s)).filter((t): t is string => !!t?.startsWith('src/'))]),
+  );
   const state = new Map<string, 'open' | 'done'>();
   const cycles: string[] = [];
   const visit = (file: string, trail: string[]) => {
@@ -75,18 +79,29 @@ test('no import cycles among the source files', () => {
 
 test('src/shared imports nothing but itself: no Node, no VS Code, no other part of the project', () => {
   const wrong = imports((f) => f.startsWith('src/shared/')).filter((i) => !i.target?.startsWith('src/shared/'));
-  assert.deepEqual(wrong.map((i) => `${i.file}: ${i.specifier}`), []);
+  assert.deepEqual(
+    wrong.map((i) => `${i.file}: ${i.specifier}`),
+    [],
+  );
 });
 
 test('the dashboard app (webview/) reaches the project only through src/shared, and never Node or VS Code', () => {
-  const wrong = imports((f) => f.startsWith('webview/')).filter((i) => (i.target ? !i.target.startsWith('webview/') && !i.target.startsWith('src/shared/') : isBuiltin(i.specifier)));
-  assert.deepEqual(wrong.map((i) => `${i.file}: ${i.specifier}`), []);
+  const wrong = imports((f) => f.startsWith('webview/')).filter((i) =>
+    i.target ? !i.target.startsWith('webview/') && !i.target.startsWith('src/shared/') : isBuiltin(i.specifier),
+  );
+  assert.deepEqual(
+    wrong.map((i) => `${i.file}: ${i.specifier}`),
+    [],
+  );
 });
 
 test('the engine and the CLI never load VS Code or the extension', () => {
   const engineOrCli = (f: string) => f.startsWith('src/engine/') || f.startsWith('src/cli/') || f === 'src/cli.ts';
   const wrong = imports(engineOrCli).filter((i) => i.specifier === 'vscode' || i.target?.startsWith('src/extension/'));
-  assert.deepEqual(wrong.map((i) => `${i.file}: ${i.specifier}`), []);
+  assert.deepEqual(
+    wrong.map((i) => `${i.file}: ${i.specifier}`),
+    [],
+  );
 });
 
 /**
@@ -112,11 +127,25 @@ const ON_DEMAND = new Set(['src/engine/export/otlpExport.ts', 'src/engine/store/
 const testOfExtensionModule = (file: string, target: string) => /^(test|bench)\//.test(file) && target.startsWith('src/extension/');
 
 test('other folders, tests and benchmarks reach a folder through its face (index.ts), not its files', () => {
-  const everyFile = [...files, ...sourceFiles('test').filter((f) => !f.startsWith('test/agents/') && !f.startsWith('test/fixtures/')).map(read), ...sourceFiles('bench').map(read)];
+  const everyFile = [
+    ...files,
+    ...sourceFiles('test')
+      .filter((f) => !f.startsWith('test/agents/') && !f.startsWith('test/fixtures/'))
+      .map(read),
+    ...sourceFiles('bench').map(read),
+  ];
   const wrong = everyFile.flatMap((f) =>
     f.specifiers
       .map((specifier) => ({ specifier, target: resolve(f.file, specifier) }))
-      .filter(({ target }) => target && unitOf(target) && unitOf(target) !== unitOf(f.file) && target !== `${unitOf(target)}/index.ts` && !ON_DEMAND.has(target) && !testOfExtensionModule(f.file, target))
+      .filter(
+        ({ target }) =>
+          target &&
+          unitOf(target) &&
+          unitOf(target) !== unitOf(f.file) &&
+          target !== `${unitOf(target)}/index.ts` &&
+          !ON_DEMAND.has(target) &&
+          !testOfExtensionModule(f.file, target),
+      )
       .map(({ specifier }) => `${f.file}: ${specifier}`),
   );
   assert.deepEqual(wrong, []);
@@ -146,6 +175,9 @@ test("the engine's folders are layered: none imports a folder that imports it ba
 test('the scanner sees the imports it checks', () => {
   const tiles = files.find((f) => f.file === 'webview/views/tiles.ts');
   assert.ok(files.length > 50, `${files.length} files`);
-  assert.ok(tiles?.specifiers.some((s) => resolve(tiles.file, s)?.startsWith('src/shared/')), 'webview/views/tiles.ts imports src/shared');
+  assert.ok(
+    tiles?.specifiers.some((s) => resolve(tiles.file, s)?.startsWith('src/shared/')),
+    'webview/views/tiles.ts imports src/shared',
+  );
   assert.ok(imports((f) => f === 'src/engine/management/management.ts').some((i) => i.specifier === 'node:crypto'));
 });

@@ -39,7 +39,8 @@ function start(dataDir: string, settings: Partial<BurnRateSettings>, now: number
   return { guards, alerts };
 }
 
-const budgetAlerts = (alerts: GuardAlert[]) => alerts.map((a) => (a.kind === 'budget' ? `${a.workspace ?? '*'} ${a.period} ${a.threshold} of $${a.capUsd}` : a.kind));
+const budgetAlerts = (alerts: GuardAlert[]) =>
+  alerts.map((a) => (a.kind === 'budget' ? `${a.workspace ?? '*'} ${a.period} ${a.threshold} of $${a.capUsd}` : a.kind));
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-alerts-'));
 
 test('a budget set while no engine ran alerts at start for the threshold already crossed, once', () => {
@@ -76,7 +77,7 @@ test('a raised (or lowered) budget alerts afresh for what it has crossed; a new 
   assert.deepEqual(budgetAlerts(tomorrow.alerts), ['* day 0.5 of $15']);
 });
 
-test('a workspace\'s own budget, sent by its window after each restart, alerts once', () => {
+test("a workspace's own budget, sent by its window after each restart, alerts once", () => {
   const dir = tmp();
   const ws = { name: 'api', settings: { 'burnrate.budget.daily': 2 } as Partial<BurnRateSettings> };
   const first = start(dir, {}, JAN_15, { api: 1.8, '': 5 });
@@ -114,7 +115,7 @@ test('without a store (no data dir), thresholds behind at start are taken as ale
   assert.deepEqual(alerts, []);
 });
 
-test('the engine counts each workspace\'s budget against that workspace\'s spend; every window colours its status bar from that', () => {
+test("the engine counts each workspace's budget against that workspace's spend; every window colours its status bar from that", () => {
   const { guards } = start(tmp(), { 'burnrate.budget.daily': 100 }, JAN_15, { api: 1.7, web: 0.2, '': 10 });
   guards.configure({ workspace: { name: 'api', settings: { 'burnrate.budget.daily': 2 } } });
   guards.configure({ workspace: { name: 'web', settings: { 'burnrate.budget.daily': 1 } } });
@@ -124,13 +125,16 @@ test('the engine counts each workspace\'s budget against that workspace\'s spend
   assert.deepEqual(byScope, { '* day': [11.9, 'ok'], 'api day': [1.7, 'warning'], 'web day': [0.2, 'ok'] });
 
   const summary = summaryWith(11.9, views);
-  const config = readConfig(((key: keyof typeof DEFAULT_SETTINGS) => ({ defaultValue: DEFAULT_SETTINGS[key], globalValue: key === 'burnrate.budget.daily' ? 100 : undefined })) as never);
+  const config = readConfig(((key: keyof typeof DEFAULT_SETTINGS) => ({
+    defaultValue: DEFAULT_SETTINGS[key],
+    globalValue: key === 'burnrate.budget.daily' ? 100 : undefined,
+  })) as never);
   const owner = { kind: 'owner', url: 'u', pid: 1 } as const;
   const follower = { kind: 'follower', url: 'u', pid: 1 } as const;
   const apiWindow = statusView(follower, summary, config, 'u', 'api');
   const webWindow = statusView(owner, summary, config, 'u', 'web');
   assert.equal(apiWindow.background, 'warning', 'api is at 85 % of its own budget');
-  assert.equal(webWindow.background, 'none', 'web is not: another workspace\'s budget does not colour it');
+  assert.equal(webWindow.background, 'none', "web is not: another workspace's budget does not colour it");
   assert.match(apiWindow.tooltip, /today: \$11\.90 of \$100\.00 \(12 %\) · today \(api\): \$1\.70 of \$2\.00 \(85 %\)/);
   assert.doesNotMatch(webWindow.tooltip, /\(api\)/);
 
@@ -142,17 +146,59 @@ test('the engine counts each workspace\'s budget against that workspace\'s spend
 
 function record(costNanos: number, at: number, workspace: string | null = null) {
   return {
-    id: `r-${Math.random()}`, startedAt: at, provider: 'openai', model: 'gpt-4o', endpoint: 'chat.completions', stream: false, status: 200,
-    inputTokens: 10, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 10, reasoningTokens: 0, costNanos, costStatus: 'exact' as const,
-    latencyMs: 1, ttftMs: 1, session: null, feature: null, user: null, trace: null, env: null, workspace, keyFingerprint: null, error: null,
-    serviceTier: null, priceSource: 'test', client: null,
+    id: `r-${Math.random()}`,
+    startedAt: at,
+    provider: 'openai',
+    model: 'gpt-4o',
+    endpoint: 'chat.completions',
+    stream: false,
+    status: 200,
+    inputTokens: 10,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    outputTokens: 10,
+    reasoningTokens: 0,
+    costNanos,
+    costStatus: 'exact' as const,
+    latencyMs: 1,
+    ttftMs: 1,
+    session: null,
+    feature: null,
+    user: null,
+    trace: null,
+    env: null,
+    workspace,
+    keyFingerprint: null,
+    error: null,
+    serviceTier: null,
+    priceSource: 'test',
+    client: null,
   };
 }
 
 function summaryWith(todayUsd: number, budgets: SpendSummary['budgets']): SpendSummary {
-  const totals = { costUsd: todayUsd, requests: 1, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0, unpricedRequests: 0 };
+  const totals = {
+    costUsd: todayUsd,
+    requests: 1,
+    inputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    outputTokens: 0,
+    reasoningTokens: 0,
+    unpricedRequests: 0,
+  };
   return {
-    at: JAN_15, today: totals, week: totals, month: totals, todayByProvider: [], todayByModel: [], todayByClient: [], activeSessions: [], activeSessionMinutes: 15,
-    lastRecord: null, recordingPaused: false, budgets,
+    at: JAN_15,
+    today: totals,
+    week: totals,
+    month: totals,
+    todayByProvider: [],
+    todayByModel: [],
+    todayByClient: [],
+    activeSessions: [],
+    activeSessionMinutes: 15,
+    lastRecord: null,
+    recordingPaused: false,
+    budgets,
   };
 }

@@ -26,7 +26,7 @@ test('an update keeps the path terminals name and replaces what is there', () =>
   assert.deepEqual(fs.readdirSync(storage), ['capture'], 'no temporary copy left behind');
 });
 
-test('when the copy cannot be made, the build\'s own folder is named', () => {
+test("when the copy cannot be made, the build's own folder is named", () => {
   const ext = extensionBuild('0.1.0');
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-storage-')), 'not-a-folder');
   fs.writeFileSync(file, '');

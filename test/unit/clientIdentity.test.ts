@@ -7,17 +7,55 @@ import { test } from 'node:test';
 import { identifyClient } from '../../src/engine/attribution';
 
 const CASES: Array<[string, Record<string, string>, string | null, string | null]> = [
-  ['Claude Code', { 'user-agent': 'claude-cli/2.1.332 (external, cli)', 'x-app': 'cli', 'x-claude-code-session-id': 'a7c1e2f0-1d2b-4c3d-8e9f-001122334455' }, 'claude-code', 'a7c1e2f0-1d2b-4c3d-8e9f-001122334455'],
-  ['Codex TUI', { 'user-agent': 'codex_cli_rs/0.171.0 (Debian 12.0.0; x86_64) xterm-256color', originator: 'codex_cli_rs', session_id: '0199a1b2-c3d4' }, 'codex', '0199a1b2-c3d4'],
-  ['codex exec 0.171 as it sends (session-id)', { 'user-agent': 'codex_exec/0.171.0 (Debian 12.0.0; x86_64) unknown (codex_exec; 0.171.0)', originator: 'codex_exec', 'session-id': '01a24c39-d34a', 'thread-id': '01a24c39-d34a' }, 'codex', '01a24c39-d34a'],
+  [
+    'Claude Code',
+    { 'user-agent': 'claude-cli/2.1.332 (external, cli)', 'x-app': 'cli', 'x-claude-code-session-id': 'a7c1e2f0-1d2b-4c3d-8e9f-001122334455' },
+    'claude-code',
+    'a7c1e2f0-1d2b-4c3d-8e9f-001122334455',
+  ],
+  [
+    'Codex TUI',
+    { 'user-agent': 'codex_cli_rs/0.171.0 (Debian 12.0.0; x86_64) xterm-256color', originator: 'codex_cli_rs', session_id: '0199a1b2-c3d4' },
+    'codex',
+    '0199a1b2-c3d4',
+  ],
+  [
+    'codex exec 0.171 as it sends (session-id)',
+    {
+      'user-agent': 'codex_exec/0.171.0 (Debian 12.0.0; x86_64) unknown (codex_exec; 0.171.0)',
+      originator: 'codex_exec',
+      'session-id': '01a24c39-d34a',
+      'thread-id': '01a24c39-d34a',
+    },
+    'codex',
+    '01a24c39-d34a',
+  ],
   ['codex exec, known by its originator alone', { 'user-agent': 'reqwest', originator: 'codex_exec', session_id: 's-2' }, 'codex', 's-2'],
-  ['Gemini CLI', { 'user-agent': 'GeminiCLI/0.61.0/gemini-2.5-pro (linux; x64; terminal) google-genai-sdk/1.30.0 gl-node/v20.20.2', 'x-goog-api-client': 'google-genai-sdk/1.30.0 gl-node/v20.20.2' }, 'gemini-cli', null],
+  [
+    'Gemini CLI',
+    {
+      'user-agent': 'GeminiCLI/0.61.0/gemini-2.5-pro (linux; x64; terminal) google-genai-sdk/1.30.0 gl-node/v20.20.2',
+      'x-goog-api-client': 'google-genai-sdk/1.30.0 gl-node/v20.20.2',
+    },
+    'gemini-cli',
+    null,
+  ],
   ['Qwen Code', { 'user-agent': 'QwenCode/0.24.4 (linux; x64)', 'x-stainless-lang': 'js' }, 'qwen-code', null],
-  ['opencode (AI SDK underneath)', { 'user-agent': 'ai/7.0.173 ai-sdk-provider-utils/5.0.81 runtime/bun/1.3.0', 'x-session-affinity': 'ses_4f2a9c', 'x-session-id': 'ses_4f2a9c' }, 'opencode', 'ses_4f2a9c'],
+  [
+    'opencode (AI SDK underneath)',
+    { 'user-agent': 'ai/7.0.173 ai-sdk-provider-utils/5.0.81 runtime/bun/1.3.0', 'x-session-affinity': 'ses_4f2a9c', 'x-session-id': 'ses_4f2a9c' },
+    'opencode',
+    'ses_4f2a9c',
+  ],
   ['openai (Node)', { 'user-agent': 'OpenAI/JS 6.49.0', 'x-stainless-lang': 'js' }, 'openai-node', null],
   ['openai (Python)', { 'user-agent': 'OpenAI/Python 1.99.0' }, 'openai-python', null],
   ['@anthropic-ai/sdk', { 'user-agent': 'Anthropic/JS 1.12.0' }, 'anthropic-node', null],
-  ['@google/genai', { 'user-agent': 'google-genai-sdk/2.32.0 gl-node/v20.20.2', 'x-goog-api-client': 'google-genai-sdk/2.32.0 gl-node/v20.20.2' }, 'google-genai', null],
+  [
+    '@google/genai',
+    { 'user-agent': 'google-genai-sdk/2.32.0 gl-node/v20.20.2', 'x-goog-api-client': 'google-genai-sdk/2.32.0 gl-node/v20.20.2' },
+    'google-genai',
+    null,
+  ],
   ['groq-sdk', { 'user-agent': 'Groq/JS 1.6.0' }, 'groq-node', null],
   ['Vercel AI SDK', { 'user-agent': 'ai/7.0.173 ai-sdk-provider-utils/5.0.81 node.js/v20.20.2' }, 'ai-sdk', null],
   ['Vercel AI SDK, Google provider streaming', { 'user-agent': 'ai-sdk-google/4.0.129 ai-sdk-provider-utils/5.0.86 node.js/v20.20.2' }, 'ai-sdk', null],

@@ -18,14 +18,32 @@ test('path tags are taken off the front of the path, URL-decoded', () => {
 });
 
 test('header tags are read from x-burnrate-* and cleaned', () => {
-  assert.deepEqual(headerTags({ 'x-burnrate-feature': 'search\u0007 ', 'x-burnrate-session': 's1', authorization: 'Bearer x' }), { feature: 'search', session: 's1' });
+  assert.deepEqual(headerTags({ 'x-burnrate-feature': 'search\u0007 ', 'x-burnrate-session': 's1', authorization: 'Bearer x' }), {
+    feature: 'search',
+    session: 's1',
+  });
 });
 
 test('route table: fixed defaults, user overrides, no unknown providers', () => {
   const routes = new RouteTable({ openai: 'http://127.0.0.1:9999/' });
   assert.deepEqual([routes.get('openai')?.origin, routes.get('openai')?.basePath], ['http://127.0.0.1:9999', '']);
   assert.deepEqual([routes.get('groq')?.origin, routes.get('groq')?.basePath], ['https://api.groq.com', '']);
-  for (const id of ['openai', 'anthropic', 'gemini', 'mistral', 'groq', 'deepseek', 'xai', 'openrouter', 'together', 'fireworks', 'cerebras', 'perplexity', 'ollama']) assert.ok(routes.get(id), id);
+  for (const id of [
+    'openai',
+    'anthropic',
+    'gemini',
+    'mistral',
+    'groq',
+    'deepseek',
+    'xai',
+    'openrouter',
+    'together',
+    'fireworks',
+    'cerebras',
+    'perplexity',
+    'ollama',
+  ])
+    assert.ok(routes.get(id), id);
   assert.throws(() => new RouteTable({ nosuch: 'http://x' }), /unknown provider "nosuch"/);
   assert.throws(() => new RouteTable({ openai: 'ftp://x' }), /http or https/);
   assert.throws(() => new RouteTable({ openai: 'http://x/?a=1' }), /query/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isAppMessage } from '../../webview/protocol';
 
-test('the panel host takes only the dashboard\'s own messages: its request methods, with object params', () => {
+test("the panel host takes only the dashboard's own messages: its request methods, with object params", () => {
   assert.equal(isAppMessage({ type: 'ready' }), true);
   assert.equal(isAppMessage({ type: 'request', id: 1, method: 'sessions', params: {} }), true);
   assert.equal(isAppMessage({ type: 'request', id: 2, method: 'session', params: { action: 'stop', session: 'run-1' } }), true);

@@ -20,10 +20,34 @@ let seq = 0;
 function rec(r: Partial<RequestRecord>): RequestRecord {
   seq++;
   return {
-    id: `d-${String(seq).padStart(5, '0')}`, startedAt: NOW, provider: 'openai', model: 'gpt-4o', endpoint: 'chat.completions', stream: false, status: 200,
-    inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0, costNanos: 0, costStatus: 'exact',
-    latencyMs: 100, ttftMs: null, session: null, feature: null, user: null, trace: null, env: null, workspace: null, keyFingerprint: null, error: null,
-    serviceTier: null, priceSource: 'test', client: null, ...r,
+    id: `d-${String(seq).padStart(5, '0')}`,
+    startedAt: NOW,
+    provider: 'openai',
+    model: 'gpt-4o',
+    endpoint: 'chat.completions',
+    stream: false,
+    status: 200,
+    inputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    outputTokens: 0,
+    reasoningTokens: 0,
+    costNanos: 0,
+    costStatus: 'exact',
+    latencyMs: 100,
+    ttftMs: null,
+    session: null,
+    feature: null,
+    user: null,
+    trace: null,
+    env: null,
+    workspace: null,
+    keyFingerprint: null,
+    error: null,
+    serviceTier: null,
+    priceSource: 'test',
+    client: null,
+    ...r,
   };
 }
 /** $/MTok × tokens = micro-dollars; nanos are a thousand times that. */
@@ -35,7 +59,7 @@ async function dbWith(records: RequestRecord[]): Promise<SpendDatabase> {
   return db;
 }
 
-test('the list prices the hand sums below use are the catalogue\'s', () => {
+test("the list prices the hand sums below use are the catalogue's", () => {
   assert.deepEqual(pick(baseRates('openai', 'gpt-4o')), [2.5, 1.25, 10]);
   assert.deepEqual(pick(baseRates('openai', 'gpt-4o-mini')), [0.15, 0.075, 0.6]);
   assert.deepEqual(pick(baseRates('anthropic', 'claude-sonnet-4-0')), [3, 0.3, 15]);
@@ -50,9 +74,38 @@ test('the list prices the hand sums below use are the catalogue\'s', () => {
 // r3: claude-sonnet-4, 500 in, 1,000 out: 500×3 + 1000×15 = 16,500 µ$.
 // r4: gpt-4o-mini on 2 June: 100×0.15 + 10×0.6 = 21 µ$.  r5: 31 May, $1.  r6: a failed call today, $0.
 const spendRecords = () => [
-  rec({ startedAt: at(17, 10), session: 's1', feature: 'summarize', workspace: 'alpha', inputTokens: 2000, cacheReadTokens: 1000, outputTokens: 100, costNanos: micro(4750) }),
-  rec({ startedAt: at(17, 10, 5), session: 's1', feature: 'summarize', workspace: 'alpha', inputTokens: 2000, cacheReadTokens: 1000, outputTokens: 100, costNanos: micro(4750) }),
-  rec({ startedAt: at(16, 9), provider: 'anthropic', model: 'claude-sonnet-4-0', endpoint: 'messages', session: 's2', feature: 'chat', workspace: 'beta', inputTokens: 500, outputTokens: 1000, costNanos: micro(16500) }),
+  rec({
+    startedAt: at(17, 10),
+    session: 's1',
+    feature: 'summarize',
+    workspace: 'alpha',
+    inputTokens: 2000,
+    cacheReadTokens: 1000,
+    outputTokens: 100,
+    costNanos: micro(4750),
+  }),
+  rec({
+    startedAt: at(17, 10, 5),
+    session: 's1',
+    feature: 'summarize',
+    workspace: 'alpha',
+    inputTokens: 2000,
+    cacheReadTokens: 1000,
+    outputTokens: 100,
+    costNanos: micro(4750),
+  }),
+  rec({
+    startedAt: at(16, 9),
+    provider: 'anthropic',
+    model: 'claude-sonnet-4-0',
+    endpoint: 'messages',
+    session: 's2',
+    feature: 'chat',
+    workspace: 'beta',
+    inputTokens: 500,
+    outputTokens: 1000,
+    costNanos: micro(16500),
+  }),
   rec({ startedAt: at(2, 9), model: 'gpt-4o-mini', workspace: 'alpha', inputTokens: 100, outputTokens: 10, costNanos: micro(21) }),
   rec({ startedAt: at(31, 9, 0, 4), costNanos: 1_000_000_000, workspace: 'alpha' }),
   rec({ startedAt: at(17, 11), status: 500, feature: 'summarize', workspace: 'alpha', error: 'upstream 500' }),
@@ -92,7 +145,10 @@ test('workspace filter', async () => {
   assert.equal(d.tiles.costUsd, 0.0095);
   assert.equal(d.tiles.weekUsd, 0.0095);
   assert.equal(d.tiles.monthUsd, 0.009521);
-  assert.deepEqual(d.topSessions.map((s) => s.session), ['s1']);
+  assert.deepEqual(
+    d.topSessions.map((s) => s.session),
+    ['s1'],
+  );
   assert.ok(d.recent.every((r) => r.workspace === 'alpha'));
 });
 
@@ -104,10 +160,28 @@ test('daily spend stacked by provider, shares by model and provider, spend by fe
     { provider: 'anthropic', costUsd: [0, 0.0165, 0] },
     { provider: 'openai', costUsd: [0, 0, 0.0095] },
   ]);
-  assert.deepEqual(d.byModel.map((m) => [m.provider, m.key, m.costUsd, m.requests]), [['anthropic', 'claude-sonnet-4-0', 0.0165, 1], ['openai', 'gpt-4o', 0.0095, 3]]);
+  assert.deepEqual(
+    d.byModel.map((m) => [m.provider, m.key, m.costUsd, m.requests]),
+    [
+      ['anthropic', 'claude-sonnet-4-0', 0.0165, 1],
+      ['openai', 'gpt-4o', 0.0095, 3],
+    ],
+  );
   assert.equal(d.byModel[0].share, 16500 / 26000);
-  assert.deepEqual(d.byProvider.map((p) => [p.key, p.share]), [['anthropic', 16500 / 26000], ['openai', 9500 / 26000]]);
-  assert.deepEqual(d.byFeature.map((f) => [f.key, f.costUsd, f.requests, f.costPerRequestUsd]), [['chat', 0.0165, 1, 0.0165], ['summarize', 0.0095, 3, 0.0095 / 3]]);
+  assert.deepEqual(
+    d.byProvider.map((p) => [p.key, p.share]),
+    [
+      ['anthropic', 16500 / 26000],
+      ['openai', 9500 / 26000],
+    ],
+  );
+  assert.deepEqual(
+    d.byFeature.map((f) => [f.key, f.costUsd, f.requests, f.costPerRequestUsd]),
+    [
+      ['chat', 0.0165, 1, 0.0165],
+      ['summarize', 0.0095, 3, 0.0095 / 3],
+    ],
+  );
 });
 
 test('top sessions (duration, requests, tokens, cost), top requests, live feed', async () => {
@@ -117,12 +191,23 @@ test('top sessions (duration, requests, tokens, cost), top requests, live feed',
     { session: 's2', firstAt: at(16, 9), lastAt: at(16, 9), durationMs: 0, requests: 1, tokens: 1500, costUsd: 0.0165 },
     { session: 's1', firstAt: at(17, 10), lastAt: at(17, 10, 5), durationMs: 5 * 60_000, requests: 2, tokens: 4200, costUsd: 0.0095 },
   ]);
-  assert.deepEqual(d.topRequests.map((r) => [r.model, r.costUsd]), [['claude-sonnet-4-0', 0.0165], ['gpt-4o', 0.00475], ['gpt-4o', 0.00475], ['gpt-4o', 0]]);
-  assert.deepEqual(d.recent.map((r) => r.startedAt), [at(17, 11), at(17, 10, 5), at(17, 10), at(16, 9)]);
+  assert.deepEqual(
+    d.topRequests.map((r) => [r.model, r.costUsd]),
+    [
+      ['claude-sonnet-4-0', 0.0165],
+      ['gpt-4o', 0.00475],
+      ['gpt-4o', 0.00475],
+      ['gpt-4o', 0],
+    ],
+  );
+  assert.deepEqual(
+    d.recent.map((r) => r.startedAt),
+    [at(17, 11), at(17, 10, 5), at(17, 10), at(16, 9)],
+  );
   assert.equal(d.recent[0].status, 500);
 });
 
-test('budget gauges and the anomaly banner (today above $1 and above 3x the trailing 7-day average, the engine alert\'s rule)', async () => {
+test("budget gauges and the anomaly banner (today above $1 and above 3x the trailing 7-day average, the engine alert's rule)", async () => {
   const db = await dbWith(spendRecords());
   const d = new DashboardQuery(db.db).data({ ...WEEK, workspace: 'beta' }, { dailyUsd: 0.01, monthlyUsd: 5 }, NOW);
   // Budgets count every workspace.
@@ -145,15 +230,31 @@ test('budget gauges and the anomaly banner (today above $1 and above 3x the trai
 
 test('leak hints, each with its dollar figure', async () => {
   const day17 = (h: number) => at(17, h);
-  const sonnet = (input: number) => rec({ provider: 'anthropic', model: 'claude-sonnet-4-0', startedAt: day17(9), feature: 'rag', inputTokens: input, outputTokens: 50, costNanos: micro(input * 3 + 50 * 15) });
+  const sonnet = (input: number) =>
+    rec({
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-0',
+      startedAt: day17(9),
+      feature: 'rag',
+      inputTokens: input,
+      outputTokens: 50,
+      costNanos: micro(input * 3 + 50 * 15),
+    });
   const db = await dbWith([
     // rag: 4 uncached prompts of 2,000+ tokens (9,500 in, 200 out: 28,500 + 3,000 = 31,500 µ$).
-    sonnet(3000), sonnet(2000), sonnet(2500), sonnet(2000),
+    sonnet(3000),
+    sonnet(2000),
+    sonnet(2500),
+    sonnet(2000),
     // write: gpt-4o, 100 in / 2,000 out three times: 250 + 20,000 = 20,250 µ$ each, output 60,000 of 60,750 µ$.
     ...[1, 2, 3].map(() => rec({ startedAt: day17(10), feature: 'write', inputTokens: 100, outputTokens: 2000, costNanos: micro(20250) })),
     // agent: gpt-4o-mini prompts of 1,000 tokens on the 16th, 3,000 on the 17th.
-    ...[1, 2].map(() => rec({ startedAt: at(16, 10), model: 'gpt-4o-mini', feature: 'agent', inputTokens: 1000, outputTokens: 10, costNanos: micro(1000 * 0.15 + 10 * 0.6) })),
-    ...[1, 2].map(() => rec({ startedAt: day17(11), model: 'gpt-4o-mini', feature: 'agent', inputTokens: 3000, outputTokens: 10, costNanos: micro(3000 * 0.15 + 10 * 0.6) })),
+    ...[1, 2].map(() =>
+      rec({ startedAt: at(16, 10), model: 'gpt-4o-mini', feature: 'agent', inputTokens: 1000, outputTokens: 10, costNanos: micro(1000 * 0.15 + 10 * 0.6) }),
+    ),
+    ...[1, 2].map(() =>
+      rec({ startedAt: day17(11), model: 'gpt-4o-mini', feature: 'agent', inputTokens: 3000, outputTokens: 10, costNanos: micro(3000 * 0.15 + 10 * 0.6) }),
+    ),
     // flaky: 3 rate-limited calls and one reset mid-stream that was billed 5,000 nanos.
     ...[1, 2, 3].map(() => rec({ startedAt: day17(12), model: 'gpt-4o-mini', feature: 'flaky', status: 429 })),
     rec({ startedAt: day17(12), model: 'gpt-4o-mini', feature: 'flaky', status: 0, inputTokens: 10, costNanos: 5000, costStatus: 'estimated' }),
@@ -178,13 +279,20 @@ test('leak hints, each with its dollar figure', async () => {
 });
 
 test('no hints from healthy traffic', async () => {
-  const db = await dbWith([1, 2, 3, 4].map(() => rec({ startedAt: at(17, 9), model: 'gpt-4o-mini', feature: 'ok', inputTokens: 300, outputTokens: 20, costNanos: micro(300 * 0.15 + 20 * 0.6) })));
+  const db = await dbWith(
+    [1, 2, 3, 4].map(() =>
+      rec({ startedAt: at(17, 9), model: 'gpt-4o-mini', feature: 'ok', inputTokens: 300, outputTokens: 20, costNanos: micro(300 * 0.15 + 20 * 0.6) }),
+    ),
+  );
   assert.deepEqual(new DashboardQuery(db.db).data(WEEK, undefined, NOW).leaks, []);
 });
 
 test('the rollup built from existing records on upgrade equals the one kept up on insert', async () => {
   const db = await dbWith(spendRecords());
-  const rollups = (d: SpendDatabase) => [d.db.exec('SELECT * FROM daily_rollup ORDER BY 1, 2, 3, 4, 5')[0].values, d.db.exec('SELECT * FROM session_rollup ORDER BY 1, 2, 3')[0].values];
+  const rollups = (d: SpendDatabase) => [
+    d.db.exec('SELECT * FROM daily_rollup ORDER BY 1, 2, 3, 4, 5')[0].values,
+    d.db.exec('SELECT * FROM session_rollup ORDER BY 1, 2, 3')[0].values,
+  ];
   const live = rollups(db);
   // A database from before the rollups: no tables, no triggers, schema version 1.
   db.db.exec('DROP TABLE daily_rollup; DROP TABLE session_rollup; PRAGMA user_version = 1');
@@ -223,16 +331,41 @@ test('a schema-2 database keeps every rollup day, even those whose records reten
   const upgraded = await SpendDatabase.open(file, { create: false });
   assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 3);
   assert.deepEqual(new SpendQuery(upgraded.db).report({ since: at(1, 0), until: at(18, 0), by: 'day' }), before, 'every day kept, the 15th included');
-  assert.deepEqual(new SpendQuery(upgraded.db).report({ since: at(1, 0), until: at(18, 0), by: 'client' }).groups.map((g) => [g.key, g.costUsd]), [['(none)', before.total.costUsd]]);
+  assert.deepEqual(
+    new SpendQuery(upgraded.db).report({ since: at(1, 0), until: at(18, 0), by: 'client' }).groups.map((g) => [g.key, g.costUsd]),
+    [['(none)', before.total.costUsd]],
+  );
 
   upgraded.insert([rec({ startedAt: at(17, 14), costNanos: 7_000, client: 'claude-code' })]);
   const byClient = new SpendQuery(upgraded.db).report({ since: at(17, 0), until: at(18, 0), by: 'client' }).groups;
-  assert.deepEqual(byClient.find((g) => g.key === 'claude-code'), { key: 'claude-code', costUsd: 0.000007, requests: 1, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0, unpricedRequests: 0 });
+  assert.deepEqual(
+    byClient.find((g) => g.key === 'claude-code'),
+    {
+      key: 'claude-code',
+      costUsd: 0.000007,
+      requests: 1,
+      inputTokens: 0,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      outputTokens: 0,
+      reasoningTokens: 0,
+      unpricedRequests: 0,
+    },
+  );
   const d = new DashboardQuery(upgraded.db).data(WEEK, undefined, NOW);
   assert.ok(d.byClient.some((c) => c.key === 'claude-code' && c.requests === 1));
   assert.equal(d.recent[0].client, 'claude-code');
   // The reprice trigger follows the new key: re-pricing the new record moves its client's row.
-  applyReprice(upgraded.db, [{ id: d.recent[0].id, startedAt: at(17, 14), provider: 'openai', model: 'gpt-4o', before: { costNanos: 7_000, costStatus: 'exact', priceSource: 'test' }, after: { costNanos: 9_000, costStatus: 'exact', priceSource: 'new' } }]);
+  applyReprice(upgraded.db, [
+    {
+      id: d.recent[0].id,
+      startedAt: at(17, 14),
+      provider: 'openai',
+      model: 'gpt-4o',
+      before: { costNanos: 7_000, costStatus: 'exact', priceSource: 'test' },
+      after: { costNanos: 9_000, costStatus: 'exact', priceSource: 'new' },
+    },
+  ]);
   assert.equal(new DashboardQuery(upgraded.db).data(WEEK, undefined, NOW).byClient.find((c) => c.key === 'claude-code')!.costUsd, 0.000009);
 });
 
@@ -244,7 +377,14 @@ test('the dashboard splits spend by client, most first, with shares', async () =
     rec({ startedAt: at(16, 11), costNanos: 0, client: null }),
   ]);
   const d = new DashboardQuery(db.db).data(WEEK, undefined, NOW);
-  assert.deepEqual(d.byClient.map((c) => [c.key, c.costUsd, c.requests, c.share]), [['claude-code', 0.005, 2, 5 / 6], ['openai-node', 0.001, 1, 1 / 6], ['(none)', 0, 1, 0]]);
+  assert.deepEqual(
+    d.byClient.map((c) => [c.key, c.costUsd, c.requests, c.share]),
+    [
+      ['claude-code', 0.005, 2, 5 / 6],
+      ['openai-node', 0.001, 1, 1 / 6],
+      ['(none)', 0, 1, 0],
+    ],
+  );
 });
 
 test('days of a range are whole local days', () => {
@@ -257,8 +397,22 @@ test('a re-priced record moves the dashboard figures by the difference, as it mo
   const [first, , , , , failed] = records;
   // r1 was priced $0.00475; re-priced to $0.01 (e.g. newer price data), and r6 (failed, $0) to $0.002.
   applyReprice(db.db, [
-    { id: first.id, startedAt: first.startedAt, provider: first.provider, model: first.model!, before: { costNanos: first.costNanos, costStatus: 'exact', priceSource: 'test' }, after: { costNanos: micro(10_000), costStatus: 'exact', priceSource: 'new' } },
-    { id: failed.id, startedAt: failed.startedAt, provider: failed.provider, model: failed.model!, before: { costNanos: 0, costStatus: 'exact', priceSource: 'test' }, after: { costNanos: micro(2_000), costStatus: 'exact', priceSource: 'new' } },
+    {
+      id: first.id,
+      startedAt: first.startedAt,
+      provider: first.provider,
+      model: first.model!,
+      before: { costNanos: first.costNanos, costStatus: 'exact', priceSource: 'test' },
+      after: { costNanos: micro(10_000), costStatus: 'exact', priceSource: 'new' },
+    },
+    {
+      id: failed.id,
+      startedAt: failed.startedAt,
+      provider: failed.provider,
+      model: failed.model!,
+      before: { costNanos: 0, costStatus: 'exact', priceSource: 'test' },
+      after: { costNanos: micro(2_000), costStatus: 'exact', priceSource: 'new' },
+    },
   ]);
   const data = new DashboardQuery(db.db).data(WEEK, { dailyUsd: 0, monthlyUsd: 0 }, NOW);
   const report = new SpendQuery(db.db).report(WEEK);

@@ -22,7 +22,11 @@ after(async () => {
   await h.close();
 });
 
-function request(pathname: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function request(
+  pathname: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, path: pathname, headers, method }, (res) => {
       let body = '';
@@ -64,7 +68,10 @@ test('the dashboard data needs the secret and shows what the SDK spent', async (
   const alpha = JSON.parse((await request(`/_burnrate/dashboard?since=${since}&until=${until}&workspace=alpha`, auth())).body) as DashboardData;
   assert.equal(alpha.tiles.requests, 1);
   assert.equal(alpha.tiles.costUsd, r1.costNanos / 1e9);
-  assert.deepEqual(alpha.topSessions.map((s) => s.session), ['a1']);
+  assert.deepEqual(
+    alpha.topSessions.map((s) => s.session),
+    ['a1'],
+  );
 
   // The export follows the same filter.
   const csv = await request(`/_burnrate/export?format=csv&since=${since}&until=${until}&workspace=beta`, auth());
@@ -83,7 +90,9 @@ test('the price table and the estimator', async () => {
   assert.ok(rows.every((r) => /gpt-4o-mini/i.test(r.model) || /gpt-4o-mini/i.test(r.name ?? '')));
 
   // 1,000 in × $0.15/M + 500 out × $0.60/M = 450 µ$ a request; 100 a day; 30 days.
-  const est = JSON.parse((await request('/_burnrate/estimate?model=gpt-4o-mini&inputTokens=1000&outputTokens=500&requestsPerDay=100', auth())).body) as CostEstimate;
+  const est = JSON.parse(
+    (await request('/_burnrate/estimate?model=gpt-4o-mini&inputTokens=1000&outputTokens=500&requestsPerDay=100', auth())).body,
+  ) as CostEstimate;
   assert.deepEqual([est.provider, est.model, est.perRequestUsd, est.perDayUsd, est.perMonthUsd], ['openai', 'gpt-4o-mini', 0.00045, 0.045, 1.35]);
   const bad = await request('/_burnrate/estimate?model=no-such-model&inputTokens=1&outputTokens=1', auth());
   assert.equal(bad.status, 400);
@@ -108,7 +117,7 @@ test('the page is served without the secret, with a nonce CSP that only connects
   assert.match((await request('/')).body, /Burn Rate proxy is running/);
 });
 
-test('Origin: only the engine\'s own, only on the page and management routes', async () => {
+test("Origin: only the engine's own, only on the page and management routes", async () => {
   const own = `http://127.0.0.1:${port}`;
   const ownLocalhost = `http://localhost:${port}`;
   assert.equal((await request('/_burnrate/summary', { origin: own, ...auth() })).status, 200);

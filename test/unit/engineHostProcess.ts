@@ -18,7 +18,14 @@ const link = new EngineLink({
   lockFile: `${dbPath}.owner`,
   secrets: () => [readSecret(dir)].filter((s): s is string => !!s),
   host: async (p, { recordingPaused }) => {
-    const engine = await Engine.start({ port: p, dbPath, dataDir: dir, upstreams: Object.fromEntries(DEFAULT_ROUTES.map((r) => [r.id, upstream])), saveIntervalMs: 60_000, recordingPaused });
+    const engine = await Engine.start({
+      port: p,
+      dbPath,
+      dataDir: dir,
+      upstreams: Object.fromEntries(DEFAULT_ROUTES.map((r) => [r.id, upstream])),
+      saveIntervalMs: 60_000,
+      recordingPaused,
+    });
     return { instance: engine.management.health.instance, close: () => engine.close() };
   },
 });

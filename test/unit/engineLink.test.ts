@@ -135,7 +135,7 @@ test('handover under load: every request that got a response is recorded exactly
   await Promise.all(workers);
   // Settle: the summary stops moving once every record is in.
   await until('b has seen the answered requests', () => (b.summary?.today.requests ?? 0) >= ok);
-  for (let last = -1; last !== b.summary!.today.requests; ) {
+  for (let last = -1; last !== b.summary!.today.requests;) {
     last = b.summary!.today.requests;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -155,7 +155,9 @@ test('handover under load: every request that got a response is recorded exactly
 test('the hosting window crashes (SIGKILL): another takes over the lock and replays the journal, nothing lost', async () => {
   const dir = tmp();
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'engineHostProcess.ts'), String(port), dir, fake.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'engineHostProcess.ts'), String(port), dir, fake.url], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   try {

@@ -6,8 +6,7 @@ import { configChanges, readConfig, type SettingInspection } from '../../src/ext
 import { tighterCap } from '../../src/shared';
 
 type Layers = Partial<{ [K in keyof BurnRateSettings]: SettingInspection<unknown> }>;
-const read = (layers: Layers) =>
-  readConfig(((key: keyof BurnRateSettings) => ({ defaultValue: DEFAULT_SETTINGS[key], ...layers[key] })) as never);
+const read = (layers: Layers) => readConfig(((key: keyof BurnRateSettings) => ({ defaultValue: DEFAULT_SETTINGS[key], ...layers[key] })) as never);
 
 test('defaults match the documented settings', () => {
   const c = read({});
@@ -61,6 +60,11 @@ test('terminal injection follows the most specific layer; thresholds are cleaned
 test('configChanges says which parts must react', () => {
   const a = read({});
   assert.deepEqual(configChanges(a, read({ 'burnrate.proxy.port': { globalValue: 9001 } })), { port: true, engine: false, terminal: true, display: false });
-  assert.deepEqual(configChanges(a, read({ 'burnrate.upstreams': { globalValue: { openai: 'http://x' } } })), { port: false, engine: true, terminal: true, display: false });
+  assert.deepEqual(configChanges(a, read({ 'burnrate.upstreams': { globalValue: { openai: 'http://x' } } })), {
+    port: false,
+    engine: true,
+    terminal: true,
+    display: false,
+  });
   assert.deepEqual(configChanges(a, read({ 'burnrate.budget.daily': { globalValue: 3 } })), { port: false, engine: false, terminal: false, display: true });
 });

@@ -7,13 +7,35 @@ import { readConfig } from '../../src/extension/settings/config';
 import { budgetUse, statusView } from '../../src/extension/status/format';
 import { formatTokens, formatUsd } from '../../src/shared';
 
-const totals = (costUsd: number, requests = 1): Totals => ({ costUsd, requests, inputTokens: 1200, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 300, reasoningTokens: 0, unpricedRequests: 0 });
+const totals = (costUsd: number, requests = 1): Totals => ({
+  costUsd,
+  requests,
+  inputTokens: 1200,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  outputTokens: 300,
+  reasoningTokens: 0,
+  unpricedRequests: 0,
+});
 const summary = (today: number, month = today, extra: Partial<SpendSummary> = {}): SpendSummary => ({
-  at: Date.now(), today: totals(today, 3), week: totals(today, 3), month: totals(month, 9),
+  at: Date.now(),
+  today: totals(today, 3),
+  week: totals(today, 3),
+  month: totals(month, 9),
   todayByProvider: [{ key: 'openai', ...totals(today, 3) }],
-  todayByModel: [{ key: 'gpt-4o', ...totals(today * 0.75, 2) }, { key: 'gpt-4o-mini', ...totals(today * 0.25, 1) }],
-  todayByClient: [{ key: 'claude-code', ...totals(today * 0.6, 2) }, { key: 'openai-node', ...totals(today * 0.4, 1) }],
-  activeSessions: [{ key: 'run_42', ...totals(0.5) }], activeSessionMinutes: 15, lastRecord: null, recordingPaused: false, ...extra,
+  todayByModel: [
+    { key: 'gpt-4o', ...totals(today * 0.75, 2) },
+    { key: 'gpt-4o-mini', ...totals(today * 0.25, 1) },
+  ],
+  todayByClient: [
+    { key: 'claude-code', ...totals(today * 0.6, 2) },
+    { key: 'openai-node', ...totals(today * 0.4, 1) },
+  ],
+  activeSessions: [{ key: 'run_42', ...totals(0.5) }],
+  activeSessionMinutes: 15,
+  lastRecord: null,
+  recordingPaused: false,
+  ...extra,
 });
 const config = (over: Record<string, unknown> = {}) =>
   readConfig(((key: keyof typeof DEFAULT_SETTINGS) => ({ defaultValue: DEFAULT_SETTINGS[key], globalValue: over[key] })) as never);
@@ -32,11 +54,22 @@ test('formatUsd: cents once there are cents, three significant digits below a ce
   assert.equal(formatTokens(4_560_000), '4.56M');
 });
 
-test('the item shows today\'s spend with a flame; the tooltip has week, month, models, sessions and the proxy URL', () => {
+test("the item shows today's spend with a flame; the tooltip has week, month, models, sessions and the proxy URL", () => {
   const v = statusView(owner, summary(4.21, 12.5), config(), 'http://127.0.0.1:8390');
   assert.equal(v.text, '$(flame) $4.21');
   assert.equal(v.background, 'none');
-  for (const part of ['Today', 'This week', 'This month', '$12.50', 'gpt\\-4o', 'run\\_42', 'http://127.0.0.1:8390', 'served by this window', 'No budget set', 'command:burnrate.openDashboard']) {
+  for (const part of [
+    'Today',
+    'This week',
+    'This month',
+    '$12.50',
+    'gpt\\-4o',
+    'run\\_42',
+    'http://127.0.0.1:8390',
+    'served by this window',
+    'No budget set',
+    'command:burnrate.openDashboard',
+  ]) {
     assert.ok(v.tooltip.includes(part), `tooltip has ${part}:\n${v.tooltip}`);
   }
   assert.match(statusView({ kind: 'follower', url: '', pid: 2 }, summary(1), config(), 'u').tooltip, /another VS Code window/);
@@ -55,7 +88,13 @@ test('background only for budget states: warning from the highest threshold belo
   assert.equal(statusView(owner, summary(1, 95), config({ 'burnrate.budget.monthly': 100 }), 'u').background, 'warning');
   assert.equal(statusView(owner, summary(6), config({ 'burnrate.budget.daily': 10, 'burnrate.budget.alertThresholds': [0.5, 1] }), 'u').background, 'warning');
   const use = budgetUse(summary(5, 50), config({ 'burnrate.budget.daily': 10, 'burnrate.budget.monthly': 200 }).budget);
-  assert.deepEqual(use.lines.map((l) => [l.period, l.fraction]), [['today', 0.5], ['this month', 0.25]]);
+  assert.deepEqual(
+    use.lines.map((l) => [l.period, l.fraction]),
+    [
+      ['today', 0.5],
+      ['this month', 0.25],
+    ],
+  );
   assert.match(statusView(owner, summary(5, 50), config({ 'burnrate.budget.daily': 10 }), 'u').tooltip, /today: \$5\.00 of \$10\.00 \(50 %\)/);
 });
 

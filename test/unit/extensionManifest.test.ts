@@ -6,7 +6,8 @@ import { DEFAULT_SETTINGS } from '../../src/engine/settings';
 import { Commands, Settings, TRAFFIC_SETTINGS } from '../../src/extension/constants';
 
 const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
-const props: Record<string, { scope?: string; default?: unknown; markdownDescription?: string; description?: string }> = pkg.contributes.configuration.properties;
+const props: Record<string, { scope?: string; default?: unknown; markdownDescription?: string; description?: string }> =
+  pkg.contributes.configuration.properties;
 
 test('every setting in PRODUCT.md is contributed, with its default, a scope and a description', () => {
   assert.deepEqual(Object.keys(props).sort(), Object.keys(DEFAULT_SETTINGS).sort());

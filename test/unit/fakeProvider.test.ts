@@ -97,7 +97,11 @@ describe('OpenAI chat completions', () => {
 
   it('stream helper accumulates the final completion with usage; usage overrides apply', async () => {
     fake.setUsage({ input: 10, cachedRead: 0, output: 5, reasoning: 0, model: 'gpt-4o-mini-2024-07-18', serviceTier: 'flex', openrouterCost: 0.0123 });
-    const stream = openai.chat.completions.stream({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream_options: { include_usage: true } });
+    const stream = openai.chat.completions.stream({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream_options: { include_usage: true },
+    });
     const final = await stream.finalChatCompletion();
     assert.equal(final.choices[0].message.content, FAKE_REPLY_TEXT.openai);
     assert.equal(final.model, 'gpt-4o-mini-2024-07-18');
@@ -143,7 +147,10 @@ describe('OpenAI responses and embeddings', () => {
     const stream = await openai.responses.create({ model: 'gpt-4.1-mini', input: 'hi', stream: true });
     const seq: number[] = [];
     for await (const e of stream) seq.push(e.sequence_number);
-    assert.deepEqual(seq, seq.map((_, i) => i));
+    assert.deepEqual(
+      seq,
+      seq.map((_, i) => i),
+    );
   });
 
   it('embeddings: SDK default requests base64 and decodes it; float on request', async () => {
@@ -273,7 +280,10 @@ describe('Ollama', () => {
   it('/api/chat streams NDJSON ending with done:true and counts', async () => {
     const res = await post('/api/chat', { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(res.headers.get('content-type'), 'application/x-ndjson');
-    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const last = lines[lines.length - 1];
     assert.equal(last.done, true);
     assert.equal(last.prompt_eval_count, 1200);
@@ -310,11 +320,14 @@ describe('faults', () => {
       assert.match(e.message, /The server had an error/);
       return true;
     });
-    await assert.rejects(anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }), (e: unknown) => {
-      assert.ok(e instanceof Anthropic.InternalServerError);
-      assert.match(e.message, /api_error/);
-      return true;
-    });
+    await assert.rejects(
+      anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+      (e: unknown) => {
+        assert.ok(e instanceof Anthropic.InternalServerError);
+        assert.match(e.message, /api_error/);
+        return true;
+      },
+    );
     assert.equal(fake.calls.length, 2);
   });
 
@@ -326,11 +339,14 @@ describe('faults', () => {
       assert.equal(e.code, 'rate_limit_exceeded');
       return true;
     });
-    await assert.rejects(anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }), (e: unknown) => {
-      assert.ok(e instanceof Anthropic.RateLimitError);
-      assert.equal(e.headers?.get('retry-after'), '3');
-      return true;
-    });
+    await assert.rejects(
+      anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+      (e: unknown) => {
+        assert.ok(e instanceof Anthropic.RateLimitError);
+        assert.equal(e.headers?.get('retry-after'), '3');
+        return true;
+      },
+    );
     assert.equal(fake.calls.length, 2, 'maxRetries: 0 means exactly one attempt each');
   });
 

@@ -6,17 +6,51 @@ import type { RequestRecord } from '../../src/engine/database';
 
 function call(callId: string, cuts: string[]): AdmitRequest {
   return {
-    callId, protocol: 'openai', providerId: 'openai', pricesProvider: 'openai', model: 'gpt-4o-mini', stream: true, path: '/v1/chat/completions',
-    body: Buffer.from(callId), json: {}, tags: { session: 'agent' }, keyFingerprint: null, userAgent: 'x', cut: (note) => cuts.push(note),
+    callId,
+    protocol: 'openai',
+    providerId: 'openai',
+    pricesProvider: 'openai',
+    model: 'gpt-4o-mini',
+    stream: true,
+    path: '/v1/chat/completions',
+    body: Buffer.from(callId),
+    json: {},
+    tags: { session: 'agent' },
+    keyFingerprint: null,
+    userAgent: 'x',
+    cut: (note) => cuts.push(note),
   };
 }
 
 function failed(id: string, error: string): RequestRecord {
   return {
-    id, startedAt: 0, provider: 'openai', model: 'gpt-4o-mini', endpoint: 'chat.completions', stream: true, status: 0,
-    inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0, costNanos: 0, costStatus: 'estimated',
-    latencyMs: 5, ttftMs: null, session: 'agent', feature: null, user: null, trace: null, env: null, workspace: null, keyFingerprint: null, error,
-    serviceTier: null, priceSource: null, client: null,
+    id,
+    startedAt: 0,
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    endpoint: 'chat.completions',
+    stream: true,
+    status: 0,
+    inputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    outputTokens: 0,
+    reasoningTokens: 0,
+    costNanos: 0,
+    costStatus: 'estimated',
+    latencyMs: 5,
+    ttftMs: null,
+    session: 'agent',
+    feature: null,
+    user: null,
+    trace: null,
+    env: null,
+    workspace: null,
+    keyFingerprint: null,
+    error,
+    serviceTier: null,
+    priceSource: null,
+    client: null,
   };
 }
 
@@ -43,5 +77,8 @@ test('streams cut by a stop are not failures of the session; the same notes on c
     now += 10;
     guards.settle(failed(id, cuts[0]));
   }
-  assert.deepEqual(alerts.map((a) => a.kind === 'guard' && a.guard), ['retryStorm']);
+  assert.deepEqual(
+    alerts.map((a) => a.kind === 'guard' && a.guard),
+    ['retryStorm'],
+  );
 });

@@ -14,10 +14,34 @@ let seq = 0;
 function rec(r: Partial<RequestRecord>): RequestRecord {
   seq++;
   return {
-    id: `g-${seq}`, startedAt: 0, provider: 'openai', model: 'gpt-4o-mini', endpoint: 'chat.completions', stream: false, status: 200,
-    inputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 10, reasoningTokens: 0, costNanos: 0, costStatus: 'exact',
-    latencyMs: 5, ttftMs: 3, session: null, feature: null, user: null, trace: null, env: null, workspace: null, keyFingerprint: null, error: null,
-    serviceTier: null, priceSource: 'test', client: null, ...r,
+    id: `g-${seq}`,
+    startedAt: 0,
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    endpoint: 'chat.completions',
+    stream: false,
+    status: 200,
+    inputTokens: 100,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    outputTokens: 10,
+    reasoningTokens: 0,
+    costNanos: 0,
+    costStatus: 'exact',
+    latencyMs: 5,
+    ttftMs: 3,
+    session: null,
+    feature: null,
+    user: null,
+    trace: null,
+    env: null,
+    workspace: null,
+    keyFingerprint: null,
+    error: null,
+    serviceTier: null,
+    priceSource: 'test',
+    client: null,
+    ...r,
   };
 }
 
@@ -83,8 +107,18 @@ test('block mode: the budget blocks with parallel reservations counted', () => {
   const g = setup({ 'burnrate.budget.daily': 0.01, 'burnrate.budget.onExceed': 'block' });
   const admit = (): ReturnType<Guards['admit']> =>
     g.guards.admit({
-      protocol: 'openai', providerId: 'openai', pricesProvider: 'openai', model: 'gpt-4o', stream: false, path: '/v1/chat/completions',
-      body: Buffer.alloc(4_000), json: { max_tokens: 500 }, tags: { session: 's' }, keyFingerprint: null, userAgent: 'x', cut: () => {},
+      protocol: 'openai',
+      providerId: 'openai',
+      pricesProvider: 'openai',
+      model: 'gpt-4o',
+      stream: false,
+      path: '/v1/chat/completions',
+      body: Buffer.alloc(4_000),
+      json: { max_tokens: 500 },
+      tags: { session: 's' },
+      keyFingerprint: null,
+      userAgent: 'x',
+      cut: () => {},
     } satisfies AdmitRequest);
   // gpt-4o: 1,000 input tokens ($2.50/M) + 500 output ($10/M) ≈ $0.0075 reserved each.
   const a = admit();
@@ -144,8 +178,18 @@ test('inferred sessions: one per key + client + workspace, a new one after an id
   const admit = (key: string, ua: string, workspace?: string) => {
     const tags: Record<string, string> = workspace ? { workspace } : {};
     const a = g.guards.admit({
-      protocol: 'openai', providerId: 'openai', pricesProvider: 'openai', model: 'gpt-4o', stream: false, path: '/v1/x',
-      body: Buffer.from('{}'), json: {}, tags, keyFingerprint: key, userAgent: ua, cut: () => {},
+      protocol: 'openai',
+      providerId: 'openai',
+      pricesProvider: 'openai',
+      model: 'gpt-4o',
+      stream: false,
+      path: '/v1/x',
+      body: Buffer.from('{}'),
+      json: {},
+      tags,
+      keyFingerprint: key,
+      userAgent: ua,
+      cut: () => {},
     });
     assert.equal(tags.session, a.session, 'the inferred id is written into the tags (and so the record)');
     return a.session;
@@ -162,7 +206,9 @@ test('inferred sessions: one per key + client + workspace, a new one after an id
 
 test('a workspace setting can only tighten the global one', () => {
   const g = setup({ 'burnrate.guard.sessionMaxTokens': 1_000, 'burnrate.budget.daily': 5 });
-  g.guards.configure({ workspace: { name: 'w', settings: { 'burnrate.guard.sessionMaxTokens': 50_000, 'burnrate.budget.daily': 2, 'burnrate.guard.onTrip': 'block' } } });
+  g.guards.configure({
+    workspace: { name: 'w', settings: { 'burnrate.guard.sessionMaxTokens': 50_000, 'burnrate.budget.daily': 2, 'burnrate.guard.onTrip': 'block' } },
+  });
   const p = g.guards.settings().workspaces.w;
   assert.deepEqual([p.guard.sessionMaxTokens, p.budget.daily, p.guard.onTrip], [1_000, 2, 'block']);
 });

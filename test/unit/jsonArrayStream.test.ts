@@ -41,16 +41,17 @@ const geminiChunks = [
     responseId: 'abc',
   },
 ];
-const geminiBody = Buffer.from(
-  `[${geminiChunks.map((c) => JSON.stringify(c, null, 2).replace(/\n/g, '\r\n')).join('\r\n,\r\n')}\r\n]`,
-);
+const geminiBody = Buffer.from(`[${geminiChunks.map((c) => JSON.stringify(c, null, 2).replace(/\n/g, '\r\n')).join('\r\n,\r\n')}\r\n]`);
 
 describe('JsonArrayStream', () => {
   it('yields each element of a Gemini stream body, in every 2-way split and in 1-byte chunks', () => {
     const expected = geminiChunks;
     const check = (cuts: number[]): void => {
       const { elements, stream } = split(geminiBody, cuts);
-      assert.deepEqual(elements.map((e) => JSON.parse(e) as unknown), expected);
+      assert.deepEqual(
+        elements.map((e) => JSON.parse(e) as unknown),
+        expected,
+      );
       assert.equal(stream.done, true);
     };
     check([]);
@@ -129,15 +130,16 @@ describe('JsonArrayStream', () => {
           (values, spaces, pretty, bom, points) => {
             let w = 0;
             const ws = (): string => spaces[w++ % spaces.length];
-            const texts = values.map((v) =>
-              pretty ? JSON.stringify(v, null, 2).replace(/\n/g, ws() || '\n') : JSON.stringify(v),
-            );
+            const texts = values.map((v) => (pretty ? JSON.stringify(v, null, 2).replace(/\n/g, ws() || '\n') : JSON.stringify(v)));
             const body = `${bom ? '\uFEFF' : ''}${ws()}[${ws()}${texts.map((t) => t + ws()).join(`,${ws()}`)}]${ws()}`;
             const input = Buffer.from(body);
             const whole = split(input, []);
             const pieces = split(input, points);
             assert.deepEqual(pieces.elements, whole.elements);
-            assert.deepEqual(pieces.elements.map((e) => JSON.parse(e) as unknown), values);
+            assert.deepEqual(
+              pieces.elements.map((e) => JSON.parse(e) as unknown),
+              values,
+            );
             assert.equal(pieces.stream.done, true);
           },
         ),

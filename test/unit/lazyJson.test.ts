@@ -14,17 +14,37 @@ function rng(seed: number): () => number {
 /** Bodies this big are read lazily (smaller ones are parsed whole); the padding key makes every test body one. */
 const PAD = { padding: 'p'.repeat(17 * 1024) };
 
-const TRICKY_STRINGS = ['', 'plain', 'quote " inside', 'backslash \\', 'ends with backslash \\\\', '\\"', 'braces { [ ] }', 'comma, colon:', 'unicode é ✓ 😀', '\n\t\r', '\u0000\u001f', '"}', 'a'.repeat(600)];
+const TRICKY_STRINGS = [
+  '',
+  'plain',
+  'quote " inside',
+  'backslash \\',
+  'ends with backslash \\\\',
+  '\\"',
+  'braces { [ ] }',
+  'comma, colon:',
+  'unicode é ✓ 😀',
+  '\n\t\r',
+  '\u0000\u001f',
+  '"}',
+  'a'.repeat(600),
+];
 
 function randomValue(r: () => number, depth: number): unknown {
   const kind = Math.floor(r() * (depth > 3 ? 5 : 7));
   switch (kind) {
-    case 0: return TRICKY_STRINGS[Math.floor(r() * TRICKY_STRINGS.length)];
-    case 1: return Math.round((r() - 0.5) * 1e6) / (r() < 0.5 ? 1 : 1000);
-    case 2: return r() < 0.5;
-    case 3: return null;
-    case 4: return r() < 0.5 ? 1e21 : -0.000123;
-    case 5: return Array.from({ length: Math.floor(r() * 5) }, () => randomValue(r, depth + 1));
+    case 0:
+      return TRICKY_STRINGS[Math.floor(r() * TRICKY_STRINGS.length)];
+    case 1:
+      return Math.round((r() - 0.5) * 1e6) / (r() < 0.5 ? 1 : 1000);
+    case 2:
+      return r() < 0.5;
+    case 3:
+      return null;
+    case 4:
+      return r() < 0.5 ? 1e21 : -0.000123;
+    case 5:
+      return Array.from({ length: Math.floor(r() * 5) }, () => randomValue(r, depth + 1));
     default: {
       const o: Record<string, unknown> = {};
       for (let i = Math.floor(r() * 5); i > 0; i--) o[TRICKY_STRINGS[Math.floor(r() * TRICKY_STRINGS.length)] + i] = randomValue(r, depth + 1);
@@ -44,7 +64,8 @@ test('reads every JSON object exactly as JSON.parse does: keys, order, values, a
   const r = rng(7);
   for (let n = 0; n < 3_000; n++) {
     const top: Record<string, unknown> = r() < 0.5 ? { ...PAD } : {};
-    for (let i = Math.floor(r() * 8); i > 0; i--) top[['model', 'stream', 'messages', 'max_tokens', '__proto__', 'a"b', 'x\\'][Math.floor(r() * 7)] + (r() < 0.5 ? '' : i)] = randomValue(r, 0);
+    for (let i = Math.floor(r() * 8); i > 0; i--)
+      top[['model', 'stream', 'messages', 'max_tokens', '__proto__', 'a"b', 'x\\'][Math.floor(r() * 7)] + (r() < 0.5 ? '' : i)] = randomValue(r, 0);
     let text = serialise(top, r);
     if (!('padding' in top)) text = text.replace(/\s*$/, ' '.repeat(17 * 1024));
     const lazy = parseJsonLazily(Buffer.from(text));
@@ -67,7 +88,23 @@ test('a repeated key keeps its last value in its first position, as with JSON.pa
 test('anything but an object is parsed whole; what is not JSON gives undefined', () => {
   const padded = (text: string) => text + ' '.repeat(17 * 1024);
   for (const text of ['[1,2]', '"s"', '42', 'null', ' true '].map(padded)) assert.deepEqual(parseJsonLazily(Buffer.from(text)), JSON.parse(text));
-  for (const small of ['', '{', '}', '{"a":1', '{"a":1,}', '{"a" 1}', '{a:1}', '{"a":1}x', '{"a":1}}', '{"a":tru}', '{"a":"unterminated}', '\ufeff{"a":1}', '{"a":01}', 'x{"a":1}', '{"a":[1,2}']) {
+  for (const small of [
+    '',
+    '{',
+    '}',
+    '{"a":1',
+    '{"a":1,}',
+    '{"a" 1}',
+    '{a:1}',
+    '{"a":1}x',
+    '{"a":1}}',
+    '{"a":tru}',
+    '{"a":"unterminated}',
+    '\ufeff{"a":1}',
+    '{"a":01}',
+    'x{"a":1}',
+    '{"a":[1,2}',
+  ]) {
     const text = small.startsWith('{"a":') ? small.replace('{"a":', `{"pad":"${'p'.repeat(17 * 1024)}","a":`) : padded(small);
     assert.throws(() => JSON.parse(text), SyntaxError, text);
     const lazy = parseJsonLazily(Buffer.from(text));

@@ -83,7 +83,10 @@ test('a summary is pushed after each request with its exact cost, tags and model
   assert.equal(s.month.requests, s.today.requests);
   assert.ok(s.todayByModel.some((g) => g.key === 'gpt-4o-mini'));
   assert.ok(s.todayByProvider.some((g) => g.key === 'openai'));
-  assert.deepEqual(s.activeSessions.map((g) => g.key), ['s1']);
+  assert.deepEqual(
+    s.activeSessions.map((g) => g.key),
+    ['s1'],
+  );
   assert.equal(s.lastRecord?.model, 'gpt-4o-mini');
 });
 
@@ -125,7 +128,10 @@ test('SseReader handles split chunks, CRLF, comments and multi-line data', () =>
   const r = new SseReader((e, d) => got.push([e, d]));
   r.push(': ping\n\nevent: summ');
   r.push('ary\r\ndata: {"a":1}\r\n\r\ndata: x\ndata: y\n\n');
-  assert.deepEqual(got, [['summary', '{"a":1}'], ['message', 'x\ny']]);
+  assert.deepEqual(got, [
+    ['summary', '{"a":1}'],
+    ['message', 'x\ny'],
+  ]);
 });
 
 test('the live summary starts today afresh at local midnight, and keeps the week and month', async () => {
@@ -147,7 +153,10 @@ test('the live summary starts today afresh at local midnight, and keeps the week
   tracker.add(makeRecord({ startedAt: afterMidnight.getTime() + 1_000, costNanos: 1_000_000, model: 'b' }), new Date(afterMidnight.getTime() + 1_000));
   const next = tracker.snapshot(false, new Date(afterMidnight.getTime() + 2_000));
   assert.deepEqual([next.today.requests, next.today.costUsd, next.week.costUsd, next.month.costUsd], [2, 0.008, 0.017, 0.017]);
-  assert.deepEqual(next.todayByModel.map((g) => g.key), ['b']);
+  assert.deepEqual(
+    next.todayByModel.map((g) => g.key),
+    ['b'],
+  );
   db.close();
 });
 
@@ -157,7 +166,15 @@ test('the summary kept up to date record by record equals one computed from the 
   const day = 86_400_000;
   const history: RequestRecord[] = [];
   for (let i = 0; i < 40; i++) {
-    history.push(makeRecord({ startedAt: now.getTime() - (i % 5) * 9 * day - i * 1000, costNanos: 1000 * i, model: ['a', 'b', null][i % 3], session: i % 4 ? `s${i % 4}` : null, costStatus: i % 7 ? 'exact' : 'unpriced' }));
+    history.push(
+      makeRecord({
+        startedAt: now.getTime() - (i % 5) * 9 * day - i * 1000,
+        costNanos: 1000 * i,
+        model: ['a', 'b', null][i % 3],
+        session: i % 4 ? `s${i % 4}` : null,
+        costStatus: i % 7 ? 'exact' : 'unpriced',
+      }),
+    );
   }
   db.insert(history.slice(0, 20));
   const live = new SummaryTracker(new SummaryQuery(db.db).base(now.getTime()));

@@ -5,15 +5,30 @@ import { formatCaptureRoutes, parseCaptureRoutes, captureTarget } from '../../sr
 import { meteredEnvRecord, nodeOptionValue, planMeteredEnv, type MeteredEnvOptions } from '../../src/engine/meter';
 import { DEFAULT_ROUTES } from '../../src/engine/providers';
 
-const base: MeteredEnvOptions = { routes: DEFAULT_ROUTES, port: 8390, tags: { session: 's1' }, parentEnv: {}, upstreams: {}, intercept: true, captureDir: '/opt/burnrate/dist/capture', platform: 'linux' };
+const base: MeteredEnvOptions = {
+  routes: DEFAULT_ROUTES,
+  port: 8390,
+  tags: { session: 's1' },
+  parentEnv: {},
+  upstreams: {},
+  intercept: true,
+  captureDir: '/opt/burnrate/dist/capture',
+  platform: 'linux',
+};
 const plan = (opts: Partial<MeteredEnvOptions> = {}) => meteredEnvRecord(planMeteredEnv({ ...base, ...opts }));
 
-test('the hooks: the tagged proxy, the route table\'s public hosts, preload, sitecustomize and shim folders', () => {
+test("the hooks: the tagged proxy, the route table's public hosts, preload, sitecustomize and shim folders", () => {
   const env = plan({ parentEnv: { PATH: '/usr/bin:/bin' } });
   assert.equal(env.BURNRATE_PROXY, 'http://127.0.0.1:8390/~session=s1');
   const routes = parseCaptureRoutes(env.BURNRATE_CAPTURE);
-  assert.deepEqual(routes.find((r) => r.provider === 'mistral'), { provider: 'mistral', upstream: 'https://api.mistral.ai' });
-  assert.deepEqual(routes.find((r) => r.provider === 'openrouter'), { provider: 'openrouter', upstream: 'https://openrouter.ai/api' });
+  assert.deepEqual(
+    routes.find((r) => r.provider === 'mistral'),
+    { provider: 'mistral', upstream: 'https://api.mistral.ai' },
+  );
+  assert.deepEqual(
+    routes.find((r) => r.provider === 'openrouter'),
+    { provider: 'openrouter', upstream: 'https://openrouter.ai/api' },
+  );
   assert.ok(!routes.some((r) => r.provider === 'ollama'), 'local Ollama is never captured');
   // Gemini CLI takes GOOGLE_GEMINI_BASE_URL as a sign-in choice: its clients are captured instead.
   assert.equal(env.GOOGLE_GEMINI_BASE_URL, undefined);
@@ -29,7 +44,11 @@ test("the user's own NODE_OPTIONS, PYTHONPATH and PATH are kept; nothing is adde
   assert.equal(env.NODE_OPTIONS, '--max-old-space-size=4096 --require /opt/burnrate/dist/capture/preload.js');
   assert.equal(env.PYTHONPATH, '/opt/burnrate/dist/capture/python:/home/me/lib');
   const nested = planMeteredEnv({ ...base, parentEnv: { ...own, ...env } });
-  assert.deepEqual(nested.variables.map((v) => v.variable).filter((v) => ['NODE_OPTIONS', 'PYTHONPATH', 'PATH'].includes(v)), [], 'already there');
+  assert.deepEqual(
+    nested.variables.map((v) => v.variable).filter((v) => ['NODE_OPTIONS', 'PYTHONPATH', 'PATH'].includes(v)),
+    [],
+    'already there',
+  );
   const edits = Object.fromEntries(planMeteredEnv({ ...base, parentEnv: own }).variables.map((v) => [v.variable, v.edit]));
   assert.deepEqual(edits.NODE_OPTIONS, { kind: 'append', part: ' --require /opt/burnrate/dist/capture/preload.js' });
   assert.deepEqual(edits.PATH, { kind: 'prepend', part: '/opt/burnrate/dist/capture/bin:' });
@@ -42,7 +61,7 @@ test('intercept off: base-URL variables only, GOOGLE_GEMINI_BASE_URL included', 
   for (const name of ['BURNRATE_PROXY', 'BURNRATE_CAPTURE', 'NODE_OPTIONS', 'PYTHONPATH', 'PATH']) assert.equal(env[name], undefined, name);
 });
 
-test("a provider whose base URL the user set is neither redirected nor captured", () => {
+test('a provider whose base URL the user set is neither redirected nor captured', () => {
   const env = plan({ parentEnv: { MISTRAL_BASE_URL: 'https://eu.mistral.example/v1' } });
   assert.equal(env.MISTRAL_BASE_URL, undefined);
   assert.ok(!parseCaptureRoutes(env.BURNRATE_CAPTURE).some((r) => r.provider === 'mistral'));
@@ -56,14 +75,27 @@ test('Windows: Path and ; separators, a preload path with spaces quoted for NODE
 });
 
 test('captureTarget: only the listed upstreams, below their path prefix, to the provider route', () => {
-  const map = { proxy: 'http://127.0.0.1:8390/~session=s1', routes: parseCaptureRoutes(formatCaptureRoutes([
-    { provider: 'mistral', upstream: 'https://api.mistral.ai' },
-    { provider: 'openrouter', upstream: 'https://openrouter.ai/api' },
-  ])) };
+  const map = {
+    proxy: 'http://127.0.0.1:8390/~session=s1',
+    routes: parseCaptureRoutes(
+      formatCaptureRoutes([
+        { provider: 'mistral', upstream: 'https://api.mistral.ai' },
+        { provider: 'openrouter', upstream: 'https://openrouter.ai/api' },
+      ]),
+    ),
+  };
   assert.equal(captureTarget(map, 'https://api.mistral.ai/v1/chat/completions?x=1'), 'http://127.0.0.1:8390/~session=s1/mistral/v1/chat/completions?x=1');
   assert.equal(captureTarget(map, 'https://api.mistral.ai:443/v1/models'), 'http://127.0.0.1:8390/~session=s1/mistral/v1/models');
   assert.equal(captureTarget(map, 'https://openrouter.ai/api/v1/chat/completions'), 'http://127.0.0.1:8390/~session=s1/openrouter/v1/chat/completions');
-  for (const untouched of ['https://openrouter.ai/apix/v1', 'https://openrouter.ai/docs', 'http://api.mistral.ai/v1/models', 'https://api.mistral.ai:8443/v1', 'https://console.mistral.ai/', 'https://example.com/', 'not a url']) {
+  for (const untouched of [
+    'https://openrouter.ai/apix/v1',
+    'https://openrouter.ai/docs',
+    'http://api.mistral.ai/v1/models',
+    'https://api.mistral.ai:8443/v1',
+    'https://console.mistral.ai/',
+    'https://example.com/',
+    'not a url',
+  ]) {
     assert.equal(captureTarget(map, untouched), undefined, untouched);
   }
 });
@@ -75,5 +107,8 @@ test("with the user's HTTP proxy set, 127.0.0.1 is added to NO_PROXY and no_prox
   assert.equal(env.no_proxy, '.corp,localhost,127.0.0.1', 'Python reads no_proxy first');
   const lower = plan({ parentEnv: { http_proxy: 'http://proxy.corp:3128', no_proxy: '127.0.0.1' } });
   assert.deepEqual([lower.no_proxy, lower.NO_PROXY], [undefined, undefined], 'already bypassed');
-  assert.deepEqual([plan({ parentEnv: { ALL_PROXY: 'socks5://p:1080' } }).NO_PROXY, plan({ parentEnv: { ALL_PROXY: 'socks5://p:1080' } }).no_proxy], ['127.0.0.1', '127.0.0.1']);
+  assert.deepEqual(
+    [plan({ parentEnv: { ALL_PROXY: 'socks5://p:1080' } }).NO_PROXY, plan({ parentEnv: { ALL_PROXY: 'socks5://p:1080' } }).no_proxy],
+    ['127.0.0.1', '127.0.0.1'],
+  );
 });

@@ -47,7 +47,8 @@ function makeRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
     keyFingerprint: 'fp-canary-0123456789',
     error: null,
     serviceTier: null,
-    priceSource: 'genai-prices@0.1.8', client: null,
+    priceSource: 'genai-prices@0.1.8',
+    client: null,
     ...overrides,
   };
 }
@@ -89,14 +90,38 @@ describe('OTLP export', () => {
     const p = await startPipeline(receiver);
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const chat = makeRecord();
-    const claude = makeRecord({ provider: 'anthropic', model: 'claude-sonnet-4-5', endpoint: 'messages', stream: true, ttftMs: 420, trace: traceId, cacheWriteTokens: 200, reasoningTokens: 0 });
-    const failed = makeRecord({ provider: 'gemini', model: 'gemini-2.5-flash', endpoint: 'generateContent', status: 503, inputTokens: 0, cacheReadTokens: 0, outputTokens: 0, reasoningTokens: 0, costNanos: 0, error: 'upstream 503', feature: null });
+    const claude = makeRecord({
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      endpoint: 'messages',
+      stream: true,
+      ttftMs: 420,
+      trace: traceId,
+      cacheWriteTokens: 200,
+      reasoningTokens: 0,
+    });
+    const failed = makeRecord({
+      provider: 'gemini',
+      model: 'gemini-2.5-flash',
+      endpoint: 'generateContent',
+      status: 503,
+      inputTokens: 0,
+      cacheReadTokens: 0,
+      outputTokens: 0,
+      reasoningTokens: 0,
+      costNanos: 0,
+      error: 'upstream 503',
+      feature: null,
+    });
     for (const r of [chat, claude, failed]) p.recorder.record(r);
     const spans = await receiver.waitForSpans(3);
     await p.close();
     await receiver.close();
 
-    assert.ok([...receiver.contentTypes].every((t) => t.startsWith('application/x-protobuf')), `content types ${[...receiver.contentTypes]}`);
+    assert.ok(
+      [...receiver.contentTypes].every((t) => t.startsWith('application/x-protobuf')),
+      `content types ${[...receiver.contentTypes]}`,
+    );
     const byId = new Map(spans.map((s) => [s.attributes['burnrate.record_id'], s]));
     const s = byId.get(chat.id)!;
     assert.equal(s.name, 'chat gpt-4o');
@@ -133,7 +158,7 @@ describe('OTLP export', () => {
     assert.equal(c.attributes['gen_ai.request.stream'], true);
     assert.equal(c.attributes['gen_ai.usage.cache_creation.input_tokens'], 200);
     assert.equal(c.attributes['gen_ai.response.time_to_first_chunk'], 0.42);
-    assert.equal(c.traceId, traceId, 'a W3C trace id in x-burnrate-trace joins the caller\'s trace');
+    assert.equal(c.traceId, traceId, "a W3C trace id in x-burnrate-trace joins the caller's trace");
 
     const g = byId.get(failed.id)!;
     assert.equal(g.name, 'generate_content gemini-2.5-flash');
@@ -155,8 +180,14 @@ describe('OTLP export', () => {
     await receiver.close();
     assert.deepEqual(idsOf(spans).sort(), records.map((r) => r.id).sort());
     assert.ok(receiver.traceRequests.length <= 5, `${receiver.traceRequests.length} requests for 25 records`);
-    assert.ok(receiver.traceRequests.every((r) => r.length <= 10), 'no request above the batch size');
-    assert.ok(receiver.traceRequests.some((r) => r.length > 1), 'several records in one request');
+    assert.ok(
+      receiver.traceRequests.every((r) => r.length <= 10),
+      'no request above the batch size',
+    );
+    assert.ok(
+      receiver.traceRequests.some((r) => r.length > 1),
+      'several records in one request',
+    );
     assert.ok([...receiver.contentTypes].every((t) => t.startsWith('application/json')));
   });
 
@@ -247,7 +278,11 @@ describe('OTLP export', () => {
   test('GenAI token usage and cost metrics add up to the records', async () => {
     const receiver = await startOtlpReceiver();
     const p = await startPipeline(receiver, { protocol: 'http/json', metricIntervalMs: 100 });
-    const records = [makeRecord({ costNanos: 1_500_000 }), makeRecord({ costNanos: 2_500_000, inputTokens: 10, outputTokens: 5 }), makeRecord({ feature: 'search', costNanos: 7 })];
+    const records = [
+      makeRecord({ costNanos: 1_500_000 }),
+      makeRecord({ costNanos: 2_500_000, inputTokens: 10, outputTokens: 5 }),
+      makeRecord({ feature: 'search', costNanos: 7 }),
+    ];
     records.forEach((r) => p.recorder.record(r));
     await receiver.waitForSpans(3);
     const costOf = (points: Array<{ metric: string; sum: number }>) => points.filter((x) => x.metric === 'burnrate.cost').reduce((a, x) => a + x.sum, 0);
@@ -261,10 +296,22 @@ describe('OTLP export', () => {
     assert.ok(Math.abs(summarize.sum - 0.004) < 1e-12);
     const input = points.filter((x) => x.metric === 'gen_ai.client.token.usage' && x.attributes['gen_ai.token.type'] === 'input');
     const output = points.filter((x) => x.metric === 'gen_ai.client.token.usage' && x.attributes['gen_ai.token.type'] === 'output');
-    assert.equal(input.reduce((a, x) => a + x.sum, 0), 1200 + 10 + 1200);
-    assert.equal(output.reduce((a, x) => a + x.sum, 0), 300 + 5 + 300);
-    assert.equal(input.reduce((a, x) => a + (x.count ?? 0), 0), 3);
-    assert.ok(points.every((x) => x.attributes['burnrate.session'] === undefined), 'no per-session series in metrics');
+    assert.equal(
+      input.reduce((a, x) => a + x.sum, 0),
+      1200 + 10 + 1200,
+    );
+    assert.equal(
+      output.reduce((a, x) => a + x.sum, 0),
+      300 + 5 + 300,
+    );
+    assert.equal(
+      input.reduce((a, x) => a + (x.count ?? 0), 0),
+      3,
+    );
+    assert.ok(
+      points.every((x) => x.attributes['burnrate.session'] === undefined),
+      'no per-session series in metrics',
+    );
   });
 
   test('export headers are sent; bad endpoints are refused with a clear message', async () => {

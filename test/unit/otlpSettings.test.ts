@@ -8,10 +8,9 @@ import { DEFAULT_SETTINGS, readSettingsFile, type BurnRateSettings } from '../..
 import { configChanges, readConfig, type SettingInspection } from '../../src/extension/settings/config';
 
 type Layers = Partial<{ [K in keyof BurnRateSettings]: SettingInspection<unknown> }>;
-const read = (layers: Layers) =>
-  readConfig(((key: keyof BurnRateSettings) => ({ defaultValue: DEFAULT_SETTINGS[key], ...layers[key] })) as never);
+const read = (layers: Layers) => readConfig(((key: keyof BurnRateSettings) => ({ defaultValue: DEFAULT_SETTINGS[key], ...layers[key] })) as never);
 
-test('export is off by default and on only from the user\'s own settings', () => {
+test("export is off by default and on only from the user's own settings", () => {
   assert.equal(read({}).otlp, undefined);
   const on = read({
     'burnrate.export.otlp.enabled': { globalValue: true },
@@ -38,7 +37,12 @@ test('export is off by default and on only from the user\'s own settings', () =>
 test('serve --config reads the export settings, flat or nested, and refuses bad values', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-otlp-cfg-'));
   const file = path.join(dir, 'c.json');
-  fs.writeFileSync(file, JSON.stringify({ burnrate: { export: { otlp: { enabled: true, endpoint: 'https://otel.example.com', headers: { 'x-api-key': 'k' }, protocol: 'http/json' } } } }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      burnrate: { export: { otlp: { enabled: true, endpoint: 'https://otel.example.com', headers: { 'x-api-key': 'k' }, protocol: 'http/json' } } },
+    }),
+  );
   assert.deepEqual(readSettingsFile(file), {
     'burnrate.export.otlp.enabled': true,
     'burnrate.export.otlp.endpoint': 'https://otel.example.com',

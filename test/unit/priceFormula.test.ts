@@ -6,7 +6,9 @@ import providersFile from '../../pricing/providers.json';
 import { buildPriceFormula } from '../../src/engine/pricing';
 
 /** Every catalogue provider a route prices with. */
-const catalogueIds = [...new Set((providersFile.providers as Array<{ pricesProvider: string | null }>).map((r) => r.pricesProvider).filter((p): p is string => !!p))];
+const catalogueIds = [
+  ...new Set((providersFile.providers as Array<{ pricesProvider: string | null }>).map((r) => r.pricesProvider).filter((p): p is string => !!p)),
+];
 
 function singleModel(provider: Provider, model: ModelInfo): Provider {
   return { ...provider, fallback_model_providers: undefined, models: [model] };
@@ -69,7 +71,13 @@ test('a compiled price gives exactly the price library total for every catalogue
 });
 
 test('the models most traffic goes to are compiled, long-context tiers included', () => {
-  for (const [id, modelId] of [['openai', 'gpt-4o-mini'], ['openai', 'gpt-5'], ['anthropic', 'claude-sonnet-4-5'], ['google', 'gemini-2.5-pro'], ['google', 'gemini-2.5-flash']]) {
+  for (const [id, modelId] of [
+    ['openai', 'gpt-4o-mini'],
+    ['openai', 'gpt-5'],
+    ['anthropic', 'claude-sonnet-4-5'],
+    ['google', 'gemini-2.5-pro'],
+    ['google', 'gemini-2.5-flash'],
+  ]) {
     const found = calcPrice({ input_tokens: 1, output_tokens: 1 }, modelId, { providerId: id });
     assert.ok(found, modelId);
     assert.ok(buildPriceFormula(singleModel(found.provider, found.model), found.model), `${id}/${modelId} has a formula`);

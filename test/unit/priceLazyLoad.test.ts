@@ -9,7 +9,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import '../../src/engine/engine';
-import { DEFAULT_PRICE_DATA_URL, loadStoredPriceData, priceDataFile, currentCatalogueVersion, PRICE_CATALOGUE_VERSION, priceUsage } from '../../src/engine/pricing';
+import {
+  DEFAULT_PRICE_DATA_URL,
+  loadStoredPriceData,
+  priceDataFile,
+  currentCatalogueVersion,
+  PRICE_CATALOGUE_VERSION,
+  priceUsage,
+} from '../../src/engine/pricing';
 
 const libraryInMemory = () => Object.keys(require.cache).some((file) => file.includes(`${path.sep}@pydantic${path.sep}genai-prices${path.sep}`));
 
@@ -18,7 +25,14 @@ test('stored price data is in force from the first price, which is when the libr
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-lazy-prices-'));
   const version = 'genai-prices-data@2025-06-04+0123abcd';
-  const providers = [{ id: 'openai', name: 'OpenAI', api_pattern: 'https://api\\.openai\\.com', models: [{ id: 'gpt-9-preview', match: { equals: 'gpt-9-preview' }, prices: { input_mtok: 30, output_mtok: 120 } }] }];
+  const providers = [
+    {
+      id: 'openai',
+      name: 'OpenAI',
+      api_pattern: 'https://api\\.openai\\.com',
+      models: [{ id: 'gpt-9-preview', match: { equals: 'gpt-9-preview' }, prices: { input_mtok: 30, output_mtok: 120 } }],
+    },
+  ];
   const info = { version, url: 'http://127.0.0.1/data.json', fetchedAt: '2025-06-04T10:00:00.000Z', sha256: '0123abcd', providers: 1, models: 1 };
   fs.mkdirSync(path.dirname(priceDataFile(dir)), { recursive: true });
   fs.writeFileSync(priceDataFile(dir), JSON.stringify({ info, providers }));

@@ -12,7 +12,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
-import { loadStoredPriceData, PriceRefreshError, priceDataFile, refreshPriceData, currentCatalogueVersion, listPrices, PRICE_CATALOGUE_DATE, PRICE_CATALOGUE_VERSION, priceUsage, setPriceOverrides, repriceRecords } from '../../src/engine/pricing';
+import {
+  loadStoredPriceData,
+  PriceRefreshError,
+  priceDataFile,
+  refreshPriceData,
+  currentCatalogueVersion,
+  listPrices,
+  PRICE_CATALOGUE_DATE,
+  PRICE_CATALOGUE_VERSION,
+  priceUsage,
+  setPriceOverrides,
+  repriceRecords,
+} from '../../src/engine/pricing';
 import { RouteTable } from '../../src/engine/providers';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
@@ -67,17 +79,43 @@ const usage = { inputTokens: 1_000_000, cacheReadTokens: 0, cacheWriteTokens: 0,
 
 function record(overrides: Partial<RequestRecord>): RequestRecord {
   return {
-    id: `r-${Math.random().toString(36).slice(2)}`, startedAt: Date.UTC(2025, 5, 2), provider: 'openai', model: 'gpt-4o', endpoint: 'chat.completions',
-    stream: false, status: 200, inputTokens: 1_000_000, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 1_000_000, reasoningTokens: 0,
-    costNanos: 0, costStatus: 'exact', latencyMs: 10, ttftMs: null, session: null, feature: null, user: null, trace: null, env: null,
-    workspace: null, keyFingerprint: null, error: null, serviceTier: null, priceSource: PRICE_CATALOGUE_VERSION, client: null, ...overrides,
+    id: `r-${Math.random().toString(36).slice(2)}`,
+    startedAt: Date.UTC(2025, 5, 2),
+    provider: 'openai',
+    model: 'gpt-4o',
+    endpoint: 'chat.completions',
+    stream: false,
+    status: 200,
+    inputTokens: 1_000_000,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    outputTokens: 1_000_000,
+    reasoningTokens: 0,
+    costNanos: 0,
+    costStatus: 'exact',
+    latencyMs: 10,
+    ttftMs: null,
+    session: null,
+    feature: null,
+    user: null,
+    trace: null,
+    env: null,
+    workspace: null,
+    keyFingerprint: null,
+    error: null,
+    serviceTier: null,
+    priceSource: PRICE_CATALOGUE_VERSION,
+    client: null,
+    ...overrides,
   };
 }
 
 describe('price refresh', () => {
   test('the bundled catalogue has a date, shown with its rows in the price table', () => {
     // The installed version must be listed in pricing/catalogue-dates.json (add it when upgrading).
-    const installed = (JSON.parse(fs.readFileSync(path.join(__dirname, '../../node_modules/@pydantic/genai-prices/package.json'), 'utf8')) as { version: string }).version;
+    const installed = (
+      JSON.parse(fs.readFileSync(path.join(__dirname, '../../node_modules/@pydantic/genai-prices/package.json'), 'utf8')) as { version: string }
+    ).version;
     assert.equal(PRICE_CATALOGUE_VERSION, `genai-prices@${installed}`);
     assert.match(PRICE_CATALOGUE_DATE ?? '', /^\d{4}-\d{2}-\d{2}$/, `no date for genai-prices ${installed} in pricing/catalogue-dates.json`);
     const rows = listPrices(['openai'], 'gpt-4o-mini');
@@ -159,7 +197,10 @@ describe('price refresh', () => {
     const after = await run('prices', 'gpt-9');
     assert.equal(after.status, 0, after.stderr);
     assert.match(after.stdout, /gpt-9-preview\s+\$30\s+-\s+-\s+\$120/);
-    assert.match(after.stdout, /Prices: genai-prices-data@\d{4}-\d{2}-\d{2}\+[0-9a-f]{8}: fetched .* published 2025-06-03T08:00:00\.000Z from http:\/\/127\.0\.0\.1/);
+    assert.match(
+      after.stdout,
+      /Prices: genai-prices-data@\d{4}-\d{2}-\d{2}\+[0-9a-f]{8}: fetched .* published 2025-06-03T08:00:00\.000Z from http:\/\/127\.0\.0\.1/,
+    );
 
     const estimate = await run('estimate', '--model', 'gpt-4o', '--input-tokens', '1000000', '--output-tokens', '1000000', '--json');
     assert.equal(estimate.status, 0, estimate.stderr);
@@ -215,7 +256,10 @@ describe('reprice', () => {
     const total = await report();
     assert.equal(total.unpricedRequests, 0);
     assert.equal(total.costUsd, 160 + 777e-9);
-    const exported = (await run('export', '--format', 'jsonl', '--since', '2025-06-01')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const exported = (await run('export', '--format', 'jsonl', '--since', '2025-06-01')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(exported.find((r) => r.id === unpriced.id).priceSource.startsWith('genai-prices-data@'), 'records keep which price data priced them');
     const again = await run('reprice', '--since', '2025-06-01', '--json');
     assert.equal(JSON.parse(again.stdout).changed, 0, 'a second run finds nothing to change');

@@ -3,7 +3,15 @@ import { test } from 'node:test';
 import { costExchange, listPrices, priceUsage, resolveModel, usdToNanos } from '../../src/engine/pricing';
 import type { TokenUsage, UsageReport } from '../../src/engine/providers';
 
-const usage = (u: Partial<TokenUsage>): TokenUsage => ({ inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: 0, reasoningTokens: 0, ...u });
+const usage = (u: Partial<TokenUsage>): TokenUsage => ({
+  inputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  cacheWrite1hTokens: 0,
+  outputTokens: 0,
+  reasoningTokens: 0,
+  ...u,
+});
 /** $/MTok × tokens is micro-dollars; × 1000 is nano-dollars. Expectations below are worked by hand from the published prices. */
 const micros = (n: number) => Math.round(n * 1000);
 
@@ -16,7 +24,11 @@ test('OpenAI: uncached input, cached input and output each at their published ra
 
 test('Anthropic: cache reads, 5-minute and 1-hour cache writes', () => {
   // claude-sonnet-4-5: $3 input, $3.75 5m write, $6 1h write, $0.30 read, $15 output.
-  const q = priceUsage('anthropic', 'claude-sonnet-4-5', usage({ inputTokens: 1000, cacheWriteTokens: 300, cacheWrite1hTokens: 100, cacheReadTokens: 200, outputTokens: 500 }));
+  const q = priceUsage(
+    'anthropic',
+    'claude-sonnet-4-5',
+    usage({ inputTokens: 1000, cacheWriteTokens: 300, cacheWrite1hTokens: 100, cacheReadTokens: 200, outputTokens: 500 }),
+  );
   assert.equal(q.costNanos, micros(500 * 3 + 200 * 3.75 + 100 * 6 + 200 * 0.3 + 500 * 15));
 });
 
@@ -50,7 +62,11 @@ test('DeepSeek chat and reasoner: the current published prices (pricing/override
   for (const model of ['deepseek-chat', 'deepseek-reasoner']) {
     for (const at of ['2026-11-22T12:00:00Z', '2026-11-22T20:00:00Z']) {
       const q = priceUsage('deepseek', model, u, { at: new Date(at) });
-      assert.deepEqual([q.costNanos, q.matchedModel, q.source], [micros(600 * 0.28 + 400 * 0.028 + 500 * 0.42), model, 'pricing/overrides.json'], `${model} at ${at}`);
+      assert.deepEqual(
+        [q.costNanos, q.matchedModel, q.source],
+        [micros(600 * 0.28 + 400 * 0.028 + 500 * 0.42), model, 'pricing/overrides.json'],
+        `${model} at ${at}`,
+      );
     }
   }
 });
@@ -59,7 +75,10 @@ test('served tier: flex and batch at half price; an unknown tier is priced stand
   const standard = priceUsage('openai', 'gpt-5', usage({ inputTokens: 10_000, outputTokens: 2_000 }));
   assert.equal(standard.costNanos, micros(10_000 * 1.25 + 2_000 * 10));
   assert.equal(priceUsage('openai', 'gpt-5', usage({ inputTokens: 10_000, outputTokens: 2_000 }), { serviceTier: 'flex' }).costNanos, standard.costNanos / 2);
-  assert.equal(priceUsage('openai', 'gpt-5', usage({ inputTokens: 10_000, outputTokens: 2_000 }), { serviceTier: 'priority' }).costNanos, standard.costNanos * 2);
+  assert.equal(
+    priceUsage('openai', 'gpt-5', usage({ inputTokens: 10_000, outputTokens: 2_000 }), { serviceTier: 'priority' }).costNanos,
+    standard.costNanos * 2,
+  );
   assert.equal(priceUsage('openai', 'gpt-5', usage({ inputTokens: 10_000, outputTokens: 2_000 }), { serviceTier: 'default' }).costNanos, standard.costNanos);
   const odd = priceUsage('openai', 'gpt-5', usage({ inputTokens: 10_000, outputTokens: 2_000 }), { serviceTier: 'turbo' });
   assert.equal(odd.costNanos, standard.costNanos);
@@ -68,7 +87,11 @@ test('served tier: flex and batch at half price; an unknown tier is priced stand
 
 test('Realtime audio: audio input, cached audio and audio output at their own rates beside the text ones', () => {
   // gpt-realtime: text $4 input, $0.40 cached, $16 output; audio $32 input, $0.40 cached, $64 output.
-  const q = priceUsage('openai', 'gpt-realtime', usage({ inputTokens: 1000, cacheReadTokens: 300, outputTokens: 500, audioInputTokens: 600, audioCacheReadTokens: 200, audioOutputTokens: 400 }));
+  const q = priceUsage(
+    'openai',
+    'gpt-realtime',
+    usage({ inputTokens: 1000, cacheReadTokens: 300, outputTokens: 500, audioInputTokens: 600, audioCacheReadTokens: 200, audioOutputTokens: 400 }),
+  );
   assert.equal(q.costNanos, micros(300 * 4 + 100 * 0.4 + 400 * 32 + 200 * 0.4 + 100 * 16 + 400 * 64));
 });
 
@@ -88,7 +111,16 @@ test('usdToNanos recovers exact decimal amounts from float products', () => {
 });
 
 const report = (r: Partial<UsageReport>): UsageReport => ({ outputChars: 0, completed: true, ...r });
-const base = { pricesProvider: 'openai', requestModel: 'gpt-4o-mini', free: false, metered: true, status: 200, requestBytes: 4000, finished: true, at: new Date() };
+const base = {
+  pricesProvider: 'openai',
+  requestModel: 'gpt-4o-mini',
+  free: false,
+  metered: true,
+  status: 200,
+  requestBytes: 4000,
+  finished: true,
+  at: new Date(),
+};
 
 test('costExchange: reported usage is exact', () => {
   const r = costExchange({ ...base, report: report({ model: 'gpt-4o-mini-2024-07-18', usage: usage({ inputTokens: 100, outputTokens: 10 }) }) });
@@ -106,7 +138,13 @@ test('costExchange: a stream cut before usage is estimated from what streamed an
 });
 
 test('costExchange: a partial usage report keeps its input counts and counts the streamed output', () => {
-  const r = costExchange({ ...base, pricesProvider: 'anthropic', requestModel: 'claude-haiku-4-5', finished: false, report: report({ usage: usage({ inputTokens: 2000, outputTokens: 1 }), usagePartial: true, outputChars: 80, completed: false }) });
+  const r = costExchange({
+    ...base,
+    pricesProvider: 'anthropic',
+    requestModel: 'claude-haiku-4-5',
+    finished: false,
+    report: report({ usage: usage({ inputTokens: 2000, outputTokens: 1 }), usagePartial: true, outputChars: 80, completed: false }),
+  });
   assert.equal(r.costStatus, 'estimated');
   assert.deepEqual([r.usage.inputTokens, r.usage.outputTokens], [2000, 20]);
 });
@@ -120,7 +158,12 @@ test('costExchange: unknown model is unpriced, free endpoints and local provider
 });
 
 test('costExchange: a provider-reported cost wins (OpenRouter usage.cost)', () => {
-  const r = costExchange({ ...base, pricesProvider: 'openrouter', requestModel: 'openai/gpt-4o', report: report({ usage: usage({ inputTokens: 100, outputTokens: 10 }), reportedCostUsd: 0.000123 }) });
+  const r = costExchange({
+    ...base,
+    pricesProvider: 'openrouter',
+    requestModel: 'openai/gpt-4o',
+    report: report({ usage: usage({ inputTokens: 100, outputTokens: 10 }), reportedCostUsd: 0.000123 }),
+  });
   assert.deepEqual([r.costStatus, r.costNanos, r.priceSource], ['exact', 123_000, 'provider-reported']);
 });
 

@@ -1,7 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { adapterFor, protocolAdapters, RouteTable, anthropicAdapter, countStringChars, hasObjectMember, readStringMember, geminiAdapter, NdjsonSplitter, ollamaAdapter, openaiAdapter, removeNullUsageMember, type EndpointCall, type ProtocolAdapter, type ProxiedRequest, type TokenUsage, type UsageReport } from '../../src/engine/providers';
+import {
+  adapterFor,
+  protocolAdapters,
+  RouteTable,
+  anthropicAdapter,
+  countStringChars,
+  hasObjectMember,
+  readStringMember,
+  geminiAdapter,
+  NdjsonSplitter,
+  ollamaAdapter,
+  openaiAdapter,
+  removeNullUsageMember,
+  type EndpointCall,
+  type ProtocolAdapter,
+  type ProxiedRequest,
+  type TokenUsage,
+  type UsageReport,
+} from '../../src/engine/providers';
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -128,7 +146,11 @@ const chatUsageNormalised = usage({ inputTokens: 1200, cacheReadTokens: 1024, ou
 
 /** The stream upstream sends when asked for usage: `"usage":null` in every chunk, then a usage-only chunk. */
 function chatStreamWithUsage(): string {
-  const chunks = chatDeltas.map((d) => ({ ...chatHeader, choices: [{ index: 0, delta: d.delta, logprobs: null, finish_reason: d.finish_reason }], usage: null }));
+  const chunks = chatDeltas.map((d) => ({
+    ...chatHeader,
+    choices: [{ index: 0, delta: d.delta, logprobs: null, finish_reason: d.finish_reason }],
+    usage: null,
+  }));
   return sse([...chunks.map((data) => ({ data })), { data: { ...chatHeader, choices: [], usage: chatUsage } }, { data: '[DONE]' }]);
 }
 
@@ -268,14 +290,26 @@ describe('OpenAI adapter', () => {
         ': OPENROUTER PROCESSING\n\n' +
         sse([
           { data: { ...chatHeader, choices: [{ index: 0, delta: { content: 'Hi' } }], usage: null } },
-          { data: { ...chatHeader, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6, cost: 0.00012 } } },
+          {
+            data: {
+              ...chatHeader,
+              choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+              usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6, cost: 0.00012 },
+            },
+          },
           { data: '[DONE]' },
         ]);
       const expected =
         ': OPENROUTER PROCESSING\n\n' +
         sse([
           { data: { ...chatHeader, choices: [{ index: 0, delta: { content: 'Hi' } }] } },
-          { data: { ...chatHeader, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6, cost: 0.00012 } } },
+          {
+            data: {
+              ...chatHeader,
+              choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+              usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6, cost: 0.00012 },
+            },
+          },
           { data: '[DONE]' },
         ]);
       const report = feedEverySplit(call, 200, SSE, Buffer.from(upstream), Buffer.from(expected));
@@ -290,7 +324,14 @@ describe('OpenAI adapter', () => {
         model: 'sonar',
         object: 'chat.completion.chunk',
         choices: [{ index: 0, delta: { role: 'assistant', content } }],
-        usage: { prompt_tokens: 8, completion_tokens: completion, total_tokens: 8 + completion, citation_tokens: 300, num_search_queries: 1, cost: { input_tokens_cost: 0, output_tokens_cost: 0, request_cost: 0.005, total_cost: 0.00502 } },
+        usage: {
+          prompt_tokens: 8,
+          completion_tokens: completion,
+          total_tokens: 8 + completion,
+          citation_tokens: 300,
+          num_search_queries: 1,
+          cost: { input_tokens_cost: 0, output_tokens_cost: 0, request_cost: 0.005, total_cost: 0.00502 },
+        },
       });
       const body = Buffer.from(sse([{ data: chunk('The', 1) }, { data: chunk(' sky', 2) }, { data: chunk(' is blue', 5) }]));
       const report = feedEverySplit(call, 200, SSE, body);
@@ -319,17 +360,33 @@ describe('OpenAI adapter', () => {
     });
 
     it('counts reasoning_content (DeepSeek) and reads prompt_cache_hit_tokens', () => {
-      const call = recognised(openaiAdapter, request('/v1/chat/completions', { model: 'deepseek-reasoner', stream: true, stream_options: { include_usage: true } }));
+      const call = recognised(
+        openaiAdapter,
+        request('/v1/chat/completions', { model: 'deepseek-reasoner', stream: true, stream_options: { include_usage: true } }),
+      );
       const head = { id: 'd1', object: 'chat.completion.chunk', created: 1, model: 'deepseek-reasoner', system_fingerprint: 'fp_1' };
       const body = Buffer.from(
         sse([
-          { data: { ...head, choices: [{ index: 0, delta: { role: 'assistant', content: null, reasoning_content: 'Think' }, finish_reason: null }], usage: null } },
+          {
+            data: {
+              ...head,
+              choices: [{ index: 0, delta: { role: 'assistant', content: null, reasoning_content: 'Think' }, finish_reason: null }],
+              usage: null,
+            },
+          },
           { data: { ...head, choices: [{ index: 0, delta: { content: 'Answer' }, finish_reason: 'stop' }], usage: null } },
           {
             data: {
               ...head,
               choices: [],
-              usage: { prompt_tokens: 100, completion_tokens: 50, total_tokens: 150, prompt_cache_hit_tokens: 64, prompt_cache_miss_tokens: 36, completion_tokens_details: { reasoning_tokens: 30 } },
+              usage: {
+                prompt_tokens: 100,
+                completion_tokens: 50,
+                total_tokens: 150,
+                prompt_cache_hit_tokens: 64,
+                prompt_cache_miss_tokens: 36,
+                completion_tokens_details: { reasoning_tokens: 30 },
+              },
             },
           },
           { data: '[DONE]' },
@@ -341,11 +398,30 @@ describe('OpenAI adapter', () => {
     });
 
     it("reads Groq's x_groq.usage", () => {
-      const call = recognised(openaiAdapter, request('/v1/chat/completions', { model: 'llama-3.3-70b-versatile', stream: true, stream_options: { include_usage: true } }));
+      const call = recognised(
+        openaiAdapter,
+        request('/v1/chat/completions', { model: 'llama-3.3-70b-versatile', stream: true, stream_options: { include_usage: true } }),
+      );
       const body = Buffer.from(
         sse([
-          { data: { id: 'g', object: 'chat.completion.chunk', model: 'llama-3.3-70b-versatile', choices: [{ index: 0, delta: { content: 'Yo' }, finish_reason: null }], x_groq: { id: 'req_1' } } },
-          { data: { id: 'g', object: 'chat.completion.chunk', model: 'llama-3.3-70b-versatile', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], x_groq: { id: 'req_1', usage: { prompt_tokens: 40, completion_tokens: 2, total_tokens: 42 } } } },
+          {
+            data: {
+              id: 'g',
+              object: 'chat.completion.chunk',
+              model: 'llama-3.3-70b-versatile',
+              choices: [{ index: 0, delta: { content: 'Yo' }, finish_reason: null }],
+              x_groq: { id: 'req_1' },
+            },
+          },
+          {
+            data: {
+              id: 'g',
+              object: 'chat.completion.chunk',
+              model: 'llama-3.3-70b-versatile',
+              choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+              x_groq: { id: 'req_1', usage: { prompt_tokens: 40, completion_tokens: 2, total_tokens: 42 } },
+            },
+          },
           { data: '[DONE]' },
         ]),
       );
@@ -357,7 +433,13 @@ describe('OpenAI adapter', () => {
       const body = Buffer.from(
         sse([
           { data: { ...chatHeader, choices: [{ index: 0, delta: { content: 'Par' } }], usage: null } },
-          { data: { ...chatHeader, error: { code: 502, message: 'Provider returned error' }, choices: [{ index: 0, delta: { content: '' }, finish_reason: 'error' }] } },
+          {
+            data: {
+              ...chatHeader,
+              error: { code: 502, message: 'Provider returned error' },
+              choices: [{ index: 0, delta: { content: '' }, finish_reason: 'error' }],
+            },
+          },
         ]),
       );
       const run = feed(call, 200, SSE, body, [17]);
@@ -402,7 +484,14 @@ describe('OpenAI adapter', () => {
             object: 'chat.completion',
             created: 1741569952,
             model: 'gpt-4o-2024-08-06',
-            choices: [{ index: 0, message: { role: 'assistant', content: 'Hello! How can I assist you today?', refusal: null, annotations: [] }, logprobs: null, finish_reason: 'stop' }],
+            choices: [
+              {
+                index: 0,
+                message: { role: 'assistant', content: 'Hello! How can I assist you today?', refusal: null, annotations: [] },
+                logprobs: null,
+                finish_reason: 'stop',
+              },
+            ],
             usage: chatUsage,
             service_tier: 'flex',
           },
@@ -425,16 +514,29 @@ describe('OpenAI adapter', () => {
         JSON.stringify({
           model: 'grok-4',
           choices: [{ index: 0, message: { role: 'assistant', content: 'I am Grok.' }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 700, completion_tokens: 50, total_tokens: 1070, prompt_tokens_details: { cached_tokens: 680 }, completion_tokens_details: { reasoning_tokens: 320 } },
+          usage: {
+            prompt_tokens: 700,
+            completion_tokens: 50,
+            total_tokens: 1070,
+            prompt_tokens_details: { cached_tokens: 680 },
+            completion_tokens_details: { reasoning_tokens: 320 },
+          },
         }),
       );
-      assert.deepEqual(feed(call, 200, JSON_TYPE, body).report.usage, usage({ inputTokens: 700, cacheReadTokens: 680, outputTokens: 370, reasoningTokens: 320 }));
+      assert.deepEqual(
+        feed(call, 200, JSON_TYPE, body).report.usage,
+        usage({ inputTokens: 700, cacheReadTokens: 680, outputTokens: 370, reasoningTokens: 320 }),
+      );
     });
 
     it('reads OpenRouter usage.cost', () => {
       const call = recognised(openaiAdapter, request('/v1/chat/completions', { model: 'anthropic/claude-sonnet-4' }));
       const body = Buffer.from(
-        JSON.stringify({ model: 'anthropic/claude-sonnet-4', choices: [], usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, cost: 0.000075, is_byok: false } }),
+        JSON.stringify({
+          model: 'anthropic/claude-sonnet-4',
+          choices: [],
+          usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, cost: 0.000075, is_byok: false },
+        }),
       );
       const report = feed(call, 200, JSON_TYPE, body).report;
       assert.equal(report.reportedCostUsd, 0.000075);
@@ -443,7 +545,14 @@ describe('OpenAI adapter', () => {
 
     it('reads embeddings usage (no output)', () => {
       const call = recognised(openaiAdapter, request('/v1/embeddings', { model: 'text-embedding-3-small', input: 'hi' }));
-      const body = Buffer.from(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, -0.2] }], model: 'text-embedding-3-small', usage: { prompt_tokens: 8, total_tokens: 8 } }));
+      const body = Buffer.from(
+        JSON.stringify({
+          object: 'list',
+          data: [{ object: 'embedding', index: 0, embedding: [0.1, -0.2] }],
+          model: 'text-embedding-3-small',
+          usage: { prompt_tokens: 8, total_tokens: 8 },
+        }),
+      );
       assert.deepEqual(feedEverySplit(call, 200, JSON_TYPE, body), {
         model: 'text-embedding-3-small',
         usage: usage({ inputTokens: 8 }),
@@ -465,7 +574,13 @@ describe('OpenAI adapter', () => {
             { type: 'message', id: 'msg_1', role: 'assistant', content: [{ type: 'output_text', text: 'Hi there', annotations: [] }] },
           ],
           service_tier: 'default',
-          usage: { input_tokens: 37, input_tokens_details: { cached_tokens: 5 }, output_tokens: 300, output_tokens_details: { reasoning_tokens: 256 }, total_tokens: 337 },
+          usage: {
+            input_tokens: 37,
+            input_tokens_details: { cached_tokens: 5 },
+            output_tokens: 300,
+            output_tokens_details: { reasoning_tokens: 256 },
+            total_tokens: 337,
+          },
         }),
       );
       assert.deepEqual(feedEverySplit(call, 200, JSON_TYPE, body), {
@@ -523,17 +638,40 @@ describe('OpenAI adapter', () => {
       user: null,
       metadata: {},
     };
-    const responsesUsage = { input_tokens: 37, input_tokens_details: { cached_tokens: 0 }, output_tokens: 11, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 48 };
+    const responsesUsage = {
+      input_tokens: 37,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: 11,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 48,
+    };
 
     function stream(terminal: string, terminalResponse: Record<string, unknown>): Buffer {
       return Buffer.from(
         sse([
           { event: 'response.created', data: { type: 'response.created', sequence_number: 0, response: created } },
           { event: 'response.in_progress', data: { type: 'response.in_progress', sequence_number: 1, response: created } },
-          { event: 'response.output_item.added', data: { type: 'response.output_item.added', sequence_number: 2, output_index: 0, item: { id: 'msg_1', type: 'message', status: 'in_progress', role: 'assistant', content: [] } } },
-          { event: 'response.output_text.delta', data: { type: 'response.output_text.delta', sequence_number: 3, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Hi' } },
-          { event: 'response.output_text.delta', data: { type: 'response.output_text.delta', sequence_number: 4, item_id: 'msg_1', output_index: 0, content_index: 0, delta: ' there! 😀' } },
-          { event: 'response.output_text.done', data: { type: 'response.output_text.done', sequence_number: 5, item_id: 'msg_1', output_index: 0, content_index: 0, text: 'Hi there! 😀' } },
+          {
+            event: 'response.output_item.added',
+            data: {
+              type: 'response.output_item.added',
+              sequence_number: 2,
+              output_index: 0,
+              item: { id: 'msg_1', type: 'message', status: 'in_progress', role: 'assistant', content: [] },
+            },
+          },
+          {
+            event: 'response.output_text.delta',
+            data: { type: 'response.output_text.delta', sequence_number: 3, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Hi' },
+          },
+          {
+            event: 'response.output_text.delta',
+            data: { type: 'response.output_text.delta', sequence_number: 4, item_id: 'msg_1', output_index: 0, content_index: 0, delta: ' there! 😀' },
+          },
+          {
+            event: 'response.output_text.done',
+            data: { type: 'response.output_text.done', sequence_number: 5, item_id: 'msg_1', output_index: 0, content_index: 0, text: 'Hi there! 😀' },
+          },
           { event: terminal, data: { type: terminal, sequence_number: 6, response: { ...created, ...terminalResponse } } },
         ]),
       );
@@ -555,10 +693,20 @@ describe('OpenAI adapter', () => {
 
     it('takes the usage of response.incomplete and response.failed, and records why', () => {
       const call = recognised(openaiAdapter, request('/v1/responses', { model: 'gpt-4.1', input: 'hi', stream: true }));
-      const incomplete = feed(call, 200, SSE, stream('response.incomplete', { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, usage: responsesUsage })).report;
+      const incomplete = feed(
+        call,
+        200,
+        SSE,
+        stream('response.incomplete', { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, usage: responsesUsage }),
+      ).report;
       assert.deepEqual(incomplete.usage, usage({ inputTokens: 37, outputTokens: 11 }));
       assert.equal(incomplete.error, 'incomplete: max_output_tokens');
-      const failed = feed(call, 200, SSE, stream('response.failed', { status: 'failed', error: { code: 'server_error', message: 'The model failed.' }, usage: responsesUsage })).report;
+      const failed = feed(
+        call,
+        200,
+        SSE,
+        stream('response.failed', { status: 'failed', error: { code: 'server_error', message: 'The model failed.' }, usage: responsesUsage }),
+      ).report;
       assert.deepEqual(failed.usage, usage({ inputTokens: 37, outputTokens: 11 }));
       assert.equal(failed.error, 'The model failed.');
     });
@@ -567,7 +715,9 @@ describe('OpenAI adapter', () => {
       const call = recognised(openaiAdapter, request('/v1/responses', { model: 'gpt-4.1', input: 'hi', stream: true }));
       const full = stream('response.completed', { status: 'completed', usage: responsesUsage }).toString();
       const cut = full.slice(0, full.indexOf('event: response.completed'));
-      const body = Buffer.from(cut + sse([{ event: 'error', data: { type: 'error', code: 'ERR_SOMETHING', message: 'Something went wrong', param: null, sequence_number: 6 } }]));
+      const body = Buffer.from(
+        cut + sse([{ event: 'error', data: { type: 'error', code: 'ERR_SOMETHING', message: 'Something went wrong', param: null, sequence_number: 6 } }]),
+      );
       const report = feed(call, 200, SSE, body, [99]).report;
       assert.equal(report.error, 'Something went wrong');
       assert.equal(report.usage, undefined);
@@ -580,7 +730,9 @@ describe('OpenAI adapter', () => {
   describe('error bodies', () => {
     it('reads error.message from a 4xx JSON body', () => {
       const call = recognised(openaiAdapter, request('/v1/chat/completions', chatRequest));
-      const body = Buffer.from(JSON.stringify({ error: { message: 'Incorrect API key provided: sk-abc.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }));
+      const body = Buffer.from(
+        JSON.stringify({ error: { message: 'Incorrect API key provided: sk-abc.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }),
+      );
       const report = feedEverySplit(call, 401, JSON_TYPE, body);
       assert.equal(report.error, 'Incorrect API key provided: sk-abc.');
       assert.equal(report.usage, undefined);
@@ -589,7 +741,9 @@ describe('OpenAI adapter', () => {
 
     it("reads Mistral's 422 validation message object", () => {
       const call = recognised(adapterFor('openai', { injectStreamUsage: false })!, request('/v1/chat/completions', chatRequest));
-      const body = Buffer.from('{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","foo"],"msg":"Extra inputs are not permitted"}]},"type":"invalid_request_error","param":null,"code":null}');
+      const body = Buffer.from(
+        '{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","foo"],"msg":"Extra inputs are not permitted"}]},"type":"invalid_request_error","param":null,"code":null}',
+      );
       assert.match(feed(call, 422, JSON_TYPE, body).report.error ?? '', /Extra inputs are not permitted/);
     });
 
@@ -629,20 +783,38 @@ function anthropicStream(deltaUsages: Array<Record<string, unknown>>, options: {
       event: 'message_start',
       data: {
         type: 'message_start',
-        message: { id: 'msg_01', type: 'message', role: 'assistant', content: [], model: 'claude-sonnet-4-5-20250929', stop_reason: null, stop_sequence: null, usage: anthropicStartUsage },
+        message: {
+          id: 'msg_01',
+          type: 'message',
+          role: 'assistant',
+          content: [],
+          model: 'claude-sonnet-4-5-20250929',
+          stop_reason: null,
+          stop_sequence: null,
+          usage: anthropicStartUsage,
+        },
       },
     },
     { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } } },
     { event: 'ping', data: { type: 'ping' } },
     { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Let me think.' } } },
-    { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3h' } } },
+    {
+      event: 'content_block_delta',
+      data: { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3h' } },
+    },
     { event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } },
     { event: 'content_block_start', data: { type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } } },
     { event: 'content_block_delta', data: { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'Héllo' } } },
     { event: 'content_block_delta', data: { type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: '! "quoted" 😀' } } },
     { event: 'content_block_stop', data: { type: 'content_block_stop', index: 1 } },
-    { event: 'content_block_start', data: { type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: {} } } },
-    ...partialJson.map((p) => ({ event: 'content_block_delta', data: { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: p } } })),
+    {
+      event: 'content_block_start',
+      data: { type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: {} } },
+    },
+    ...partialJson.map((p) => ({
+      event: 'content_block_delta',
+      data: { type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: p } },
+    })),
     { event: 'content_block_stop', data: { type: 'content_block_stop', index: 2 } },
     ...deltaUsages.map((u) => ({ event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: u } })),
   ];
@@ -686,7 +858,17 @@ describe('Anthropic adapter', () => {
       call,
       200,
       SSE,
-      Buffer.from(anthropicStream([{ input_tokens: 30, cache_creation_input_tokens: 2048, cache_read_input_tokens: 4096, output_tokens: 15, server_tool_use: { web_search_requests: 1 } }])),
+      Buffer.from(
+        anthropicStream([
+          {
+            input_tokens: 30,
+            cache_creation_input_tokens: 2048,
+            cache_read_input_tokens: 4096,
+            output_tokens: 15,
+            server_tool_use: { web_search_requests: 1 },
+          },
+        ]),
+      ),
     ).report;
     assert.deepEqual(newer.usage, { ...anthropicNormalised, inputTokens: 30 + 2048 + 4096 });
     assert.equal(newer.usage?.cacheWrite1hTokens, 1024, 'the 1h split comes from message_start');
@@ -707,7 +889,8 @@ describe('Anthropic adapter', () => {
     const call = recognised(anthropicAdapter, request('/v1/messages', { model: 'claude-sonnet-4-5', stream: true }));
     const full = anthropicStream([]);
     const body = Buffer.from(
-      full.slice(0, full.indexOf('event: message_stop')) + sse([{ event: 'error', data: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } }]),
+      full.slice(0, full.indexOf('event: message_stop')) +
+        sse([{ event: 'error', data: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } }]),
     );
     const report = feed(call, 200, SSE, body).report;
     assert.equal(report.error, 'Overloaded');
@@ -723,7 +906,10 @@ describe('Anthropic adapter', () => {
         type: 'message',
         role: 'assistant',
         model: 'claude-haiku-4-5-20251001',
-        content: [{ type: 'text', text: 'Hi!' }, { type: 'tool_use', id: 't', name: 'f', input: { a: 1 } }],
+        content: [
+          { type: 'text', text: 'Hi!' },
+          { type: 'tool_use', id: 't', name: 'f', input: { a: 1 } },
+        ],
         stop_reason: 'end_turn',
         stop_sequence: null,
         usage: { input_tokens: 12, output_tokens: 6, service_tier: 'priority' },
@@ -741,9 +927,17 @@ describe('Anthropic adapter', () => {
   it('reads the 5m/1h split when only cache_creation is given', () => {
     const call = recognised(anthropicAdapter, request('/v1/messages', { model: 'claude-opus-4-1' }));
     const body = Buffer.from(
-      JSON.stringify({ model: 'claude-opus-4-1', content: [], stop_reason: 'end_turn', usage: { input_tokens: 3, cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 50 }, output_tokens: 1 } }),
+      JSON.stringify({
+        model: 'claude-opus-4-1',
+        content: [],
+        stop_reason: 'end_turn',
+        usage: { input_tokens: 3, cache_creation: { ephemeral_5m_input_tokens: 100, ephemeral_1h_input_tokens: 50 }, output_tokens: 1 },
+      }),
     );
-    assert.deepEqual(feed(call, 200, JSON_TYPE, body).report.usage, usage({ inputTokens: 153, cacheWriteTokens: 150, cacheWrite1hTokens: 50, outputTokens: 1 }));
+    assert.deepEqual(
+      feed(call, 200, JSON_TYPE, body).report.usage,
+      usage({ inputTokens: 153, cacheWriteTokens: 150, cacheWrite1hTokens: 50, outputTokens: 1 }),
+    );
   });
 
   it('reports no usage for count_tokens and reads error bodies', () => {
@@ -766,7 +960,13 @@ describe('Anthropic adapter', () => {
 const geminiChunks = [
   {
     candidates: [{ content: { parts: [{ text: 'Thinking about it', thought: true }], role: 'model' }, index: 0 }],
-    usageMetadata: { promptTokenCount: 1200, totalTokenCount: 1400, cachedContentTokenCount: 1024, thoughtsTokenCount: 200, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 1200 }] },
+    usageMetadata: {
+      promptTokenCount: 1200,
+      totalTokenCount: 1400,
+      cachedContentTokenCount: 1024,
+      thoughtsTokenCount: 200,
+      promptTokensDetails: [{ modality: 'TEXT', tokenCount: 1200 }],
+    },
     modelVersion: 'gemini-2.5-flash',
     responseId: 'r1',
   },
@@ -827,7 +1027,12 @@ describe('Gemini adapter', () => {
 
   it('a cut stream keeps the last usage seen but is not completed', () => {
     const call = recognised(geminiAdapter, request('/v1beta/models/gemini-2.5-flash:streamGenerateContent', { contents: [] }));
-    const body = Buffer.from(`[${geminiChunks.slice(0, 2).map((c) => JSON.stringify(c)).join(',\r\n')},\r\n{"candidates": [{"content": {"parts": [{"text": " jum`);
+    const body = Buffer.from(
+      `[${geminiChunks
+        .slice(0, 2)
+        .map((c) => JSON.stringify(c))
+        .join(',\r\n')},\r\n{"candidates": [{"content": {"parts": [{"text": " jum`,
+    );
     const report = feed(call, 200, JSON_TYPE, body, [7, 500]).report;
     assert.deepEqual(report.usage, usage({ inputTokens: 1200, cacheReadTokens: 1024, outputTokens: 310, reasoningTokens: 300 }));
     assert.equal(report.completed, false);
@@ -858,7 +1063,9 @@ describe('Gemini adapter', () => {
     assert.equal(feedEverySplit(plain, 400, JSON_TYPE, Buffer.from(JSON.stringify(error, null, 2))).error, message);
     const stream = recognised(geminiAdapter, request('/v1beta/models/gemini-2.5-flash:streamGenerateContent', {}));
     assert.equal(feed(stream, 400, JSON_TYPE, Buffer.from(JSON.stringify([error]))).report.error, message);
-    const midStream = Buffer.from(`[${JSON.stringify(geminiChunks[0])},\r\n${JSON.stringify({ error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } })}]`);
+    const midStream = Buffer.from(
+      `[${JSON.stringify(geminiChunks[0])},\r\n${JSON.stringify({ error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } })}]`,
+    );
     assert.equal(feed(stream, 200, JSON_TYPE, midStream).report.error, 'The model is overloaded.');
   });
 
@@ -929,7 +1136,17 @@ describe('Ollama adapter', () => {
     assert.deepEqual(report.usage, usage({ inputTokens: 9, outputTokens: 12 }));
     assert.equal(report.outputChars, 'Hmm'.length + 'Hello'.length);
     assert.equal(report.completed, true);
-    const cut = feed(call, 200, 'application/x-ndjson', Buffer.from(lines.slice(0, 2).map((l) => JSON.stringify(l)).join('\n'))).report;
+    const cut = feed(
+      call,
+      200,
+      'application/x-ndjson',
+      Buffer.from(
+        lines
+          .slice(0, 2)
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      ),
+    ).report;
     assert.equal(cut.usage, undefined);
     assert.equal(cut.completed, false);
     assert.equal(cut.outputChars, 8);
@@ -944,14 +1161,24 @@ describe('Ollama adapter', () => {
     assert.equal(report.completed, true);
 
     const embed = recognised(ollamaAdapter, request('/api/embed', { model: 'all-minilm', input: ['a', 'b'] }));
-    const embedded = feed(embed, 200, JSON_TYPE, Buffer.from('{"model":"all-minilm","embeddings":[[0.01,-0.02]],"total_duration":14143917,"load_duration":1019500,"prompt_eval_count":8}')).report;
+    const embedded = feed(
+      embed,
+      200,
+      JSON_TYPE,
+      Buffer.from('{"model":"all-minilm","embeddings":[[0.01,-0.02]],"total_duration":14143917,"load_duration":1019500,"prompt_eval_count":8}'),
+    ).report;
     assert.deepEqual(embedded.usage, usage({ inputTokens: 8 }));
     assert.equal(embedded.completed, true);
 
     const missing = feed(chat, 404, JSON_TYPE, Buffer.from('{"error":"model \\"llama9\\" not found, try pulling it first"}')).report;
     assert.equal(missing.error, 'model "llama9" not found, try pulling it first');
     const streamed = recognised(ollamaAdapter, request('/api/chat', { model: 'llama3.2' }));
-    const midStream = feed(streamed, 200, 'application/x-ndjson', Buffer.from(`${JSON.stringify(ollamaChatLines[0])}\n{"error":"an error was encountered while running the model"}\n`)).report;
+    const midStream = feed(
+      streamed,
+      200,
+      'application/x-ndjson',
+      Buffer.from(`${JSON.stringify(ollamaChatLines[0])}\n{"error":"an error was encountered while running the model"}\n`),
+    ).report;
     assert.equal(midStream.error, 'an error was encountered while running the model');
     assert.equal(midStream.completed, false);
   });

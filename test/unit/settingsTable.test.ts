@@ -56,7 +56,8 @@ test('package.json gives each setting the type, default, scope, bounds, enum and
     if (schema.additionalProperties) assert.equal(p.additionalProperties?.type, 'string', `${key} values`);
     const url = 'url' in row && row.url === true;
     assert.equal((p.additionalProperties ?? p).format === 'uri', url, `${key}: format "uri" where the row asks for URLs`);
-    if (schema.items) assert.deepEqual({ type: p.items?.type, exclusiveMinimum: p.items?.exclusiveMinimum, maximum: p.items?.maximum }, schema.items, `${key} items`);
+    if (schema.items)
+      assert.deepEqual({ type: p.items?.type, exclusiveMinimum: p.items?.exclusiveMinimum, maximum: p.items?.maximum }, schema.items, `${key} items`);
   }
 });
 
@@ -83,7 +84,10 @@ test('lists and maps keep their good entries and name each bad one', () => {
   const upstreams = validateSetting('burnrate.upstreams', { openai: ' http://127.0.0.1:1 ', groq: 42, xai: 'api.x.ai' });
   assert.deepEqual(upstreams.value, { openai: 'http://127.0.0.1:1' });
   assert.equal(upstreams.problems.length, 2);
-  assert.deepEqual(validateSetting('burnrate.export.otlp.headers', 'x'), { value: undefined, problems: ['"burnrate.export.otlp.headers" should be an object of strings, got "x"'] });
+  assert.deepEqual(validateSetting('burnrate.export.otlp.headers', 'x'), {
+    value: undefined,
+    problems: ['"burnrate.export.otlp.headers" should be an object of strings, got "x"'],
+  });
 });
 
 test('readSettings takes the burnrate.* keys, names unknown ones, and skips the rest', () => {
@@ -94,11 +98,17 @@ test('readSettings takes the burnrate.* keys, names unknown ones, and skips the 
 });
 
 test('the extension holds VS Code settings to the same rows: a bad value is told and its default used', () => {
-  const c = readConfig(((key: SettingKey) => ({ defaultValue: DEFAULT_SETTINGS[key], globalValue: ({ 'burnrate.proxy.port': 0, 'burnrate.proxy.maxBodyMb': 0.5, 'burnrate.prices.dataUrl': 'mirror.local' } as Record<string, unknown>)[key] })) as never);
+  const c = readConfig(((key: SettingKey) => ({
+    defaultValue: DEFAULT_SETTINGS[key],
+    globalValue: ({ 'burnrate.proxy.port': 0, 'burnrate.proxy.maxBodyMb': 0.5, 'burnrate.prices.dataUrl': 'mirror.local' } as Record<string, unknown>)[key],
+  })) as never);
   assert.deepEqual([c.port, c.maxBodyMb, c.pricesDataUrl], [8390, 64, '']);
   assert.equal(c.problems.length, 3);
   assert.match(c.problems[0], /"burnrate.proxy.port" should be a number \(a whole number from 1 to 65535\), got 0; using 8390/);
-  const badEndpoint = readConfig(((key: SettingKey) => ({ defaultValue: DEFAULT_SETTINGS[key], globalValue: ({ 'burnrate.export.otlp.enabled': true, 'burnrate.export.otlp.endpoint': 'collector:4318' } as Record<string, unknown>)[key] })) as never);
+  const badEndpoint = readConfig(((key: SettingKey) => ({
+    defaultValue: DEFAULT_SETTINGS[key],
+    globalValue: ({ 'burnrate.export.otlp.enabled': true, 'burnrate.export.otlp.endpoint': 'collector:4318' } as Record<string, unknown>)[key],
+  })) as never);
   assert.equal(badEndpoint.otlp, undefined);
   assert.match(badEndpoint.problems.join('\n'), /export is on but the endpoint is not an http\(s\) URL; nothing is exported/);
 });

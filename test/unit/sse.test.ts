@@ -23,9 +23,7 @@ function oneByteCuts(input: Buffer): number[] {
 
 /** The fields a consumer reads, without the raw bytes (which differ by line ending). */
 function fields(events: SseEvent[]): Array<{ event?: string; data: string }> {
-  return events
-    .filter((e) => e.hasData)
-    .map((e) => (e.event === undefined ? { data: e.data } : { event: e.event, data: e.data }));
+  return events.filter((e) => e.hasData).map((e) => (e.event === undefined ? { data: e.data } : { event: e.event, data: e.data }));
 }
 
 function rawConcat(events: SseEvent[]): Buffer {
@@ -91,11 +89,7 @@ describe('SseParser', () => {
       ].join('\n'),
     );
     const events = parse(input);
-    assert.deepEqual(fields(events), [
-      { event: 'message_start', data: '{"a":1}' },
-      { data: 'first\nsecond\n\n two spaces' },
-      { data: '[DONE]' },
-    ]);
+    assert.deepEqual(fields(events), [{ event: 'message_start', data: '{"a":1}' }, { data: 'first\nsecond\n\n two spaces' }, { data: '[DONE]' }]);
     assert.equal(events.find((e) => e.event === 'message_start')?.id, '7');
     // The comment block and the stray blank line come back too, so that no byte is lost.
     assert.equal(events.filter((e) => !e.hasData).length, 2);
@@ -112,24 +106,10 @@ describe('SseParser', () => {
   });
 
   it('parses the same in every 2-way split and in 1-byte chunks, for LF, CR and CRLF', () => {
-    const lf = [
-      '\uFEFFevent: delta',
-      'data: {"text":"héllo 😀 ✓"}',
-      '',
-      ': ping',
-      '',
-      'data: line one',
-      'data: line two',
-      '',
-      'data: [DONE]',
-      '',
-      '',
-    ].join('\n');
-    const expected = [
-      { event: 'delta', data: '{"text":"héllo 😀 ✓"}' },
-      { data: 'line one\nline two' },
-      { data: '[DONE]' },
-    ];
+    const lf = ['\uFEFFevent: delta', 'data: {"text":"héllo 😀 ✓"}', '', ': ping', '', 'data: line one', 'data: line two', '', 'data: [DONE]', '', ''].join(
+      '\n',
+    );
+    const expected = [{ event: 'delta', data: '{"text":"héllo 😀 ✓"}' }, { data: 'line one\nline two' }, { data: '[DONE]' }];
     for (const ending of ['\n', '\r', '\r\n']) {
       const input = Buffer.from(lf.replace(/\n/g, ending));
       assert.deepEqual(fields(parse(input)), expected, `whole, ending ${JSON.stringify(ending)}`);
@@ -285,9 +265,7 @@ describe('SseParser', () => {
           cuts,
           (blocks, endings, bom, points) => {
             let i = 0;
-            const text = blocks
-              .map((b) => [...lines(b), ''].map((l) => l + endings[i++ % endings.length]).join(''))
-              .join('');
+            const text = blocks.map((b) => [...lines(b), ''].map((l) => l + endings[i++ % endings.length]).join('')).join('');
             const input = Buffer.from((bom ? '\uFEFF' : '') + text);
             const whole = parse(input);
             const split = parse(input, points);
@@ -324,9 +302,7 @@ describe('SseParser', () => {
         fc.property(fc.array(sized, { maxLength: 6 }), ending, fc.boolean(), cuts, (blocks, eol, bom, points) => {
           const cap = 100;
           const input = serialise(blocks, eol, bom);
-          const kept = blocks.filter(
-            (b, i) => serialise([b], eol, bom && i === 0).length <= cap,
-          );
+          const kept = blocks.filter((b, i) => serialise([b], eol, bom && i === 0).length <= cap);
           const parser = new SseParser({ maxEventBytes: cap });
           const events: SseEvent[] = [];
           let from = 0;

@@ -23,11 +23,17 @@ test('report sums integer nano-dollars exactly and groups by tag, untagged as (n
   assert.equal(r.total.costUsd, 0.3);
   assert.equal(r.total.requests, 3);
   assert.equal(r.total.unpricedRequests, 1);
-  assert.deepEqual(r.groups.map((g) => [g.key, g.costUsd, g.requests, g.inputTokens, g.cacheReadTokens]), [
-    ['summarize', 0.3, 2, 30, 5],
-    ['(none)', 0, 1, 100, 0],
-  ]);
-  assert.deepEqual(q.report({ by: 'model' }).groups.map((g) => g.key), ['gpt-4o-mini', 'mystery']);
+  assert.deepEqual(
+    r.groups.map((g) => [g.key, g.costUsd, g.requests, g.inputTokens, g.cacheReadTokens]),
+    [
+      ['summarize', 0.3, 2, 30, 5],
+      ['(none)', 0, 1, 100, 0],
+    ],
+  );
+  assert.deepEqual(
+    q.report({ by: 'model' }).groups.map((g) => g.key),
+    ['gpt-4o-mini', 'mystery'],
+  );
 });
 
 test('report --since filters by time; by day uses local calendar days in order', async () => {
@@ -40,7 +46,13 @@ test('report --since filters by time; by day uses local calendar days in order',
   ]);
   const q = new SpendQuery(db.db);
   assert.equal(q.report({ since: now - 86_400_000 }).total.requests, 2);
-  assert.deepEqual(q.report({ by: 'day' }).groups.map((g) => [g.key, g.costUsd]), [['2026-11-19', 0.000001], ['2026-11-22', 0.000006]]);
+  assert.deepEqual(
+    q.report({ by: 'day' }).groups.map((g) => [g.key, g.costUsd]),
+    [
+      ['2026-11-19', 0.000001],
+      ['2026-11-22', 0.000006],
+    ],
+  );
 });
 
 test('reports over whole days come from the daily rollup: the same figures as a scan, and days retention deleted stay', async () => {
@@ -60,14 +72,26 @@ test('reports over whole days come from the daily rollup: the same figures as a 
     assert.deepEqual(q.report({ ...wholeDays, by }), q.report({ ...scanned, by }), `by ${by}`);
   }
   assert.deepEqual(q.report(wholeDays).total, q.report(scanned).total);
-  assert.deepEqual(q.report({ ...wholeDays, by: 'feature' }).groups.map((g) => [g.key, g.costUsd, g.requests, g.outputTokens, g.reasoningTokens, g.cacheWriteTokens, g.unpricedRequests]), [
-    ['(none)', 0.000002, 2, 10 + 10, 0, 8, 1],
-    ['chat', 0.000001, 1, 9, 3, 0, 0],
-  ]);
+  assert.deepEqual(
+    q
+      .report({ ...wholeDays, by: 'feature' })
+      .groups.map((g) => [g.key, g.costUsd, g.requests, g.outputTokens, g.reasoningTokens, g.cacheWriteTokens, g.unpricedRequests]),
+    [
+      ['(none)', 0.000002, 2, 10 + 10, 0, 8, 1],
+      ['chat', 0.000001, 1, 9, 3, 0, 0],
+    ],
+  );
   // Retention deletes the 1st's record; all-time and monthly reports still count that day.
   db.db.run('DELETE FROM requests WHERE started_at < ?', [day(2)]);
   assert.equal(q.report({ since: 0 }).total.costUsd, 0.00001);
-  assert.deepEqual(q.report({ since: new Date(2026, 10, 1).getTime(), by: 'model' }).groups.map((g) => [g.key, g.requests]), [['gpt-4o', 1], ['gpt-4o-mini', 2], ['mystery', 1]]);
+  assert.deepEqual(
+    q.report({ since: new Date(2026, 10, 1).getTime(), by: 'model' }).groups.map((g) => [g.key, g.requests]),
+    [
+      ['gpt-4o', 1],
+      ['gpt-4o-mini', 2],
+      ['mystery', 1],
+    ],
+  );
   db.close();
 });
 
@@ -132,7 +156,10 @@ test('recorder emits each record once it is queryable, in order', async () => {
   recorder.record(recs[1]);
   recorder.record(recs[2]);
   await all;
-  assert.deepEqual(seen, recs.map((r) => r.id));
+  assert.deepEqual(
+    seen,
+    recs.map((r) => r.id),
+  );
   assert.equal(await store.count(), 3);
   await store.close();
 });
@@ -144,7 +171,10 @@ test('the store runs query modules in its worker and pages through records in ti
   await store.insert(recs);
   const paged: string[] = [];
   for await (const r of store.records({ pageSize: 7 })) paged.push(r.id);
-  assert.deepEqual(paged, [...recs].sort((a, b) => a.startedAt - b.startedAt).map((r) => r.id));
+  assert.deepEqual(
+    paged,
+    [...recs].sort((a, b) => a.startedAt - b.startedAt).map((r) => r.id),
+  );
   assert.equal((await store.run('spend', 'report', { since: t - 4_500 })).total.requests, 5);
   assert.equal((await store.run('summary', 'base', t)).today.requests, recs.filter((r) => r.startedAt >= parseSince('today', new Date(t))).length);
   await assert.rejects(store.run('nope' as 'spend', 'report', {}), /no query module "nope"/);
@@ -160,7 +190,7 @@ test('the database worker runs below normal priority, so its inserts never hold 
   const pid = store.workerPid!;
   assert.notEqual(pid, process.pid, 'the database lives in a process of its own');
   assert.equal(os.getPriority(pid), Math.max(ownPriority, os.constants.priority.PRIORITY_BELOW_NORMAL));
-  assert.equal(os.getPriority(), ownPriority, 'the engine\'s own priority is left alone');
+  assert.equal(os.getPriority(), ownPriority, "the engine's own priority is left alone");
   await store.close();
 });
 
@@ -175,7 +205,12 @@ test('report by day matches each record’s local calendar day, and its total th
   const db = await SpendDatabase.open(undefined, { create: true });
   const start = new Date(2026, 0, 1).getTime();
   // Pseudo-random instants over a year (DST changes included), some right at local midnight.
-  const recs = Array.from({ length: 400 }, (_, i) => makeRecord({ startedAt: i % 10 ? start + ((i * 2_654_435_761) % (365 * 86_400_000)) : new Date(2026, i % 12, 1 + (i % 28)).getTime() - (i % 20 ? 0 : 1), costNanos: 1_000 + i }));
+  const recs = Array.from({ length: 400 }, (_, i) =>
+    makeRecord({
+      startedAt: i % 10 ? start + ((i * 2_654_435_761) % (365 * 86_400_000)) : new Date(2026, i % 12, 1 + (i % 28)).getTime() - (i % 20 ? 0 : 1),
+      costNanos: 1_000 + i,
+    }),
+  );
   db.insert(recs);
   const expected = new Map<string, number>();
   for (const r of recs) {
@@ -184,8 +219,14 @@ test('report by day matches each record’s local calendar day, and its total th
     expected.set(day, (expected.get(day) ?? 0) + 1);
   }
   const report = new SpendQuery(db.db).report({ by: 'day' });
-  assert.deepEqual(report.groups.map((g) => [g.key, g.requests]), [...expected].sort(([a], [b]) => (a < b ? -1 : 1)));
+  assert.deepEqual(
+    report.groups.map((g) => [g.key, g.requests]),
+    [...expected].sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
   assert.equal(report.total.requests, 400);
-  assert.equal(Math.round(report.total.costUsd * 1e9), recs.reduce((s, r) => s + r.costNanos, 0));
+  assert.equal(
+    Math.round(report.total.costUsd * 1e9),
+    recs.reduce((s, r) => s + r.costNanos, 0),
+  );
   assert.deepEqual(report.total, new SpendQuery(db.db).report({}).total);
 });

@@ -27,7 +27,21 @@ function feed(c: EndpointCall, contentType: string, body: Buffer, cuts: number[]
 }
 
 const anthropicEvents = [
-  ['message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], model: 'claude-sonnet-4-5-20250929', stop_reason: null, usage: { input_tokens: 1200, cache_creation_input_tokens: 300, cache_read_input_tokens: 500, output_tokens: 1 } } }],
+  [
+    'message_start',
+    {
+      type: 'message_start',
+      message: {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        content: [],
+        model: 'claude-sonnet-4-5-20250929',
+        stop_reason: null,
+        usage: { input_tokens: 1200, cache_creation_input_tokens: 300, cache_read_input_tokens: 500, output_tokens: 1 },
+      },
+    },
+  ],
   ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }],
   ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Héllo, wörld 😀' } }],
   ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: ' and "more"\\n' } }],
@@ -37,10 +51,35 @@ const anthropicEvents = [
 ] as const;
 
 const openaiChunks = [
-  { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
-  { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, delta: { content: 'Hé 😀 "x"' }, finish_reason: null }] },
+  {
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+  },
+  {
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [{ index: 0, delta: { content: 'Hé 😀 "x"' }, finish_reason: null }],
+  },
   { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
-  { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini-2024-07-18', choices: [], usage: { prompt_tokens: 900, completion_tokens: 77, total_tokens: 977, prompt_tokens_details: { cached_tokens: 128 }, completion_tokens_details: { reasoning_tokens: 10 } } },
+  {
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [],
+    usage: {
+      prompt_tokens: 900,
+      completion_tokens: 77,
+      total_tokens: 977,
+      prompt_tokens_details: { cached_tokens: 128 },
+      completion_tokens_details: { reasoning_tokens: 10 },
+    },
+  },
 ];
 
 /** What may come between events: nothing, a comment, a ping, a keep-alive, or a long comment line. */
@@ -94,7 +133,10 @@ describe('stream usage readers under fuzzing', () => {
     const c = call(openaiAdapter, '/v1/chat/completions', { model: 'gpt-4o-mini', stream: true, messages: [] });
     const withUsage = [...openaiChunks.map((ch) => [`data: ${JSON.stringify(ch)}`]), ['data: [DONE]']];
     const reference = feed(c, 'text/event-stream', sse(withUsage, [], ['\n'], false), []).report;
-    assert.deepEqual([reference.usage?.inputTokens, reference.usage?.cacheReadTokens, reference.usage?.outputTokens, reference.usage?.reasoningTokens], [900, 128, 77, 10]);
+    assert.deepEqual(
+      [reference.usage?.inputTokens, reference.usage?.cacheReadTokens, reference.usage?.outputTokens, reference.usage?.reasoningTokens],
+      [900, 128, 77, 10],
+    );
     fc.assert(
       fc.property(fc.array(filler, { maxLength: 6 }), fc.array(eol, { minLength: 1, maxLength: 30 }), fc.boolean(), cuts, (fillers, endings, bom, points) => {
         const run = feed(c, 'text/event-stream', sse(withUsage, fillers, endings, bom), points);
@@ -108,8 +150,17 @@ describe('stream usage readers under fuzzing', () => {
 
   it('Gemini JSON-array stream: any split, whitespace and BOM give the same usage, bytes untouched', () => {
     const c = call(geminiAdapter, '/v1beta/models/gemini-2.5-flash:streamGenerateContent', { contents: [] });
-    const element = (text: string, usage?: object) => JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text }] }, index: 0 }], ...(usage ? { usageMetadata: usage } : {}), modelVersion: 'gemini-2.5-flash' });
-    const elements = [element('Hé'), element(' 😀 [ ] { } "x"'), element('', { promptTokenCount: 700, candidatesTokenCount: 30, thoughtsTokenCount: 12, cachedContentTokenCount: 64, totalTokenCount: 742 })];
+    const element = (text: string, usage?: object) =>
+      JSON.stringify({
+        candidates: [{ content: { role: 'model', parts: [{ text }] }, index: 0 }],
+        ...(usage ? { usageMetadata: usage } : {}),
+        modelVersion: 'gemini-2.5-flash',
+      });
+    const elements = [
+      element('Hé'),
+      element(' 😀 [ ] { } "x"'),
+      element('', { promptTokenCount: 700, candidatesTokenCount: 30, thoughtsTokenCount: 12, cachedContentTokenCount: 64, totalTokenCount: 742 }),
+    ];
     const reference = feed(c, 'application/json', Buffer.from(`[${elements.join(',')}]`), []).report;
     assert.deepEqual([reference.usage?.inputTokens, reference.usage?.outputTokens, reference.usage?.reasoningTokens], [700, 42, 12]);
     const space = fc.array(fc.constantFrom(' ', '\n', '\r\n', '\t'), { maxLength: 4 }).map((a) => a.join(''));

@@ -20,7 +20,7 @@ test('every provider variable from the route table points at the proxy with the 
   assert.equal(byVar.OLLAMA_HOST, undefined, 'OLLAMA_HOST would also move `ollama serve`');
 });
 
-test('the tags survive the proxy\'s own parsing, odd characters included', () => {
+test("the tags survive the proxy's own parsing, odd characters included", () => {
   const url = proxyBaseUrl(8390, { id: 'openai', env: 'OPENAI_BASE_URL', envSuffix: '/v1' }, { workspace: 'a,b=c/d ü', session: 'term-1' });
   const { tags, rest } = takePathTags(new URL(url).pathname);
   assert.deepEqual(tags, { workspace: 'a,b=c/d ü', session: 'term-1' });
@@ -31,10 +31,13 @@ test('the tags survive the proxy\'s own parsing, odd characters included', () =>
 test('a base URL the user already set is kept and reported, not silently overridden', () => {
   const { set, kept } = plan({ OPENAI_BASE_URL: 'https://gateway.corp.example/openai/v1/', ANTHROPIC_BASE_URL: 'https://x.example/custom' });
   assert.ok(!set.some((e) => e.variable === 'OPENAI_BASE_URL'));
-  assert.deepEqual(kept.map((k) => [k.variable, k.upstream]), [
-    ['OPENAI_BASE_URL', 'https://gateway.corp.example/openai'],
-    ['ANTHROPIC_BASE_URL', 'https://x.example/custom'],
-  ]);
+  assert.deepEqual(
+    kept.map((k) => [k.variable, k.upstream]),
+    [
+      ['OPENAI_BASE_URL', 'https://gateway.corp.example/openai'],
+      ['ANTHROPIC_BASE_URL', 'https://x.example/custom'],
+    ],
+  );
   // Once routed through (burnrate.upstreams sends the provider to the user's URL), it is injected.
   const routed = plan({ OPENAI_BASE_URL: 'https://gateway.corp.example/openai/v1/' }, { openai: 'https://gateway.corp.example/openai/' });
   assert.deepEqual(routed.kept, []);
@@ -64,7 +67,10 @@ test('a metered terminal: its own session tag, the host environment minus extens
   const id = newSessionId(new Date(2026, 0, 2, 9, 5), () => 0.5);
   assert.equal(id, 'term-0905-8000');
   const { set } = plan({}, {}, { workspace: 'w', session: id } as never);
-  const env = strictTerminalEnv({ PATH: '/bin', HOME: '/h', ELECTRON_RUN_AS_NODE: '1', VSCODE_IPC_HOOK: 'x', VSCODE_GIT_ASKPASS_NODE: 'y', OPENAI_BASE_URL: 'old' }, set);
+  const env = strictTerminalEnv(
+    { PATH: '/bin', HOME: '/h', ELECTRON_RUN_AS_NODE: '1', VSCODE_IPC_HOOK: 'x', VSCODE_GIT_ASKPASS_NODE: 'y', OPENAI_BASE_URL: 'old' },
+    set,
+  );
   assert.equal(env.PATH, '/bin');
   assert.equal(env.ELECTRON_RUN_AS_NODE, undefined);
   assert.equal(env.VSCODE_IPC_HOOK, undefined);
@@ -83,7 +89,13 @@ test('a metered terminal starts its shell through env on POSIX (collections cann
   assert.ok(posix.shellArgs.includes('BURNRATE_SESSION=s1'));
   const mac = meteredLaunch({ platform: 'darwin', shell: '/bin/zsh', entries: set, extra: {}, baseEnv: {} });
   assert.deepEqual(mac.kind === 'envWrapper' && mac.shellArgs.slice(-2), ['/bin/zsh', '-l']);
-  const win = meteredLaunch({ platform: 'win32', shell: 'pwsh.exe', entries: set, extra: { BURNRATE_SESSION: 's1' }, baseEnv: { Path: 'C:\\x', ELECTRON_RUN_AS_NODE: '1' } });
+  const win = meteredLaunch({
+    platform: 'win32',
+    shell: 'pwsh.exe',
+    entries: set,
+    extra: { BURNRATE_SESSION: 's1' },
+    baseEnv: { Path: 'C:\\x', ELECTRON_RUN_AS_NODE: '1' },
+  });
   assert.equal(win.kind, 'strictEnv');
   assert.deepEqual(win.kind === 'strictEnv' && [win.env.Path, win.env.ELECTRON_RUN_AS_NODE, win.env.BURNRATE_SESSION], ['C:\\x', undefined, 's1']);
 });

@@ -11,7 +11,11 @@ import { AlertActions, alertView, historyNote, readPerMTok } from '../../src/ext
 function start(dir: string) {
   const alerts: GuardAlert[] = [];
   const warnings: string[] = [];
-  const models = new UnpricedModels({ store: UnpricedModelFile.inDataDir(dir), overridesFile: path.join(dir, 'price-overrides.json'), log: (_level, m) => warnings.push(m) });
+  const models = new UnpricedModels({
+    store: UnpricedModelFile.inDataDir(dir),
+    overridesFile: path.join(dir, 'price-overrides.json'),
+    log: (_level, m) => warnings.push(m),
+  });
   models.on('alert', (a: GuardAlert) => alerts.push(a));
   return { models, alerts, warnings };
 }
@@ -25,7 +29,13 @@ test('an unknown model is announced at its first call only, also after a restart
   first.models.observe('openai', null, false);
   // Another provider's model of the same name is another price.
   first.models.observe('openrouter', 'gpt-9', false);
-  assert.deepEqual(first.alerts.map((a) => a.kind === 'unpricedModel' && [a.provider, a.model]), [['openai', 'gpt-9'], ['openrouter', 'gpt-9']]);
+  assert.deepEqual(
+    first.alerts.map((a) => a.kind === 'unpricedModel' && [a.provider, a.model]),
+    [
+      ['openai', 'gpt-9'],
+      ['openrouter', 'gpt-9'],
+    ],
+  );
   assert.equal(first.warnings.length, 2);
   assert.match(first.warnings[0], /no price known for openai model "gpt-9".*price-overrides\.json.*burnrate prices --refresh/);
   assert.ok(fs.existsSync(path.join(dir, UNPRICED_MODELS_FILE)));
@@ -47,7 +57,10 @@ test('a model that gets a price is forgotten (announced again should it lose it)
   models.ignore('deepseek', 'deepseek-v9');
   models.observe('deepseek', 'deepseek-v9', false);
   assert.equal(alerts.length, 2);
-  assert.deepEqual(start(dir).models.state(), { announced: [{ provider: 'openai', model: 'gpt-9' }], ignored: [{ provider: 'deepseek', model: 'deepseek-v9' }] });
+  assert.deepEqual(start(dir).models.state(), {
+    announced: [{ provider: 'openai', model: 'gpt-9' }],
+    ignored: [{ provider: 'deepseek', model: 'deepseek-v9' }],
+  });
 });
 
 test('a damaged state file costs at most a repeated announcement', () => {
@@ -59,7 +72,17 @@ test('a damaged state file costs at most a repeated announcement', () => {
 });
 
 test('the notification offers Refresh Prices / Set a Price / Ignore and says the calls are not in the totals', () => {
-  const alert = { kind: 'unpricedModel', id: 'a', at: 0, provider: 'openai', model: 'gpt-9', workspace: null, session: null, message: 'm', audience: 'owner' } as const;
+  const alert = {
+    kind: 'unpricedModel',
+    id: 'a',
+    at: 0,
+    provider: 'openai',
+    model: 'gpt-9',
+    workspace: null,
+    session: null,
+    message: 'm',
+    audience: 'owner',
+  } as const;
   const view = alertView(alert, { isOwner: true, workspace: undefined, meteredSessions: new Set() });
   assert.deepEqual(view.actions, [AlertActions.refreshPrices, AlertActions.setPrice, AlertActions.ignore]);
   assert.match(view.text, /no price known for openai model gpt-9.*not in your totals/);
@@ -73,5 +96,8 @@ test('Set a Price reads dollars per million tokens and says what became of the e
   const saved = { file: '/d/price-overrides.json', pricesProvider: 'openai' };
   assert.equal(historyNote({ ...saved, repriced: { records: 3, beforeUsd: 0, afterUsd: 0.0192 } }), '3 earlier calls repriced: $0.02 in all.');
   assert.equal(historyNote({ ...saved, repriced: { records: 0, beforeUsd: 0, afterUsd: 0 } }), 'No earlier calls needed repricing.');
-  assert.match(historyNote({ ...saved, repriced: null, repriceError: 'the database is closed' }), /stay unpriced until repriced \(burnrate reprice\): the database is closed/);
+  assert.match(
+    historyNote({ ...saved, repriced: null, repriceError: 'the database is closed' }),
+    /stay unpriced until repriced \(burnrate reprice\): the database is closed/,
+  );
 });

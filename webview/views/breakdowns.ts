@@ -10,9 +10,22 @@ export class FeatureBreakdown {
   readonly element = h('div');
 
   render(d: DashboardData): void {
-    this.element.replaceChildren(table(['feature', 'cost', 'share', 'requests', 'per request', 'output'],
-      d.byFeature.slice(0, ROWS).map((f) => [f.key, money(f.costUsd), percent(f.share), f.requests.toLocaleString('en-US'), money(f.costPerRequestUsd), formatTokens(f.outputTokens)]),
-      { numeric: [1, 2, 3, 4, 5], empty: 'No requests in this range.', testId: 'features' }));
+    this.element.replaceChildren(
+      table(
+        ['feature', 'cost', 'share', 'requests', 'per request', 'output'],
+        d.byFeature
+          .slice(0, ROWS)
+          .map((f) => [
+            f.key,
+            money(f.costUsd),
+            percent(f.share),
+            f.requests.toLocaleString('en-US'),
+            money(f.costPerRequestUsd),
+            formatTokens(f.outputTokens),
+          ]),
+        { numeric: [1, 2, 3, 4, 5], empty: 'No requests in this range.', testId: 'features' },
+      ),
+    );
   }
 }
 
@@ -20,8 +33,12 @@ export class ClientBreakdown {
   readonly element = h('div');
 
   render(d: DashboardData): void {
-    this.element.replaceChildren(table(['client', 'cost', 'share', 'requests'],
-      d.byClient.slice(0, ROWS).map((c) => [c.key, money(c.costUsd), percent(c.share), c.requests.toLocaleString('en-US')]),
-      { numeric: [1, 2, 3], empty: 'No requests in this range.', testId: 'clients' }));
+    this.element.replaceChildren(
+      table(
+        ['client', 'cost', 'share', 'requests'],
+        d.byClient.slice(0, ROWS).map((c) => [c.key, money(c.costUsd), percent(c.share), c.requests.toLocaleString('en-US')]),
+        { numeric: [1, 2, 3], empty: 'No requests in this range.', testId: 'clients' },
+      ),
+    );
   }
 }

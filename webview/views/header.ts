@@ -14,7 +14,10 @@ export interface HeaderActions {
   command?: (command: AppCommand) => void;
 }
 
-const COMMAND_BUTTONS: Array<[AppCommand, string]> = [['burnrate.copyProxySetup', 'Copy proxy setup'], ['burnrate.newMeteredTerminal', 'New metered terminal']];
+const COMMAND_BUTTONS: Array<[AppCommand, string]> = [
+  ['burnrate.copyProxySetup', 'Copy proxy setup'],
+  ['burnrate.newMeteredTerminal', 'New metered terminal'],
+];
 
 export class DashboardHeader {
   readonly element: HTMLElement;
@@ -26,14 +29,19 @@ export class DashboardHeader {
   private readonly workspaceSelect = h('select', { 'aria-label': 'Workspace' });
 
   /** `filter` is the app's own filter state: the controls write into it. */
-  constructor(private readonly filter: FilterState, private readonly actions: HeaderActions) {
+  constructor(
+    private readonly filter: FilterState,
+    private readonly actions: HeaderActions,
+  ) {
     this.rangeButtons = RANGES.map(([kind, label]) => this.rangeButton(kind, label));
     this.listenToDates();
     this.workspaceSelect.addEventListener('change', () => {
       filter.workspace = this.workspaceSelect.value;
       actions.filterChanged();
     });
-    this.element = h('header', null,
+    this.element = h(
+      'header',
+      null,
       h('h1', null, 'Burn Rate ', this.liveDot),
       h('div', { class: 'filters' }, h('span', { class: 'segmented' }, ...this.rangeButtons), this.customBox, this.workspaceSelect),
       h('div', { class: 'actions' }, ...this.actionButtons()),
@@ -51,11 +59,13 @@ export class DashboardHeader {
     this.showSelection();
     const options = ['', ...d.workspaces];
     if (this.filter.workspace && !options.includes(this.filter.workspace)) options.push(this.filter.workspace);
-    this.workspaceSelect.replaceChildren(...options.map((w) => {
-      const o = h('option', { value: w }, w || 'All workspaces');
-      o.selected = w === this.filter.workspace;
-      return o;
-    }));
+    this.workspaceSelect.replaceChildren(
+      ...options.map((w) => {
+        const o = h('option', { value: w }, w || 'All workspaces');
+        o.selected = w === this.filter.workspace;
+        return o;
+      }),
+    );
   }
 
   showConnection(s: ConnectionState): void {

@@ -22,14 +22,27 @@ export class PricesView {
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
   private estimateTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly host: DashboardHost, private readonly showError: (e: unknown) => void) {
-    this.element = h('div', { class: 'grid prices' },
+  constructor(
+    private readonly host: DashboardHost,
+    private readonly showError: (e: unknown) => void,
+  ) {
+    this.element = h(
+      'div',
+      { class: 'grid prices' },
       card('Prices (USD per 1M tokens)', this.search, this.source, this.rows),
-      card('Estimate',
-        h('div', { class: 'form' },
-          h('label', null, 'Model', this.model), h('label', null, 'Input tokens', this.input), h('label', null, 'of them cached', this.cached),
-          h('label', null, 'Output tokens', this.output), h('label', null, 'Requests per day', this.perDay)),
-        this.result),
+      card(
+        'Estimate',
+        h(
+          'div',
+          { class: 'form' },
+          h('label', null, 'Model', this.model),
+          h('label', null, 'Input tokens', this.input),
+          h('label', null, 'of them cached', this.cached),
+          h('label', null, 'Output tokens', this.output),
+          h('label', null, 'Requests per day', this.perDay),
+        ),
+        this.result,
+      ),
     );
     this.search.addEventListener('input', () => {
       clearTimeout(this.searchTimer);
@@ -53,11 +66,23 @@ export class PricesView {
     const price = (n: number | undefined) => (n === undefined ? '–' : `$${n}`);
     // Which price data the rows come from, and of when, said once above the table.
     const sources = [...new Map(rows.map((r) => [r.source, r.sourceDate])).entries()];
-    this.source.replaceChildren(...sources.map(([source, date], i) => h('span', null, i ? ' · ' : 'Prices from ', h('strong', null, source), date ? ` of ${date}` : '')));
+    this.source.replaceChildren(
+      ...sources.map(([source, date], i) => h('span', null, i ? ' · ' : 'Prices from ', h('strong', null, source), date ? ` of ${date}` : '')),
+    );
     this.rows.replaceChildren(
-      table(['provider', 'model', 'input', 'cached', 'output', 'source', 'date'],
-        shown.map((r) => [r.provider, h('span', { title: r.model }, r.model), price(r.inputPerMTok), price(r.cachedInputPerMTok), price(r.outputPerMTok), r.source, r.sourceDate ?? '–']),
-        { numeric: [2, 3, 4], empty: 'No model matches.', testId: 'prices' }),
+      table(
+        ['provider', 'model', 'input', 'cached', 'output', 'source', 'date'],
+        shown.map((r) => [
+          r.provider,
+          h('span', { title: r.model }, r.model),
+          price(r.inputPerMTok),
+          price(r.cachedInputPerMTok),
+          price(r.outputPerMTok),
+          r.source,
+          r.sourceDate ?? '–',
+        ]),
+        { numeric: [2, 3, 4], empty: 'No model matches.', testId: 'prices' },
+      ),
       rows.length > shown.length ? h('p', { class: 'muted' }, `${rows.length - shown.length} more: narrow the search.`) : '',
     );
   }
@@ -68,10 +93,17 @@ export class PricesView {
       const whole = (i: HTMLInputElement) => Math.max(0, Math.floor(Number(i.value) || 0));
       try {
         const e = await this.host.request('estimate', {
-          model: this.model.value.trim(), inputTokens: whole(this.input), cachedTokens: Math.min(whole(this.cached), whole(this.input)), outputTokens: whole(this.output), requestsPerDay: Math.max(1, whole(this.perDay)),
+          model: this.model.value.trim(),
+          inputTokens: whole(this.input),
+          cachedTokens: Math.min(whole(this.cached), whole(this.input)),
+          outputTokens: whole(this.output),
+          requestsPerDay: Math.max(1, whole(this.perDay)),
         });
-        this.result.replaceChildren(h('strong', null, `${money(e.perDayUsd)} a day · ${money(e.perMonthUsd)} a month`), h('br'),
-          h('span', { class: 'muted' }, `${e.provider} ${e.model}: $${e.perRequestUsd.toFixed(6)} per request (prices: ${e.source})`));
+        this.result.replaceChildren(
+          h('strong', null, `${money(e.perDayUsd)} a day · ${money(e.perMonthUsd)} a month`),
+          h('br'),
+          h('span', { class: 'muted' }, `${e.provider} ${e.model}: $${e.perRequestUsd.toFixed(6)} per request (prices: ${e.source})`),
+        );
       } catch (err) {
         this.result.replaceChildren(h('span', { class: 'error' }, (err as Error).message));
       }

@@ -25,20 +25,30 @@ export class SessionsView {
     const shown = workspace ? sessions.filter((s) => s.workspace === workspace) : sessions;
     // Stopped and tripped sessions first: they are the ones waiting for a decision.
     const ordered = [...shown].sort((a, b) => attention(b) - attention(a) || b.lastAt - a.lastAt);
-    const rows = ordered.slice(0, MAX_ROWS).map((s) => [
-      h('span', { class: 'session-id', title: s.id }, s.id, s.explicit ? null : h('span', { class: 'muted' }, ' (inferred)'), s.workspace ? h('div', { class: 'muted' }, s.workspace) : null),
-      this.stateCell(s),
-      time(s.lastAt),
-      s.requests.toLocaleString('en-US'),
-      formatTokens(s.tokens),
-      money(s.costUsd),
-      String(s.inFlight),
-      s.blockedCalls ? h('span', { class: 'error' }, String(s.blockedCalls)) : '0',
-      this.buttons(s),
-    ]);
+    const rows = ordered
+      .slice(0, MAX_ROWS)
+      .map((s) => [
+        h(
+          'span',
+          { class: 'session-id', title: s.id },
+          s.id,
+          s.explicit ? null : h('span', { class: 'muted' }, ' (inferred)'),
+          s.workspace ? h('div', { class: 'muted' }, s.workspace) : null,
+        ),
+        this.stateCell(s),
+        time(s.lastAt),
+        s.requests.toLocaleString('en-US'),
+        formatTokens(s.tokens),
+        money(s.costUsd),
+        String(s.inFlight),
+        s.blockedCalls ? h('span', { class: 'error' }, String(s.blockedCalls)) : '0',
+        this.buttons(s),
+      ]);
     this.element.replaceChildren(
       table(['session', 'state', 'last call', 'requests', 'tokens', 'cost', 'in flight', 'blocked', ''], rows, {
-        numeric: [3, 4, 5, 6, 7], empty: workspace ? `No session of ${workspace} today.` : 'No session today yet.', testId: 'live-sessions',
+        numeric: [3, 4, 5, 6, 7],
+        empty: workspace ? `No session of ${workspace} today.` : 'No session today yet.',
+        testId: 'live-sessions',
       }),
       ordered.length > MAX_ROWS ? h('p', { class: 'muted' }, `${ordered.length - MAX_ROWS} older sessions not shown.`) : '',
     );
@@ -48,9 +58,19 @@ export class SessionsView {
   private stateCell(s: SessionView): Node {
     const tripped = s.tripped.map(guardLabel).join(', ');
     if (s.state === 'stopped') {
-      return h('span', { class: 'state stopped', title: s.stoppedReason ?? '' }, 'stopped', h('div', { class: 'muted' }, tripped ? `${tripped} guard` : (s.stoppedReason ?? '')));
+      return h(
+        'span',
+        { class: 'state stopped', title: s.stoppedReason ?? '' },
+        'stopped',
+        h('div', { class: 'muted' }, tripped ? `${tripped} guard` : (s.stoppedReason ?? '')),
+      );
     }
-    return h('span', { class: `state ${tripped ? 'tripped' : 'active'}` }, tripped ? 'over a limit' : 'active', tripped ? h('div', { class: 'muted' }, `${tripped} guard`) : null);
+    return h(
+      'span',
+      { class: `state ${tripped ? 'tripped' : 'active'}` },
+      tripped ? 'over a limit' : 'active',
+      tripped ? h('div', { class: 'muted' }, `${tripped} guard`) : null,
+    );
   }
 
   private buttons(s: SessionView): Node {
@@ -93,7 +113,10 @@ export class AlertList {
   static readonly MAX = 5;
   readonly element = h('section', { class: 'alerts', 'data-testid': 'alerts', role: 'log' });
 
-  constructor(private alerts: GuardAlert[], private readonly changed: (alerts: GuardAlert[]) => void) {
+  constructor(
+    private alerts: GuardAlert[],
+    private readonly changed: (alerts: GuardAlert[]) => void,
+  ) {
     this.element.setAttribute('aria-live', 'polite');
     this.render();
   }
@@ -115,8 +138,11 @@ export class AlertList {
     });
     this.element.replaceChildren(
       h('div', { class: 'alerts-head' }, h('strong', null, 'Alerts'), dismiss),
-      h('ul', null, ...this.alerts.map((a) => h('li', { class: `alert ${a.kind}`, 'data-kind': a.kind },
-        h('span', { class: 'muted' }, time(a.at)), ' ', shortMessage(a)))),
+      h(
+        'ul',
+        null,
+        ...this.alerts.map((a) => h('li', { class: `alert ${a.kind}`, 'data-kind': a.kind }, h('span', { class: 'muted' }, time(a.at)), ' ', shortMessage(a))),
+      ),
     );
   }
 }

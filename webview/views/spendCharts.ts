@@ -12,7 +12,10 @@ export class DailySpendChart {
   readonly element = h('div', { class: 'chart' }, this.canvas);
 
   render(d: DashboardData): void {
-    this.chart.update(d.daily.days, d.daily.providers.map((p) => ({ label: p.provider, values: p.costUsd })));
+    this.chart.update(
+      d.daily.days,
+      d.daily.providers.map((p) => ({ label: p.provider, values: p.costUsd })),
+    );
   }
 
   /** Forgets the drawn chart, so the next render draws it anew in the current theme's colours. */

@@ -18,7 +18,12 @@ export class TilesView {
       tile('today', 'Spent today', money(t.todayUsd), ''),
       tile('week', 'This week', money(t.weekUsd), 'since Monday'),
       tile('month', 'This month', money(t.monthUsd), ''),
-      tile('cost', `Spend · ${rangeLabel}`, money(t.costUsd), t.unpricedRequests ? `${t.unpricedRequests} unpriced` : `${formatTokens(t.inputTokens)} in / ${formatTokens(t.outputTokens)} out`),
+      tile(
+        'cost',
+        `Spend · ${rangeLabel}`,
+        money(t.costUsd),
+        t.unpricedRequests ? `${t.unpricedRequests} unpriced` : `${formatTokens(t.inputTokens)} in / ${formatTokens(t.outputTokens)} out`,
+      ),
       tile('requests', 'Requests', t.requests.toLocaleString('en-US'), rangeLabel),
       tile('per-request', 'Per request', money(t.avgCostPerRequestUsd), 'average'),
       tile('per-session', 'Per session', money(t.costPerSessionUsd), `${t.sessions} session${t.sessions === 1 ? '' : 's'}`),
@@ -29,5 +34,11 @@ export class TilesView {
 }
 
 function tile(id: string, label: string, value: string, sub: string): HTMLElement {
-  return h('div', { class: 'tile', 'data-testid': `tile-${id}` }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value), h('div', { class: 'sub muted' }, sub));
+  return h(
+    'div',
+    { class: 'tile', 'data-testid': `tile-${id}` },
+    h('div', { class: 'label' }, label),
+    h('div', { class: 'value' }, value),
+    h('div', { class: 'sub muted' }, sub),
+  );
 }

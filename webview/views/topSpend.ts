@@ -9,9 +9,13 @@ export class TopSessions {
   readonly element = h('div');
 
   render(d: DashboardData): void {
-    this.element.replaceChildren(table(['session', 'duration', 'requests', 'tokens', 'cost'],
-      d.topSessions.map((s) => [s.session, duration(s.durationMs), s.requests.toLocaleString('en-US'), formatTokens(s.tokens), money(s.costUsd)]),
-      { numeric: [1, 2, 3, 4], empty: 'No tagged sessions in this range.', testId: 'sessions' }));
+    this.element.replaceChildren(
+      table(
+        ['session', 'duration', 'requests', 'tokens', 'cost'],
+        d.topSessions.map((s) => [s.session, duration(s.durationMs), s.requests.toLocaleString('en-US'), formatTokens(s.tokens), money(s.costUsd)]),
+        { numeric: [1, 2, 3, 4], empty: 'No tagged sessions in this range.', testId: 'sessions' },
+      ),
+    );
   }
 }
 
@@ -19,7 +23,12 @@ export class TopRequests {
   readonly element = h('div');
 
   render(d: DashboardData): void {
-    this.element.replaceChildren(table(['time', 'model', 'feature', 'in / out', 'status', 'cost'], d.topRequests.slice(0, 5).map((r) => requestRow(r)),
-      { numeric: [3, 4, 5], empty: 'No requests in this range.', testId: 'top-requests' }));
+    this.element.replaceChildren(
+      table(
+        ['time', 'model', 'feature', 'in / out', 'status', 'cost'],
+        d.topRequests.slice(0, 5).map((r) => requestRow(r)),
+        { numeric: [3, 4, 5], empty: 'No requests in this range.', testId: 'top-requests' },
+      ),
+    );
   }
 }

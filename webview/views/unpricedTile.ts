@@ -14,10 +14,17 @@ export function unpricedTile(d: DashboardData, refresh?: () => void): HTMLElemen
     .filter((m) => m.unpricedRequests > 0)
     .sort((a, b) => b.unpricedRequests - a.unpricedRequests)
     .map((m) => `${m.provider} ${m.key} (${m.unpricedRequests.toLocaleString('en-US')})`);
-  const tile = h('div', { class: 'tile unpriced', 'data-testid': 'tile-unpriced', role: 'status' },
+  const tile = h(
+    'div',
+    { class: 'tile unpriced', 'data-testid': 'tile-unpriced', role: 'status' },
     h('div', { class: 'label' }, 'Unpriced requests'),
     h('div', { class: 'value' }, count.toLocaleString('en-US')),
-    h('div', { class: 'sub' }, `Not in the totals: no price known for ${models.join(', ')}. Refresh prices, or set a price (the notification's Set a Price, or price-overrides.json in the data folder), then burnrate reprice.`));
+    h(
+      'div',
+      { class: 'sub' },
+      `Not in the totals: no price known for ${models.join(', ')}. Refresh prices, or set a price (the notification's Set a Price, or price-overrides.json in the data folder), then burnrate reprice.`,
+    ),
+  );
   if (refresh) {
     const button = h('button', { type: 'button', class: 'secondary' }, 'Refresh prices');
     button.addEventListener('click', refresh);

@@ -33,12 +33,19 @@ function estimate(args: string[]): void {
   const resolved = resolveModel(values.model as string, new RouteTable().pricesProviders());
   if (!resolved) throw new UsageError(`no price known for model "${values.model}" (see \`burnrate prices\`)`);
   const quote = priceUsage(resolved.pricesProvider, resolved.model, {
-    inputTokens: input, cacheReadTokens: cached, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: output, reasoningTokens: 0,
+    inputTokens: input,
+    cacheReadTokens: cached,
+    cacheWriteTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: output,
+    reasoningTokens: 0,
   });
   const perRequestUsd = nanosToUsd(quote.costNanos);
   const totalUsd = nanosToUsd(quote.costNanos * requests);
   if (values.json) {
-    process.stdout.write(JSON.stringify({ provider: resolved.pricesProvider, model: quote.matchedModel, requests, perRequestUsd, totalUsd, source: quote.source }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify({ provider: resolved.pricesProvider, model: quote.matchedModel, requests, perRequestUsd, totalUsd, source: quote.source }, null, 2) + '\n',
+    );
     return;
   }
   process.stdout.write(

@@ -1,6 +1,14 @@
 /** `burnrate prices`: the price table and the date of its data, or --refresh to fetch the latest. */
 import { defaultDataDir } from '../../engine/engine';
-import { describePrices, loadStoredPriceData, refreshPriceData, BUNDLED_OVERRIDES_SOURCE, listPrices, USER_OVERRIDES_SOURCE, type PriceRow } from '../../engine/pricing';
+import {
+  describePrices,
+  loadStoredPriceData,
+  refreshPriceData,
+  BUNDLED_OVERRIDES_SOURCE,
+  listPrices,
+  USER_OVERRIDES_SOURCE,
+  type PriceRow,
+} from '../../engine/pricing';
 import { RouteTable } from '../../engine/providers';
 import { parse, UsageError, type Values } from '../args';
 import { exitZeroAfter, type Command } from '../command';
@@ -8,7 +16,8 @@ import { exitZeroAfter, type Command } from '../command';
 export const pricesCommand: Command = {
   name: 'prices',
   synopsis: '[MODEL] [--json] | --refresh [--url URL]',
-  summary: 'The price table (USD per million tokens), optionally filtered by model, and the date of\nthe price data. --refresh fetches the price library\'s latest published prices.',
+  summary:
+    "The price table (USD per million tokens), optionally filtered by model, and the date of\nthe price data. --refresh fetches the price library's latest published prices.",
   run: exitZeroAfter(prices),
 };
 
@@ -38,14 +47,33 @@ async function refresh(values: Values, dataDir: string): Promise<void> {
     process.stdout.write(JSON.stringify(info, null, 2) + '\n');
     return;
   }
-  process.stdout.write(`Prices updated: ${info.models} models from ${info.providers} providers.\n${describePrices(info)}\n` +
-    'New requests are priced with them (a running burnrate serve picks them up within a minute); pricing/overrides.json still wins.\n');
+  process.stdout.write(
+    `Prices updated: ${info.models} models from ${info.providers} providers.\n${describePrices(info)}\n` +
+      'New requests are priced with them (a running burnrate serve picks them up within a minute); pricing/overrides.json still wins.\n',
+  );
 }
 
 function formatPriceTable(rows: PriceRow[]): string {
   const money = (n: number | undefined) => (n === undefined ? '-' : `$${n}`);
   const table = [['provider', 'model', 'input/1M', 'cached/1M', 'cache write/1M', 'output/1M', 'long context from', 'source']];
-  for (const r of rows) table.push([r.provider, r.model, money(r.inputPerMTok), money(r.cachedInputPerMTok), money(r.cacheWritePerMTok), money(r.outputPerMTok), r.longContextThreshold ? `${r.longContextThreshold} tokens` : '', r.source === BUNDLED_OVERRIDES_SOURCE ? 'override' : r.source === USER_OVERRIDES_SOURCE ? 'your override' : '']);
+  for (const r of rows)
+    table.push([
+      r.provider,
+      r.model,
+      money(r.inputPerMTok),
+      money(r.cachedInputPerMTok),
+      money(r.cacheWritePerMTok),
+      money(r.outputPerMTok),
+      r.longContextThreshold ? `${r.longContextThreshold} tokens` : '',
+      r.source === BUNDLED_OVERRIDES_SOURCE ? 'override' : r.source === USER_OVERRIDES_SOURCE ? 'your override' : '',
+    ]);
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  return table.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return table
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -29,12 +29,25 @@ async function report(args: string[]): Promise<void> {
 function formatReport(result: SpendReport, by: string | undefined, since: string): string {
   const rows = [[by ?? '', 'cost (USD)', 'requests', 'input', 'cached', 'output', 'unpriced']];
   const fmt = (key: string, t: SpendReport['total']) => [
-    key, `$${t.costUsd.toFixed(6)}`, String(t.requests), String(t.inputTokens), String(t.cacheReadTokens), String(t.outputTokens), t.unpricedRequests ? String(t.unpricedRequests) : '',
+    key,
+    `$${t.costUsd.toFixed(6)}`,
+    String(t.requests),
+    String(t.inputTokens),
+    String(t.cacheReadTokens),
+    String(t.outputTokens),
+    t.unpricedRequests ? String(t.unpricedRequests) : '',
   ];
   for (const g of result.groups) rows.push(fmt(g.key, g));
   rows.push(fmt('total', result.total));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const lines = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
-  const note = result.total.unpricedRequests ? `\n${result.total.unpricedRequests} request(s) have no known price and are not in the cost; see \`burnrate export\`.\n` : '';
+  const lines = rows.map((r) =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
+  const note = result.total.unpricedRequests
+    ? `\n${result.total.unpricedRequests} request(s) have no known price and are not in the cost; see \`burnrate export\`.\n`
+    : '';
   return `Spend since ${since}${by ? `, by ${by}` : ''}\n\n${lines.join('\n')}\n${note}`;
 }

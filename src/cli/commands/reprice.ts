@@ -14,12 +14,20 @@ const LISTED_CHANGES = 20;
 export const repriceCommand: Command = {
   name: 'reprice',
   synopsis: '[--db FILE] --since … [--until …] [--model M] [--apply] [--json]',
-  summary: 'Recomputes the cost of a period\'s records (of one model: --model) with the prices in force now\nand shows the difference; --apply writes it (with no burnrate serve running on the database).',
+  summary:
+    "Recomputes the cost of a period's records (of one model: --model) with the prices in force now\nand shows the difference; --apply writes it (with no burnrate serve running on the database).",
   run: exitZeroAfter(reprice),
 };
 
 async function reprice(args: string[]): Promise<void> {
-  const { values } = parse(args, { db: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, model: { type: 'string' }, apply: { type: 'boolean' }, json: { type: 'boolean' } });
+  const { values } = parse(args, {
+    db: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    model: { type: 'string' },
+    apply: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
   if (!values.since) throw new UsageError('--since is required (e.g. --since 30d, --since 2025-06-01)');
   const since = parseSince(values.since as string);
   const until = values.until ? parseSince(values.until as string) : undefined;
@@ -43,7 +51,10 @@ async function reprice(args: string[]): Promise<void> {
 
 async function repriceFile(file: string, values: Values, period: { since: number; until: number | undefined }): Promise<RepriceResult> {
   const journalled = readJournalRecords(file);
-  if (values.apply && journalled.length) throw new UsageError(`${file} has ${journalled.length} journalled record(s) not yet saved; start and stop burnrate serve once to fold them in, then run reprice --apply again`);
+  if (values.apply && journalled.length)
+    throw new UsageError(
+      `${file} has ${journalled.length} journalled record(s) not yet saved; start and stop burnrate serve once to fold them in, then run reprice --apply again`,
+    );
   const database = await SpendDatabase.open(file, { create: false });
   database.insert(journalled);
   const result = repriceRecords(database.db, new RouteTable(), { ...period, model: values.model as string | undefined });
@@ -57,21 +68,42 @@ async function repriceFile(file: string, values: Values, period: { since: number
 
 function repriceJson(result: RepriceResult, applied: boolean, prices: PriceDataInfo | undefined): object {
   return {
-    applied, prices: prices?.version ?? null, examined: result.examined, changed: result.changes.length,
-    beforeUsd: nanosToUsd(result.beforeNanos), afterUsd: nanosToUsd(result.afterNanos), differenceUsd: nanosToUsd(result.afterNanos - result.beforeNanos), kept: result.kept,
-    changes: result.changes.map((c) => ({ ...c, startedAt: new Date(c.startedAt).toISOString(), before: { ...c.before, costUsd: nanosToUsd(c.before.costNanos) }, after: { ...c.after, costUsd: nanosToUsd(c.after.costNanos) } })),
+    applied,
+    prices: prices?.version ?? null,
+    examined: result.examined,
+    changed: result.changes.length,
+    beforeUsd: nanosToUsd(result.beforeNanos),
+    afterUsd: nanosToUsd(result.afterNanos),
+    differenceUsd: nanosToUsd(result.afterNanos - result.beforeNanos),
+    kept: result.kept,
+    changes: result.changes.map((c) => ({
+      ...c,
+      startedAt: new Date(c.startedAt).toISOString(),
+      before: { ...c.before, costUsd: nanosToUsd(c.before.costNanos) },
+      after: { ...c.after, costUsd: nanosToUsd(c.after.costNanos) },
+    })),
   };
 }
 
 function repriceText(result: RepriceResult, applied: boolean, prices: PriceDataInfo | undefined, since: number, until: number | undefined): string {
   const delta = result.afterNanos - result.beforeNanos;
-  const lines = [`Repricing ${result.examined} record(s) since ${new Date(since).toISOString()}${until !== undefined ? ` until ${new Date(until).toISOString()}` : ''}`, `with ${describePrices(prices)}`, ''];
+  const lines = [
+    `Repricing ${result.examined} record(s) since ${new Date(since).toISOString()}${until !== undefined ? ` until ${new Date(until).toISOString()}` : ''}`,
+    `with ${describePrices(prices)}`,
+    '',
+  ];
   for (const c of result.changes.slice(0, LISTED_CHANGES)) {
-    lines.push(`  ${new Date(c.startedAt).toISOString()}  ${c.provider} ${c.model}  $${nanosToUsd(c.before.costNanos).toFixed(6)} (${c.before.costStatus}) → $${nanosToUsd(c.after.costNanos).toFixed(6)} (${c.after.costStatus})`);
+    lines.push(
+      `  ${new Date(c.startedAt).toISOString()}  ${c.provider} ${c.model}  $${nanosToUsd(c.before.costNanos).toFixed(6)} (${c.before.costStatus}) → $${nanosToUsd(c.after.costNanos).toFixed(6)} (${c.after.costStatus})`,
+    );
   }
   if (result.changes.length > LISTED_CHANGES) lines.push(`  … and ${result.changes.length - LISTED_CHANGES} more (--json lists them all)`);
-  lines.push(`${result.changes.length} record(s) change: $${nanosToUsd(result.beforeNanos).toFixed(6)} → $${nanosToUsd(result.afterNanos).toFixed(6)} (${delta >= 0 ? '+' : '-'}$${nanosToUsd(Math.abs(delta)).toFixed(6)})`);
-  const kept = Object.entries(result.kept).map(([reason, n]) => `${n} ${reason}`).join(', ');
+  lines.push(
+    `${result.changes.length} record(s) change: $${nanosToUsd(result.beforeNanos).toFixed(6)} → $${nanosToUsd(result.afterNanos).toFixed(6)} (${delta >= 0 ? '+' : '-'}$${nanosToUsd(Math.abs(delta)).toFixed(6)})`,
+  );
+  const kept = Object.entries(result.kept)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(', ');
   if (kept) lines.push(`Left as they were: ${kept}.`);
   lines.push(applied ? 'Applied.' : 'Dry run: nothing was written. Run again with --apply to write the new costs.');
   return lines.join('\n') + '\n';

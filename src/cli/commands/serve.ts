@@ -28,7 +28,8 @@ const log: Log = (level, message) => {
 
 export const serveCommand: Command = {
   name: 'serve',
-  synopsis: '[--port N] [--db FILE] [--upstream PROVIDER=URL]… [--config FILE]\n[--otlp-endpoint URL [--otlp-header NAME=VALUE]… [--otlp-protocol http/protobuf|http/json]]',
+  synopsis:
+    '[--port N] [--db FILE] [--upstream PROVIDER=URL]… [--config FILE]\n[--otlp-endpoint URL [--otlp-header NAME=VALUE]… [--otlp-protocol http/protobuf|http/json]]',
   summary: `Runs the loopback proxy on http://127.0.0.1:${DEFAULT_PORT}. Point SDKs at\nhttp://127.0.0.1:${DEFAULT_PORT}/<provider>/…, e.g. OPENAI_BASE_URL=http://127.0.0.1:${DEFAULT_PORT}/openai/v1`,
   async run(args) {
     await serve(args);
@@ -100,7 +101,8 @@ function otlpOptions(values: Values, settings: typeof DEFAULT_SETTINGS): OtlpOpt
   const flagEndpoint = values['otlp-endpoint'] as string | undefined;
   const enabled = flagEndpoint !== undefined || settings['burnrate.export.otlp.enabled'];
   if (!enabled) {
-    if (values['otlp-header'] || values['otlp-protocol']) throw new UsageError('--otlp-header and --otlp-protocol need --otlp-endpoint (or burnrate.export.otlp.enabled in --config)');
+    if (values['otlp-header'] || values['otlp-protocol'])
+      throw new UsageError('--otlp-header and --otlp-protocol need --otlp-endpoint (or burnrate.export.otlp.enabled in --config)');
     return undefined;
   }
   const endpoint = flagEndpoint ?? settings['burnrate.export.otlp.endpoint'];
@@ -117,7 +119,8 @@ function otlpOptions(values: Values, settings: typeof DEFAULT_SETTINGS): OtlpOpt
     headers[flag.slice(0, eq).trim()] = flag.slice(eq + 1).trim();
   }
   const protocol = (values['otlp-protocol'] as string | undefined) ?? settings['burnrate.export.otlp.protocol'];
-  if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol)) throw new UsageError(`--otlp-protocol expects ${OTLP_PROTOCOLS.join(' or ')}, got "${protocol}"`);
+  if (!(OTLP_PROTOCOLS as readonly string[]).includes(protocol))
+    throw new UsageError(`--otlp-protocol expects ${OTLP_PROTOCOLS.join(' or ')}, got "${protocol}"`);
   return { endpoint, headers, protocol: protocol as OtlpProtocol, serviceVersion: VERSION };
 }
 
@@ -168,6 +171,7 @@ function announce(engine: Engine, { dataDir, dbPath, otlp }: ServeOptions): void
   if (engine.otlpExporter && otlp) process.stdout.write(`  exporting to OpenTelemetry collector: ${otlpBaseUrl(otlp.endpoint)} (${otlp.protocol})\n`);
   // The access token rides in the fragment: browsers never send it in a request line or to logs.
   process.stdout.write(`  dashboard: ${engine.url}/#token=${loadOrCreateSecret(dataDir)}\n`);
-  if (engine.keptAside) process.stdout.write(`  warning: the database could not be read (${engine.keptAside.reason}); it was kept, untouched, as ${engine.keptAside.file}\n`);
+  if (engine.keptAside)
+    process.stdout.write(`  warning: the database could not be read (${engine.keptAside.reason}); it was kept, untouched, as ${engine.keptAside.file}\n`);
   process.stdout.write(`  e.g. OPENAI_BASE_URL=${engine.url}/openai/v1  ANTHROPIC_BASE_URL=${engine.url}/anthropic\n`);
 }

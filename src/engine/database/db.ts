@@ -48,12 +48,32 @@ CREATE INDEX IF NOT EXISTS requests_workspace ON requests(workspace, started_at)
 
 /** Column name in the table for each record field. */
 export const COLUMN_OF: Record<keyof RequestRecord, string> = {
-  id: 'id', startedAt: 'started_at', provider: 'provider', model: 'model', endpoint: 'endpoint',
-  stream: 'stream', status: 'status', inputTokens: 'input_tokens', cacheReadTokens: 'cache_read_tokens',
-  cacheWriteTokens: 'cache_write_tokens', outputTokens: 'output_tokens', reasoningTokens: 'reasoning_tokens',
-  costNanos: 'cost_nanos', costStatus: 'cost_status', latencyMs: 'latency_ms', ttftMs: 'ttft_ms',
-  session: 'session', feature: 'feature', user: 'user', trace: 'trace', env: 'env', workspace: 'workspace',
-  keyFingerprint: 'key_fingerprint', error: 'error', serviceTier: 'service_tier', priceSource: 'price_source',
+  id: 'id',
+  startedAt: 'started_at',
+  provider: 'provider',
+  model: 'model',
+  endpoint: 'endpoint',
+  stream: 'stream',
+  status: 'status',
+  inputTokens: 'input_tokens',
+  cacheReadTokens: 'cache_read_tokens',
+  cacheWriteTokens: 'cache_write_tokens',
+  outputTokens: 'output_tokens',
+  reasoningTokens: 'reasoning_tokens',
+  costNanos: 'cost_nanos',
+  costStatus: 'cost_status',
+  latencyMs: 'latency_ms',
+  ttftMs: 'ttft_ms',
+  session: 'session',
+  feature: 'feature',
+  user: 'user',
+  trace: 'trace',
+  env: 'env',
+  workspace: 'workspace',
+  keyFingerprint: 'key_fingerprint',
+  error: 'error',
+  serviceTier: 'service_tier',
+  priceSource: 'price_source',
   client: 'client',
 };
 const FIELDS = Object.keys(COLUMN_OF) as Array<keyof RequestRecord>;
@@ -77,7 +97,10 @@ export class SpendDatabase {
   private insertStatement: Statement | undefined;
   private rollup: RollupBatch | undefined;
 
-  private constructor(readonly db: Database, readonly file: string | undefined) {}
+  private constructor(
+    readonly db: Database,
+    readonly file: string | undefined,
+  ) {}
 
   /**
    * Opens the database at `file`. A missing file gives an empty database (when `create`), a file
@@ -196,8 +219,10 @@ function hasColumn(db: Database, table: string, column: string): boolean {
 }
 
 function isEmptyOrBurnRate(db: Database): boolean {
-  return db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table'").length === 0
-    || db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'requests'").length > 0;
+  return (
+    db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table'").length === 0 ||
+    db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'requests'").length > 0
+  );
 }
 
 export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {

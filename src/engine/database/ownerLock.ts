@@ -13,7 +13,10 @@ import * as path from 'node:path';
  * a lock whose process has died (crash, kill -9) is taken over, and its journal is then replayed.
  */
 export class OwnerLock {
-  private constructor(readonly file: string, private readonly token: string) {}
+  private constructor(
+    readonly file: string,
+    private readonly token: string,
+  ) {}
 
   /** Takes the lock, or returns undefined while a live process holds it. */
   static tryAcquire(file: string): OwnerLock | undefined {

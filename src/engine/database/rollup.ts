@@ -149,14 +149,30 @@ const SESSION_UPSERT = `INSERT INTO session_rollup VALUES (?, ?, ?, ?, ?, ?, ?, 
 /** One daily_rollup row's worth of a batch, in the table's column order after the key. */
 interface DailySums {
   key: [string, string, string, string, string, string];
-  requests: number; costNanos: number; inputTokens: number; cacheReadTokens: number; cacheWriteTokens: number;
-  outputTokens: number; reasoningTokens: number; unpriced: number; failed: number; failedCostNanos: number;
-  longUncached: number; longUncachedInput: number; longUncachedMin: number | null; firstAt: number; lastAt: number;
+  requests: number;
+  costNanos: number;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  unpriced: number;
+  failed: number;
+  failedCostNanos: number;
+  longUncached: number;
+  longUncachedInput: number;
+  longUncachedMin: number | null;
+  firstAt: number;
+  lastAt: number;
 }
 
 interface SessionSums {
   key: [string, string, string];
-  requests: number; costNanos: number; tokens: number; firstAt: number; lastAt: number;
+  requests: number;
+  costNanos: number;
+  tokens: number;
+  firstAt: number;
+  lastAt: number;
 }
 
 /**
@@ -188,9 +204,22 @@ export class RollupBatch {
     let d = this.daily.get(dailyKey);
     if (!d) {
       d = {
-        key: [day, r.provider, model, feature, workspace, client], requests: 0, costNanos: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0,
-        outputTokens: 0, reasoningTokens: 0, unpriced: 0, failed: 0, failedCostNanos: 0, longUncached: 0, longUncachedInput: 0,
-        longUncachedMin: null, firstAt: r.startedAt, lastAt: r.startedAt,
+        key: [day, r.provider, model, feature, workspace, client],
+        requests: 0,
+        costNanos: 0,
+        inputTokens: 0,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        outputTokens: 0,
+        reasoningTokens: 0,
+        unpriced: 0,
+        failed: 0,
+        failedCostNanos: 0,
+        longUncached: 0,
+        longUncachedInput: 0,
+        longUncachedMin: null,
+        firstAt: r.startedAt,
+        lastAt: r.startedAt,
       };
       this.daily.set(dailyKey, d);
     }
@@ -219,7 +248,8 @@ export class RollupBatch {
     const workspace = r.workspace ?? '';
     const sessionKey = `${day}\0${session}\0${workspace}`;
     let s = this.sessions.get(sessionKey);
-    if (!s) this.sessions.set(sessionKey, (s = { key: [day, session, workspace], requests: 0, costNanos: 0, tokens: 0, firstAt: r.startedAt, lastAt: r.startedAt }));
+    if (!s)
+      this.sessions.set(sessionKey, (s = { key: [day, session, workspace], requests: 0, costNanos: 0, tokens: 0, firstAt: r.startedAt, lastAt: r.startedAt }));
     s.requests++;
     s.costNanos += r.costNanos;
     s.tokens += r.inputTokens + r.outputTokens;
@@ -233,8 +263,24 @@ export class RollupBatch {
       if (this.daily.size) {
         const stmt = (this.dailyUpsert ??= this.db.prepare(DAILY_UPSERT));
         for (const d of this.daily.values()) {
-          stmt.run([...d.key, d.requests, d.costNanos, d.inputTokens, d.cacheReadTokens, d.cacheWriteTokens, d.outputTokens, d.reasoningTokens,
-            d.unpriced, d.failed, d.failedCostNanos, d.longUncached, d.longUncachedInput, d.longUncachedMin, d.firstAt, d.lastAt]);
+          stmt.run([
+            ...d.key,
+            d.requests,
+            d.costNanos,
+            d.inputTokens,
+            d.cacheReadTokens,
+            d.cacheWriteTokens,
+            d.outputTokens,
+            d.reasoningTokens,
+            d.unpriced,
+            d.failed,
+            d.failedCostNanos,
+            d.longUncached,
+            d.longUncachedInput,
+            d.longUncachedMin,
+            d.firstAt,
+            d.lastAt,
+          ]);
         }
       }
       if (this.sessions.size) {

@@ -17,5 +17,8 @@ export function otlpBaseUrl(endpoint: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OtlpConfigError(`OTLP endpoint "${endpoint}" must be http or https`);
   if (url.username || url.password) throw new OtlpConfigError('OTLP endpoint must not carry credentials; put them in burnrate.export.otlp.headers');
-  return url.toString().replace(/\/+$/, '').replace(/\/v1\/(traces|metrics)$/, '');
+  return url
+    .toString()
+    .replace(/\/+$/, '')
+    .replace(/\/v1\/(traces|metrics)$/, '');
 }

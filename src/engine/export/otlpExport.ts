@@ -116,7 +116,13 @@ export class OtlpExporter {
     this.tracerProvider = new TracerProvider({ resource, idGenerator: this.idGenerator, sampler: new AlwaysOnSampler(), spanProcessors: [collector] });
     this.meterProvider = new MeterProvider({
       resource,
-      readers: [new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: metricIntervalMs, exportTimeoutMillis: Math.min(timeoutMillis, metricIntervalMs) })],
+      readers: [
+        new PeriodicExportingMetricReader({
+          exporter: metricExporter,
+          exportIntervalMillis: metricIntervalMs,
+          exportTimeoutMillis: Math.min(timeoutMillis, metricIntervalMs),
+        }),
+      ],
     });
     const meter = this.meterProvider.getMeter('burnrate', opts.serviceVersion);
     this.tokenUsage = meter.createHistogram(GenAi.tokenUsageMetric, {
@@ -129,7 +135,10 @@ export class OtlpExporter {
       description: 'GenAI operation duration',
       advice: { explicitBucketBoundaries: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92] },
     });
-    this.cost = meter.createCounter(BurnRateAttr.costMetric, { unit: 'USD', description: 'Spend on AI API calls, priced from the usage the provider reported' });
+    this.cost = meter.createCounter(BurnRateAttr.costMetric, {
+      unit: 'USD',
+      description: 'Spend on AI API calls, priced from the usage the provider reported',
+    });
     this.requests = meter.createCounter(BurnRateAttr.requestsMetric, { unit: '{request}', description: 'AI API calls made through Burn Rate' });
   }
 
@@ -222,7 +231,10 @@ export class OtlpExporter {
         this.sentCount += batch.length;
         this.exportRequests++;
         if (this.failingSince !== undefined) {
-          this.log('info', `OTLP export to ${this.opts.baseUrl} works again after ${this.failedAttempts} failed attempt(s); catching up from the local records`);
+          this.log(
+            'info',
+            `OTLP export to ${this.opts.baseUrl} works again after ${this.failedAttempts} failed attempt(s); catching up from the local records`,
+          );
         }
         this.failingSince = undefined;
         this.failedAttempts = 0;

@@ -10,11 +10,23 @@ export class AnomalyWatch {
   /** The alert for today's spend, the first time today it is an anomaly. */
   check(todayNanos: number, trailingDays: readonly number[], dayStart: number, now: number): GuardAlert | undefined {
     if (this.alertedDay === dayStart) return undefined;
-    const anomaly = spendAnomaly(todayNanos, trailingDays.reduce((a, b) => a + b, 0));
+    const anomaly = spendAnomaly(
+      todayNanos,
+      trailingDays.reduce((a, b) => a + b, 0),
+    );
     if (!anomaly) return undefined;
     this.alertedDay = dayStart;
     const { averageNanos, ratio } = anomaly;
     const message = `Spend today is ${usd(todayNanos)}, ${ratio.toFixed(1)}× the 7-day daily average of ${usd(averageNanos)}.`;
-    return { kind: 'anomaly', id: randomUUID(), at: now, todayUsd: nanosToUsd(todayNanos), averageUsd: nanosToUsd(Math.round(averageNanos)), workspace: null, session: null, message };
+    return {
+      kind: 'anomaly',
+      id: randomUUID(),
+      at: now,
+      todayUsd: nanosToUsd(todayNanos),
+      averageUsd: nanosToUsd(Math.round(averageNanos)),
+      workspace: null,
+      session: null,
+      message,
+    };
   }
 }

@@ -32,7 +32,11 @@ export class Budgets {
   /** Total spend of each of the last TRAILING_DAYS days before today, oldest first. */
   readonly trailingDays: number[];
 
-  constructor(base: GuardBaseline, private readonly policies: Policies, private readonly alertedStore: AlertedStore | undefined) {
+  constructor(
+    base: GuardBaseline,
+    private readonly policies: Policies,
+    private readonly alertedStore: AlertedStore | undefined,
+  ) {
     this.dayStart = base.dayStart;
     this.monthStart = base.monthStart;
     this.trailingDays = [...base.trailingDays];
@@ -218,13 +222,23 @@ function thresholdAlert({ scopeKey, period, policy, threshold, spent, capUsd, at
   const label = `${scopeKey ? `Workspace "${scopeKey}": ` : ''}${adjective(period)} budget`;
   let tail = '';
   if (fraction >= 1) {
-    tail = policy.budget.onExceed === 'block'
-      ? ` New calls are refused until ${until(period)}; raise ${capSetting(period)} or set burnrate.budget.onExceed to "warn" to go on.`
-      : ' Calls still go through (burnrate.budget.onExceed is "warn").';
+    tail =
+      policy.budget.onExceed === 'block'
+        ? ` New calls are refused until ${until(period)}; raise ${capSetting(period)} or set burnrate.budget.onExceed to "warn" to go on.`
+        : ' Calls still go through (burnrate.budget.onExceed is "warn").';
   }
   const message = `${label[0].toUpperCase()}${label.slice(1)}: ${usd(spent)} of ${usd(cap)} spent (${Math.floor(fraction * 100)} %).${tail}`;
   return {
-    kind: 'budget', id: randomUUID(), at, period, threshold, capUsd, spentUsd: nanosToUsd(spent),
-    onExceed: policy.budget.onExceed, workspace: scopeKey || null, session: null, message,
+    kind: 'budget',
+    id: randomUUID(),
+    at,
+    period,
+    threshold,
+    capUsd,
+    spentUsd: nanosToUsd(spent),
+    onExceed: policy.budget.onExceed,
+    workspace: scopeKey || null,
+    session: null,
+    message,
   };
 }

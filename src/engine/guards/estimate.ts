@@ -14,7 +14,14 @@ export function estimateCall(req: AdmitRequest, s: Session, withCost: boolean): 
   let nanos = 0;
   if (withCost && req.pricesProvider && req.model) {
     try {
-      nanos = priceUsage(req.pricesProvider, req.model, { inputTokens: input, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: output, reasoningTokens: 0 }).costNanos;
+      nanos = priceUsage(req.pricesProvider, req.model, {
+        inputTokens: input,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        cacheWrite1hTokens: 0,
+        outputTokens: output,
+        reasoningTokens: 0,
+      }).costNanos;
     } catch {
       nanos = 0;
     }

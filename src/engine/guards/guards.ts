@@ -11,7 +11,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { GUARD_ON_TRIP_SETTING, guardMeta, type GuardAlert, type GuardName, type OnLimit, type SessionLimits, type SessionView, type BudgetView } from '../../shared';
+import {
+  GUARD_ON_TRIP_SETTING,
+  guardMeta,
+  type GuardAlert,
+  type GuardName,
+  type OnLimit,
+  type SessionLimits,
+  type SessionView,
+  type BudgetView,
+} from '../../shared';
 import type { AlertedStore, RequestRecord } from '../database';
 import { proxyError } from '../http';
 import { emptyBaseline, type GuardBaseline } from '../queries';
@@ -234,7 +243,18 @@ export class Guards extends EventEmitter implements ProxyGuard {
     session.reservedTokens += estimate.tokens;
     session.reservedNanos += estimate.nanos;
     for (const scope of scopes) scope.reservedNanos += estimate.nanos;
-    const flight: InFlight = { session, callId: req.callId, tokens: estimate.tokens, nanos: estimate.nanos, scopes, stream: req.stream, cut: req.cut, released: false, prev: null, next: null };
+    const flight: InFlight = {
+      session,
+      callId: req.callId,
+      tokens: estimate.tokens,
+      nanos: estimate.nanos,
+      scopes,
+      stream: req.stream,
+      cut: req.cut,
+      released: false,
+      prev: null,
+      next: null,
+    };
     session.inflight.add(flight);
     session.lastAt = now;
     return flight;
@@ -245,9 +265,10 @@ export class Guards extends EventEmitter implements ProxyGuard {
     s.tripped.add(guard);
     const meta = guardMeta(guard);
     const what = checkFor(guard).describe(limit, value);
-    const howToGoOn = action === 'block'
-      ? `Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, POST /_burnrate/sessions/allow {"session":"${s.id}"}, or raise ${meta.setting}.`
-      : `Calls still go through (${GUARD_ON_TRIP_SETTING} is "warn").`;
+    const howToGoOn =
+      action === 'block'
+        ? `Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, POST /_burnrate/sessions/allow {"session":"${s.id}"}, or raise ${meta.setting}.`
+        : `Calls still go through (${GUARD_ON_TRIP_SETTING} is "warn").`;
     const message = `Session "${s.id}" ${what}. ${howToGoOn}`;
     if (action === 'block') this.stopSession(s, `${meta.label} guard: ${what}`, guard);
     this.alert({ kind: 'guard', id: randomUUID(), at: this.now(), guard, limit, value, action, session: s.id, workspace: s.workspace, message });

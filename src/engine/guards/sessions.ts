@@ -97,9 +97,26 @@ export class Sessions {
   add(id: string, explicit: boolean, workspace: string | null, at: number): Session {
     if (this.byId.size >= MAX_SESSIONS) this.forgetIdle();
     const s: Session = {
-      id, explicit, workspace, startedAt: at, lastAt: at, requests: 0, tokens: 0, outputTokens: 0, nanos: 0,
-      reservedTokens: 0, reservedNanos: 0, inflight: new InFlightList(), recent: [], repeats: new Map(), failures: [],
-      stopped: null, cutCalls: new Set(), tripped: new Set(), raised: NOT_RAISED, blockedCalls: 0,
+      id,
+      explicit,
+      workspace,
+      startedAt: at,
+      lastAt: at,
+      requests: 0,
+      tokens: 0,
+      outputTokens: 0,
+      nanos: 0,
+      reservedTokens: 0,
+      reservedNanos: 0,
+      inflight: new InFlightList(),
+      recent: [],
+      repeats: new Map(),
+      failures: [],
+      stopped: null,
+      cutCalls: new Set(),
+      tripped: new Set(),
+      raised: NOT_RAISED,
+      blockedCalls: 0,
     };
     this.byId.set(id, s);
     return s;

@@ -55,7 +55,12 @@ export function websocketErrorEvent(e: ProxyErrorResponse, eventId?: string): st
 /** A WebSocket close reason is at most 123 bytes: the message, cut to fit. */
 export function closeReason(message: string): string {
   if (Buffer.byteLength(message) <= 123) return message;
-  return Buffer.from(message).subarray(0, 120).toString('utf8').replace(/\uFFFD+$/, '') + '…';
+  return (
+    Buffer.from(message)
+      .subarray(0, 120)
+      .toString('utf8')
+      .replace(/\uFFFD+$/, '') + '…'
+  );
 }
 
 function anthropicType(status: number): string {

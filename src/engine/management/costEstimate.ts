@@ -20,7 +20,12 @@ export function estimateCost(q: URLSearchParams, pricesProviders: string[]): Cos
   const resolved = resolveModel(model, pricesProviders);
   if (!resolved) return `no price known for model "${model}"`;
   const quote = priceUsage(resolved.pricesProvider, resolved.model, {
-    inputTokens: input as number, cacheReadTokens: cached as number, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: output as number, reasoningTokens: 0,
+    inputTokens: input as number,
+    cacheReadTokens: cached as number,
+    cacheWriteTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: output as number,
+    reasoningTokens: 0,
   });
   return {
     provider: resolved.pricesProvider,

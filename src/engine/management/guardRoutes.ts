@@ -87,7 +87,8 @@ function applyLiveSettings(guards: Guards, b: BodyFields): RouteAnswer {
 }
 
 function liveSettings(value: unknown, where: string): Partial<BurnRateSettings> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SettingsError(`${where}: settings must be an object of burnrate.budget.* / burnrate.guard.* keys`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new SettingsError(`${where}: settings must be an object of burnrate.budget.* / burnrate.guard.* keys`);
   for (const key of Object.keys(value)) {
     if (!LIVE_KEY.test(key)) throw new SettingsError(`${where}: "${key}" cannot be changed here (only burnrate.budget.* and burnrate.guard.*)`);
   }

@@ -1,6 +1,15 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
-import { MANAGEMENT_PREFIX, ManagementRoutes, ManagementRoutes as R, routeKey, type AlertAudience, type EngineHealth, type ManagementRouteName, type Budget } from '../../shared';
+import {
+  MANAGEMENT_PREFIX,
+  ManagementRoutes,
+  ManagementRoutes as R,
+  routeKey,
+  type AlertAudience,
+  type EngineHealth,
+  type ManagementRouteName,
+  type Budget,
+} from '../../shared';
 import { csvHeader, csvLine, jsonLine } from '../export';
 import { estimateCost } from './costEstimate';
 import { bodyFields, GUARD_ROUTE_ANSWERS, type BodyFields, type RouteAnswer } from './guardRoutes';
@@ -168,7 +177,8 @@ export class ManagementApi {
     const filter = readFilter(url);
     if (typeof filter === 'string') return badRequest(res, filter);
     if (filter.since === undefined || filter.until === undefined) return badRequest(res, 'since and until (epoch milliseconds) are required');
-    if (filter.until - filter.since > MAX_DASHBOARD_DAYS * 86_400_000 || filter.until <= filter.since) return badRequest(res, `until must be after since, at most ${MAX_DASHBOARD_DAYS} days later`);
+    if (filter.until - filter.since > MAX_DASHBOARD_DAYS * 86_400_000 || filter.until <= filter.since)
+      return badRequest(res, `until must be after since, at most ${MAX_DASHBOARD_DAYS} days later`);
     // Records still queued for the next batch insert count too; the figures come from the store's worker.
     const { recorder } = this.opts;
     const range = { since: filter.since, until: filter.until, workspace: filter.workspace };
@@ -259,10 +269,13 @@ export class ManagementApi {
   private scheduleMidnight(): void {
     // "Today" restarts at local midnight even when no request arrives to say so.
     const delay = Math.min(this.tracker.nextRollOver() - Date.now() + 1_000, 2 ** 31 - 1);
-    this.midnightTimer = setTimeout(() => {
-      this.push();
-      this.scheduleMidnight();
-    }, Math.max(delay, 1_000));
+    this.midnightTimer = setTimeout(
+      () => {
+        this.push();
+        this.scheduleMidnight();
+      },
+      Math.max(delay, 1_000),
+    );
     this.midnightTimer.unref();
   }
 

@@ -27,11 +27,15 @@ export function probe(port: number, timeoutMs = 1_500): Promise<Probe> {
       res.on('end', () => {
         try {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<EngineHealth>;
-          if (res.statusCode === 200 && body.service === 'burnrate' && typeof body.instance === 'string') return resolve({ kind: 'burnrate', health: body as EngineHealth });
+          if (res.statusCode === 200 && body.service === 'burnrate' && typeof body.instance === 'string')
+            return resolve({ kind: 'burnrate', health: body as EngineHealth });
         } catch {
           /* not JSON: not us */
         }
-        resolve({ kind: 'foreign', detail: `it answered HTTP ${res.statusCode}${res.headers.server ? ` from "${String(res.headers.server).slice(0, 40)}"` : ''}` });
+        resolve({
+          kind: 'foreign',
+          detail: `it answered HTTP ${res.statusCode}${res.headers.server ? ` from "${String(res.headers.server).slice(0, 40)}"` : ''}`,
+        });
       });
       res.on('error', () => resolve({ kind: 'foreign', detail: 'it dropped the connection' }));
     });

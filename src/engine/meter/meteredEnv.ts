@@ -144,6 +144,8 @@ export function meteredEnvRecord(plan: MeteredEnvPlan): Record<string, string> {
 /** A short, readable, unique-enough session id: "term-0612-3f9a" for a metered terminal, "run-…" for `burnrate run`. */
 export function newSessionId(now = new Date(), random = Math.random, prefix = 'term'): string {
   const hhmm = `${String(now.getHours()).padStart(2, '0')}${String(now.getMinutes()).padStart(2, '0')}`;
-  const rand = Math.floor(random() * 0x10000).toString(16).padStart(4, '0');
+  const rand = Math.floor(random() * 0x10000)
+    .toString(16)
+    .padStart(4, '0');
   return `${prefix}-${hhmm}-${rand}`;
 }

@@ -27,7 +27,6 @@ export function adapterFor(protocol: string, options: { injectStreamUsage?: bool
   return protocolAdapters[protocol];
 }
 
-
 /** The metered WebSocket transport at this path (Responses WebSocket mode, Realtime), if any. */
 export function socketProtocolFor(protocol: string, path: string): SocketProtocol | undefined {
   if (protocol !== 'openai') return undefined;

@@ -156,7 +156,9 @@ function recognise(req: ProxiedRequest): EndpointCall | undefined {
   const createResponseParser = (status: number, contentType: string): ResponseParser => {
     const report = newReport(requestModel);
     if (endpoint === 'count_tokens') return new JsonResponseParser(status, report, onCountBody);
-    return readAsEventStream(status, contentType, stream) ? new SseResponseParser(report, streamHandler()) : new JsonResponseParser(status, report, onMessageBody);
+    return readAsEventStream(status, contentType, stream)
+      ? new SseResponseParser(report, streamHandler())
+      : new JsonResponseParser(status, report, onMessageBody);
   };
 
   const call: EndpointCall = { endpoint, stream, free: endpoint === 'count_tokens', createResponseParser };

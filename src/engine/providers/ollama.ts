@@ -153,9 +153,7 @@ function recogniseNative(req: ProxiedRequest): EndpointCall | undefined {
     if (endpoint === 'ollama.embed') return new JsonResponseParser(status, report, onEmbedBody);
     const type = contentType.toLowerCase();
     const ndjson = status < 400 && (type.includes('ndjson') || (stream && !type.includes('json')));
-    return ndjson
-      ? new JsonTextStreamParser(report, new NdjsonSplitter(), onStreamLine)
-      : new JsonResponseParser(status, report, onBody);
+    return ndjson ? new JsonTextStreamParser(report, new NdjsonSplitter(), onStreamLine) : new JsonResponseParser(status, report, onBody);
   };
 
   const call: EndpointCall = { endpoint, stream, free: false, createResponseParser };

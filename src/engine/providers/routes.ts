@@ -65,7 +65,13 @@ export class RouteTable {
 
   /** Catalogue provider ids, in table order, for price lookups by bare model name. */
   pricesProviders(): string[] {
-    return [...new Set(this.all().map((r) => r.pricesProvider).filter((p): p is string => !!p))];
+    return [
+      ...new Set(
+        this.all()
+          .map((r) => r.pricesProvider)
+          .filter((p): p is string => !!p),
+      ),
+    ];
   }
 }
 
@@ -77,7 +83,8 @@ function splitBaseUrl(baseUrl: string): { origin: string; basePath: string } {
     throw new RouteTableError(`upstream base URL "${baseUrl}" is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RouteTableError(`upstream base URL "${baseUrl}" must be http or https`);
-  if (url.search || url.hash || url.username || url.password) throw new RouteTableError(`upstream base URL "${baseUrl}" must not carry a query, fragment or credentials`);
+  if (url.search || url.hash || url.username || url.password)
+    throw new RouteTableError(`upstream base URL "${baseUrl}" must not carry a query, fragment or credentials`);
   return { origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
 }
 

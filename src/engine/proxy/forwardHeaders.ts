@@ -3,9 +3,23 @@ import { isTagHeader } from '../attribution';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and headers the proxy sets itself. */
 const REQUEST_HEADERS_NOT_FORWARDED = new Set([
-  'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer',
-  'transfer-encoding', 'upgrade', 'expect', 'content-length', 'forwarded', 'x-forwarded-for',
-  'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'via',
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'content-length',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-real-ip',
+  'via',
 ]);
 
 /**

@@ -17,7 +17,6 @@ const EAGER_VALUE_BYTES = 256;
  */
 const WHOLE_PARSE_BYTES = 16 * 1024;
 
-
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 }

@@ -130,7 +130,11 @@ export class ProxyServer {
     const t0 = performance.now();
     const body = await readBody(req, this.maxBodyBytes);
     if (body === 'too-large') {
-      sendError(res, proxyError(route.protocol, 413, 'request_too_large', `request body exceeds the proxy's ${Math.round(this.maxBodyBytes / 1048576)} MiB limit`), true);
+      sendError(
+        res,
+        proxyError(route.protocol, 413, 'request_too_large', `request body exceeds the proxy's ${Math.round(this.maxBodyBytes / 1048576)} MiB limit`),
+        true,
+      );
       return undefined;
     }
     if (body === 'aborted') return undefined;
@@ -185,8 +189,18 @@ export class ProxyServer {
     const { route } = match;
     const { exchange, endpoint } = call;
     const admission = guard.admit({
-      callId: exchange.id, protocol: route.protocol, providerId: route.id, pricesProvider: route.pricesProvider, model: endpoint?.requestModel,
-      stream: endpoint?.stream ?? false, path: match.upstreamPath, body: call.body, json: call.json, tags: exchange.tags, keyFingerprint: exchange.keyFingerprint, userAgent: req.headers['user-agent'],
+      callId: exchange.id,
+      protocol: route.protocol,
+      providerId: route.id,
+      pricesProvider: route.pricesProvider,
+      model: endpoint?.requestModel,
+      stream: endpoint?.stream ?? false,
+      path: match.upstreamPath,
+      body: call.body,
+      json: call.json,
+      tags: exchange.tags,
+      keyFingerprint: exchange.keyFingerprint,
+      userAgent: req.headers['user-agent'],
       cut: (reason) => {
         link.cutNote = reason;
         link.gone = true;
@@ -203,7 +217,14 @@ export class ProxyServer {
   }
 
   /** Sends the call upstream; undefined when no response came (recorded, and answered as it happened). */
-  private async forward(req: http.IncomingMessage, res: http.ServerResponse, url: URL, match: ProviderMatch, call: ReadCall, link: ClientLink): Promise<Dispatcher.ResponseData | undefined> {
+  private async forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    match: ProviderMatch,
+    call: ReadCall,
+    link: ClientLink,
+  ): Promise<Dispatcher.ResponseData | undefined> {
     const { route } = match;
     const { exchange, body, endpoint } = call;
     try {
@@ -234,7 +255,14 @@ export class ProxyServer {
   }
 
   /** Streams the response to the client while the adapter reads its usage, then records it. */
-  private async relay(res: http.ServerResponse, match: ProviderMatch, exchange: Exchange, endpoint: EndpointCall | undefined, upstream: Dispatcher.ResponseData, link: ClientLink): Promise<void> {
+  private async relay(
+    res: http.ServerResponse,
+    match: ProviderMatch,
+    exchange: Exchange,
+    endpoint: EndpointCall | undefined,
+    upstream: Dispatcher.ResponseData,
+    link: ClientLink,
+  ): Promise<void> {
     const { route } = match;
     exchange.status = upstream.statusCode;
     const contentType = headerValue(upstream.headers['content-type']) ?? '';
@@ -252,9 +280,14 @@ export class ProxyServer {
     if (headers['content-length'] !== undefined) pipe.holdLastByte = true;
     res.writeHead(upstream.statusCode, headers);
 
-    const relayed = await relayBody(upstream.body, pipe, () => link.gone, () => {
-      if (exchange.ttftMs === null) exchange.ttftMs = Math.round(performance.now() - exchange.t0);
-    });
+    const relayed = await relayBody(
+      upstream.body,
+      pipe,
+      () => link.gone,
+      () => {
+        if (exchange.ttftMs === null) exchange.ttftMs = Math.round(performance.now() - exchange.t0);
+      },
+    );
     const streamError = relayed && !link.gone ? `upstream stream failed: ${relayed.message}` : undefined;
     const report = await pipe.end();
     if (link.gone) {

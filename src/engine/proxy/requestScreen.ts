@@ -22,7 +22,8 @@ export function screenRequest(req: http.IncomingMessage, port: number): ProxyErr
   if (hostCount !== 1 || (host !== `${LOOPBACK_HOST}:${port}` && host !== `localhost:${port}`)) {
     return proxyError(undefined, 421, 'bad_host', `Host must be ${LOOPBACK_HOST}:${port}`);
   }
-  if (req.headers.origin !== undefined && !isOwnPage(req, port)) return proxyError(undefined, 403, 'origin_refused', 'requests from web pages (with an Origin header) are refused');
+  if (req.headers.origin !== undefined && !isOwnPage(req, port))
+    return proxyError(undefined, 403, 'origin_refused', 'requests from web pages (with an Origin header) are refused');
   if (/(^|\/)\.\.?(\/|$)/.test(req.url.split('?')[0])) return proxyError(undefined, 400, 'bad_path', 'dot segments are not allowed in the path');
   return undefined;
 }
@@ -65,7 +66,10 @@ export function matchProviderRoute(pathname: string, headers: http.IncomingHttpH
   if (!route) {
     if (rest === '/' || rest === '') return { kind: 'index' };
     const known = routes.ids().join(', ');
-    return { kind: 'refused', error: proxyError(undefined, 404, 'unknown_provider', `unknown provider "${providerId}". Routes are /<provider>/<path> with provider one of: ${known}`) };
+    return {
+      kind: 'refused',
+      error: proxyError(undefined, 404, 'unknown_provider', `unknown provider "${providerId}". Routes are /<provider>/<path> with provider one of: ${known}`),
+    };
   }
   Object.assign(tags, headerTags(headers));
   // The session: a tag, else the agent's own conversation id, else the metered terminal or run.

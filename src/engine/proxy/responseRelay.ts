@@ -185,7 +185,10 @@ export function relayBody(body: Readable, pipe: BodyPipe, clientGone: () => bool
 }
 
 /** `decoded`: the body goes out decompressed; `resized`: the body may differ in length from upstream's. */
-export function responseHeaders(headers: Record<string, string | string[] | undefined>, body: { decoded: boolean; resized: boolean }): http.OutgoingHttpHeaders {
+export function responseHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  body: { decoded: boolean; resized: boolean },
+): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const name in headers) {
     const value = headers[name];

@@ -4,17 +4,28 @@
  * Database in, plain JSON-able data out; no other state, so it can run wherever the database lives.
  */
 import type { Database } from 'sql.js';
-import { type Budget, type DashboardData, type DashboardFilter, type DashboardTiles, type RequestRow, type SessionRow, addLocalDays, localDay, localDayStart, localMonthStart, ANOMALY_TRAILING_DAYS, spendAnomaly } from '../../shared';
+import {
+  type Budget,
+  type DashboardData,
+  type DashboardFilter,
+  type DashboardTiles,
+  type RequestRow,
+  type SessionRow,
+  addLocalDays,
+  localDay,
+  localDayStart,
+  localMonthStart,
+  ANOMALY_TRAILING_DAYS,
+  spendAnomaly,
+} from '../../shared';
 import { nanosToUsd, type CostStatus } from '../pricing';
 import { leakHintsOf } from './leakHints';
 import { UNTAGGED } from './queries';
 import { breakdowns, cacheSavingsNanos, groupRollupRows, key, sum, type Group } from './rollupGroups';
 
-
 export const TOP_SESSIONS = 5;
 export const TOP_REQUESTS = 10;
 export const RECENT_REQUESTS = 20;
-
 
 /** The local days from `since` to `until` (exclusive), in order. */
 export function daysOf(since: number, until: number): string[] {
@@ -23,8 +34,6 @@ export function daysOf(since: number, until: number): string[] {
   return days;
 }
 
-
-
 export class DashboardQuery {
   constructor(private readonly db: Database) {}
 
@@ -32,12 +41,15 @@ export class DashboardQuery {
   data(filter: DashboardFilter, budget: Budget = { dailyUsd: 0, monthlyUsd: 0 }, now = Date.now()): DashboardData {
     const range = rangeOf(filter);
     // One pass over the range's rollup rows feeds most figures (see groupRollupRows).
-    const { groups, stacks, perDay } = groupRollupRows(this.rows(
-      `SELECT day, provider, model, feature, SUM(requests), SUM(cost_nanos), SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
+    const { groups, stacks, perDay } = groupRollupRows(
+      this.rows(
+        `SELECT day, provider, model, feature, SUM(requests), SUM(cost_nanos), SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
         SUM(output_tokens), SUM(unpriced_requests), SUM(failed_requests), SUM(failed_cost_nanos), SUM(long_uncached_requests), MIN(long_uncached_min_input)
        FROM daily_rollup ${range.where} GROUP BY day, provider, model, feature`,
-      range.params,
-    ), range.days);
+        range.params,
+      ),
+      range.days,
+    );
     const totalNanos = sum(groups, (g) => g.nanos);
     const totalRequests = sum(groups, (g) => g.requests);
     const periods = this.periodSpend(range, now);
@@ -54,14 +66,20 @@ export class DashboardQuery {
       byFeature,
       topSessions: this.topSessions(range),
       ...this.requestLists(filter, range, totalRequests),
-      budget: { ...budget, todayUsd: nanosToUsd(periods.all(periods.today, periods.today)), monthUsd: nanosToUsd(periods.all(periods.monthStart, periods.today)) },
+      budget: {
+        ...budget,
+        todayUsd: nanosToUsd(periods.all(periods.today, periods.today)),
+        monthUsd: nanosToUsd(periods.all(periods.monthStart, periods.today)),
+      },
       anomaly: anomalyOf(periods),
       leaks: leakHintsOf(groups, totalRequests, perDay),
     };
   }
 
   private tiles(range: Range, groups: Group[], periods: PeriodSpend): DashboardTiles {
-    const [sessions, sessionNanos] = (this.rows(`SELECT COUNT(DISTINCT session), COALESCE(SUM(cost_nanos), 0) FROM session_rollup ${range.where}`, range.params)[0] ?? [0, 0]).map(n);
+    const [sessions, sessionNanos] = (
+      this.rows(`SELECT COUNT(DISTINCT session), COALESCE(SUM(cost_nanos), 0) FROM session_rollup ${range.where}`, range.params)[0] ?? [0, 0]
+    ).map(n);
     const totalNanos = sum(groups, (g) => g.nanos);
     const totalRequests = sum(groups, (g) => g.requests);
     return {
@@ -98,12 +116,22 @@ export class DashboardQuery {
       return (from: string, to: string) => [...m.entries()].reduce((acc, [d, x]) => (d >= from && d <= to ? acc + x : acc), 0);
     };
     const shown = spendByDay(true);
-    return { today, weekStart, monthStart, trailingStart, yesterday: localDay(addLocalDays(now, -1)), shown, all: range.workspace === null ? shown : spendByDay(false) };
+    return {
+      today,
+      weekStart,
+      monthStart,
+      trailingStart,
+      yesterday: localDay(addLocalDays(now, -1)),
+      shown,
+      all: range.workspace === null ? shown : spendByDay(false),
+    };
   }
 
   private byClient(range: Range, totalNanos: number): DashboardData['byClient'] {
-    return this.rows(`SELECT client, SUM(cost_nanos) AS c, SUM(requests) AS q FROM daily_rollup ${range.where} GROUP BY client ORDER BY c DESC, q DESC, client`, range.params)
-      .map((v) => ({ key: key(v[0]), costUsd: nanosToUsd(n(v[1])), requests: n(v[2]), share: totalNanos ? n(v[1]) / totalNanos : 0 }));
+    return this.rows(
+      `SELECT client, SUM(cost_nanos) AS c, SUM(requests) AS q FROM daily_rollup ${range.where} GROUP BY client ORDER BY c DESC, q DESC, client`,
+      range.params,
+    ).map((v) => ({ key: key(v[0]), costUsd: nanosToUsd(n(v[1])), requests: n(v[2]), share: totalNanos ? n(v[1]) / totalNanos : 0 }));
   }
 
   private topSessions(range: Range): SessionRow[] {
@@ -111,7 +139,15 @@ export class DashboardQuery {
       `SELECT session, MIN(first_at), MAX(last_at), SUM(requests), SUM(tokens), SUM(cost_nanos) AS c
        FROM session_rollup ${range.where} GROUP BY session ORDER BY c DESC, SUM(requests) DESC, session LIMIT ${TOP_SESSIONS}`,
       range.params,
-    ).map((v) => ({ session: String(v[0]), firstAt: n(v[1]), lastAt: n(v[2]), durationMs: n(v[2]) - n(v[1]), requests: n(v[3]), tokens: n(v[4]), costUsd: nanosToUsd(n(v[5])) }));
+    ).map((v) => ({
+      session: String(v[0]),
+      firstAt: n(v[1]),
+      lastAt: n(v[2]),
+      durationMs: n(v[2]) - n(v[1]),
+      requests: n(v[3]),
+      tokens: n(v[4]),
+      costUsd: nanosToUsd(n(v[5])),
+    }));
   }
 
   /** The range's most expensive requests and its latest ones, by indexed look-ups into `requests`. */
@@ -125,7 +161,9 @@ export class DashboardQuery {
     // the whole table for a range with no records).
     const viaIndex = totalRequests >= 50_000 ? 'requests_cost' : range.workspace !== null ? 'requests_workspace' : 'requests_started_at';
     return {
-      topRequests: totalRequests ? this.requestRows(`INDEXED BY ${viaIndex} ${reqWhere} ORDER BY cost_nanos DESC, started_at DESC LIMIT ${TOP_REQUESTS}`, reqParams) : [],
+      topRequests: totalRequests
+        ? this.requestRows(`INDEXED BY ${viaIndex} ${reqWhere} ORDER BY cost_nanos DESC, started_at DESC LIMIT ${TOP_REQUESTS}`, reqParams)
+        : [],
       recent: this.requestRows(`${reqWhere} ORDER BY started_at DESC, id DESC LIMIT ${RECENT_REQUESTS}`, reqParams),
     };
   }
@@ -135,8 +173,20 @@ export class DashboardQuery {
       `SELECT id, started_at, provider, model, feature, session, workspace, status, input_tokens, output_tokens, cost_nanos, cost_status, latency_ms, client FROM requests ${tail}`,
       params,
     ).map((v) => ({
-      id: String(v[0]), startedAt: n(v[1]), provider: String(v[2]), model: str(v[3]), feature: str(v[4]), session: str(v[5]), workspace: str(v[6]),
-      status: n(v[7]), inputTokens: n(v[8]), outputTokens: n(v[9]), costUsd: nanosToUsd(n(v[10])), costStatus: v[11] as CostStatus, latencyMs: n(v[12]), client: str(v[13]),
+      id: String(v[0]),
+      startedAt: n(v[1]),
+      provider: String(v[2]),
+      model: str(v[3]),
+      feature: str(v[4]),
+      session: str(v[5]),
+      workspace: str(v[6]),
+      status: n(v[7]),
+      inputTokens: n(v[8]),
+      outputTokens: n(v[9]),
+      costUsd: nanosToUsd(n(v[10])),
+      costStatus: v[11] as CostStatus,
+      latencyMs: n(v[12]),
+      client: str(v[13]),
     }));
   }
 
@@ -144,7 +194,6 @@ export class DashboardQuery {
     return this.db.exec(sql, params as Array<string | number>)[0]?.values ?? [];
   }
 }
-
 
 /** The filter's days and its workspace condition, for queries on daily_rollup / session_rollup. */
 interface Range {
@@ -203,4 +252,3 @@ function n(v: unknown): number {
 function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
 }
-

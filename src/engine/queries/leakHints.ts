@@ -61,11 +61,14 @@ function uncachedPromptsHint(g: Group, rates: PriceRow): LeakHint | undefined {
   if (g.longUncached < LEAK_RULES.uncachedMinRepeats || !g.longUncachedMin || rates.cachedInputPerMTok === undefined || !rates.inputPerMTok) return undefined;
   const prefix = g.longUncachedMin;
   const saved = (g.longUncached - 1) * tokensToNanos(prefix, rates.inputPerMTok - rates.cachedInputPerMTok);
-  const writeSurcharge = rates.cacheWritePerMTok && rates.cacheWritePerMTok > rates.inputPerMTok ? tokensToNanos(prefix, rates.cacheWritePerMTok - rates.inputPerMTok) : 0;
+  const writeSurcharge =
+    rates.cacheWritePerMTok && rates.cacheWritePerMTok > rates.inputPerMTok ? tokensToNanos(prefix, rates.cacheWritePerMTok - rates.inputPerMTok) : 0;
   const nanos = saved - writeSurcharge;
   if (!(nanos > 0)) return undefined;
   return {
-    kind: 'uncached-prompts', feature: key(g.feature), model: g.model,
+    kind: 'uncached-prompts',
+    feature: key(g.feature),
+    model: g.model,
     title: `Caching would save ${money(nanos)} on ${key(g.feature)}`,
     detail: `${g.longUncached} prompts of ${prefix.toLocaleString('en-US')}+ tokens to ${g.model} read nothing from the cache; caching a ${prefix.toLocaleString('en-US')}-token prefix would bill the repeats at $${rates.cachedInputPerMTok}/M instead of $${rates.inputPerMTok}/M.`,
     usd: usd(nanos),
@@ -78,11 +81,16 @@ function cheaperModelHint(g: Group, rates: PriceRow): LeakHint | undefined {
   if (!cheaper || g.requests < LEAK_RULES.minRequests || g.output / g.requests >= LEAK_RULES.shortOutputTokens || g.unpriced !== 0) return undefined;
   const alt = ratesOf(g.provider, cheaper);
   if (alt?.inputPerMTok === undefined || alt.outputPerMTok === undefined) return undefined;
-  const altNanos = tokensToNanos(g.input - g.cacheRead, alt.inputPerMTok) + tokensToNanos(g.cacheRead, alt.cachedInputPerMTok ?? alt.inputPerMTok) + tokensToNanos(g.output, alt.outputPerMTok);
+  const altNanos =
+    tokensToNanos(g.input - g.cacheRead, alt.inputPerMTok) +
+    tokensToNanos(g.cacheRead, alt.cachedInputPerMTok ?? alt.inputPerMTok) +
+    tokensToNanos(g.output, alt.outputPerMTok);
   const nanos = g.nanos - altNanos;
   if (!(nanos > 0)) return undefined;
   return {
-    kind: 'cheaper-model', feature: key(g.feature), model: g.model,
+    kind: 'cheaper-model',
+    feature: key(g.feature),
+    model: g.model,
     title: `${cheaper} would save ${money(nanos)} on ${key(g.feature)}`,
     detail: `${g.requests} requests to ${g.model} averaged ${Math.round(g.output / g.requests)} output tokens and cost ${money(g.nanos)}; the same tokens on ${cheaper} cost ${money(altNanos)} at list price.`,
     usd: usd(nanos),
@@ -103,7 +111,8 @@ function* outputHeavyHints(groups: Group[]): Generator<LeakHint> {
   for (const [feature, f] of features) {
     if (f.requests < LEAK_RULES.minRequests || f.nanos <= 0 || f.outputNanos < LEAK_RULES.outputHeavyShare * f.nanos) continue;
     yield {
-      kind: 'output-heavy', feature: key(feature),
+      kind: 'output-heavy',
+      feature: key(feature),
       title: `Output costs ${money(f.outputNanos)} of ${money(f.nanos)} on ${key(feature)}`,
       detail: `${Math.round((100 * f.outputNanos) / f.nanos)}% of this feature's spend is output (${Math.round(f.output / f.requests)} tokens per request); a lower max_tokens or a request for terser answers cuts it.`,
       usd: usd(f.outputNanos),
@@ -126,7 +135,9 @@ function* contextGrowthHints(perDay: PromptSizesByDay): Generator<LeakHint> {
     const nanos = tokensToNanos(extraTokens, ratesOf(provider, model)?.inputPerMTok);
     if (nanos <= 0) continue;
     yield {
-      kind: 'context-growth', feature: key(feature), model,
+      kind: 'context-growth',
+      feature: key(feature),
+      model,
       title: `Prompts on ${key(feature)} grew ${(lastAvg / firstAvg).toFixed(1)}x: ${money(nanos)} extra on ${last.day}`,
       detail: `Average prompt to ${model} went from ${Math.round(firstAvg).toLocaleString('en-US')} tokens (${first.day}) to ${Math.round(lastAvg).toLocaleString('en-US')} (${last.day}); at the first day's size the ${last.requests} requests of ${last.day} would have cost ${money(nanos)} less.`,
       usd: usd(nanos),
@@ -151,9 +162,11 @@ function failuresHint(groups: Group[], totalRequests: number): LeakHint | undefi
 function topHints(hints: LeakHint[]): LeakHint[] {
   hints.sort((a, b) => b.usd - a.usd || a.title.localeCompare(b.title));
   const perKind = new Map<string, number>();
-  return hints.filter((h) => {
-    const n = (perKind.get(h.kind) ?? 0) + 1;
-    perKind.set(h.kind, n);
-    return n <= LEAK_RULES.perKind;
-  }).slice(0, LEAK_RULES.shown);
+  return hints
+    .filter((h) => {
+      const n = (perKind.get(h.kind) ?? 0) + 1;
+      perKind.set(h.kind, n);
+      return n <= LEAK_RULES.perKind;
+    })
+    .slice(0, LEAK_RULES.shown);
 }

@@ -132,7 +132,6 @@ function coversWholeDays(opts: { since?: number; until?: number }): boolean {
   return (opts.since === undefined || opts.since === 0 || midnight(opts.since)) && (opts.until === undefined || midnight(opts.until));
 }
 
-
 function timeRange(since?: number, until?: number, workspace?: string): { where: string; params: Array<number | string> } {
   const clauses: string[] = [];
   const params: Array<number | string> = [];

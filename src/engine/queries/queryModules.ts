@@ -24,5 +24,8 @@ export type QueryModule<N extends QueryModuleName> = ReturnType<QueryModules[N]>
 /** The callable methods of a query module. */
 export type QueryMethodName<N extends QueryModuleName> = {
   [K in keyof QueryModule<N>]: QueryModule<N>[K] extends (...args: never[]) => unknown ? K : never;
-}[keyof QueryModule<N>] & string;
-export type QueryMethod<N extends QueryModuleName, M extends QueryMethodName<N>> = QueryModule<N>[M] extends (...args: infer A) => infer R ? (...args: A) => R : never;
+}[keyof QueryModule<N>] &
+  string;
+export type QueryMethod<N extends QueryModuleName, M extends QueryMethodName<N>> = QueryModule<N>[M] extends (...args: infer A) => infer R
+  ? (...args: A) => R
+  : never;

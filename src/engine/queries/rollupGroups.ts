@@ -65,7 +65,26 @@ export function groupRollupRows(rows: unknown[][], days: string[]): { groups: Gr
     const [day, provider, model, feature] = [String(v[0]), String(v[1]), String(v[2]), String(v[3])];
     const k = `${provider}\u0000${model}\u0000${feature}`;
     let g = byGroup.get(k);
-    if (!g) byGroup.set(k, (g = { provider, model, feature, requests: 0, nanos: 0, input: 0, cacheRead: 0, cacheWrite: 0, output: 0, unpriced: 0, failed: 0, failedNanos: 0, longUncached: 0, longUncachedMin: null }));
+    if (!g)
+      byGroup.set(
+        k,
+        (g = {
+          provider,
+          model,
+          feature,
+          requests: 0,
+          nanos: 0,
+          input: 0,
+          cacheRead: 0,
+          cacheWrite: 0,
+          output: 0,
+          unpriced: 0,
+          failed: 0,
+          failedNanos: 0,
+          longUncached: 0,
+          longUncachedMin: null,
+        }),
+      );
     g.requests += n(v[4]);
     g.nanos += n(v[5]);
     g.input += n(v[6]);
@@ -108,11 +127,23 @@ export function breakdowns(groups: Group[], totalNanos: number) {
     return [...m.entries()].sort(([ka, a], [kb, b]) => b.nanos - a.nanos || b.requests - a.requests || ka.localeCompare(kb));
   };
   return {
-    byModel: rollUp((g) => `${g.provider}\u0000${g.model}`).map(([k, a]) => ({ key: key(k.split('\u0000')[1]), provider: a.provider, costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos), unpricedRequests: a.unpriced })),
+    byModel: rollUp((g) => `${g.provider}\u0000${g.model}`).map(([k, a]) => ({
+      key: key(k.split('\u0000')[1]),
+      provider: a.provider,
+      costUsd: nanosToUsd(a.nanos),
+      requests: a.requests,
+      share: share(a.nanos),
+      unpricedRequests: a.unpriced,
+    })),
     byProvider: rollUp((g) => g.provider).map(([k, a]) => ({ key: k, costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos) })),
     byFeature: rollUp((g) => g.feature).map(([k, a]) => ({
-      key: key(k), costUsd: nanosToUsd(a.nanos), requests: a.requests, share: share(a.nanos),
-      costPerRequestUsd: a.requests ? nanosToUsd(a.nanos / a.requests) : 0, inputTokens: a.input, outputTokens: a.output,
+      key: key(k),
+      costUsd: nanosToUsd(a.nanos),
+      requests: a.requests,
+      share: share(a.nanos),
+      costPerRequestUsd: a.requests ? nanosToUsd(a.nanos / a.requests) : 0,
+      inputTokens: a.input,
+      outputTokens: a.output,
     })),
   };
 }

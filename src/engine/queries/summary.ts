@@ -45,7 +45,16 @@ export interface Acc {
   unpricedRequests: number;
 }
 
-const emptyAcc = (): Acc => ({ nanos: 0, requests: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0, unpricedRequests: 0 });
+const emptyAcc = (): Acc => ({
+  nanos: 0,
+  requests: 0,
+  inputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  outputTokens: 0,
+  reasoningTokens: 0,
+  unpricedRequests: 0,
+});
 
 function addRecord(acc: Acc, r: RequestRecord): void {
   acc.nanos += r.costNanos;
@@ -73,7 +82,16 @@ function toTotals(a: Acc): Totals {
 
 function accFrom(values: unknown[]): Acc {
   const n = values.map((v) => Number(v ?? 0));
-  return { nanos: n[0], requests: n[1], inputTokens: n[2], cacheReadTokens: n[3], cacheWriteTokens: n[4], outputTokens: n[5], reasoningTokens: n[6], unpricedRequests: n[7] };
+  return {
+    nanos: n[0],
+    requests: n[1],
+    inputTokens: n[2],
+    cacheReadTokens: n[3],
+    cacheWriteTokens: n[4],
+    outputTokens: n[5],
+    reasoningTokens: n[6],
+    unpricedRequests: n[7],
+  };
 }
 
 /** The period totals read from the database: what a SummaryTracker starts from. Plain data (crosses threads). */
@@ -101,7 +119,10 @@ export class SummaryQuery {
     const totalsSince = (since: number) => accFrom(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests WHERE started_at >= ?`, [since])[0].values[0]);
     const grouped = (column: string, extra = '') => {
       const rows = this.db.exec(`SELECT ${column}, MAX(started_at), ${TOTALS_SQL} FROM requests WHERE started_at >= ? ${extra} GROUP BY ${column}`, [day])[0];
-      return (rows?.values ?? []).map(([key, lastAt, ...rest]): [string, Acc & { lastAt: number }] => [key === null || key === '' ? UNTAGGED : String(key), { ...accFrom(rest), lastAt: Number(lastAt) }]);
+      return (rows?.values ?? []).map(([key, lastAt, ...rest]): [string, Acc & { lastAt: number }] => [
+        key === null || key === '' ? UNTAGGED : String(key),
+        { ...accFrom(rest), lastAt: Number(lastAt) },
+      ]);
     };
     const lastRow = this.db.exec('SELECT started_at, provider, model, cost_nanos, cost_status FROM requests ORDER BY started_at DESC LIMIT 1')[0]?.values[0];
     return {
@@ -114,7 +135,13 @@ export class SummaryQuery {
       byClient: grouped('client'),
       bySession: grouped('session', `AND session IS NOT NULL AND session != ''`),
       last: lastRow
-        ? { at: Number(lastRow[0]), provider: String(lastRow[1]), model: lastRow[2] === null ? null : String(lastRow[2]), costUsd: nanosToUsd(Number(lastRow[3])), costStatus: lastRow[4] as RequestRecord['costStatus'] }
+        ? {
+            at: Number(lastRow[0]),
+            provider: String(lastRow[1]),
+            model: lastRow[2] === null ? null : String(lastRow[2]),
+            costUsd: nanosToUsd(Number(lastRow[3])),
+            costStatus: lastRow[4] as RequestRecord['costStatus'],
+          }
         : null,
     };
   }

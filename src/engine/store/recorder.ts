@@ -66,7 +66,10 @@ export class Recorder extends EventEmitter {
   /** The last snapshot: its size and how long it took. */
   lastSave: { bytes: number; ms: number; at: number } | undefined;
 
-  private constructor(readonly store: SpendStore, private readonly opts: RecorderOptions) {
+  private constructor(
+    readonly store: SpendStore,
+    private readonly opts: RecorderOptions,
+  ) {
     super();
     this.log = opts.log ?? (() => {});
     // Whoever asks the database anything sees every record recorded before the question.
@@ -136,18 +139,21 @@ export class Recorder extends EventEmitter {
     this.pendingLines = [];
     this.insertsInFlight++;
     // The store answers in order, so this settles after every earlier batch.
-    this.inFlight = this.store.insertLines(lines).then(
-      () => {
-        this.dirty = true;
-      },
-      (e: Error) => {
-        // Still in the journal: the next start replays them.
-        this.droppedCount += lines.length;
-        this.log('error', `could not insert ${lines.length} record(s): ${e.message}`);
-      },
-    ).finally(() => {
-      this.insertsInFlight--;
-    });
+    this.inFlight = this.store
+      .insertLines(lines)
+      .then(
+        () => {
+          this.dirty = true;
+        },
+        (e: Error) => {
+          // Still in the journal: the next start replays them.
+          this.droppedCount += lines.length;
+          this.log('error', `could not insert ${lines.length} record(s): ${e.message}`);
+        },
+      )
+      .finally(() => {
+        this.insertsInFlight--;
+      });
   }
 
   /**
@@ -268,7 +274,10 @@ export class Recorder extends EventEmitter {
       return;
     }
     if (this.journalFailedSince !== undefined) {
-      this.log('info', `the journal is writable again; ${this.unjournalledCount} record(s) written meanwhile were kept in memory and go into the next snapshot`);
+      this.log(
+        'info',
+        `the journal is writable again; ${this.unjournalledCount} record(s) written meanwhile were kept in memory and go into the next snapshot`,
+      );
       this.journalFailedSince = undefined;
       void this.save();
     }

@@ -77,7 +77,10 @@ export class SpendStore {
   /** Workers started so far, the first included. */
   workerStarts = 0;
 
-  private constructor(readonly file: string | undefined, opts: SpendStoreOptions) {
+  private constructor(
+    readonly file: string | undefined,
+    opts: SpendStoreOptions,
+  ) {
     this.idleStopMs = file ? (opts.idleStopMs ?? 0) : 0;
   }
 
@@ -148,7 +151,11 @@ export class SpendStore {
   }
 
   /** Runs a method of a query module (queryModules.ts) in the worker. */
-  run<N extends QueryModuleName, M extends QueryMethodName<N>>(module: N, method: M, ...args: Parameters<QueryMethod<N, M>>): Promise<ReturnType<QueryMethod<N, M>>> {
+  run<N extends QueryModuleName, M extends QueryMethodName<N>>(
+    module: N,
+    method: M,
+    ...args: Parameters<QueryMethod<N, M>>
+  ): Promise<ReturnType<QueryMethod<N, M>>> {
     return this.call({ op: 'query', module, method, args }) as Promise<ReturnType<QueryMethod<N, M>>>;
   }
 
@@ -220,7 +227,10 @@ export class SpendStore {
       if (!waiter) return;
       link.pending.delete(reply.id);
       this.refWhileBusy(link);
-      const error = reply.ok ? undefined : link.openError ?? (reply.error.name === 'DatabaseUnreadableError' ? new DatabaseUnreadableError(reply.error.message) : new Error(reply.error.message));
+      const error = reply.ok
+        ? undefined
+        : (link.openError ??
+          (reply.error.name === 'DatabaseUnreadableError' ? new DatabaseUnreadableError(reply.error.message) : new Error(reply.error.message)));
       if (!link.answered) {
         // The first answer is the open's (it goes first and the worker answers in order). If it
         // failed, the calls queued behind it fail with the same reason, and the next call starts afresh.

@@ -16,9 +16,7 @@ export type StoreRequest =
 
 export type StoreRequestMessage = StoreRequest & { id: number };
 
-export type StoreReply =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; error: { name: string; message: string } };
+export type StoreReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string } };
 
 /** What one snapshot of the database cost. */
 export interface SaveResult {

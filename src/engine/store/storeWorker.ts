@@ -39,7 +39,8 @@ async function handle(msg: StoreRequestMessage): Promise<unknown> {
     case 'query': {
       if (!Object.hasOwn(QUERY_MODULES, msg.module)) throw new Error(`no query module "${msg.module}"`);
       let mod = modules.get(msg.module);
-      if (!mod) modules.set(msg.module, (mod = QUERY_MODULES[msg.module as QueryModuleName](open().db) as unknown as Record<string, (...args: unknown[]) => unknown>));
+      if (!mod)
+        modules.set(msg.module, (mod = QUERY_MODULES[msg.module as QueryModuleName](open().db) as unknown as Record<string, (...args: unknown[]) => unknown>));
       const method = mod[msg.method];
       if (typeof method !== 'function' || msg.method === 'constructor') throw new Error(`query module "${msg.module}" has no method "${msg.method}"`);
       return method.apply(mod, msg.args);
@@ -66,7 +67,10 @@ process.on('message', (msg: StoreRequestMessage) => {
     try {
       const value = await handle(msg);
       if (value && typeof value === 'object' && 'later' in value) {
-        (value.later as Promise<unknown>).then((v) => reply(msg.id, v), (e: Error) => fail(msg.id, e));
+        (value.later as Promise<unknown>).then(
+          (v) => reply(msg.id, v),
+          (e: Error) => fail(msg.id, e),
+        );
       } else reply(msg.id, value);
     } catch (e) {
       fail(msg.id, e as Error);

@@ -239,14 +239,7 @@ export class SseParser {
 
     if (nameLength === 4 && buf[s] === 0x64 && buf[s + 1] === 0x61 && buf[s + 2] === 0x74 && buf[s + 3] === 0x61) {
       this.dataLines.push(buf.toString('utf8', valueStart, e));
-    } else if (
-      nameLength === 5 &&
-      buf[s] === 0x65 &&
-      buf[s + 1] === 0x76 &&
-      buf[s + 2] === 0x65 &&
-      buf[s + 3] === 0x6e &&
-      buf[s + 4] === 0x74
-    ) {
+    } else if (nameLength === 5 && buf[s] === 0x65 && buf[s + 1] === 0x76 && buf[s + 2] === 0x65 && buf[s + 3] === 0x6e && buf[s + 4] === 0x74) {
       this.eventName = buf.toString('utf8', valueStart, e);
     } else if (nameLength === 2 && buf[s] === 0x69 && buf[s + 1] === 0x64) {
       const id = buf.toString('utf8', valueStart, e);

@@ -73,9 +73,17 @@ export function alertView(alert: DeliveredAlert, role: WindowRole): AlertView {
       if (alert.action === 'block') {
         // The engine's how-to-go-on (the command, the management route, the setting) is for logs; here the buttons do it.
         const short = text.replace(/ To let it go on: .*$/s, ' Allow Session lets it go on; Raise Limit doubles its limit for this session.');
-        return { severity: 'error', text: short, actions: [AlertActions.allowSession, AlertActions.raiseLimit, ...(metered ? [AlertActions.endTerminal] : [])] };
+        return {
+          severity: 'error',
+          text: short,
+          actions: [AlertActions.allowSession, AlertActions.raiseLimit, ...(metered ? [AlertActions.endTerminal] : [])],
+        };
       }
-      return { severity: 'warning', text, actions: [metered ? AlertActions.stopAndEndTerminal : AlertActions.stopSession, AlertActions.raiseLimit, AlertActions.ignore] };
+      return {
+        severity: 'warning',
+        text,
+        actions: [metered ? AlertActions.stopAndEndTerminal : AlertActions.stopSession, AlertActions.raiseLimit, AlertActions.ignore],
+      };
     }
   }
 }
@@ -83,9 +91,18 @@ export function alertView(alert: DeliveredAlert, role: WindowRole): AlertView {
 /** One quick-pick row per session, for Stop Session / Allow Session. */
 export function sessionPickItem(s: SessionView, meteredHere: boolean, now = Date.now()): { label: string; description: string; detail: string } {
   const ago = Math.max(0, Math.round((now - s.lastAt) / 60_000));
-  const parts = [`${formatUsd(s.costUsd)}`, `${s.requests} call${s.requests === 1 ? '' : 's'}`, `${s.tokens.toLocaleString('en-US')} tokens`, ago ? `last ${ago} min ago` : 'active now'];
+  const parts = [
+    `${formatUsd(s.costUsd)}`,
+    `${s.requests} call${s.requests === 1 ? '' : 's'}`,
+    `${s.tokens.toLocaleString('en-US')} tokens`,
+    ago ? `last ${ago} min ago` : 'active now',
+  ];
   if (s.inFlight) parts.push(`${s.inFlight} running`);
-  const where = [s.workspace ? `workspace ${s.workspace}` : undefined, meteredHere ? 'metered terminal in this window' : undefined, s.explicit ? undefined : 'inferred from key and client'].filter(Boolean);
+  const where = [
+    s.workspace ? `workspace ${s.workspace}` : undefined,
+    meteredHere ? 'metered terminal in this window' : undefined,
+    s.explicit ? undefined : 'inferred from key and client',
+  ].filter(Boolean);
   const state = s.state === 'stopped' ? `stopped: ${s.stoppedReason ?? ''}` : s.tripped.length ? `tripped: ${s.tripped.map(guardLabel).join(', ')}` : '';
   return { label: s.id, description: parts.join(' · '), detail: [state, ...where].filter(Boolean).join(' · ') };
 }
@@ -98,7 +115,8 @@ export function readPerMTok(text: string, optional = false): { usd?: number; pro
   const t = text.trim().replace(/^\$/, '');
   if (!t) return optional ? {} : { problem: 'A price in USD per million tokens, e.g. 1.25' };
   const usd = Number(t);
-  if (!/^\d+(\.\d+)?$/.test(t) || !Number.isFinite(usd) || usd > 100_000) return { problem: 'A number of US dollars per million tokens, e.g. 1.25 (at most 100000)' };
+  if (!/^\d+(\.\d+)?$/.test(t) || !Number.isFinite(usd) || usd > 100_000)
+    return { problem: 'A number of US dollars per million tokens, e.g. 1.25 (at most 100000)' };
   return { usd };
 }
 

@@ -126,7 +126,12 @@ async function estimateCost({ engineApi }: CommandDeps): Promise<void> {
   const output = await number(`Burn Rate: Estimate Cost (3/3): output tokens for ${model.label}`, '500');
   if (output === undefined) return;
   const quote = api.priceUsage(model.row.provider, model.row.model, {
-    inputTokens: Number(input), cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: Number(output), reasoningTokens: 0,
+    inputTokens: Number(input),
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: Number(output),
+    reasoningTokens: 0,
   });
   const usd = api.nanosToUsd(quote.costNanos);
   void vscode.window.showInformationMessage(
@@ -143,9 +148,8 @@ async function estimateCost({ engineApi }: CommandDeps): Promise<void> {
 async function refreshPrices({ context, config, engineApi, log }: CommandDeps) {
   const api = engineApi();
   const dataDir = context.globalStorageUri.fsPath;
-  const info = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Burn Rate: fetching the latest prices…' },
-    () => api.refreshPriceData({ dataDir, url: config.config.pricesDataUrl || undefined }),
+  const info = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Burn Rate: fetching the latest prices…' }, () =>
+    api.refreshPriceData({ dataDir, url: config.config.pricesDataUrl || undefined }),
   );
   log.info(`prices refreshed: ${api.describePrices(info)}`);
   void vscode.window.showInformationMessage(

@@ -41,7 +41,10 @@ async function refreshAndReprice(access: () => { port: number; secret: string },
     void vscode.window.showInformationMessage(`Burn Rate: ${alert.provider} ${alert.model} has a price now. ${historyNote(result)}`);
     return;
   }
-  const pick = await vscode.window.showWarningMessage(`Burn Rate: the latest price data has no price for ${alert.provider} model ${alert.model} either.`, AlertActions.setPrice);
+  const pick = await vscode.window.showWarningMessage(
+    `Burn Rate: the latest price data has no price for ${alert.provider} model ${alert.model} either.`,
+    AlertActions.setPrice,
+  );
   if (pick) await setPrice(access, alert);
 }
 
@@ -67,6 +70,9 @@ async function setPrice(access: () => { port: number; secret: string }, alert: U
   const { port, secret } = access();
   const saved = await setModelPrice(port, secret, { provider, model, inputPerMTok: input.usd!, cachedInputPerMTok: cached.usd, outputPerMTok: output.usd! });
   const rates = `$${input.usd} input${cached.usd === undefined ? '' : `, $${cached.usd} cached`}, $${output.usd} output per 1M tokens`;
-  const pick = await vscode.window.showInformationMessage(`Burn Rate: ${provider} ${model} is priced from now on (${rates}). ${historyNote(saved)}`, 'Open File');
+  const pick = await vscode.window.showInformationMessage(
+    `Burn Rate: ${provider} ${model} is priced from now on (${rates}). ${historyNote(saved)}`,
+    'Open File',
+  );
   if (pick) await vscode.window.showTextDocument(vscode.Uri.file(saved.file));
 }

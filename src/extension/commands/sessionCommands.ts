@@ -48,7 +48,12 @@ export async function handleAlert(deps: SessionDeps, alert: DeliveredAlert): Pro
   // The hosting window's log has it already (from the engine).
   if (!link.isOwner) log.warn(alert.message);
   const view = alertView(alert, role);
-  const show = view.severity === 'error' ? vscode.window.showErrorMessage : view.severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  const show =
+    view.severity === 'error'
+      ? vscode.window.showErrorMessage
+      : view.severity === 'warning'
+        ? vscode.window.showWarningMessage
+        : vscode.window.showInformationMessage;
   const pick = await show(view.text, ...view.actions);
   if (!pick) return;
   try {
@@ -120,7 +125,11 @@ export async function stopSessionCommand(deps: SessionDeps): Promise<void> {
   await stopSession(port, secret, pick.id);
   let ended = false;
   if (metered.has(pick.id)) {
-    const choice = await vscode.window.showWarningMessage(`Burn Rate: session "${pick.id}" stopped. End its metered terminal too (its process ends)?`, 'End Terminal', 'Keep Terminal');
+    const choice = await vscode.window.showWarningMessage(
+      `Burn Rate: session "${pick.id}" stopped. End its metered terminal too (its process ends)?`,
+      'End Terminal',
+      'Keep Terminal',
+    );
     if (choice === 'End Terminal') ended = terminals.endMeteredTerminal(pick.id);
   }
   log.info(`session ${pick.id} stopped from the command palette${ended ? ', terminal ended' : ''}`);
@@ -130,7 +139,10 @@ export async function stopSessionCommand(deps: SessionDeps): Promise<void> {
 /** Says a session is stopped, with a button to undo it (short: an information toast shows one line). */
 function confirmStopped({ link, log }: SessionDeps, session: string, terminalEnded: boolean): void {
   void vscode.window
-    .showInformationMessage(`Burn Rate: session "${session}" stopped${terminalEnded ? ' and its terminal ended' : ''}; its next calls are refused.`, AlertActions.allowSession)
+    .showInformationMessage(
+      `Burn Rate: session "${session}" stopped${terminalEnded ? ' and its terminal ended' : ''}; its next calls are refused.`,
+      AlertActions.allowSession,
+    )
     .then(async (pick) => {
       if (pick !== AlertActions.allowSession) return;
       try {
@@ -152,7 +164,10 @@ export async function allowSessionCommand({ link, log }: SessionDeps): Promise<v
     void vscode.window.showInformationMessage('Burn Rate: no stopped sessions.');
     return;
   }
-  const pick = await vscode.window.showQuickPick(sessions.map((s) => ({ ...sessionPickItem(s, false), id: s.id })), { title: 'Burn Rate: Allow Session', placeHolder: 'Let a stopped session go on' });
+  const pick = await vscode.window.showQuickPick(
+    sessions.map((s) => ({ ...sessionPickItem(s, false), id: s.id })),
+    { title: 'Burn Rate: Allow Session', placeHolder: 'Let a stopped session go on' },
+  );
   if (!pick) return;
   await allowSession(port, secret, pick.id);
   log.info(`session ${pick.id} allowed from the command palette`);

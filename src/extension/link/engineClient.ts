@@ -45,34 +45,37 @@ export function subscribeSummaries(
     }
   };
   const eventsPath = routeUrl(ManagementRoutes.events, { workspace, host: hostInstance });
-  const req = http.get({ host: LOOPBACK_HOST, port, path: eventsPath, agent: false, headers: { authorization: `Bearer ${secret}`, accept: 'text/event-stream' } }, (res) => {
-    if (res.statusCode === 401) {
-      res.resume();
-      return end('unauthorized');
-    }
-    if (res.statusCode !== 200) {
-      res.resume();
-      return end('error');
-    }
-    handlers.onOpen?.();
-    const parser = new SseReader((event, data) => {
-      if (event !== 'summary' && event !== 'alert') return;
-      try {
-        if (event === 'alert') handlers.onAlert?.(JSON.parse(data) as DeliveredAlert);
-        else handlers.onSummary(JSON.parse(data) as SpendSummary);
-      } catch {
-        /* a torn event: the next one will do */
+  const req = http.get(
+    { host: LOOPBACK_HOST, port, path: eventsPath, agent: false, headers: { authorization: `Bearer ${secret}`, accept: 'text/event-stream' } },
+    (res) => {
+      if (res.statusCode === 401) {
+        res.resume();
+        return end('unauthorized');
       }
-    });
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      req.setTimeout(idleMs);
-      parser.push(chunk);
-    });
-    res.on('end', () => end('ended'));
-    res.on('close', () => end('ended'));
-    res.on('error', () => end('ended'));
-  });
+      if (res.statusCode !== 200) {
+        res.resume();
+        return end('error');
+      }
+      handlers.onOpen?.();
+      const parser = new SseReader((event, data) => {
+        if (event !== 'summary' && event !== 'alert') return;
+        try {
+          if (event === 'alert') handlers.onAlert?.(JSON.parse(data) as DeliveredAlert);
+          else handlers.onSummary(JSON.parse(data) as SpendSummary);
+        } catch {
+          /* a torn event: the next one will do */
+        }
+      });
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        req.setTimeout(idleMs);
+        parser.push(chunk);
+      });
+      res.on('end', () => end('ended'));
+      res.on('close', () => end('ended'));
+      res.on('error', () => end('ended'));
+    },
+  );
   req.setTimeout(idleMs, () => req.destroy());
   req.on('error', () => end(settled ? 'ended' : 'error'));
   req.on('close', () => end('ended'));
@@ -114,20 +117,23 @@ export async function setRecordingPaused(port: number, secret: string, paused: b
 /** GET export into `file` (a stream of rows, not JSON). Resolves with the bytes written. */
 export function downloadExport(port: number, secret: string, file: string, opts: ExportQuery): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: LOOPBACK_HOST, port, path: routeUrl(ManagementRoutes.export, opts), agent: false, headers: { authorization: `Bearer ${secret}` } }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        return reject(new ManagementError(`the engine answered ${res.statusCode}`, res.statusCode));
-      }
-      const out = fs.createWriteStream(file, { mode: 0o600 });
-      let bytes = 0;
-      res.on('data', (c: Buffer) => (bytes += c.length));
-      res.pipe(out);
-      out.on('finish', () => resolve(bytes));
-      out.on('error', reject);
-      res.on('error', reject);
-      res.on('aborted', () => reject(new ManagementError('the export was cut short')));
-    });
+    const req = http.get(
+      { host: LOOPBACK_HOST, port, path: routeUrl(ManagementRoutes.export, opts), agent: false, headers: { authorization: `Bearer ${secret}` } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          return reject(new ManagementError(`the engine answered ${res.statusCode}`, res.statusCode));
+        }
+        const out = fs.createWriteStream(file, { mode: 0o600 });
+        let bytes = 0;
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.pipe(out);
+        out.on('finish', () => resolve(bytes));
+        out.on('error', reject);
+        res.on('error', reject);
+        res.on('aborted', () => reject(new ManagementError('the export was cut short')));
+      },
+    );
     req.on('error', reject);
   });
 }

@@ -232,7 +232,11 @@ export class EngineLink {
             break;
           }
           // Something else holds the port (or never answers): never advertise it.
-          if (this._state.kind !== 'blocked') this.log('warn', `port ${this.port} on 127.0.0.1 is held by another program (${found.detail}); Burn Rate is not running and terminals are not routed to it`);
+          if (this._state.kind !== 'blocked')
+            this.log(
+              'warn',
+              `port ${this.port} on 127.0.0.1 is held by another program (${found.detail}); Burn Rate is not running and terminals are not routed to it`,
+            );
           this.setState({ kind: 'blocked', detail: found.detail });
           this._summary = undefined;
           await this.sleep(this.timing.blockedRetryMs, gen);
@@ -294,7 +298,10 @@ export class EngineLink {
       // The previous host is still saving (or another window is starting): wait for it.
       this.lockWaitSince ??= Date.now();
       if (Date.now() - this.lockWaitSince > 30_000) {
-        this.log('warn', `the port is free but process ${OwnerLock.holder(this.opts.lockFile)?.pid ?? '?'} still holds the database lock ${this.opts.lockFile}`);
+        this.log(
+          'warn',
+          `the port is free but process ${OwnerLock.holder(this.opts.lockFile)?.pid ?? '?'} still holds the database lock ${this.opts.lockFile}`,
+        );
         this.lockWaitSince = Date.now();
       }
       return 'busy';

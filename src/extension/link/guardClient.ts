@@ -1,5 +1,12 @@
 /** The engine's session, guard and price routes, as the extension calls them (see src/engine/management/guardRoutes.ts, priceRoutes.ts). No vscode import. */
-import { type SessionView, ManagementRoutes as R, type ModelRepriceAnswer, type PriceOverride, type PriceOverrideAnswer, type RaisableLimits } from '../../shared';
+import {
+  type SessionView,
+  ManagementRoutes as R,
+  type ModelRepriceAnswer,
+  type PriceOverride,
+  type PriceOverrideAnswer,
+  type RaisableLimits,
+} from '../../shared';
 import type { LimitSettings } from '../settings';
 import { callRoute } from './managementClient';
 
@@ -19,7 +26,11 @@ export function raiseSessionLimits(port: number, secret: string, session: string
   return callRoute({ port, secret }, R.sessionRaise, { session, limits });
 }
 
-export function pushGuardSettings(port: number, secret: string, update: { global: LimitSettings; workspace?: { name: string; settings: LimitSettings } }): Promise<unknown> {
+export function pushGuardSettings(
+  port: number,
+  secret: string,
+  update: { global: LimitSettings; workspace?: { name: string; settings: LimitSettings } },
+): Promise<unknown> {
   return callRoute({ port, secret }, R.settings, update);
 }
 
@@ -29,11 +40,7 @@ export function ignoreUnpricedModel(port: number, secret: string, provider: stri
 }
 
 /** Writes a price for the model into the engine's price-overrides.json (USD per million tokens); in force at once, and the model's unpriced history repriced. */
-export function setModelPrice(
-  port: number,
-  secret: string,
-  price: PriceOverride,
-): Promise<PriceOverrideAnswer> {
+export function setModelPrice(port: number, secret: string, price: PriceOverride): Promise<PriceOverrideAnswer> {
   return callRoute({ port, secret }, R.priceOverride, price);
 }
 

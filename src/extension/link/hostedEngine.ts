@@ -73,7 +73,9 @@ async function hostEngine({ config, dataDir, log, warn }: EngineHostingDeps, por
   engine.recorder.on('record', (r: RequestRecord) => log.debug(recordLine(api, r)));
   log.info(`engine started on ${engine.url}, database ${dbPath}`);
   if (engine.keptAside) {
-    warn(`Burn Rate could not read its database (${engine.keptAside.reason}). It was kept, untouched, as ${engine.keptAside.file}; new requests are recorded in a fresh database.`);
+    warn(
+      `Burn Rate could not read its database (${engine.keptAside.reason}). It was kept, untouched, as ${engine.keptAside.file}; new requests are recorded in a fresh database.`,
+    );
   }
   return { instance: engine.management.health.instance, close: () => engine.close() };
 }

@@ -8,7 +8,10 @@ import { ENGINE_HOST } from '../../engine/management';
 import { routeUrl, type ManagementRoute, type ParamsOf, type ResultOf } from '../../shared';
 
 export class ManagementError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
   }
 }
@@ -27,8 +30,18 @@ export function callRoute<R extends ManagementRoute>(access: EngineAccess, route
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
-        host: ENGINE_HOST, port: access.port, path, method: route.method, agent: false, timeout: timeoutMs,
-        headers: { authorization: `Bearer ${access.secret}`, accept: 'application/json', 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+        host: ENGINE_HOST,
+        port: access.port,
+        path,
+        method: route.method,
+        agent: false,
+        timeout: timeoutMs,
+        headers: {
+          authorization: `Bearer ${access.secret}`,
+          accept: 'application/json',
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -71,7 +71,9 @@ function otlpConfig(read: SettingLayers, problems: string[]): BurnRateConfig['ot
   const endpoint = read.user(Settings.otlpEndpoint);
   if (!endpoint) {
     // A bad endpoint was just told; say what it means for the export.
-    problems.push(`${Settings.otlpEndpoint}: export is on but ${problems.length > told ? 'the endpoint is not an http(s) URL' : 'no endpoint is set'}; nothing is exported`);
+    problems.push(
+      `${Settings.otlpEndpoint}: export is on but ${problems.length > told ? 'the endpoint is not an http(s) URL' : 'no endpoint is set'}; nothing is exported`,
+    );
     return undefined;
   }
   return { endpoint, headers: read.user(Settings.otlpHeaders), protocol: read.user(Settings.otlpProtocol) };
@@ -82,7 +84,11 @@ export function configChanges(before: BurnRateConfig, after: BurnRateConfig): { 
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return {
     port: before.port !== after.port,
-    engine: !same(before.upstreams, after.upstreams) || before.maxBodyMb !== after.maxBodyMb || !same(before.otlp, after.otlp) || before.retentionDays !== after.retentionDays,
+    engine:
+      !same(before.upstreams, after.upstreams) ||
+      before.maxBodyMb !== after.maxBodyMb ||
+      !same(before.otlp, after.otlp) ||
+      before.retentionDays !== after.retentionDays,
     terminal: !same(before.terminal, after.terminal) || before.port !== after.port || !same(before.upstreams, after.upstreams),
     display: !same(before.budget, after.budget),
   };

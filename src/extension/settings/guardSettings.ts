@@ -20,7 +20,11 @@ export function limitSettings(c: BurnRateConfig): LimitSettings {
 }
 
 /** `user`: the config from user settings alone; `effective`: with the workspace's values applied. */
-export function guardSettingsUpdate(user: BurnRateConfig, effective: BurnRateConfig, workspace: string | undefined): { global: LimitSettings; workspace?: { name: string; settings: LimitSettings } } {
+export function guardSettingsUpdate(
+  user: BurnRateConfig,
+  effective: BurnRateConfig,
+  workspace: string | undefined,
+): { global: LimitSettings; workspace?: { name: string; settings: LimitSettings } } {
   const global = limitSettings(user);
   if (!workspace) return { global };
   const mine = limitSettings(effective);

@@ -47,8 +47,15 @@ export function budgetUse(summary: SpendSummary | undefined, budget: BurnRateCon
     return { level: lines.length ? worst : 'none', lines };
   }
   const lines: BudgetLine[] = [];
-  if (budget.daily > 0) lines.push({ period: 'today', spentUsd: summary?.today.costUsd ?? 0, capUsd: budget.daily, fraction: (summary?.today.costUsd ?? 0) / budget.daily });
-  if (budget.monthly > 0) lines.push({ period: 'this month', spentUsd: summary?.month.costUsd ?? 0, capUsd: budget.monthly, fraction: (summary?.month.costUsd ?? 0) / budget.monthly });
+  if (budget.daily > 0)
+    lines.push({ period: 'today', spentUsd: summary?.today.costUsd ?? 0, capUsd: budget.daily, fraction: (summary?.today.costUsd ?? 0) / budget.daily });
+  if (budget.monthly > 0)
+    lines.push({
+      period: 'this month',
+      spentUsd: summary?.month.costUsd ?? 0,
+      capUsd: budget.monthly,
+      fraction: (summary?.month.costUsd ?? 0) / budget.monthly,
+    });
   if (!lines.length) return { level: 'none', lines };
   const worst = Math.max(...lines.map((l) => l.fraction));
   const warnAt = Math.max(0, ...budget.alertThresholds.filter((t) => t < 1));
@@ -96,7 +103,10 @@ function runningTooltip(state: LinkState, s: SpendSummary | undefined, budget: B
   }
   if (budget.lines.length) {
     const label = (l: BudgetLine) => (l.workspace !== undefined ? `${l.period} (${escapeMarkdown(l.workspace)})` : l.period);
-    out.push(`**Budget** · ${budget.lines.map((l) => `${label(l)}: ${formatUsd(l.spentUsd)} of ${formatUsd(l.capUsd)} (${Math.round(l.fraction * 100)} %)`).join(' · ')}`, '');
+    out.push(
+      `**Budget** · ${budget.lines.map((l) => `${label(l)}: ${formatUsd(l.spentUsd)} of ${formatUsd(l.capUsd)} (${Math.round(l.fraction * 100)} %)`).join(' · ')}`,
+      '',
+    );
   } else {
     out.push(`No budget set · [set one](command:workbench.action.openSettings?${encodeURIComponent(JSON.stringify('burnrate.budget'))})`, '');
   }
@@ -106,7 +116,9 @@ function runningTooltip(state: LinkState, s: SpendSummary | undefined, budget: B
   if (s?.activeSessions.length) out.push(`**Active sessions** (last ${s.activeSessionMinutes} min) · ${groupList(s.activeSessions.slice(0, 5))}`, '');
   const where = state.kind === 'owner' ? 'served by this window' : state.kind === 'follower' ? 'served by another VS Code window' : 'reconnecting…';
   out.push(`Proxy \`${proxyUrl}\` · ${where}`, '');
-  out.push(`[Open dashboard](command:${Commands.openDashboard}) · [Copy proxy setup](command:${Commands.copyProxySetup}) · [New metered terminal](command:${Commands.newMeteredTerminal})`);
+  out.push(
+    `[Open dashboard](command:${Commands.openDashboard}) · [Copy proxy setup](command:${Commands.copyProxySetup}) · [New metered terminal](command:${Commands.newMeteredTerminal})`,
+  );
   return out.join('\n');
 }
 
@@ -116,7 +128,8 @@ function groupList(groups: SummaryGroup[]): string {
 
 function notRunningTooltip(state: LinkState, port: number): string {
   const lines = ['**Burn Rate**', '', plainState(state, port)];
-  if (state.kind === 'blocked' || state.kind === 'external') lines.push('', `Choose another port in [settings](command:workbench.action.openSettings?${encodeURIComponent(JSON.stringify('burnrate.proxy.port'))}).`);
+  if (state.kind === 'blocked' || state.kind === 'external')
+    lines.push('', `Choose another port in [settings](command:workbench.action.openSettings?${encodeURIComponent(JSON.stringify('burnrate.proxy.port'))}).`);
   lines.push('', `[Show log](command:${Commands.showLog})`);
   return lines.join('\n');
 }

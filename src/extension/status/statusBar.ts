@@ -25,9 +25,11 @@ export class SpendStatusBar implements vscode.Disposable {
     this.item.tooltip = tooltip;
     this.item.accessibilityInformation = { label: view.accessibilityLabel, role: 'button' };
     this.item.backgroundColor =
-      view.background === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground')
-      : view.background === 'warning' ? new vscode.ThemeColor('statusBarItem.warningBackground')
-      : undefined;
+      view.background === 'error'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : view.background === 'warning'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
   }
 
   dispose(): void {

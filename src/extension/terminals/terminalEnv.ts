@@ -5,9 +5,7 @@
 import type { SnippetEntry } from '../../engine/meter';
 
 /** How to start a metered terminal so its session-tagged variables win over the window-wide ones. */
-export type MeteredLaunch =
-  | { kind: 'envWrapper'; shellPath: string; shellArgs: string[] }
-  | { kind: 'strictEnv'; env: Record<string, string> };
+export type MeteredLaunch = { kind: 'envWrapper'; shellPath: string; shellArgs: string[] } | { kind: 'strictEnv'; env: Record<string, string> };
 
 /**
  * VS Code applies extensions' environmentVariableCollections after a terminal's own `env`, and on

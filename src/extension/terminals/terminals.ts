@@ -84,11 +84,15 @@ export class TerminalRouting implements vscode.Disposable {
         if (v.edit.kind === 'replace') this.collection.replace(v.variable, v.value);
         else this.collection[v.edit.kind](v.variable, v.edit.part);
       }
-      this.log.info(`terminals: ${variables.length} variables point at ${proxyOrigin(this.link.currentPort)}${this.config.config.terminal.intercept ? ' (capture hooks on)' : ''}`);
+      this.log.info(
+        `terminals: ${variables.length} variables point at ${proxyOrigin(this.link.currentPort)}${this.config.config.terminal.intercept ? ' (capture hooks on)' : ''}`,
+      );
     }
     this.collection.description = new vscode.MarkdownString(
       `Burn Rate routes AI SDK calls (\`OPENAI_BASE_URL\`, \`ANTHROPIC_BASE_URL\`, …) through its local spend proxy at \`${proxyOrigin(this.link.currentPort)}\`` +
-        (this.config.config.terminal.intercept ? ', and sends clients that ignore those variables there too (`NODE_OPTIONS`, `PYTHONPATH`, a `codex` wrapper on `PATH`).' : '.'),
+        (this.config.config.terminal.intercept
+          ? ', and sends clients that ignore those variables there too (`NODE_OPTIONS`, `PYTHONPATH`, a `codex` wrapper on `PATH`).'
+          : '.'),
     );
     if (this.link.state.kind === 'owner' || this.link.state.kind === 'follower') void this.tellAboutKept(kept);
   }
@@ -96,9 +100,11 @@ export class TerminalRouting implements vscode.Disposable {
   /** Opens a terminal whose traffic is recorded as its own session. */
   async openMeteredTerminal(): Promise<vscode.Terminal | undefined> {
     if (!advertisable(this.link.state)) {
-      void vscode.window.showErrorMessage('Burn Rate is not running, so a metered terminal would not reach it. See the log for why.', 'Show Log').then((pick) => {
-        if (pick) void vscode.commands.executeCommand(Commands.showLog);
-      });
+      void vscode.window
+        .showErrorMessage('Burn Rate is not running, so a metered terminal would not reach it. See the log for why.', 'Show Log')
+        .then((pick) => {
+          if (pick) void vscode.commands.executeCommand(Commands.showLog);
+        });
       return undefined;
     }
     const session = newSessionId();
@@ -153,7 +159,11 @@ export class TerminalRouting implements vscode.Disposable {
 function sameVariables(collection: vscode.GlobalEnvironmentVariableCollection, variables: readonly MeteredVariable[]): boolean {
   const current = new Map([...collection].map(([variable, m]) => [variable, m]));
   if (current.size !== variables.length) return false;
-  const kinds = { replace: vscode.EnvironmentVariableMutatorType.Replace, prepend: vscode.EnvironmentVariableMutatorType.Prepend, append: vscode.EnvironmentVariableMutatorType.Append };
+  const kinds = {
+    replace: vscode.EnvironmentVariableMutatorType.Replace,
+    prepend: vscode.EnvironmentVariableMutatorType.Prepend,
+    append: vscode.EnvironmentVariableMutatorType.Append,
+  };
   return variables.every((v) => {
     const m = current.get(v.variable);
     return !!m && m.type === kinds[v.edit.kind] && m.value === (v.edit.kind === 'replace' ? v.value : v.edit.part);

@@ -11,6 +11,7 @@ export const costBudget: SessionCheck = {
     const trip = { limit: limits.sessionMaxUsd, value: nanosToUsd(s.nanos) };
     return budgetVerdict(call, { guard: 'sessionMaxUsd', used: s.nanos, reserved: s.reservedNanos, max: usdToNanos(limits.sessionMaxUsd), show: usd, trip });
   },
-  settle: ({ session: s, limits }) => (limits.sessionMaxUsd > 0 && s.nanos >= usdToNanos(limits.sessionMaxUsd) ? { limit: limits.sessionMaxUsd, value: nanosToUsd(s.nanos) } : undefined),
+  settle: ({ session: s, limits }) =>
+    limits.sessionMaxUsd > 0 && s.nanos >= usdToNanos(limits.sessionMaxUsd) ? { limit: limits.sessionMaxUsd, value: nanosToUsd(s.nanos) } : undefined,
   describe: (limit, value) => `spent $${value.toFixed(4)}, reaching its limit of $${limit}`,
 };

@@ -19,19 +19,12 @@ export function chatUsageFrom(usage: JsonObject): TokenUsage {
   const promptDetails = asObject(usage.prompt_tokens_details);
   const completionDetails = asObject(usage.completion_tokens_details);
   // DeepSeek reports cache hits beside the details object OpenAI uses.
-  const cacheReadTokens = isCount(promptDetails?.cached_tokens)
-    ? promptDetails.cached_tokens
-    : count(usage.prompt_cache_hit_tokens);
+  const cacheReadTokens = isCount(promptDetails?.cached_tokens) ? promptDetails.cached_tokens : count(usage.prompt_cache_hit_tokens);
   // Perplexity puts reasoning_tokens at the top level.
-  const reasoningTokens = isCount(completionDetails?.reasoning_tokens)
-    ? completionDetails.reasoning_tokens
-    : count(usage.reasoning_tokens);
+  const reasoningTokens = isCount(completionDetails?.reasoning_tokens) ? completionDetails.reasoning_tokens : count(usage.reasoning_tokens);
   // OpenAI counts reasoning inside completion_tokens; xAI (and Perplexity) report it beside, which
   // shows in total_tokens. Output must include reasoning either way.
-  const reasoningBeside =
-    reasoningTokens > 0 &&
-    isCount(usage.total_tokens) &&
-    usage.total_tokens === promptTokens + completionTokens + reasoningTokens;
+  const reasoningBeside = reasoningTokens > 0 && isCount(usage.total_tokens) && usage.total_tokens === promptTokens + completionTokens + reasoningTokens;
   return makeUsage({
     inputTokens: promptTokens,
     cacheReadTokens,
@@ -54,11 +47,7 @@ function chatBodyChars(body: JsonObject): number {
     chars += stringLength(c.text);
     const message = asObject(c.message);
     if (!message) continue;
-    chars +=
-      stringLength(message.content) +
-      stringLength(message.reasoning_content) +
-      stringLength(message.reasoning) +
-      stringLength(message.refusal);
+    chars += stringLength(message.content) + stringLength(message.reasoning_content) + stringLength(message.reasoning) + stringLength(message.refusal);
     const toolCalls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
     for (const call of toolCalls) chars += stringLength(asObject(asObject(call)?.function)?.arguments);
   }

@@ -24,9 +24,7 @@ export function responsesUsageFrom(usage: JsonObject): TokenUsage {
   return makeUsage({
     inputTokens: count(usage.input_tokens),
     // Perplexity's Responses API names the cache fields the Anthropic way.
-    cacheReadTokens: isCount(inputDetails?.cached_tokens)
-      ? inputDetails.cached_tokens
-      : count(inputDetails?.cache_read_input_tokens),
+    cacheReadTokens: isCount(inputDetails?.cached_tokens) ? inputDetails.cached_tokens : count(inputDetails?.cache_read_input_tokens),
     cacheWriteTokens: count(inputDetails?.cache_creation_input_tokens),
     outputTokens: count(usage.output_tokens),
     reasoningTokens: count(outputDetails?.reasoning_tokens),

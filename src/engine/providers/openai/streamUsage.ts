@@ -123,13 +123,7 @@ export function removeNullUsageMember(raw: Buffer): Buffer | undefined {
 }
 
 /** For member name `"usage"` at [keyStart, keyEnd): the bytes to cut when its value is null, separators included. */
-function nullMemberRange(
-  raw: Buffer,
-  keyStart: number,
-  keyEnd: number,
-  valueStart: number,
-  valueEnd: number,
-): { from: number; to: number } | undefined {
+function nullMemberRange(raw: Buffer, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number): { from: number; to: number } | undefined {
   const colon = skipSpaceBytes(raw, keyEnd, valueEnd);
   if (raw[colon] !== 0x3a) return undefined;
   const nullAt = skipSpaceBytes(raw, colon + 1, valueEnd);

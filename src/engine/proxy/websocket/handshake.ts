@@ -16,8 +16,16 @@ const NOTE_BODY_BYTES = 64 * 1024;
 
 /** Headers of the provider's answers that belong to its own connection or handshake, not to the client's. */
 const HOP_HEADERS: ReadonlySet<string> = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'trailer', 'upgrade',
-  'sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions', 'content-length',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'trailer',
+  'upgrade',
+  'sec-websocket-accept',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+  'content-length',
 ]);
 
 /**
@@ -26,7 +34,8 @@ const HOP_HEADERS: ReadonlySet<string> = new Set([
  */
 export function handshakeRefusal(req: http.IncomingMessage): ProxyErrorResponse | undefined {
   const refuse = (message: string) => proxyError(undefined, 400, 'bad_websocket_handshake', message);
-  if (String(req.headers.upgrade).toLowerCase() !== 'websocket') return refuse('only WebSocket upgrades are relayed; send this request without an Upgrade header');
+  if (String(req.headers.upgrade).toLowerCase() !== 'websocket')
+    return refuse('only WebSocket upgrades are relayed; send this request without an Upgrade header');
   if (req.method !== 'GET') return refuse('a WebSocket handshake is a GET');
   if (!CLIENT_KEY.test(String(req.headers['sec-websocket-key'] ?? ''))) return refuse('missing or invalid Sec-WebSocket-Key');
   const version = req.headers['sec-websocket-version'];

@@ -38,7 +38,10 @@ export function relayFrames(client: WebSocket, upstream: WebSocket, tap: FrameTa
     if (!isBinary && tap) tapped(() => (tap.fromUpstream(data), true));
     forward(upstream, client, data, isBinary);
   });
-  for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+  for (const [from, to] of [
+    [client, upstream],
+    [upstream, client],
+  ] as const) {
     from.on('ping', (data: Buffer) => to.readyState === WebSocket.OPEN && to.ping(data));
     from.on('pong', (data: Buffer) => to.readyState === WebSocket.OPEN && to.pong(data));
     from.on('close', (code: number, reason: Buffer) => passClose(to, code, reason));

@@ -10,7 +10,19 @@ import { randomUUID } from 'node:crypto';
 import { closeReason, websocketErrorEvent, type ProxyErrorResponse } from '../../http';
 import { recordExchange, type Exchange, type RecordSink } from '../exchangeRecord';
 import { parseJsonLazily } from '../lazyJson';
-import { realtimeSessionModel, type ResponseEventReader, type SocketProtocol, asObject, asString, count, errorBodyMessage, newReport, parseJson, readStringMember, type UsageReport } from '../../providers';
+import {
+  realtimeSessionModel,
+  type ResponseEventReader,
+  type SocketProtocol,
+  asObject,
+  asString,
+  count,
+  errorBodyMessage,
+  newReport,
+  parseJson,
+  readStringMember,
+  type UsageReport,
+} from '../../providers';
 import type { Tags } from '../../attribution';
 import type { FrameTap } from './relay';
 
@@ -65,7 +77,10 @@ export class SocketMeter implements FrameTap {
   private model: string | undefined;
   private closed = false;
 
-  constructor(private readonly ctx: SocketContext, private readonly sink: RecordSink) {
+  constructor(
+    private readonly ctx: SocketContext,
+    private readonly sink: RecordSink,
+  ) {
     this.model = ctx.model;
   }
 
@@ -138,8 +153,18 @@ export class SocketMeter implements FrameTap {
     const { ctx } = this;
     const ex = turn.exchange;
     const admission = guard.admit({
-      callId: ex.id, protocol: ctx.routeProtocol, providerId: ctx.providerId, pricesProvider: ctx.pricesProvider, model: ex.call?.requestModel,
-      stream: true, path: ctx.path, body, json, tags: ex.tags, keyFingerprint: ctx.keyFingerprint, userAgent: ctx.userAgent,
+      callId: ex.id,
+      protocol: ctx.routeProtocol,
+      providerId: ctx.providerId,
+      pricesProvider: ctx.pricesProvider,
+      model: ex.call?.requestModel,
+      stream: true,
+      path: ctx.path,
+      body,
+      json,
+      tags: ex.tags,
+      keyFingerprint: ctx.keyFingerprint,
+      userAgent: ctx.userAgent,
       // The session was stopped while this response runs: the socket goes, as an HTTP stream would be cut.
       cut: (reason) => this.closeSocket(reason),
     });

@@ -94,7 +94,8 @@ export class WebSocketProxy {
     if (refusal) return refuseUpgrade(socket, refusal);
     const url = new URL(req.url!, `http://${LOOPBACK_HOST}:${port}`);
     const match = matchProviderRoute(url.pathname, req.headers, this.opts.routes);
-    if (match.kind === 'index') return refuseUpgrade(socket, proxyError(undefined, 404, 'not_found', 'WebSocket upgrades are served on provider routes: /<provider>/<path>'));
+    if (match.kind === 'index')
+      return refuseUpgrade(socket, proxyError(undefined, 404, 'not_found', 'WebSocket upgrades are served on provider routes: /<provider>/<path>'));
     if (match.kind === 'refused') return refuseUpgrade(socket, match.error);
     const { route, tags, client, upstreamPath } = match;
     const keyFingerprint = this.opts.fingerprinter.fingerprint(findApiKey(req.headers, url.searchParams) ?? findSubprotocolKey(offeredSubprotocols(req)));
@@ -156,7 +157,8 @@ export class WebSocketProxy {
     upstream.on('error', (e: NodeJS.ErrnoException) => {
       if (!settle()) return;
       // A provider that cannot be reached gets the same 502 as over HTTP; a dropped handshake is dropped on.
-      if (isUnreachable(e)) refuseUpgrade(socket, proxyError(route.protocol, 502, 'upstream_unreachable', `could not reach ${route.id} at ${route.origin} (${e.code})`, true));
+      if (isUnreachable(e))
+        refuseUpgrade(socket, proxyError(route.protocol, 502, 'upstream_unreachable', `could not reach ${route.id} at ${route.origin} (${e.code})`, true));
       else socket.destroy();
       this.recordFailedUpgrade(p, 0, `websocket upgrade failed: ${e.code ?? 'error'}: ${e.message}`, true);
     });
@@ -237,4 +239,9 @@ export class WebSocketProxy {
 }
 
 /** The handshake headers the ws client writes itself for the provider's side. */
-const HANDSHAKE_HEADERS_SET_BY_WS: ReadonlySet<string> = new Set(['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol']);
+const HANDSHAKE_HEADERS_SET_BY_WS: ReadonlySet<string> = new Set([
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+]);
