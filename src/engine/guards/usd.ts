@@ -1,7 +1,7 @@
+import { formatUsd } from '../../shared';
 import { nanosToUsd } from '../pricing';
 
-/** Nano-dollars for a guard's message: cents from a cent up, three significant digits below. */
+/** Nano-dollars in a guard's message, written as the status bar writes money. */
 export function usd(nanos: number): string {
-  const v = nanosToUsd(nanos);
-  return v >= 0.01 || v === 0 ? `$${v.toFixed(2)}` : `$${Number(v.toPrecision(3))}`;
+  return formatUsd(nanosToUsd(nanos));
 }

@@ -1,4 +1,5 @@
 /** The session's cost budget (burnrate.guard.sessionMaxUsd): what all its calls cost. */
+import { formatUsd } from '../../../shared';
 import { nanosToUsd, usdToNanos } from '../../pricing';
 import { usd } from '../usd';
 import type { SessionCheck } from './check';
@@ -13,5 +14,5 @@ export const costBudget: SessionCheck = {
   },
   settle: ({ session: s, limits }) =>
     limits.sessionMaxUsd > 0 && s.nanos >= usdToNanos(limits.sessionMaxUsd) ? { limit: limits.sessionMaxUsd, value: nanosToUsd(s.nanos) } : undefined,
-  describe: (limit, value) => `spent $${value.toFixed(4)}, reaching its limit of $${limit}`,
+  describe: (limit, value) => `spent ${formatUsd(value, 'detail')}, reaching its limit of ${formatUsd(limit)}`,
 };
