@@ -172,6 +172,20 @@ test("the engine's folders are layered: none imports a folder that imports it ba
   assert.deepEqual(cycles, []);
 });
 
+test('no folder holds more than 12 source files directly (its index.ts aside): a bigger one splits by concern', () => {
+  const perFolder = new Map<string, number>();
+  for (const f of files) {
+    if (f.file.endsWith('/index.ts')) continue;
+    const folder = path.posix.dirname(f.file);
+    perFolder.set(folder, (perFolder.get(folder) ?? 0) + 1);
+  }
+  assert.ok(perFolder.size >= 20, `${perFolder.size} folders`);
+  assert.deepEqual(
+    [...perFolder].filter(([, n]) => n > 12),
+    [],
+  );
+});
+
 test('the scanner sees the imports it checks', () => {
   const tiles = files.find((f) => f.file === 'webview/views/tiles.ts');
   assert.ok(files.length > 50, `${files.length} files`);
