@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { nanosToUsd } from '../pricing';
 import type { RequestRecord } from '../database';
+import { DEFAULT_ROUTES } from '../providers';
 
 /**
  * OpenTelemetry GenAI semantic-convention names. These are still "incubating" upstream, and the
@@ -49,15 +50,11 @@ export const BurnRateAttr = {
   requestsMetric: 'burnrate.requests',
 } as const;
 
-/** Burn Rate route id → the gen_ai.provider.name well-known value (the route id where none is defined). */
-const PROVIDER_NAMES: Readonly<Record<string, string>> = {
-  gemini: 'gcp.gemini',
-  mistral: 'mistral_ai',
-  xai: 'x_ai',
-};
+/** Burn Rate route id → the gen_ai.provider.name well-known value (its row's otelName; the route id where none is defined). */
+const PROVIDER_NAMES: ReadonlyMap<string, string> = new Map(DEFAULT_ROUTES.map((route) => [route.id, route.otelName ?? route.id]));
 
 export function genAiProviderName(provider: string): string {
-  return PROVIDER_NAMES[provider] ?? provider;
+  return PROVIDER_NAMES.get(provider) ?? provider;
 }
 
 /** gen_ai.operation.name for a recorded endpoint (chat.completions, messages, generateContent, embeddings…). */

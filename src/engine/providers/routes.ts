@@ -16,6 +16,8 @@ export interface ProviderRoute {
   injectStreamUsage?: boolean;
   /** Other path forms this provider's clients send, as prefix → the provider's own prefix. */
   pathAliases?: Readonly<Record<string, string>>;
+  /** OpenTelemetry `gen_ai.provider.name`, where it differs from the id. */
+  otelName?: string;
 }
 
 export const DEFAULT_ROUTES: readonly ProviderRoute[] = table.providers as ProviderRoute[];
