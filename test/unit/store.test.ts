@@ -230,3 +230,26 @@ test('report by day matches each record’s local calendar day, and its total th
   );
   assert.deepEqual(report.total, new SpendQuery(db.db).report({}).total);
 });
+
+test('a retention pass or reprice that changes nothing leaves a saved database saved: no snapshot of the whole file for it', async () => {
+  const dir = tmp();
+  const store = await SpendStore.open(path.join(dir, 'spend.sqlite'), { create: true });
+  const t = Date.now();
+  await store.insert([makeRecord({ startedAt: t - 60_000 }), makeRecord({ startedAt: t })]);
+  assert.equal(store.hasUnsavedChanges, true);
+  assert.equal((await store.save()).saved, true);
+  assert.equal(store.hasUnsavedChanges, false);
+  // Nothing older than a year, no unpriced calls of this model: nothing changes, nothing to save.
+  assert.equal(await store.deleteBefore(t - 365 * 86_400_000), 0);
+  assert.equal((await store.repriceModel(dir, 'openai', 'gpt-4o-mini')).changed, 0);
+  assert.equal(store.hasUnsavedChanges, false);
+  // One record deleted: the file is behind until the next save.
+  assert.equal(await store.deleteBefore(t - 30_000), 1);
+  assert.equal(store.hasUnsavedChanges, true);
+  // With an insert not yet saved, a pass that deletes nothing does not hide it.
+  await store.save();
+  await store.insert([makeRecord({ startedAt: t })]);
+  assert.equal(await store.deleteBefore(t - 365 * 86_400_000), 0);
+  assert.equal(store.hasUnsavedChanges, true);
+  await store.close();
+});

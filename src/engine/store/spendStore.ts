@@ -141,13 +141,28 @@ export class SpendStore {
   }
 
   /** Deletes records that started before `before` (epoch ms); resolves with how many. */
-  deleteBefore(before: number): Promise<number> {
-    return this.call({ op: 'prune', before }) as Promise<number>;
+  async deleteBefore(before: number): Promise<number> {
+    const savedBefore = !this.hasUnsavedChanges;
+    const deleted = (await this.call({ op: 'prune', before })) as number;
+    this.unchangedBy(deleted === 0, savedBefore);
+    return deleted;
   }
 
   /** Reprices `provider`'s `model` over its unpriced history with the prices in force (the user's overrides in `dataDir` included). */
-  repriceModel(dataDir: string, provider: string, model: string): Promise<ModelRepriceResult> {
-    return this.call({ op: 'repriceModel', dataDir, provider, model }) as Promise<ModelRepriceResult>;
+  async repriceModel(dataDir: string, provider: string, model: string): Promise<ModelRepriceResult> {
+    const savedBefore = !this.hasUnsavedChanges;
+    const result = (await this.call({ op: 'repriceModel', dataDir, provider, model })) as ModelRepriceResult;
+    this.unchangedBy(result.changed === 0, savedBefore);
+    return result;
+  }
+
+  /**
+   * A mutation that changed nothing (a retention pass with nothing old enough, a reprice with
+   * nothing to reprice) leaves a saved file saved, so it costs no snapshot of the whole database;
+   * unless another mutation was sent meanwhile.
+   */
+  private unchangedBy(changedNothing: boolean, savedBefore: boolean): void {
+    if (changedNothing && savedBefore && this.mutationsSent === this.mutationsSaved + 1) this.mutationsSaved = this.mutationsSent;
   }
 
   /** Runs a method of a query module (queryModules.ts) in the worker. */
