@@ -1,5 +1,5 @@
 import type { Database } from 'sql.js';
-import { daysBefore, localDayStart, localMonthStart, ANOMALY_TRAILING_DAYS } from '../../shared';
+import { daysBefore, localDay, localDayStart, localMonthStart, ANOMALY_TRAILING_DAYS } from '../../shared';
 
 /**
  * What the guards need from the database, read once at start: today's and this month's spend
@@ -45,20 +45,21 @@ export function emptyBaseline(now: number): GuardBaseline {
 /** One start-up read. Kept to this function so the database can move elsewhere (a worker) without touching the guards. */
 export function loadGuardBaseline(db: Database, now = Date.now()): GuardBaseline {
   const base = emptyBaseline(now);
+  // Whole days from daily_rollup (current with every insert); only today's sessions need the records.
   const byWorkspace = (since: number) => {
     const map = new Map<string, number>();
-    const rows = db.exec(`SELECT COALESCE(workspace, ''), COALESCE(SUM(cost_nanos), 0) FROM requests WHERE started_at >= ? GROUP BY 1`, [since])[0];
+    const rows = db.exec('SELECT workspace, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? GROUP BY workspace', [localDay(since)])[0];
     for (const [ws, nanos] of rows?.values ?? []) map.set(String(ws), Number(nanos));
     return map;
   };
   base.todayByWorkspace = byWorkspace(base.dayStart);
   base.monthByWorkspace = byWorkspace(base.monthStart);
-  for (let i = 0; i < TRAILING_DAYS; i++) {
-    const from = daysBefore(base.dayStart, TRAILING_DAYS - i);
-    const to = daysBefore(base.dayStart, TRAILING_DAYS - i - 1);
-    const row = db.exec('SELECT COALESCE(SUM(cost_nanos), 0) FROM requests WHERE started_at >= ? AND started_at < ?', [from, to])[0];
-    base.trailingDays[i] = Number(row?.values[0][0] ?? 0);
-  }
+  const trailing = db.exec('SELECT day, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? AND day < ? GROUP BY day', [
+    localDay(daysBefore(base.dayStart, TRAILING_DAYS)),
+    localDay(base.dayStart),
+  ])[0];
+  const byDay = new Map((trailing?.values ?? []).map(([day, nanos]) => [String(day), Number(nanos)]));
+  for (let i = 0; i < TRAILING_DAYS; i++) base.trailingDays[i] = byDay.get(localDay(daysBefore(base.dayStart, TRAILING_DAYS - i))) ?? 0;
   const sessions = db.exec(
     `SELECT session, MAX(workspace), COUNT(*), COALESCE(SUM(input_tokens + output_tokens), 0), COALESCE(SUM(output_tokens), 0),
        COALESCE(SUM(cost_nanos), 0), MIN(started_at), MAX(started_at)

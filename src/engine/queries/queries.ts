@@ -31,6 +31,11 @@ export const TOTALS_SQL = `
   COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0),
   COALESCE(SUM(cost_status = 'unpriced'), 0)`;
 
+/** TOTALS_SQL's figures, in its order, summed from daily_rollup rows instead of records. */
+export const ROLLUP_TOTALS_SQL = `
+  COALESCE(SUM(cost_nanos), 0), COALESCE(SUM(requests), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
+  COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0), COALESCE(SUM(unpriced_requests), 0)`;
+
 /** Read-only queries over the records: what `burnrate report`, the status bar and the dashboard show. */
 export class SpendQuery {
   constructor(private readonly db: Database) {}
@@ -77,8 +82,7 @@ export class SpendQuery {
       params.push(localDay(opts.until));
     }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-    const sums = `COALESCE(SUM(cost_nanos), 0), COALESCE(SUM(requests), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
-      COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0), COALESCE(SUM(unpriced_requests), 0)`;
+    const sums = ROLLUP_TOTALS_SQL;
     const total = toTotals(this.db.exec(`SELECT ${sums} FROM daily_rollup ${where}`, params)[0].values[0]);
     if (!opts.by) return { total, groups: [] };
     const rows = this.db.exec(`SELECT "${opts.by}" AS k, ${sums} FROM daily_rollup ${where} GROUP BY k`, params)[0]?.values ?? [];

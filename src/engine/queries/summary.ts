@@ -1,7 +1,7 @@
-import type { Database } from 'sql.js';
-import { daysBefore, localDayStart, type BudgetView } from '../../shared';
+import type { Database, QueryExecResult } from 'sql.js';
+import { daysBefore, localDay, localDayStart, type BudgetView } from '../../shared';
 import { nanosToUsd } from '../pricing';
-import { parseSince, TOTALS_SQL, UNTAGGED, type Totals } from './queries';
+import { parseSince, ROLLUP_TOTALS_SQL, TOTALS_SQL, UNTAGGED, type Totals } from './queries';
 import type { RequestRecord } from '../database';
 
 /** A row of a breakdown: the group's key (model, provider, client or session) and its totals. */
@@ -80,6 +80,14 @@ function toTotals(a: Acc): Totals {
   };
 }
 
+/** Rows of (key, last_at, totals…) as breakdown entries; an empty key is untagged. */
+function keyed(rows: QueryExecResult | undefined): Array<[string, Acc & { lastAt: number }]> {
+  return (rows?.values ?? []).map(([key, lastAt, ...rest]): [string, Acc & { lastAt: number }] => [
+    key === null || key === '' ? UNTAGGED : String(key),
+    { ...accFrom(rest), lastAt: Number(lastAt) },
+  ]);
+}
+
 function accFrom(values: unknown[]): Acc {
   const n = values.map((v) => Number(v ?? 0));
   return {
@@ -111,19 +119,24 @@ export interface SummaryBase {
 export class SummaryQuery {
   constructor(private readonly db: Database) {}
 
-  /** The totals of the day, week and month that contain `at` (epoch ms, local calendar). */
+  /**
+   * The totals of the day, week and month that contain `at` (epoch ms, local calendar). Whole days
+   * come from daily_rollup (kept current by every insert and reprice), so no period is a scan of
+   * its records; only today's sessions are read from the records.
+   */
   base(at: number = Date.now()): SummaryBase {
     const now = new Date(at);
     const day = parseSince('today', now);
     const periodStarts = { day, week: parseSince('week', now), month: parseSince('month', now) };
-    const totalsSince = (since: number) => accFrom(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests WHERE started_at >= ?`, [since])[0].values[0]);
-    const grouped = (column: string, extra = '') => {
-      const rows = this.db.exec(`SELECT ${column}, MAX(started_at), ${TOTALS_SQL} FROM requests WHERE started_at >= ? ${extra} GROUP BY ${column}`, [day])[0];
-      return (rows?.values ?? []).map(([key, lastAt, ...rest]): [string, Acc & { lastAt: number }] => [
-        key === null || key === '' ? UNTAGGED : String(key),
-        { ...accFrom(rest), lastAt: Number(lastAt) },
-      ]);
-    };
+    const today = localDay(day);
+    const totalsSince = (since: number) =>
+      accFrom(this.db.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup WHERE day >= ?`, [localDay(since)])[0].values[0]);
+    const grouped = (column: string) =>
+      keyed(this.db.exec(`SELECT ${column}, MAX(last_at), ${ROLLUP_TOTALS_SQL} FROM daily_rollup WHERE day >= ? GROUP BY 1`, [today])[0]);
+    const sessions = this.db.exec(
+      `SELECT session, MAX(started_at), ${TOTALS_SQL} FROM requests WHERE started_at >= ? AND session IS NOT NULL AND session != '' GROUP BY session`,
+      [day],
+    )[0];
     const lastRow = this.db.exec('SELECT started_at, provider, model, cost_nanos, cost_status FROM requests ORDER BY started_at DESC LIMIT 1')[0]?.values[0];
     return {
       periodStarts,
@@ -133,7 +146,7 @@ export class SummaryQuery {
       byProvider: grouped('provider'),
       byModel: grouped('model'),
       byClient: grouped('client'),
-      bySession: grouped('session', `AND session IS NOT NULL AND session != ''`),
+      bySession: keyed(sessions),
       last: lastRow
         ? {
             at: Number(lastRow[0]),
