@@ -1,26 +1,29 @@
 /**
- * The engine at a million records (npm run bench:scale): how long `burnrate report` and the summary
- * queries take, how big the database and its snapshot are, how much memory the engine uses, and
- * the proxy's event-loop delay while it serves traffic and snapshots the database in its worker.
+ * The engine at scale (npm run bench:scale): a database of SCALE_RECORDS synthetic requests (a year
+ * of traffic) is built, its queries timed in-process, then the engine runs on an empty database and
+ * on the big one under the same steady load, side by side: start, memory of the engine and its
+ * database worker, the worker's CPU, snapshots, one call after an idle pause, and the CLI's
+ * `report`/`export` as processes (time and peak memory).
  *
- * SCALE_RECORDS (default 1,000,000), SCALE_SECONDS (load time, default 20), SCALE_RATE (requests/s,
- * default 200; 0 = closed loop), SCALE_CONCURRENCY (most in flight, default 16), SCALE_SNAPSHOTS=0 (none), SCALE_KEEP_DB=1 (keep the
- * database, e.g. to measure `burnrate serve` on it).
+ * SCALE_RECORDS (default 1,000,000), SCALE_SECONDS (load time, default 25), SCALE_RATE (requests/s,
+ * default 80; 0 = closed loop), SCALE_CONCURRENCY (most in flight, default 16),
+ * SCALE_SNAPSHOTS=back-to-back (snapshot continuously during the load, the worst case for the
+ * proxy; default: as the engine schedules them), SCALE_KEEP_DB=1 (keep the database).
  */
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SpendDatabase, type RequestRecord } from '../src/engine/database';
-import { Engine } from '../src/engine/engine';
 import { SpendQuery, SummaryQuery } from '../src/engine/queries';
+import * as esbuild from 'esbuild';
+import type { EngineFigures, ScaleRun } from './scaleEngine';
 
 const RECORDS = Number(process.env.SCALE_RECORDS ?? 1_000_000);
-const SECONDS = Number(process.env.SCALE_SECONDS ?? 20);
+const SECONDS = Number(process.env.SCALE_SECONDS ?? 25);
 const CONCURRENCY = Number(process.env.SCALE_CONCURRENCY ?? 16);
 /** Requests per second through the proxy (0: closed loop at SCALE_CONCURRENCY). */
-const RATE = Number(process.env.SCALE_RATE ?? 200);
+const RATE = Number(process.env.SCALE_RATE ?? 80);
 const DAY = 86_400_000;
 const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
 const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)} ms`;
@@ -28,12 +31,6 @@ const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)} ms`;
 function time<T>(f: () => T): [T, number] {
   const t0 = performance.now();
   const r = f();
-  return [r, performance.now() - t0];
-}
-
-async function timeAsync<T>(f: () => Promise<T>): Promise<[T, number]> {
-  const t0 = performance.now();
-  const r = await f();
   return [r, performance.now() - t0];
 }
 
@@ -124,79 +121,95 @@ async function main(): Promise<void> {
   db.close();
   global.gc?.();
 
-  // 3. The engine on that database, under load, snapshotting in its worker.
-  const load = fork(path.join(__dirname, 'scaleLoad.ts'), { execArgv: process.execArgv });
-  const reply = <T>() => new Promise<T>((r) => load.once('message', (m) => r(m as T)));
-  load.send({ op: 'fake' });
-  const { url: fakeUrl } = await reply<{ url: string }>();
-  const rssBefore = process.memoryUsage().rss;
-  const [engine, startMs] = await timeAsync(() =>
-    Engine.start({ port: 0, dbPath, dataDir: dir, upstreams: { openai: fakeUrl }, saveIntervalMs: 1_000, retentionDays: 0 }),
-  );
-  const idle = process.memoryUsage();
-  console.log(
-    `engine started on ${RECORDS.toLocaleString()} records in ${ms(startMs)}; RSS ${mb(idle.rss)} (was ${mb(rssBefore)} before), JS heap ${mb(idle.heapUsed)}`,
-  );
-  const [, storeReportMs] = await timeAsync(() => engine.store.report({ by: 'model' }));
-  console.log(`  report --by model through the worker (SpendStore): ${ms(storeReportMs)}`);
-
-  const histogram = monitorEventLoopDelay({ resolution: 1 });
-  let saves = 0;
-  let peakRss = 0;
-  const saveTimes: number[] = [];
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-  histogram.enable();
-  load.send({ op: 'load', proxy: engine.url, concurrency: CONCURRENCY, rate: RATE });
-  const loadDone = reply<{ done: number; errors: number }>();
-  const deadline = Date.now() + SECONDS * 1000;
-  // Snapshots back to back (the periodic timer would space them out): the worst case for the proxy.
-  while (Date.now() < deadline) {
-    if (process.env.SCALE_SNAPSHOTS === '0') {
-      await new Promise((r) => setTimeout(r, 100));
-      continue;
-    }
-    const before = engine.recorder.lastSave;
-    const [, t] = await timeAsync(() => engine.recorder.save());
-    if (engine.recorder.lastSave !== before) {
-      saveTimes.push(t);
-      saves++;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  load.send({ op: 'stop' });
-  const { done, errors } = await loadDone;
-  histogram.disable();
-  clearInterval(sampler);
-  const p = (q: number) => histogram.percentile(q) / 1e6;
-  const count = await engine.store.count();
-  console.log(
-    `under load for ${SECONDS} s (${RATE ? `${RATE} requests/s` : `closed loop, concurrency ${CONCURRENCY}`}): ${done.toLocaleString()} requests (${errors} errors), ${saves} snapshots back to back (median ${saves ? ms(saveTimes.sort((a, b) => a - b)[saveTimes.length >> 1]) : '-'}, last ${mb(engine.recorder.lastSave?.bytes ?? 0)})`,
-  );
-  console.log(`  proxy event-loop delay: p50 ${ms(p(50))}, p99 ${ms(p(99))}, max ${ms(histogram.max / 1e6)}`);
-  console.log(`  peak RSS ${mb(peakRss)} (engine and its database worker); records now ${count.toLocaleString()}`);
-  await engine.close();
-  load.kill();
-  const result = {
-    records: RECORDS,
-    fileBytes: bytes.length,
-    buildMs,
-    exportOnCallingThreadMs: exportMs,
-    queryTimes,
-    engineStartMs: startMs,
-    storeReportMs,
-    idleRss: idle.rss,
-    peakRss,
-    requests: done,
-    errors,
-    saves,
-    medianSaveMs: saveTimes[saveTimes.length >> 1],
-    loopDelayMs: { p50: p(50), p99: p(99), max: histogram.max / 1e6 },
-  };
+  // 3. The engine on an empty database and on the big one, side by side, under the same load, each
+  // in a process of its own bundled as the CLI is (so its memory is the engine's alone).
+  const runner = bundleRunner();
+  const emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-scale-empty-'));
+  const emptyDb = path.join(emptyDir, 'spend.sqlite');
+  const run = (dbPath: string, dataDir: string) =>
+    runEngine(runner, {
+      dbPath,
+      dataDir,
+      loadScript: path.join(__dirname, 'scaleLoad.ts'),
+      rate: RATE,
+      concurrency: CONCURRENCY,
+      seconds: SECONDS,
+      backToBackSnapshots: process.env.SCALE_SNAPSHOTS === 'back-to-back',
+    });
+  const engines = { empty: await run(emptyDb, emptyDir), big: await run(dbPath, dir) };
+  // 4. The CLI as a user runs it: a process that opens the database, with its time and peak memory.
+  const cli = { empty: cliFigures(emptyDb), big: cliFigures(dbPath) };
+  printTable(engines, cli);
   const out = path.join(os.tmpdir(), `burnrate-scale-${Date.now()}.json`);
-  fs.writeFileSync(out, JSON.stringify(result, null, 2));
+  fs.writeFileSync(
+    out,
+    JSON.stringify({ records: RECORDS, fileBytes: bytes.length, buildMs, exportOnCallingThreadMs: exportMs, queryTimes, engines, cli }, null, 2),
+  );
   console.log(`results: ${out}`);
+  fs.rmSync(emptyDir, { recursive: true, force: true });
   if (process.env.SCALE_KEEP_DB) console.log(`database kept: ${dbPath}`);
   else fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** bench/scaleEngine.ts bundled into dist/ beside the CLI (sql.js's wasm and the database worker are there). */
+function bundleRunner(): string {
+  const outfile = path.join(__dirname, '..', 'dist', 'scaleEngine.js');
+  esbuild.buildSync({
+    entryPoints: [path.join(__dirname, 'scaleEngine.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+function runEngine(runner: string, scaleRun: ScaleRun): Promise<EngineFigures> {
+  const child = fork(runner, [], { execArgv: [] });
+  child.send(scaleRun);
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve(m as EngineFigures));
+    child.once('exit', (code) => reject(new Error(`the engine run on ${scaleRun.dbPath} ended (${code})`)));
+  });
+}
+
+const CLI_RUNS: Array<[string, string[]]> = [
+  ['report --since all --by model', ['report', '--since', 'all', '--by', 'model']],
+  ['report --since all --by day', ['report', '--since', 'all', '--by', 'day']],
+  ['report --since 30d --by session', ['report', '--since', '30d', '--by', 'session']],
+  ['export --format jsonl (everything)', ['export', '--format', 'jsonl', '--out', '/dev/null']],
+];
+
+/** Each CLI run's wall time (s) and peak RSS (bytes), measured by /usr/bin/time. */
+function cliFigures(db: string): Array<{ run: string; seconds: number; peakRss: number }> {
+  const cliJs = path.join(__dirname, '..', 'dist', 'cli.js');
+  return CLI_RUNS.map(([run, args]) => {
+    const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, cliJs, ...args, '--db', db], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const m = /TIME ([\d.]+) (\d+)/.exec(r.stderr ?? '');
+    if (r.status !== 0 || !m) return { run, seconds: NaN, peakRss: NaN };
+    return { run, seconds: Number(m[1]), peakRss: Number(m[2]) * 1024 };
+  });
+}
+
+function printTable(engines: Record<'empty' | 'big', EngineFigures>, cli: Record<'empty' | 'big', ReturnType<typeof cliFigures>>): void {
+  const { empty: e, big: b } = engines;
+  const rows: Array<[string, string, string]> = [
+    ['`serve` start', ms(e.startMs), ms(b.startMs)],
+    ['idle RSS, engine + database worker', mb(e.idleRss), mb(b.idleRss)],
+    [`peak RSS under load (${e.requests} calls at ${RATE}/s)`, mb(e.peakRss), mb(b.peakRss)],
+    ['worker CPU per second of load', ms(e.workerCpuMsPerSecond), ms(b.workerCpuMsPerSecond)],
+    ['proxy event-loop delay p99 under load', ms(e.loopDelayP99Ms), ms(b.loopDelayP99Ms)],
+    ['one snapshot: duration / bytes', `${ms(e.medianSnapshotMs)} / ${mb(e.snapshotBytes)}`, `${ms(b.medianSnapshotMs)} / ${mb(b.snapshotBytes)}`],
+    ['one call after an idle pause: worker CPU / RSS after', `${ms(e.wakeCpuMs)} / ${mb(e.wakeRss)}`, `${ms(b.wakeCpuMs)} / ${mb(b.wakeRss)}`],
+    ...cli.empty.map((c, i): [string, string, string] => {
+      const big = cli.big[i];
+      return [`\`burnrate ${c.run}\`: time / peak RSS`, `${c.seconds.toFixed(2)} s / ${mb(c.peakRss)}`, `${big.seconds.toFixed(2)} s / ${mb(big.peakRss)}`];
+    }),
+  ];
+  console.log(`\n| | empty | ${RECORDS.toLocaleString()} records |\n|---|---|---|`);
+  for (const [name, empty, big] of rows) console.log(`| ${name} | ${empty} | ${big} |`);
 }
 
 void main().then(
