@@ -305,7 +305,7 @@ test('the rollup built from existing records on upgrade equals the one kept up o
   const upgraded = await SpendDatabase.open(file, { create: false });
   assert.deepEqual(rollups(upgraded), live);
   assert.equal(live[1].length, 2, 'sessions s1 and s2 on their days');
-  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 3);
+  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 4);
   // And the trigger is back: a new record lands in the rollup.
   upgraded.insert([rec({ startedAt: at(17, 14), costNanos: 7 })]);
   assert.equal(new DashboardQuery(upgraded.db).data(WEEK, undefined, NOW).tiles.todayUsd, 0.009500007);
@@ -329,7 +329,7 @@ test('a schema-2 database keeps every rollup day, even those whose records reten
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-v2-')), 'v2.sqlite');
   fs.writeFileSync(file, db.db.export());
   const upgraded = await SpendDatabase.open(file, { create: false });
-  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 3);
+  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 4);
   assert.deepEqual(new SpendQuery(upgraded.db).report({ since: at(1, 0), until: at(18, 0), by: 'day' }), before, 'every day kept, the 15th included');
   assert.deepEqual(
     new SpendQuery(upgraded.db).report({ since: at(1, 0), until: at(18, 0), by: 'client' }).groups.map((g) => [g.key, g.costUsd]),

@@ -253,3 +253,91 @@ test('a retention pass or reprice that changes nothing leaves a saved database s
   assert.equal(store.hasUnsavedChanges, true);
   await store.close();
 });
+
+test('report --by session over whole days reads the session rollup: the same figures as a scan, untagged included, repriced too', async () => {
+  const db = await SpendDatabase.open(undefined, { create: true });
+  const day = (d: number, h = 12) => new Date(2026, 10, d, h, 0, 0).getTime();
+  db.insert([
+    makeRecord({ startedAt: day(20, 9), session: 'a', workspace: 'w1', costNanos: 1_000, inputTokens: 10, cacheReadTokens: 2, outputTokens: 3 }),
+    makeRecord({ startedAt: day(20, 10), session: 'a', workspace: 'w2', costNanos: 2_000, cacheWriteTokens: 5, reasoningTokens: 1 }),
+    makeRecord({ startedAt: day(21, 23), session: 'b', costNanos: 0, model: 'mystery', costStatus: 'unpriced', inputTokens: 7 }),
+    makeRecord({ startedAt: day(21, 8), session: null, costNanos: 4_000, outputTokens: 11 }),
+    makeRecord({ startedAt: day(21, 9), session: '', costNanos: 8_000, inputTokens: 1 }),
+  ]);
+  const q = new SpendQuery(db.db);
+  const wholeDays = { since: new Date(2026, 10, 20).getTime(), until: new Date(2026, 10, 22).getTime(), by: 'session' as const };
+  const scanned = { ...wholeDays, until: wholeDays.until - 1 };
+  assert.deepEqual(q.report(wholeDays), q.report(scanned));
+  assert.deepEqual(
+    q
+      .report(wholeDays)
+      .groups.map((g) => [
+        g.key,
+        g.costUsd,
+        g.requests,
+        g.inputTokens,
+        g.cacheReadTokens,
+        g.cacheWriteTokens,
+        g.outputTokens,
+        g.reasoningTokens,
+        g.unpricedRequests,
+      ]),
+    [
+      ['(none)', 0.000012, 2, 101, 0, 0, 21, 0, 0],
+      ['a', 0.000003, 2, 110, 2, 5, 13, 1, 0],
+      ['b', 0, 1, 7, 0, 0, 10, 0, 1],
+    ],
+  );
+  // The unpriced call gets a price: the session rollup moves with it.
+  db.db.run("UPDATE requests SET cost_nanos = 5000, cost_status = 'exact' WHERE session = 'b'");
+  assert.deepEqual(q.report(wholeDays), q.report(scanned));
+  assert.deepEqual(
+    q.report(wholeDays).groups.find((g) => g.key === 'b'),
+    {
+      key: 'b',
+      costUsd: 0.000005,
+      requests: 1,
+      inputTokens: 7,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      outputTokens: 10,
+      reasoningTokens: 0,
+      unpricedRequests: 0,
+    },
+  );
+  // Retention deletes those days' records: the whole-day report by session still has them, as by any other key.
+  const before = q.report(wholeDays);
+  assert.equal(db.deleteBefore(new Date(2026, 10, 22).getTime()), 5);
+  assert.deepEqual(q.report(wholeDays), before);
+  db.close();
+});
+
+test('a schema-3 database gains the session rollup’s token columns, filled from its records', async () => {
+  const db = await SpendDatabase.open(undefined, { create: true });
+  const t = new Date(2026, 10, 20, 12).getTime();
+  db.insert([
+    makeRecord({ startedAt: t, session: 'a', inputTokens: 10, outputTokens: 3, cacheReadTokens: 1 }),
+    makeRecord({ startedAt: t + 1, session: 'a', costStatus: 'unpriced', reasoningTokens: 4 }),
+  ]);
+  const live = db.db.exec('SELECT * FROM session_rollup')[0];
+  // Schema 3: session_rollup without the token columns, the reprice trigger of then.
+  db.db.exec(`DROP TRIGGER requests_rollup_repriced;
+    CREATE TABLE s3 (day TEXT NOT NULL, session TEXT NOT NULL, workspace TEXT NOT NULL, requests INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+      tokens INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (day, session, workspace)) WITHOUT ROWID;
+    INSERT INTO s3 SELECT day, session, workspace, requests, cost_nanos, tokens, first_at, last_at FROM session_rollup;
+    DROP TABLE session_rollup; ALTER TABLE s3 RENAME TO session_rollup;
+    PRAGMA user_version = 3;`);
+  const file = path.join(tmp(), 'v3.sqlite');
+  fs.writeFileSync(file, db.db.export());
+  const upgraded = await SpendDatabase.open(file, { create: false });
+  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 4);
+  const after = upgraded.db.exec('SELECT * FROM session_rollup')[0];
+  const byName = (r: typeof live) => Object.fromEntries(r.columns.map((c, i) => [c, r.values[0][i]]));
+  assert.deepEqual(byName(after), byName(live));
+  assert.deepEqual(byName(after).unpriced_requests, 1);
+  // New records keep adding to the migrated table.
+  upgraded.insert([makeRecord({ startedAt: t + 2, session: 'a', inputTokens: 100 })]);
+  assert.equal(byName(upgraded.db.exec('SELECT * FROM session_rollup')[0]).input_tokens, 10 + 100 + 100);
+  upgraded.close();
+  db.close();
+});

@@ -2,15 +2,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import type { RequestRecord } from './record';
-import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_SCHEMA, RollupBatch } from './rollup';
+import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_SCHEMA, RollupBatch, sessionTotalsMigration } from './rollup';
 
 export class DatabaseUnreadableError extends Error {}
 
 /**
  * 2: the dashboard's daily_rollup table (additive; filled from the existing records on upgrade).
  * 3: requests.client, and client in daily_rollup's key (existing rows kept, as client '').
+ * 4: session_rollup's token and unpriced columns (report --by session over whole days reads it).
  */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS requests (
@@ -138,6 +139,11 @@ export class SpendDatabase {
       db.exec(ROLLUP_CLIENT_MIGRATION);
       db.exec('COMMIT');
     }
+    if (version === 2 || version === 3) {
+      db.exec('BEGIN');
+      db.exec(sessionTotalsMigration(columnsOf(db, 'session_rollup')));
+      db.exec('COMMIT');
+    }
     if (version < 2) {
       db.exec('BEGIN');
       db.exec(ROLLUP_SCHEMA);
@@ -214,8 +220,12 @@ function toSql(v: unknown): string | number | null {
   return v as string | number;
 }
 
+function columnsOf(db: Database, table: string): string[] {
+  return (db.exec(`PRAGMA table_info(${table})`)[0]?.values ?? []).map((v) => String(v[1]));
+}
+
 function hasColumn(db: Database, table: string, column: string): boolean {
-  return (db.exec(`PRAGMA table_info(${table})`)[0]?.values ?? []).some((v) => v[1] === column);
+  return columnsOf(db, table).includes(column);
 }
 
 function isEmptyOrBurnRate(db: Database): boolean {

@@ -22,6 +22,14 @@ export const LOCAL_DAY_SQL = (column: string) => `strftime('%Y-%m-%d', ${column}
 const FAILED_SQL = (r: string) => `(${r}.status = 0 OR ${r}.status >= 400)`;
 const LONG_UNCACHED_SQL = (r: string) => `(${r}.input_tokens >= ${LONG_PROMPT_TOKENS} AND ${r}.cache_read_tokens = 0)`;
 
+/**
+ * What session_rollup sums besides requests, cost and tokens (schema 4): enough for `report --by
+ * session` over whole days to read the rollup instead of the records.
+ */
+const SESSION_TOTALS_COLUMNS = ['input_tokens', 'cache_read_tokens', 'cache_write_tokens', 'output_tokens', 'reasoning_tokens', 'unpriced_requests'] as const;
+const SESSION_TOTALS_SQL = (r: string) =>
+  `SUM(${r}input_tokens), SUM(${r}cache_read_tokens), SUM(${r}cache_write_tokens), SUM(${r}output_tokens), SUM(${r}reasoning_tokens), SUM(${r}cost_status = 'unpriced')`;
+
 const DAILY_ROLLUP_TABLE = `
 CREATE TABLE IF NOT EXISTS daily_rollup (
   day TEXT NOT NULL,
@@ -60,6 +68,7 @@ ${DAILY_ROLLUP_TABLE}CREATE TABLE IF NOT EXISTS session_rollup (
   tokens INTEGER NOT NULL,
   first_at INTEGER NOT NULL,
   last_at INTEGER NOT NULL,
+  ${SESSION_TOTALS_COLUMNS.map((c) => `${c} INTEGER NOT NULL DEFAULT 0`).join(', ')},
   PRIMARY KEY (day, session, workspace)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS requests_cost ON requests(cost_nanos);
@@ -71,7 +80,9 @@ CREATE TRIGGER IF NOT EXISTS requests_rollup_repriced AFTER UPDATE OF cost_nanos
     failed_cost_nanos = failed_cost_nanos + CASE WHEN ${FAILED_SQL('NEW')} THEN NEW.cost_nanos - OLD.cost_nanos ELSE 0 END
   WHERE day = ${LOCAL_DAY_SQL('NEW.started_at')} AND provider = NEW.provider AND model = COALESCE(NEW.model, '')
     AND feature = COALESCE(NEW.feature, '') AND workspace = COALESCE(NEW.workspace, '') AND client = COALESCE(NEW.client, '');
-  UPDATE session_rollup SET cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos
+  UPDATE session_rollup SET
+    cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos,
+    unpriced_requests = unpriced_requests - (OLD.cost_status = 'unpriced') + (NEW.cost_status = 'unpriced')
   WHERE NEW.session IS NOT NULL AND NEW.session != '' AND day = ${LOCAL_DAY_SQL('NEW.started_at')}
     AND session = NEW.session AND workspace = COALESCE(NEW.workspace, '');
 END;
@@ -111,11 +122,33 @@ SELECT ${LOCAL_DAY_SQL('r.started_at')} AS d, r.provider, COALESCE(r.model, '') 
   MIN(CASE WHEN ${LONG_UNCACHED_SQL('r')} THEN r.input_tokens END),
   MIN(r.started_at), MAX(r.started_at)
 FROM requests r GROUP BY d, r.provider, m, f, w, c;
-INSERT INTO session_rollup
+INSERT INTO session_rollup (day, session, workspace, requests, cost_nanos, tokens, first_at, last_at, ${SESSION_TOTALS_COLUMNS.join(', ')})
 SELECT ${LOCAL_DAY_SQL('started_at')} AS d, session, COALESCE(workspace, '') AS w, COUNT(*), SUM(cost_nanos),
-  SUM(input_tokens + output_tokens), MIN(started_at), MAX(started_at)
+  SUM(input_tokens + output_tokens), MIN(started_at), MAX(started_at), ${SESSION_TOTALS_SQL('')}
 FROM requests WHERE session IS NOT NULL AND session != '' GROUP BY d, session, w;
 `;
+
+/**
+ * Schema 3 → 4: session_rollup gains the token and unpriced columns, filled from the records still
+ * kept (a day whose records retention deleted keeps its requests, cost and tokens, with zeros for
+ * the new columns). The reprice trigger is created again by ROLLUP_SCHEMA, now moving them too.
+ */
+export function sessionTotalsMigration(existingColumns: readonly string[]): string {
+  const add = SESSION_TOTALS_COLUMNS.filter((c) => !existingColumns.includes(c));
+  return `
+DROP TRIGGER IF EXISTS requests_rollup_repriced;
+${add.map((c) => `ALTER TABLE session_rollup ADD COLUMN ${c} INTEGER NOT NULL DEFAULT 0;`).join('\n')}
+CREATE TEMP TABLE session_sums AS
+SELECT ${LOCAL_DAY_SQL('started_at')} AS d, session AS s, COALESCE(workspace, '') AS w, ${SESSION_TOTALS_SQL('')
+    .split(', ')
+    .map((sum, i) => `${sum} AS ${SESSION_TOTALS_COLUMNS[i]}`)
+    .join(', ')}
+FROM requests WHERE session IS NOT NULL AND session != '' GROUP BY d, s, w;
+UPDATE session_rollup SET ${SESSION_TOTALS_COLUMNS.map((c) => `${c} = t.${c}`).join(', ')}
+FROM session_sums t WHERE session_rollup.day = t.d AND session_rollup.session = t.s AND session_rollup.workspace = t.w;
+DROP TABLE session_sums;
+`;
+}
 
 const DAILY_UPSERT = `INSERT INTO daily_rollup VALUES (${new Array(21).fill('?').join(', ')})
   ON CONFLICT DO UPDATE SET
@@ -138,13 +171,15 @@ const DAILY_UPSERT = `INSERT INTO daily_rollup VALUES (${new Array(21).fill('?')
     first_at = MIN(first_at, excluded.first_at),
     last_at = MAX(last_at, excluded.last_at)`;
 
-const SESSION_UPSERT = `INSERT INTO session_rollup VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+const SESSION_UPSERT = `INSERT INTO session_rollup (day, session, workspace, requests, cost_nanos, tokens, first_at, last_at, ${SESSION_TOTALS_COLUMNS.join(', ')})
+  VALUES (${new Array(8 + SESSION_TOTALS_COLUMNS.length).fill('?').join(', ')})
   ON CONFLICT DO UPDATE SET
     requests = requests + excluded.requests,
     cost_nanos = cost_nanos + excluded.cost_nanos,
     tokens = tokens + excluded.tokens,
     first_at = MIN(first_at, excluded.first_at),
-    last_at = MAX(last_at, excluded.last_at)`;
+    last_at = MAX(last_at, excluded.last_at),
+    ${SESSION_TOTALS_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`;
 
 /** One daily_rollup row's worth of a batch, in the table's column order after the key. */
 interface DailySums {
@@ -173,6 +208,8 @@ interface SessionSums {
   tokens: number;
   firstAt: number;
   lastAt: number;
+  /** In SESSION_TOTALS_COLUMNS' order. */
+  totals: [number, number, number, number, number, number];
 }
 
 /**
@@ -248,11 +285,20 @@ export class RollupBatch {
     const workspace = r.workspace ?? '';
     const sessionKey = `${day}\0${session}\0${workspace}`;
     let s = this.sessions.get(sessionKey);
-    if (!s)
-      this.sessions.set(sessionKey, (s = { key: [day, session, workspace], requests: 0, costNanos: 0, tokens: 0, firstAt: r.startedAt, lastAt: r.startedAt }));
+    if (!s) {
+      s = { key: [day, session, workspace], requests: 0, costNanos: 0, tokens: 0, firstAt: r.startedAt, lastAt: r.startedAt, totals: [0, 0, 0, 0, 0, 0] };
+      this.sessions.set(sessionKey, s);
+    }
     s.requests++;
     s.costNanos += r.costNanos;
     s.tokens += r.inputTokens + r.outputTokens;
+    const t = s.totals;
+    t[0] += r.inputTokens;
+    t[1] += r.cacheReadTokens;
+    t[2] += r.cacheWriteTokens;
+    t[3] += r.outputTokens;
+    t[4] += r.reasoningTokens;
+    if (r.costStatus === 'unpriced') t[5]++;
     s.firstAt = Math.min(s.firstAt, r.startedAt);
     s.lastAt = Math.max(s.lastAt, r.startedAt);
   }
@@ -285,7 +331,7 @@ export class RollupBatch {
       }
       if (this.sessions.size) {
         const stmt = (this.sessionUpsert ??= this.db.prepare(SESSION_UPSERT));
-        for (const s of this.sessions.values()) stmt.run([...s.key, s.requests, s.costNanos, s.tokens, s.firstAt, s.lastAt]);
+        for (const s of this.sessions.values()) stmt.run([...s.key, s.requests, s.costNanos, s.tokens, s.firstAt, s.lastAt, ...s.totals]);
       }
     } finally {
       this.daily.clear();

@@ -41,7 +41,7 @@ export class SpendQuery {
   constructor(private readonly db: Database) {}
 
   report(opts: { since?: number; until?: number; by?: GroupBy }): SpendReport {
-    if (coversWholeDays(opts) && opts.by !== 'session' && opts.by !== 'user') return this.reportFromDailyRollup(opts);
+    if (coversWholeDays(opts) && opts.by !== 'user') return this.reportFromDailyRollup(opts);
     const { where, params } = timeRange(opts.since, opts.until);
     if (!opts.by) return { total: toTotals(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests ${where}`, params)[0].values[0]), groups: [] };
     // One scan: every record is in exactly one group, so the total is the sum of the groups.
@@ -66,8 +66,9 @@ export class SpendQuery {
   }
 
   /**
-   * A report over whole local days read from the dashboard's daily rollup (rollup.ts): a few
-   * thousand rows instead of every record, so all-time reports stay fast at a million records.
+   * A report over whole local days read from the dashboard's daily rollup, or by session from the
+   * session rollup (rollup.ts): a few thousand rows instead of every record, so all-time reports
+   * stay fast at a million records.
    * The rollup keeps days whose raw records retention has deleted.
    */
   private reportFromDailyRollup(opts: { since?: number; until?: number; by?: GroupBy }): SpendReport {
@@ -82,13 +83,18 @@ export class SpendQuery {
       params.push(localDay(opts.until));
     }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-    const sums = ROLLUP_TOTALS_SQL;
-    const total = toTotals(this.db.exec(`SELECT ${sums} FROM daily_rollup ${where}`, params)[0].values[0]);
-    if (!opts.by) return { total, groups: [] };
-    const rows = this.db.exec(`SELECT "${opts.by}" AS k, ${sums} FROM daily_rollup ${where} GROUP BY k`, params)[0]?.values ?? [];
+    const totalRaw = this.db.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup ${where}`, params)[0].values[0].map(Number);
+    if (!opts.by) return { total: toTotals(totalRaw), groups: [] };
+    // Sessions have their own rollup (daily_rollup would multiply its rows by them); what no session covers is untagged.
+    const table = opts.by === 'session' ? 'session_rollup' : 'daily_rollup';
+    const rows = this.db.exec(`SELECT "${opts.by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${table} ${where} GROUP BY k`, params)[0]?.values ?? [];
     const groups = rows.map(([k, ...rest]) => ({ key: k === null || k === '' ? UNTAGGED : String(k), ...toTotals(rest) }));
+    if (opts.by === 'session') {
+      const untagged = rows.reduce<number[]>((left, [, ...rest]) => left.map((v, i) => v - Number(rest[i])), totalRaw);
+      if (untagged[1] > 0) groups.push({ key: UNTAGGED, ...toTotals(untagged) });
+    }
     sortGroups(groups, opts.by);
-    return { total, groups };
+    return { total: toTotals(totalRaw), groups };
   }
 
   /** Records in time order, in pages, so exports of big databases never hold everything at once. */
