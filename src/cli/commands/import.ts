@@ -15,7 +15,7 @@ export const importCommand: Command = {
   name: 'import',
   synopsis: '[--db FILE] [--format csv|jsonl] FILE|-',
   summary:
-    'Adds the records of a `burnrate export` file (- reads stdin) to the database: a backup restored,\nanother machine merged. Records already there (same id) are skipped; a file with a bad row imports nothing.',
+    "Adds the records of a `burnrate export` file (CSV or JSON lines; - reads stdin) to the database, by\nrecord id: restores a backup, merges another machine's. A file with a bad row imports nothing.",
   run: exitZeroAfter(importRecords),
 };
 

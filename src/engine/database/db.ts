@@ -174,10 +174,13 @@ export class SpendDatabase {
     const stmt = (this.insertStatement ??= this.db.prepare(INSERT_SQL));
     const rollup = (this.rollup ??= new RollupBatch(this.db));
     let added = 0;
+    // One array of values, refilled per record (sql.js copies them when binding).
+    const values: Array<string | number | null> = new Array(FIELDS.length);
     if (!this.inBulk) this.db.exec('BEGIN');
     try {
       for (const r of records) {
-        stmt.run(FIELDS.map((f) => toSql(r[f])));
+        for (let i = 0; i < FIELDS.length; i++) values[i] = toSql(r[FIELDS[i]]);
+        stmt.run(values);
         // Only rows really inserted count (INSERT OR IGNORE skips a record already there).
         if (this.db.getRowsModified() === 1) {
           rollup.add(r);
