@@ -64,15 +64,24 @@ for (let i = 0; i < RECORDS; i += 10_000) {
 fs.closeSync(jsonOut);
 fs.closeSync(csvOut);
 
-for (const file of [jsonl, csv]) {
-  const db = path.join(dir, `${path.basename(file)}.sqlite`);
+/** Runs the built CLI; seconds it took. */
+function timed(args: string[]): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [CLI, 'import', '--db', db, file], { encoding: 'utf8' });
-  const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`import failed: ${r.stderr}`);
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`burnrate ${args[0]} failed: ${r.stderr}`);
+  return (performance.now() - t0) / 1000;
+}
+
+const rate = (seconds: number) => `${Math.round(RECORDS / seconds).toLocaleString('en-US')} records/s`;
+for (const file of [jsonl, csv]) {
+  const format = path.extname(file).slice(1);
+  const db = path.join(dir, `${format}.sqlite`);
+  const importSeconds = timed(['import', '--db', db, file]);
+  // The same records the other way, in the same run: the scale for the figure above.
+  const exportSeconds = timed(['export', '--db', db, '--format', format, '--out', path.join(dir, `again.${format}`)]);
   const mb = (fs.statSync(file).size / 1048576).toFixed(0);
   console.log(
-    `${path.extname(file).slice(1).padEnd(5)} ${RECORDS.toLocaleString('en-US')} records (${mb} MB) in ${seconds.toFixed(2)} s: ${Math.round(RECORDS / seconds).toLocaleString('en-US')} records/s`,
+    `${format.padEnd(5)} ${RECORDS.toLocaleString('en-US')} records (${mb} MB): import ${importSeconds.toFixed(2)} s, ${rate(importSeconds)}; export ${exportSeconds.toFixed(2)} s, ${rate(exportSeconds)}; import/export time ${(importSeconds / exportSeconds).toFixed(2)}×`,
   );
 }
 if (process.env.IMPORT_KEEP) console.log(`kept ${dir}`);

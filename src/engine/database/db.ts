@@ -218,8 +218,7 @@ export class SpendDatabase {
     };
     return {
       insert: (records) => {
-        // In id order: the primary key's pages are then visited in order, not at random.
-        const n = this.insert([...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+        const n = this.insert(records);
         added += n;
         if (!indexesDropped && added >= Math.max(BULK_INDEX_REBUILD_MIN, existing / 2)) {
           for (const name of REQUEST_INDEX_NAMES) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
