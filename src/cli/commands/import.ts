@@ -79,6 +79,7 @@ async function importInto(dbPath: string, input: Readable, parser: ExportParser,
   };
   try {
     await readAll(input, parser, take, name);
+    progress.update(read, 'saving the database');
     bulk.commit();
     progress.done();
     if (added) await database.save();
@@ -110,13 +111,14 @@ class Progress {
 
   constructor(private readonly name: string) {}
 
-  update(read: number): void {
+  update(read: number, then?: string): void {
     if (!process.stderr.isTTY) return;
     const now = performance.now();
-    if (now - this.shownAt < 200) return;
+    if (now - this.shownAt < 200 && !then) return;
     this.shownAt = now;
     const rate = Math.round(read / Math.max((now - this.start) / 1000, 0.001));
-    process.stderr.write(`\rimporting ${this.name}: ${read.toLocaleString('en-US')} records read (${rate.toLocaleString('en-US')}/s)\x1b[K`);
+    const line = `importing ${this.name}: ${read.toLocaleString('en-US')} records read (${rate.toLocaleString('en-US')}/s)${then ? `; ${then}…` : ''}`;
+    process.stderr.write(`\r${line}\x1b[K`);
     this.shown = true;
   }
 

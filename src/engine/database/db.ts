@@ -89,9 +89,9 @@ const INSERT_SQL = `INSERT OR IGNORE INTO requests (${FIELDS.map((f) => COLUMN_O
 /** A bulk insert drops the secondary indexes (and builds them at its end) once it has added this many records, and at least half the table. */
 const BULK_INDEX_REBUILD_MIN = 20_000;
 
-/** SQLite's page cache (KiB, as PRAGMA cache_size takes it: negative), and a bulk insert's, which keeps its pages until it commits. */
+/** SQLite's page cache (KiB, as PRAGMA cache_size takes it: negative), and a bulk insert's (64 MiB). */
 const DEFAULT_CACHE_KIB = -2000;
-const BULK_CACHE_KIB = -1_048_576;
+const BULK_CACHE_KIB = -65_536;
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
 
