@@ -21,3 +21,49 @@ export function exitZeroAfter(work: (args: string[]) => Promise<void> | void): C
     return 0;
   };
 }
+
+/** The reader of stdout has gone (`burnrate export | head -2`): what Unix tools end quietly on. */
+export function isClosedPipe(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+}
+
+/**
+ * A closed stdout ends a command quietly (exit 0), as Unix tools do, instead of with a stack trace:
+ * its EPIPE is taken here, further output is dropped, and `writeOut` tells a long writer to stop.
+ */
+export function quietOnClosedStdout(): void {
+  process.stdout.on('error', (e) => {
+    if (!isClosedPipe(e)) throw e;
+  });
+}
+
+/**
+ * Writes to `out`, waiting while its buffer is full so a large output is not held in memory.
+ * Resolves false once the reader is gone (stdout closed): the caller stops writing. Other write
+ * errors (a full disk under --out) reject.
+ */
+export function writeOut(out: NodeJS.WritableStream & { destroyed: boolean; errored?: Error | null }, text: string): Promise<boolean> {
+  const gone = (): boolean => {
+    if (out.errored && !isClosedPipe(out.errored)) throw out.errored;
+    return out.destroyed;
+  };
+  if (gone()) return Promise.resolve(false);
+  if (out.write(text)) return Promise.resolve(true);
+  if (gone()) return Promise.resolve(false);
+  return new Promise((resolve, reject) => {
+    const settle = (open: boolean, e?: Error) => {
+      out.off('drain', onDrain);
+      out.off('close', onClose);
+      out.off('error', onError);
+      if (e && !isClosedPipe(e)) reject(e);
+      else resolve(open);
+    };
+    const onDrain = () => settle(true);
+    const onClose = () => settle(false);
+    const onError = (e: Error) => settle(false, e);
+    out.on('drain', onDrain);
+    out.on('close', onClose);
+    out.on('error', onError);
+  });
+}

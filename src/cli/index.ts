@@ -11,20 +11,33 @@ import { VERSION, type Command } from './command';
 import { envCommand } from './commands/env';
 import { estimateCommand } from './commands/estimate';
 import { exportCommand } from './commands/export';
+import { ImportError, importCommand } from './commands/import';
 import { NO_PROXY_EXIT, NoProxyError } from './meteredEnv';
 import { pricesCommand } from './commands/prices';
 import { repriceCommand } from './commands/reprice';
 import { reportCommand } from './commands/report';
 import { runCommand } from './commands/run';
-import { DatabaseInUseError, serveCommand } from './commands/serve';
+import { serveCommand } from './commands/serve';
+import { DatabaseInUseError } from './databaseLock';
 
 /** In the order the help lists them. */
-const COMMANDS: readonly Command[] = [serveCommand, reportCommand, exportCommand, pricesCommand, estimateCommand, repriceCommand, runCommand, envCommand];
+const COMMANDS: readonly Command[] = [
+  serveCommand,
+  reportCommand,
+  exportCommand,
+  importCommand,
+  pricesCommand,
+  estimateCommand,
+  repriceCommand,
+  runCommand,
+  envCommand,
+];
 
 /** Errors whose message says it all: no stack trace, even with BURNRATE_DEBUG. */
 const EXPECTED_ERRORS = [
   UsageError,
   DatabaseInUseError,
+  ImportError,
   DatabaseUnreadableError,
   SinceError,
   SettingsError,

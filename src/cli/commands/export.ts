@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { csvHeader, csvLine, jsonLine } from '../../engine/export';
 import { parseSince } from '../../engine/queries';
 import { parse, UsageError } from '../args';
-import { exitZeroAfter, type Command } from '../command';
+import { exitZeroAfter, writeOut, type Command } from '../command';
 import { openForReading } from '../readDatabase';
 
 export const exportCommand: Command = {
@@ -20,9 +20,10 @@ async function exportRecords(args: string[]): Promise<void> {
   const since = values.since ? parseSince(values.since as string) : undefined;
   const query = await openForReading(values.db);
   const out = values.out ? fs.createWriteStream(values.out as string) : process.stdout;
-  // Waits on backpressure: an export of a large database must not buffer it all in memory.
-  const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
-  if (format === 'csv') await write(csvHeader());
-  for (const rec of query.records({ since })) await write(format === 'csv' ? csvLine(rec) : jsonLine(rec));
+  // Waits on backpressure: an export of a large database must not buffer it all in memory. Stops
+  // when stdout's reader has gone (`burnrate export … | head`).
+  if (format !== 'csv' || (await writeOut(out, csvHeader()))) {
+    for (const rec of query.records({ since })) if (!(await writeOut(out, format === 'csv' ? csvLine(rec) : jsonLine(rec)))) break;
+  }
   if (out !== process.stdout) await new Promise<void>((r) => out.end(r));
 }

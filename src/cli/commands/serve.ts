@@ -9,9 +9,7 @@ import { parseUpstreamFlag } from '../../engine/providers';
 import { DEFAULT_SETTINGS, readSettingsFile } from '../../engine/settings';
 import { intFlag, parse, UsageError, type Values } from '../args';
 import { VERSION, type Command } from '../command';
-
-/** Another process holds the database's owner lock. */
-export class DatabaseInUseError extends Error {}
+import { lockDatabase } from '../databaseLock';
 
 interface ServeOptions {
   settings: typeof DEFAULT_SETTINGS;
@@ -48,7 +46,7 @@ async function serve(args: string[]): Promise<void> {
     'otlp-protocol': { type: 'string' },
   });
   const options = serveOptions(values);
-  const lock = lockDatabase(options.dbPath);
+  const lock = lockDatabase(options.dbPath, 'stop it, or give this one its own --db');
   let engine: Engine;
   try {
     const { settings } = options;
@@ -129,15 +127,6 @@ function otlpOptions(values: Values, settings: typeof DEFAULT_SETTINGS): OtlpOpt
  * (another serve, or a VS Code window's engine) would overwrite the first one's records. The same
  * lock keeps `burnrate reprice --apply` from writing under a running engine.
  */
-function lockDatabase(dbPath: string): OwnerLock {
-  const lock = OwnerLock.tryAcquire(`${dbPath}.owner`);
-  if (lock) return lock;
-  const holder = OwnerLock.holder(`${dbPath}.owner`);
-  throw new DatabaseInUseError(
-    `the database ${dbPath} is in use by process ${holder?.pid ?? '?'} (another burnrate serve or a VS Code window); stop it, or give this one its own --db`,
-  );
-}
-
 function logRecord(r: RequestRecord): void {
   const cost = r.costStatus === 'unpriced' ? 'unpriced' : `$${nanosToUsd(r.costNanos).toFixed(6)}${r.costStatus === 'estimated' ? ' (estimated)' : ''}`;
   log('info', `${r.provider} ${r.model ?? '?'} ${r.endpoint} ${r.status} in=${r.inputTokens} out=${r.outputTokens} ${cost}${r.error ? ` [${r.error}]` : ''}`);

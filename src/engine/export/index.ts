@@ -2,3 +2,4 @@
 export { ExportFeedQuery, type RecordFeed } from './exportFeed';
 export { csvHeader, csvLine, jsonLine } from './exportFormat';
 export { OTLP_PROTOCOLS, OtlpConfigError, otlpBaseUrl, type OtlpProtocol } from './otlpConfig';
+export { ExportParser, ImportRowError, type ExportFormat } from './importParser';

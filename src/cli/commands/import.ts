@@ -1,0 +1,129 @@
+/** `burnrate import`: the records of a `burnrate export` file (a backup, another machine's) added to a database. */
+import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
+import { SpendDatabase, type RequestRecord } from '../../engine/database';
+import { defaultDbPath } from '../../engine/engine';
+import { ExportParser, ImportRowError, type ExportFormat } from '../../engine/export';
+import { parse, UsageError } from '../args';
+import { exitZeroAfter, type Command } from '../command';
+import { lockDatabase } from '../databaseLock';
+
+/** A file that cannot be imported (a bad row, an unreadable file); nothing of it was imported. */
+export class ImportError extends Error {}
+
+export const importCommand: Command = {
+  name: 'import',
+  synopsis: '[--db FILE] [--format csv|jsonl] FILE|-',
+  summary:
+    "Adds the records of a `burnrate export` file (CSV or JSON lines; - reads stdin) to the database, by\nrecord id: restores a backup, merges another machine's. A file with a bad row imports nothing.",
+  run: exitZeroAfter(importRecords),
+};
+
+/** Records inserted at a time (one transaction, one rollup update). */
+const BATCH = 20_000;
+
+async function importRecords(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { db: { type: 'string' }, format: { type: 'string' } }, 1);
+  const source = positionals[0];
+  if (source === undefined) throw new UsageError('import expects a file written by burnrate export (or - for stdin)');
+  const flag = values.format as string | undefined;
+  if (flag !== undefined && flag !== 'csv' && flag !== 'jsonl') throw new UsageError('--format expects csv or jsonl');
+  const format = (flag as ExportFormat | undefined) ?? formatOfName(source);
+  const input = openInput(source);
+  const dbPath = (values.db as string | undefined) ?? defaultDbPath();
+  const lock = lockDatabase(dbPath, 'stop it, then import again');
+  try {
+    const { added, read } = await importInto(dbPath, input, new ExportParser(format), source === '-' ? 'stdin' : source);
+    const already = read - added;
+    process.stdout.write(`imported ${added} record(s) into ${dbPath}; ${already} ${already === 1 ? 'was' : 'were'} already there\n`);
+  } finally {
+    lock.release();
+  }
+}
+
+function formatOfName(file: string): ExportFormat | undefined {
+  if (/\.csv$/i.test(file)) return 'csv';
+  if (/\.(jsonl|ndjson)$/i.test(file)) return 'jsonl';
+  return undefined;
+}
+
+function openInput(source: string): Readable {
+  if (source === '-') return process.stdin;
+  try {
+    const fd = fs.openSync(source, 'r');
+    return fs.createReadStream(source, { fd, highWaterMark: 1 << 20 });
+  } catch (e) {
+    throw new ImportError(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/**
+ * Streams the file into the database in batches inside one transaction, then saves it (temp file,
+ * fsync, rename). A bad row rolls it all back before anything is saved: nothing of the file is kept.
+ */
+async function importInto(dbPath: string, input: Readable, parser: ExportParser, name: string): Promise<{ added: number; read: number }> {
+  const database = await SpendDatabase.open(dbPath, { create: true });
+  const bulk = database.bulk();
+  const progress = new Progress(name);
+  let added = 0;
+  let read = 0;
+  let batch: RequestRecord[] = [];
+  const take = (records: RequestRecord[], last = false) => {
+    batch = batch.length ? batch.concat(records) : records;
+    read += records.length;
+    if (batch.length >= BATCH || last) {
+      added += bulk.insert(batch);
+      batch = [];
+    }
+    progress.update(read);
+  };
+  try {
+    await readAll(input, parser, take, name);
+    progress.update(read, 'saving the database');
+    bulk.commit();
+    progress.done();
+    if (added) await database.save();
+    return { added, read };
+  } finally {
+    bulk.rollback();
+    progress.done();
+    database.close();
+  }
+}
+
+async function readAll(input: Readable, parser: ExportParser, take: (records: RequestRecord[], last?: boolean) => void, name: string): Promise<void> {
+  try {
+    input.setEncoding('utf8');
+    for await (const chunk of input) take(parser.push(chunk as string));
+    take(parser.end(), true);
+  } catch (e) {
+    if (e instanceof ImportRowError) throw new ImportError(`${name} ${e.message}; nothing was imported`);
+    if ((e as NodeJS.ErrnoException).code) throw new ImportError(`cannot read ${name}: ${(e as Error).message}; nothing was imported`);
+    throw e;
+  }
+}
+
+/** One line on a terminal's stderr: records read and the rate; nothing when stderr is not a terminal. */
+class Progress {
+  private readonly start = performance.now();
+  private shownAt = 0;
+  private shown = false;
+
+  constructor(private readonly name: string) {}
+
+  update(read: number, then?: string): void {
+    if (!process.stderr.isTTY) return;
+    const now = performance.now();
+    if (now - this.shownAt < 200 && !then) return;
+    this.shownAt = now;
+    const rate = Math.round(read / Math.max((now - this.start) / 1000, 0.001));
+    const line = `importing ${this.name}: ${read.toLocaleString('en-US')} records read (${rate.toLocaleString('en-US')}/s)${then ? `; ${then}…` : ''}`;
+    process.stderr.write(`\r${line}\x1b[K`);
+    this.shown = true;
+  }
+
+  done(): void {
+    if (this.shown) process.stderr.write('\r\x1b[K');
+    this.shown = false;
+  }
+}
