@@ -341,3 +341,15 @@ test('a schema-3 database gains the session rollup’s token columns, filled fro
   upgraded.close();
   db.close();
 });
+
+test('paging in time order keeps records that share a start time together across page boundaries', async () => {
+  const db = await SpendDatabase.open(undefined, { create: true });
+  const t = Date.now();
+  // 3 records at each of 7 instants: pages of 2 split every instant.
+  const recs = Array.from({ length: 21 }, (_, i) => makeRecord({ startedAt: t - Math.floor(i / 3) * 1000 }));
+  db.insert(recs);
+  const paged = [...new SpendQuery(db.db).records({ pageSize: 2 })].map((r) => r.id);
+  const expected = [...recs].sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id)).map((r) => r.id);
+  assert.deepEqual(paged, expected);
+  db.close();
+});

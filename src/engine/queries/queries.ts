@@ -112,7 +112,9 @@ export class SpendQuery {
   page(opts: { since?: number; until?: number; workspace?: string; pageSize?: number; after?: RecordCursor }): RequestRecord[] {
     const { where, params } = timeRange(opts.since, opts.until, opts.workspace);
     const pageSize = Math.max(1, Math.floor(opts.pageSize ?? DEFAULT_PAGE_SIZE));
-    const cursor = `(started_at > ? OR (started_at = ? AND id > ?))`;
+    // `started_at >= ?` on its own lets SQLite seek the time index to the page's start; with only the
+    // OR it walked the index from the first record on every page (an export of everything was quadratic).
+    const cursor = `started_at >= ? AND (started_at > ? OR id > ?)`;
     const sql = `SELECT * FROM requests ${where ? `${where} AND ${cursor}` : `WHERE ${cursor}`} ORDER BY started_at, id LIMIT ${pageSize}`;
     const afterStarted = opts.after?.startedAt ?? -1;
     const rows = this.db.exec(sql, [...params, afterStarted, afterStarted, opts.after?.id ?? ''])[0];
