@@ -264,12 +264,22 @@ export class SpendDatabase {
   }
 }
 
-export function rowToRecord(columns: string[], values: unknown[]): RequestRecord {
-  const byColumn = new Map(columns.map((c, i) => [c, values[i]]));
-  const rec = {} as Record<string, unknown>;
-  for (const f of FIELDS) rec[f] = byColumn.get(COLUMN_OF[f]) ?? null;
-  rec.stream = rec.stream === 1;
-  return rec as unknown as RequestRecord;
+/**
+ * Reads rows of a result with these columns as records. The column of each field is found once,
+ * not per row: a page of an export is thousands of rows.
+ */
+export function recordReader(columns: readonly string[]): (values: readonly unknown[]) => RequestRecord {
+  const at = FIELDS.map((f) => columns.indexOf(COLUMN_OF[f]));
+  return (values) => {
+    const rec = {} as Record<string, unknown>;
+    for (let i = 0; i < FIELDS.length; i++) rec[FIELDS[i]] = at[i] < 0 ? null : (values[at[i]] ?? null);
+    rec.stream = rec.stream === 1;
+    return rec as unknown as RequestRecord;
+  };
+}
+
+export function rowToRecord(columns: readonly string[], values: readonly unknown[]): RequestRecord {
+  return recordReader(columns)(values);
 }
 
 function toSql(v: unknown): string | number | null {

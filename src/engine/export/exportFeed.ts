@@ -1,5 +1,5 @@
 import type { Database } from 'sql.js';
-import { rowToRecord, type RequestRecord } from '../database';
+import { recordReader, type RequestRecord } from '../database';
 
 /**
  * Position in the stream of recorded requests, in insertion order. `seq` is the SQLite rowid of the
@@ -37,7 +37,8 @@ export class ExportFeedQuery {
     const page = this.db.exec('SELECT rowid AS seq, * FROM requests WHERE rowid > ? ORDER BY rowid LIMIT ?', [cursor?.seq ?? 0, limit])[0];
     if (!page) return [];
     const columns = page.columns;
-    return page.values.map((values) => ({ seq: Number(values[0]), record: rowToRecord(columns, values) }));
+    const read = recordReader(columns);
+    return page.values.map((values) => ({ seq: Number(values[0]), record: read(values) }));
   }
 
   latest(): ExportCursor | null {

@@ -8,7 +8,7 @@ import { EXPORT_COLUMNS, type RequestRecord } from '../database';
  */
 export function exportRow(rec: RequestRecord): Record<(typeof EXPORT_COLUMNS)[number], unknown> {
   const { costNanos, startedAt, ...rest } = rec;
-  return { ...rest, startedAt: new Date(startedAt).toISOString(), costUsd: Number(nanosToUsd(costNanos).toFixed(9)) };
+  return { ...rest, startedAt: new Date(startedAt).toISOString(), costUsd: costUsdOf(costNanos) };
 }
 
 export function csvHeader(): string {
@@ -20,8 +20,22 @@ export function csvLine(rec: RequestRecord): string {
   return EXPORT_COLUMNS.map((c) => csvCell(row[c])).join(',') + '\n';
 }
 
+/**
+ * JSON.stringify(exportRow(rec)) + newline, written out directly: the same keys in the same order,
+ * without building two objects per record (an export of a million records spent most of its time there).
+ */
 export function jsonLine(rec: RequestRecord): string {
-  return JSON.stringify(exportRow(rec)) + '\n';
+  let line = '{';
+  for (const key in rec) {
+    if (key === 'costNanos' || key === 'startedAt') continue;
+    const value = rec[key as keyof RequestRecord];
+    if (value !== undefined) line += `"${key}":${JSON.stringify(value)},`;
+  }
+  return `${line}"startedAt":"${new Date(rec.startedAt).toISOString()}","costUsd":${costUsdOf(rec.costNanos)}}\n`;
+}
+
+function costUsdOf(costNanos: number): number {
+  return Number(nanosToUsd(costNanos).toFixed(9));
 }
 
 export function csvCell(v: unknown): string {

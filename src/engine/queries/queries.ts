@@ -1,5 +1,5 @@
 import type { Database } from 'sql.js';
-import { rowToRecord, type RequestRecord } from '../database';
+import { recordReader, type RequestRecord } from '../database';
 import { localDay } from '../../shared';
 import { nanosToUsd } from '../pricing';
 
@@ -118,7 +118,7 @@ export class SpendQuery {
     const sql = `SELECT * FROM requests ${where ? `${where} AND ${cursor}` : `WHERE ${cursor}`} ORDER BY started_at, id LIMIT ${pageSize}`;
     const afterStarted = opts.after?.startedAt ?? -1;
     const rows = this.db.exec(sql, [...params, afterStarted, afterStarted, opts.after?.id ?? ''])[0];
-    return (rows?.values ?? []).map((values) => rowToRecord(rows!.columns, values));
+    return rows ? rows.values.map(recordReader(rows.columns)) : [];
   }
 }
 
