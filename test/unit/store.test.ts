@@ -316,12 +316,12 @@ test('a schema-3 database gains the session rollup’s token columns, filled fro
   const db = await SpendDatabase.open(undefined, { create: true });
   const t = new Date(2026, 10, 20, 12).getTime();
   db.insert([
-    makeRecord({ startedAt: t, session: 'a', inputTokens: 10, outputTokens: 3, cacheReadTokens: 1 }),
-    makeRecord({ startedAt: t + 1, session: 'a', costStatus: 'unpriced', reasoningTokens: 4 }),
+    makeRecord({ startedAt: t, session: 'a', user: 'dev', inputTokens: 10, outputTokens: 3, cacheReadTokens: 1 }),
+    makeRecord({ startedAt: t + 1, session: 'a', user: 'dev', costStatus: 'unpriced', reasoningTokens: 4 }),
   ]);
   const live = db.db.exec('SELECT * FROM session_rollup')[0];
   // Schema 3: session_rollup without the token columns, the reprice trigger of then.
-  db.db.exec(`DROP TRIGGER requests_rollup_repriced;
+  db.db.exec(`DROP TRIGGER requests_rollup_repriced; DROP TABLE user_rollup;
     CREATE TABLE s3 (day TEXT NOT NULL, session TEXT NOT NULL, workspace TEXT NOT NULL, requests INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
       tokens INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (day, session, workspace)) WITHOUT ROWID;
     INSERT INTO s3 SELECT day, session, workspace, requests, cost_nanos, tokens, first_at, last_at FROM session_rollup;
@@ -335,6 +335,8 @@ test('a schema-3 database gains the session rollup’s token columns, filled fro
   const byName = (r: typeof live) => Object.fromEntries(r.columns.map((c, i) => [c, r.values[0][i]]));
   assert.deepEqual(byName(after), byName(live));
   assert.deepEqual(byName(after).unpriced_requests, 1);
+  // The user rollup is made from the records.
+  assert.deepEqual(upgraded.db.exec('SELECT user, requests FROM user_rollup')[0]?.values, [['dev', 2]]);
   // New records keep adding to the migrated table.
   upgraded.insert([makeRecord({ startedAt: t + 2, session: 'a', inputTokens: 100 })]);
   assert.equal(byName(upgraded.db.exec('SELECT * FROM session_rollup')[0]).input_tokens, 10 + 100 + 100);
@@ -351,5 +353,36 @@ test('paging in time order keeps records that share a start time together across
   const paged = [...new SpendQuery(db.db).records({ pageSize: 2 })].map((r) => r.id);
   const expected = [...recs].sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id)).map((r) => r.id);
   assert.deepEqual(paged, expected);
+  db.close();
+});
+
+test('report --by user over whole days reads the user rollup: the same figures as a scan, after repricing and retention too', async () => {
+  const db = await SpendDatabase.open(undefined, { create: true });
+  const day = (d: number, h = 12) => new Date(2026, 10, d, h, 0, 0).getTime();
+  db.insert([
+    makeRecord({ startedAt: day(20, 9), user: 'ana', costNanos: 1_000, inputTokens: 10, cacheReadTokens: 2 }),
+    makeRecord({ startedAt: day(21, 10), user: 'ana', costNanos: 2_000, reasoningTokens: 1 }),
+    makeRecord({ startedAt: day(21, 23), user: 'bo', costNanos: 0, costStatus: 'unpriced', cacheWriteTokens: 4 }),
+    makeRecord({ startedAt: day(21, 8), user: null, costNanos: 4_000 }),
+  ]);
+  const q = new SpendQuery(db.db);
+  const wholeDays = { since: new Date(2026, 10, 20).getTime(), until: new Date(2026, 10, 22).getTime(), by: 'user' as const };
+  const scanned = { ...wholeDays, until: wholeDays.until - 1 };
+  assert.deepEqual(q.report(wholeDays), q.report(scanned));
+  assert.deepEqual(
+    q
+      .report(wholeDays)
+      .groups.map((g) => [g.key, g.costUsd, g.requests, g.inputTokens, g.cacheReadTokens, g.cacheWriteTokens, g.reasoningTokens, g.unpricedRequests]),
+    [
+      ['(none)', 0.000004, 1, 100, 0, 0, 0, 0],
+      ['ana', 0.000003, 2, 110, 2, 0, 1, 0],
+      ['bo', 0, 1, 100, 0, 4, 0, 1],
+    ],
+  );
+  db.db.run("UPDATE requests SET cost_nanos = 6000, cost_status = 'exact' WHERE user = 'bo'");
+  assert.deepEqual(q.report(wholeDays), q.report(scanned));
+  const before = q.report(wholeDays);
+  assert.equal(db.deleteBefore(new Date(2026, 10, 22).getTime()), 4);
+  assert.deepEqual(q.report(wholeDays), before);
   db.close();
 });

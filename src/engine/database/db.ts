@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import type { RequestRecord } from './record';
-import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_SCHEMA, RollupBatch, sessionTotalsMigration } from './rollup';
+import { RollupBatch } from './rollup';
+import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_SCHEMA, schema4Migration } from './rollupSchema';
 
 export class DatabaseUnreadableError extends Error {}
 
@@ -156,7 +157,7 @@ export class SpendDatabase {
     }
     if (version === 2 || version === 3) {
       db.exec('BEGIN');
-      db.exec(sessionTotalsMigration(columnsOf(db, 'session_rollup')));
+      db.exec(schema4Migration(columnsOf(db, 'session_rollup')));
       db.exec('COMMIT');
     }
     if (version < 2) {

@@ -1,6 +1,6 @@
 /**
  * Every figure the dashboard shows, for one filter, computed from the daily_rollup table (see
- * store/rollup.ts; the leak hints in leakHints.ts) and, for single requests, from indexed look-ups into `requests`. Pure: a sql.js
+ * database/rollupSchema.ts; the leak hints in leakHints.ts) and, for single requests, from indexed look-ups into `requests`. Pure: a sql.js
  * Database in, plain JSON-able data out; no other state, so it can run wherever the database lives.
  */
 import type { Database } from 'sql.js';

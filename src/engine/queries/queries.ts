@@ -41,7 +41,7 @@ export class SpendQuery {
   constructor(private readonly db: Database) {}
 
   report(opts: { since?: number; until?: number; by?: GroupBy }): SpendReport {
-    if (coversWholeDays(opts) && opts.by !== 'user') return this.reportFromDailyRollup(opts);
+    if (coversWholeDays(opts)) return this.reportFromDailyRollup(opts);
     const { where, params } = timeRange(opts.since, opts.until);
     if (!opts.by) return { total: toTotals(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests ${where}`, params)[0].values[0]), groups: [] };
     // One scan: every record is in exactly one group, so the total is the sum of the groups.
@@ -66,8 +66,8 @@ export class SpendQuery {
   }
 
   /**
-   * A report over whole local days read from the dashboard's daily rollup, or by session from the
-   * session rollup (rollup.ts): a few thousand rows instead of every record, so all-time reports
+   * A report over whole local days read from the dashboard's daily rollup, or by session or user
+   * from their own rollups (rollupSchema.ts): a few thousand rows instead of every record, so all-time reports
    * stay fast at a million records.
    * The rollup keeps days whose raw records retention has deleted.
    */
@@ -85,11 +85,11 @@ export class SpendQuery {
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     const totalRaw = this.db.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup ${where}`, params)[0].values[0].map(Number);
     if (!opts.by) return { total: toTotals(totalRaw), groups: [] };
-    // Sessions have their own rollup (daily_rollup would multiply its rows by them); what no session covers is untagged.
-    const table = opts.by === 'session' ? 'session_rollup' : 'daily_rollup';
+    // Sessions and users have their own rollups (daily_rollup would multiply its rows by them); what none covers is untagged.
+    const table = opts.by === 'session' ? 'session_rollup' : opts.by === 'user' ? 'user_rollup' : 'daily_rollup';
     const rows = this.db.exec(`SELECT "${opts.by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${table} ${where} GROUP BY k`, params)[0]?.values ?? [];
     const groups = rows.map(([k, ...rest]) => ({ key: k === null || k === '' ? UNTAGGED : String(k), ...toTotals(rest) }));
-    if (opts.by === 'session') {
+    if (opts.by === 'session' || opts.by === 'user') {
       const untagged = rows.reduce<number[]>((left, [, ...rest]) => left.map((v, i) => v - Number(rest[i])), totalRaw);
       if (untagged[1] > 0) groups.push({ key: UNTAGGED, ...toTotals(untagged) });
     }
