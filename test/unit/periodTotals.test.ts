@@ -94,7 +94,7 @@ test('the period totals and today’s breakdowns equal the records added up by h
   );
 });
 
-test('the guards’ baseline (today and month by workspace, the trailing week by day) equals the records added up by hand', async () => {
+test('the guards’ baseline (today and month by workspace, the trailing week by day, today’s sessions) equals the records added up by hand', async () => {
   const recs = records();
   const db = await SpendDatabase.open(undefined, { create: true });
   db.insert(recs);
@@ -112,6 +112,25 @@ test('the guards’ baseline (today and month by workspace, the trailing week by
   });
   assert.ok(week.every((d) => d > 0));
   assert.deepEqual(base.trailingDays, week);
+  const todaysSessions = new Map<string, RequestRecord[]>();
+  for (const r of recs) if (r.session && r.startedAt >= dayStart) todaysSessions.set(r.session, [...(todaysSessions.get(r.session) ?? []), r]);
+  assert.ok(todaysSessions.size > 1);
+  const bySession = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+  assert.deepEqual(
+    [...base.sessions].sort(bySession),
+    [...todaysSessions]
+      .map(([id, rs]) => ({
+        id,
+        workspace: rs.map((r) => r.workspace).reduce<string | null>((a, w) => (w !== null && (a === null || w > a) ? w : a), null),
+        requests: rs.length,
+        tokens: sum(rs, (r) => r.inputTokens + r.outputTokens),
+        outputTokens: sum(rs, (r) => r.outputTokens),
+        nanos: sum(rs, (r) => r.costNanos),
+        firstAt: Math.min(...rs.map((r) => r.startedAt)),
+        lastAt: Math.max(...rs.map((r) => r.startedAt)),
+      }))
+      .sort(bySession),
+  );
 });
 
 test('spend that retention deleted still counts toward the month and the trailing week', async () => {

@@ -45,7 +45,7 @@ export function emptyBaseline(now: number): GuardBaseline {
 /** One start-up read. Kept to this function so the database can move elsewhere (a worker) without touching the guards. */
 export function loadGuardBaseline(db: Database, now = Date.now()): GuardBaseline {
   const base = emptyBaseline(now);
-  // Whole days from daily_rollup (current with every insert); only today's sessions need the records.
+  // From the rollups (current with every insert), not the records.
   const byWorkspace = (since: number) => {
     const map = new Map<string, number>();
     const rows = db.exec('SELECT workspace, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? GROUP BY workspace', [localDay(since)])[0];
@@ -61,10 +61,9 @@ export function loadGuardBaseline(db: Database, now = Date.now()): GuardBaseline
   const byDay = new Map((trailing?.values ?? []).map(([day, nanos]) => [String(day), Number(nanos)]));
   for (let i = 0; i < TRAILING_DAYS; i++) base.trailingDays[i] = byDay.get(localDay(daysBefore(base.dayStart, TRAILING_DAYS - i))) ?? 0;
   const sessions = db.exec(
-    `SELECT session, MAX(workspace), COUNT(*), COALESCE(SUM(input_tokens + output_tokens), 0), COALESCE(SUM(output_tokens), 0),
-       COALESCE(SUM(cost_nanos), 0), MIN(started_at), MAX(started_at)
-     FROM requests WHERE started_at >= ? AND session IS NOT NULL AND session != '' GROUP BY session`,
-    [base.dayStart],
+    `SELECT session, NULLIF(MAX(workspace), ''), SUM(requests), SUM(tokens), SUM(output_tokens), SUM(cost_nanos), MIN(first_at), MAX(last_at)
+     FROM session_rollup WHERE day >= ? GROUP BY session`,
+    [localDay(base.dayStart)],
   )[0];
   for (const v of sessions?.values ?? []) {
     base.sessions.push({

@@ -1,7 +1,7 @@
 import type { Database, QueryExecResult } from 'sql.js';
 import { daysBefore, localDay, localDayStart, type BudgetView } from '../../shared';
 import { nanosToUsd } from '../pricing';
-import { parseSince, ROLLUP_TOTALS_SQL, TOTALS_SQL, UNTAGGED, type Totals } from './queries';
+import { parseSince, ROLLUP_TOTALS_SQL, UNTAGGED, type Totals } from './queries';
 import type { RequestRecord } from '../database';
 
 /** A row of a breakdown: the group's key (model, provider, client or session) and its totals. */
@@ -120,9 +120,9 @@ export class SummaryQuery {
   constructor(private readonly db: Database) {}
 
   /**
-   * The totals of the day, week and month that contain `at` (epoch ms, local calendar). Whole days
-   * come from daily_rollup (kept current by every insert and reprice), so no period is a scan of
-   * its records; only today's sessions are read from the records.
+   * The totals of the day, week and month that contain `at` (epoch ms, local calendar), and today's
+   * breakdowns, from the rollups (kept current by every insert and reprice): no period is a scan of
+   * its records; only the last record is looked up.
    */
   base(at: number = Date.now()): SummaryBase {
     const now = new Date(at);
@@ -131,12 +131,9 @@ export class SummaryQuery {
     const today = localDay(day);
     const totalsSince = (since: number) =>
       accFrom(this.db.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup WHERE day >= ?`, [localDay(since)])[0].values[0]);
-    const grouped = (column: string) =>
-      keyed(this.db.exec(`SELECT ${column}, MAX(last_at), ${ROLLUP_TOTALS_SQL} FROM daily_rollup WHERE day >= ? GROUP BY 1`, [today])[0]);
-    const sessions = this.db.exec(
-      `SELECT session, MAX(started_at), ${TOTALS_SQL} FROM requests WHERE started_at >= ? AND session IS NOT NULL AND session != '' GROUP BY session`,
-      [day],
-    )[0];
+    // Sessions have their own rollup; the other keys are columns of daily_rollup.
+    const grouped = (column: string, table = 'daily_rollup') =>
+      keyed(this.db.exec(`SELECT ${column}, MAX(last_at), ${ROLLUP_TOTALS_SQL} FROM ${table} WHERE day >= ? GROUP BY 1`, [today])[0]);
     const lastRow = this.db.exec('SELECT started_at, provider, model, cost_nanos, cost_status FROM requests ORDER BY started_at DESC LIMIT 1')[0]?.values[0];
     return {
       periodStarts,
@@ -146,7 +143,7 @@ export class SummaryQuery {
       byProvider: grouped('provider'),
       byModel: grouped('model'),
       byClient: grouped('client'),
-      bySession: keyed(sessions),
+      bySession: grouped('session', 'session_rollup'),
       last: lastRow
         ? {
             at: Number(lastRow[0]),
