@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'sql.js';
 import { daysBefore, localDay, localDayStart } from '../../shared';
 import type { RequestRecord } from './record';
-import { LONG_PROMPT_TOKENS, SESSION_TOTALS_COLUMNS } from './rollupSchema';
+import { LONG_PROMPT_TOKENS, TAG_TOTALS_COLUMNS } from './rollupSchema';
 
 /**
  * Adds newly inserted records to the rollups (rollupSchema.ts) a batch at a time.
@@ -28,22 +28,25 @@ const DAILY_UPSERT = `INSERT INTO daily_rollup VALUES (${new Array(21).fill('?')
     first_at = MIN(first_at, excluded.first_at),
     last_at = MAX(last_at, excluded.last_at)`;
 
-const SESSION_UPSERT = `INSERT INTO session_rollup (day, session, workspace, requests, cost_nanos, tokens, first_at, last_at, ${SESSION_TOTALS_COLUMNS.join(', ')})
-  VALUES (${new Array(8 + SESSION_TOTALS_COLUMNS.length).fill('?').join(', ')})
+/** An upsert's additions for the tag rollups' totals columns. */
+const ADD_TAG_TOTALS = TAG_TOTALS_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ');
+
+const SESSION_UPSERT = `INSERT INTO session_rollup (day, session, workspace, requests, cost_nanos, tokens, first_at, last_at, ${TAG_TOTALS_COLUMNS.join(', ')})
+  VALUES (${new Array(8 + TAG_TOTALS_COLUMNS.length).fill('?').join(', ')})
   ON CONFLICT DO UPDATE SET
     requests = requests + excluded.requests,
     cost_nanos = cost_nanos + excluded.cost_nanos,
     tokens = tokens + excluded.tokens,
     first_at = MIN(first_at, excluded.first_at),
     last_at = MAX(last_at, excluded.last_at),
-    ${SESSION_TOTALS_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`;
+    ${ADD_TAG_TOTALS}`;
 
-const USER_UPSERT = `INSERT INTO user_rollup (day, user, requests, cost_nanos, ${SESSION_TOTALS_COLUMNS.join(', ')})
-  VALUES (${new Array(4 + SESSION_TOTALS_COLUMNS.length).fill('?').join(', ')})
+const USER_UPSERT = `INSERT INTO user_rollup (day, user, requests, cost_nanos, ${TAG_TOTALS_COLUMNS.join(', ')})
+  VALUES (${new Array(4 + TAG_TOTALS_COLUMNS.length).fill('?').join(', ')})
   ON CONFLICT DO UPDATE SET
     requests = requests + excluded.requests,
     cost_nanos = cost_nanos + excluded.cost_nanos,
-    ${SESSION_TOTALS_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`;
+    ${ADD_TAG_TOTALS}`;
 
 /** One daily_rollup row's worth of a batch, in the table's column order after the key. */
 interface DailySums {
@@ -67,7 +70,7 @@ interface DailySums {
 
 type TotalsSums = [number, number, number, number, number, number];
 
-/** Adds a record to sums in SESSION_TOTALS_COLUMNS' order. */
+/** Adds a record to sums in TAG_TOTALS_COLUMNS' order. */
 function addTotals(t: TotalsSums, r: RequestRecord): void {
   t[0] += r.inputTokens;
   t[1] += r.cacheReadTokens;
@@ -91,7 +94,7 @@ interface SessionSums {
   tokens: number;
   firstAt: number;
   lastAt: number;
-  /** In SESSION_TOTALS_COLUMNS' order. */
+  /** In TAG_TOTALS_COLUMNS' order. */
   totals: TotalsSums;
 }
 

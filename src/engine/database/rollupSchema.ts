@@ -20,19 +20,19 @@ const FAILED_SQL = (r: string) => `(${r}.status = 0 OR ${r}.status >= 400)`;
 const LONG_UNCACHED_SQL = (r: string) => `(${r}.input_tokens >= ${LONG_PROMPT_TOKENS} AND ${r}.cache_read_tokens = 0)`;
 
 /**
- * What session_rollup sums besides requests, cost and tokens (schema 4): enough for `report --by
- * session` over whole days to read the rollup instead of the records.
+ * What session_rollup and user_rollup sum besides requests and cost (schema 4), each column with its
+ * sum over records: enough for `report --by session|user` over whole days to read the rollups.
  */
-export const SESSION_TOTALS_COLUMNS = [
-  'input_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'output_tokens',
-  'reasoning_tokens',
-  'unpriced_requests',
-] as const;
-const SESSION_TOTALS_SQL = (r: string) =>
-  `SUM(${r}input_tokens), SUM(${r}cache_read_tokens), SUM(${r}cache_write_tokens), SUM(${r}output_tokens), SUM(${r}reasoning_tokens), SUM(${r}cost_status = 'unpriced')`;
+const TAG_TOTALS = {
+  input_tokens: 'SUM(input_tokens)',
+  cache_read_tokens: 'SUM(cache_read_tokens)',
+  cache_write_tokens: 'SUM(cache_write_tokens)',
+  output_tokens: 'SUM(output_tokens)',
+  reasoning_tokens: 'SUM(reasoning_tokens)',
+  unpriced_requests: "SUM(cost_status = 'unpriced')",
+} as const;
+export const TAG_TOTALS_COLUMNS = Object.keys(TAG_TOTALS) as ReadonlyArray<keyof typeof TAG_TOTALS>;
+const TAG_TOTALS_SUMS = Object.values(TAG_TOTALS).join(', ');
 
 const DAILY_ROLLUP_TABLE = `
 CREATE TABLE IF NOT EXISTS daily_rollup (
@@ -67,12 +67,12 @@ const USER_ROLLUP_TABLE = `CREATE TABLE IF NOT EXISTS user_rollup (
   user TEXT NOT NULL,
   requests INTEGER NOT NULL,
   cost_nanos INTEGER NOT NULL,
-  ${SESSION_TOTALS_COLUMNS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
+  ${TAG_TOTALS_COLUMNS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
   PRIMARY KEY (day, user)
 ) WITHOUT ROWID;`;
 
 const USER_ROLLUP_FILL = `INSERT INTO user_rollup
-SELECT ${LOCAL_DAY_SQL('started_at')} AS d, user, COUNT(*), SUM(cost_nanos), ${SESSION_TOTALS_SQL('')}
+SELECT ${LOCAL_DAY_SQL('started_at')} AS d, user, COUNT(*), SUM(cost_nanos), ${TAG_TOTALS_SUMS}
 FROM requests WHERE user IS NOT NULL AND user != '' GROUP BY d, user;`;
 
 export const ROLLUP_SCHEMA = `
@@ -85,7 +85,7 @@ ${DAILY_ROLLUP_TABLE}CREATE TABLE IF NOT EXISTS session_rollup (
   tokens INTEGER NOT NULL,
   first_at INTEGER NOT NULL,
   last_at INTEGER NOT NULL,
-  ${SESSION_TOTALS_COLUMNS.map((c) => `${c} INTEGER NOT NULL DEFAULT 0`).join(', ')},
+  ${TAG_TOTALS_COLUMNS.map((c) => `${c} INTEGER NOT NULL DEFAULT 0`).join(', ')},
   PRIMARY KEY (day, session, workspace)
 ) WITHOUT ROWID;
 ${USER_ROLLUP_TABLE}
@@ -145,9 +145,9 @@ SELECT ${LOCAL_DAY_SQL('r.started_at')} AS d, r.provider, COALESCE(r.model, '') 
   MIN(CASE WHEN ${LONG_UNCACHED_SQL('r')} THEN r.input_tokens END),
   MIN(r.started_at), MAX(r.started_at)
 FROM requests r GROUP BY d, r.provider, m, f, w, c;
-INSERT INTO session_rollup (day, session, workspace, requests, cost_nanos, tokens, first_at, last_at, ${SESSION_TOTALS_COLUMNS.join(', ')})
+INSERT INTO session_rollup (day, session, workspace, requests, cost_nanos, tokens, first_at, last_at, ${TAG_TOTALS_COLUMNS.join(', ')})
 SELECT ${LOCAL_DAY_SQL('started_at')} AS d, session, COALESCE(workspace, '') AS w, COUNT(*), SUM(cost_nanos),
-  SUM(input_tokens + output_tokens), MIN(started_at), MAX(started_at), ${SESSION_TOTALS_SQL('')}
+  SUM(input_tokens + output_tokens), MIN(started_at), MAX(started_at), ${TAG_TOTALS_SUMS}
 FROM requests WHERE session IS NOT NULL AND session != '' GROUP BY d, session, w;
 ${USER_ROLLUP_FILL}
 `;
@@ -159,17 +159,16 @@ ${USER_ROLLUP_FILL}
  * again by ROLLUP_SCHEMA, now moving them too.
  */
 export function schema4Migration(existingColumns: readonly string[]): string {
-  const add = SESSION_TOTALS_COLUMNS.filter((c) => !existingColumns.includes(c));
+  const add = TAG_TOTALS_COLUMNS.filter((c) => !existingColumns.includes(c));
   return `
 DROP TRIGGER IF EXISTS requests_rollup_repriced;
 ${add.map((c) => `ALTER TABLE session_rollup ADD COLUMN ${c} INTEGER NOT NULL DEFAULT 0;`).join('\n')}
 CREATE TEMP TABLE session_sums AS
-SELECT ${LOCAL_DAY_SQL('started_at')} AS d, session AS s, COALESCE(workspace, '') AS w, ${SESSION_TOTALS_SQL('')
-    .split(', ')
-    .map((sum, i) => `${sum} AS ${SESSION_TOTALS_COLUMNS[i]}`)
+SELECT ${LOCAL_DAY_SQL('started_at')} AS d, session AS s, COALESCE(workspace, '') AS w, ${Object.entries(TAG_TOTALS)
+    .map(([column, sum]) => `${sum} AS ${column}`)
     .join(', ')}
 FROM requests WHERE session IS NOT NULL AND session != '' GROUP BY d, s, w;
-UPDATE session_rollup SET ${SESSION_TOTALS_COLUMNS.map((c) => `${c} = t.${c}`).join(', ')}
+UPDATE session_rollup SET ${TAG_TOTALS_COLUMNS.map((c) => `${c} = t.${c}`).join(', ')}
 FROM session_sums t WHERE session_rollup.day = t.d AND session_rollup.session = t.s AND session_rollup.workspace = t.w;
 DROP TABLE session_sums;
 ${USER_ROLLUP_TABLE}
