@@ -6,9 +6,9 @@
  * the figures are the engine's alone), sending a ScaleRun and getting EngineFigures back.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Engine } from '../src/engine/engine';
+import { cpuMsOfPid, rssOfPid } from './portkey';
 
 export interface EngineFigures {
   startMs: number;
@@ -29,17 +29,9 @@ export interface EngineFigures {
   wakeRss: number;
 }
 
-/** A process's resident memory (bytes) and CPU time so far (ms), from /proc; zeros when it is gone. */
-export function procStats(pid: number | undefined): { rss: number; cpuMs: number } {
-  if (!pid) return { rss: 0, cpuMs: 0 };
-  try {
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
-    return { rss: rssKb * 1024, cpuMs: (Number(fields[11]) + Number(fields[12])) * 10 };
-  } catch {
-    return { rss: 0, cpuMs: 0 };
-  }
+/** A process's resident memory (bytes) and CPU time so far (ms), from /proc; zeros when there is none or it is gone. */
+function procStats(pid: number | undefined): { rss: number; cpuMs: number } {
+  return pid ? { rss: rssOfPid(pid) ?? 0, cpuMs: cpuMsOfPid(pid) ?? 0 } : { rss: 0, cpuMs: 0 };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
