@@ -2,5 +2,5 @@
 export { BUDGET_ALERTS_FILE, BudgetAlertFile, type AlertedStore } from './budgetAlertStore';
 export { DatabaseUnreadableError, SpendDatabase, recordReader, rowToRecord, writeFileAtomic } from './db';
 export { OwnerLock } from './ownerLock';
-export { EXPORT_COLUMNS, type CostStatus, type RequestRecord } from './record';
+export { COST_STATUSES, EXPORT_COLUMNS, type CostStatus, type RequestRecord } from './record';
 export { readStateFile, writeStateFile, type StateFileLog } from './stateFile';

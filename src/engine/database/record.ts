@@ -1,5 +1,6 @@
 /** How a record's cost is known: from the reported usage and a price, estimated, without a price, or free. */
-export type CostStatus = 'exact' | 'estimated' | 'unpriced' | 'free';
+export const COST_STATUSES = ['exact', 'estimated', 'unpriced', 'free'] as const;
+export type CostStatus = (typeof COST_STATUSES)[number];
 
 /** One upstream call, as recorded. Field names are the export columns (see README "Records"). */
 export interface RequestRecord {

@@ -34,7 +34,8 @@ export function jsonLine(rec: RequestRecord): string {
   return `${line}"startedAt":"${new Date(rec.startedAt).toISOString()}","costUsd":${costUsdOf(rec.costNanos)}}\n`;
 }
 
-function costUsdOf(costNanos: number): number {
+/** A cost as the export writes it: dollars, to the nano-dollar. */
+export function costUsdOf(costNanos: number): number {
   return Number(nanosToUsd(costNanos).toFixed(9));
 }
 

@@ -1,4 +1,6 @@
-import { EXPORT_COLUMNS, type CostStatus, type RequestRecord } from '../database';
+import { COST_STATUSES, EXPORT_COLUMNS, type CostStatus, type RequestRecord } from '../database';
+import { usdToNanos } from '../pricing';
+import { costUsdOf } from './exportFormat';
 
 /**
  * The inverse of exportFormat.ts: a row of `burnrate export` (a JSON line's object, or a CSV row
@@ -40,8 +42,6 @@ const KIND_OF: Record<Column, Kind> = {
   priceSource: 'text',
   client: 'text',
 };
-
-const COST_STATUSES: readonly CostStatus[] = ['exact', 'estimated', 'unpriced', 'free'];
 
 /** A row that cannot be imported: its reason (the caller adds the line). */
 export class RowError extends Error {}
@@ -99,7 +99,7 @@ function recordFrom(v: Partial<Record<Column, unknown>>): RequestRecord {
     cacheWriteTokens: count('cacheWriteTokens', v.cacheWriteTokens),
     outputTokens: count('outputTokens', v.outputTokens),
     reasoningTokens: count('reasoningTokens', v.reasoningTokens),
-    costNanos: usdToNanos(v.costUsd),
+    costNanos: nanosOfExportedUsd(v.costUsd),
     costStatus: costStatus(v.costStatus),
     latencyMs: count('latencyMs', v.latencyMs),
     ttftMs: v.ttftMs === null || v.ttftMs === undefined ? null : count('ttftMs', v.ttftMs),
@@ -151,10 +151,10 @@ function costStatus(v: unknown): CostStatus {
  * Dollars, as the export writes them (Number(toFixed(9)) of the nano-dollars), back to the integer
  * nano-dollars: the one whose export is this very number, so it is written again the same.
  */
-function usdToNanos(v: unknown): number {
+function nanosOfExportedUsd(v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw wrong('costUsd', 'a number of dollars', v);
-  const nanos = Math.round(v * 1e9);
-  if (!Number.isSafeInteger(nanos) || Number((nanos / 1e9).toFixed(9)) !== v) throw wrong('costUsd', 'dollars to at most 9 decimals (whole nano-dollars)', v);
+  const nanos = usdToNanos(v);
+  if (!Number.isSafeInteger(nanos) || costUsdOf(nanos) !== v) throw wrong('costUsd', 'dollars to at most 9 decimals (whole nano-dollars)', v);
   return nanos;
 }
 
