@@ -7,7 +7,7 @@ import { readJournalRecords } from '../engine/store';
 export async function openForReading(dbFlag: unknown): Promise<SpendQuery> {
   const file = (dbFlag as string | undefined) ?? defaultDbPath();
   const journalled = readJournalRecords(file);
-  const database = await SpendDatabase.open(file, { create: journalled.length > 0 });
+  const database = await SpendDatabase.open(file, { create: journalled.length > 0, readOnly: true });
   database.insert(journalled);
-  return new SpendQuery(database.db);
+  return new SpendQuery(database);
 }

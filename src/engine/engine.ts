@@ -266,19 +266,22 @@ async function openStoreKeepingUnreadableAside(
   idleStopMs: number,
   log: Log,
 ): Promise<{ store: SpendStore; keptAside?: { file: string; reason: string } }> {
+  const options = { create: true, idleStopMs, progress: (message: string) => log('info', message) };
   try {
-    return { store: await SpendStore.open(file, { create: true, idleStopMs }) };
+    return { store: await SpendStore.open(file, options) };
   } catch (e) {
     if (!(e instanceof DatabaseUnreadableError) || !file) throw e;
     const aside = `${file}.unreadable-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     try {
       fs.renameSync(file, aside);
+      // Its segments go with it: the new database would take them for left-overs.
+      if (fs.existsSync(`${file}.segments`)) fs.renameSync(`${file}.segments`, `${aside}.segments`);
     } catch (renameError) {
       throw new DatabaseUnreadableError(`${e.message}; it could not be moved aside either (${(renameError as Error).message})`);
     }
     const reason = e.message.replace(/; it was left untouched$/, '');
     log('error', `${reason}. It was kept, untouched, as ${aside}; recording continues in a new database.`);
-    return { store: await SpendStore.open(file, { create: true, idleStopMs }), keptAside: { file: aside, reason } };
+    return { store: await SpendStore.open(file, options), keptAside: { file: aside, reason } };
   }
 }
 

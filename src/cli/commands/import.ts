@@ -80,9 +80,8 @@ async function importInto(dbPath: string, input: Readable, parser: ExportParser,
   try {
     await readAll(input, parser, take, name);
     progress.update(read, 'saving the database');
-    bulk.commit();
+    await bulk.commit();
     progress.done();
-    if (added) await database.save();
     return { added, read };
   } finally {
     bulk.rollback();

@@ -57,9 +57,9 @@ async function repriceFile(file: string, values: Values, period: { since: number
     );
   const database = await SpendDatabase.open(file, { create: false });
   database.insert(journalled);
-  const result = repriceRecords(database.db, new RouteTable(), { ...period, model: values.model as string | undefined });
+  const result = repriceRecords(database, new RouteTable(), { ...period, model: values.model as string | undefined });
   if (values.apply) {
-    applyReprice(database.db, result.changes);
+    applyReprice(database, result.changes);
     await database.save();
   }
   database.close();

@@ -1,318 +1,446 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
+import type { Database, SqlJsStatic } from 'sql.js';
 import type { RequestRecord } from './record';
+import { FIELDS, COLUMN_OF, INSERT_SQL, insertValues } from './requestsTable';
 import { RollupBatch } from './rollup';
-import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_SCHEMA, schema4Migration } from './rollupSchema';
+import { ROLLUP_TABLES } from './rollupSchema';
+import { CATALOGUE_SCHEMA, DAY_MS, INDEX_SCHEMA_VERSION, Segment, isDayKey, openSegmentDatabase, readCatalogue, readCounter, removeFiles, segmentFileName, segmentOf, strayFiles, writeCatalogue, writeCounter, type SegmentInfo } from './segments';
+import { DatabaseFromNewerVersionError, DatabaseUnreadableError, hasTable, loadSqlJs, openBytes, readIfExists, userVersion, writeFileAtomic, writeFileAtomicSync } from './sqlFiles';
+import { finishInterruptedMigration, migrateSingleFile, upgradeSingleFile } from './migration';
 
-export class DatabaseUnreadableError extends Error {}
+const SCHEMA_VERSION = INDEX_SCHEMA_VERSION;
 
-/**
- * 2: the dashboard's daily_rollup table (additive; filled from the existing records on upgrade).
- * 3: requests.client, and client in daily_rollup's key (existing rows kept, as client '').
- * 4: session_rollup's token and unpriced columns (report --by session over whole days reads it).
- */
-const SCHEMA_VERSION = 4;
+/** Clean segments kept open besides the dirty ones (each a day's or an hour's records). */
+const OPEN_CLEAN_SEGMENTS = 4;
+/** A bulk insert writes its segments out once they hold this much, so an import's memory stays bounded. */
+const BULK_SPILL_BYTES = 64 << 20;
 
-/** The requests table's secondary indexes (besides the primary key's). */
-const REQUEST_INDEXES = `
-CREATE INDEX IF NOT EXISTS requests_started_at ON requests(started_at);
-CREATE INDEX IF NOT EXISTS requests_session ON requests(session, started_at);
-CREATE INDEX IF NOT EXISTS requests_workspace ON requests(workspace, started_at);
-CREATE INDEX IF NOT EXISTS requests_cost ON requests(cost_nanos);
-`;
-const REQUEST_INDEX_NAMES = [...REQUEST_INDEXES.matchAll(/INDEX IF NOT EXISTS (\w+)/g)].map((m) => m[1]);
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS requests (
-  id TEXT PRIMARY KEY,
-  started_at INTEGER NOT NULL,
-  provider TEXT NOT NULL,
-  model TEXT,
-  endpoint TEXT,
-  stream INTEGER NOT NULL,
-  status INTEGER NOT NULL,
-  input_tokens INTEGER NOT NULL,
-  cache_read_tokens INTEGER NOT NULL,
-  cache_write_tokens INTEGER NOT NULL,
-  output_tokens INTEGER NOT NULL,
-  reasoning_tokens INTEGER NOT NULL,
-  cost_nanos INTEGER NOT NULL,
-  cost_status TEXT NOT NULL,
-  latency_ms INTEGER NOT NULL,
-  ttft_ms INTEGER,
-  session TEXT, feature TEXT, user TEXT, trace TEXT, env TEXT, workspace TEXT,
-  key_fingerprint TEXT,
-  error TEXT,
-  service_tier TEXT,
-  price_source TEXT,
-  client TEXT
-);
-${REQUEST_INDEXES}
--- Model and feature breakdowns read the rollups, or the time index for part of a day; indexes on
--- them only cost every insert (earlier schemas had them).
-DROP INDEX IF EXISTS requests_model;
-DROP INDEX IF EXISTS requests_feature;
-`;
-
-/** Column name in the table for each record field. */
-export const COLUMN_OF: Record<keyof RequestRecord, string> = {
-  id: 'id',
-  startedAt: 'started_at',
-  provider: 'provider',
-  model: 'model',
-  endpoint: 'endpoint',
-  stream: 'stream',
-  status: 'status',
-  inputTokens: 'input_tokens',
-  cacheReadTokens: 'cache_read_tokens',
-  cacheWriteTokens: 'cache_write_tokens',
-  outputTokens: 'output_tokens',
-  reasoningTokens: 'reasoning_tokens',
-  costNanos: 'cost_nanos',
-  costStatus: 'cost_status',
-  latencyMs: 'latency_ms',
-  ttftMs: 'ttft_ms',
-  session: 'session',
-  feature: 'feature',
-  user: 'user',
-  trace: 'trace',
-  env: 'env',
-  workspace: 'workspace',
-  keyFingerprint: 'key_fingerprint',
-  error: 'error',
-  serviceTier: 'service_tier',
-  priceSource: 'price_source',
-  client: 'client',
-};
-const FIELDS = Object.keys(COLUMN_OF) as Array<keyof RequestRecord>;
-const INSERT_SQL = `INSERT OR IGNORE INTO requests (${FIELDS.map((f) => COLUMN_OF[f]).join(', ')}) VALUES (${FIELDS.map(() => '?').join(', ')})`;
-
-/** A bulk insert drops the secondary indexes (and builds them at its end) once it has added this many records, and at least half the table. */
-const BULK_INDEX_REBUILD_MIN = 20_000;
-
-/** SQLite's page cache (KiB, as PRAGMA cache_size takes it: negative), and a bulk insert's (64 MiB). */
-const DEFAULT_CACHE_KIB = -2000;
-const BULK_CACHE_KIB = -65_536;
-
-let sqlJs: Promise<SqlJsStatic> | undefined;
-
-function loadSqlJs(): Promise<SqlJsStatic> {
-  // Bundles ship sql-wasm.wasm beside the built script; from source it is in node_modules.
-  sqlJs ??= initSqlJs({
-    locateFile: (file: string) => {
-      const beside = path.join(__dirname, file);
-      return fs.existsSync(beside) ? beside : require.resolve(`sql.js/dist/${file}`);
-    },
-  });
-  return sqlJs;
+export interface TimeRange {
+  since?: number;
+  until?: number;
 }
 
-/** The sql.js database of request records, held in memory and saved as a whole SQLite file. */
-export class SpendDatabase {
-  private insertStatement: Statement | undefined;
+/** What queries read: the index (rollups) and the record segments, opened as they are reached. */
+export interface SpendData {
+  readonly index: Database;
+  /** The segments that may hold records started in [since, until), oldest first (`desc`: newest first). */
+  segments(range?: TimeRange, order?: 'asc' | 'desc'): Generator<Database>;
+  /** The segments that may hold records inserted after `seq`. */
+  segmentsAfterSeq(seq: number): Generator<Database>;
+}
+
+export interface SpendDatabaseOptions {
+  create: boolean;
+  /** A reader beside the database's owner: never writes, migrates or tidies (a single-file database is read as it is). */
+  readOnly?: boolean;
+  /** Told how a migration from a single-file database goes. */
+  progress?: (message: string) => void;
+}
+
+/**
+ * The spend database: an index (rollups, the segment catalogue, counters) and the records in time
+ * segments (segments.ts), all in sql.js. Only the segments a question touches are in memory; a
+ * save writes the index and the segments changed since the last one.
+ */
+export class SpendDatabase implements SpendData {
+  private readonly byKey = new Map<string, Segment>();
+  private ordered: Segment[] | undefined;
+  private readonly hoursOfDay = new Map<string, number>();
+  private readonly ofDb = new Map<Database, Segment>();
+  private nextSeq = 1;
+  private generation = 0;
+  /** Files the next committed index no longer names. */
+  private removals: string[] = [];
+  private writes: Promise<unknown> = Promise.resolve();
   private rollup: RollupBatch | undefined;
   private inBulk = false;
+  private tick = 0;
+  /** Segments in the middle of a transaction: never closed by the cache. */
+  private pinned: ReadonlyMap<Segment, unknown> | undefined;
+  readonly dir: string | undefined;
 
   private constructor(
-    readonly db: Database,
+    private readonly SQL: SqlJsStatic,
+    readonly index: Database,
     readonly file: string | undefined,
-  ) {}
-
-  /**
-   * Opens the database at `file`. A missing file gives an empty database (when `create`), a file
-   * that is not a readable SQLite database throws DatabaseUnreadableError and is left untouched.
-   */
-  static async open(file: string | undefined, opts: { create: boolean }): Promise<SpendDatabase> {
-    const SQL = await loadSqlJs();
-    let bytes: Buffer | undefined;
-    if (file) {
-      try {
-        bytes = fs.readFileSync(file);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new DatabaseUnreadableError(`cannot read database ${file}: ${(e as Error).message}`);
-        if (!opts.create) throw new DatabaseUnreadableError(`no database at ${file} (start the proxy with \`burnrate serve --db ${file}\` first)`);
-      }
+    private readonly readOnly: boolean,
+    /** A single-file database read as it is: the index holds the records too. */
+    private readonly single = false,
+  ) {
+    this.dir = file && !single ? `${file}.segments` : undefined;
+    if (!single) this.loadCatalogue();
+    else {
+      // One segment: the file itself, records and rollups together.
+      const [records, maxSeq] = index.exec('SELECT count(*), COALESCE(MAX(rowid), 0) FROM requests')[0].values[0].map(Number);
+      this.add({ key: 'all', start: -Infinity, end: Infinity, file: '', records, minSeq: 1, maxSeq }).db = index;
+      this.nextSeq = maxSeq + 1;
     }
-    let db: Database;
-    try {
-      db = new SQL.Database(bytes && bytes.length ? bytes : undefined);
-      db.exec('SELECT count(*) FROM sqlite_master');
-    } catch (e) {
-      throw new DatabaseUnreadableError(`${file} is not a readable Burn Rate database (${(e as Error).message}); it was left untouched`);
-    }
-    const version = (db.exec('PRAGMA user_version')[0]?.values[0]?.[0] as number) ?? 0;
-    if (version > SCHEMA_VERSION) {
-      throw new DatabaseUnreadableError(`${file} was written by a newer Burn Rate (schema ${version}); it was left untouched`);
-    }
-    if (bytes?.length && version === 0 && !isEmptyOrBurnRate(db)) {
-      throw new DatabaseUnreadableError(`${file} is a SQLite file but not a Burn Rate database; it was left untouched`);
-    }
-    db.exec(SCHEMA);
-    if (!hasColumn(db, 'requests', 'client')) db.exec('ALTER TABLE requests ADD COLUMN client TEXT');
-    if (version === 2) {
-      db.exec('BEGIN');
-      db.exec(ROLLUP_CLIENT_MIGRATION);
-      db.exec('COMMIT');
-    }
-    if (version === 2 || version === 3) {
-      db.exec('BEGIN');
-      db.exec(schema4Migration(columnsOf(db, 'session_rollup')));
-      db.exec('COMMIT');
-    }
-    if (version < 2) {
-      db.exec('BEGIN');
-      db.exec(ROLLUP_SCHEMA);
-      db.exec(ROLLUP_BACKFILL);
-      db.exec('COMMIT');
-    }
-    // Idempotent: brings tables and triggers added since the file was written.
-    db.exec(ROLLUP_SCHEMA);
-    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    // The database lives in memory and is saved whole; durability comes from the recorder's own
-    // journal file, so SQLite's rollback journal only needs to live in memory (OFF would make ROLLBACK undefined).
-    db.exec('PRAGMA journal_mode = MEMORY');
-    return new SpendDatabase(db, file);
   }
 
-  /** Inserts records in one transaction (or in the bulk transaction, see `bulk`); records already present (same id) are skipped. Returns how many were added. */
+  /**
+   * Opens the database at `file` (undefined: in memory only). A missing file gives an empty database
+   * (when `create`); a single-file database (schema 4 and before) is migrated into segments first;
+   * a file that is not a readable Burn Rate database throws DatabaseUnreadableError and is left untouched.
+   */
+  static async open(file: string | undefined, opts: SpendDatabaseOptions): Promise<SpendDatabase> {
+    const SQL = await loadSqlJs();
+    if (file && !opts.readOnly) finishInterruptedMigration(file);
+    const bytes = file ? readIfExists(file) : undefined;
+    if (file && !bytes && !opts.create) throw new DatabaseUnreadableError(`no database at ${file} (start the proxy with \`burnrate serve --db ${file}\` first)`);
+    const db = openBytes(SQL, bytes, file ?? 'the database');
+    const version = userVersion(db);
+    if (version > SCHEMA_VERSION) {
+      db.close();
+      throw new DatabaseFromNewerVersionError(`${file} was written by a newer Burn Rate (schema ${version}, this one reads up to ${SCHEMA_VERSION}); it was left untouched: update Burn Rate, or use another --db`);
+    }
+    const anyTable = db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table'").length > 0;
+    if (bytes?.length && version < SCHEMA_VERSION && anyTable) {
+      if (!hasTable(db, 'requests')) {
+        db.close();
+        throw new DatabaseUnreadableError(`${file} is a SQLite file but not a Burn Rate database; it was left untouched`);
+      }
+      upgradeSingleFile(db, version);
+      if (opts.readOnly) return new SpendDatabase(SQL, db, file, true, true);
+      await migrateSingleFile(SQL, db, file!, opts.progress ?? (() => undefined));
+      db.close();
+      return SpendDatabase.open(file, opts);
+    }
+    db.exec(ROLLUP_TABLES);
+    db.exec(CATALOGUE_SCHEMA);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    db.exec('PRAGMA journal_mode = MEMORY');
+    const database = new SpendDatabase(SQL, db, file, opts.readOnly ?? false);
+    if (database.dir && !database.readOnly) database.removeStrayFiles();
+    return database;
+  }
+
+  /** Inserts records (one transaction, or the bulk one: see `bulk`); records already present (same id) are skipped. Returns how many were added. */
   insert(records: readonly RequestRecord[]): number {
     if (!records.length) return 0;
-    const stmt = (this.insertStatement ??= this.db.prepare(INSERT_SQL));
-    const rollup = (this.rollup ??= new RollupBatch(this.db));
-    let added = 0;
-    // One array of values, refilled per record (sql.js copies them when binding).
-    const values: Array<string | number | null> = new Array(FIELDS.length);
-    if (!this.inBulk) this.db.exec('BEGIN');
+    const rollup = (this.rollup ??= new RollupBatch(this.index));
+    const now = Date.now();
+    const touched = new Map<Segment, number>();
+    const before = new Map<Segment, SegmentInfo>();
+    const firstSeq = this.nextSeq;
+    this.pinned = touched;
+    const values: Array<string | number | null> = new Array(FIELDS.length + 1);
+    if (!this.inBulk) this.index.exec('BEGIN');
     try {
+      let segment: Segment | undefined;
       for (const r of records) {
-        for (let i = 0; i < FIELDS.length; i++) values[i] = toSql(r[FIELDS[i]]);
-        stmt.run(values);
+        if (!segment || r.startedAt < segment.info.start || r.startedAt >= segment.info.end) segment = this.segmentForInsert(r.startedAt, now);
+        if (!touched.has(segment)) {
+          touched.set(segment, 0);
+          before.set(segment, { ...segment.info });
+          if (segment.db !== this.index) segment.db!.exec('BEGIN');
+        }
+        insertValues(values, this.nextSeq, r);
+        (segment.insertStatement ??= segment.db!.prepare(INSERT_SQL)).run(values);
         // Only rows really inserted count (INSERT OR IGNORE skips a record already there).
-        if (this.db.getRowsModified() === 1) {
+        if (segment.db!.getRowsModified() === 1) {
+          const info = segment.info;
+          info.records++;
+          info.minSeq ||= this.nextSeq;
+          info.maxSeq = Math.max(info.maxSeq, this.nextSeq++);
+          touched.set(segment, touched.get(segment)! + 1);
           rollup.add(r);
-          added++;
         }
       }
       rollup.write();
-      if (!this.inBulk) this.db.exec('COMMIT');
-      return added;
+      for (const [s, added] of touched) {
+        if (s.db !== this.index) s.db!.exec('COMMIT');
+        if (added) s.version++;
+      }
+      if (!this.inBulk) this.index.exec('COMMIT');
+      return this.nextSeq - firstSeq;
     } catch (e) {
-      if (!this.inBulk) this.db.exec('ROLLBACK');
+      for (const s of touched.keys()) if (s.db !== this.index) s.db!.exec('ROLLBACK');
+      if (!this.inBulk) this.index.exec('ROLLBACK');
+      for (const [s, info] of before) Object.assign(s.info, info);
+      this.nextSeq = firstSeq;
       throw e;
+    } finally {
+      this.pinned = undefined;
     }
   }
 
   /**
-   * Holds the inserts that follow in one transaction until `commit` (an import: a whole file or
-   * nothing; `rollback` undoes them all). Once the batch is large next to the table, the secondary
-   * indexes are dropped and built again at `commit`: building an index once is several times faster
-   * than updating it row by row.
+   * Holds the inserts that follow in one index transaction until `commit` (an import: a whole file
+   * or nothing; `rollback` undoes them all). Segments are written as they fill (under names the
+   * committed index does not know until the commit's save), so memory stays bounded.
    */
-  bulk(): { insert(records: readonly RequestRecord[]): number; commit(): void; rollback(): void } {
-    const existing = this.count();
-    let added = 0;
-    let indexesDropped = false;
-    this.db.exec(`PRAGMA cache_size = ${BULK_CACHE_KIB}`);
-    this.db.exec('BEGIN');
+  bulk(): { insert(records: readonly RequestRecord[]): number; commit(): Promise<void>; rollback(): void } {
+    this.index.exec('BEGIN');
     this.inBulk = true;
-    const end = (sql: string) => {
-      if (!this.inBulk) return;
+    const end = () => {
+      const wasOpen = this.inBulk;
       this.inBulk = false;
-      if (indexesDropped && sql === 'COMMIT') this.db.exec(REQUEST_INDEXES);
-      this.db.exec(sql);
-      this.db.exec(`PRAGMA cache_size = ${DEFAULT_CACHE_KIB}`);
+      return wasOpen;
     };
     return {
       insert: (records) => {
-        const n = this.insert(records);
-        added += n;
-        if (!indexesDropped && added >= Math.max(BULK_INDEX_REBUILD_MIN, existing / 2)) {
-          for (const name of REQUEST_INDEX_NAMES) this.db.exec(`DROP INDEX IF EXISTS ${name}`);
-          indexesDropped = true;
-        }
-        return n;
+        const added = this.insert(records);
+        if (this.dir && this.openBytes() > BULK_SPILL_BYTES) this.spillAll();
+        return added;
       },
-      commit: () => end('COMMIT'),
-      rollback: () => end('ROLLBACK'),
+      commit: async () => {
+        if (!end()) return;
+        this.index.exec('COMMIT');
+        await this.save();
+      },
+      rollback: () => {
+        if (!end()) return;
+        this.index.exec('ROLLBACK');
+        this.removals = [];
+        this.loadCatalogue();
+        if (this.dir) this.removeStrayFiles();
+      },
     };
   }
 
   count(): number {
-    return this.db.exec('SELECT count(*) FROM requests')[0].values[0][0] as number;
+    let n = 0;
+    for (const s of this.byKey.values()) n += s.info.records;
+    return n;
   }
 
-  /** Writes the whole database to its file atomically: temp file, fsync, rename. Returns the bytes written. */
-  async save(): Promise<number> {
-    if (!this.file) return 0;
-    const bytes = this.db.export();
-    await writeFileAtomic(this.file, bytes);
-    return bytes.length;
+  /**
+   * Writes what changed since the last save: the changed segments under new names, then the index
+   * naming them (its rename commits the save), then removes the files it no longer names. The
+   * snapshot is taken before this returns; the writing runs after the saves before it.
+   */
+  save(): Promise<number> {
+    if (!this.file || this.readOnly) return Promise.resolve(0);
+    this.compactClosedDays(Date.now());
+    const generation = ++this.generation;
+    const writes: Array<{ segment: Segment; name: string; bytes: Uint8Array; version: number }> = [];
+    for (const segment of this.byKey.values()) {
+      if (!segment.dirty || !segment.db) continue;
+      const name = segmentFileName(segment.info.key, generation);
+      writes.push({ segment, name, bytes: segment.db.export(), version: segment.version });
+      this.retire(segment.info.file);
+      segment.info.file = name;
+    }
+    this.writeCatalogue();
+    const indexBytes = this.index.export();
+    const removals = this.removals.splice(0);
+    const file = this.file;
+    const dir = this.dir!;
+    const done = this.writes.then(async () => {
+      for (const w of writes) await writeFileAtomic(path.join(dir, w.name), w.bytes);
+      await writeFileAtomic(file, indexBytes);
+      for (const w of writes) w.segment.savedVersion = Math.max(w.segment.savedVersion, w.version);
+      removeFiles(dir, removals);
+      return writes.reduce((sum, w) => sum + w.bytes.length, indexBytes.length);
+    });
+    this.writes = done.catch(() => undefined);
+    return done;
   }
 
-  /** Deletes records that started before `before` (epoch ms); returns how many. */
+  /** Deletes records that started before `before` (epoch ms): whole segments where it can; returns how many. */
   deleteBefore(before: number): number {
-    this.db.run('DELETE FROM requests WHERE started_at < ?', [before]);
-    return this.db.getRowsModified();
+    let deleted = 0;
+    for (const segment of [...this.byKey.values()]) {
+      if (segment.info.end <= before && !this.single) {
+        deleted += segment.info.records;
+        this.drop(segment);
+      } else if (segment.info.start < before && segment.info.records > 0) {
+        const db = this.open(segment);
+        db.run('DELETE FROM requests WHERE started_at < ?', [before]);
+        const n = db.getRowsModified();
+        if (n) {
+          segment.info.records -= n;
+          segment.version++;
+          deleted += n;
+        }
+      }
+    }
+    return deleted;
+  }
+
+  *segments(range: TimeRange = {}, order: 'asc' | 'desc' = 'asc'): Generator<Database> {
+    const list = this.inOrder().filter((s) => s.info.records > 0 && (range.since === undefined || s.info.end > range.since) && (range.until === undefined || s.info.start < range.until));
+    if (order === 'desc') list.reverse();
+    for (const segment of list) yield this.open(segment);
+  }
+
+  *segmentsAfterSeq(seq: number): Generator<Database> {
+    const list = this.inOrder().filter((s) => s.info.records > 0 && s.info.maxSeq > seq);
+    list.sort((a, b) => a.info.minSeq - b.info.minSeq);
+    for (const segment of list) yield this.open(segment);
+  }
+
+  /** The open segment holding records started at `at`, if any (to change a record in place). */
+  segmentAt(at: number): Database | undefined {
+    for (const segment of this.byKey.values()) if (at >= segment.info.start && at < segment.info.end) return this.open(segment);
+    return undefined;
+  }
+
+  /** Marks the segment of `db` changed (after a record in it was updated in place). */
+  changed(db: Database): void {
+    const segment = this.ofDb.get(db);
+    if (segment) segment.version++;
   }
 
   close(): void {
-    this.insertStatement?.free();
-    this.insertStatement = undefined;
     this.rollup?.free();
     this.rollup = undefined;
-    this.db.close();
+    for (const s of this.byKey.values()) if (s.db !== this.index) this.closeSegment(s);
+    this.index.close();
   }
-}
 
-/**
- * Reads rows of a result with these columns as records. The column of each field is found once,
- * not per row: a page of an export is thousands of rows.
- */
-export function recordReader(columns: readonly string[]): (values: readonly unknown[]) => RequestRecord {
-  const at = FIELDS.map((f) => columns.indexOf(COLUMN_OF[f]));
-  return (values) => {
-    const rec = {} as Record<string, unknown>;
-    for (let i = 0; i < FIELDS.length; i++) rec[FIELDS[i]] = at[i] < 0 ? null : (values[at[i]] ?? null);
-    rec.stream = rec.stream === 1;
-    return rec as unknown as RequestRecord;
-  };
-}
-
-export function rowToRecord(columns: readonly string[], values: readonly unknown[]): RequestRecord {
-  return recordReader(columns)(values);
-}
-
-function toSql(v: unknown): string | number | null {
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  return v as string | number;
-}
-
-function columnsOf(db: Database, table: string): string[] {
-  return (db.exec(`PRAGMA table_info(${table})`)[0]?.values ?? []).map((v) => String(v[1]));
-}
-
-function hasColumn(db: Database, table: string, column: string): boolean {
-  return columnsOf(db, table).includes(column);
-}
-
-function isEmptyOrBurnRate(db: Database): boolean {
-  return (
-    db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table'").length === 0 ||
-    db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'requests'").length > 0
-  );
-}
-
-export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const handle = await fs.promises.open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
+  /** The segment a record started at `at` goes to: its day's once the day is over (unless the day still has hours), else its hour's. */
+  private segmentForInsert(at: number, now: number): Segment {
+    if (this.single) return this.byKey.get('all')!;
+    const day = segmentOf(at, 'day');
+    const existing = this.byKey.get(day.key);
+    if (existing) {
+      this.open(existing);
+      return existing;
+    }
+    const closed = day.end <= Math.floor(now / DAY_MS) * DAY_MS;
+    const where = closed && !this.hoursOfDay.has(day.key) ? day : segmentOf(at, 'hour');
+    const segment = this.byKey.get(where.key) ?? this.add({ ...where, file: '', records: 0, minSeq: 0, maxSeq: 0 });
+    this.open(segment);
+    return segment;
   }
-  await fs.promises.rename(tmp, file);
+
+  /** Merges each ended day's hour segments into one day segment (written once by the save). */
+  private compactClosedDays(now: number): void {
+    const today = Math.floor(now / DAY_MS) * DAY_MS;
+    for (const dayKey of [...this.hoursOfDay.keys()]) {
+      const hours = this.inOrder().filter((s) => !isDayKey(s.info.key) && s.info.key.startsWith(`${dayKey}T`));
+      if (!hours.length || hours[0].info.start >= today) continue;
+      const day = this.add({ ...segmentOf(hours[0].info.start, 'day'), file: '', records: 0, minSeq: 0, maxSeq: 0 });
+      this.pinned = new Map([[day, 0]]);
+      const target = this.open(day);
+      const insert = (day.insertStatement ??= target.prepare(INSERT_SQL));
+      target.exec('BEGIN');
+      for (const hour of hours) {
+        const rows = this.open(hour).exec(`SELECT rowid, ${FIELDS.map((f) => COLUMN_OF[f]).join(', ')} FROM requests`)[0]?.values ?? [];
+        for (const row of rows) insert.run(row as Array<string | number | null>);
+        day.info.records += hour.info.records;
+        day.info.minSeq = day.info.minSeq ? Math.min(day.info.minSeq, hour.info.minSeq || Infinity) : hour.info.minSeq;
+        day.info.maxSeq = Math.max(day.info.maxSeq, hour.info.maxSeq);
+        this.drop(hour);
+      }
+      target.exec('COMMIT');
+      day.version++;
+      this.pinned = undefined;
+    }
+  }
+
+  private add(info: SegmentInfo): Segment {
+    const segment = new Segment(info);
+    this.byKey.set(info.key, segment);
+    this.ordered = undefined;
+    if (!isDayKey(info.key)) {
+      const day = info.key.slice(0, info.key.indexOf('T'));
+      this.hoursOfDay.set(day, (this.hoursOfDay.get(day) ?? 0) + 1);
+    }
+    return segment;
+  }
+
+  /** Forgets a segment; its file goes with the next save. */
+  private drop(segment: Segment): void {
+    this.closeSegment(segment);
+    this.byKey.delete(segment.info.key);
+    this.ordered = undefined;
+    this.retire(segment.info.file);
+    if (!isDayKey(segment.info.key)) {
+      const day = segment.info.key.slice(0, segment.info.key.indexOf('T'));
+      const left = (this.hoursOfDay.get(day) ?? 1) - 1;
+      if (left) this.hoursOfDay.set(day, left);
+      else this.hoursOfDay.delete(day);
+    }
+  }
+
+  private retire(file: string): void {
+    if (file) this.removals.push(file);
+  }
+
+  private inOrder(): Segment[] {
+    return (this.ordered ??= [...this.byKey.values()].sort((a, b) => a.info.start - b.info.start));
+  }
+
+  /** A segment's database, opened from its file if need be; the least recently used clean ones beyond the bound are closed. */
+  private open(segment: Segment): Database {
+    segment.lastUsed = ++this.tick;
+    if (segment.db) return segment.db;
+    try {
+      segment.db = openSegmentDatabase(this.SQL, this.dir ?? '', segment.info.file);
+    } catch (e) {
+      // A reader beside the owner: the owner has saved since the index was read, and removed this version.
+      if (!this.readOnly || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      const latest = openBytes(this.SQL, readIfExists(this.file!), this.file!);
+      const fresh = readCatalogue(latest).find((s) => s.key === segment.info.key);
+      latest.close();
+      if (!fresh) throw e;
+      segment.info.file = fresh.file;
+      segment.db = openSegmentDatabase(this.SQL, this.dir ?? '', segment.info.file);
+    }
+    this.ofDb.set(segment.db, segment);
+    if (this.dir) this.closeLeastRecentlyUsed();
+    return segment.db;
+  }
+
+  private closeLeastRecentlyUsed(): void {
+    const clean = [...this.byKey.values()].filter((s) => s.db && !s.dirty && s.db !== this.index && !this.pinned?.has(s));
+    if (clean.length <= OPEN_CLEAN_SEGMENTS) return;
+    clean.sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const s of clean.slice(0, clean.length - OPEN_CLEAN_SEGMENTS)) this.closeSegment(s);
+  }
+
+  private closeSegment(segment: Segment): void {
+    if (segment.db) this.ofDb.delete(segment.db);
+    segment.close();
+  }
+
+  private openBytes(): number {
+    let bytes = 0;
+    for (const s of this.byKey.values()) if (s.db) bytes += s.bytes;
+    return bytes;
+  }
+
+  /** Writes every changed segment to a file of its own now (not yet named by the committed index) and closes it. */
+  private spillAll(): void {
+    const generation = ++this.generation;
+    for (const segment of this.byKey.values()) {
+      if (!segment.db) continue;
+      if (segment.dirty) {
+        const name = segmentFileName(segment.info.key, generation);
+        writeFileAtomicSync(path.join(this.dir!, name), segment.db.export());
+        this.retire(segment.info.file);
+        segment.info.file = name;
+        segment.savedVersion = segment.version;
+      }
+      this.closeSegment(segment);
+    }
+  }
+
+  private writeCatalogue(): void {
+    const own = !this.inBulk;
+    if (own) this.index.exec('BEGIN');
+    writeCatalogue(this.index, [...this.byKey.values()].map((s) => s.info));
+    writeCounter(this.index, 'next_seq', this.nextSeq);
+    writeCounter(this.index, 'generation', this.generation);
+    if (own) this.index.exec('COMMIT');
+  }
+
+  private loadCatalogue(): void {
+    for (const s of this.byKey.values()) this.closeSegment(s);
+    this.byKey.clear();
+    this.hoursOfDay.clear();
+    this.ordered = undefined;
+    for (const info of readCatalogue(this.index)) this.add(info);
+    this.nextSeq = Math.max(1, readCounter(this.index, 'next_seq'));
+    this.generation = Math.max(this.generation, readCounter(this.index, 'generation'));
+  }
+
+  private removeStrayFiles(): void {
+    const named = new Set([...this.byKey.values()].map((s) => s.info.file).filter(Boolean));
+    removeFiles(this.dir!, strayFiles(this.dir!, named));
+    fs.mkdirSync(this.dir!, { recursive: true });
+  }
 }

@@ -1,6 +1,9 @@
-/** The database's public face: the record, the sql.js database with its rollups, small state files, the owner lock. */
+/** The database's public face: the record, the index and segments store with its rollups, small state files, the owner lock. */
 export { BUDGET_ALERTS_FILE, BudgetAlertFile, type AlertedStore } from './budgetAlertStore';
-export { DatabaseUnreadableError, SpendDatabase, recordReader, rowToRecord, writeFileAtomic } from './db';
+export { SpendDatabase, type SpendData, type SpendDatabaseOptions, type TimeRange } from './db';
 export { OwnerLock } from './ownerLock';
 export { COST_STATUSES, EXPORT_COLUMNS, type CostStatus, type RequestRecord } from './record';
+export { recordReader, rowToRecord } from './requestsTable';
+export { repriceRollups } from './rollup';
+export { DatabaseFromNewerVersionError, DatabaseUnreadableError, writeFileAtomic } from './sqlFiles';
 export { readStateFile, writeStateFile, type StateFileLog } from './stateFile';

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'sql.js';
 import { daysBefore, localDay, localDayStart } from '../../shared';
 import type { RequestRecord } from './record';
-import { LONG_PROMPT_TOKENS, TAG_TOTALS_COLUMNS } from './rollupSchema';
+import { LONG_PROMPT_TOKENS, ROLLUP_REPRICE_SQL, TAG_TOTALS_COLUMNS } from './rollupSchema';
 
 /**
  * Adds newly inserted records to the rollups (rollupSchema.ts) a batch at a time.
@@ -254,5 +254,34 @@ export class RollupBatch {
     const start = localDayStart(at);
     this.dayCache = { start, end: daysBefore(start, -1), day: localDay(at) };
     return this.dayCache.day;
+  }
+}
+
+/** A record's cost as it was and as repricing makes it. */
+export interface CostChange {
+  costNanos: number;
+  costStatus: string;
+}
+
+/** Moves the rollup rows a re-priced record counts in by the difference (inside the caller's transaction). */
+export function repriceRollups(index: Database, r: RequestRecord, before: CostChange, after: CostChange): void {
+  const params = {
+    ':startedAt': r.startedAt,
+    ':provider': r.provider,
+    ':model': r.model ?? '',
+    ':feature': r.feature ?? '',
+    ':workspace': r.workspace ?? '',
+    ':client': r.client ?? '',
+    ':session': r.session ?? '',
+    ':user': r.user ?? '',
+    ':status': r.status,
+    ':oldCost': before.costNanos,
+    ':newCost': after.costNanos,
+    ':oldStatus': before.costStatus,
+    ':newStatus': after.costStatus,
+  };
+  for (const sql of ROLLUP_REPRICE_SQL) {
+    const used = Object.fromEntries(Object.entries(params).filter(([name]) => sql.includes(name)));
+    index.run(sql, used);
   }
 }

@@ -75,7 +75,8 @@ const USER_ROLLUP_FILL = `INSERT INTO user_rollup
 SELECT ${LOCAL_DAY_SQL('started_at')} AS d, user, COUNT(*), SUM(cost_nanos), ${TAG_TOTALS_SUMS}
 FROM requests WHERE user IS NOT NULL AND user != '' GROUP BY d, user;`;
 
-export const ROLLUP_SCHEMA = `
+/** The rollup tables, as the index database (schema 5) and single-file databases hold them. */
+export const ROLLUP_TABLES = `
 ${DAILY_ROLLUP_TABLE}CREATE TABLE IF NOT EXISTS session_rollup (
   day TEXT NOT NULL,
   session TEXT NOT NULL,
@@ -89,34 +90,30 @@ ${DAILY_ROLLUP_TABLE}CREATE TABLE IF NOT EXISTS session_rollup (
   PRIMARY KEY (day, session, workspace)
 ) WITHOUT ROWID;
 ${USER_ROLLUP_TABLE}
-CREATE INDEX IF NOT EXISTS requests_cost ON requests(cost_nanos);
--- A record re-priced (burnrate reprice --apply) moves its rollup rows by the difference.
-CREATE TRIGGER IF NOT EXISTS requests_rollup_repriced AFTER UPDATE OF cost_nanos, cost_status ON requests BEGIN
-  UPDATE daily_rollup SET
-    cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos,
-    unpriced_requests = unpriced_requests - (OLD.cost_status = 'unpriced') + (NEW.cost_status = 'unpriced'),
-    failed_cost_nanos = failed_cost_nanos + CASE WHEN ${FAILED_SQL('NEW')} THEN NEW.cost_nanos - OLD.cost_nanos ELSE 0 END
-  WHERE day = ${LOCAL_DAY_SQL('NEW.started_at')} AND provider = NEW.provider AND model = COALESCE(NEW.model, '')
-    AND feature = COALESCE(NEW.feature, '') AND workspace = COALESCE(NEW.workspace, '') AND client = COALESCE(NEW.client, '');
-  UPDATE session_rollup SET
-    cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos,
-    unpriced_requests = unpriced_requests - (OLD.cost_status = 'unpriced') + (NEW.cost_status = 'unpriced')
-  WHERE NEW.session IS NOT NULL AND NEW.session != '' AND day = ${LOCAL_DAY_SQL('NEW.started_at')}
-    AND session = NEW.session AND workspace = COALESCE(NEW.workspace, '');
-  UPDATE user_rollup SET
-    cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos,
-    unpriced_requests = unpriced_requests - (OLD.cost_status = 'unpriced') + (NEW.cost_status = 'unpriced')
-  WHERE NEW.user IS NOT NULL AND NEW.user != '' AND day = ${LOCAL_DAY_SQL('NEW.started_at')} AND user = NEW.user;
-END;
--- Inserts are added up by RollupBatch (below), a batch at a time; triggers per row cost more than the row itself.
-DROP TRIGGER IF EXISTS requests_rollup;
-DROP TRIGGER IF EXISTS requests_session_rollup;
 `;
 
 /**
- * Schema 2 → 3: client joins daily_rollup's key. The rows are copied (client '': no record had one
- * yet), not rebuilt from the records, so days whose records retention has deleted keep their totals.
- * The reprice trigger is dropped here and created again by ROLLUP_SCHEMA with the new key.
+ * A record re-priced moves its rollup rows by the difference. Parameters: the record's started_at,
+ * provider, model, feature, workspace, client, session, user and status, then its old and new
+ * cost_nanos and cost_status (see repriceRollups in rollup.ts).
+ */
+const REPRICED = `
+  cost_nanos = cost_nanos - :oldCost + :newCost,
+  unpriced_requests = unpriced_requests - (:oldStatus = 'unpriced') + (:newStatus = 'unpriced')`;
+export const ROLLUP_REPRICE_SQL = [
+  `UPDATE daily_rollup SET ${REPRICED},
+    failed_cost_nanos = failed_cost_nanos + CASE WHEN (:status = 0 OR :status >= 400) THEN :newCost - :oldCost ELSE 0 END
+  WHERE day = ${LOCAL_DAY_SQL(':startedAt')} AND provider = :provider AND model = :model AND feature = :feature
+    AND workspace = :workspace AND client = :client`,
+  `UPDATE session_rollup SET ${REPRICED}
+  WHERE :session != '' AND day = ${LOCAL_DAY_SQL(':startedAt')} AND session = :session AND workspace = :workspace`,
+  `UPDATE user_rollup SET ${REPRICED} WHERE :user != '' AND day = ${LOCAL_DAY_SQL(':startedAt')} AND user = :user`,
+];
+
+/**
+ * Single-file schema 2 → 3: client joins daily_rollup's key. The rows are copied (client '': no
+ * record had one yet), not rebuilt from the records, so days whose records retention has deleted
+ * keep their totals.
  */
 export const ROLLUP_CLIENT_MIGRATION = `
 DROP TRIGGER IF EXISTS requests_rollup_repriced;
@@ -153,10 +150,9 @@ ${USER_ROLLUP_FILL}
 `;
 
 /**
- * Schema 3 → 4: session_rollup gains the token and unpriced columns, filled from the records still
- * kept (a day whose records retention deleted keeps its requests, cost and tokens, with zeros for
- * the new columns), and user_rollup is made from the records kept. The reprice trigger is created
- * again by ROLLUP_SCHEMA, now moving them too.
+ * Single-file schema 3 → 4: session_rollup gains the token and unpriced columns, filled from the
+ * records still kept (a day whose records retention deleted keeps its requests, cost and tokens,
+ * with zeros for the new columns), and user_rollup is made from the records kept.
  */
 export function schema4Migration(existingColumns: readonly string[]): string {
   const add = TAG_TOTALS_COLUMNS.filter((c) => !existingColumns.includes(c));

@@ -184,7 +184,7 @@ export class OtlpExporter {
     const saved = readCursorFile(this.opts.cursorFile);
     if (saved) {
       // A renumbered table (VACUUM) moves rows: follow the record the cursor names.
-      const seq = await this.opts.feed.seqOf(saved.id);
+      const seq = await this.opts.feed.seqOf(saved.id, saved.seq);
       this.cursor = { seq: seq ?? saved.seq, id: saved.id };
       if (seq !== undefined && seq !== saved.seq) this.log('warn', `OTLP export: records were renumbered; resuming after record ${saved.id}`);
       return;

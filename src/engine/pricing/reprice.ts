@@ -1,5 +1,4 @@
-import type { Database } from 'sql.js';
-import { rowToRecord, type RequestRecord } from '../database';
+import { recordReader, repriceRollups, type RequestRecord, type SpendData, type SpendDatabase } from '../database';
 import { priceUsage, type CostStatus } from './pricing';
 import type { RouteTable } from '../providers';
 
@@ -36,18 +35,21 @@ export interface RepriceScope {
  * force now (refreshed data, local overrides first), each at the price that applied on its date.
  * Nothing is written: see `applyReprice`.
  */
-export function repriceRecords(db: Database, routes: RouteTable, opts: RepriceScope): RepriceResult {
+export function repriceRecords(data: SpendData, routes: RouteTable, opts: RepriceScope): RepriceResult {
   const result: RepriceResult = { examined: 0, changes: [], beforeNanos: 0, afterNanos: 0, kept: {} };
   const { where, params } = scopeWhere(opts);
-  const statement = db.prepare(`SELECT * FROM requests ${where} ORDER BY started_at, id`);
-  try {
-    statement.bind(params);
-    while (statement.step()) {
-      result.examined++;
-      repriceOne(rowToRecord(statement.getColumnNames(), statement.get()), routes, result);
+  for (const db of data.segments(opts)) {
+    const statement = db.prepare(`SELECT * FROM requests ${where} ORDER BY started_at, id`);
+    try {
+      statement.bind(params);
+      const read = recordReader(statement.getColumnNames());
+      while (statement.step()) {
+        result.examined++;
+        repriceOne(read(statement.get()), routes, result);
+      }
+    } finally {
+      statement.free();
     }
-  } finally {
-    statement.free();
   }
   return result;
 }
@@ -118,19 +120,27 @@ function statusOnceRepriced(rec: RequestRecord): CostStatus {
   return rec.status >= 200 && rec.status < 300 && isOnlyUnpricedNote(rec) ? 'exact' : 'estimated';
 }
 
-/** Writes the new costs, price sources and statuses in one transaction. */
-export function applyReprice(db: Database, changes: readonly RepriceChange[]): void {
+const UPDATE_SQL =
+  "UPDATE requests SET cost_nanos = ?, cost_status = ?, price_source = ?, error = CASE WHEN error LIKE 'no price known for model %' THEN NULL ELSE error END WHERE id = ?";
+
+/** Writes the new costs, price sources and statuses, and moves the rollups by the differences. */
+export function applyReprice(database: SpendDatabase, changes: readonly RepriceChange[]): void {
   if (!changes.length) return;
-  const update = db.prepare('UPDATE requests SET cost_nanos = ?, cost_status = ?, price_source = ?, error = CASE WHEN error LIKE \'no price known for model %\' THEN NULL ELSE error END WHERE id = ?');
-  db.exec('BEGIN');
+  database.index.exec('BEGIN');
   try {
-    for (const c of changes) update.run([c.after.costNanos, c.after.costStatus, c.after.priceSource, c.id]);
-    db.exec('COMMIT');
+    for (const c of changes) {
+      const db = database.segmentAt(c.startedAt);
+      const row = db?.exec('SELECT * FROM requests WHERE id = ?', [c.id])[0];
+      if (!db || !row) continue;
+      const rec = recordReader(row.columns)(row.values[0]);
+      db.run(UPDATE_SQL, [c.after.costNanos, c.after.costStatus, c.after.priceSource, c.id]);
+      repriceRollups(database.index, rec, { costNanos: rec.costNanos, costStatus: rec.costStatus }, c.after);
+      database.changed(db);
+    }
+    database.index.exec('COMMIT');
   } catch (e) {
-    db.exec('ROLLBACK');
+    database.index.exec('ROLLBACK');
     throw e;
-  } finally {
-    update.free();
   }
 }
 

@@ -3,7 +3,6 @@
  * database/rollupSchema.ts; the leak hints in leakHints.ts) and, for single requests, from indexed look-ups into `requests`. Pure: a sql.js
  * Database in, plain JSON-able data out; no other state, so it can run wherever the database lives.
  */
-import type { Database } from 'sql.js';
 import {
   type Budget,
   type DashboardData,
@@ -18,6 +17,8 @@ import {
   ANOMALY_TRAILING_DAYS,
   spendAnomaly,
 } from '../../shared';
+import type { Database } from 'sql.js';
+import type { SpendData } from '../database';
 import { nanosToUsd, type CostStatus } from '../pricing';
 import { leakHintsOf } from './leakHints';
 import { UNTAGGED } from './queries';
@@ -35,7 +36,7 @@ export function daysOf(since: number, until: number): string[] {
 }
 
 export class DashboardQuery {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly source: SpendData) {}
 
   /** Everything the dashboard shows for `filter`, as of `now`. */
   data(filter: DashboardFilter, budget: Budget = { dailyUsd: 0, monthlyUsd: 0 }, now = Date.now()): DashboardData {
@@ -160,19 +161,26 @@ export class DashboardQuery {
     // many are best found by walking the cost index from the top (a walk that could otherwise read
     // the whole table for a range with no records).
     const viaIndex = totalRequests >= 50_000 ? 'requests_cost' : range.workspace !== null ? 'requests_workspace' : 'requests_started_at';
-    return {
-      topRequests: totalRequests
-        ? this.requestRows(`INDEXED BY ${viaIndex} ${reqWhere} ORDER BY cost_nanos DESC, started_at DESC LIMIT ${TOP_REQUESTS}`, reqParams)
-        : [],
-      recent: this.requestRows(`${reqWhere} ORDER BY started_at DESC, id DESC LIMIT ${RECENT_REQUESTS}`, reqParams),
-    };
+    const segments = { since: rangeStart, until: rangeEnd };
+    const top: RequestRow[] = [];
+    if (totalRequests) {
+      // The most expensive of each segment the range touches, then of them all.
+      for (const db of this.source.segments(segments)) {
+        top.push(...this.requestRows(db, `INDEXED BY ${viaIndex} ${reqWhere} ORDER BY cost_nanos DESC, started_at DESC LIMIT ${TOP_REQUESTS}`, reqParams));
+      }
+      top.sort((a, b) => b.costUsd - a.costUsd || b.startedAt - a.startedAt);
+    }
+    const recent: RequestRow[] = [];
+    for (const db of this.source.segments(segments, 'desc')) {
+      recent.push(...this.requestRows(db, `${reqWhere} ORDER BY started_at DESC, id DESC LIMIT ${RECENT_REQUESTS - recent.length}`, reqParams));
+      if (recent.length >= RECENT_REQUESTS) break;
+    }
+    return { topRequests: top.slice(0, TOP_REQUESTS), recent };
   }
 
-  private requestRows(tail: string, params: unknown[]): RequestRow[] {
-    return this.rows(
-      `SELECT id, started_at, provider, model, feature, session, workspace, status, input_tokens, output_tokens, cost_nanos, cost_status, latency_ms, client FROM requests ${tail}`,
-      params,
-    ).map((v) => ({
+  private requestRows(db: Database, tail: string, params: unknown[]): RequestRow[] {
+    const sql = `SELECT id, started_at, provider, model, feature, session, workspace, status, input_tokens, output_tokens, cost_nanos, cost_status, latency_ms, client FROM requests ${tail}`;
+    return (db.exec(sql, params as Array<string | number>)[0]?.values ?? []).map((v) => ({
       id: String(v[0]),
       startedAt: n(v[1]),
       provider: String(v[2]),
@@ -191,7 +199,7 @@ export class DashboardQuery {
   }
 
   private rows(sql: string, params: unknown[]): unknown[][] {
-    return this.db.exec(sql, params as Array<string | number>)[0]?.values ?? [];
+    return this.source.index.exec(sql, params as Array<string | number>)[0]?.values ?? [];
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Database } from 'sql.js';
+import type { SpendData } from '../database';
 import { daysBefore, localDay, localDayStart, localMonthStart, ANOMALY_TRAILING_DAYS } from '../../shared';
 
 /**
@@ -82,9 +83,9 @@ export function loadGuardBaseline(db: Database, now = Date.now()): GuardBaseline
 
 /** The baseline as a query module, so the store's worker computes it (queryModules.ts). */
 export class GuardBaselineQuery {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly data: SpendData) {}
 
   load(now: number): GuardBaseline {
-    return loadGuardBaseline(this.db, now);
+    return loadGuardBaseline(this.data.index, now);
   }
 }

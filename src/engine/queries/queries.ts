@@ -1,5 +1,4 @@
-import type { Database } from 'sql.js';
-import { recordReader, type RequestRecord } from '../database';
+import { recordReader, type RequestRecord, type SpendData } from '../database';
 import { localDay } from '../../shared';
 import { nanosToUsd } from '../pricing';
 
@@ -38,28 +37,29 @@ export const ROLLUP_TOTALS_SQL = `
 
 /** Read-only queries over the records: what `burnrate report`, the status bar and the dashboard show. */
 export class SpendQuery {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly data: SpendData) {}
 
   report(opts: { since?: number; until?: number; by?: GroupBy }): SpendReport {
     if (coversWholeDays(opts)) return this.reportFromDailyRollup(opts);
     const { where, params } = timeRange(opts.since, opts.until);
-    if (!opts.by) return { total: toTotals(this.db.exec(`SELECT ${TOTALS_SQL} FROM requests ${where}`, params)[0].values[0]), groups: [] };
-    // One scan: every record is in exactly one group, so the total is the sum of the groups.
-    // Days are folded from 15-minute buckets here (every time zone's midnight falls on one),
-    // far cheaper than converting each row to local time in SQLite.
-    const key = opts.by === 'day' ? `started_at / ${QUARTER_HOUR_MS}` : `"${opts.by}"`;
-    const rows = this.db.exec(`SELECT ${key} AS k, ${TOTALS_SQL} FROM requests ${where} GROUP BY k`, params)[0]?.values ?? [];
+    // One scan of each segment the range touches: every record is in exactly one group, so the
+    // total is the sum of the groups. Days are folded from 15-minute buckets here (every time
+    // zone's midnight falls on one), far cheaper than converting each row to local time in SQLite.
+    const key = !opts.by ? "''" : opts.by === 'day' ? `started_at / ${QUARTER_HOUR_MS}` : `"${opts.by}"`;
     const sums = new Map<string, number[]>();
     const total = new Array<number>(8).fill(0);
-    for (const [k, ...rest] of rows) {
-      const name = opts.by === 'day' ? localDay(Number(k) * QUARTER_HOUR_MS) : k === null || k === '' ? UNTAGGED : String(k);
-      let acc = sums.get(name);
-      if (!acc) sums.set(name, (acc = new Array<number>(8).fill(0)));
-      rest.forEach((v, i) => {
-        acc![i] += Number(v ?? 0);
-        total[i] += Number(v ?? 0);
-      });
+    for (const db of this.data.segments(opts)) {
+      for (const [k, ...rest] of db.exec(`SELECT ${key} AS k, ${TOTALS_SQL} FROM requests ${where} GROUP BY k`, params)[0]?.values ?? []) {
+        const name = opts.by === 'day' ? localDay(Number(k) * QUARTER_HOUR_MS) : k === null || k === '' ? UNTAGGED : String(k);
+        let acc = sums.get(name);
+        if (!acc) sums.set(name, (acc = new Array<number>(8).fill(0)));
+        rest.forEach((v, i) => {
+          acc![i] += Number(v ?? 0);
+          total[i] += Number(v ?? 0);
+        });
+      }
     }
+    if (!opts.by) return { total: toTotals(total), groups: [] };
     const groups = [...sums].map(([k, raw]) => ({ key: k, ...toTotals(raw) }));
     sortGroups(groups, opts.by);
     return { total: toTotals(total), groups };
@@ -83,11 +83,11 @@ export class SpendQuery {
       params.push(localDay(opts.until));
     }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-    const totalRaw = this.db.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup ${where}`, params)[0].values[0].map(Number);
+    const totalRaw = this.data.index.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup ${where}`, params)[0].values[0].map(Number);
     if (!opts.by) return { total: toTotals(totalRaw), groups: [] };
     // Sessions and users have their own rollups (daily_rollup would multiply its rows by them); what none covers is untagged.
     const table = opts.by === 'session' ? 'session_rollup' : opts.by === 'user' ? 'user_rollup' : 'daily_rollup';
-    const rows = this.db.exec(`SELECT "${opts.by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${table} ${where} GROUP BY k`, params)[0]?.values ?? [];
+    const rows = this.data.index.exec(`SELECT "${opts.by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${table} ${where} GROUP BY k`, params)[0]?.values ?? [];
     const groups = rows.map(([k, ...rest]) => ({ key: k === null || k === '' ? UNTAGGED : String(k), ...toTotals(rest) }));
     if (opts.by === 'session' || opts.by === 'user') {
       const untagged = rows.reduce<number[]>((left, [, ...rest]) => left.map((v, i) => v - Number(rest[i])), totalRaw);
@@ -115,10 +115,17 @@ export class SpendQuery {
     // `started_at >= ?` on its own lets SQLite seek the time index to the page's start; with only the
     // OR it walked the index from the first record on every page (an export of everything was quadratic).
     const cursor = `started_at >= ? AND (started_at > ? OR id > ?)`;
-    const sql = `SELECT * FROM requests ${where ? `${where} AND ${cursor}` : `WHERE ${cursor}`} ORDER BY started_at, id LIMIT ${pageSize}`;
     const afterStarted = opts.after?.startedAt ?? -1;
-    const rows = this.db.exec(sql, [...params, afterStarted, afterStarted, opts.after?.id ?? ''])[0];
-    return rows ? rows.values.map(recordReader(rows.columns)) : [];
+    const page: RequestRecord[] = [];
+    // Segments hold disjoint time ranges, oldest first: a page is the next records of the first
+    // segments after the cursor.
+    for (const db of this.data.segments({ since: Math.max(afterStarted, opts.since ?? -Infinity), until: opts.until })) {
+      const sql = `SELECT * FROM requests ${where ? `${where} AND ${cursor}` : `WHERE ${cursor}`} ORDER BY started_at, id LIMIT ${pageSize - page.length}`;
+      const rows = db.exec(sql, [...params, afterStarted, afterStarted, opts.after?.id ?? ''])[0];
+      if (rows) page.push(...rows.values.map(recordReader(rows.columns)));
+      if (page.length >= pageSize) break;
+    }
+    return page;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Database } from 'sql.js';
+import type { SpendData } from '../database';
 import { DashboardQuery } from './dashboardQueries';
 import { ExportFeedQuery } from '../export';
 import { GuardBaselineQuery } from './guardBaseline';
@@ -7,15 +7,15 @@ import { SummaryQuery } from './summary';
 
 /**
  * The read-only query classes the store's worker can run, by name. Each is pure over a sql.js
- * Database, so it runs unchanged in the worker (SpendStore.run) or in-process (burnrate report).
+ * SpendData (the index and the record segments), so it runs unchanged in the worker (SpendStore.run) or in-process (burnrate report).
  * Adding a query module is one line here; its methods' arguments and results must be plain data.
  */
 export const QUERY_MODULES = {
-  spend: (db: Database) => new SpendQuery(db),
-  summary: (db: Database) => new SummaryQuery(db),
-  dashboard: (db: Database) => new DashboardQuery(db),
-  guardBaseline: (db: Database) => new GuardBaselineQuery(db),
-  exportFeed: (db: Database) => new ExportFeedQuery(db),
+  spend: (data: SpendData) => new SpendQuery(data),
+  summary: (data: SpendData) => new SummaryQuery(data),
+  dashboard: (data: SpendData) => new DashboardQuery(data),
+  guardBaseline: (data: SpendData) => new GuardBaselineQuery(data),
+  exportFeed: (data: SpendData) => new ExportFeedQuery(data),
 };
 
 export type QueryModules = typeof QUERY_MODULES;

@@ -1,4 +1,5 @@
-import type { Database, QueryExecResult } from 'sql.js';
+import type { QueryExecResult } from 'sql.js';
+import type { SpendData } from '../database';
 import { daysBefore, localDay, localDayStart, type BudgetView } from '../../shared';
 import { nanosToUsd } from '../pricing';
 import { parseSince, ROLLUP_TOTALS_SQL, UNTAGGED, type Totals } from './queries';
@@ -117,7 +118,7 @@ export interface SummaryBase {
 
 /** Reads a SummaryBase from the database; runs where the database lives (the store's worker). */
 export class SummaryQuery {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly data: SpendData) {}
 
   /**
    * The totals of the day, week and month that contain `at` (epoch ms, local calendar), and today's
@@ -130,11 +131,15 @@ export class SummaryQuery {
     const periodStarts = { day, week: parseSince('week', now), month: parseSince('month', now) };
     const today = localDay(day);
     const totalsSince = (since: number) =>
-      accFrom(this.db.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup WHERE day >= ?`, [localDay(since)])[0].values[0]);
+      accFrom(this.data.index.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup WHERE day >= ?`, [localDay(since)])[0].values[0]);
     // Sessions have their own rollup; the other keys are columns of daily_rollup.
     const grouped = (column: string, table = 'daily_rollup') =>
-      keyed(this.db.exec(`SELECT ${column}, MAX(last_at), ${ROLLUP_TOTALS_SQL} FROM ${table} WHERE day >= ? GROUP BY 1`, [today])[0]);
-    const lastRow = this.db.exec('SELECT started_at, provider, model, cost_nanos, cost_status FROM requests ORDER BY started_at DESC LIMIT 1')[0]?.values[0];
+      keyed(this.data.index.exec(`SELECT ${column}, MAX(last_at), ${ROLLUP_TOTALS_SQL} FROM ${table} WHERE day >= ? GROUP BY 1`, [today])[0]);
+    let lastRow: unknown[] | undefined;
+    for (const db of this.data.segments({}, 'desc')) {
+      lastRow = db.exec('SELECT started_at, provider, model, cost_nanos, cost_status FROM requests ORDER BY started_at DESC LIMIT 1')[0]?.values[0];
+      if (lastRow) break;
+    }
     return {
       periodStarts,
       today: totalsSince(day),

@@ -1,13 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
-import { DatabaseUnreadableError, type RequestRecord } from '../database';
+import { DatabaseFromNewerVersionError, DatabaseUnreadableError, type RequestRecord } from '../database';
 import type { RecordFeed } from '../export';
 import type { ModelRepriceResult } from '../pricing';
 import type { SpendReport, GroupBy, RecordCursor, QueryMethod, QueryMethodName, QueryModuleName } from '../queries';
 import type { SaveResult, StoreReply, StoreRequest, StoreRequestMessage } from './storeProtocol';
 
 export type { SaveResult } from './storeProtocol';
+
+/** The errors the worker's open may end with that callers tell apart, by name. */
+const ERROR_CLASSES: Record<string, new (message: string) => Error> = { DatabaseUnreadableError, DatabaseFromNewerVersionError };
 
 /** The store's worker stopped (crashed or ran out of memory); what was journalled is still on disk. */
 export class StoreStoppedError extends Error {}
@@ -23,6 +26,8 @@ export interface SpendStoreOptions {
    * runs there is nothing for it to do. The next call starts a new one on the same file.
    */
   idleStopMs?: number;
+  /** Told how a long open goes (a single-file database migrated into segments). */
+  progress?: (message: string) => void;
 }
 
 type Waiter = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -74,6 +79,7 @@ export class SpendStore {
    * stops, resolving true when nothing is left to save. Without one, only a fully saved store stops.
    */
   beforeIdleStop: (() => Promise<boolean>) | undefined;
+  private readonly progress: ((message: string) => void) | undefined;
   /** Workers started so far, the first included. */
   workerStarts = 0;
 
@@ -82,6 +88,7 @@ export class SpendStore {
     opts: SpendStoreOptions,
   ) {
     this.idleStopMs = file ? (opts.idleStopMs ?? 0) : 0;
+    this.progress = opts.progress;
   }
 
   /**
@@ -238,6 +245,7 @@ export class SpendStore {
     this.workerStarts++;
     const { worker } = link;
     worker.on('message', (reply: StoreReply) => {
+      if (reply.id === 0 && reply.ok) return this.progress?.((reply.value as { progress: string }).progress);
       const waiter = link.pending.get(reply.id);
       if (!waiter) return;
       link.pending.delete(reply.id);
@@ -245,7 +253,7 @@ export class SpendStore {
       const error = reply.ok
         ? undefined
         : (link.openError ??
-          (reply.error.name === 'DatabaseUnreadableError' ? new DatabaseUnreadableError(reply.error.message) : new Error(reply.error.message)));
+          new (ERROR_CLASSES[reply.error.name] ?? Error)(reply.error.message));
       if (!link.answered) {
         // The first answer is the open's (it goes first and the worker answers in order). If it
         // failed, the calls queued behind it fail with the same reason, and the next call starts afresh.
@@ -327,7 +335,7 @@ export function storeFeed(store: SpendStore): RecordFeed {
   return {
     after: (cursor, limit) => store.run('exportFeed', 'after', cursor, limit),
     latest: () => store.run('exportFeed', 'latest'),
-    seqOf: (id) => store.run('exportFeed', 'seqOf', id),
+    seqOf: (id, near) => store.run('exportFeed', 'seqOf', id, near),
   };
 }
 

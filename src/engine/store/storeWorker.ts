@@ -4,7 +4,7 @@
  * and queries all happen here, one message at a time, in the order they were sent.
  */
 import * as os from 'node:os';
-import { SpendDatabase, writeFileAtomic, type RequestRecord } from '../database';
+import { SpendDatabase, type RequestRecord } from '../database';
 import { repriceUnpricedModel } from '../pricing';
 import { QUERY_MODULES, type QueryModuleName } from '../queries';
 import type { SaveResult, StoreReply, StoreRequestMessage } from './storeProtocol';
@@ -20,7 +20,7 @@ function open(): SpendDatabase {
 async function handle(msg: StoreRequestMessage): Promise<unknown> {
   switch (msg.op) {
     case 'open':
-      database = await SpendDatabase.open(msg.file, { create: msg.create });
+      database = await SpendDatabase.open(msg.file, { create: msg.create, progress: tell });
       return open().count();
     case 'insert':
       open().insert(msg.records);
@@ -32,15 +32,14 @@ async function handle(msg: StoreRequestMessage): Promise<unknown> {
       const db = open();
       if (!db.file) return { saved: false, bytes: 0, ms: 0 } satisfies SaveResult;
       const t0 = performance.now();
-      const bytes = db.db.export();
-      // The snapshot is taken; writing it need not hold up the inserts and queries behind it.
-      return { later: writeFileAtomic(db.file, bytes).then((): SaveResult => ({ saved: true, bytes: bytes.length, ms: performance.now() - t0 })) };
+      // The snapshot is taken now; writing it need not hold up the inserts and queries behind it.
+      return { later: db.save().then((bytes): SaveResult => ({ saved: true, bytes, ms: performance.now() - t0 })) };
     }
     case 'query': {
       if (!Object.hasOwn(QUERY_MODULES, msg.module)) throw new Error(`no query module "${msg.module}"`);
       let mod = modules.get(msg.module);
       if (!mod)
-        modules.set(msg.module, (mod = QUERY_MODULES[msg.module as QueryModuleName](open().db) as unknown as Record<string, (...args: unknown[]) => unknown>));
+        modules.set(msg.module, (mod = QUERY_MODULES[msg.module as QueryModuleName](open()) as unknown as Record<string, (...args: unknown[]) => unknown>));
       const method = mod[msg.method];
       if (typeof method !== 'function' || msg.method === 'constructor') throw new Error(`query module "${msg.module}" has no method "${msg.method}"`);
       return method.apply(mod, msg.args);
@@ -50,7 +49,7 @@ async function handle(msg: StoreRequestMessage): Promise<unknown> {
     case 'prune':
       return open().deleteBefore(msg.before);
     case 'repriceModel':
-      return repriceUnpricedModel(open().db, msg.dataDir, msg.provider, msg.model);
+      return repriceUnpricedModel(open(), msg.dataDir, msg.provider, msg.model);
     case 'close':
       database?.close();
       database = undefined;
@@ -77,6 +76,11 @@ process.on('message', (msg: StoreRequestMessage) => {
     }
   });
 });
+
+/** Tells the engine how a long open (a migration) goes; not an answer to any call. */
+function tell(message: string): void {
+  send({ id: 0, ok: true, value: { progress: message } } satisfies StoreReply);
+}
 
 function reply(id: number, value: unknown): void {
   send({ id, ok: true, value } satisfies StoreReply);
