@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   t0 = performance.now();
   const opened = await SpendDatabase.open(file, { create: false });
   console.log(`open the database file: ${ms(t0)}`);
-  const query = new DashboardQuery(opened.db);
+  const query = new DashboardQuery(opened);
   const midnight = new Date(new Date().toDateString()).getTime();
   for (const [label, since] of [
     ['today', midnight],

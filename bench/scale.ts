@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   );
 
   // 2. Queries, as burnrate report runs them (in-process) and as the dashboard/summary do.
-  const q = new SpendQuery(db.db);
+  const q = new SpendQuery(db);
   const queries: Array<[string, () => unknown]> = [
     ['report (total, all time)', () => q.report({})],
     ['report --by model, all time', () => q.report({ by: 'model' })],
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     ['report --by feature --since 30d', () => q.report({ since: now - 30 * DAY, by: 'feature' })],
     ['report --by session --since 7d', () => q.report({ since: now - 7 * DAY, by: 'session' })],
     ['report --by model --since today', () => q.report({ since: now - DAY, by: 'model' })],
-    ['summary base (today/week/month)', () => new SummaryQuery(db.db).base(now)],
+    ['summary base (today/week/month)', () => new SummaryQuery(db).base(now)],
     ['export page (5,000 records)', () => q.page({ since: now - 90 * DAY, pageSize: 5_000 })],
   ];
   const queryTimes: Array<[string, number]> = [];

@@ -198,7 +198,7 @@ async function dataLayerLeaks(): Promise<LeakHint[]> {
     database.insert(journalled);
     const midnight = new Date();
     midnight.setHours(0, 0, 0, 0);
-    return new DashboardQuery(database.db).data({ since: midnight.getTime(), until: midnight.getTime() + 86_400_000 }).leaks;
+    return new DashboardQuery(database).data({ since: midnight.getTime(), until: midnight.getTime() + 86_400_000 }).leaks;
   } finally {
     database.close();
   }

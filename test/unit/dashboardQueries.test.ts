@@ -113,7 +113,7 @@ const spendRecords = () => [
 
 test('tiles: spend today / week / month, requests, cost per request and per session, cache savings', async () => {
   const db = await dbWith(spendRecords());
-  const d = new DashboardQuery(db.db).data(WEEK, undefined, NOW);
+  const d = new DashboardQuery(db).data(WEEK, undefined, NOW);
   assert.equal(d.tiles.todayUsd, 0.0095); // r1 + r2 + r6
   assert.equal(d.tiles.weekUsd, 0.026); // + r3
   assert.equal(d.tiles.monthUsd, 0.026021); // + r4, not r5 (May)
@@ -131,8 +131,8 @@ test('tiles: spend today / week / month, requests, cost per request and per sess
 
 test('the range total equals `burnrate report` for the same days', async () => {
   const db = await dbWith(spendRecords());
-  const d = new DashboardQuery(db.db).data({ since: at(1, 0, 0, 4), until: at(18, 0) }, undefined, NOW);
-  const report = new SpendQuery(db.db).report({ since: at(1, 0, 0, 4), until: at(18, 0) });
+  const d = new DashboardQuery(db).data({ since: at(1, 0, 0, 4), until: at(18, 0) }, undefined, NOW);
+  const report = new SpendQuery(db).report({ since: at(1, 0, 0, 4), until: at(18, 0) });
   assert.equal(d.tiles.costUsd, report.total.costUsd);
   assert.equal(d.tiles.requests, report.total.requests);
   assert.equal(d.tiles.costUsd, 1.026021);
@@ -140,7 +140,7 @@ test('the range total equals `burnrate report` for the same days', async () => {
 
 test('workspace filter', async () => {
   const db = await dbWith(spendRecords());
-  const d = new DashboardQuery(db.db).data({ ...WEEK, workspace: 'alpha' }, undefined, NOW);
+  const d = new DashboardQuery(db).data({ ...WEEK, workspace: 'alpha' }, undefined, NOW);
   assert.equal(d.tiles.requests, 3);
   assert.equal(d.tiles.costUsd, 0.0095);
   assert.equal(d.tiles.weekUsd, 0.0095);
@@ -154,7 +154,7 @@ test('workspace filter', async () => {
 
 test('daily spend stacked by provider, shares by model and provider, spend by feature', async () => {
   const db = await dbWith(spendRecords());
-  const d = new DashboardQuery(db.db).data(WEEK, undefined, NOW);
+  const d = new DashboardQuery(db).data(WEEK, undefined, NOW);
   assert.deepEqual(d.daily.days, ['2026-06-15', '2026-06-16', '2026-06-17']);
   assert.deepEqual(d.daily.providers, [
     { provider: 'anthropic', costUsd: [0, 0.0165, 0] },
@@ -186,7 +186,7 @@ test('daily spend stacked by provider, shares by model and provider, spend by fe
 
 test('top sessions (duration, requests, tokens, cost), top requests, live feed', async () => {
   const db = await dbWith(spendRecords());
-  const d = new DashboardQuery(db.db).data(WEEK, undefined, NOW);
+  const d = new DashboardQuery(db).data(WEEK, undefined, NOW);
   assert.deepEqual(d.topSessions, [
     { session: 's2', firstAt: at(16, 9), lastAt: at(16, 9), durationMs: 0, requests: 1, tokens: 1500, costUsd: 0.0165 },
     { session: 's1', firstAt: at(17, 10), lastAt: at(17, 10, 5), durationMs: 5 * 60_000, requests: 2, tokens: 4200, costUsd: 0.0095 },
@@ -209,23 +209,23 @@ test('top sessions (duration, requests, tokens, cost), top requests, live feed',
 
 test("budget gauges and the anomaly banner (today above $1 and above 3x the trailing 7-day average, the engine alert's rule)", async () => {
   const db = await dbWith(spendRecords());
-  const d = new DashboardQuery(db.db).data({ ...WEEK, workspace: 'beta' }, { dailyUsd: 0.01, monthlyUsd: 5 }, NOW);
+  const d = new DashboardQuery(db).data({ ...WEEK, workspace: 'beta' }, { dailyUsd: 0.01, monthlyUsd: 5 }, NOW);
   // Budgets count every workspace.
   assert.deepEqual(d.budget, { dailyUsd: 0.01, monthlyUsd: 5, todayUsd: 0.0095, monthUsd: 0.026021 });
   // Workspace beta spent nothing today: no banner.
   assert.equal(d.anomaly, null);
   // All workspaces: today's 9,500 µ$ is 4× the trailing average (r3 only, 16,500 µ$ / 7), but a day of a cent is below the $1 floor.
-  assert.equal(new DashboardQuery(db.db).data(WEEK, undefined, NOW).anomaly, null);
+  assert.equal(new DashboardQuery(db).data(WEEK, undefined, NOW).anomaly, null);
   // Another $1.19 today: 1,199,500 µ$ against 2,357 µ$ a day.
   db.insert([rec({ startedAt: at(17, 11), costNanos: micro(1_190_000) })]);
-  const all = new DashboardQuery(db.db).data(WEEK, undefined, NOW);
+  const all = new DashboardQuery(db).data(WEEK, undefined, NOW);
   assert.ok(all.anomaly);
   assert.equal(all.anomaly.todayUsd, 1.1995);
   assert.equal(all.anomaly.trailingAverageUsd, 0.0165 / 7);
   assert.equal(all.anomaly.ratio, micro(1_199_500) / (micro(16500) / 7));
   // Another $3 yesterday lifts the average to 3,016,500 / 7 = 430,929 µ$: 1,199,500 is below 3× that.
   db.insert([rec({ startedAt: at(16, 8), costNanos: micro(3_000_000) })]);
-  assert.equal(new DashboardQuery(db.db).data(WEEK, undefined, NOW).anomaly, null);
+  assert.equal(new DashboardQuery(db).data(WEEK, undefined, NOW).anomaly, null);
 });
 
 test('leak hints, each with its dollar figure', async () => {
@@ -259,7 +259,7 @@ test('leak hints, each with its dollar figure', async () => {
     ...[1, 2, 3].map(() => rec({ startedAt: day17(12), model: 'gpt-4o-mini', feature: 'flaky', status: 429 })),
     rec({ startedAt: day17(12), model: 'gpt-4o-mini', feature: 'flaky', status: 0, inputTokens: 10, costNanos: 5000, costStatus: 'estimated' }),
   ]);
-  const d: DashboardData = new DashboardQuery(db.db).data(WEEK, undefined, NOW);
+  const d: DashboardData = new DashboardQuery(db).data(WEEK, undefined, NOW);
   const hints = d.leaks.map((l) => [l.kind, l.feature, l.usd]);
   assert.deepEqual(hints, [
     // 60,000 µ$ of write's 60,750 µ$ is output.
@@ -284,7 +284,7 @@ test('no hints from healthy traffic', async () => {
       rec({ startedAt: at(17, 9), model: 'gpt-4o-mini', feature: 'ok', inputTokens: 300, outputTokens: 20, costNanos: micro(300 * 0.15 + 20 * 0.6) }),
     ),
   );
-  assert.deepEqual(new DashboardQuery(db.db).data(WEEK, undefined, NOW).leaks, []);
+  assert.deepEqual(new DashboardQuery(db).data(WEEK, undefined, NOW).leaks, []);
 });
 
 test('the rollup built from existing records on upgrade equals the one kept up on insert', async () => {
@@ -308,12 +308,12 @@ test('the rollup built from existing records on upgrade equals the one kept up o
   assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 4);
   // And the trigger is back: a new record lands in the rollup.
   upgraded.insert([rec({ startedAt: at(17, 14), costNanos: 7 })]);
-  assert.equal(new DashboardQuery(upgraded.db).data(WEEK, undefined, NOW).tiles.todayUsd, 0.009500007);
+  assert.equal(new DashboardQuery(upgraded).data(WEEK, undefined, NOW).tiles.todayUsd, 0.009500007);
 });
 
 test('a schema-2 database keeps every rollup day, even those whose records retention deleted, and records clients from then on', async () => {
   const db = await dbWith(spendRecords());
-  const before = new SpendQuery(db.db).report({ since: at(1, 0), until: at(18, 0), by: 'day' });
+  const before = new SpendQuery(db).report({ since: at(1, 0), until: at(18, 0), by: 'day' });
   // Schema 2: no client column anywhere; retention has deleted the records of the 15th.
   db.db.exec(`DROP TRIGGER requests_rollup_repriced;
     CREATE TABLE r2 AS SELECT day, provider, model, feature, workspace, requests, cost_nanos, input_tokens, cache_read_tokens, cache_write_tokens,
@@ -330,14 +330,14 @@ test('a schema-2 database keeps every rollup day, even those whose records reten
   fs.writeFileSync(file, db.db.export());
   const upgraded = await SpendDatabase.open(file, { create: false });
   assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 4);
-  assert.deepEqual(new SpendQuery(upgraded.db).report({ since: at(1, 0), until: at(18, 0), by: 'day' }), before, 'every day kept, the 15th included');
+  assert.deepEqual(new SpendQuery(upgraded).report({ since: at(1, 0), until: at(18, 0), by: 'day' }), before, 'every day kept, the 15th included');
   assert.deepEqual(
-    new SpendQuery(upgraded.db).report({ since: at(1, 0), until: at(18, 0), by: 'client' }).groups.map((g) => [g.key, g.costUsd]),
+    new SpendQuery(upgraded).report({ since: at(1, 0), until: at(18, 0), by: 'client' }).groups.map((g) => [g.key, g.costUsd]),
     [['(none)', before.total.costUsd]],
   );
 
   upgraded.insert([rec({ startedAt: at(17, 14), costNanos: 7_000, client: 'claude-code' })]);
-  const byClient = new SpendQuery(upgraded.db).report({ since: at(17, 0), until: at(18, 0), by: 'client' }).groups;
+  const byClient = new SpendQuery(upgraded).report({ since: at(17, 0), until: at(18, 0), by: 'client' }).groups;
   assert.deepEqual(
     byClient.find((g) => g.key === 'claude-code'),
     {
@@ -352,11 +352,11 @@ test('a schema-2 database keeps every rollup day, even those whose records reten
       unpricedRequests: 0,
     },
   );
-  const d = new DashboardQuery(upgraded.db).data(WEEK, undefined, NOW);
+  const d = new DashboardQuery(upgraded).data(WEEK, undefined, NOW);
   assert.ok(d.byClient.some((c) => c.key === 'claude-code' && c.requests === 1));
   assert.equal(d.recent[0].client, 'claude-code');
   // The reprice trigger follows the new key: re-pricing the new record moves its client's row.
-  applyReprice(upgraded.db, [
+  applyReprice(upgraded, [
     {
       id: d.recent[0].id,
       startedAt: at(17, 14),
@@ -366,7 +366,7 @@ test('a schema-2 database keeps every rollup day, even those whose records reten
       after: { costNanos: 9_000, costStatus: 'exact', priceSource: 'new' },
     },
   ]);
-  assert.equal(new DashboardQuery(upgraded.db).data(WEEK, undefined, NOW).byClient.find((c) => c.key === 'claude-code')!.costUsd, 0.000009);
+  assert.equal(new DashboardQuery(upgraded).data(WEEK, undefined, NOW).byClient.find((c) => c.key === 'claude-code')!.costUsd, 0.000009);
 });
 
 test('the dashboard splits spend by client, most first, with shares', async () => {
@@ -376,7 +376,7 @@ test('the dashboard splits spend by client, most first, with shares', async () =
     rec({ startedAt: at(16, 10), costNanos: 2_000_000, client: 'claude-code' }),
     rec({ startedAt: at(16, 11), costNanos: 0, client: null }),
   ]);
-  const d = new DashboardQuery(db.db).data(WEEK, undefined, NOW);
+  const d = new DashboardQuery(db).data(WEEK, undefined, NOW);
   assert.deepEqual(
     d.byClient.map((c) => [c.key, c.costUsd, c.requests, c.share]),
     [
@@ -396,7 +396,7 @@ test('a re-priced record moves the dashboard figures by the difference, as it mo
   const db = await dbWith(records);
   const [first, , , , , failed] = records;
   // r1 was priced $0.00475; re-priced to $0.01 (e.g. newer price data), and r6 (failed, $0) to $0.002.
-  applyReprice(db.db, [
+  applyReprice(db, [
     {
       id: first.id,
       startedAt: first.startedAt,
@@ -414,8 +414,8 @@ test('a re-priced record moves the dashboard figures by the difference, as it mo
       after: { costNanos: micro(2_000), costStatus: 'exact', priceSource: 'new' },
     },
   ]);
-  const data = new DashboardQuery(db.db).data(WEEK, { dailyUsd: 0, monthlyUsd: 0 }, NOW);
-  const report = new SpendQuery(db.db).report(WEEK);
+  const data = new DashboardQuery(db).data(WEEK, { dailyUsd: 0, monthlyUsd: 0 }, NOW);
+  const report = new SpendQuery(db).report(WEEK);
   assert.equal(data.tiles.costUsd, report.total.costUsd);
   assert.equal(Math.round(data.tiles.costUsd * 1e6), 10_000 + 4_750 + 16_500 + 2_000);
   const s1 = data.topSessions.find((s) => s.session === 's1');

@@ -141,7 +141,7 @@ test('the live summary starts today afresh at local midnight, and keeps the week
   const afterMidnight = new Date(2026, 4, 14, 0, 0, 1);
   // One record already in the database when the engine starts: the tracker's base.
   db.insert([makeRecord({ startedAt: evening.getTime() - 60_000, costNanos: 4_000_000, model: 'a' })]);
-  const tracker = new SummaryTracker(new SummaryQuery(db.db).base(evening.getTime()));
+  const tracker = new SummaryTracker(new SummaryQuery(db).base(evening.getTime()));
   tracker.add(makeRecord({ startedAt: evening.getTime(), costNanos: 3_000_000, model: 'a' }), evening);
   tracker.add(makeRecord({ startedAt: evening.getTime() + 30_000, costNanos: 2_000_000, model: 'a' }), new Date(evening.getTime() + 30_000));
   const before = tracker.snapshot(false, new Date(evening.getTime() + 59_000));
@@ -177,12 +177,12 @@ test('the summary kept up to date record by record equals one computed from the 
     );
   }
   db.insert(history.slice(0, 20));
-  const live = new SummaryTracker(new SummaryQuery(db.db).base(now.getTime()));
+  const live = new SummaryTracker(new SummaryQuery(db).base(now.getTime()));
   for (const r of history.slice(20)) {
     db.insert([r]);
     live.add(r, now);
   }
-  const fresh = new SummaryTracker(new SummaryQuery(db.db).base(now.getTime()));
+  const fresh = new SummaryTracker(new SummaryQuery(db).base(now.getTime()));
   const strip = (s: SpendSummary) => ({ ...s, at: 0, lastRecord: s.lastRecord && { ...s.lastRecord } });
   assert.deepEqual(strip(live.snapshot(false, now)), strip(fresh.snapshot(false, now)));
   db.close();

@@ -66,7 +66,7 @@ test('the period totals and today’s breakdowns equal the records added up by h
   const recs = records();
   const db = await SpendDatabase.open(undefined, { create: true });
   db.insert(recs);
-  const base = new SummaryQuery(db.db).base(NOW);
+  const base = new SummaryQuery(db).base(NOW);
   const since = (t: number) => recs.filter((r) => r.startedAt >= t);
   const today = since(localDayStart(NOW));
   assert.ok(today.length > 3 && since(MONTH).length > today.length);
@@ -98,7 +98,7 @@ test('the guards’ baseline (today and month by workspace, the trailing week by
   const recs = records();
   const db = await SpendDatabase.open(undefined, { create: true });
   db.insert(recs);
-  const base = loadGuardBaseline(db.db, NOW);
+  const base = loadGuardBaseline(db, NOW);
   const spendByWorkspace = (rs: RequestRecord[]) => new Map([...byKey(rs, (r) => r.workspace ?? '')].map(([k, t]) => [k === '(none)' ? '' : k, t.nanos]));
   const dayStart = localDayStart(NOW);
   assert.deepEqual(base.todayByWorkspace, spendByWorkspace(recs.filter((r) => r.startedAt >= dayStart)));
@@ -137,12 +137,12 @@ test('spend that retention deleted still counts toward the month and the trailin
   const recs = records();
   const db = await SpendDatabase.open(undefined, { create: true });
   db.insert(recs);
-  const monthBefore = new SummaryQuery(db.db).base(NOW).month;
-  const baselineBefore = loadGuardBaseline(db.db, NOW);
+  const monthBefore = new SummaryQuery(db).base(NOW).month;
+  const baselineBefore = loadGuardBaseline(db, NOW);
   // Retention of one day: everything before yesterday noon goes.
   assert.ok(db.deleteBefore(NOW - 86_400_000) > 100);
-  assert.deepEqual(new SummaryQuery(db.db).base(NOW).month, monthBefore);
-  const baselineAfter = loadGuardBaseline(db.db, NOW);
+  assert.deepEqual(new SummaryQuery(db).base(NOW).month, monthBefore);
+  const baselineAfter = loadGuardBaseline(db, NOW);
   assert.deepEqual(baselineAfter.monthByWorkspace, baselineBefore.monthByWorkspace);
   assert.deepEqual(baselineAfter.trailingDays, baselineBefore.trailingDays);
 });

@@ -225,7 +225,7 @@ describe('reprice', () => {
     // Priced with whatever is in force now: the refreshed data (from the previous describe block, same process).
     const routes = new RouteTable();
     const since = Date.UTC(2025, 5, 1);
-    const dry = repriceRecords(database.db, routes, { since });
+    const dry = repriceRecords(database, routes, { since });
     assert.equal(dry.examined, 4);
     assert.deepEqual(dry.changes.map((c) => c.id).sort(), [inPeriod.id, unpriced.id].sort());
     const a = dry.changes.find((c) => c.id === inPeriod.id)!;

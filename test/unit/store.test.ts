@@ -18,7 +18,7 @@ test('report sums integer nano-dollars exactly and groups by tag, untagged as (n
     makeRecord({ costNanos: 200_000_000, feature: 'summarize', cacheReadTokens: 5, inputTokens: 20 }),
     makeRecord({ costNanos: 0, feature: null, costStatus: 'unpriced', model: 'mystery' }),
   ]);
-  const q = new SpendQuery(db.db);
+  const q = new SpendQuery(db);
   const r = q.report({ by: 'feature' });
   assert.equal(r.total.costUsd, 0.3);
   assert.equal(r.total.requests, 3);
@@ -44,7 +44,7 @@ test('report --since filters by time; by day uses local calendar days in order',
     makeRecord({ startedAt: now - 3_600_000, costNanos: 2_000 }),
     makeRecord({ startedAt: now, costNanos: 4_000 }),
   ]);
-  const q = new SpendQuery(db.db);
+  const q = new SpendQuery(db);
   assert.equal(q.report({ since: now - 86_400_000 }).total.requests, 2);
   assert.deepEqual(
     q.report({ by: 'day' }).groups.map((g) => [g.key, g.costUsd]),
@@ -64,7 +64,7 @@ test('reports over whole days come from the daily rollup: the same figures as a 
     makeRecord({ startedAt: day(20, 23), costNanos: 2_000, feature: null, cacheWriteTokens: 8, inputTokens: 50 }),
     makeRecord({ startedAt: day(21), costNanos: 0, model: 'mystery', costStatus: 'unpriced' }),
   ]);
-  const q = new SpendQuery(db.db);
+  const q = new SpendQuery(db);
   const wholeDays = { since: new Date(2026, 10, 20).getTime(), until: new Date(2026, 10, 22).getTime() };
   // The same range one millisecond off midnight is answered by scanning the records.
   const scanned = { since: wholeDays.since, until: wholeDays.until - 1 };
@@ -218,7 +218,7 @@ test('report by day matches each record’s local calendar day, and its total th
     const day = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
     expected.set(day, (expected.get(day) ?? 0) + 1);
   }
-  const report = new SpendQuery(db.db).report({ by: 'day' });
+  const report = new SpendQuery(db).report({ by: 'day' });
   assert.deepEqual(
     report.groups.map((g) => [g.key, g.requests]),
     [...expected].sort(([a], [b]) => (a < b ? -1 : 1)),
@@ -228,7 +228,7 @@ test('report by day matches each record’s local calendar day, and its total th
     Math.round(report.total.costUsd * 1e9),
     recs.reduce((s, r) => s + r.costNanos, 0),
   );
-  assert.deepEqual(report.total, new SpendQuery(db.db).report({}).total);
+  assert.deepEqual(report.total, new SpendQuery(db).report({}).total);
 });
 
 test('a retention pass or reprice that changes nothing leaves a saved database saved: no snapshot of the whole file for it', async () => {
@@ -264,7 +264,7 @@ test('report --by session over whole days reads the session rollup: the same fig
     makeRecord({ startedAt: day(21, 8), session: null, costNanos: 4_000, outputTokens: 11 }),
     makeRecord({ startedAt: day(21, 9), session: '', costNanos: 8_000, inputTokens: 1 }),
   ]);
-  const q = new SpendQuery(db.db);
+  const q = new SpendQuery(db);
   const wholeDays = { since: new Date(2026, 10, 20).getTime(), until: new Date(2026, 10, 22).getTime(), by: 'session' as const };
   const scanned = { ...wholeDays, until: wholeDays.until - 1 };
   assert.deepEqual(q.report(wholeDays), q.report(scanned));
@@ -350,7 +350,7 @@ test('paging in time order keeps records that share a start time together across
   // 3 records at each of 7 instants: pages of 2 split every instant.
   const recs = Array.from({ length: 21 }, (_, i) => makeRecord({ startedAt: t - Math.floor(i / 3) * 1000 }));
   db.insert(recs);
-  const paged = [...new SpendQuery(db.db).records({ pageSize: 2 })].map((r) => r.id);
+  const paged = [...new SpendQuery(db).records({ pageSize: 2 })].map((r) => r.id);
   const expected = [...recs].sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id)).map((r) => r.id);
   assert.deepEqual(paged, expected);
   db.close();
@@ -365,7 +365,7 @@ test('report --by user over whole days reads the user rollup: the same figures a
     makeRecord({ startedAt: day(21, 23), user: 'bo', costNanos: 0, costStatus: 'unpriced', cacheWriteTokens: 4 }),
     makeRecord({ startedAt: day(21, 8), user: null, costNanos: 4_000 }),
   ]);
-  const q = new SpendQuery(db.db);
+  const q = new SpendQuery(db);
   const wholeDays = { since: new Date(2026, 10, 20).getTime(), until: new Date(2026, 10, 22).getTime(), by: 'user' as const };
   const scanned = { ...wholeDays, until: wholeDays.until - 1 };
   assert.deepEqual(q.report(wholeDays), q.report(scanned));

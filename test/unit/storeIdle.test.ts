@@ -28,7 +28,7 @@ async function readLikeReport(file: string): Promise<string[]> {
   const journalled = readJournalRecords(file);
   const db = await SpendDatabase.open(file, { create: journalled.length > 0 });
   db.insert(journalled);
-  const ids = new SpendQuery(db.db).page({ pageSize: 100_000 }).map((r) => r.id);
+  const ids = new SpendQuery(db).page({ pageSize: 100_000 }).map((r) => r.id);
   db.close();
   return ids.sort();
 }
