@@ -218,7 +218,7 @@ export class SpendDatabase implements SpendData {
     for (const segment of this.byKey.values()) {
       if (!segment.dirty || !segment.db) continue;
       const name = segmentFileName(segment.info.key, generation);
-      writes.push({ segment, name, bytes: segment.db.export(), version: segment.version });
+      writes.push({ segment, name, bytes: segment.export(), version: segment.version });
       this.retire(segment.info.file);
       segment.info.file = name;
     }
@@ -369,7 +369,8 @@ export class SpendDatabase implements SpendData {
     segment.lastUsed = ++this.tick;
     if (segment.db) return segment.db;
     try {
-      segment.db = openSegmentDatabase(this.SQL, this.dir ?? '', segment.info.file);
+      segment.indexesDeferred = this.inBulk && !segment.info.file;
+      segment.db = openSegmentDatabase(this.SQL, this.dir ?? '', segment.info.file, segment.indexesDeferred);
     } catch (e) {
       // A reader beside the owner: the owner has saved since the index was read, and removed this version.
       if (!this.readOnly || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
@@ -410,7 +411,7 @@ export class SpendDatabase implements SpendData {
       if (!segment.db) continue;
       if (segment.dirty) {
         const name = segmentFileName(segment.info.key, generation);
-        writeFileAtomicSync(path.join(this.dir!, name), segment.db.export());
+        writeFileAtomicSync(path.join(this.dir!, name), segment.export());
         this.retire(segment.info.file);
         segment.info.file = name;
         segment.savedVersion = segment.version;

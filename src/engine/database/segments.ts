@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
-import { REQUESTS_TABLE } from './requestsTable';
+import { REQUEST_INDEXES, REQUESTS_TABLE } from './requestsTable';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -51,8 +51,17 @@ export class Segment {
   version = 0;
   savedVersion = 0;
   lastUsed = 0;
+  /** Made by a bulk insert without its secondary indexes: built once, before it is first written. */
+  indexesDeferred = false;
 
   constructor(readonly info: SegmentInfo) {}
+
+  /** The database's bytes as its file holds them (the secondary indexes built first if they were deferred). */
+  export(): Uint8Array {
+    if (this.indexesDeferred) this.db!.exec(REQUEST_INDEXES);
+    this.indexesDeferred = false;
+    return this.db!.export();
+  }
 
   get dirty(): boolean {
     return this.version !== this.savedVersion;
@@ -73,11 +82,14 @@ export class Segment {
   }
 }
 
-/** Opens a segment's file (or a new empty segment when it has none). */
-export function openSegmentDatabase(SQL: SqlJsStatic, dir: string, file: string): Database {
+/**
+ * Opens a segment's file (or a new empty segment when it has none; without its secondary indexes
+ * when `deferIndexes`: building an index once is several times faster than updating it row by row).
+ */
+export function openSegmentDatabase(SQL: SqlJsStatic, dir: string, file: string, deferIndexes = false): Database {
   const bytes = file ? fs.readFileSync(path.join(dir, file)) : undefined;
   const db = new SQL.Database(bytes);
-  if (!bytes) db.exec(REQUESTS_TABLE);
+  if (!bytes) db.exec(deferIndexes ? REQUESTS_TABLE.replace(REQUEST_INDEXES, '') : REQUESTS_TABLE);
   // The file is saved whole by the store; SQLite's rollback journal only needs to live in memory.
   db.exec('PRAGMA journal_mode = MEMORY');
   return db;

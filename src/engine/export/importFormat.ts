@@ -160,7 +160,36 @@ function nanosOfExportedUsd(v: unknown): number {
 
 /** An ISO time, as the export writes it (toISOString, to the millisecond), to epoch milliseconds. */
 function isoTime(v: unknown): number {
-  const ms = typeof v === 'string' && v.length === 24 ? Date.parse(v) : NaN;
-  if (!Number.isFinite(ms) || new Date(ms).toISOString() !== v) throw wrong('startedAt', 'an ISO time such as 2025-06-01T12:00:00.000Z', v);
-  return ms;
+  // Exports write toISOString()'s 24 characters; an import reads millions, so the date part is
+  // checked once per day (Date's own round trip) and the time of day digit by digit.
+  if (typeof v !== 'string' || v.length !== 24 || v[10] !== 'T' || v[13] !== ':' || v[16] !== ':' || v[19] !== '.' || v[23] !== 'Z') throw notIsoTime(v);
+  const date = v.slice(0, 10);
+  if (date !== dayOfLastTime.date) {
+    const start = Date.parse(`${date}T00:00:00.000Z`);
+    if (!Number.isFinite(start) || new Date(start).toISOString().slice(0, 10) !== date) throw notIsoTime(v);
+    dayOfLastTime = { date, start };
+  }
+  const hours = digits(v, 11, 2);
+  const minutes = digits(v, 14, 2);
+  const seconds = digits(v, 17, 2);
+  const millis = digits(v, 20, 3);
+  if (!(hours < 24 && minutes < 60 && seconds < 60 && millis >= 0)) throw notIsoTime(v);
+  return dayOfLastTime.start + ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis;
+}
+
+let dayOfLastTime = { date: '', start: 0 };
+
+/** The decimal number in `length` characters of `s` from `at`; NaN if one is not a digit. */
+function digits(s: string, at: number, length: number): number {
+  let n = 0;
+  for (let i = at; i < at + length; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function notIsoTime(v: unknown): RowError {
+  return wrong('startedAt', 'an ISO time such as 2025-06-01T12:00:00.000Z', v);
 }
