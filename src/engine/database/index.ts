@@ -3,7 +3,7 @@ export { BUDGET_ALERTS_FILE, BudgetAlertFile, type AlertedStore } from './budget
 export { SpendDatabase, type SpendData, type SpendDatabaseOptions, type TimeRange } from './db';
 export { OwnerLock } from './ownerLock';
 export { COST_STATUSES, EXPORT_COLUMNS, type CostStatus, type RequestRecord } from './record';
-export { recordReader, rowToRecord } from './requestsTable';
+export { recordReader, rowToRecord } from './segments';
 export { repriceRollups } from './rollup';
 export { DatabaseFromNewerVersionError, DatabaseUnreadableError, writeFileAtomic } from './sqlFiles';
 export { readStateFile, writeStateFile, type StateFileLog } from './stateFile';

@@ -1,0 +1,271 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Database, SqlJsStatic } from 'sql.js';
+import type { RequestRecord } from './record';
+import {
+  COLUMN_OF,
+  DAY_MS,
+  FIELDS,
+  INSERT_SQL,
+  Segment,
+  isDayKey,
+  newestSegmentFiles,
+  openSegmentDatabase,
+  parseSegmentFileName,
+  recordReader,
+  removeFiles,
+  segmentFileName,
+  segmentOf,
+  strayFiles,
+  type SegmentInfo,
+} from './segments';
+import { writeFileAtomicSync } from './sqlFiles';
+
+/** Clean segments kept open besides the dirty ones (each a day's or an hour's records). */
+const OPEN_CLEAN_SEGMENTS = 4;
+
+/**
+ * The segments of one database in memory: the catalogue (what each holds, which file), the ones
+ * open (a bounded cache of clean ones, plus every one with unsaved records), and the files they
+ * retire. The index (db.ts) decides when to commit.
+ */
+export class SegmentSet {
+  private readonly byKey = new Map<string, Segment>();
+  private ordered: Segment[] | undefined;
+  private readonly hoursOfDay = new Map<string, number>();
+  private readonly ofDb = new Map<Database, Segment>();
+  private tick = 0;
+  /** Files the next committed index no longer names. */
+  private removals: string[] = [];
+  /** Segments in the middle of a transaction: never closed by the cache. */
+  pinned: ReadonlySet<Segment> | undefined;
+  /** New segments are made without their secondary indexes (a bulk insert). */
+  deferIndexes = false;
+
+  constructor(
+    private readonly SQL: SqlJsStatic,
+    /** The segments folder; undefined for a database in memory only (nothing is ever closed then). */
+    readonly dir: string | undefined,
+    private readonly readOnly: boolean,
+  ) {}
+
+  /** Replaces the catalogue (at open, and after a bulk insert is rolled back), closing what was open. */
+  load(infos: readonly SegmentInfo[]): void {
+    for (const s of this.byKey.values()) this.close(s);
+    this.byKey.clear();
+    this.hoursOfDay.clear();
+    this.ordered = undefined;
+    for (const info of infos) this.add(info);
+  }
+
+  all(): IterableIterator<Segment> {
+    return this.byKey.values();
+  }
+
+  count(): number {
+    let n = 0;
+    for (const s of this.byKey.values()) n += s.info.records;
+    return n;
+  }
+
+  /** Segments that may hold records started in [since, until), in time order. */
+  inRange(since: number | undefined, until: number | undefined): Segment[] {
+    return this.inOrder().filter((s) => s.info.records > 0 && (since === undefined || s.info.end > since) && (until === undefined || s.info.start < until));
+  }
+
+  /** Segments that may hold records inserted after `seq`, in insertion order. */
+  afterSeq(seq: number): Segment[] {
+    return this.inOrder()
+      .filter((s) => s.info.records > 0 && s.info.maxSeq > seq)
+      .sort((a, b) => a.info.minSeq - b.info.minSeq);
+  }
+
+  at(time: number): Segment | undefined {
+    for (const s of this.byKey.values()) if (time >= s.info.start && time < s.info.end) return s;
+    return undefined;
+  }
+
+  ofDatabase(db: Database): Segment | undefined {
+    return this.ofDb.get(db);
+  }
+
+  /** The segment a record started at `at` goes to: its day's once the day is over (unless the day still has hours), else its hour's. */
+  forInsert(at: number, now: number): Segment {
+    const day = segmentOf(at, 'day');
+    const where = this.byKey.has(day.key) || (day.end <= Math.floor(now / DAY_MS) * DAY_MS && !this.hoursOfDay.has(day.key)) ? day : segmentOf(at, 'hour');
+    const segment = this.byKey.get(where.key) ?? this.add({ ...where, file: '', records: 0, minSeq: 0, maxSeq: 0 });
+    this.open(segment);
+    return segment;
+  }
+
+  /** A segment's database, opened from its file if need be; the least recently used clean ones beyond the bound are closed. */
+  open(segment: Segment): Database {
+    segment.lastUsed = ++this.tick;
+    if (segment.db) return segment.db;
+    segment.indexesDeferred = this.deferIndexes && !segment.info.file;
+    try {
+      segment.db = openSegmentDatabase(this.SQL, this.dir ?? '', segment.info.file, segment.indexesDeferred);
+    } catch (e) {
+      // A reader beside the owner: the owner has saved since the index was read, and removed this version.
+      const newest =
+        this.dir && this.readOnly && (e as NodeJS.ErrnoException).code === 'ENOENT' ? newestSegmentFiles(this.dir).get(segment.info.key) : undefined;
+      if (!newest) throw e;
+      segment.info.file = newest.file;
+      segment.db = openSegmentDatabase(this.SQL, this.dir!, segment.info.file);
+    }
+    this.ofDb.set(segment.db, segment);
+    if (this.dir) this.closeLeastRecentlyUsed();
+    return segment.db;
+  }
+
+  /**
+   * Merges each ended day's hour segments into one day segment (written once by the next save).
+   * Returns whether any day was merged.
+   */
+  compactEndedDays(now: number): boolean {
+    const today = Math.floor(now / DAY_MS) * DAY_MS;
+    let compacted = false;
+    for (const dayKey of [...this.hoursOfDay.keys()]) {
+      const hours = this.inOrder().filter((s) => !isDayKey(s.info.key) && s.info.key.startsWith(`${dayKey}T`));
+      if (!hours.length || hours[0].info.start >= today) continue;
+      const day = this.add({ ...segmentOf(hours[0].info.start, 'day'), file: '', records: 0, minSeq: 0, maxSeq: 0 });
+      this.pinned = new Set([day]);
+      const target = this.open(day);
+      const insert = (day.insertStatement ??= target.prepare(INSERT_SQL));
+      target.exec('BEGIN');
+      for (const hour of hours) {
+        const rows = this.open(hour).exec(`SELECT rowid, ${FIELDS.map((f) => COLUMN_OF[f]).join(', ')} FROM requests`)[0]?.values ?? [];
+        for (const row of rows) insert.run(row as Array<string | number | null>);
+        day.info.records += hour.info.records;
+        day.info.minSeq = Math.min(day.info.minSeq || Infinity, hour.info.minSeq || Infinity);
+        day.info.maxSeq = Math.max(day.info.maxSeq, hour.info.maxSeq);
+        this.drop(hour);
+      }
+      target.exec('COMMIT');
+      if (!Number.isFinite(day.info.minSeq)) day.info.minSeq = 0;
+      day.version++;
+      this.pinned = undefined;
+      compacted = true;
+    }
+    return compacted;
+  }
+
+  /**
+   * Takes in segment versions newer than the catalogue names (saved after the index last was):
+   * their records with sequence numbers past what the catalogue counted are handed to `take` (for
+   * the rollups) and counted in. Returns the highest generation seen.
+   */
+  adoptNewer(take: (records: RequestRecord[]) => void): number {
+    let generation = 0;
+    if (!this.dir) return generation;
+    for (const [key, found] of newestSegmentFiles(this.dir)) {
+      generation = Math.max(generation, found.generation);
+      const segment = this.byKey.get(key);
+      if (segment && (parseSegmentFileName(segment.info.file)?.generation ?? -1) >= found.generation) continue;
+      const info = segment?.info ?? { key, start: found.start, end: found.end, file: '', records: 0, minSeq: 0, maxSeq: 0 };
+      const db = openSegmentDatabase(this.SQL, this.dir, found.file);
+      try {
+        const rows = db.exec('SELECT rowid AS seq, * FROM requests WHERE rowid > ? ORDER BY rowid', [info.maxSeq])[0];
+        const records = rows ? rows.values.map(recordReader(rows.columns)) : [];
+        const seqs = rows ? rows.values.map((v) => Number(v[0])) : [];
+        take(records);
+        info.records += records.length;
+        if (seqs.length) info.minSeq ||= seqs[0];
+        info.maxSeq = Math.max(info.maxSeq, ...seqs.slice(-1));
+      } finally {
+        db.close();
+      }
+      if (info.file) this.retire(info.file);
+      info.file = found.file;
+      if (!segment) this.add(info);
+    }
+    return generation;
+  }
+
+  add(info: SegmentInfo): Segment {
+    const segment = new Segment(info);
+    this.byKey.set(info.key, segment);
+    this.ordered = undefined;
+    if (!isDayKey(info.key)) {
+      const day = info.key.slice(0, info.key.indexOf('T'));
+      this.hoursOfDay.set(day, (this.hoursOfDay.get(day) ?? 0) + 1);
+    }
+    return segment;
+  }
+
+  /** Forgets a segment; its file goes at the next commit. */
+  drop(segment: Segment): void {
+    this.close(segment);
+    this.byKey.delete(segment.info.key);
+    this.ordered = undefined;
+    this.retire(segment.info.file);
+    if (!isDayKey(segment.info.key)) {
+      const day = segment.info.key.slice(0, segment.info.key.indexOf('T'));
+      const left = (this.hoursOfDay.get(day) ?? 1) - 1;
+      if (left) this.hoursOfDay.set(day, left);
+      else this.hoursOfDay.delete(day);
+    }
+  }
+
+  retire(file: string): void {
+    if (file) this.removals.push(file);
+  }
+
+  /** The files retired since the last commit (the caller removes them once the index no longer names them). */
+  takeRemovals(): string[] {
+    return this.removals.splice(0);
+  }
+
+  forgetRemovals(): void {
+    this.removals = [];
+  }
+
+  /** Writes every changed segment to a file of its own now (named by no committed index yet) and closes every open one. */
+  spillAll(generation: number): void {
+    for (const segment of this.byKey.values()) {
+      if (!segment.db) continue;
+      if (segment.dirty) {
+        const name = segmentFileName(segment.info.key, generation);
+        writeFileAtomicSync(path.join(this.dir!, name), segment.export());
+        this.retire(segment.info.file);
+        segment.info.file = name;
+        segment.savedVersion = segment.version;
+      }
+      this.close(segment);
+    }
+  }
+
+  /** What the open segments hold in memory. */
+  openBytes(): number {
+    let bytes = 0;
+    for (const s of this.byKey.values()) if (s.db) bytes += s.bytes;
+    return bytes;
+  }
+
+  /** Removes the folder's files the catalogue does not name (left-overs of an interrupted save, versions superseded). */
+  removeStrayFiles(): void {
+    const named = new Set([...this.byKey.values()].map((s) => s.info.file).filter(Boolean));
+    removeFiles(this.dir!, strayFiles(this.dir!, named));
+    fs.mkdirSync(this.dir!, { recursive: true });
+  }
+
+  closeAll(): void {
+    for (const s of this.byKey.values()) this.close(s);
+  }
+
+  private inOrder(): Segment[] {
+    return (this.ordered ??= [...this.byKey.values()].sort((a, b) => a.info.start - b.info.start));
+  }
+
+  private closeLeastRecentlyUsed(): void {
+    const clean = [...this.byKey.values()].filter((s) => s.db && !s.dirty && !this.pinned?.has(s));
+    if (clean.length <= OPEN_CLEAN_SEGMENTS) return;
+    clean.sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const s of clean.slice(0, clean.length - OPEN_CLEAN_SEGMENTS)) this.close(s);
+  }
+
+  private close(segment: Segment): void {
+    if (segment.db) this.ofDb.delete(segment.db);
+    segment.close();
+  }
+}
