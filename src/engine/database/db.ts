@@ -47,6 +47,11 @@ export interface SpendDatabaseOptions {
   readOnly?: boolean;
   /** Told how a migration from a single-file database goes. */
   progress?: (message: string) => void;
+  /**
+   * A single-file database is used as it is (in memory, never saved) until `migrate`: a server
+   * starts serving at once and migrates at its first save, records waiting in its journal meanwhile.
+   */
+  deferMigration?: boolean;
 }
 
 /**
@@ -70,14 +75,15 @@ export class SpendDatabase implements SpendData {
   private segmentBytesSinceIndex = 0;
 
   private constructor(
-    SQL: SqlJsStatic,
+    private readonly SQL: SqlJsStatic,
     readonly index: Database,
     readonly file: string | undefined,
     private readonly readOnly: boolean,
     /** A single-file database read as it is: the index holds the records too. */
     private readonly single = false,
+    private readonly opts?: SpendDatabaseOptions,
   ) {
-    this.set = new SegmentSet(SQL, file && !single ? `${file}.segments` : undefined, readOnly);
+    this.set = new SegmentSet(this.SQL, file && !single ? `${file}.segments` : undefined, readOnly);
     if (!single) this.loadCatalogue();
     else {
       // One segment: the file itself, records and rollups together.
@@ -118,7 +124,7 @@ export class SpendDatabase implements SpendData {
         throw new DatabaseUnreadableError(`${file} is a SQLite file but not a Burn Rate database; it was left untouched`);
       }
       upgradeSingleFile(db, version);
-      if (opts.readOnly) return new SpendDatabase(SQL, db, file, true, true);
+      if (opts.readOnly || opts.deferMigration) return new SpendDatabase(SQL, db, file, opts.readOnly ?? false, true, opts);
       await migrateSingleFile(SQL, db, file!, opts.progress ?? (() => undefined));
       db.close();
       return SpendDatabase.open(file, opts);
@@ -224,6 +230,19 @@ export class SpendDatabase implements SpendData {
     return this.set.count();
   }
 
+  /** A single-file database opened with `deferMigration`, not yet split into segments (see `migrate`). */
+  get migrationPending(): boolean {
+    return this.single && !this.readOnly;
+  }
+
+  /** Splits a single-file database opened with `deferMigration` into segments (records inserted since included); returns the database to use from now on, this one being closed. */
+  async migrate(): Promise<SpendDatabase> {
+    if (!this.migrationPending) return this;
+    await migrateSingleFile(this.SQL, this.index, this.file!, this.opts?.progress ?? (() => undefined));
+    this.close();
+    return SpendDatabase.open(this.file, { create: false, progress: this.opts?.progress });
+  }
+
   /**
    * Writes what changed since the last save: the changed segments under new names, then (when it
    * is due, see the class) the index naming them, whose rename commits the save, then removes the
@@ -231,7 +250,8 @@ export class SpendDatabase implements SpendData {
    * saves before it. Resolves with the bytes written.
    */
   save(): Promise<number> {
-    if (!this.file || this.readOnly) return Promise.resolve(0);
+    // A single-file database is never written again (see `migrate`).
+    if (!this.file || this.readOnly || this.single) return Promise.resolve(0);
     if (this.set.compactEndedDays(Date.now())) this.indexDirty = true;
     const generation = ++this.generation;
     const writes: Array<{ segment: Segment; name: string; bytes: Uint8Array; version: number }> = [];

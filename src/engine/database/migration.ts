@@ -57,7 +57,7 @@ export async function migrateSingleFile(SQL: SqlJsStatic, legacy: Database, file
   fs.mkdirSync(dir, { recursive: true });
   const plan = planSegments(legacy, Date.now());
   const total = plan.reduce((n, s) => n + s.records, 0);
-  progress(`splitting ${file} (${total} records) into ${plan.length} time segments`);
+  progress(`splitting ${file} (${total} records) into ${plan.length} time segment(s); the proxy serves meanwhile`);
   let done = 0;
   let told = Date.now();
   for (const segment of plan) {
@@ -80,7 +80,7 @@ export async function migrateSingleFile(SQL: SqlJsStatic, legacy: Database, file
   const backup = backupName(file);
   fs.renameSync(file, backup);
   fs.renameSync(stagingOf(file), file);
-  progress(`migrated ${file}: ${total} records in ${plan.length} segments, totals checked; the single file was kept as ${path.basename(backup)}`);
+  progress(`migrated ${file}: ${total} records in ${plan.length} segment(s), totals checked; the single file was kept as ${path.basename(backup)}`);
 }
 
 /** The segments the records go to: a UTC day each, the current day's records by hour (as inserts route them). */

@@ -20,7 +20,7 @@ function open(): SpendDatabase {
 async function handle(msg: StoreRequestMessage): Promise<unknown> {
   switch (msg.op) {
     case 'open':
-      database = await SpendDatabase.open(msg.file, { create: msg.create, progress: tell });
+      database = await SpendDatabase.open(msg.file, { create: msg.create, progress: tell, deferMigration: true });
       return open().count();
     case 'insert':
       open().insert(msg.records);
@@ -29,6 +29,12 @@ async function handle(msg: StoreRequestMessage): Promise<unknown> {
       open().insert(msg.lines.split('\n').map((line) => JSON.parse(line) as RequestRecord));
       return undefined;
     case 'save': {
+      // A single-file database (an older Burn Rate's) was served as it is since the start; the first
+      // save splits it into segments, while the proxy goes on serving (records wait in the journal).
+      if (open().migrationPending) {
+        database = await open().migrate();
+        modules.clear();
+      }
       const db = open();
       if (!db.file) return { saved: false, bytes: 0, ms: 0 } satisfies SaveResult;
       const t0 = performance.now();
