@@ -39,6 +39,16 @@ export interface SpendData {
   segments(range?: TimeRange, order?: 'asc' | 'desc'): Generator<Database>;
   /** The segments that may hold records inserted after `seq`. */
   segmentsAfterSeq(seq: number): Generator<Database>;
+  /** The segments that may hold records started in [since, until), oldest first, each opened only when asked. */
+  segmentHandles(range?: TimeRange): SegmentHandle[];
+}
+
+/** A segment not yet opened: `id` changes whenever its records do (to keep what was read from it). */
+export interface SegmentHandle {
+  id: string;
+  start: number;
+  end: number;
+  open(): Database;
 }
 
 export interface SpendDatabaseOptions {
@@ -308,6 +318,15 @@ export class SpendDatabase implements SpendData {
 
   *segmentsAfterSeq(seq: number): Generator<Database> {
     for (const segment of this.set.afterSeq(seq)) yield this.set.open(segment);
+  }
+
+  segmentHandles(range: TimeRange = {}): SegmentHandle[] {
+    return this.set.inRange(range.since, range.until).map((s) => ({
+      id: `${s.serial}.${s.version}`,
+      start: s.info.start,
+      end: s.info.end,
+      open: () => this.set.open(s),
+    }));
   }
 
   /** The open segment holding records started at `at`, if any (to change a record in place). */

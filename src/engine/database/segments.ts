@@ -147,6 +147,8 @@ export function segmentOf(at: number, unit: 'day' | 'hour'): { key: string; star
   return { key: unit === 'day' ? iso.slice(0, iso.indexOf('T')) : iso.slice(0, iso.indexOf(':')), start, end: start + span };
 }
 
+let segmentsMade = 0;
+
 /** A segment in memory: its catalogue entry, and its database while open. */
 export class Segment {
   db: Database | undefined;
@@ -157,6 +159,9 @@ export class Segment {
   lastUsed = 0;
   /** Made by a bulk insert without its secondary indexes: built once, before it is first written. */
   indexesDeferred = false;
+
+  /** Tells this segment apart from every other made in this process (with `version`: what it held when something was read from it). */
+  readonly serial = ++segmentsMade;
 
   constructor(readonly info: SegmentInfo) {}
 

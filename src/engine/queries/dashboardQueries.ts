@@ -27,6 +27,8 @@ import { breakdowns, cacheSavingsNanos, groupRollupRows, key, sum, type Group } 
 export const TOP_SESSIONS = 5;
 export const TOP_REQUESTS = 10;
 export const RECENT_REQUESTS = 20;
+/** Segment tops kept at most (a year of days, for a few workspaces). */
+const MAX_SEGMENT_TOPS = 2_000;
 
 /** The local days from `since` to `until` (exclusive), in order. */
 export function daysOf(since: number, until: number): string[] {
@@ -36,6 +38,9 @@ export function daysOf(since: number, until: number): string[] {
 }
 
 export class DashboardQuery {
+  /** Each whole segment's most expensive requests (by segment version and workspace shown). */
+  private readonly segmentTops = new Map<string, RequestRow[]>();
+
   constructor(private readonly source: SpendData) {}
 
   /** Everything the dashboard shows for `filter`, as of `now`. */
@@ -164,9 +169,22 @@ export class DashboardQuery {
     const segments = { since: rangeStart, until: rangeEnd };
     const top: RequestRow[] = [];
     if (totalRequests) {
-      // The most expensive of each segment the range touches, then of them all.
-      for (const db of this.source.segments(segments)) {
-        top.push(...this.requestRows(db, `INDEXED BY ${viaIndex} ${reqWhere} ORDER BY cost_nanos DESC, started_at DESC LIMIT ${TOP_REQUESTS}`, reqParams));
+      // The most expensive of each segment the range touches, then of them all. A segment wholly in
+      // the range gives its own top, kept until it changes: a month's view reads its ended days once.
+      for (const segment of this.source.segmentHandles(segments)) {
+        const whole = segment.start >= rangeStart && segment.end <= rangeEnd;
+        const key = `${segment.id}|${range.param.join('|')}`;
+        let rows = whole ? this.segmentTops.get(key) : undefined;
+        if (!rows) {
+          const where = whole ? `WHERE 1 = 1${range.clause}` : reqWhere;
+          rows = this.requestRows(
+            segment.open(),
+            `INDEXED BY ${viaIndex} ${where} ORDER BY cost_nanos DESC, started_at DESC LIMIT ${TOP_REQUESTS}`,
+            whole ? range.param : reqParams,
+          );
+          if (whole) this.keepSegmentTop(key, rows);
+        }
+        top.push(...rows);
       }
       top.sort((a, b) => b.costUsd - a.costUsd || b.startedAt - a.startedAt);
     }
@@ -196,6 +214,11 @@ export class DashboardQuery {
       latencyMs: n(v[12]),
       client: str(v[13]),
     }));
+  }
+
+  private keepSegmentTop(key: string, rows: RequestRow[]): void {
+    if (this.segmentTops.size >= MAX_SEGMENT_TOPS) this.segmentTops.clear();
+    this.segmentTops.set(key, rows);
   }
 
   private rows(sql: string, params: unknown[]): unknown[][] {
