@@ -205,9 +205,12 @@ export class SpendDatabase implements SpendData {
    * committed index does not know until the commit's save), so memory stays bounded.
    */
   bulk(): { insert(records: readonly RequestRecord[]): number; commit(): Promise<void>; rollback(): void } {
+    // A rollback returns to what the files hold: nothing may be waiting for a save.
+    if ([...this.set.all()].some((s) => s.dirty) || this.indexDirty) throw new Error('a bulk insert needs every change saved first');
     this.index.exec('BEGIN');
     this.inBulk = true;
     this.set.deferIndexes = true;
+    let added = 0;
     const end = () => {
       const wasOpen = this.inBulk;
       this.inBulk = false;
@@ -216,13 +219,16 @@ export class SpendDatabase implements SpendData {
     };
     return {
       insert: (records) => {
-        const added = this.insert(records);
+        const n = this.insert(records);
+        added += n;
         if (this.dir && this.set.openBytes() > BULK_SPILL_BYTES) this.set.spillAll(++this.generation);
-        return added;
+        return n;
       },
+      // One that added nothing writes nothing.
       commit: async () => {
         if (!end()) return;
         this.index.exec('COMMIT');
+        if (!added) return;
         this.indexDirty = true;
         await this.save();
       },

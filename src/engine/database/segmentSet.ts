@@ -21,6 +21,9 @@ import {
 } from './segments';
 import { writeFileAtomicSync } from './sqlFiles';
 
+/** The requests table's columns in INSERT_SQL's order (after the rowid). */
+const COLUMNS = FIELDS.map((f) => COLUMN_OF[f]).join(', ');
+
 /** Clean segments kept open besides the dirty ones (each a day's or an hour's records). */
 const OPEN_CLEAN_SEGMENTS = 4;
 
@@ -106,16 +109,39 @@ export class SegmentSet {
     try {
       segment.db = openSegmentDatabase(this.SQL, this.dir ?? '', segment.info.file, segment.indexesDeferred);
     } catch (e) {
-      // A reader beside the owner: the owner has saved since the index was read, and removed this version.
-      const newest =
-        this.dir && this.readOnly && (e as NodeJS.ErrnoException).code === 'ENOENT' ? newestSegmentFiles(this.dir).get(segment.info.key) : undefined;
-      if (!newest) throw e;
-      segment.info.file = newest.file;
-      segment.db = openSegmentDatabase(this.SQL, this.dir!, segment.info.file);
+      if (!this.dir || !this.readOnly || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      segment.db = this.latestVersionOf(segment.info);
     }
     this.ofDb.set(segment.db, segment);
     if (this.dir) this.closeLeastRecentlyUsed();
     return segment.db;
+  }
+
+  /**
+   * For a reader beside the owner, a segment whose file the owner has replaced since the index was
+   * read: its newest version; once merged into its day, the day's records in its range; once
+   * dropped by retention, none.
+   */
+  private latestVersionOf(info: SegmentInfo): Database {
+    const files = newestSegmentFiles(this.dir!);
+    const same = files.get(info.key);
+    if (same) {
+      info.file = same.file;
+      return openSegmentDatabase(this.SQL, this.dir!, same.file);
+    }
+    const db = openSegmentDatabase(this.SQL, this.dir!, '');
+    const day = files.get(segmentOf(info.start, 'day').key);
+    if (!day || isDayKey(info.key)) return db;
+    const source = openSegmentDatabase(this.SQL, this.dir!, day.file);
+    try {
+      const rows = source.exec(`SELECT rowid, ${COLUMNS} FROM requests WHERE started_at >= ? AND started_at < ?`, [info.start, info.end])[0]?.values ?? [];
+      const insert = db.prepare(INSERT_SQL);
+      for (const row of rows) insert.run(row as Array<string | number | null>);
+      insert.free();
+    } finally {
+      source.close();
+    }
+    return db;
   }
 
   /**
@@ -134,7 +160,7 @@ export class SegmentSet {
       const insert = (day.insertStatement ??= target.prepare(INSERT_SQL));
       target.exec('BEGIN');
       for (const hour of hours) {
-        const rows = this.open(hour).exec(`SELECT rowid, ${FIELDS.map((f) => COLUMN_OF[f]).join(', ')} FROM requests`)[0]?.values ?? [];
+        const rows = this.open(hour).exec(`SELECT rowid, ${COLUMNS} FROM requests`)[0]?.values ?? [];
         for (const row of rows) insert.run(row as Array<string | number | null>);
         day.info.records += hour.info.records;
         day.info.minSeq = Math.min(day.info.minSeq || Infinity, hour.info.minSeq || Infinity);
