@@ -168,11 +168,13 @@ export class SpendDatabase implements SpendData {
   /**
    * Holds the inserts that follow in one index transaction until `commit` (an import: a whole file
    * or nothing; `rollback` undoes them all). Segments are written as they fill (under names the
-   * committed index does not know until the commit's save), so memory stays bounded.
+   * committed index does not know until the commit's save), so memory stays bounded. A commit that
+   * added nothing writes nothing.
    */
   bulk(): { insert(records: readonly RequestRecord[]): number; commit(): Promise<void>; rollback(): void } {
     this.index.exec('BEGIN');
     this.inBulk = true;
+    let added = 0;
     const end = () => {
       const wasOpen = this.inBulk;
       this.inBulk = false;
@@ -180,14 +182,15 @@ export class SpendDatabase implements SpendData {
     };
     return {
       insert: (records) => {
-        const added = this.insert(records);
+        const n = this.insert(records);
+        added += n;
         if (this.dir && this.openBytes() > BULK_SPILL_BYTES) this.spillAll();
-        return added;
+        return n;
       },
       commit: async () => {
         if (!end()) return;
         this.index.exec('COMMIT');
-        await this.save();
+        if (added) await this.save();
       },
       rollback: () => {
         if (!end()) return;
