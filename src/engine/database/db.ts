@@ -5,8 +5,34 @@ import type { RequestRecord } from './record';
 import { FIELDS, COLUMN_OF, INSERT_SQL, insertValues } from './requestsTable';
 import { RollupBatch } from './rollup';
 import { ROLLUP_TABLES } from './rollupSchema';
-import { CATALOGUE_SCHEMA, DAY_MS, INDEX_SCHEMA_VERSION, Segment, isDayKey, openSegmentDatabase, readCatalogue, readCounter, removeFiles, segmentFileName, segmentOf, strayFiles, writeCatalogue, writeCounter, type SegmentInfo } from './segments';
-import { DatabaseFromNewerVersionError, DatabaseUnreadableError, hasTable, loadSqlJs, openBytes, readIfExists, userVersion, writeFileAtomic, writeFileAtomicSync } from './sqlFiles';
+import {
+  CATALOGUE_SCHEMA,
+  DAY_MS,
+  INDEX_SCHEMA_VERSION,
+  Segment,
+  isDayKey,
+  openSegmentDatabase,
+  readCatalogue,
+  readCounter,
+  removeFiles,
+  segmentFileName,
+  segmentOf,
+  strayFiles,
+  writeCatalogue,
+  writeCounter,
+  type SegmentInfo,
+} from './segments';
+import {
+  DatabaseFromNewerVersionError,
+  DatabaseUnreadableError,
+  hasTable,
+  loadSqlJs,
+  openBytes,
+  readIfExists,
+  userVersion,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from './sqlFiles';
 import { finishInterruptedMigration, migrateSingleFile, upgradeSingleFile } from './migration';
 
 const SCHEMA_VERSION = INDEX_SCHEMA_VERSION;
@@ -87,12 +113,15 @@ export class SpendDatabase implements SpendData {
     const SQL = await loadSqlJs();
     if (file && !opts.readOnly) finishInterruptedMigration(file);
     const bytes = file ? readIfExists(file) : undefined;
-    if (file && !bytes && !opts.create) throw new DatabaseUnreadableError(`no database at ${file} (start the proxy with \`burnrate serve --db ${file}\` first)`);
+    if (file && !bytes && !opts.create)
+      throw new DatabaseUnreadableError(`no database at ${file} (start the proxy with \`burnrate serve --db ${file}\` first)`);
     const db = openBytes(SQL, bytes, file ?? 'the database');
     const version = userVersion(db);
     if (version > SCHEMA_VERSION) {
       db.close();
-      throw new DatabaseFromNewerVersionError(`${file} was written by a newer Burn Rate (schema ${version}, this one reads up to ${SCHEMA_VERSION}); it was left untouched: update Burn Rate, or use another --db`);
+      throw new DatabaseFromNewerVersionError(
+        `${file} was written by a newer Burn Rate (schema ${version}, this one reads up to ${SCHEMA_VERSION}); it was left untouched: update Burn Rate, or use another --db`,
+      );
     }
     const anyTable = db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table'").length > 0;
     if (bytes?.length && version < SCHEMA_VERSION && anyTable) {
@@ -263,7 +292,9 @@ export class SpendDatabase implements SpendData {
   }
 
   *segments(range: TimeRange = {}, order: 'asc' | 'desc' = 'asc'): Generator<Database> {
-    const list = this.inOrder().filter((s) => s.info.records > 0 && (range.since === undefined || s.info.end > range.since) && (range.until === undefined || s.info.start < range.until));
+    const list = this.inOrder().filter(
+      (s) => s.info.records > 0 && (range.since === undefined || s.info.end > range.since) && (range.until === undefined || s.info.start < range.until),
+    );
     if (order === 'desc') list.reverse();
     for (const segment of list) yield this.open(segment);
   }
@@ -425,7 +456,10 @@ export class SpendDatabase implements SpendData {
   private writeCatalogue(): void {
     const own = !this.inBulk;
     if (own) this.index.exec('BEGIN');
-    writeCatalogue(this.index, [...this.byKey.values()].map((s) => s.info));
+    writeCatalogue(
+      this.index,
+      [...this.byKey.values()].map((s) => s.info),
+    );
     writeCounter(this.index, 'next_seq', this.nextSeq);
     writeCounter(this.index, 'generation', this.generation);
     if (own) this.index.exec('COMMIT');

@@ -11,7 +11,17 @@ import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { COLUMN_OF, FIELDS, INSERT_SQL, REQUESTS_TABLE } from './requestsTable';
 import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollupSchema';
-import { CATALOGUE_SCHEMA, DAY_MS, INDEX_SCHEMA_VERSION, HOUR_MS, segmentFileName, segmentOf, writeCatalogue, writeCounter, type SegmentInfo } from './segments';
+import {
+  CATALOGUE_SCHEMA,
+  DAY_MS,
+  INDEX_SCHEMA_VERSION,
+  HOUR_MS,
+  segmentFileName,
+  segmentOf,
+  writeCatalogue,
+  writeCounter,
+  type SegmentInfo,
+} from './segments';
 import { DatabaseUnreadableError, columnsOf, writeFileAtomic } from './sqlFiles';
 
 /** Where the new index is written before it replaces the original. */
@@ -55,7 +65,8 @@ export async function migrateSingleFile(SQL: SqlJsStatic, legacy: Database, file
     const target = path.join(dir, segment.file);
     if (!matches(SQL, target, segment)) {
       await writeFileAtomic(target, buildSegment(SQL, legacy, segment));
-      if (!matches(SQL, target, segment)) throw new DatabaseUnreadableError(`migrating ${file}: segment ${segment.key} did not read back as written; the original was left untouched`);
+      if (!matches(SQL, target, segment))
+        throw new DatabaseUnreadableError(`migrating ${file}: segment ${segment.key} did not read back as written; the original was left untouched`);
     }
     done += segment.records;
     if (Date.now() - told >= 1_000) {
@@ -96,7 +107,9 @@ function buildSegment(SQL: SqlJsStatic, legacy: Database, segment: Planned): Uin
   const db = new SQL.Database();
   db.exec(REQUESTS_TABLE);
   const insert = db.prepare(INSERT_SQL);
-  const select = legacy.prepare(`SELECT rowid, ${FIELDS.map((f) => COLUMN_OF[f]).join(', ')} FROM requests WHERE started_at >= ? AND started_at < ? ORDER BY rowid`);
+  const select = legacy.prepare(
+    `SELECT rowid, ${FIELDS.map((f) => COLUMN_OF[f]).join(', ')} FROM requests WHERE started_at >= ? AND started_at < ? ORDER BY rowid`,
+  );
   try {
     db.exec('BEGIN');
     select.bind([segment.start, segment.end]);
@@ -143,7 +156,10 @@ function buildIndex(SQL: SqlJsStatic, legacy: Database, plan: readonly Planned[]
     for (const row of rows) insert.run(row as Array<string | number | null>);
     insert.free();
   }
-  writeCatalogue(index, plan.map(({ costNanos: _cost, ...info }) => info));
+  writeCatalogue(
+    index,
+    plan.map(({ costNanos: _cost, ...info }) => info),
+  );
   const maxSeq = plan.reduce((m, s) => Math.max(m, s.maxSeq), 0);
   writeCounter(index, 'next_seq', maxSeq + 1);
   writeCounter(index, 'generation', 0);
