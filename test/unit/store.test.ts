@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { DatabaseUnreadableError, SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { applyReprice } from '../../src/engine/pricing';
-import type { RepriceChange } from '../../src/engine/pricing/reprice';
 import { parseSince, SpendQuery } from '../../src/engine/queries';
 import { readJournalRecords, Recorder, SpendStore } from '../../src/engine/store';
 import { makeRecord } from '../support/records';
@@ -14,7 +13,7 @@ import { singleFileOf } from '../support/singleFile';
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-store-'));
 
 /** An unpriced record given a price (as `burnrate reprice --apply` does). */
-const repriced = (r: RequestRecord, costNanos: number): RepriceChange => ({
+const repriced = (r: RequestRecord, costNanos: number): Parameters<typeof applyReprice>[1][number] => ({
   id: r.id,
   startedAt: r.startedAt,
   provider: r.provider,
