@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DashboardQuery } from '../src/engine/queries';
 import { SpendDatabase, type RequestRecord } from '../src/engine/database';
+import { singleFileOf } from '../test/support/singleFile';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' } } });
 const total = Number(values.records);
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   }
   db.insert(batch.splice(0));
   await db.save();
-  const rollupRows = db.db.exec('SELECT count(*) FROM daily_rollup')[0].values[0][0];
+  const rollupRows = db.index.exec('SELECT count(*) FROM daily_rollup')[0].values[0][0];
   db.close();
   console.log(`wrote ${total.toLocaleString('en-US')} records (${rollupRows} rollup rows, ${(fs.statSync(file).size / 1e6).toFixed(0)} MB) in ${ms(t0)}`);
 
@@ -102,12 +103,15 @@ async function main(): Promise<void> {
     console.log(`dashboard ${label}: ${first} (${d.tiles.requests.toLocaleString('en-US')} requests, ${d.leaks.length} leak hints); one workspace: ${ms(t0)}`);
   }
   // An old database upgraded: the rollup is built once from the records.
-  opened.db.exec('DROP TABLE daily_rollup; DROP TABLE session_rollup; PRAGMA user_version = 1');
-  fs.writeFileSync(file, opened.db.export());
+  const single = await singleFileOf(opened);
+  single.exec('DROP TRIGGER requests_rollup_repriced; DROP TABLE daily_rollup; DROP TABLE session_rollup; DROP TABLE user_rollup; PRAGMA user_version = 1');
+  fs.writeFileSync(file, single.export());
+  single.close();
   opened.close();
+  fs.rmSync(`${file}.segments`, { recursive: true, force: true });
   t0 = performance.now();
   (await SpendDatabase.open(file, { create: false })).close();
-  console.log(`upgrade a schema-1 database (build the rollup once): ${ms(t0)}`);
+  console.log(`upgrade a schema-1 database (build the rollup once, split the records into segments): ${ms(t0)}`);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

@@ -18,6 +18,7 @@ import { Engine } from '../../src/engine/engine';
 import { MANAGEMENT_ROUTES } from '../../src/shared';
 import { DEFAULT_ROUTES } from '../../src/engine/providers';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
+import { filesUnder } from '../support/files';
 
 let fake: FakeProvider;
 let engine: Engine;
@@ -208,10 +209,15 @@ describe('API keys never reach the disk or the logs', () => {
     const journalled = fs.readFileSync(`${dbPath}.journal`, 'utf8');
     assert.ok(journalled.split('\n').length > 8, 'the journal holds the records');
     await engine.recorder.save();
-    const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+    const files = filesUnder(dir);
+    // The records themselves are in the segments folder: the walk reaches them.
+    assert.ok(
+      files.some((f) => path.dirname(f) === `${dbPath}.segments` && f.endsWith('.sqlite')),
+      `a segment among ${files.map((f) => path.relative(dir, f)).join(', ')}`,
+    );
     for (const file of files) {
       const bytes = fs.readFileSync(file);
-      assert.ok(!bytes.includes('canary-'), `a key reached ${path.basename(file)}`);
+      assert.ok(!bytes.includes('canary-'), `a key reached ${path.relative(dir, file)}`);
     }
     assert.ok(!journalled.includes('canary-'), 'a key reached the journal');
     assert.ok(!logs.join('\n').includes('canary-'), 'a key reached the log');
@@ -255,7 +261,12 @@ describe('API keys never reach the files or the log of burnrate serve', () => {
     assert.match(stderr, /openai gpt-4o-mini .* 200 /);
     assert.match(stderr, /gemini .* 403 /);
     assert.ok(!(stdout + stderr).includes('canary-'), 'a key reached the log');
-    for (const file of fs.readdirSync(home)) assert.ok(!fs.readFileSync(path.join(home, file)).includes('canary-'), `a key reached ${file}`);
+    const files = filesUnder(home);
+    assert.ok(
+      files.some((f) => path.basename(path.dirname(f)).endsWith('.segments') && f.endsWith('.sqlite')),
+      `a segment among ${files.map((f) => path.relative(home, f)).join(', ')}`,
+    );
+    for (const file of files) assert.ok(!fs.readFileSync(file).includes('canary-'), `a key reached ${path.relative(home, file)}`);
   });
 });
 

@@ -12,6 +12,7 @@ import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import WebSocket from 'ws';
 import type { RequestRecord } from '../../src/engine/database';
+import { filesUnder } from '../support/files';
 import { nanos, useHarness } from '../support/harness';
 import { closed, connectSocket, eventsUntil, exchange, GPT_41_MINI_TURN_NANOS, responseCreate, TEST_KEY } from '../support/websocketClient';
 
@@ -160,7 +161,7 @@ describe('Realtime API through the openai SDK', () => {
     assert.match(rec.keyFingerprint ?? '', /^k_/);
     assert.equal(rec.costStatus, 'exact');
     await h.engine.recorder.flush();
-    for (const file of fs.readdirSync(h.dir)) assert.ok(!fs.readFileSync(path.join(h.dir, file)).includes('sk-canary-subprotocol'), `the key is in ${file}`);
+    for (const file of filesUnder(h.dir)) assert.ok(!fs.readFileSync(file).includes('sk-canary-subprotocol'), `the key is in ${path.relative(h.dir, file)}`);
   });
 });
 

@@ -5,11 +5,16 @@
  * claude-sonnet-4 $3 in / $0.30 cached read / $3.75 cache write / $15 out; claude-haiku-4-5 $1 / $0.10 / $5.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
+import type { Database } from 'sql.js';
 import { DashboardQuery, daysOf, type DashboardData, SpendQuery } from '../../src/engine/queries';
 import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { baseRates, applyReprice } from '../../src/engine/pricing';
 import { money } from '../../webview/format';
+import { singleFileOf } from '../support/singleFile';
 
 /** Local times: Wednesday 17 June 2026, 15:00; the week began Monday the 15th. */
 const at = (day: number, hour = 12, minute = 0, month = 5) => new Date(2026, month, day, hour, minute).getTime();
@@ -289,24 +294,24 @@ test('no hints from healthy traffic', async () => {
 
 test('the rollup built from existing records on upgrade equals the one kept up on insert', async () => {
   const db = await dbWith(spendRecords());
-  const rollups = (d: SpendDatabase) => [
-    d.db.exec('SELECT * FROM daily_rollup ORDER BY 1, 2, 3, 4, 5')[0].values,
-    d.db.exec('SELECT * FROM session_rollup ORDER BY 1, 2, 3')[0].values,
+  const rollups = (d: Database) => [
+    d.exec('SELECT * FROM daily_rollup ORDER BY 1, 2, 3, 4, 5')[0].values,
+    d.exec('SELECT * FROM session_rollup ORDER BY 1, 2, 3')[0].values,
   ];
-  const live = rollups(db);
-  // A database from before the rollups: no tables, no triggers, schema version 1.
-  db.db.exec('DROP TABLE daily_rollup; DROP TABLE session_rollup; PRAGMA user_version = 1');
-  const bytes = db.db.export();
-  const fs = await import('node:fs');
-  const os = await import('node:os');
-  const path = await import('node:path');
+  const live = rollups(db.index);
+  // A database from before the rollups: one file of records, no rollup tables, no triggers, schema version 1.
+  const single = await singleFileOf(db);
+  single.exec('DROP TRIGGER requests_rollup_repriced; DROP TABLE daily_rollup; DROP TABLE session_rollup; DROP TABLE user_rollup; PRAGMA user_version = 1');
+  const bytes = single.export();
+  single.close();
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-rollup-')), 'old.sqlite');
   fs.writeFileSync(file, bytes);
   const upgraded = await SpendDatabase.open(file, { create: false });
-  assert.deepEqual(rollups(upgraded), live);
+  assert.deepEqual(rollups(upgraded.index), live);
   assert.equal(live[1].length, 2, 'sessions s1 and s2 on their days');
-  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 4);
-  // And the trigger is back: a new record lands in the rollup.
+  assert.equal(upgraded.index.exec('PRAGMA user_version')[0].values[0][0], 5);
+  assert.equal(upgraded.count(), db.count());
+  // And new records still land in the rollup.
   upgraded.insert([rec({ startedAt: at(17, 14), costNanos: 7 })]);
   assert.equal(new DashboardQuery(upgraded).data(WEEK, undefined, NOW).tiles.todayUsd, 0.009500007);
 });
@@ -314,22 +319,21 @@ test('the rollup built from existing records on upgrade equals the one kept up o
 test('a schema-2 database keeps every rollup day, even those whose records retention deleted, and records clients from then on', async () => {
   const db = await dbWith(spendRecords());
   const before = new SpendQuery(db).report({ since: at(1, 0), until: at(18, 0), by: 'day' });
-  // Schema 2: no client column anywhere; retention has deleted the records of the 15th.
-  db.db.exec(`DROP TRIGGER requests_rollup_repriced;
+  // Schema 2: one file of records and rollups, no client column anywhere; retention has deleted the records of the 15th.
+  const single = await singleFileOf(db);
+  single.exec(`DROP TRIGGER requests_rollup_repriced; DROP TABLE user_rollup;
     CREATE TABLE r2 AS SELECT day, provider, model, feature, workspace, requests, cost_nanos, input_tokens, cache_read_tokens, cache_write_tokens,
       output_tokens, reasoning_tokens, unpriced_requests, failed_requests, failed_cost_nanos, long_uncached_requests, long_uncached_input_tokens,
       long_uncached_min_input, first_at, last_at FROM daily_rollup;
     DROP TABLE daily_rollup; ALTER TABLE r2 RENAME TO daily_rollup;
     ALTER TABLE requests DROP COLUMN client;
     PRAGMA user_version = 2;`);
-  db.db.run('DELETE FROM requests WHERE started_at < ?', [at(16, 0)]);
-  const fs = await import('node:fs');
-  const os = await import('node:os');
-  const path = await import('node:path');
+  single.run('DELETE FROM requests WHERE started_at < ?', [at(16, 0)]);
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-v2-')), 'v2.sqlite');
-  fs.writeFileSync(file, db.db.export());
+  fs.writeFileSync(file, single.export());
+  single.close();
   const upgraded = await SpendDatabase.open(file, { create: false });
-  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 4);
+  assert.equal(upgraded.index.exec('PRAGMA user_version')[0].values[0][0], 5);
   assert.deepEqual(new SpendQuery(upgraded).report({ since: at(1, 0), until: at(18, 0), by: 'day' }), before, 'every day kept, the 15th included');
   assert.deepEqual(
     new SpendQuery(upgraded).report({ since: at(1, 0), until: at(18, 0), by: 'client' }).groups.map((g) => [g.key, g.costUsd]),
@@ -355,7 +359,7 @@ test('a schema-2 database keeps every rollup day, even those whose records reten
   const d = new DashboardQuery(upgraded).data(WEEK, undefined, NOW);
   assert.ok(d.byClient.some((c) => c.key === 'claude-code' && c.requests === 1));
   assert.equal(d.recent[0].client, 'claude-code');
-  // The reprice trigger follows the new key: re-pricing the new record moves its client's row.
+  // Repricing follows the new key: re-pricing the new record moves its client's row.
   applyReprice(upgraded, [
     {
       id: d.recent[0].id,

@@ -98,7 +98,7 @@ test('the guards’ baseline (today and month by workspace, the trailing week by
   const recs = records();
   const db = await SpendDatabase.open(undefined, { create: true });
   db.insert(recs);
-  const base = loadGuardBaseline(db, NOW);
+  const base = loadGuardBaseline(db.index, NOW);
   const spendByWorkspace = (rs: RequestRecord[]) => new Map([...byKey(rs, (r) => r.workspace ?? '')].map(([k, t]) => [k === '(none)' ? '' : k, t.nanos]));
   const dayStart = localDayStart(NOW);
   assert.deepEqual(base.todayByWorkspace, spendByWorkspace(recs.filter((r) => r.startedAt >= dayStart)));
@@ -138,11 +138,11 @@ test('spend that retention deleted still counts toward the month and the trailin
   const db = await SpendDatabase.open(undefined, { create: true });
   db.insert(recs);
   const monthBefore = new SummaryQuery(db).base(NOW).month;
-  const baselineBefore = loadGuardBaseline(db, NOW);
+  const baselineBefore = loadGuardBaseline(db.index, NOW);
   // Retention of one day: everything before yesterday noon goes.
   assert.ok(db.deleteBefore(NOW - 86_400_000) > 100);
   assert.deepEqual(new SummaryQuery(db).base(NOW).month, monthBefore);
-  const baselineAfter = loadGuardBaseline(db, NOW);
+  const baselineAfter = loadGuardBaseline(db.index, NOW);
   assert.deepEqual(baselineAfter.monthByWorkspace, baselineBefore.monthByWorkspace);
   assert.deepEqual(baselineAfter.trailingDays, baselineBefore.trailingDays);
 });

@@ -4,11 +4,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { DatabaseUnreadableError, SpendDatabase, type RequestRecord } from '../../src/engine/database';
+import { applyReprice } from '../../src/engine/pricing';
 import { parseSince, SpendQuery } from '../../src/engine/queries';
 import { readJournalRecords, Recorder, SpendStore } from '../../src/engine/store';
 import { makeRecord } from '../support/records';
+import { singleFileOf } from '../support/singleFile';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-store-'));
+
+/** An unpriced record given a price (as `burnrate reprice --apply` does). */
+const repriced = (r: RequestRecord, costNanos: number): Parameters<typeof applyReprice>[1][number] => ({
+  id: r.id,
+  startedAt: r.startedAt,
+  provider: r.provider,
+  model: r.model!,
+  before: { costNanos: r.costNanos, costStatus: r.costStatus, priceSource: r.priceSource },
+  after: { costNanos, costStatus: 'exact', priceSource: 'test' },
+});
 
 test('report sums integer nano-dollars exactly and groups by tag, untagged as (none)', async () => {
   const db = await SpendDatabase.open(undefined, { create: true });
@@ -82,7 +94,7 @@ test('reports over whole days come from the daily rollup: the same figures as a 
     ],
   );
   // Retention deletes the 1st's record; all-time and monthly reports still count that day.
-  db.db.run('DELETE FROM requests WHERE started_at < ?', [day(2)]);
+  assert.equal(db.deleteBefore(day(2)), 1);
   assert.equal(q.report({ since: 0 }).total.costUsd, 0.00001);
   assert.deepEqual(
     q.report({ since: new Date(2026, 10, 1).getTime(), by: 'model' }).groups.map((g) => [g.key, g.requests]),
@@ -257,10 +269,11 @@ test('a retention pass or reprice that changes nothing leaves a saved database s
 test('report --by session over whole days reads the session rollup: the same figures as a scan, untagged included, repriced too', async () => {
   const db = await SpendDatabase.open(undefined, { create: true });
   const day = (d: number, h = 12) => new Date(2026, 10, d, h, 0, 0).getTime();
+  const unpriced = makeRecord({ startedAt: day(21, 23), session: 'b', costNanos: 0, model: 'mystery', costStatus: 'unpriced', inputTokens: 7 });
   db.insert([
     makeRecord({ startedAt: day(20, 9), session: 'a', workspace: 'w1', costNanos: 1_000, inputTokens: 10, cacheReadTokens: 2, outputTokens: 3 }),
     makeRecord({ startedAt: day(20, 10), session: 'a', workspace: 'w2', costNanos: 2_000, cacheWriteTokens: 5, reasoningTokens: 1 }),
-    makeRecord({ startedAt: day(21, 23), session: 'b', costNanos: 0, model: 'mystery', costStatus: 'unpriced', inputTokens: 7 }),
+    unpriced,
     makeRecord({ startedAt: day(21, 8), session: null, costNanos: 4_000, outputTokens: 11 }),
     makeRecord({ startedAt: day(21, 9), session: '', costNanos: 8_000, inputTokens: 1 }),
   ]);
@@ -289,7 +302,7 @@ test('report --by session over whole days reads the session rollup: the same fig
     ],
   );
   // The unpriced call gets a price: the session rollup moves with it.
-  db.db.run("UPDATE requests SET cost_nanos = 5000, cost_status = 'exact' WHERE session = 'b'");
+  applyReprice(db, [repriced(unpriced, 5_000)]);
   assert.deepEqual(q.report(wholeDays), q.report(scanned));
   assert.deepEqual(
     q.report(wholeDays).groups.find((g) => g.key === 'b'),
@@ -319,27 +332,37 @@ test('a schema-3 database gains the session rollup’s token columns, filled fro
     makeRecord({ startedAt: t, session: 'a', user: 'dev', inputTokens: 10, outputTokens: 3, cacheReadTokens: 1 }),
     makeRecord({ startedAt: t + 1, session: 'a', user: 'dev', costStatus: 'unpriced', reasoningTokens: 4 }),
   ]);
-  const live = db.db.exec('SELECT * FROM session_rollup')[0];
-  // Schema 3: session_rollup without the token columns, the reprice trigger of then.
-  db.db.exec(`DROP TRIGGER requests_rollup_repriced; DROP TABLE user_rollup;
+  const live = db.index.exec('SELECT * FROM session_rollup')[0];
+  // Schema 3: one file with the records, session_rollup without the token columns, the reprice trigger of then.
+  const single = await singleFileOf(db);
+  single.exec(`DROP TRIGGER requests_rollup_repriced; DROP TABLE user_rollup;
     CREATE TABLE s3 (day TEXT NOT NULL, session TEXT NOT NULL, workspace TEXT NOT NULL, requests INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
       tokens INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (day, session, workspace)) WITHOUT ROWID;
     INSERT INTO s3 SELECT day, session, workspace, requests, cost_nanos, tokens, first_at, last_at FROM session_rollup;
     DROP TABLE session_rollup; ALTER TABLE s3 RENAME TO session_rollup;
     PRAGMA user_version = 3;`);
   const file = path.join(tmp(), 'v3.sqlite');
-  fs.writeFileSync(file, db.db.export());
-  const upgraded = await SpendDatabase.open(file, { create: false });
-  assert.equal(upgraded.db.exec('PRAGMA user_version')[0].values[0][0], 4);
-  const after = upgraded.db.exec('SELECT * FROM session_rollup')[0];
+  const bytes = single.export();
+  single.close();
+  fs.writeFileSync(file, bytes);
   const byName = (r: typeof live) => Object.fromEntries(r.columns.map((c, i) => [c, r.values[0][i]]));
+  // A reader beside the owner reads it as it is, and leaves the file alone.
+  const asItIs = await SpendDatabase.open(file, { create: false, readOnly: true });
+  assert.deepEqual(byName(asItIs.index.exec('SELECT * FROM session_rollup')[0]), byName(live));
+  asItIs.close();
+  assert.deepEqual(fs.readFileSync(file), Buffer.from(bytes));
+  const upgraded = await SpendDatabase.open(file, { create: false });
+  assert.equal(upgraded.index.exec('PRAGMA user_version')[0].values[0][0], 5);
+  assert.equal(upgraded.count(), 2);
+  assert.deepEqual(fs.readFileSync(`${file}.single-file`), Buffer.from(bytes), 'the single file is kept aside as it was');
+  const after = upgraded.index.exec('SELECT * FROM session_rollup')[0];
   assert.deepEqual(byName(after), byName(live));
   assert.deepEqual(byName(after).unpriced_requests, 1);
   // The user rollup is made from the records.
-  assert.deepEqual(upgraded.db.exec('SELECT user, requests FROM user_rollup')[0]?.values, [['dev', 2]]);
+  assert.deepEqual(upgraded.index.exec('SELECT user, requests FROM user_rollup')[0]?.values, [['dev', 2]]);
   // New records keep adding to the migrated table.
   upgraded.insert([makeRecord({ startedAt: t + 2, session: 'a', inputTokens: 100 })]);
-  assert.equal(byName(upgraded.db.exec('SELECT * FROM session_rollup')[0]).input_tokens, 10 + 100 + 100);
+  assert.equal(byName(upgraded.index.exec('SELECT * FROM session_rollup')[0]).input_tokens, 10 + 100 + 100);
   upgraded.close();
   db.close();
 });
@@ -359,10 +382,11 @@ test('paging in time order keeps records that share a start time together across
 test('report --by user over whole days reads the user rollup: the same figures as a scan, after repricing and retention too', async () => {
   const db = await SpendDatabase.open(undefined, { create: true });
   const day = (d: number, h = 12) => new Date(2026, 10, d, h, 0, 0).getTime();
+  const unpriced = makeRecord({ startedAt: day(21, 23), user: 'bo', costNanos: 0, costStatus: 'unpriced', cacheWriteTokens: 4 });
   db.insert([
     makeRecord({ startedAt: day(20, 9), user: 'ana', costNanos: 1_000, inputTokens: 10, cacheReadTokens: 2 }),
     makeRecord({ startedAt: day(21, 10), user: 'ana', costNanos: 2_000, reasoningTokens: 1 }),
-    makeRecord({ startedAt: day(21, 23), user: 'bo', costNanos: 0, costStatus: 'unpriced', cacheWriteTokens: 4 }),
+    unpriced,
     makeRecord({ startedAt: day(21, 8), user: null, costNanos: 4_000 }),
   ]);
   const q = new SpendQuery(db);
@@ -379,7 +403,7 @@ test('report --by user over whole days reads the user rollup: the same figures a
       ['bo', 0, 1, 100, 0, 4, 0, 1],
     ],
   );
-  db.db.run("UPDATE requests SET cost_nanos = 6000, cost_status = 'exact' WHERE user = 'bo'");
+  applyReprice(db, [repriced(unpriced, 6_000)]);
   assert.deepEqual(q.report(wholeDays), q.report(scanned));
   const before = q.report(wholeDays);
   assert.equal(db.deleteBefore(new Date(2026, 10, 22).getTime()), 4);

@@ -250,10 +250,7 @@ export class SpendStore {
       if (!waiter) return;
       link.pending.delete(reply.id);
       this.refWhileBusy(link);
-      const error = reply.ok
-        ? undefined
-        : (link.openError ??
-          new (ERROR_CLASSES[reply.error.name] ?? Error)(reply.error.message));
+      const error = reply.ok ? undefined : (link.openError ?? new (ERROR_CLASSES[reply.error.name] ?? Error)(reply.error.message));
       if (!link.answered) {
         // The first answer is the open's (it goes first and the worker answers in order). If it
         // failed, the calls queued behind it fail with the same reason, and the next call starts afresh.

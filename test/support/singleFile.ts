@@ -1,0 +1,65 @@
+/**
+ * Databases as Burn Rate wrote them before the index and segments layout: one sql.js file holding
+ * the records and the rollups (schema 4), built from what a SpendDatabase holds (its tables' own
+ * definitions, its records with their sequence numbers as rowids, its rollup rows), for the tests
+ * that turn them into older schemas by hand and check they are still read, through the migration.
+ */
+import initSqlJs, { type Database } from 'sql.js';
+import type { SpendDatabase } from '../../src/engine/database';
+
+const ROLLUPS = ['daily_rollup', 'session_rollup', 'user_rollup'];
+const LOCAL_DAY = "strftime('%Y-%m-%d', NEW.started_at / 1000, 'unixepoch', 'localtime')";
+
+/** Schema 4's reprice trigger, as single-file databases carried it (repricing now moves the rollups itself). */
+const SCHEMA_4_REPRICE_TRIGGER = `
+CREATE TRIGGER requests_rollup_repriced AFTER UPDATE OF cost_nanos, cost_status ON requests BEGIN
+  UPDATE daily_rollup SET
+    cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos,
+    unpriced_requests = unpriced_requests - (OLD.cost_status = 'unpriced') + (NEW.cost_status = 'unpriced'),
+    failed_cost_nanos = failed_cost_nanos + CASE WHEN (NEW.status = 0 OR NEW.status >= 400) THEN NEW.cost_nanos - OLD.cost_nanos ELSE 0 END
+  WHERE day = ${LOCAL_DAY} AND provider = NEW.provider AND model = COALESCE(NEW.model, '')
+    AND feature = COALESCE(NEW.feature, '') AND workspace = COALESCE(NEW.workspace, '') AND client = COALESCE(NEW.client, '');
+  UPDATE session_rollup SET
+    cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos,
+    unpriced_requests = unpriced_requests - (OLD.cost_status = 'unpriced') + (NEW.cost_status = 'unpriced')
+  WHERE NEW.session IS NOT NULL AND NEW.session != '' AND day = ${LOCAL_DAY}
+    AND session = NEW.session AND workspace = COALESCE(NEW.workspace, '');
+  UPDATE user_rollup SET
+    cost_nanos = cost_nanos - OLD.cost_nanos + NEW.cost_nanos,
+    unpriced_requests = unpriced_requests - (OLD.cost_status = 'unpriced') + (NEW.cost_status = 'unpriced')
+  WHERE NEW.user IS NOT NULL AND NEW.user != '' AND day = ${LOCAL_DAY} AND user = NEW.user;
+END;`;
+
+/** The statements that make `tables` (and their indexes) in `db`. */
+function definitions(db: Database, tables: readonly string[]): string {
+  const rows = db.exec(`SELECT sql FROM sqlite_master WHERE tbl_name IN (${tables.map(() => '?').join(', ')}) AND sql IS NOT NULL ORDER BY type DESC`, [
+    ...tables,
+  ]);
+  return (rows[0]?.values ?? []).map(([sql]) => `${String(sql)};`).join('\n');
+}
+
+/** Copies every row of `table` from one database to another, its rowid too when it has one. */
+function copyRows(from: Database, to: Database, table: string, withRowid: boolean): void {
+  const result = from.exec(`SELECT ${withRowid ? 'rowid, ' : ''}* FROM ${table}`)[0];
+  if (!result) return;
+  const columns = withRowid ? ['rowid', ...result.columns.slice(1)] : result.columns;
+  const insert = to.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+  for (const row of result.values) insert.run(row);
+  insert.free();
+}
+
+/** A schema-4 single-file database with `db`'s records (each keeping its sequence number as rowid) and rollups. */
+export async function singleFileOf(db: SpendDatabase): Promise<Database> {
+  const SQL = await initSqlJs();
+  const single = new SQL.Database();
+  // The first segment's definition of the requests table, used at once (a file's segments are opened and closed as they are reached).
+  const first = db.segments().next();
+  if (first.done) throw new Error('singleFileOf: the database has no records');
+  single.exec(definitions(first.value, ['requests']) + definitions(db.index, ROLLUPS) + SCHEMA_4_REPRICE_TRIGGER);
+  single.exec('BEGIN');
+  for (const segment of db.segments()) copyRows(segment, single, 'requests', true);
+  for (const table of ROLLUPS) copyRows(db.index, single, table, false);
+  single.exec('COMMIT');
+  single.exec('PRAGMA user_version = 4');
+  return single;
+}
