@@ -16,6 +16,14 @@ const OPEN_CLEAN_SEGMENTS = 4;
 /** A bulk insert writes its segments out once they hold this much, so an import's memory stays bounded. */
 const BULK_SPILL_BYTES = 64 << 20;
 
+/** A store's state in memory, unsaved changes included (see `bulk`). */
+interface UnsavedState {
+  infos: SegmentInfo[];
+  changed: Map<string, Uint8Array>;
+  nextSeq: number;
+  removals: string[];
+}
+
 export interface TimeRange {
   since?: number;
   until?: number;
@@ -168,9 +176,11 @@ export class SpendDatabase implements SpendData {
   /**
    * Holds the inserts that follow in one index transaction until `commit` (an import: a whole file
    * or nothing; `rollback` undoes them all). Segments are written as they fill (under names the
-   * committed index does not know until the commit's save), so memory stays bounded.
+   * committed index does not know until the commit's save), so memory stays bounded. `rollback`
+   * returns to the state before `bulk`, changes not yet saved included.
    */
   bulk(): { insert(records: readonly RequestRecord[]): number; commit(): Promise<void>; rollback(): void } {
+    const before = this.unsavedState();
     this.index.exec('BEGIN');
     this.inBulk = true;
     const end = () => {
@@ -192,9 +202,7 @@ export class SpendDatabase implements SpendData {
       rollback: () => {
         if (!end()) return;
         this.index.exec('ROLLBACK');
-        this.removals = [];
-        this.loadCatalogue();
-        if (this.dir) this.removeStrayFiles();
+        this.restore(before);
       },
     };
   }
@@ -438,8 +446,49 @@ export class SpendDatabase implements SpendData {
     this.generation = Math.max(this.generation, readCounter(this.index, 'generation'));
   }
 
-  private removeStrayFiles(): void {
-    const named = new Set([...this.byKey.values()].map((s) => s.info.file).filter(Boolean));
+  /**
+   * What `restore` returns to: the catalogue as it is (saved or not), the records of the segments
+   * changed since the last save (the catalogue in the index and the files only have the saved ones),
+   * the sequence and the files the next save is to remove.
+   */
+  private unsavedState(): UnsavedState {
+    const segments = [...this.byKey.values()];
+    return {
+      infos: segments.map((s) => ({ ...s.info })),
+      changed: new Map(segments.filter((s) => s.dirty && s.db && s.db !== this.index).map((s) => [s.info.key, s.db!.export()])),
+      nextSeq: this.nextSeq,
+      removals: [...this.removals],
+    };
+  }
+
+  /** Back to `state` (a bulk insert rolled back): its segments, the changed ones from their bytes; files written since are deleted. */
+  private restore(state: UnsavedState): void {
+    this.nextSeq = state.nextSeq;
+    if (this.single) {
+      // The records are in the index, which the rollback has restored.
+      Object.assign(this.byKey.get('all')!.info, state.infos[0]);
+      return;
+    }
+    for (const s of this.byKey.values()) if (s.db !== this.index) this.closeSegment(s);
+    this.byKey.clear();
+    this.hoursOfDay.clear();
+    this.ordered = undefined;
+    for (const info of state.infos) {
+      const segment = this.add({ ...info });
+      const bytes = state.changed.get(info.key);
+      if (!bytes) continue;
+      segment.db = new this.SQL.Database(bytes);
+      segment.db.exec('PRAGMA journal_mode = MEMORY');
+      this.ofDb.set(segment.db, segment);
+      segment.version = segment.savedVersion + 1;
+    }
+    this.removals = [...state.removals];
+    // The files still to remove are named by the index on disk until the next save.
+    if (this.dir) this.removeStrayFiles(this.removals);
+  }
+
+  private removeStrayFiles(stillNamed: readonly string[] = []): void {
+    const named = new Set([...[...this.byKey.values()].map((s) => s.info.file).filter(Boolean), ...stillNamed]);
     removeFiles(this.dir!, strayFiles(this.dir!, named));
     fs.mkdirSync(this.dir!, { recursive: true });
   }
