@@ -193,7 +193,7 @@ test('burnrate report prints the same totals from the single file and after its 
       ['--by', 'day'],
       ['--by', 'model'],
       ['--since', new Date(now - 16 * DAY - 5 * HOUR).toISOString(), '--by', 'model'],
-      ['--since', '24h'],
+      ['--since', new Date(now - 20 * HOUR + 1).toISOString()],
     ].map((args) => {
       const r = runCli(env, 'report', '--db', file, '--json', ...args);
       assert.equal(r.status, 0, r.stderr);

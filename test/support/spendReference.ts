@@ -1,6 +1,7 @@
 /** What a spend database should answer, computed by hand from the records put in; and its files on disk. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import initSqlJs from 'sql.js';
 import type { RequestRecord } from '../../src/engine/database';
 import { nanosToUsd } from '../../src/engine/pricing';
 import type { GroupBy, SpendReport, Totals } from '../../src/engine/queries';
@@ -69,4 +70,17 @@ export function fileStamps(file: string): Map<string, string> {
 export function keyAt(at: number, unit: 'day' | 'hour'): string {
   const iso = new Date(at).toISOString();
   return unit === 'day' ? iso.slice(0, 10) : iso.slice(0, 13);
+}
+
+/** What the records of each segment file are, read straight from the files. */
+export async function filesContent(file: string): Promise<Map<string, { ids: string[]; starts: number[] }>> {
+  const SQL = await initSqlJs();
+  const out = new Map<string, { ids: string[]; starts: number[] }>();
+  for (const name of segmentFiles(file)) {
+    const db = new SQL.Database(fs.readFileSync(path.join(`${file}.segments`, name)));
+    const rows = db.exec('SELECT id, started_at FROM requests ORDER BY id')[0]?.values ?? [];
+    out.set(keyOf(name), { ids: rows.map((r) => String(r[0])), starts: rows.map((r) => Number(r[1])) });
+    db.close();
+  }
+  return out;
 }

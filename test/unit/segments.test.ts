@@ -9,12 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import initSqlJs from 'sql.js';
 import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { ExportFeedQuery } from '../../src/engine/export';
 import { SpendQuery } from '../../src/engine/queries';
 import { makeRecord } from '../support/records';
-import { DAY, HOUR, fileStamps, inTimeOrder, keyAt, keyOf, referenceReport, segmentFiles } from '../support/spendReference';
+import { DAY, HOUR, fileStamps, filesContent, inTimeOrder, keyAt, keyOf, referenceReport, segmentFiles } from '../support/spendReference';
 
 /** A Sunday afternoon, UTC: today's segments are hours, earlier days are days. */
 const NOW = Date.UTC(2026, 11, 6, 15, 20);
@@ -49,19 +48,6 @@ function history(days: number, perDay: number, from = TODAY): RequestRecord[] {
 
 const open = (file: string, readOnly = false) => SpendDatabase.open(file, { create: true, readOnly });
 const reportAll = (db: SpendDatabase, by?: 'model' | 'day') => new SpendQuery(db).report({ by });
-
-/** What the records of each segment file are, read straight from the files. */
-async function filesContent(file: string): Promise<Map<string, { ids: string[]; starts: number[] }>> {
-  const SQL = await initSqlJs();
-  const out = new Map<string, { ids: string[]; starts: number[] }>();
-  for (const name of segmentFiles(file)) {
-    const db = new SQL.Database(fs.readFileSync(path.join(`${file}.segments`, name)));
-    const rows = db.exec('SELECT id, started_at FROM requests ORDER BY id')[0]?.values ?? [];
-    out.set(keyOf(name), { ids: rows.map((r) => String(r[0])), starts: rows.map((r) => Number(r[1])) });
-    db.close();
-  }
-  return out;
-}
 
 test('records of ended days go to day files and today’s to hour files; a reopen reports and pages them as put in', async (t) => {
   const { file } = setup(t);
@@ -363,4 +349,39 @@ test('a committed bulk insert keeps every record once; the same records again ad
   );
   assert.deepEqual(new Set(segmentFiles(file).map(keyOf)).size, segmentFiles(file).length, 'one file per segment');
   db.close();
+});
+
+test('a reader whose segment file the owner replaced meanwhile reads the new version', async (t) => {
+  const { file } = setup(t);
+  const first = [...history(2, 3), rec(NOW - 2, 1)];
+  const owner = await open(file);
+  owner.insert(first);
+  await owner.save();
+  const reader = await open(file, true);
+  const later = [rec(NOW - 1, 2), rec(TODAY + 15 * HOUR, 3)];
+  owner.insert(later);
+  await owner.save();
+  const range = { since: TODAY + HOUR + 1 };
+  assert.deepEqual(new SpendQuery(reader).report(range), referenceReport([...first, ...later], range));
+  assert.deepEqual([...new SpendQuery(reader).records(range)], inTimeOrder([...first, ...later].filter((r) => r.startedAt >= range.since)));
+  reader.close();
+  owner.close();
+});
+
+test('a reader whose segments the owner compacted or dropped meanwhile reads what the owner has now', async (t) => {
+  const { file, clock } = setup(t, TODAY + 23 * HOUR + 30 * 60_000);
+  const records = [rec(TODAY - 3 * DAY + 1, 0), rec(TODAY + 22 * HOUR + 1, 1), rec(TODAY + 23 * HOUR + 1, 2), rec(TODAY + 23 * HOUR + 2, 3)];
+  const owner = await open(file);
+  owner.insert(records);
+  await owner.save();
+  const reader = await open(file, true);
+  clock.now = TODAY + DAY + 60_000;
+  owner.deleteBefore(TODAY - DAY);
+  await owner.save();
+  assert.deepEqual(segmentFiles(file).map(keyOf), [keyAt(TODAY, 'day')]);
+  const kept = records.slice(1);
+  assert.deepEqual(new SpendQuery(reader).report({ since: 1, by: 'model' }), referenceReport(kept, { by: 'model' }));
+  assert.deepEqual([...new SpendQuery(reader).records({ pageSize: 2 })], inTimeOrder(kept));
+  reader.close();
+  owner.close();
 });

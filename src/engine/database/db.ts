@@ -5,7 +5,7 @@ import type { RequestRecord } from './record';
 import { FIELDS, COLUMN_OF, INSERT_SQL, insertValues } from './requestsTable';
 import { RollupBatch } from './rollup';
 import { ROLLUP_TABLES } from './rollupSchema';
-import { CATALOGUE_SCHEMA, DAY_MS, INDEX_SCHEMA_VERSION, Segment, isDayKey, openSegmentDatabase, readCatalogue, readCounter, removeFiles, segmentFileName, segmentOf, strayFiles, writeCatalogue, writeCounter, type SegmentInfo } from './segments';
+import { CATALOGUE_SCHEMA, DAY_MS, INDEX_SCHEMA_VERSION, Segment, isDayKey, latestVersionOf, openSegmentDatabase, readCatalogue, readCounter, removeFiles, segmentFileName, segmentOf, strayFiles, writeCatalogue, writeCounter, type SegmentInfo } from './segments';
 import { DatabaseFromNewerVersionError, DatabaseUnreadableError, hasTable, loadSqlJs, openBytes, readIfExists, userVersion, writeFileAtomic, writeFileAtomicSync } from './sqlFiles';
 import { finishInterruptedMigration, migrateSingleFile, upgradeSingleFile } from './migration';
 
@@ -382,11 +382,9 @@ export class SpendDatabase implements SpendData {
       // A reader beside the owner: the owner has saved since the index was read, and removed this version.
       if (!this.readOnly || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       const latest = openBytes(this.SQL, readIfExists(this.file!), this.file!);
-      const fresh = readCatalogue(latest).find((s) => s.key === segment.info.key);
+      const fresh = readCatalogue(latest);
       latest.close();
-      if (!fresh) throw e;
-      segment.info.file = fresh.file;
-      segment.db = openSegmentDatabase(this.SQL, this.dir ?? '', segment.info.file);
+      segment.db = latestVersionOf(this.SQL, this.dir ?? '', segment.info, fresh);
     }
     this.ofDb.set(segment.db, segment);
     if (this.dir) this.closeLeastRecentlyUsed();

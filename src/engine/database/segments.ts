@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
-import { REQUESTS_TABLE } from './requestsTable';
+import { COLUMN_OF, FIELDS, INSERT_SQL, REQUESTS_TABLE } from './requestsTable';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -80,6 +80,34 @@ export function openSegmentDatabase(SQL: SqlJsStatic, dir: string, file: string)
   if (!bytes) db.exec(REQUESTS_TABLE);
   // The file is saved whole by the store; SQLite's rollback journal only needs to live in memory.
   db.exec('PRAGMA journal_mode = MEMORY');
+  return db;
+}
+
+/**
+ * A reader's segment whose file the owner has replaced since the reader read the index, as the
+ * owner's latest catalogue `fresh` has it: its new version; once compacted into its day, a copy of
+ * the day's records in its range; once dropped by retention, no records.
+ */
+export function latestVersionOf(SQL: SqlJsStatic, dir: string, info: SegmentInfo, fresh: readonly SegmentInfo[]): Database {
+  const same = fresh.find((s) => s.key === info.key);
+  if (same) {
+    info.file = same.file;
+    return openSegmentDatabase(SQL, dir, same.file);
+  }
+  const db = openSegmentDatabase(SQL, dir, '');
+  const covering = fresh.find((s) => s.file && s.start <= info.start && s.end >= info.end);
+  if (!covering) return db;
+  const source = openSegmentDatabase(SQL, dir, covering.file);
+  const select = source.prepare(`SELECT rowid, ${FIELDS.map((f) => COLUMN_OF[f]).join(', ')} FROM requests WHERE started_at >= ? AND started_at < ?`);
+  const insert = db.prepare(INSERT_SQL);
+  try {
+    select.bind([info.start, info.end]);
+    while (select.step()) insert.run(select.get() as Array<string | number | null>);
+  } finally {
+    select.free();
+    insert.free();
+    source.close();
+  }
   return db;
 }
 
