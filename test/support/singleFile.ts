@@ -4,9 +4,7 @@
  */
 import * as fs from 'node:fs';
 import initSqlJs from 'sql.js';
-import type { RequestRecord } from '../../src/engine/database';
-import { INSERT_SQL, REQUESTS_TABLE, insertValues } from '../../src/engine/database/requestsTable';
-import { ROLLUP_BACKFILL, ROLLUP_TABLES } from '../../src/engine/database/rollupSchema';
+import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { makeRecord } from './records';
 
 export const HOUR = 3_600_000;
@@ -47,25 +45,30 @@ export function spendHistory(now: number, days: number, perDay: number): Request
 /**
  * Writes `records` (rowid = place in the array + 1) as a schema-`version` single file with its
  * rollups filled, then deletes the records started before `deletedBefore` as retention did (their
- * days stay in the rollups). Returns the records kept.
+ * days stay in the rollups). Returns the records kept. The tables are the store's own (its index's
+ * rollups, its segments' requests table), put together in one file as before segments.
  */
 export async function writeSingleFile(
   file: string,
   records: readonly RequestRecord[],
   opts: { deletedBefore?: number; version?: number } = {},
 ): Promise<RequestRecord[]> {
+  const store = await SpendDatabase.open(undefined, { create: true });
+  store.insert(records);
   const SQL = await initSqlJs();
-  const db = new SQL.Database();
-  db.exec(REQUESTS_TABLE + ROLLUP_TABLES);
+  const db = new SQL.Database(store.index.export());
+  db.exec('DROP TABLE segments; DROP TABLE store_counters');
   db.exec('BEGIN');
-  const insert = db.prepare(INSERT_SQL);
-  const values: Array<string | number | null> = [];
-  records.forEach((r, i) => {
-    insertValues(values, i + 1, r);
-    insert.run(values);
-  });
-  insert.free();
-  db.exec(ROLLUP_BACKFILL);
+  for (const segment of store.segments()) {
+    const table = segment.exec('SELECT sql FROM sqlite_master WHERE sql IS NOT NULL')[0].values.map((v) => `${String(v[0])};`);
+    if (!db.exec("SELECT 1 FROM sqlite_master WHERE name = 'requests'").length) db.exec(table.join('\n'));
+    const columns = segment.exec('PRAGMA table_info(requests)')[0].values.map((v) => String(v[1]));
+    const rows = segment.exec(`SELECT rowid, ${columns.join(', ')} FROM requests`)[0]?.values ?? [];
+    const insert = db.prepare(`INSERT INTO requests (rowid, ${columns.join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`);
+    for (const row of rows) insert.run(row);
+    insert.free();
+  }
+  store.close();
   if (opts.deletedBefore !== undefined) db.run('DELETE FROM requests WHERE started_at < ?', [opts.deletedBefore]);
   db.exec('COMMIT');
   db.exec(`PRAGMA user_version = ${opts.version ?? 4}`);
