@@ -270,16 +270,17 @@ export class SpendDatabase implements SpendData {
     if (!this.file || this.readOnly || this.single) return Promise.resolve(0);
     if (this.set.compactEndedDays(Date.now())) this.indexDirty = true;
     const generation = ++this.generation;
-    const writes: Array<{ segment: Segment; name: string; bytes: Uint8Array; version: number }> = [];
-    for (const segment of this.set.all()) {
-      if (!segment.dirty || !segment.db) continue;
-      const name = segmentFileName(segment.info.key, generation);
-      writes.push({ segment, name, bytes: segment.export(), version: segment.version });
-      this.set.retire(segment.info.file);
-      segment.info.file = name;
-      this.segmentBytesSinceIndex += writes[writes.length - 1].bytes.length;
+    const writes = [...this.set.all()]
+      .filter((segment) => segment.dirty && segment.db)
+      .map((segment) => ({ segment, name: '', bytes: segment.export(), version: segment.version }));
+    this.segmentBytesSinceIndex += writes.reduce((sum, w) => sum + w.bytes.length, 0);
+    const withIndex = this.indexDirty || this.segmentBytesSinceIndex >= this.indexBytes;
+    for (const w of writes) {
+      w.name = segmentFileName(w.segment.info.key, generation, withIndex);
+      this.set.retire(w.segment.info.file);
+      w.segment.info.file = w.name;
     }
-    const indexBytes = this.indexDirty || this.segmentBytesSinceIndex >= this.indexBytes ? this.exportIndex() : undefined;
+    const indexBytes = withIndex ? this.exportIndex() : undefined;
     const removals = indexBytes ? this.set.takeRemovals() : [];
     const { file, dir } = this;
     const done = this.writes.then(async () => {

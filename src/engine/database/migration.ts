@@ -6,6 +6,7 @@
  * put in its place. Killed mid-way, the next start resumes: segments already written and checked
  * are kept.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
@@ -49,6 +50,8 @@ export function upgradeSingleFile(db: Database, version: number): void {
 
 interface Planned extends SegmentInfo {
   costNanos: number;
+  /** A hash of its records, every column (see recordsDigest). */
+  digest: string;
 }
 
 /** Splits the single-file database `legacy` (read from `file`) into the index and segments layout at `file`. */
@@ -61,8 +64,9 @@ export async function migrateSingleFile(SQL: SqlJsStatic, legacy: Database, file
   let done = 0;
   let told = Date.now();
   for (const segment of plan) {
-    segment.file = segmentFileName(segment.key, 0);
+    segment.file = segmentFileName(segment.key, 0, true);
     const target = path.join(dir, segment.file);
+    segment.digest = recordsDigest(legacy, segment);
     if (!matches(SQL, target, segment)) {
       await writeFileAtomic(target, buildSegment(SQL, legacy, segment));
       if (!matches(SQL, target, segment))
@@ -97,6 +101,7 @@ function planSegments(legacy: Database, now: number): Planned[] {
     file: '',
     records: Number(records),
     costNanos: Number(cost),
+    digest: '',
     minSeq: Number(minSeq),
     maxSeq: Number(maxSeq),
   }));
@@ -107,9 +112,7 @@ function buildSegment(SQL: SqlJsStatic, legacy: Database, segment: Planned): Uin
   const db = new SQL.Database();
   db.exec(REQUESTS_TABLE);
   const insert = db.prepare(INSERT_SQL);
-  const select = legacy.prepare(
-    `SELECT rowid, ${FIELDS.map((f) => COLUMN_OF[f]).join(', ')} FROM requests WHERE started_at >= ? AND started_at < ? ORDER BY rowid`,
-  );
+  const select = legacy.prepare(SELECT_RANGE);
   try {
     db.exec('BEGIN');
     select.bind([segment.start, segment.end]);
@@ -123,7 +126,22 @@ function buildSegment(SQL: SqlJsStatic, legacy: Database, segment: Planned): Uin
   }
 }
 
-/** Whether a segment file exists with the records and cost planned for it. */
+const SELECT_RANGE = `SELECT rowid, ${FIELDS.map((f) => COLUMN_OF[f]).join(', ')} FROM requests WHERE started_at >= ? AND started_at < ? ORDER BY rowid`;
+
+/** A hash of the records of `db` in the segment's range, every column and the rowid: a damaged copy does not match. */
+function recordsDigest(db: Database, segment: SegmentInfo): string {
+  const hash = createHash('sha256');
+  const select = db.prepare(SELECT_RANGE);
+  try {
+    select.bind([segment.start, segment.end]);
+    while (select.step()) hash.update(JSON.stringify(select.get()));
+  } finally {
+    select.free();
+  }
+  return hash.digest('hex');
+}
+
+/** Whether a segment file exists with the records planned for it (their count, cost, and every column of each). */
 function matches(SQL: SqlJsStatic, file: string, segment: Planned): boolean {
   let bytes: Buffer;
   try {
@@ -135,7 +153,7 @@ function matches(SQL: SqlJsStatic, file: string, segment: Planned): boolean {
     const db = new SQL.Database(bytes);
     try {
       const [records, cost] = db.exec('SELECT count(*), COALESCE(SUM(cost_nanos), 0) FROM requests')[0].values[0].map(Number);
-      return records === segment.records && cost === segment.costNanos;
+      return records === segment.records && cost === segment.costNanos && recordsDigest(db, segment) === segment.digest;
     } finally {
       db.close();
     }
@@ -158,7 +176,7 @@ function buildIndex(SQL: SqlJsStatic, legacy: Database, plan: readonly Planned[]
   }
   writeCatalogue(
     index,
-    plan.map(({ costNanos: _cost, ...info }) => info),
+    plan.map(({ costNanos: _cost, digest: _digest, ...info }) => info),
   );
   const maxSeq = plan.reduce((m, s) => Math.max(m, s.maxSeq), 0);
   writeCounter(index, 'next_seq', maxSeq + 1);

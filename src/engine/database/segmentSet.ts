@@ -184,8 +184,8 @@ export class SegmentSet {
   adoptNewer(take: (records: RequestRecord[]) => void): number {
     let generation = 0;
     if (!this.dir) return generation;
-    for (const [key, found] of newestSegmentFiles(this.dir)) {
-      generation = Math.max(generation, found.generation);
+    for (const f of newestSegmentFiles(this.dir).values()) generation = Math.max(generation, f.generation);
+    for (const [key, found] of newestSegmentFiles(this.dir, (f) => !f.withIndex)) {
       const segment = this.byKey.get(key);
       if (segment && (parseSegmentFileName(segment.info.file)?.generation ?? -1) >= found.generation) continue;
       const info = segment?.info ?? { key, start: found.start, end: found.end, file: '', records: 0, minSeq: 0, maxSeq: 0 };
@@ -251,7 +251,7 @@ export class SegmentSet {
     for (const segment of this.byKey.values()) {
       if (!segment.db) continue;
       if (segment.dirty) {
-        const name = segmentFileName(segment.info.key, generation);
+        const name = segmentFileName(segment.info.key, generation, true);
         writeFileAtomicSync(path.join(this.dir!, name), segment.export());
         this.retire(segment.info.file);
         segment.info.file = name;

@@ -204,34 +204,48 @@ export function openSegmentDatabase(SQL: SqlJsStatic, dir: string, file: string,
   return db;
 }
 
-/** A segment file's name for a save generation. */
-export function segmentFileName(key: string, generation: number): string {
-  return `${key}.${generation}.sqlite`;
+/**
+ * A segment file's name for a save generation. A save that writes the index too marks its files
+ * `.c` (committed by that index, or by none if it was interrupted): only unmarked files, written by
+ * saves of new records alone, are taken in when found newer than the index names (see db.ts).
+ */
+export function segmentFileName(key: string, generation: number, withIndex: boolean): string {
+  return `${key}.${generation}${withIndex ? '.c' : ''}.sqlite`;
 }
 
-const SEGMENT_FILE = /^(\d{4}-\d{2}-\d{2}(?:T\d{2})?)\.(\d+)\.sqlite$/;
+const SEGMENT_FILE = /^(\d{4}-\d{2}-\d{2}(?:T\d{2})?)\.(\d+)(\.c)?\.sqlite$/;
+
+export interface SegmentFile {
+  file: string;
+  key: string;
+  generation: number;
+  /** Written by a save that wrote the index too. */
+  withIndex: boolean;
+  start: number;
+  end: number;
+}
 
 /** The segment and save generation a file name says, or undefined for any other file. */
-export function parseSegmentFileName(name: string): { key: string; generation: number; start: number; end: number } | undefined {
-  const m = SEGMENT_FILE.exec(name);
+export function parseSegmentFileName(file: string): SegmentFile | undefined {
+  const m = SEGMENT_FILE.exec(file);
   if (!m) return undefined;
   const start = Date.parse(m[1].length === 10 ? `${m[1]}T00:00:00.000Z` : `${m[1]}:00:00.000Z`);
   if (!Number.isFinite(start)) return undefined;
-  return { key: m[1], generation: Number(m[2]), start, end: start + (m[1].length === 10 ? DAY_MS : HOUR_MS) };
+  return { file, key: m[1], generation: Number(m[2]), withIndex: m[3] !== undefined, start, end: start + (m[1].length === 10 ? DAY_MS : HOUR_MS) };
 }
 
-/** The newest version of each segment in the folder (saves write new versions beside the old). */
-export function newestSegmentFiles(dir: string): Map<string, { file: string; generation: number; start: number; end: number }> {
-  const newest = new Map<string, { file: string; generation: number; start: number; end: number }>();
+/** The newest version of each segment in the folder (saves write new versions beside the old), of those `which` accepts. */
+export function newestSegmentFiles(dir: string, which: (f: SegmentFile) => boolean = () => true): Map<string, SegmentFile> {
+  const newest = new Map<string, SegmentFile>();
   let names: string[] = [];
   try {
     names = fs.readdirSync(dir);
   } catch {
     /* no folder yet: no segments */
   }
-  for (const file of names) {
-    const parsed = parseSegmentFileName(file);
-    if (parsed && parsed.generation >= (newest.get(parsed.key)?.generation ?? -1)) newest.set(parsed.key, { ...parsed, file });
+  for (const name of names) {
+    const parsed = parseSegmentFileName(name);
+    if (parsed && which(parsed) && parsed.generation >= (newest.get(parsed.key)?.generation ?? -1)) newest.set(parsed.key, parsed);
   }
   return newest;
 }
