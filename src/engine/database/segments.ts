@@ -1,12 +1,13 @@
 /**
  * The records, partitioned by time into segment files, each a small SQLite database with only the
  * `requests` table: one per UTC day once the day is over, one per hour of the current day (the
- * live hour takes the inserts, so a snapshot rewrites an hour's records, not the day's). Closed
- * days are compacted into one file each, written once. The index database (db.ts) catalogues them.
+ * live hour takes the inserts, so a snapshot rewrites an hour's records, not the day's). Ended days
+ * are merged into one file each, written once. The index database (db.ts) catalogues them.
  *
  * A segment's file name carries the generation of the save that wrote it: a save writes new files
- * beside the old ones and the index's rename commits them; files the committed index does not name
- * are left-overs of an interrupted save (or a superseded version) and are deleted by the owner.
+ * beside the old ones, and the versions the index names are replaced only once a newer index is in
+ * place. Files no index names are either newer versions of new records alone (taken in at open) or
+ * left-overs (marked `.c`, or older than the version named), removed by the owner.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
