@@ -229,6 +229,9 @@ export class SpendDatabase implements SpendData {
         if (!end()) return;
         this.index.exec('COMMIT');
         if (!added) return;
+        // Rollup rows upserted all over the tables leave their pages half full: the index, which
+        // every later save may write, is made compact again (about half the size after a big import).
+        this.index.exec('VACUUM');
         this.indexDirty = true;
         await this.save();
       },
