@@ -1,5 +1,5 @@
 import { recordReader, type RequestRecord, type SpendData } from '../database';
-import { localDay } from '../../shared';
+import { addLocalDays, localDay, localDayStart } from '../../shared';
 import { nanosToUsd } from '../pricing';
 
 export interface Totals {
@@ -39,62 +39,67 @@ export const ROLLUP_TOTALS_SQL = `
 export class SpendQuery {
   constructor(private readonly data: SpendData) {}
 
+  /**
+   * Spend over [since, until), grouped. Whole local days come from the rollups (rollupSchema.ts):
+   * a few thousand rows instead of every record, and they keep the days whose records retention
+   * deleted; only the partial days at the range's ends (`--since 24h`) are scanned from the records.
+   */
   report(opts: { since?: number; until?: number; by?: GroupBy }): SpendReport {
-    if (coversWholeDays(opts)) return this.reportFromDailyRollup(opts);
-    const { where, params } = timeRange(opts.since, opts.until);
-    // One scan of each segment the range touches: every record is in exactly one group, so the
-    // total is the sum of the groups. Days are folded from 15-minute buckets here (every time
-    // zone's midnight falls on one), far cheaper than converting each row to local time in SQLite.
-    const key = !opts.by ? "''" : opts.by === 'day' ? `started_at / ${QUARTER_HOUR_MS}` : `"${opts.by}"`;
-    const sums = new Map<string, number[]>();
-    const total = new Array<number>(8).fill(0);
-    for (const db of this.data.segments(opts)) {
-      for (const [k, ...rest] of db.exec(`SELECT ${key} AS k, ${TOTALS_SQL} FROM requests ${where} GROUP BY k`, params)[0]?.values ?? []) {
-        const name = opts.by === 'day' ? localDay(Number(k) * QUARTER_HOUR_MS) : k === null || k === '' ? UNTAGGED : String(k);
-        let acc = sums.get(name);
-        if (!acc) sums.set(name, (acc = new Array<number>(8).fill(0)));
-        rest.forEach((v, i) => {
-          acc![i] += Number(v ?? 0);
-          total[i] += Number(v ?? 0);
-        });
-      }
+    const sums = new Sums();
+    const firstMidnight = opts.since === undefined || opts.since === 0 ? opts.since : nextMidnight(opts.since);
+    const lastMidnight = opts.until === undefined ? undefined : localDayStart(opts.until);
+    if (firstMidnight !== undefined && lastMidnight !== undefined && firstMidnight >= lastMidnight) {
+      this.scan(sums, opts.since, opts.until, opts.by);
+    } else {
+      if (opts.since !== firstMidnight) this.scan(sums, opts.since, firstMidnight, opts.by);
+      this.fromRollups(sums, firstMidnight, lastMidnight, opts.by);
+      if (opts.until !== lastMidnight) this.scan(sums, lastMidnight, opts.until, opts.by);
     }
-    if (!opts.by) return { total: toTotals(total), groups: [] };
-    const groups = [...sums].map(([k, raw]) => ({ key: k, ...toTotals(raw) }));
+    if (!opts.by) return { total: toTotals(sums.total), groups: [] };
+    const groups = [...sums.groups].map(([key, raw]) => ({ key, ...toTotals(raw) }));
     sortGroups(groups, opts.by);
-    return { total: toTotals(total), groups };
+    return { total: toTotals(sums.total), groups };
   }
 
   /**
-   * A report over whole local days read from the dashboard's daily rollup, or by session or user
-   * from their own rollups (rollupSchema.ts): a few thousand rows instead of every record, so all-time reports
-   * stay fast at a million records.
-   * The rollup keeps days whose raw records retention has deleted.
+   * Adds the records started in [since, until) to `sums`: one scan of each segment the range
+   * touches. Days are folded from 15-minute buckets here (every time zone's midnight falls on one),
+   * far cheaper than converting each row to local time in SQLite.
    */
-  private reportFromDailyRollup(opts: { since?: number; until?: number; by?: GroupBy }): SpendReport {
+  private scan(sums: Sums, since: number | undefined, until: number | undefined, by: GroupBy | undefined): void {
+    const { where, params } = timeRange(since, until);
+    const key = !by ? "''" : by === 'day' ? `started_at / ${QUARTER_HOUR_MS}` : `"${by}"`;
+    for (const db of this.data.segments({ since, until })) {
+      for (const [k, ...rest] of db.exec(`SELECT ${key} AS k, ${TOTALS_SQL} FROM requests ${where} GROUP BY k`, params)[0]?.values ?? []) {
+        sums.add(by === 'day' ? localDay(Number(k) * QUARTER_HOUR_MS) : k === null || k === '' ? UNTAGGED : String(k), rest);
+      }
+    }
+  }
+
+  /** Adds the whole local days from `since` (a midnight) to `until` (one, or open) to `sums`, from the daily rollup, or the session or user rollup. */
+  private fromRollups(sums: Sums, since: number | undefined, until: number | undefined, by: GroupBy | undefined): void {
     const clauses: string[] = [];
     const params: string[] = [];
-    if (opts.since !== undefined) {
+    if (since !== undefined) {
       clauses.push('day >= ?');
-      params.push(localDay(opts.since));
+      params.push(localDay(since));
     }
-    if (opts.until !== undefined) {
+    if (until !== undefined) {
       clauses.push('day < ?');
-      params.push(localDay(opts.until));
+      params.push(localDay(until));
     }
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-    const totalRaw = this.data.index.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup ${where}`, params)[0].values[0].map(Number);
-    if (!opts.by) return { total: toTotals(totalRaw), groups: [] };
+    const total = this.data.index.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup ${where}`, params)[0].values[0].map(Number);
+    if (!by) return sums.add('', total);
     // Sessions and users have their own rollups (daily_rollup would multiply its rows by them); what none covers is untagged.
-    const table = opts.by === 'session' ? 'session_rollup' : opts.by === 'user' ? 'user_rollup' : 'daily_rollup';
-    const rows = this.data.index.exec(`SELECT "${opts.by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${table} ${where} GROUP BY k`, params)[0]?.values ?? [];
-    const groups = rows.map(([k, ...rest]) => ({ key: k === null || k === '' ? UNTAGGED : String(k), ...toTotals(rest) }));
-    if (opts.by === 'session' || opts.by === 'user') {
-      const untagged = rows.reduce<number[]>((left, [, ...rest]) => left.map((v, i) => v - Number(rest[i])), totalRaw);
-      if (untagged[1] > 0) groups.push({ key: UNTAGGED, ...toTotals(untagged) });
+    const table = by === 'session' ? 'session_rollup' : by === 'user' ? 'user_rollup' : 'daily_rollup';
+    const rows = this.data.index.exec(`SELECT "${by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${table} ${where} GROUP BY k`, params)[0]?.values ?? [];
+    let untagged = total;
+    for (const [k, ...rest] of rows) {
+      sums.add(k === null || k === '' ? UNTAGGED : String(k), rest);
+      untagged = untagged.map((v, i) => v - Number(rest[i]));
     }
-    sortGroups(groups, opts.by);
-    return { total: toTotals(totalRaw), groups };
+    if (untagged[1] > 0) sums.add(UNTAGGED, untagged);
   }
 
   /** Records in time order, in pages, so exports of big databases never hold everything at once. */
@@ -145,10 +150,26 @@ function sortGroups(groups: Array<{ key: string } & Totals>, by: GroupBy): void 
   else groups.sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || a.key.localeCompare(b.key));
 }
 
-/** True when the range starts and ends at local midnights (or is open), as --since today/week/month/all/a date give. */
-function coversWholeDays(opts: { since?: number; until?: number }): boolean {
-  const midnight = (at: number) => new Date(at).setHours(0, 0, 0, 0) === at;
-  return (opts.since === undefined || opts.since === 0 || midnight(opts.since)) && (opts.until === undefined || midnight(opts.until));
+/** The first local midnight at or after `at`. */
+function nextMidnight(at: number): number {
+  const start = localDayStart(at);
+  return start === at ? at : addLocalDays(at, 1);
+}
+
+/** Totals (TOTALS_SQL's order, cost in nano-dollars) added up by group and in all: exact integers until shown. */
+class Sums {
+  readonly total = new Array<number>(8).fill(0);
+  readonly groups = new Map<string, number[]>();
+
+  add(key: string, values: readonly unknown[]): void {
+    let acc = this.groups.get(key);
+    if (!acc) this.groups.set(key, (acc = new Array<number>(8).fill(0)));
+    for (let i = 0; i < 8; i++) {
+      const v = Number(values[i] ?? 0);
+      acc[i] += v;
+      this.total[i] += v;
+    }
+  }
 }
 
 function timeRange(since?: number, until?: number, workspace?: string): { where: string; params: Array<number | string> } {
