@@ -21,12 +21,10 @@ export function timedNode(args: string[], cwd?: string): ProcessFigures {
   const seconds = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
   const peakRss = rss ? Number(rss[1]) * 1024 : NaN;
   if (r.status === 0) return { seconds, peakRss, stdout: r.stdout ?? '' };
-  const lastLine =
-    stderr
-      .split('\n')
-      .filter((l) => l.trim() && !/^\s/.test(l) && !l.startsWith('Command'))
-      .slice(-1)[0] ?? '';
-  return { seconds, peakRss, stdout: r.stdout ?? '', failed: `exit ${r.status ?? r.signal}: ${lastLine.slice(0, 160)}` };
+  // The error itself (not its stack, nor /usr/bin/time's report, nor node's version line).
+  const lines = stderr.split('\n').filter((l) => l.trim() && !/^\s/.test(l) && !l.startsWith('Command') && !l.startsWith('Node.js v'));
+  const reason = lines.find((l) => /error|abort|memory|killed/i.test(l)) ?? lines[lines.length - 1] ?? '';
+  return { seconds, peakRss, stdout: r.stdout ?? '', failed: `exit ${r.status ?? r.signal}: ${reason.slice(0, 200)}` };
 }
 
 export const CLI_RUNS: Array<[string, string[]]> = [
