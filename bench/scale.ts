@@ -9,7 +9,7 @@
  *
  * SCALE_RECORDS (default 1,000,000); SCALE_BIG (e.g. 10000000: one more segmented column) or
  * SCALE_SIZES="1000000,10000000" (the first is SCALE_RECORDS); SCALE_OLD_BIG=1 (try the single file
- * at the bigger sizes too: sql.js cannot hold it); SCALE_BIG_DB (a segmented database of the biggest
+ * at the bigger sizes too: it cannot be saved); SCALE_BIG_DB (a segmented database of the biggest
  * size made before, used instead of building one); SCALE_BASELINE_REF (default f6945b9);
  * SCALE_SECONDS (load time, default 25); SCALE_RATE (requests/s, default 80; 0 = closed loop);
  * SCALE_CONCURRENCY (most in flight, default 16); SCALE_SNAPSHOTS=back-to-back (snapshot
@@ -32,7 +32,8 @@ const SECONDS = Number(process.env.SCALE_SECONDS ?? 25);
 const CONCURRENCY = Number(process.env.SCALE_CONCURRENCY ?? 16);
 const RATE = Number(process.env.SCALE_RATE ?? 80);
 const REF = process.env.SCALE_BASELINE_REF ?? 'f6945b9';
-const SQLJS_HEAP = 2 * 2 ** 30;
+/** Node's limit for one fs read or write (kIoMaxLength): the single file is read and written whole. */
+const KIO_MAX = 2 * 2 ** 30;
 const MB = 1048576;
 const n = (x: number) => (x >= 1e6 && x % 1e6 === 0 ? `${x / 1e6}M` : x.toLocaleString('en-US'));
 const made = (p: ProcessFigures) => `${p.seconds.toFixed(1)} s / ${(p.peakRss / MB).toFixed(0)} MB`;
@@ -112,7 +113,7 @@ function singleFileBig(baseline: Build, root: string, records: number, now: numb
     label: `single file @ ${n(records)}`,
     layout: 'single file',
     records,
-    na: `the file would be ≈ ${(estimate / MB).toFixed(0)} MB (from ${n(single.records)}); sql.js holds the whole database in its wasm heap, capped at ${SQLJS_HEAP / MB} MB, and export() copies it again (SCALE_OLD_BIG=1 tries)`,
+    na: `the file would be ≈ ${(estimate / MB).toFixed(0)} MB (from ${n(single.records)}): the single-file code reads and writes it whole, and Node reads or writes at most ${KIO_MAX / MB} MB in one call; SCALE_OLD_BIG=1 tries (the records fit in memory, the export cannot be written)`,
   };
 }
 
