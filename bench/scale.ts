@@ -113,7 +113,10 @@ function singleFileBig(baseline: Build, root: string, records: number, now: numb
     label: `single file @ ${n(records)}`,
     layout: 'single file',
     records,
-    na: `the file would be ≈ ${(estimate / MB).toFixed(0)} MB (from ${n(single.records)}): the single-file code reads and writes it whole, and Node reads or writes at most ${KIO_MAX / MB} MB in one call; SCALE_OLD_BIG=1 tries (the records fit in memory, the export cannot be written)`,
+    na:
+      estimate < KIO_MAX
+        ? 'not run at the bigger sizes (SCALE_OLD_BIG=1 runs it)'
+        : `the file would be ≈ ${(estimate / MB).toFixed(0)} MB (from ${n(single.records)}): the single-file code reads and writes it whole, and Node reads or writes at most ${KIO_MAX / MB} MB in one call; SCALE_OLD_BIG=1 tries (the records fit in memory, the export cannot be written)`,
   };
 }
 
