@@ -1,169 +1,123 @@
 /**
- * The engine at scale (npm run bench:scale): a database of SCALE_RECORDS synthetic requests (a year
- * of traffic) is built, its queries timed in-process, then the engine runs on an empty database and
- * on the big one under the same steady load, side by side: start, memory of the engine and its
- * database worker, the worker's CPU, snapshots, one call after an idle pause, and the CLI's
- * `report`/`export` as processes (time and peak memory).
+ * The engine at scale (npm run bench:scale), the layouts side by side in one run: an empty database
+ * (the segmented layout), the single file of the code before segments (built and run from git
+ * history: bench/scaleBaseline.ts) and the segmented layout (made by migrating that single file) at
+ * SCALE_RECORDS synthetic requests (a year of traffic), and the segmented layout at each bigger size
+ * (built directly with SpendDatabase.bulk()). Each database is run by its own code's engine under
+ * the same steady load (bench/scaleEngine.ts) and CLI (`report`, `export` as processes); the table
+ * shows the figures beside their targets (bench/scaleTable.ts).
  *
- * SCALE_RECORDS (default 1,000,000), SCALE_SECONDS (load time, default 25), SCALE_RATE (requests/s,
- * default 80; 0 = closed loop), SCALE_CONCURRENCY (most in flight, default 16),
- * SCALE_SNAPSHOTS=back-to-back (snapshot continuously during the load, the worst case for the
- * proxy; default: as the engine schedules them), SCALE_KEEP_DB=1 (keep the database).
+ * SCALE_RECORDS (default 1,000,000); SCALE_BIG (e.g. 10000000: one more segmented column) or
+ * SCALE_SIZES="1000000,10000000" (the first is SCALE_RECORDS); SCALE_OLD_BIG=1 (try the single file
+ * at the bigger sizes too: it cannot be saved); SCALE_BIG_DB (a segmented database of the biggest
+ * size made before, used instead of building one); SCALE_BASELINE_REF (default f6945b9);
+ * SCALE_SECONDS (load time, default 25); SCALE_RATE (requests/s, default 80; 0 = closed loop);
+ * SCALE_CONCURRENCY (most in flight, default 16); SCALE_SNAPSHOTS=back-to-back (snapshot
+ * continuously during the load; default: as the engine schedules them); SCALE_KEEP_DB=1.
  */
-import { fork, spawnSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SpendDatabase, type RequestRecord } from '../src/engine/database';
-import { SpendQuery, SummaryQuery } from '../src/engine/queries';
-import * as esbuild from 'esbuild';
+import { buildCurrent, prepareBaseline, ROOT, type Build } from './scaleBaseline';
+import { bytesOnDisk, type BuildResult } from './scaleBuild';
 import type { EngineFigures, ScaleRun } from './scaleEngine';
+import { cliFigures, timedNode, type ProcessFigures } from './scaleProcess';
+import { table, type Column } from './scaleTable';
 
-const RECORDS = Number(process.env.SCALE_RECORDS ?? 1_000_000);
+const sizesFromEnv = () => (process.env.SCALE_SIZES ?? '').split(',').filter(Boolean).map(Number);
+const RECORDS = sizesFromEnv()[0] ?? Number(process.env.SCALE_RECORDS ?? 1_000_000);
+const BIG = sizesFromEnv().length ? sizesFromEnv().slice(1) : process.env.SCALE_BIG ? [Number(process.env.SCALE_BIG)] : [];
 const SECONDS = Number(process.env.SCALE_SECONDS ?? 25);
 const CONCURRENCY = Number(process.env.SCALE_CONCURRENCY ?? 16);
-/** Requests per second through the proxy (0: closed loop at SCALE_CONCURRENCY). */
 const RATE = Number(process.env.SCALE_RATE ?? 80);
-const DAY = 86_400_000;
-const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
-const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)} ms`;
+const REF = process.env.SCALE_BASELINE_REF ?? 'f6945b9';
+/** Node's limit for one fs read or write (kIoMaxLength): the single file is read and written whole. */
+const KIO_MAX = 2 * 2 ** 30;
+const MB = 1048576;
+const n = (x: number) => (x >= 1e6 && x % 1e6 === 0 ? `${x / 1e6}M` : x.toLocaleString('en-US'));
+const made = (p: ProcessFigures) => `${p.seconds.toFixed(1)} s / ${(p.peakRss / MB).toFixed(0)} MB`;
 
-function time<T>(f: () => T): [T, number] {
-  const t0 = performance.now();
-  const r = f();
-  return [r, performance.now() - t0];
+/** A column with the database it runs on and the code that runs it. */
+interface Planned extends Column {
+  db?: string;
+  build?: Build;
+  results?: Record<string, unknown>;
 }
 
-/** A year of plausible traffic: a dozen models, features, thousands of sessions, a few workspaces. */
-function syntheticRecord(i: number, now: number): RequestRecord {
-  const models = [
-    ['openai', 'gpt-4o-mini'],
-    ['openai', 'gpt-4.1'],
-    ['openai', 'o4-mini'],
-    ['anthropic', 'claude-sonnet-4-5'],
-    ['anthropic', 'claude-haiku-4-5'],
-    ['gemini', 'gemini-2.5-flash'],
-    ['gemini', 'gemini-2.5-pro'],
-    ['mistral', 'mistral-large-latest'],
-    ['groq', 'llama-3.3-70b-versatile'],
-    ['deepseek', 'deepseek-chat'],
-    ['openrouter', 'qwen/qwen3-coder'],
-    ['ollama', 'llama3.2'],
-  ];
-  const [provider, model] = models[i % models.length];
-  const input = 200 + ((i * 7919) % 20_000);
-  return {
-    id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
-    startedAt: now - Math.floor((i / RECORDS) * 365 * DAY),
-    provider,
-    model,
-    endpoint: 'chat.completions',
-    stream: i % 3 === 0,
-    status: i % 50 ? 200 : 429,
-    inputTokens: input,
-    cacheReadTokens: Math.floor(input / 4),
-    cacheWriteTokens: 0,
-    outputTokens: 50 + (i % 900),
-    reasoningTokens: i % 4 ? 0 : 20,
-    costNanos: input * 150 + (i % 900) * 600,
-    costStatus: i % 97 ? 'exact' : 'estimated',
-    latencyMs: 300 + (i % 4000),
-    ttftMs: 120 + (i % 800),
-    session: `run-${Math.floor(i / 200)}`,
-    feature: `feature-${i % 20}`,
-    user: `dev-${i % 5}`,
-    trace: null,
-    env: i % 10 ? 'dev' : 'ci',
-    workspace: `repo-${i % 8}`,
-    keyFingerprint: `fp${i % 6}`,
-    error: null,
-    serviceTier: null,
-    priceSource: 'genai-prices@0.1.8',
-    client: null,
-  };
-}
-
-async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-scale-'));
-  const dbPath = path.join(dir, 'spend.sqlite');
-  const now = Date.now();
-
-  // 1. Build the database (in this process: nothing is being served yet).
-  const db = await SpendDatabase.open(dbPath, { create: true });
-  const [, buildMs] = time(() => {
-    for (let i = 0; i < RECORDS; i += 10_000) db.insert(Array.from({ length: Math.min(10_000, RECORDS - i) }, (_, k) => syntheticRecord(i + k, now)));
-  });
-  const [bytes, exportMs] = time(() => db.db.export());
-  fs.writeFileSync(dbPath, bytes);
-  console.log(
-    `built ${RECORDS.toLocaleString()} records in ${(buildMs / 1000).toFixed(1)} s; file ${mb(bytes.length)}; one export on the calling thread: ${ms(exportMs)}`,
-  );
-
-  // 2. Queries, as burnrate report runs them (in-process) and as the dashboard/summary do.
-  const q = new SpendQuery(db);
-  const queries: Array<[string, () => unknown]> = [
-    ['report (total, all time)', () => q.report({})],
-    ['report --by model, all time', () => q.report({ by: 'model' })],
-    ['report --by day, all time', () => q.report({ by: 'day' })],
-    ['report --by feature --since 30d', () => q.report({ since: now - 30 * DAY, by: 'feature' })],
-    ['report --by session --since 7d', () => q.report({ since: now - 7 * DAY, by: 'session' })],
-    ['report --by model --since today', () => q.report({ since: now - DAY, by: 'model' })],
-    ['summary base (today/week/month)', () => new SummaryQuery(db).base(now)],
-    ['export page (5,000 records)', () => q.page({ since: now - 90 * DAY, pageSize: 5_000 })],
-  ];
-  const queryTimes: Array<[string, number]> = [];
-  for (const [name, f] of queries) {
-    f(); // warm
-    const runs = Array.from({ length: 3 }, () => time(f)[1]).sort((a, b) => a - b);
-    queryTimes.push([name, runs[1]]);
-    console.log(`  ${name.padEnd(36)} ${ms(runs[1])}`);
+function parsed(p: ProcessFigures): BuildResult | undefined {
+  try {
+    return JSON.parse(p.stdout.trim().split('\n').pop() ?? '') as BuildResult;
+  } catch {
+    return undefined;
   }
-  db.close();
-  global.gc?.();
-
-  // 3. The engine on an empty database and on the big one, side by side, under the same load, each
-  // in a process of its own bundled as the CLI is (so its memory is the engine's alone).
-  const runner = bundleRunner();
-  const emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-scale-empty-'));
-  const emptyDb = path.join(emptyDir, 'spend.sqlite');
-  const run = (dbPath: string, dataDir: string) =>
-    runEngine(runner, {
-      dbPath,
-      dataDir,
-      loadScript: path.join(__dirname, 'scaleLoad.ts'),
-      rate: RATE,
-      concurrency: CONCURRENCY,
-      seconds: SECONDS,
-      backToBackSnapshots: process.env.SCALE_SNAPSHOTS === 'back-to-back',
-    });
-  const engines = { empty: await run(emptyDb, emptyDir), big: await run(dbPath, dir) };
-  // 4. The CLI as a user runs it: a process that opens the database, with its time and peak memory.
-  const cli = { empty: cliFigures(emptyDb), big: cliFigures(dbPath) };
-  printTable(engines, cli);
-  const out = path.join(os.tmpdir(), `burnrate-scale-${Date.now()}.json`);
-  fs.writeFileSync(
-    out,
-    JSON.stringify({ records: RECORDS, fileBytes: bytes.length, buildMs, exportOnCallingThreadMs: exportMs, queryTimes, engines, cli }, null, 2),
-  );
-  console.log(`results: ${out}`);
-  fs.rmSync(emptyDir, { recursive: true, force: true });
-  if (process.env.SCALE_KEEP_DB) console.log(`database kept: ${dbPath}`);
-  else fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** bench/scaleEngine.ts bundled into dist/ beside the CLI (sql.js's wasm and the database worker are there). */
-function bundleRunner(): string {
-  const outfile = path.join(__dirname, '..', 'dist', 'scaleEngine.js');
-  esbuild.buildSync({
-    entryPoints: [path.join(__dirname, 'scaleEngine.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    logLevel: 'warning',
-  });
-  return outfile;
+function newDir(root: string, name: string): string {
+  const dir = path.join(root, name);
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, 'spend.sqlite');
+}
+
+/** The single file at `records`, built by the baseline's own code (inserts, one export). */
+function buildSingleFile(baseline: Build, root: string, records: number, now: number): Planned {
+  const db = newDir(root, `single-${records}`);
+  console.log(`building the single file at ${n(records)} with ${path.basename(baseline.root)} …`);
+  const p = timedNode(['--import', 'tsx', 'bench/scaleBuild.ts', 'old', db, String(records), String(now)], baseline.root);
+  const r = parsed(p);
+  const col: Planned = { label: `single file @ ${n(records)}`, layout: 'single file', records, db, build: baseline, results: { build: p, result: r } };
+  if (p.failed) return { ...col, na: `building it with the old code failed after ${made(p)} (${p.failed})` };
+  return { ...col, made: `built (old code, inserts + one export): ${made(p)}; the export alone ${r?.exportMs?.toFixed(0)} ms`, diskBytes: bytesOnDisk(db) };
+}
+
+/** The segmented layout at `single`'s size: a copy of the single file, migrated by this code. */
+function migrated(current: Build, root: string, single: Planned): Planned {
+  const db = newDir(root, `segmented-${single.records}`);
+  fs.copyFileSync(single.db!, db);
+  console.log(`migrating a copy of the single file at ${n(single.records)} …`);
+  const p = timedNode(['--import', 'tsx', 'bench/scaleBuild.ts', 'migrate', db], ROOT);
+  const col: Planned = {
+    label: `segmented @ ${n(single.records)}`,
+    layout: 'segmented',
+    records: single.records,
+    db,
+    build: current,
+    results: { migration: p, result: parsed(p) },
+  };
+  if (p.failed) return { ...col, na: `migration failed: ${p.failed}` };
+  return { ...col, made: 'migrated from the single file', migration: made(p), diskBytes: bytesOnDisk(db) };
+}
+
+/** The segmented layout at `records`, built directly (SpendDatabase.bulk(), as `burnrate import`), or SCALE_BIG_DB. */
+function bulkBuilt(current: Build, root: string, records: number, now: number, reuse: string | undefined): Planned {
+  const col: Planned = { label: `segmented @ ${n(records)}`, layout: 'segmented', records, build: current };
+  if (reuse)
+    return {
+      ...col,
+      db: reuse,
+      made: `made before (SCALE_BIG_DB): ${fs.existsSync(`${reuse}.build.txt`) ? fs.readFileSync(`${reuse}.build.txt`, 'utf8').trim() : 'bulk'}`,
+      diskBytes: bytesOnDisk(reuse),
+    };
+  const db = newDir(root, `segmented-${records}`);
+  console.log(`building the segmented layout at ${n(records)} with SpendDatabase.bulk() …`);
+  const p = timedNode(['--import', 'tsx', 'bench/scaleBuild.ts', 'bulk', db, String(records), String(now)], ROOT);
+  if (p.failed) return { ...col, na: `building it failed: ${p.failed}` };
+  return { ...col, db, made: `built (bulk()): ${made(p)}`, migration: 'n/a (no single file at this size)', diskBytes: bytesOnDisk(db), results: { build: p } };
+}
+
+/** The single file at a bigger size: tried only with SCALE_OLD_BIG=1, else why it cannot be. */
+function singleFileBig(baseline: Build, root: string, records: number, now: number, single: Planned): Planned {
+  if (process.env.SCALE_OLD_BIG === '1') return buildSingleFile(baseline, root, records, now);
+  const estimate = ((single.diskBytes ?? 0) / single.records) * records;
+  return {
+    label: `single file @ ${n(records)}`,
+    layout: 'single file',
+    records,
+    na:
+      estimate < KIO_MAX
+        ? 'not run at the bigger sizes (SCALE_OLD_BIG=1 runs it)'
+        : `the file would be ≈ ${(estimate / MB).toFixed(0)} MB (from ${n(single.records)}): the single-file code reads and writes it whole, and Node reads or writes at most ${KIO_MAX / MB} MB in one call; SCALE_OLD_BIG=1 tries (the records fit in memory, the export cannot be written)`,
+  };
 }
 
 function runEngine(runner: string, scaleRun: ScaleRun): Promise<EngineFigures> {
@@ -175,41 +129,58 @@ function runEngine(runner: string, scaleRun: ScaleRun): Promise<EngineFigures> {
   });
 }
 
-const CLI_RUNS: Array<[string, string[]]> = [
-  ['report --since all --by model', ['report', '--since', 'all', '--by', 'model']],
-  ['report --since all --by day', ['report', '--since', 'all', '--by', 'day']],
-  ['report --since 30d --by session', ['report', '--since', '30d', '--by', 'session']],
-  ['export --format jsonl (everything)', ['export', '--format', 'jsonl', '--out', '/dev/null']],
-];
-
-/** Each CLI run's wall time (s) and peak RSS (bytes), measured by /usr/bin/time. */
-function cliFigures(db: string): Array<{ run: string; seconds: number; peakRss: number }> {
-  const cliJs = path.join(__dirname, '..', 'dist', 'cli.js');
-  return CLI_RUNS.map(([run, args]) => {
-    const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', process.execPath, cliJs, ...args, '--db', db], { encoding: 'utf8', maxBuffer: 1 << 30 });
-    const m = /TIME ([\d.]+) (\d+)/.exec(r.stderr ?? '');
-    if (r.status !== 0 || !m) return { run, seconds: NaN, peakRss: NaN };
-    return { run, seconds: Number(m[1]), peakRss: Number(m[2]) * 1024 };
+/** The engine under load, then the CLI as processes, on the column's database with its own code. */
+async function measure(col: Planned): Promise<void> {
+  if (col.na || !col.db || !col.build) return;
+  console.log(`measuring ${col.label} …`);
+  col.engine = await runEngine(col.build.engineRunner, {
+    dbPath: col.db,
+    dataDir: path.dirname(col.db),
+    loadScript: path.join(__dirname, 'scaleLoad.ts'),
+    rate: RATE,
+    concurrency: CONCURRENCY,
+    seconds: SECONDS,
+    backToBackSnapshots: process.env.SCALE_SNAPSHOTS === 'back-to-back',
+    idleStopMs: 3_000,
   });
+  col.cli = cliFigures(col.build.cli, col.db);
 }
 
-function printTable(engines: Record<'empty' | 'big', EngineFigures>, cli: Record<'empty' | 'big', ReturnType<typeof cliFigures>>): void {
-  const { empty: e, big: b } = engines;
-  const rows: Array<[string, string, string]> = [
-    ['`serve` start', ms(e.startMs), ms(b.startMs)],
-    ['idle RSS, engine + database worker', mb(e.idleRss), mb(b.idleRss)],
-    [`peak RSS under load (${e.requests} calls at ${RATE}/s)`, mb(e.peakRss), mb(b.peakRss)],
-    ['worker CPU per second of load', ms(e.workerCpuMsPerSecond), ms(b.workerCpuMsPerSecond)],
-    ['proxy event-loop delay p99 under load', ms(e.loopDelayP99Ms), ms(b.loopDelayP99Ms)],
-    ['one snapshot: duration / bytes', `${ms(e.medianSnapshotMs)} / ${mb(e.snapshotBytes)}`, `${ms(b.medianSnapshotMs)} / ${mb(b.snapshotBytes)}`],
-    ['one call after an idle pause: worker CPU / RSS after', `${ms(e.wakeCpuMs)} / ${mb(e.wakeRss)}`, `${ms(b.wakeCpuMs)} / ${mb(b.wakeRss)}`],
-    ...cli.empty.map((c, i): [string, string, string] => {
-      const big = cli.big[i];
-      return [`\`burnrate ${c.run}\`: time / peak RSS`, `${c.seconds.toFixed(2)} s / ${mb(c.peakRss)}`, `${big.seconds.toFixed(2)} s / ${mb(big.peakRss)}`];
-    }),
-  ];
-  console.log(`\n| | empty | ${RECORDS.toLocaleString()} records |\n|---|---|---|`);
-  for (const [name, empty, big] of rows) console.log(`| ${name} | ${empty} | ${big} |`);
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-scale-'));
+  const current = buildCurrent();
+  const baseline = prepareBaseline(REF);
+  try {
+    const now = Date.now();
+    const empty: Planned = { label: 'empty', layout: 'segmented', records: 0, db: newDir(root, 'empty'), build: current, made: 'created by `serve`' };
+    const single = buildSingleFile(baseline, root, RECORDS, now);
+    const columns: Planned[] = [empty, single];
+    if (single.db && !single.na) columns.push(migrated(current, root, single));
+    for (const size of BIG) {
+      columns.push(bulkBuilt(current, root, size, now, size === BIG[BIG.length - 1] ? process.env.SCALE_BIG_DB : undefined));
+      columns.push(singleFileBig(baseline, root, size, now, single));
+    }
+    for (const col of columns) await measure(col);
+    const settings = `${SECONDS} s at ${RATE}/s (at most ${CONCURRENCY} in flight), snapshots ${process.env.SCALE_SNAPSHOTS ?? 'as scheduled (every 1 s)'}`;
+    console.log(
+      `\nbench:scale ${new Date().toISOString().slice(0, 10)}: baseline ${REF} (${baseline.commit}) vs ${path.basename(ROOT)}; load ${settings}; ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB\n`,
+    );
+    console.log(table(columns, RATE));
+    const out = path.join(os.tmpdir(), `burnrate-scale-${Date.now()}.json`);
+    fs.writeFileSync(
+      out,
+      JSON.stringify(
+        columns.map(({ build: _b, ...c }) => c),
+        null,
+        2,
+      ),
+    );
+    console.log(`\nresults: ${out}`);
+  } finally {
+    baseline.remove();
+    if (process.env.SCALE_KEEP_DB) console.log(`databases kept in ${root}`);
+    else fs.rmSync(root, { recursive: true, force: true });
+  }
 }
 
 void main().then(
