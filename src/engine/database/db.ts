@@ -17,7 +17,10 @@ import {
   writeCatalogue,
   writeCounter,
   type Segment,
+  type SegmentHandle,
   type SegmentInfo,
+  type SpendData,
+  type TimeRange,
 } from './segments';
 import { SegmentSet } from './segmentSet';
 import { DatabaseFromNewerVersionError, DatabaseUnreadableError, hasTable, loadSqlJs, openBytes, readIfExists, userVersion, writeFileAtomic } from './sqlFiles';
@@ -26,30 +29,6 @@ const SCHEMA_VERSION = INDEX_SCHEMA_VERSION;
 
 /** A bulk insert writes its segments out once they hold this much, so an import's memory stays bounded. */
 const BULK_SPILL_BYTES = 64 << 20;
-
-export interface TimeRange {
-  since?: number;
-  until?: number;
-}
-
-/** What queries read: the index (rollups) and the record segments, opened as they are reached. */
-export interface SpendData {
-  readonly index: Database;
-  /** The segments that may hold records started in [since, until), oldest first (`desc`: newest first). */
-  segments(range?: TimeRange, order?: 'asc' | 'desc'): Generator<Database>;
-  /** The segments that may hold records inserted after `seq`. */
-  segmentsAfterSeq(seq: number): Generator<Database>;
-  /** The segments that may hold records started in [since, until), oldest first, each opened only when asked. */
-  segmentHandles(range?: TimeRange): SegmentHandle[];
-}
-
-/** A segment not yet opened: `id` changes whenever its records do (to keep what was read from it). */
-export interface SegmentHandle {
-  id: string;
-  start: number;
-  end: number;
-  open(): Database;
-}
 
 export interface SpendDatabaseOptions {
   create: boolean;

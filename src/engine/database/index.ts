@@ -1,9 +1,9 @@
 /** The database's public face: the record, the index and segments store with its rollups, small state files, the owner lock. */
 export { BUDGET_ALERTS_FILE, BudgetAlertFile, type AlertedStore } from './budgetAlertStore';
-export { SpendDatabase, type SegmentHandle, type SpendData, type SpendDatabaseOptions, type TimeRange } from './db';
+export { SpendDatabase, type SpendDatabaseOptions } from './db';
 export { OwnerLock } from './ownerLock';
 export { COST_STATUSES, EXPORT_COLUMNS, type CostStatus, type RequestRecord } from './record';
-export { recordReader, rowToRecord } from './segments';
+export { recordReader, rowToRecord, type SegmentHandle, type SpendData, type TimeRange } from './segments';
 export { repriceRollups } from './rollup';
 export { DatabaseFromNewerVersionError, DatabaseUnreadableError, writeFileAtomic } from './sqlFiles';
 export { readStateFile, writeStateFile, type StateFileLog } from './stateFile';

@@ -320,3 +320,27 @@ export function readCounter(index: Database, name: string): number {
 export function writeCounter(index: Database, name: string, value: number): void {
   index.run('INSERT INTO store_counters VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value', [name, value]);
 }
+
+export interface TimeRange {
+  since?: number;
+  until?: number;
+}
+
+/** What queries read: the index (rollups) and the record segments, opened as they are reached. */
+export interface SpendData {
+  readonly index: Database;
+  /** The segments that may hold records started in [since, until), oldest first (`desc`: newest first). */
+  segments(range?: TimeRange, order?: 'asc' | 'desc'): Generator<Database>;
+  /** The segments that may hold records inserted after `seq`. */
+  segmentsAfterSeq(seq: number): Generator<Database>;
+  /** The segments that may hold records started in [since, until), oldest first, each opened only when asked. */
+  segmentHandles(range?: TimeRange): SegmentHandle[];
+}
+
+/** A segment not yet opened: `id` changes whenever its records do (to keep what was read from it). */
+export interface SegmentHandle {
+  id: string;
+  start: number;
+  end: number;
+  open(): Database;
+}
