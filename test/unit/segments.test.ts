@@ -12,6 +12,7 @@ import { test, type TestContext } from 'node:test';
 import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { ExportFeedQuery } from '../../src/engine/export';
 import { SpendQuery } from '../../src/engine/queries';
+import { SpendStore } from '../../src/engine/store';
 import { makeRecord } from '../support/records';
 import { DAY, HOUR, fileStamps, filesContent, inTimeOrder, keyAt, keyOf, referenceReport, segmentFiles } from '../support/spendReference';
 
@@ -432,3 +433,32 @@ test('a reader whose segments the owner compacted or dropped meanwhile reads wha
   reader.close();
   owner.close();
 });
+
+test('a store that lets its idle worker go, or closes, leaves an index naming everything it saved', async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-seg-')), 'spend.sqlite');
+  const store = await SpendStore.open(file, { create: true, idleStopMs: 300 });
+  const now = Date.now();
+  const live = keyAt(now, 'hour');
+  const versionsOfLive = () => segmentFiles(file).filter((n) => keyOf(n) === live).length;
+  await store.insert(history(30, 40, Math.floor(now / DAY) * DAY));
+  await store.insert([rec(now - 2_000, 1)]);
+  await store.save();
+  for (const [i, end] of [
+    [2, () => waitFor(() => !store.workerRunning)],
+    [3, () => store.close()],
+  ] as const) {
+    await store.insert([rec(now - 1_000 + i, i)]);
+    await store.save();
+    assert.equal(versionsOfLive(), 2, 'a save of new records alone leaves the index as it was');
+    await end();
+    assert.equal(versionsOfLive(), 1, 'the index was written before the worker went');
+  }
+  const db = await SpendDatabase.open(file, { create: false });
+  assert.equal(db.count(), 30 * 40 + 3);
+  db.close();
+});
+
+async function waitFor(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(done(), 'in time');
+}

@@ -228,6 +228,11 @@ export class SpendDatabase implements SpendData {
     return this.set.count();
   }
 
+  /** Whether the index on disk names everything saved: a later open has nothing to take in. */
+  get indexCommitted(): boolean {
+    return !this.file || this.readOnly || this.single || (!this.indexDirty && this.segmentBytesSinceIndex === 0);
+  }
+
   /** A single-file database opened with `deferMigration`, not yet split into segments (see `migrate`). */
   get migrationPending(): boolean {
     return this.single && !this.readOnly;
@@ -244,10 +249,10 @@ export class SpendDatabase implements SpendData {
   /**
    * Writes what changed since the last save: the changed segments under new names, then (when it
    * is due, see the class) the index naming them, whose rename commits the save, then removes the
-   * files it no longer names. The snapshot is taken before this returns; the writing runs after the
-   * saves before it. Resolves with the bytes written.
+   * files it no longer names (`commit`: the index whether due or not). The snapshot is taken before
+   * this returns; the writing runs after the saves before it. Resolves with the bytes written.
    */
-  save(): Promise<number> {
+  save(opts: { commit?: boolean } = {}): Promise<number> {
     // A single-file database is never written again (see `migrate`).
     if (!this.file || this.readOnly || this.single) return Promise.resolve(0);
     if (this.set.compactEndedDays(Date.now())) this.indexDirty = true;
@@ -256,7 +261,7 @@ export class SpendDatabase implements SpendData {
       .filter((segment) => segment.dirty && segment.db)
       .map((segment) => ({ segment, name: '', bytes: segment.export(), version: segment.version }));
     this.segmentBytesSinceIndex += writes.reduce((sum, w) => sum + w.bytes.length, 0);
-    const withIndex = this.indexDirty || this.segmentBytesSinceIndex >= this.indexBytes;
+    const withIndex = opts.commit || this.indexDirty || this.segmentBytesSinceIndex >= this.indexBytes;
     for (const w of writes) {
       w.name = segmentFileName(w.segment.info.key, generation, withIndex);
       this.set.retire(w.segment.info.file);

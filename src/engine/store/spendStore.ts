@@ -80,6 +80,10 @@ export class SpendStore {
    */
   beforeIdleStop: (() => Promise<boolean>) | undefined;
   private readonly progress: ((message: string) => void) | undefined;
+  /** The next save writes the index too, whether due or not (see `commitIndex`). */
+  private commitNextSave = false;
+  /** Whether the worker's index on disk names everything saved (see SpendDatabase.indexCommitted). */
+  private indexCommitted = true;
   /** Workers started so far, the first included. */
   workerStarts = 0;
 
@@ -137,7 +141,10 @@ export class SpendStore {
   /** Snapshots the database to its file atomically (temp file, fsync, rename), in the worker. */
   save(): Promise<SaveResult> {
     const covers = this.mutationsSent;
-    return (this.call({ op: 'save' }) as Promise<SaveResult>).then((result) => {
+    const commit = this.commitNextSave;
+    this.commitNextSave = false;
+    return (this.call({ op: 'save', commit }) as Promise<SaveResult>).then((result) => {
+      this.indexCommitted = result.committed ?? true;
       if (result.saved) this.mutationsSaved = Math.max(this.mutationsSaved, covers);
       return result;
     });
@@ -172,6 +179,18 @@ export class SpendStore {
     if (changedNothing && savedBefore && this.mutationsSent === this.mutationsSaved + 1) this.mutationsSaved = this.mutationsSent;
   }
 
+  /**
+   * Writes the index if saves since it left newer segment versions for the next open to take in
+   * (before the worker stops, or the store closes), so the next worker starts with nothing to do.
+   * True when the index names everything saved.
+   */
+  private async commitIndex(): Promise<boolean> {
+    if (this.indexCommitted || !this.file) return true;
+    this.commitNextSave = true;
+    await this.save();
+    return this.indexCommitted;
+  }
+
   /** Runs a method of a query module (queryModules.ts) in the worker. */
   run<N extends QueryModuleName, M extends QueryMethodName<N>>(
     module: N,
@@ -200,6 +219,7 @@ export class SpendStore {
   /** Closes the database and ends the worker. Does not save: the recorder saves first. */
   async close(): Promise<void> {
     this.clearIdleTimer();
+    if (this.link && !this.stopped) await this.commitIndex().catch(() => undefined);
     const link = this.link;
     if (link && !this.stopped) await this.call({ op: 'close' }).catch(() => undefined);
     this.stopped ??= new StoreStoppedError('the database is closed');
@@ -276,7 +296,10 @@ export class SpendStore {
     worker.on('error', crashed);
     worker.on('exit', (code, signal) => crashed(new Error(`exit ${signal ?? `code ${code}`}`)));
     this.refWhileBusy(link);
-    return this.send(link, { op: 'open', file: this.file, create });
+    return this.send(link, { op: 'open', file: this.file, create }).then((opened) => {
+      this.indexCommitted = (opened as { committed: boolean }).committed;
+      return opened;
+    });
   }
 
   /** The worker keeps the process alive only while a caller awaits it (a CLI must not exit mid-query). */
@@ -313,7 +336,7 @@ export class SpendStore {
     this.idleStopping = true;
     const activity = this.activity;
     try {
-      const ready = this.beforeIdleStop ? await this.beforeIdleStop() : true;
+      const ready = (this.beforeIdleStop ? await this.beforeIdleStop() : true) && (await this.commitIndex());
       if (!ready || this.activity !== activity || this.hasUnsavedChanges || link !== this.link || link.pending.size || this.stopped) return;
       this.link = undefined;
       // Nothing is outstanding on it and nothing unsaved: it can simply go.

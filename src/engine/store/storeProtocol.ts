@@ -6,7 +6,8 @@ export type StoreRequest =
   | { op: 'insert'; records: RequestRecord[] }
   /** Records as JSON lines (the journal's own lines: one string to pass instead of objects to clone). */
   | { op: 'insertLines'; lines: string }
-  | { op: 'save' }
+  /** `commit`: the index too, so a worker started later has nothing to take in (see SpendDatabase.save). */
+  | { op: 'save'; commit?: boolean }
   | { op: 'query'; module: string; method: string; args: unknown[] }
   | { op: 'count' }
   | { op: 'prune'; before: number }
@@ -24,4 +25,6 @@ export interface SaveResult {
   bytes: number;
   /** Time to export and write the snapshot, in ms. */
   ms: number;
+  /** Whether the index now names everything saved (a later open has nothing to take in). */
+  committed?: boolean;
 }

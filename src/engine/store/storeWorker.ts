@@ -21,7 +21,7 @@ async function handle(msg: StoreRequestMessage): Promise<unknown> {
   switch (msg.op) {
     case 'open':
       database = await SpendDatabase.open(msg.file, { create: msg.create, progress: tell, deferMigration: true });
-      return open().count();
+      return { committed: open().indexCommitted };
     case 'insert':
       open().insert(msg.records);
       return undefined;
@@ -39,7 +39,8 @@ async function handle(msg: StoreRequestMessage): Promise<unknown> {
       if (!db.file) return { saved: false, bytes: 0, ms: 0 } satisfies SaveResult;
       const t0 = performance.now();
       // The snapshot is taken now; writing it need not hold up the inserts and queries behind it.
-      return { later: db.save().then((bytes): SaveResult => ({ saved: true, bytes, ms: performance.now() - t0 })) };
+      const later = db.save({ commit: msg.commit });
+      return { later: later.then((bytes): SaveResult => ({ saved: true, bytes, ms: performance.now() - t0, committed: db.indexCommitted })) };
     }
     case 'query': {
       if (!Object.hasOwn(QUERY_MODULES, msg.module)) throw new Error(`no query module "${msg.module}"`);
