@@ -462,3 +462,31 @@ async function waitFor(done: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
   assert.ok(done(), 'in time');
 }
+
+test('an hour merged into its day and left on disk by a crash before its removal is not counted again', async (t) => {
+  const { file, clock } = setup(t, TODAY + 22 * HOUR);
+  const hours = [rec(TODAY + 21 * HOUR + 1, 1), rec(TODAY + 21 * HOUR + 2, 2)];
+  let db = await open(file);
+  db.insert([...history(20, 30), hours[0]]);
+  await db.save();
+  db.insert([hours[1]]);
+  await db.save();
+  const dir = `${file}.segments`;
+  const hourFile = segmentFiles(file)
+    .filter((n) => keyOf(n) === keyAt(hours[0].startedAt, 'hour'))
+    .pop()!;
+  assert.doesNotMatch(hourFile, /\.c\.sqlite$/, 'the hour was last saved without the index');
+  const kept = fs.readFileSync(path.join(dir, hourFile));
+  clock.now = TODAY + DAY + HOUR;
+  await db.save();
+  assert.ok(!fs.existsSync(path.join(dir, hourFile)), 'merged into its day');
+  db.close();
+  fs.writeFileSync(path.join(dir, hourFile), kept);
+  const all = [...history(20, 30), ...hours];
+  db = await open(file);
+  assert.equal(db.count(), all.length);
+  assert.deepEqual(reportAll(db, 'model'), referenceReport(all, { by: 'model' }));
+  assert.deepEqual(new SpendQuery(db).report({ since: 1, until: TODAY + DAY - 1, by: 'day' }), referenceReport(all, { by: 'day' }));
+  assert.ok(!fs.existsSync(path.join(dir, hourFile)), 'the left-over is removed');
+  db.close();
+});

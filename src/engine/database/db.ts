@@ -373,7 +373,8 @@ export class SpendDatabase implements SpendData {
     let taken = 0;
     const rollup = (this.rollup ??= new RollupBatch(this.index));
     this.index.exec('BEGIN');
-    const generation = this.set.adoptNewer((records) => {
+    const committed = readCounter(this.index, 'generation');
+    const generation = this.set.adoptNewer(committed, (records) => {
       for (const r of records) rollup.add(r);
       taken += records.length;
     });
@@ -381,6 +382,6 @@ export class SpendDatabase implements SpendData {
     this.index.exec('COMMIT');
     this.generation = Math.max(this.generation, generation);
     for (const s of this.set.all()) this.nextSeq = Math.max(this.nextSeq, s.info.maxSeq + 1);
-    if (taken || generation > readCounter(this.index, 'generation')) this.indexDirty = true;
+    if (taken || generation > committed) this.indexDirty = true;
   }
 }

@@ -181,11 +181,13 @@ export class SegmentSet {
    * their records with sequence numbers past what the catalogue counted are handed to `take` (for
    * the rollups) and counted in. Returns the highest generation seen.
    */
-  adoptNewer(take: (records: RequestRecord[]) => void): number {
+  adoptNewer(committedGeneration: number, take: (records: RequestRecord[]) => void): number {
     let generation = 0;
     if (!this.dir) return generation;
     for (const f of newestSegmentFiles(this.dir).values()) generation = Math.max(generation, f.generation);
-    for (const [key, found] of newestSegmentFiles(this.dir, (f) => !f.withIndex)) {
+    // Only what saves after the index wrote: an older file the index no longer names (an hour since
+    // merged into its day, a segment retention dropped) is a left-over whose records are counted.
+    for (const [key, found] of newestSegmentFiles(this.dir, (f) => !f.withIndex && f.generation > committedGeneration)) {
       const segment = this.byKey.get(key);
       if (segment && (parseSegmentFileName(segment.info.file)?.generation ?? -1) >= found.generation) continue;
       const info = segment?.info ?? { key, start: found.start, end: found.end, file: '', records: 0, minSeq: 0, maxSeq: 0 };
