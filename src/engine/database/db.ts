@@ -137,7 +137,7 @@ export class SpendDatabase implements SpendData {
     const before = new Map<Segment, SegmentInfo>();
     const firstSeq = this.nextSeq;
     const values: Array<string | number | null> = new Array(FIELDS.length + 1);
-    this.set.pinned = new Set();
+    this.set.pinned = before;
     if (!this.inBulk) this.index.exec('BEGIN');
     try {
       let segment: Segment | undefined;
@@ -146,7 +146,6 @@ export class SpendDatabase implements SpendData {
           segment = this.single ? this.set.at(0)! : this.set.forInsert(r.startedAt, now);
         if (!before.has(segment)) {
           before.set(segment, { ...segment.info });
-          (this.set.pinned as Set<Segment>).add(segment);
           if (segment.db !== this.index) segment.db!.exec('BEGIN');
         }
         insertValues(values, this.nextSeq, r);
@@ -200,7 +199,7 @@ export class SpendDatabase implements SpendData {
       insert: (records) => {
         const n = this.insert(records);
         added += n;
-        if (this.dir && this.set.openBytes() > BULK_SPILL_BYTES) this.set.spillAll(++this.generation);
+        if (this.dir && this.set.bytesInMemory() > BULK_SPILL_BYTES) this.set.spillAll(++this.generation);
         return n;
       },
       // One that added nothing writes nothing.
@@ -260,7 +259,8 @@ export class SpendDatabase implements SpendData {
     const writes = [...this.set.all()]
       .filter((segment) => segment.dirty && segment.db)
       .map((segment) => ({ segment, name: '', bytes: segment.export(), version: segment.version }));
-    this.segmentBytesSinceIndex += writes.reduce((sum, w) => sum + w.bytes.length, 0);
+    const segmentBytes = writes.reduce((sum, w) => sum + w.bytes.length, 0);
+    this.segmentBytesSinceIndex += segmentBytes;
     const withIndex = opts.commit || this.indexDirty || this.segmentBytesSinceIndex >= this.indexBytes;
     for (const w of writes) {
       w.name = segmentFileName(w.segment.info.key, generation, withIndex);
@@ -275,7 +275,7 @@ export class SpendDatabase implements SpendData {
       if (indexBytes) await writeFileAtomic(file, indexBytes);
       for (const w of writes) w.segment.savedVersion = Math.max(w.segment.savedVersion, w.version);
       removeFiles(dir!, removals);
-      return writes.reduce((sum, w) => sum + w.bytes.length, indexBytes?.length ?? 0);
+      return segmentBytes + (indexBytes?.length ?? 0);
     });
     this.writes = done.catch(() => undefined);
     return done;

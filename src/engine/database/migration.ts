@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
-import { COLUMN_OF, FIELDS, INSERT_SQL, REQUESTS_TABLE } from './segments';
+import { copyRecords, openSegmentDatabase, REQUESTS_TABLE, SELECT_RECORDS } from './segments';
 import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollupSchema';
 import {
   CATALOGUE_SCHEMA,
@@ -109,29 +109,21 @@ function planSegments(legacy: Database, now: number): Planned[] {
 
 /** A segment's file, made from the original's records in its range (each keeping its rowid: the export feed's place). */
 function buildSegment(SQL: SqlJsStatic, legacy: Database, segment: Planned): Uint8Array {
-  const db = new SQL.Database();
-  db.exec(REQUESTS_TABLE);
-  const insert = db.prepare(INSERT_SQL);
-  const select = legacy.prepare(SELECT_RANGE);
+  const db = openSegmentDatabase(SQL, '', '');
   try {
     db.exec('BEGIN');
-    select.bind([segment.start, segment.end]);
-    while (select.step()) insert.run(select.get() as Array<string | number | null>);
+    copyRecords(legacy, db, segment.start, segment.end);
     db.exec('COMMIT');
     return db.export();
   } finally {
-    select.free();
-    insert.free();
     db.close();
   }
 }
 
-const SELECT_RANGE = `SELECT rowid, ${FIELDS.map((f) => COLUMN_OF[f]).join(', ')} FROM requests WHERE started_at >= ? AND started_at < ? ORDER BY rowid`;
-
 /** A hash of the records of `db` in the segment's range, every column and the rowid: a damaged copy does not match. */
 function recordsDigest(db: Database, segment: SegmentInfo): string {
   const hash = createHash('sha256');
-  const select = db.prepare(SELECT_RANGE);
+  const select = db.prepare(SELECT_RECORDS);
   try {
     select.bind([segment.start, segment.end]);
     while (select.step()) hash.update(JSON.stringify(select.get()));

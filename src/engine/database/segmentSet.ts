@@ -3,10 +3,8 @@ import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import type { RequestRecord } from './record';
 import {
-  COLUMN_OF,
+  copyRecords,
   DAY_MS,
-  FIELDS,
-  INSERT_SQL,
   Segment,
   isDayKey,
   newestSegmentFiles,
@@ -20,9 +18,6 @@ import {
   type SegmentInfo,
 } from './segments';
 import { writeFileAtomicSync } from './sqlFiles';
-
-/** The requests table's columns in INSERT_SQL's order (after the rowid). */
-const COLUMNS = FIELDS.map((f) => COLUMN_OF[f]).join(', ');
 
 /** Clean segments kept open besides the dirty ones (each a day's or an hour's records). */
 const OPEN_CLEAN_SEGMENTS = 4;
@@ -41,7 +36,7 @@ export class SegmentSet {
   /** Files the next committed index no longer names. */
   private removals: string[] = [];
   /** Segments in the middle of a transaction: never closed by the cache. */
-  pinned: ReadonlySet<Segment> | undefined;
+  pinned: { has(segment: Segment): boolean } | undefined;
   /** New segments are made without their secondary indexes (a bulk insert). */
   deferIndexes = false;
 
@@ -54,7 +49,7 @@ export class SegmentSet {
 
   /** Replaces the catalogue (at open, and after a bulk insert is rolled back), closing what was open. */
   load(infos: readonly SegmentInfo[]): void {
-    for (const s of this.byKey.values()) this.close(s);
+    this.closeAll();
     this.byKey.clear();
     this.hoursOfDay.clear();
     this.ordered = undefined;
@@ -134,10 +129,7 @@ export class SegmentSet {
     if (!day || isDayKey(info.key)) return db;
     const source = openSegmentDatabase(this.SQL, this.dir!, day.file);
     try {
-      const rows = source.exec(`SELECT rowid, ${COLUMNS} FROM requests WHERE started_at >= ? AND started_at < ?`, [info.start, info.end])[0]?.values ?? [];
-      const insert = db.prepare(INSERT_SQL);
-      for (const row of rows) insert.run(row as Array<string | number | null>);
-      insert.free();
+      copyRecords(source, db, info.start, info.end);
     } finally {
       source.close();
     }
@@ -157,11 +149,9 @@ export class SegmentSet {
       const day = this.add({ ...segmentOf(hours[0].info.start, 'day'), file: '', records: 0, minSeq: 0, maxSeq: 0 });
       this.pinned = new Set([day]);
       const target = this.open(day);
-      const insert = (day.insertStatement ??= target.prepare(INSERT_SQL));
       target.exec('BEGIN');
       for (const hour of hours) {
-        const rows = this.open(hour).exec(`SELECT rowid, ${COLUMNS} FROM requests`)[0]?.values ?? [];
-        for (const row of rows) insert.run(row as Array<string | number | null>);
+        copyRecords(this.open(hour), target);
         day.info.records += hour.info.records;
         day.info.minSeq = Math.min(day.info.minSeq || Infinity, hour.info.minSeq || Infinity);
         day.info.maxSeq = Math.max(day.info.maxSeq, hour.info.maxSeq);
@@ -264,7 +254,7 @@ export class SegmentSet {
   }
 
   /** What the open segments hold in memory. */
-  openBytes(): number {
+  bytesInMemory(): number {
     let bytes = 0;
     for (const s of this.byKey.values()) if (s.db) bytes += s.bytes;
     return bytes;

@@ -106,6 +106,25 @@ export function rowToRecord(columns: readonly string[], values: readonly unknown
   return recordReader(columns)(values);
 }
 
+/** The records (with their rowids) of a requests table started in [start, end), in INSERT_SQL's order, oldest inserted first. */
+export const SELECT_RECORDS = `SELECT rowid, ${FIELDS.map((f) => COLUMN_OF[f]).join(', ')} FROM requests WHERE started_at >= ? AND started_at < ? ORDER BY rowid`;
+
+/**
+ * Copies the records of `from` started in [start, end) (all by default) into `to`, each keeping its
+ * rowid (the export feed's place), one row at a time, inside the caller's transaction if any.
+ */
+export function copyRecords(from: Database, to: Database, start = -Number.MAX_VALUE, end = Number.MAX_VALUE): void {
+  const select = from.prepare(SELECT_RECORDS);
+  const insert = to.prepare(INSERT_SQL);
+  try {
+    select.bind([start, end]);
+    while (select.step()) insert.run(select.get() as Array<string | number | null>);
+  } finally {
+    select.free();
+    insert.free();
+  }
+}
+
 /** Fills `values` (rowid first, then the fields in FIELDS order) for INSERT_SQL. */
 export function insertValues(values: Array<string | number | null>, seq: number, r: RequestRecord): void {
   values[0] = seq;
@@ -235,16 +254,19 @@ export function parseSegmentFileName(file: string): SegmentFile | undefined {
   return { file, key: m[1], generation: Number(m[2]), withIndex: m[3] !== undefined, start, end: start + (m[1].length === 10 ? DAY_MS : HOUR_MS) };
 }
 
+/** The names of the files in a folder; none when it does not exist yet. */
+function filesIn(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** The newest version of each segment in the folder (saves write new versions beside the old), of those `which` accepts. */
 export function newestSegmentFiles(dir: string, which: (f: SegmentFile) => boolean = () => true): Map<string, SegmentFile> {
   const newest = new Map<string, SegmentFile>();
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    /* no folder yet: no segments */
-  }
-  for (const name of names) {
+  for (const name of filesIn(dir)) {
     const parsed = parseSegmentFileName(name);
     if (parsed && which(parsed) && parsed.generation >= (newest.get(parsed.key)?.generation ?? -1)) newest.set(parsed.key, parsed);
   }
@@ -253,13 +275,7 @@ export function newestSegmentFiles(dir: string, which: (f: SegmentFile) => boole
 
 /** Files in the segments folder that `keep` does not name (left-overs of an interrupted save, superseded versions). */
 export function strayFiles(dir: string, keep: ReadonlySet<string>): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.filter((name) => !keep.has(name));
+  return filesIn(dir).filter((name) => !keep.has(name));
 }
 
 export function removeFiles(dir: string, names: readonly string[]): void {

@@ -191,10 +191,23 @@ function timeRange(since?: number, until?: number, workspace?: string): { where:
   return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
-function toTotals(v: unknown[]): Totals {
-  const n = v.map((x) => Number(x ?? 0));
+/** Totals as added up, cost in nano-dollars (exact integers until shown). */
+export interface Acc {
+  nanos: number;
+  requests: number;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  unpricedRequests: number;
+}
+
+/** A row of TOTALS_SQL's (or ROLLUP_TOTALS_SQL's) columns, in their order. */
+export function accFrom(values: readonly unknown[]): Acc {
+  const n = values.map((v) => Number(v ?? 0));
   return {
-    costUsd: nanosToUsd(n[0]),
+    nanos: n[0],
     requests: n[1],
     inputTokens: n[2],
     cacheReadTokens: n[3],
@@ -203,6 +216,15 @@ function toTotals(v: unknown[]): Totals {
     reasoningTokens: n[6],
     unpricedRequests: n[7],
   };
+}
+
+/** Totals as shown: the cost in dollars. */
+export function totalsOf({ nanos, ...counts }: Acc): Totals {
+  return { costUsd: nanosToUsd(nanos), ...counts };
+}
+
+function toTotals(v: readonly unknown[]): Totals {
+  return totalsOf(accFrom(v));
 }
 
 export class SinceError extends Error {}

@@ -2,7 +2,7 @@ import type { QueryExecResult } from 'sql.js';
 import type { SpendData } from '../database';
 import { daysBefore, localDay, localDayStart, type BudgetView } from '../../shared';
 import { nanosToUsd } from '../pricing';
-import { parseSince, ROLLUP_TOTALS_SQL, UNTAGGED, type Totals } from './queries';
+import { accFrom, parseSince, ROLLUP_TOTALS_SQL, totalsOf, UNTAGGED, type Acc, type Totals } from './queries';
 import type { RequestRecord } from '../database';
 
 /** A row of a breakdown: the group's key (model, provider, client or session) and its totals. */
@@ -35,17 +35,6 @@ export interface SpendSummary {
 export const SUMMARY_TOP_N = 10;
 export const ACTIVE_SESSION_MINUTES = 15;
 
-export interface Acc {
-  nanos: number;
-  requests: number;
-  inputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  outputTokens: number;
-  reasoningTokens: number;
-  unpricedRequests: number;
-}
-
 const emptyAcc = (): Acc => ({
   nanos: 0,
   requests: 0,
@@ -68,39 +57,12 @@ function addRecord(acc: Acc, r: RequestRecord): void {
   if (r.costStatus === 'unpriced') acc.unpricedRequests += 1;
 }
 
-function toTotals(a: Acc): Totals {
-  return {
-    costUsd: nanosToUsd(a.nanos),
-    requests: a.requests,
-    inputTokens: a.inputTokens,
-    cacheReadTokens: a.cacheReadTokens,
-    cacheWriteTokens: a.cacheWriteTokens,
-    outputTokens: a.outputTokens,
-    reasoningTokens: a.reasoningTokens,
-    unpricedRequests: a.unpricedRequests,
-  };
-}
-
 /** Rows of (key, last_at, totals…) as breakdown entries; an empty key is untagged. */
 function keyed(rows: QueryExecResult | undefined): Array<[string, Acc & { lastAt: number }]> {
   return (rows?.values ?? []).map(([key, lastAt, ...rest]): [string, Acc & { lastAt: number }] => [
     key === null || key === '' ? UNTAGGED : String(key),
     { ...accFrom(rest), lastAt: Number(lastAt) },
   ]);
-}
-
-function accFrom(values: unknown[]): Acc {
-  const n = values.map((v) => Number(v ?? 0));
-  return {
-    nanos: n[0],
-    requests: n[1],
-    inputTokens: n[2],
-    cacheReadTokens: n[3],
-    cacheWriteTokens: n[4],
-    outputTokens: n[5],
-    reasoningTokens: n[6],
-    unpricedRequests: n[7],
-  };
 }
 
 /** The period totals read from the database: what a SummaryTracker starts from. Plain data (crosses threads). */
@@ -227,13 +189,13 @@ export class SummaryTracker {
         .filter(([, a]) => filter(a))
         .sort(([ka, a], [kb, b]) => b.nanos - a.nanos || b.requests - a.requests || ka.localeCompare(kb))
         .slice(0, SUMMARY_TOP_N)
-        .map(([key, a]) => ({ key, ...toTotals(a) }));
+        .map(([key, a]) => ({ key, ...totalsOf(a) }));
     const activeSince = now.getTime() - ACTIVE_SESSION_MINUTES * 60_000;
     return {
       at: now.getTime(),
-      today: toTotals(this.today),
-      week: toTotals(this.week),
-      month: toTotals(this.month),
+      today: totalsOf(this.today),
+      week: totalsOf(this.week),
+      month: totalsOf(this.month),
       todayByProvider: top(this.byProvider),
       todayByModel: top(this.byModel),
       todayByClient: top(this.byClient),
