@@ -15,6 +15,7 @@ import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { baseRates, applyReprice } from '../../src/engine/pricing';
 import { money } from '../../webview/format';
 import { singleFileOf } from '../support/singleFile';
+import { makeRecord } from '../support/records';
 
 /** Local times: Wednesday 17 June 2026, 15:00; the week began Monday the 15th. */
 const at = (day: number, hour = 12, minute = 0, month = 5) => new Date(2026, month, day, hour, minute).getTime();
@@ -24,36 +25,19 @@ const WEEK = { since: at(15, 0), until: at(18, 0) };
 let seq = 0;
 function rec(r: Partial<RequestRecord>): RequestRecord {
   seq++;
-  return {
-    id: `d-${String(seq).padStart(5, '0')}`,
+  const id = `d-${String(seq).padStart(5, '0')}`;
+  return makeRecord({
+    id,
     startedAt: NOW,
-    provider: 'openai',
     model: 'gpt-4o',
-    endpoint: 'chat.completions',
-    stream: false,
-    status: 200,
     inputTokens: 0,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
     outputTokens: 0,
-    reasoningTokens: 0,
     costNanos: 0,
-    costStatus: 'exact',
     latencyMs: 100,
     ttftMs: null,
-    session: null,
-    feature: null,
-    user: null,
-    trace: null,
-    env: null,
-    workspace: null,
-    keyFingerprint: null,
-    error: null,
-    serviceTier: null,
     priceSource: 'test',
-    client: null,
     ...r,
-  };
+  });
 }
 /** $/MTok × tokens = micro-dollars; nanos are a thousand times that. */
 const micro = (m: number) => Math.round(m * 1000);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Guards, type AdmitRequest, type GuardAlert } from '../../src/engine/guards';
 import type { RequestRecord } from '../../src/engine/database';
+import { makeRecord } from '../support/records';
 
 function call(callId: string, cuts: string[]): AdmitRequest {
   return {
@@ -23,35 +24,20 @@ function call(callId: string, cuts: string[]): AdmitRequest {
 }
 
 function failed(id: string, error: string): RequestRecord {
-  return {
+  return makeRecord({
     id,
     startedAt: 0,
-    provider: 'openai',
-    model: 'gpt-4o-mini',
-    endpoint: 'chat.completions',
     stream: true,
     status: 0,
     inputTokens: 0,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
     outputTokens: 0,
-    reasoningTokens: 0,
     costNanos: 0,
     costStatus: 'estimated',
-    latencyMs: 5,
     ttftMs: null,
     session: 'agent',
-    feature: null,
-    user: null,
-    trace: null,
-    env: null,
-    workspace: null,
-    keyFingerprint: null,
     error,
-    serviceTier: null,
     priceSource: null,
-    client: null,
-  };
+  });
 }
 
 test('streams cut by a stop are not failures of the session; the same notes on calls the guards did not cut are', () => {

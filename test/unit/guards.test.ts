@@ -9,40 +9,12 @@ import { Guards, maxOutputTokens, SESSION_IDLE_GAP_MS, type AdmitRequest, type G
 import { usdToNanos } from '../../src/engine/pricing';
 import type { RequestRecord } from '../../src/engine/database';
 import type { BurnRateSettings } from '../../src/engine/settings';
+import { makeRecord } from '../support/records';
 
 let seq = 0;
 function rec(r: Partial<RequestRecord>): RequestRecord {
   seq++;
-  return {
-    id: `g-${seq}`,
-    startedAt: 0,
-    provider: 'openai',
-    model: 'gpt-4o-mini',
-    endpoint: 'chat.completions',
-    stream: false,
-    status: 200,
-    inputTokens: 100,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
-    outputTokens: 10,
-    reasoningTokens: 0,
-    costNanos: 0,
-    costStatus: 'exact',
-    latencyMs: 5,
-    ttftMs: 3,
-    session: null,
-    feature: null,
-    user: null,
-    trace: null,
-    env: null,
-    workspace: null,
-    keyFingerprint: null,
-    error: null,
-    serviceTier: null,
-    priceSource: 'test',
-    client: null,
-    ...r,
-  };
+  return makeRecord({ id: `g-${seq}`, startedAt: 0, costNanos: 0, priceSource: 'test', ...r });
 }
 
 function setup(settings: Partial<BurnRateSettings>, start = new Date(2025, 0, 15, 9, 0).getTime(), baseline = emptyBaseline(start)) {

@@ -26,6 +26,7 @@ import {
   repriceRecords,
 } from '../../src/engine/pricing';
 import { RouteTable } from '../../src/engine/providers';
+import { makeRecord } from '../support/records';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 /** Runs the built CLI without blocking this process (its HTTP server must keep answering). */
@@ -78,36 +79,18 @@ after(async () => {
 const usage = { inputTokens: 1_000_000, cacheReadTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0, outputTokens: 1_000_000, reasoningTokens: 0 };
 
 function record(overrides: Partial<RequestRecord>): RequestRecord {
-  return {
+  return makeRecord({
     id: `r-${Math.random().toString(36).slice(2)}`,
     startedAt: Date.UTC(2025, 5, 2),
-    provider: 'openai',
     model: 'gpt-4o',
-    endpoint: 'chat.completions',
-    stream: false,
-    status: 200,
     inputTokens: 1_000_000,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
     outputTokens: 1_000_000,
-    reasoningTokens: 0,
     costNanos: 0,
-    costStatus: 'exact',
     latencyMs: 10,
     ttftMs: null,
-    session: null,
-    feature: null,
-    user: null,
-    trace: null,
-    env: null,
-    workspace: null,
-    keyFingerprint: null,
-    error: null,
-    serviceTier: null,
     priceSource: PRICE_CATALOGUE_VERSION,
-    client: null,
     ...overrides,
-  };
+  });
 }
 
 describe('price refresh', () => {
