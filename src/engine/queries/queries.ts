@@ -192,16 +192,7 @@ function timeRange(since?: number, until?: number, workspace?: string): { where:
 }
 
 /** Totals as added up, cost in nano-dollars (exact integers until shown). */
-export interface Acc {
-  nanos: number;
-  requests: number;
-  inputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  outputTokens: number;
-  reasoningTokens: number;
-  unpricedRequests: number;
-}
+export type Acc = Omit<Totals, 'costUsd'> & { nanos: number };
 
 /** A row of TOTALS_SQL's (or ROLLUP_TOTALS_SQL's) columns, in their order. */
 export function accFrom(values: readonly unknown[]): Acc {
