@@ -12,6 +12,14 @@ export {
   type RequestRow,
   type SessionRow,
 } from './dashboardTypes';
+export {
+  FORECAST_ALERT_BEFORE_FRACTION,
+  FORECAST_MIN_HISTORY_DAYS,
+  FORECAST_TRAILING_DAYS,
+  forecastHeadline,
+  forecastSentence,
+  type MonthForecastView,
+} from './forecast';
 export { formatTokens, formatUsd } from './format';
 export { GUARD_META, GUARD_ON_TRIP_SETTING, guardLabel, guardMeta, sessionLimits, type GuardLimit, type GuardMeta } from './guardMeta';
 export { type BudgetView, type GuardAlert, type GuardName, type OnLimit, type SessionLimits, type SessionView } from './guardTypes';

@@ -1,4 +1,5 @@
-/** `burnrate report`: spend and tokens since a time, in total and grouped, as a table or JSON. */
+/** `burnrate report`: spend and tokens since a time, in total and grouped, as a table or JSON, with the month-end forecast. */
+import { forecastSentence, type MonthForecastView } from '../../shared';
 import { GROUP_BY, parseSince, type GroupBy, type SpendReport } from '../../engine/queries';
 import { parse, UsageError } from '../args';
 import { exitZeroAfter, type Command } from '../command';
@@ -7,7 +8,7 @@ import { openForReading } from '../readDatabase';
 export const reportCommand: Command = {
   name: 'report',
   synopsis: `[--db FILE] [--since 24h|7d|30d|today|week|month|all|ISO] [--by ${GROUP_BY.join('|')}] [--json]`,
-  summary: 'Spend and tokens, in total and grouped (--json: {"total": …, "groups": […]}).',
+  summary: 'Spend and tokens, in total and grouped, and the month-end forecast (--json: {"total": …, "groups": […], "forecast": …}).',
   run: exitZeroAfter(report),
 };
 
@@ -18,7 +19,8 @@ async function report(args: string[]): Promise<void> {
   const sinceText = (values.since as string | undefined) ?? 'all';
   const since = parseSince(sinceText);
   const query = await openForReading(values.db);
-  const result = query.report({ since, by: by as GroupBy | undefined });
+  // The forecast is of this month's whole spend, whatever --since and --by select.
+  const result = { ...query.report({ since, by: by as GroupBy | undefined }), forecast: query.forecast() };
   if (values.json) {
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return;
@@ -26,7 +28,7 @@ async function report(args: string[]): Promise<void> {
   process.stdout.write(formatReport(result, by, sinceText));
 }
 
-function formatReport(result: SpendReport, by: string | undefined, since: string): string {
+function formatReport(result: SpendReport & { forecast: MonthForecastView }, by: string | undefined, since: string): string {
   const rows = [[by ?? '', 'cost (USD)', 'requests', 'input', 'cached', 'output', 'unpriced']];
   const fmt = (key: string, t: SpendReport['total']) => [
     key,
@@ -49,5 +51,5 @@ function formatReport(result: SpendReport, by: string | undefined, since: string
   const note = result.total.unpricedRequests
     ? `\n${result.total.unpricedRequests} request(s) have no known price and are not in the cost; see \`burnrate export\`.\n`
     : '';
-  return `Spend since ${since}${by ? `, by ${by}` : ''}\n\n${lines.join('\n')}\n${note}`;
+  return `Spend since ${since}${by ? `, by ${by}` : ''}\n\n${lines.join('\n')}\n${note}\n${forecastSentence(result.forecast)}.\n`;
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { type GuardAlert, daysBefore, localDayStart, localMonthStart, type BudgetView } from '../../shared';
 import type { AlertedStore } from '../database';
-import { TRAILING_DAYS, type GuardBaseline } from '../queries';
+import { rollTrailingDays, type GuardBaseline } from '../queries';
 import { nanosToUsd, usdToNanos } from '../pricing';
 import type { GuardPolicy, Policies } from './policy';
 import { usd } from './usd';
@@ -147,12 +147,7 @@ export class Budgets {
     if (now >= this.dayStart && now < this.dayEnd.at) return;
     const day = localDayStart(now);
     if (day === this.dayStart) return;
-    const all = this.scope('');
-    // The day that ended joins the trailing week; days with no traffic count as zero.
-    for (let d = this.dayStart; d < day; d = daysBefore(d, -1)) {
-      this.trailingDays.push(d === this.dayStart ? all.dayNanos : 0);
-      if (this.trailingDays.length > TRAILING_DAYS) this.trailingDays.shift();
-    }
+    rollTrailingDays(this.trailingDays, this.dayStart, this.scope('').dayNanos, day);
     for (const s of this.scopes.values()) s.dayNanos = 0;
     this.dayStart = day;
     const month = localMonthStart(now);

@@ -1,6 +1,7 @@
 import type { Database } from 'sql.js';
 import type { SpendData } from '../database';
-import { daysBefore, localDay, localDayStart, localMonthStart, ANOMALY_TRAILING_DAYS } from '../../shared';
+import { localDay, localDayStart, localMonthStart } from '../../shared';
+import { firstRecordDay, trailingDaySpend, TRAILING_DAYS } from './dailySpend';
 
 /**
  * What the guards need from the database, read once at start: today's and this month's spend
@@ -14,8 +15,10 @@ export interface GuardBaseline {
   /** Spend by workspace ('' = untagged), nano-dollars. */
   todayByWorkspace: Map<string, number>;
   monthByWorkspace: Map<string, number>;
-  /** Total spend of each of the seven days before today, oldest first. */
+  /** Total spend of each of the TRAILING_DAYS days before today, oldest first. */
   trailingDays: number[];
+  /** The local day of the first record (YYYY-MM-DD), for the forecast's history; null for none. */
+  firstRecordDay: string | null;
   sessions: BaselineSession[];
 }
 
@@ -30,8 +33,6 @@ export interface BaselineSession {
   lastAt: number;
 }
 
-export const TRAILING_DAYS = ANOMALY_TRAILING_DAYS;
-
 export function emptyBaseline(now: number): GuardBaseline {
   return {
     dayStart: localDayStart(now),
@@ -39,6 +40,7 @@ export function emptyBaseline(now: number): GuardBaseline {
     todayByWorkspace: new Map(),
     monthByWorkspace: new Map(),
     trailingDays: new Array(TRAILING_DAYS).fill(0),
+    firstRecordDay: null,
     sessions: [],
   };
 }
@@ -55,12 +57,8 @@ export function loadGuardBaseline(db: Database, now = Date.now()): GuardBaseline
   };
   base.todayByWorkspace = byWorkspace(base.dayStart);
   base.monthByWorkspace = byWorkspace(base.monthStart);
-  const trailing = db.exec('SELECT day, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? AND day < ? GROUP BY day', [
-    localDay(daysBefore(base.dayStart, TRAILING_DAYS)),
-    localDay(base.dayStart),
-  ])[0];
-  const byDay = new Map((trailing?.values ?? []).map(([day, nanos]) => [String(day), Number(nanos)]));
-  for (let i = 0; i < TRAILING_DAYS; i++) base.trailingDays[i] = byDay.get(localDay(daysBefore(base.dayStart, TRAILING_DAYS - i))) ?? 0;
+  base.trailingDays = trailingDaySpend(db, base.dayStart);
+  base.firstRecordDay = firstRecordDay(db);
   const sessions = db.exec(
     `SELECT session, NULLIF(MAX(workspace), ''), SUM(requests), SUM(tokens), SUM(output_tokens), SUM(cost_nanos), MIN(first_at), MAX(last_at)
      FROM session_rollup WHERE day >= ? GROUP BY session`,

@@ -1,6 +1,8 @@
 import { recordReader, type RequestRecord, type SpendData } from '../database';
-import { addLocalDays, localDay, localDayStart } from '../../shared';
+import { addLocalDays, localDay, localDayStart, type MonthForecastView } from '../../shared';
 import { nanosToUsd } from '../pricing';
+import { firstRecordDay, monthToDateSpend, trailingDaySpend } from './dailySpend';
+import { forecastView, monthForecast } from './forecast';
 
 export interface Totals {
   costUsd: number;
@@ -100,6 +102,13 @@ export class SpendQuery {
       untagged = untagged.map((v, i) => v - Number(rest[i]));
     }
     if (untagged[1] > 0) sums.add(UNTAGGED, untagged);
+  }
+
+  /** The month-end forecast of all spend as of `now` (forecast.ts), from the daily rollup. */
+  forecast(now = Date.now()): MonthForecastView {
+    const db = this.data.index;
+    const trailingDays = trailingDaySpend(db, localDayStart(now));
+    return forecastView(monthForecast({ now, monthToDateNanos: monthToDateSpend(db, now), trailingDays, firstRecordDay: firstRecordDay(db) }));
   }
 
   /** Records in time order, in pages, so exports of big databases never hold everything at once. */

@@ -1,7 +1,9 @@
 import type { QueryExecResult } from 'sql.js';
 import type { SpendData } from '../database';
-import { daysBefore, localDay, localDayStart, type BudgetView } from '../../shared';
+import { daysBefore, localDay, localDayStart, type BudgetView, type MonthForecastView } from '../../shared';
 import { nanosToUsd } from '../pricing';
+import { firstRecordDay, rollTrailingDays, trailingDaySpend } from './dailySpend';
+import { forecastView, monthForecast } from './forecast';
 import { accFrom, parseSince, ROLLUP_TOTALS_SQL, totalsOf, UNTAGGED, type Acc, type Totals } from './queries';
 import type { RequestRecord } from '../database';
 
@@ -28,6 +30,8 @@ export interface SpendSummary {
   lastRecord: { at: number; provider: string; model: string | null; costUsd: number; costStatus: RequestRecord['costStatus'] } | null;
   /** True while the engine forwards requests without recording them. */
   recordingPaused: boolean;
+  /** The month-end forecast of all spend (forecast.ts); absent from an engine from before it. */
+  forecast?: MonthForecastView;
   /** Each budget in force (all traffic, and workspaces with their own) with its use and level; absent from an engine without guards. */
   budgets?: BudgetView[];
 }
@@ -76,6 +80,9 @@ export interface SummaryBase {
   byClient: Array<[string, Acc & { lastAt: number }]>;
   bySession: Array<[string, Acc & { lastAt: number }]>;
   last: SpendSummary['lastRecord'];
+  /** Spend of each whole day before today, oldest first, and the first record's day: the forecast's history. */
+  trailingDays: number[];
+  firstRecordDay: string | null;
 }
 
 /** Reads a SummaryBase from the database; runs where the database lives (the store's worker). */
@@ -111,6 +118,8 @@ export class SummaryQuery {
       byModel: grouped('model'),
       byClient: grouped('client'),
       bySession: grouped('session', 'session_rollup'),
+      trailingDays: trailingDaySpend(this.data.index, day),
+      firstRecordDay: firstRecordDay(this.data.index),
       last: lastRow
         ? {
             at: Number(lastRow[0]),
@@ -139,6 +148,8 @@ export class SummaryTracker {
   private byClient = new Map<string, Acc>();
   private bySession = new Map<string, Acc & { lastAt: number }>();
   private last: SpendSummary['lastRecord'] = null;
+  private trailingDays: number[] = [];
+  private firstRecordDay: string | null = null;
   /** nextRollOver() of the current day, kept: add() runs once per request and local-time dates cost. */
   private rollOverAt = 0;
 
@@ -157,6 +168,8 @@ export class SummaryTracker {
     this.byClient = new Map(base.byClient.map(([k, a]) => [k, { ...a }]));
     this.bySession = new Map(base.bySession.map(([k, a]) => [k, { ...a }]));
     this.last = base.last && { ...base.last };
+    this.trailingDays = [...base.trailingDays];
+    this.firstRecordDay = base.firstRecordDay;
     this.rollOverAt = this.nextRollOver(new Date(this.periodStarts.day));
   }
 
@@ -177,6 +190,7 @@ export class SummaryTracker {
         s.lastAt = Math.max(s.lastAt, r.startedAt);
       }
     }
+    if (this.firstRecordDay === null) this.firstRecordDay = localDay(r.startedAt);
     if (!this.last || r.startedAt >= this.last.at) {
       this.last = { at: r.startedAt, provider: r.provider, model: r.model, costUsd: nanosToUsd(r.costNanos), costStatus: r.costStatus };
     }
@@ -203,6 +217,9 @@ export class SummaryTracker {
       activeSessionMinutes: ACTIVE_SESSION_MINUTES,
       lastRecord: this.last,
       recordingPaused,
+      forecast: forecastView(
+        monthForecast({ now: now.getTime(), monthToDateNanos: this.month.nanos, trailingDays: this.trailingDays, firstRecordDay: this.firstRecordDay }),
+      ),
     };
   }
 
@@ -215,6 +232,7 @@ export class SummaryTracker {
     if (nowMs < this.rollOverAt) return;
     const now = new Date(nowMs);
     const starts = { day: parseSince('today', now), week: parseSince('week', now), month: parseSince('month', now) };
+    rollTrailingDays(this.trailingDays, this.periodStarts.day, this.today.nanos, starts.day);
     this.today = emptyAcc();
     this.byProvider.clear();
     this.byModel.clear();
