@@ -22,6 +22,8 @@ export type GuardAlert =
   | (AlertBase & { kind: 'budget'; period: 'day' | 'month'; threshold: number; capUsd: number; spentUsd: number; onExceed: OnLimit })
   | (AlertBase & { kind: 'guard'; guard: GuardName; limit: number; value: number; action: OnLimit; session: string })
   | (AlertBase & { kind: 'anomaly'; todayUsd: number; averageUsd: number })
+  /** The month-end forecast first over the monthly budget of all spend, once a month (see src/shared/forecast.ts). */
+  | (AlertBase & { kind: 'forecast'; capUsd: number; monthToDateUsd: number; projectedMonthUsd: number; dailyAverageUsd: number; method: string })
   /** The first call of a model the price data does not know (announced once per provider and model; see unpricedModels.ts). */
   | (AlertBase & { kind: 'unpricedModel'; provider: string; model: string });
 

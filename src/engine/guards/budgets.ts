@@ -1,12 +1,14 @@
 /**
  * Workspace budgets: spend per scope (all traffic, and each workspace with its own budget) for the
  * current day and month, the day and month roll, refusals at a cap in block mode, and threshold
- * alerts, each once per period (remembered across restarts by the AlertedStore).
+ * alerts, each once per period (remembered across restarts by the AlertedStore), and the month-end
+ * forecast alert (forecastAlert.ts), once a month, in the same store.
  */
 import { randomUUID } from 'node:crypto';
-import { type GuardAlert, daysBefore, localDayStart, localMonthStart, type BudgetView } from '../../shared';
+import { type GuardAlert, daysBefore, localDay, localDayStart, localMonthStart, type BudgetView } from '../../shared';
 import type { AlertedStore } from '../database';
-import { rollTrailingDays, type GuardBaseline } from '../queries';
+import { monthForecast, rollTrailingDays, type GuardBaseline, type MonthForecast } from '../queries';
+import { forecastAlert, forecastOverBudget } from './forecastAlert';
 import { nanosToUsd, usdToNanos } from '../pricing';
 import type { GuardPolicy, Policies } from './policy';
 import { usd } from './usd';
@@ -31,6 +33,8 @@ export class Budgets {
   private dayEnd = { of: NaN, at: 0 };
   /** Total spend of each of the last TRAILING_DAYS days before today, oldest first. */
   readonly trailingDays: number[];
+  /** The first record's local day: the forecast's history starts there. */
+  private firstRecordDay: string | null;
 
   constructor(
     base: GuardBaseline,
@@ -40,6 +44,7 @@ export class Budgets {
     this.dayStart = base.dayStart;
     this.monthStart = base.monthStart;
     this.trailingDays = [...base.trailingDays];
+    this.firstRecordDay = base.firstRecordDay;
     for (const [ws, nanos] of base.monthByWorkspace) this.scope(ws).monthNanos += nanos;
     for (const [ws, nanos] of base.todayByWorkspace) this.scope(ws).dayNanos += nanos;
     const all = this.scope('');
@@ -51,11 +56,11 @@ export class Budgets {
   }
 
   /** Takes the thresholds alerted this period from the store; without one, those already behind us. */
-  loadAlerted(): void {
+  loadAlerted(now: number): void {
     if (this.alertedStore) {
       for (const key of this.alertedStore.load()) if (this.isCurrentAlertKey(key)) this.alerted.add(key);
     } else {
-      this.review(true, 0);
+      this.review(true, now);
     }
   }
 
@@ -67,6 +72,7 @@ export class Budgets {
   /** Counts a finished call's cost against all traffic and its workspace. */
   count(workspace: string | null, nanos: number): void {
     const ws = workspace ?? '';
+    this.firstRecordDay ??= localDay(this.dayStart);
     for (const key of ws ? ['', ws] : ['']) {
       const scope = this.scope(key);
       scope.dayNanos += nanos;
@@ -95,7 +101,8 @@ export class Budgets {
 
   /** Alerts for thresholds crossed and not alerted this period; `silent` only marks what is already behind. */
   review(silent: boolean, now: number): GuardAlert[] {
-    const alerts: GuardAlert[] = [];
+    // The forecast goes first: it only alerts below half the budget, before any threshold of the month.
+    const alerts: GuardAlert[] = this.reviewForecast(silent, now);
     for (const { scope, policy } of this.budgetScopes(null, true)) {
       for (const period of PERIODS) {
         const capUsd = period === 'day' ? policy.budget.daily : policy.budget.monthly;
@@ -114,6 +121,23 @@ export class Budgets {
       }
     }
     return alerts;
+  }
+
+  /** The month-end forecast of all spend as of `now` (forecast.ts), from the guards' own count. */
+  forecast(now: number): MonthForecast {
+    return monthForecast({ now, monthToDateNanos: this.scope('').monthNanos, trailingDays: this.trailingDays, firstRecordDay: this.firstRecordDay });
+  }
+
+  /** The forecast alert for the monthly budget of all spend, the first time this month (and cap) the forecast goes over it. */
+  private reviewForecast(silent: boolean, now: number): GuardAlert[] {
+    const capUsd = this.policies.global.budget.monthly;
+    const key = alertKey('', 'month', this.monthStart, capUsd, FORECAST_ALERT);
+    if (!capUsd || this.alerted.has(key)) return [];
+    const forecast = this.forecast(now);
+    if (!forecastOverBudget(forecast, capUsd)) return [];
+    this.alerted.add(key);
+    this.alertedStore?.save([...this.alerted]);
+    return silent ? [] : [forecastAlert(forecast, capUsd, now)];
   }
 
   views(): BudgetView[] {
@@ -187,8 +211,11 @@ export class Budgets {
   }
 }
 
-/** One alerted threshold: scope ('' = all traffic), period, period start, the cap then (a new cap alerts afresh), threshold. */
-function alertKey(scope: string, period: Period, periodStart: number, capUsd: number, threshold: number): string {
+/** The "threshold" part of the forecast alert's key: one per month and cap, beside the numeric thresholds. */
+const FORECAST_ALERT = 'forecast';
+
+/** One alerted threshold: scope ('' = all traffic), period, period start, the cap then (a new cap alerts afresh), threshold (or the forecast). */
+function alertKey(scope: string, period: Period, periodStart: number, capUsd: number, threshold: number | typeof FORECAST_ALERT): string {
   return `${scope}|${period}|${periodStart}|${capUsd}|${threshold}`;
 }
 

@@ -71,7 +71,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
       Object.assign(s, { lastAt: b.lastAt, requests: b.requests, tokens: b.tokens, outputTokens: b.outputTokens, nanos: b.nanos });
     }
     this.budgetBook.roll(this.now());
-    this.budgetBook.loadAlerted();
+    this.budgetBook.loadAlerted(this.now());
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * Which window shows an alert (budget, guard, anomaly, unpriced model), what the notification says,
+ * Which window shows an alert (budget, forecast, guard, anomaly, unpriced model), what the notification says,
  * and how Set a Price reads what is typed. Pure (no vscode import) so it is unit-tested;
  * sessionCommands.ts and priceCommands.ts show it and run the chosen action.
  */
@@ -62,6 +62,8 @@ export function alertView(alert: DeliveredAlert, role: WindowRole): AlertView {
       return { severity: alert.threshold >= 1 ? 'error' : 'warning', text, actions: [AlertActions.openDashboard, AlertActions.raiseBudget] };
     case 'anomaly':
       return { severity: 'warning', text, actions: [AlertActions.openDashboard] };
+    case 'forecast':
+      return { severity: 'warning', text, actions: [AlertActions.openDashboard, AlertActions.raiseBudget] };
     case 'unpricedModel':
       return {
         severity: 'warning',
