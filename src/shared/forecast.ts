@@ -28,7 +28,8 @@ export function forecastHeadline(f: MonthForecastView, style: UsdStyle = 'cents'
   return f.projectedMonthUsd === null ? 'Month-end forecast: not enough history' : `On pace for ${formatUsd(f.projectedMonthUsd, style)} this month`;
 }
 
-/** The headline with its method: "On pace for $412.50 this month (month to date $150.00 + …)". */
+/** The headline with its method: "On pace for $412.50 this month (month to date + …)", or "Month-end forecast: not enough history: …". */
 export function forecastSentence(f: MonthForecastView, style: UsdStyle = 'cents'): string {
-  return `${forecastHeadline(f, style)} (${f.method})`;
+  // Without a figure the method is the whole story ("not enough history: …").
+  return f.projectedMonthUsd === null ? `Month-end forecast: ${f.method}` : `${forecastHeadline(f, style)} (${f.method})`;
 }

@@ -81,6 +81,17 @@ test('the tooltip says which clients spent today, most first', () => {
   assert.match(v.tooltip, /By client today\*\* · claude\\-code \$6\.00 \(2\) · openai\\-node \$4\.00 \(1\)/);
 });
 
+test('the tooltip has the month-end forecast with its method, or says there is not enough history', () => {
+  const method = 'month to date + 7-day daily average × 16.5 days left';
+  const paced = summary(2, 30, { forecast: { monthToDateUsd: 30, projectedMonthUsd: 63, dailyAverageUsd: 2, method } });
+  assert.ok(statusView(owner, paced, config(), 'u').tooltip.includes(`**Forecast** · On pace for $63.00 this month (${method})`));
+  const young = summary(2, 2, {
+    forecast: { monthToDateUsd: 2, projectedMonthUsd: null, dailyAverageUsd: null, method: 'not enough history: 1 whole day of spend, 3 needed' },
+  });
+  assert.ok(statusView(owner, young, config(), 'u').tooltip.includes('**Forecast** · Month-end forecast: not enough history: 1 whole day of spend, 3 needed'));
+  assert.doesNotMatch(statusView(owner, summary(2), config(), 'u').tooltip, /Forecast/);
+});
+
 test('background only for budget states: warning from the highest threshold below 100 %, error past it', () => {
   assert.equal(statusView(owner, summary(7.9), config({ 'burnrate.budget.daily': 10 }), 'u').background, 'none');
   assert.equal(statusView(owner, summary(8), config({ 'burnrate.budget.daily': 10 }), 'u').background, 'warning');

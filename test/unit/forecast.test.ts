@@ -71,7 +71,7 @@ test('fewer than 3 whole days of history says so instead of a number; 3 to 6 day
     assert.equal(f.projectedNanos, null);
     assert.equal(f.dailyAverageNanos, null);
     assert.equal(f.method, `not enough history: ${days} whole day${days === 1 ? '' : 's'} of spend, 3 needed`);
-    assert.equal(forecastSentence(forecastView(f)), `Month-end forecast: not enough history (${f.method})`);
+    assert.equal(forecastSentence(forecastView(f)), `Month-end forecast: ${f.method}`);
     assert.equal(forecastView(f).monthToDateUsd, 9);
   }
   // Three whole days ($3, $6, $9 before today): an average of $6 over 3 days, not $18 over 7.

@@ -3,7 +3,7 @@
  * unit-tested; statusBar.ts only copies these strings into the item.
  */
 import type { SpendSummary, SummaryGroup } from '../../engine/queries';
-import { formatTokens, formatUsd } from '../../shared';
+import { forecastSentence, formatTokens, formatUsd } from '../../shared';
 import type { BurnRateConfig } from '../settings';
 import { Commands } from '../constants';
 import type { LinkState } from '../link';
@@ -100,6 +100,8 @@ function runningTooltip(state: LinkState, s: SpendSummary | undefined, budget: B
     out.push('| | spend | requests | tokens in / out |', '|:--|--:|--:|--:|', row('Today', s.today), row('This week', s.week), row('This month', s.month), '');
     const unpriced = s.today.unpricedRequests;
     if (unpriced) out.push(`$(warning) ${unpriced} request${unpriced === 1 ? '' : 's'} today with no known price (not in the total)`, '');
+    // An engine from before the forecast sends none.
+    if (s.forecast) out.push(`**Forecast** · ${forecastSentence(s.forecast)}`, '');
   }
   if (budget.lines.length) {
     const label = (l: BudgetLine) => (l.workspace !== undefined ? `${l.period} (${escapeMarkdown(l.workspace)})` : l.period);
