@@ -8,7 +8,11 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { OwnerLock } from '../../src/engine/database';
+import { OwnerLock, SpendDatabase } from '../../src/engine/database';
+import { usdToNanos } from '../../src/engine/pricing';
+import { daysLeftInMonth } from '../../src/engine/queries';
+import { addLocalDays, localMonthStart } from '../../src/shared';
+import { makeRecord } from '../support/records';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 import { exited, runCli, startServe } from '../support/cliProcess';
 import { nanos } from '../support/harness';
@@ -26,6 +30,31 @@ before(async () => {
 });
 after(async () => {
   await fake.close();
+});
+
+describe('burnrate report: the month-end forecast', () => {
+  test('the table ends with the forecast and its method; --json carries it as "forecast"', async () => {
+    // $1 on each of the ten days before today, $5 today.
+    const now = Date.now();
+    const records = [makeRecord({ startedAt: now - 1, costNanos: usdToNanos(5) })];
+    for (let i = 1; i <= 10; i++) records.push(makeRecord({ startedAt: addLocalDays(now, -i) + 3_600_000, costNanos: usdToNanos(1) }));
+    const file = path.join(dir, 'forecast.sqlite');
+    const database = await SpendDatabase.open(file, { create: true });
+    database.insert(records);
+    await database.save();
+    database.close();
+
+    const { forecast } = JSON.parse(run('report', '--db', file, '--json', '--since', '24h').stdout);
+    const monthToDate = records.filter((r) => r.startedAt >= localMonthStart(now)).reduce((a, r) => a + r.costNanos, 0) / 1e9;
+    assert.equal(forecast.monthToDateUsd, monthToDate, 'this month, whatever --since says');
+    assert.equal(forecast.dailyAverageUsd, 1);
+    // The report ran a moment after `now`: the days left differ by that moment at $1 a day.
+    assert.ok(Math.abs(forecast.projectedMonthUsd - (monthToDate + daysLeftInMonth(now))) < 1e-3, JSON.stringify(forecast));
+    assert.match(forecast.method, /^month to date \+ 7-day daily average × \d+\.\d days left$/);
+
+    const table = run('report', '--db', file).stdout;
+    assert.match(table, /\ntotal .*\n\nOn pace for \$\d+\.\d\d this month \(month to date \+ 7-day daily average × \d+\.\d days left\)\.\n$/);
+  });
 });
 
 describe('burnrate serve → report → export', () => {
@@ -69,6 +98,13 @@ describe('burnrate serve → report → export', () => {
       'unpricedRequests',
     ]);
     assert.equal(Math.round(report.total.costUsd * 1e9), mini + haiku);
+    // A database whose first record is today has no history to pace the month by.
+    assert.deepEqual(report.forecast, {
+      monthToDateUsd: report.total.costUsd,
+      projectedMonthUsd: null,
+      dailyAverageUsd: null,
+      method: 'not enough history: 0 whole days of spend, 3 needed',
+    });
     const byModel = Object.fromEntries(report.groups.map((g: { key: string; costUsd: number; requests: number }) => [g.key, g]));
     assert.equal(Math.round(byModel['gpt-4o-mini'].costUsd * 1e9), mini);
     assert.equal(byModel['gpt-4o-mini'].requests, 2);
