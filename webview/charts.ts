@@ -1,8 +1,40 @@
 /** The dashboard's two charts, drawn with chart.js in the theme's colours, without animation. */
-import { ArcElement, BarController, BarElement, CategoryScale, Chart, DoughnutController, Legend, LinearScale, Tooltip } from 'chart.js';
+import {
+  ArcElement,
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  DoughnutController,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+  type ChartDataset,
+} from 'chart.js';
 import { money } from './format';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, DoughnutController, ArcElement, Tooltip, Legend);
+Chart.register(
+  BarController,
+  BarElement,
+  LineController,
+  LineElement,
+  PointElement,
+  CategoryScale,
+  LinearScale,
+  DoughnutController,
+  ArcElement,
+  Tooltip,
+  Legend,
+);
+
+/** The forecast's pace on the daily chart: which days, at what daily spend. */
+export interface DailyProjection {
+  days: string[];
+  costUsd: number;
+}
 
 function css(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
@@ -22,7 +54,7 @@ function themeDefaults(): void {
 }
 
 export class DailyChart {
-  private chart: Chart<'bar'> | undefined;
+  private chart: Chart<'bar' | 'line', Array<number | null>, string> | undefined;
   constructor(private readonly canvas: HTMLCanvasElement) {}
 
   /** Drops the chart so the next update draws it again in the current theme's colours. */
@@ -31,19 +63,23 @@ export class DailyChart {
     this.chart = undefined;
   }
 
-  update(days: string[], series: Array<{ label: string; values: number[] }>): void {
+  /** `projection`: a dashed line at the forecast's daily average from today to the month's end, the days after today added to the axis. */
+  update(days: string[], series: Array<{ label: string; values: number[] }>, projection: DailyProjection | null = null): void {
     themeDefaults();
     const colours = palette();
-    const datasets = series.map((s, i) => ({
+    const allDays = [...days, ...(projection?.days.filter((d) => !days.includes(d)) ?? [])];
+    const datasets: Array<ChartDataset<'bar' | 'line', Array<number | null>>> = series.map((s, i) => ({
+      type: 'bar' as const,
       label: s.label,
       data: s.values,
       backgroundColor: colours[i % colours.length],
       borderWidth: 0,
       maxBarThickness: 48,
     }));
-    const labels = days.map((d) => d.slice(5));
+    if (projection) datasets.push(projectionDataset(allDays, projection));
+    const labels = allDays.map((d) => d.slice(5));
     if (!this.chart) {
-      this.chart = new Chart(this.canvas, {
+      this.chart = new Chart<'bar' | 'line', Array<number | null>, string>(this.canvas, {
         type: 'bar',
         data: { labels, datasets },
         options: {
@@ -62,6 +98,22 @@ export class DailyChart {
       this.chart.update();
     }
   }
+}
+
+/** Its own stack, so the line is not added on top of the bars. */
+function projectionDataset(days: string[], projection: DailyProjection): ChartDataset<'line', Array<number | null>> {
+  return {
+    type: 'line',
+    label: 'forecast: daily average to month end',
+    data: days.map((d) => (projection.days.includes(d) ? projection.costUsd : null)),
+    stack: 'forecast',
+    borderColor: css('--muted', '#888'),
+    backgroundColor: 'transparent',
+    borderDash: [6, 4],
+    borderWidth: 2,
+    pointRadius: 0,
+    spanGaps: false,
+  };
 }
 
 export class ShareChart {

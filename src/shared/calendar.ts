@@ -12,6 +12,12 @@ export function localMonthStart(at: number): number {
   return new Date(d.getFullYear(), d.getMonth(), 1).getTime();
 }
 
+/** Local midnight of the first day of the month after the one `at` falls in: where this month ends. */
+export function nextLocalMonthStart(at: number): number {
+  const d = new Date(at);
+  return new Date(d.getFullYear(), d.getMonth() + 1, 1).getTime();
+}
+
 /** Local midnight `days` calendar days after the day of `at` (negative: before; not ± 24 h, so DST-safe). */
 export function addLocalDays(at: number, days: number): number {
   const d = new Date(at);

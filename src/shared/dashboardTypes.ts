@@ -3,6 +3,8 @@
  * Types only and no Node import, so the browser code can share them.
  */
 
+import type { MonthForecastView } from './forecast';
+
 /** Which records: whole local days from `since` (inclusive) to `until` (exclusive), one workspace or all. */
 export interface DashboardFilter {
   since: number;
@@ -94,7 +96,12 @@ export interface DashboardData {
   workspaces: string[];
   tiles: DashboardTiles;
   /** Daily spend stacked by provider: costUsd[i] belongs to days[i]. */
-  daily: { days: string[]; providers: Array<{ provider: string; costUsd: number[] }> };
+  daily: {
+    days: string[];
+    providers: Array<{ provider: string; costUsd: number[] }>;
+    /** The forecast's pace drawn on: today to the month's last day at the daily average; null unless the range ends today and there is a forecast. */
+    projection: { days: string[]; costUsd: number } | null;
+  };
   /** Each model's spend; `unpricedRequests`: its calls with no known price (not in costUsd), which the dashboard lists as a warning. */
   byModel: Array<ShareRow & { provider: string; unpricedRequests: number }>;
   byProvider: ShareRow[];
@@ -108,6 +115,8 @@ export interface DashboardData {
   /** Set when today is a spend anomaly (src/shared/anomaly.ts, the rule the engine alerts on). */
   anomaly: { todayUsd: number; trailingAverageUsd: number; ratio: number } | null;
   leaks: LeakHint[];
+  /** The month-end forecast of the workspace shown (all spend when none is chosen). */
+  forecast: MonthForecastView;
 }
 
 /** One row of the price table shown by `burnrate prices` (USD per million tokens). */

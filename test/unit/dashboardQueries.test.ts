@@ -410,3 +410,32 @@ test('a re-priced record moves the dashboard figures by the difference, as it mo
   assert.equal(Math.round((s1?.costUsd ?? 0) * 1e6), 10_000 + 4_750);
   db.close();
 });
+
+test('the month-end forecast tile and the projection line: the same rule as the report, for the workspace shown', async () => {
+  // $1 at noon on each of the ten days before today (7–16 June), $0.50 today; "beta" only since yesterday.
+  const records = [rec({ startedAt: NOW - 3_600_000, costNanos: 500_000_000, workspace: 'alpha' })];
+  for (let day = 7; day <= 16; day++) records.push(rec({ startedAt: at(day), costNanos: 1_000_000_000, workspace: 'alpha' }));
+  records.push(rec({ startedAt: at(16, 13), costNanos: 1, workspace: 'beta' }));
+  const db = await dbWith(records);
+  const d = new DashboardQuery(db).data({ since: at(1, 0), until: at(18, 0) }, undefined, NOW);
+  // 9 of today's 24 hours and 13 more days: 13.375 days at $1 (and beta's nano-dollar over 7 days) on top of $10.500000001.
+  const method = 'month to date + 7-day daily average × 13.4 days left';
+  assert.deepEqual(d.forecast, { monthToDateUsd: 10.500000001, projectedMonthUsd: 23.875000003, dailyAverageUsd: 1, method });
+  assert.deepEqual(d.forecast, new SpendQuery(db).forecast(NOW));
+  assert.deepEqual(d.daily.projection, { days: daysOf(at(17, 0), at(1, 0, 0, 6)), costUsd: 1 });
+  assert.equal(d.daily.projection?.days.length, 14);
+  assert.equal(d.daily.projection?.days.at(-1), '2026-06-30');
+  // A range that ended before today has nothing to project onto.
+  assert.equal(new DashboardQuery(db).data(WEEK_BEFORE, undefined, NOW).daily.projection, null);
+  // "beta" has one whole day of history.
+  const beta = new DashboardQuery(db).data({ since: at(1, 0), until: at(18, 0), workspace: 'beta' }, undefined, NOW);
+  assert.deepEqual(beta.forecast, {
+    monthToDateUsd: 0.000000001,
+    projectedMonthUsd: null,
+    dailyAverageUsd: null,
+    method: 'not enough history: 1 whole day of spend, 3 needed',
+  });
+  assert.equal(beta.daily.projection, null);
+});
+
+const WEEK_BEFORE = { since: at(8, 0), until: at(15, 0) };

@@ -1,4 +1,4 @@
-/** The two charts: daily spend stacked by provider, and each model's share of the range's spend. */
+/** The two charts: daily spend stacked by provider (with the forecast's pace to the month's end), and each model's share of the range's spend. */
 import { DailyChart, ShareChart } from '../charts';
 import { h } from '../dom';
 import type { DashboardData } from '../protocol';
@@ -15,6 +15,7 @@ export class DailySpendChart {
     this.chart.update(
       d.daily.days,
       d.daily.providers.map((p) => ({ label: p.provider, values: p.costUsd })),
+      d.daily.projection,
     );
   }
 

@@ -1,5 +1,5 @@
-/** The tiles: spend today, this week and month, the range's spend, requests and averages, cache savings, and unpriced requests. */
-import { formatTokens } from '../../src/shared';
+/** The tiles: spend today, this week and month, the month-end forecast, the range's spend, requests and averages, cache savings, and unpriced requests. */
+import { forecastHeadline, formatTokens } from '../../src/shared';
 import { h } from '../dom';
 import { money } from '../format';
 import type { DashboardData } from '../protocol';
@@ -18,6 +18,7 @@ export class TilesView {
       tile('today', 'Spent today', money(t.todayUsd), ''),
       tile('week', 'This week', money(t.weekUsd), 'since Monday'),
       tile('month', 'This month', money(t.monthUsd), ''),
+      forecastTile(d.forecast),
       tile(
         'cost',
         `Spend · ${rangeLabel}`,
@@ -31,6 +32,14 @@ export class TilesView {
       unpricedTile(d, this.refreshPrices) ?? '',
     );
   }
+}
+
+/** "On pace for" the projected month, its method underneath (the rule: src/engine/queries/forecast.ts). */
+function forecastTile(f: DashboardData['forecast']): HTMLElement {
+  const projected = f.projectedMonthUsd === null ? '—' : money(f.projectedMonthUsd);
+  const element = tile('forecast', 'Month-end forecast', projected, f.method);
+  element.title = forecastHeadline(f, 'detail');
+  return element;
 }
 
 function tile(id: string, label: string, value: string, sub: string): HTMLElement {

@@ -18,9 +18,11 @@ export function trailingDaySpend(db: Database, dayStart: number): number[] {
   return Array.from({ length: TRAILING_DAYS }, (_, i) => byDay.get(localDay(daysBefore(dayStart, TRAILING_DAYS - i))) ?? 0);
 }
 
-/** The local day of the first record kept (rollups outlive retention), or null on an empty database. */
-export function firstRecordDay(db: Database): string | null {
-  const day = db.exec('SELECT MIN(day) FROM daily_rollup')[0]?.values[0]?.[0];
+/** The local day of the first record kept (rollups outlive retention), in all or in one workspace ('' = untagged); null for none. */
+export function firstRecordDay(db: Database, workspace?: string): string | null {
+  const [sql, params] =
+    workspace === undefined ? ['SELECT MIN(day) FROM daily_rollup', []] : ['SELECT MIN(day) FROM daily_rollup WHERE workspace = ?', [workspace]];
+  const day = db.exec(sql, params)[0]?.values[0]?.[0];
   return day === null || day === undefined ? null : String(day);
 }
 

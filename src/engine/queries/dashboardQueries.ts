@@ -14,12 +14,16 @@ import {
   localDay,
   localDayStart,
   localMonthStart,
+  nextLocalMonthStart,
   ANOMALY_TRAILING_DAYS,
+  FORECAST_TRAILING_DAYS,
   spendAnomaly,
 } from '../../shared';
 import type { Database } from 'sql.js';
 import type { SpendData } from '../database';
 import { nanosToUsd, type CostStatus } from '../pricing';
+import { firstRecordDay } from './dailySpend';
+import { forecastView, monthForecast, type MonthForecast } from './forecast';
 import { leakHintsOf } from './leakHints';
 import { UNTAGGED } from './queries';
 import { breakdowns, cacheSavingsNanos, groupRollupRows, key, sum, type Group } from './rollupGroups';
@@ -60,12 +64,13 @@ export class DashboardQuery {
     const totalRequests = sum(groups, (g) => g.requests);
     const periods = this.periodSpend(range, now);
     const { byModel, byProvider, byFeature } = breakdowns(groups, totalNanos);
+    const forecast = forecastOf(periods, now, firstRecordDay(this.source.index, range.param[0]));
     return {
       filter: { since: filter.since, until: filter.until, workspace: range.workspace, firstDay: range.firstDay, lastDay: range.lastDay },
       generatedAt: now,
       workspaces: this.rows('SELECT DISTINCT workspace FROM daily_rollup ORDER BY workspace', []).map((v) => key(v[0])),
       tiles: this.tiles(range, groups, periods),
-      daily: dailyStacks(range.days, stacks),
+      daily: { ...dailyStacks(range.days, stacks), projection: projectionOf(forecast, range, periods.today, now) },
       byModel,
       byProvider,
       byClient: this.byClient(range, totalNanos),
@@ -79,6 +84,7 @@ export class DashboardQuery {
       },
       anomaly: anomalyOf(periods),
       leaks: leakHintsOf(groups, totalRequests, perDay),
+      forecast: forecastView(forecast),
     };
   }
 
@@ -114,7 +120,8 @@ export class DashboardQuery {
     const weekStart = localDay(addLocalDays(now, -((new Date(now).getDay() + 6) % 7)));
     const monthStart = localDay(localMonthStart(now));
     const trailingStart = localDay(addLocalDays(now, -ANOMALY_TRAILING_DAYS));
-    const earliest = [monthStart, weekStart, trailingStart].sort()[0];
+    const forecastStart = localDay(addLocalDays(now, -FORECAST_TRAILING_DAYS));
+    const earliest = [monthStart, weekStart, trailingStart, forecastStart].sort()[0];
     const spendByDay = (withWorkspace: boolean) => {
       const m = new Map<string, number>();
       const sql = `SELECT day, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? AND day <= ?${withWorkspace ? range.clause : ''} GROUP BY day`;
@@ -260,8 +267,23 @@ interface PeriodSpend {
   all: (fromDay: string, toDay: string) => number;
 }
 
+/** The forecast of the workspace shown, from the same per-day spend as the tiles. */
+function forecastOf(periods: PeriodSpend, now: number, firstDay: string | null): MonthForecast {
+  const trailingDays = Array.from({ length: FORECAST_TRAILING_DAYS }, (_, i) => {
+    const day = localDay(addLocalDays(now, i - FORECAST_TRAILING_DAYS));
+    return periods.shown(day, day);
+  });
+  return monthForecast({ now, monthToDateNanos: periods.shown(periods.monthStart, periods.today), trailingDays, firstRecordDay: firstDay });
+}
+
+/** Today and the rest of the month at the forecast's daily average, when the range ends today (a past range has nothing to project). */
+function projectionOf(forecast: MonthForecast, range: Range, today: string, now: number): DashboardData['daily']['projection'] {
+  if (forecast.dailyAverageNanos === null || range.lastDay !== today) return null;
+  return { days: daysOf(now, nextLocalMonthStart(now)), costUsd: nanosToUsd(forecast.dailyAverageNanos) };
+}
+
 /** Daily spend stacked by provider, every day of the range present (zero when idle). */
-function dailyStacks(days: string[], stacks: Map<string, number[]>): DashboardData['daily'] {
+function dailyStacks(days: string[], stacks: Map<string, number[]>): Omit<DashboardData['daily'], 'projection'> {
   return {
     days,
     providers: [...stacks.entries()]
