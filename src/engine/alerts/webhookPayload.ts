@@ -44,9 +44,10 @@ function escapeMrkdwn(text: string): string {
 export function deliveryError(e: unknown, url: string): string {
   const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return 'no answer in time';
+  // The code alone (ECONNREFUSED, ENOTFOUND…): the messages around it quote the address.
   const code = err?.cause?.code;
-  const text = code ?? err?.cause?.message ?? err?.message ?? String(e);
-  return scrubUrl(text, url);
+  if (code) return `network error ${scrubUrl(code, url)}`;
+  return scrubUrl(err?.cause?.message ?? err?.message ?? String(e), url);
 }
 
 /** `text` with the URL and each of its parts (origin, host, path, query) replaced. */
