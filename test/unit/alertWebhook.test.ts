@@ -18,6 +18,7 @@ import { usdToNanos } from '../../src/engine/pricing';
 import { type BurnRateSettings } from '../../src/engine/settings';
 import { validateSetting } from '../../src/shared';
 import { readConfig, type Inspect } from '../../src/extension/settings/config';
+import { testAlertView } from '../../src/extension/commands/alerts';
 import { makeRecord } from '../support/records';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver';
 
@@ -62,9 +63,12 @@ function webhook(url: string, opts: Partial<AlertWebhookOptions> = {}) {
 }
 
 /** The guards over a data dir, as Engine.start wires them: every alert to the webhook. */
-function guardsWithWebhook(dataDir: string, hook: AlertWebhook, settings: Partial<BurnRateSettings>, now: () => number) {
+function guardsWithWebhook(dataDir: string, hook: AlertWebhook, settings: Partial<BurnRateSettings>, now: () => number, spentTodayUsd = 0) {
   const baseline = emptyBaseline(now());
   baseline.trailingDays = new Array(TRAILING_DAYS).fill(usdToNanos(0.5));
+  // What the database holds at start: today's spend so far, untagged.
+  baseline.todayByWorkspace.set('', usdToNanos(spentTodayUsd));
+  baseline.monthByWorkspace.set('', usdToNanos(spentTodayUsd));
   const guards = new Guards({ settings, baseline, now, alertedStore: BudgetAlertFile.inDataDir(dataDir), log });
   const alerts: GuardAlert[] = [];
   guards.on('alert', (a: GuardAlert) => {
@@ -106,7 +110,7 @@ test('one POST per alert (budget threshold, guard trip, anomaly), Slack-shaped; 
   for (const a of first.alerts) hook.send(a);
   // A restart (or another window taking over) the same day: the threshold and the anomaly are remembered.
   const { hook: hook2 } = webhook(r.url);
-  const second = guardsWithWebhook(dir, hook2, settings, now);
+  const second = guardsWithWebhook(dir, hook2, settings, now, 5.51);
   settle(second.guards, 0.01);
   assert.deepEqual(second.alerts, []);
   const { hook: hook3 } = webhook(r.url);
@@ -189,6 +193,9 @@ test('the test alert: delivered, or why not, without the URL', async () => {
   // Refused, or the pooled connection found closed.
   assert.match(down.reason ?? '', /^network error (ECONNREFUSED|UND_ERR_SOCKET)$/);
   hook.close();
+  // What Send Test Alert then shows in VS Code.
+  assert.equal(testAlertView({ delivered: true, status: 200 }).text, 'Burn Rate: test alert delivered to the alert webhook.');
+  assert.deepEqual(testAlertView(failed), { ok: false, text: 'Burn Rate: test alert not delivered: the receiver answered 500.' });
 });
 
 test('errors that quote the webhook URL are scrubbed of it and of its host and path', () => {
