@@ -26,6 +26,7 @@ export {
   routeKey,
   routeUrl,
   type AlertAudience,
+  type AlertTestAnswer,
   type EngineHealth,
   type EstimateQuery,
   type ExportFormat,
