@@ -1,9 +1,10 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { AlertWebhook, type AlertWebhookOptions } from './alerts';
 import { BudgetAlertFile, DatabaseUnreadableError } from './database';
 import { DashboardPage, ManagementApi, loadOrCreateSecret } from './management';
-import { Guards } from './guards';
+import { Guards, type GuardAlert } from './guards';
 import { KeyFingerprinter } from './attribution';
 import type { OtlpExporter, OtlpExportOptions } from './export/otlpExport';
 import { describePrices, loadStoredPriceData, watchStoredPriceData, UnpricedModelFile, UnpricedModels, userPriceOverridesFile } from './pricing';
@@ -39,6 +40,8 @@ export interface EngineOptions {
   settings?: Partial<BurnRateSettings>;
   /** Send every record to an OpenTelemetry collector (see otlpExport.ts); off when undefined. */
   otlp?: Omit<OtlpExportOptions, 'feed' | 'cursorFile' | 'log'>;
+  /** Post budget, forecast, guard and anomaly alerts to this webhook (burnrate.alerts.webhookUrl); off when undefined. */
+  alertWebhook?: AlertWebhookOptions;
   log?: Log;
 }
 
@@ -71,6 +74,8 @@ export class Engine {
     readonly guards: Guards,
     /** Announces, once per model, calls the price data has no price for. */
     readonly unpricedModels: UnpricedModels,
+    /** Posts the guards' alerts to the team's chat, when a webhook is set. */
+    readonly alertWebhook: AlertWebhook | undefined,
   ) {}
 
   static async start(opts: EngineOptions): Promise<Engine> {
@@ -82,18 +87,19 @@ export class Engine {
     if (retentionDays > 0) await prune(store, retentionDays, log);
     const recorder = await Recorder.open(store, { saveIntervalMs: opts.saveIntervalMs, log });
     const { summaryBase, guards } = await buildGuards(store, opts, log);
+    const alertWebhook = startAlertWebhook(guards, opts.alertWebhook, log);
     const unpricedModels = new UnpricedModels({
       store: UnpricedModelFile.inDataDir(opts.dataDir, log),
       overridesFile: userPriceOverridesFile(opts.dataDir),
       log,
     });
-    const management = buildManagement({ opts, store, routes, recorder, guards, unpricedModels, summaryBase, log });
+    const management = buildManagement({ opts, store, routes, recorder, guards, unpricedModels, summaryBase, alertWebhook, log });
     const proxy = buildProxy({ opts, routes, recorder, guards, unpricedModels, management, log });
-    const url = await listenOrCloseAll(proxy, opts.port, { management, recorder, store });
+    const url = await listenOrCloseAll(proxy, opts.port, { management, recorder, store, alertWebhook });
     // Thresholds crossed before this start that never alerted (a budget set or raised meanwhile);
     // the first window to follow shows them.
     guards.reviewBudgets();
-    const engine = new Engine(proxy, recorder, store, routes, url, management, guards, unpricedModels);
+    const engine = new Engine(proxy, recorder, store, routes, url, management, guards, unpricedModels, alertWebhook);
     engine.keptAside = keptAside;
     engine.startRetention(retentionDays, log);
     engine.stopPriceWatch = watchStoredPriceData(opts.dataDir, log);
@@ -117,6 +123,7 @@ export class Engine {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.stopPriceWatch?.();
     this.management.close();
+    this.alertWebhook?.close();
     await this.proxy.close();
     await this.recorder.close();
     // After the recorder: its last records are in the database, for a last export attempt.
@@ -144,6 +151,19 @@ async function buildGuards(store: SpendStore, opts: EngineOptions, log: Log): Pr
   return { summaryBase, guards };
 }
 
+/**
+ * The webhook, subscribed to the guards' one alert stream (budget thresholds, forecasts, guard trips,
+ * anomalies: every kind it raises, new ones included). Before reviewBudgets(), so alerts raised at start go out too.
+ */
+function startAlertWebhook(guards: Guards, options: AlertWebhookOptions | undefined, log: Log): AlertWebhook | undefined {
+  if (!options?.url) return undefined;
+  const webhook = new AlertWebhook(options, log);
+  guards.on('alert', (alert: GuardAlert) => webhook.send(alert));
+  // The URL holds its token: never in the log, not even its host.
+  log('info', 'alerts are also posted to the alert webhook');
+  return webhook;
+}
+
 interface EngineParts {
   opts: EngineOptions;
   routes: RouteTable;
@@ -161,8 +181,9 @@ function buildManagement({
   guards,
   unpricedModels,
   summaryBase,
+  alertWebhook,
   log,
-}: EngineParts & { store: SpendStore; summaryBase: SummaryBase }): ManagementApi {
+}: EngineParts & { store: SpendStore; summaryBase: SummaryBase; alertWebhook: AlertWebhook | undefined }): ManagementApi {
   const management: ManagementApi = new ManagementApi({
     recorder,
     summaryBase,
@@ -180,6 +201,7 @@ function buildManagement({
       },
     },
     pricesProviders: routes.pricesProviders(),
+    alerts: { webhook: alertWebhook },
     log,
   });
   return management;
@@ -211,12 +233,13 @@ function buildProxy({ opts, routes, recorder, guards, unpricedModels, management
 async function listenOrCloseAll(
   proxy: ProxyServer,
   port: number | undefined,
-  opened: { management: ManagementApi; recorder: Recorder; store: SpendStore },
+  opened: { management: ManagementApi; recorder: Recorder; store: SpendStore; alertWebhook: AlertWebhook | undefined },
 ): Promise<string> {
   try {
     return await proxy.listen(port ?? DEFAULT_PORT);
   } catch (e) {
     opened.management.close();
+    opened.alertWebhook?.close();
     await opened.recorder.close();
     await opened.store.close();
     const err = e as NodeJS.ErrnoException;

@@ -17,6 +17,7 @@ export const Commands = {
   stopSession: 'burnrate.stopSession',
   allowSession: 'burnrate.allowSession',
   refreshPrices: 'burnrate.refreshPrices',
+  sendTestAlert: 'burnrate.sendTestAlert',
 } as const;
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
@@ -43,6 +44,7 @@ export const Settings = {
   otlpHeaders: 'burnrate.export.otlp.headers',
   otlpProtocol: 'burnrate.export.otlp.protocol',
   pricesDataUrl: 'burnrate.prices.dataUrl',
+  alertWebhookUrl: 'burnrate.alerts.webhookUrl',
 } as const satisfies Record<string, keyof BurnRateSettings>;
 
 /** Settings that redirect traffic: machine-scoped, and restricted in untrusted workspaces. */
@@ -56,6 +58,8 @@ export const TRAFFIC_SETTINGS = [
   Settings.otlpHeaders,
   Settings.otlpProtocol,
   Settings.pricesDataUrl,
+  // Where alerts go, with the token in its URL: the user's own, never a workspace's.
+  Settings.alertWebhookUrl,
 ] as const;
 
 export const ContextKeys = {

@@ -34,6 +34,7 @@ export {
   routeKey,
   routeUrl,
   type AlertAudience,
+  type AlertTestAnswer,
   type EngineHealth,
   type EstimateQuery,
   type ExportFormat,

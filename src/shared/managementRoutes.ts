@@ -99,6 +99,15 @@ export interface PriceOverrideAnswer extends ModelRepriceAnswer {
   pricesProvider: string;
 }
 
+/** What sending the test alert to burnrate.alerts.webhookUrl came to. */
+export interface AlertTestAnswer {
+  delivered: boolean;
+  /** The receiver's HTTP status, when it answered. */
+  status?: number;
+  /** Why it was not delivered (no webhook set, the receiver's refusal, a network error); never the URL. */
+  reason?: string;
+}
+
 /**
  * Which window shows an alert: "workspace": the window(s) of the alert's workspace; "owner": the window
  * hosting the engine; "this-window": the receiving window (no window hosts the engine, e.g. under
@@ -153,6 +162,8 @@ export const ManagementRoutes = {
   priceOverride: post<PriceOverride, PriceOverrideAnswer>('/_burnrate/prices/override'),
   /** Reprices the model's unpriced history with the prices in force (after a refresh). */
   repriceModel: post<ModelKey, ModelRepriceAnswer>('/_burnrate/prices/reprice'),
+  /** Posts a test alert to burnrate.alerts.webhookUrl now (once, no retry) and says how it went. */
+  alertTest: post<NoParams, AlertTestAnswer>('/_burnrate/alerts/test'),
 } as const;
 
 export type ManagementRouteName = keyof typeof ManagementRoutes;

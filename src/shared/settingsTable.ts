@@ -14,8 +14,8 @@ export type SettingScope = 'machine' | 'window' | 'resource';
 export type SettingRow =
   | { type: 'integer' | 'number'; default: number; minimum?: number; maximum?: number; scope: SettingScope }
   | { type: 'boolean'; default: boolean; scope: SettingScope }
-  /** url: an http(s) URL or empty. */
-  | { type: 'string'; default: string; url?: boolean; scope: SettingScope }
+  /** url: an http(s) URL or empty. secret: its value is never echoed in a problem (it holds a token). */
+  | { type: 'string'; default: string; url?: boolean; secret?: boolean; scope: SettingScope }
   | { type: 'enum'; values: readonly string[]; default: string; scope: SettingScope }
   /** url: each value an http(s) URL. */
   | { type: 'string-map'; default: Readonly<Record<string, string>>; url?: boolean; scope: SettingScope }
@@ -39,6 +39,7 @@ const PLAIN_ROWS = {
   'burnrate.export.otlp.headers': { type: 'string-map', default: {}, scope: 'machine' },
   'burnrate.export.otlp.protocol': { type: 'enum', values: ['http/protobuf', 'http/json'], default: 'http/protobuf', scope: 'machine' },
   'burnrate.prices.dataUrl': { type: 'string', default: '', url: true, scope: 'machine' },
+  'burnrate.alerts.webhookUrl': { type: 'string', default: '', url: true, secret: true, scope: 'machine' },
 } as const satisfies Record<string, SettingRow>;
 
 export type GuardSettingKey = (typeof GUARD_META)[number]['setting'];

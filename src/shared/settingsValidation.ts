@@ -88,7 +88,9 @@ function checkNumbers<K extends SettingKey>(key: K, row: { exclusiveMinimum?: nu
 }
 
 function problem(key: SettingKey, row: SettingRow, value: unknown): string {
-  return `"${key}" should be ${expected(row)}, got ${JSON.stringify(value)}`;
+  // A webhook URL carries its token: a typo in it must not put it in a log.
+  const got = row.type === 'string' && row.secret ? 'got something else (not shown: it may hold a token)' : `got ${JSON.stringify(value)}`;
+  return `"${key}" should be ${expected(row)}, ${got}`;
 }
 
 /** What a row accepts, in words; every numeric kind starts "a number" (messages and tests rely on it). */

@@ -33,6 +33,8 @@ export async function startHarness(
     settings?: EngineOptions['settings'];
     storeIdleStopMs?: number;
     upstreams?: Record<string, string>;
+    alertWebhook?: EngineOptions['alertWebhook'];
+    log?: EngineOptions['log'];
   } = {},
 ): Promise<Harness> {
   const fake = await startFakeProvider();
@@ -49,6 +51,8 @@ export async function startHarness(
     otlp: opts.otlp,
     settings: opts.settings,
     storeIdleStopMs: opts.storeIdleStopMs,
+    alertWebhook: opts.alertWebhook,
+    log: opts.log,
   });
   const records: RequestRecord[] = [];
   engine.recorder.on('record', (r: RequestRecord) => records.push(r));

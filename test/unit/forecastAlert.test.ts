@@ -57,6 +57,8 @@ test('the forecast alert fires once, when the forecast first goes over the budge
   const alert = e.alerts.find((a) => a.kind === 'forecast')!;
   assert.equal(alert.kind, 'forecast');
   assert.equal(alert.kind === 'forecast' && alert.projectedMonthUsd, 40 + 3 * 21.625);
+  // Stable, as the thresholds' ids: the month's one forecast alert (for this cap) has one id wherever it is raised.
+  assert.match(alert.id, /^budget:\|month\|\d+\|100\|forecast$/);
   assert.equal(
     alert.message,
     'On pace for $104.88 this month, over your $100.00 monthly budget (month to date + 7-day daily average × 21.6 days left); $40.00 spent so far.',

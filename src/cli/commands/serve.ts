@@ -57,6 +57,8 @@ async function serve(args: string[]): Promise<void> {
       upstreams: options.upstreams,
       maxBodyBytes: settings['burnrate.proxy.maxBodyMb'] * 1024 * 1024,
       otlp: options.otlp,
+      // From --config only: a URL on the command line (with its token) would show in the process list.
+      alertWebhook: settings['burnrate.alerts.webhookUrl'] ? { url: settings['burnrate.alerts.webhookUrl'] } : undefined,
       retentionDays: settings['burnrate.retention.days'],
       // Budgets and guards; their alerts and trips are warn lines on stderr.
       settings,

@@ -2,8 +2,9 @@ import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { finishInterruptedMigration, migrateSingleFile, upgradeSingleFile } from './migration';
 import type { RequestRecord } from './record';
-import { RollupBatch } from './rollup';
-import { ROLLUP_TABLES } from './rollupSchema';
+import { RollupBatch } from './rollups/rollup';
+import { ROLLUP_TABLES } from './rollups/rollupSchema';
+import { SESSION_ARCHIVE_SCHEMA, SessionArchive, type IndexChange } from './rollups/sessionArchive';
 import {
   CATALOGUE_SCHEMA,
   FIELDS,
@@ -23,7 +24,7 @@ import {
   type TimeRange,
 } from './segments';
 import { SegmentSet } from './segmentSet';
-import { DatabaseFromNewerVersionError, DatabaseUnreadableError, hasTable, loadSqlJs, openBytes, readIfExists, userVersion, writeFileAtomic } from './sqlFiles';
+import { DatabaseUnreadableError, layoutOf, loadSqlJs, openBytes, readIfExists, userVersion, writeFileAtomic } from './sqlFiles';
 
 const SCHEMA_VERSION = INDEX_SCHEMA_VERSION;
 
@@ -53,6 +54,7 @@ export interface SpendDatabaseOptions {
  */
 export class SpendDatabase implements SpendData {
   private readonly set: SegmentSet;
+  private readonly archive: SessionArchive;
   private nextSeq = 1;
   private generation = 0;
   private writes: Promise<unknown> = Promise.resolve();
@@ -62,6 +64,8 @@ export class SpendDatabase implements SpendData {
   private indexDirty = false;
   private indexBytes = 0;
   private segmentBytesSinceIndex = 0;
+  /** The index is made compact at the next save (after a bulk insert). */
+  private vacuumDue = false;
 
   private constructor(
     private readonly SQL: SqlJsStatic,
@@ -73,6 +77,7 @@ export class SpendDatabase implements SpendData {
     private readonly opts?: SpendDatabaseOptions,
   ) {
     this.set = new SegmentSet(this.SQL, file && !single ? `${file}.segments` : undefined, readOnly);
+    this.archive = new SessionArchive(this.SQL, this.set.dir);
     if (!single) this.loadCatalogue();
     else {
       // One segment: the file itself, records and rollups together.
@@ -99,33 +104,21 @@ export class SpendDatabase implements SpendData {
     if (file && !bytes && !opts.create)
       throw new DatabaseUnreadableError(`no database at ${file} (start the proxy with \`burnrate serve --db ${file}\` first)`);
     const db = openBytes(SQL, bytes, file ?? 'the database');
-    const version = userVersion(db);
-    if (version > SCHEMA_VERSION) {
-      db.close();
-      throw new DatabaseFromNewerVersionError(
-        `${file} was written by a newer Burn Rate (schema ${version}, this one reads up to ${SCHEMA_VERSION}); it was left untouched: update Burn Rate, or use another --db`,
-      );
-    }
-    const anyTable = db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table'").length > 0;
-    if (bytes?.length && version < SCHEMA_VERSION && anyTable) {
-      if (!hasTable(db, 'requests')) {
-        db.close();
-        throw new DatabaseUnreadableError(`${file} is a SQLite file but not a Burn Rate database; it was left untouched`);
-      }
-      upgradeSingleFile(db, version);
+    if (layoutOf(db, file, SCHEMA_VERSION) === 'single-file') {
+      upgradeSingleFile(db, userVersion(db));
       if (opts.readOnly || opts.deferMigration) return new SpendDatabase(SQL, db, file, opts.readOnly ?? false, true, opts);
       await migrateSingleFile(SQL, db, file!, opts.progress ?? (() => undefined));
       db.close();
       return SpendDatabase.open(file, opts);
     }
-    db.exec(ROLLUP_TABLES + CATALOGUE_SCHEMA);
+    db.exec(ROLLUP_TABLES + CATALOGUE_SCHEMA + SESSION_ARCHIVE_SCHEMA);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     // Saved whole; SQLite's rollback journal only needs to live in memory.
     db.exec('PRAGMA journal_mode = MEMORY');
     const database = new SpendDatabase(SQL, db, file, opts.readOnly ?? false);
     database.indexBytes = bytes?.length ?? 0;
     database.takeInNewerSegments();
-    if (database.dir && !database.readOnly) database.set.removeStrayFiles();
+    if (database.dir && !database.readOnly) database.set.removeStrayFiles(database.archive.named());
     return database;
   }
 
@@ -209,8 +202,7 @@ export class SpendDatabase implements SpendData {
         if (!added) return;
         // Rollup rows upserted all over the tables leave their pages half full: the index, which
         // every later save may write, is made compact again (about half the size after a big import).
-        this.index.exec('VACUUM');
-        this.indexDirty = true;
+        this.vacuumDue = true;
         await this.save();
       },
       rollback: () => {
@@ -218,7 +210,7 @@ export class SpendDatabase implements SpendData {
         this.index.exec('ROLLBACK');
         this.set.forgetRemovals();
         this.loadCatalogue();
-        if (this.dir) this.set.removeStrayFiles();
+        if (this.dir) this.set.removeStrayFiles(this.archive.named());
       },
     };
   }
@@ -254,8 +246,10 @@ export class SpendDatabase implements SpendData {
   save(opts: { commit?: boolean } = {}): Promise<number> {
     // A single-file database is never written again (see `migrate`).
     if (!this.file || this.readOnly || this.single) return Promise.resolve(0);
-    if (this.set.compactEndedDays(Date.now())) this.indexDirty = true;
+    const now = Date.now();
+    if (this.set.compactEndedDays(now)) this.indexDirty = true;
     const generation = ++this.generation;
+    this.archiveEndedMonths(now, generation);
     const writes = [...this.set.all()]
       .filter((segment) => segment.dirty && segment.db)
       .map((segment) => ({ segment, name: '', bytes: segment.export(), version: segment.version }));
@@ -283,24 +277,8 @@ export class SpendDatabase implements SpendData {
 
   /** Deletes records that started before `before` (epoch ms): whole segments where it can; returns how many. */
   deleteBefore(before: number): number {
-    let deleted = 0;
-    for (const segment of [...this.set.all()]) {
-      if (segment.info.end <= before && !this.single) {
-        deleted += segment.info.records;
-        this.set.drop(segment);
-        this.indexDirty = true;
-      } else if (segment.info.start < before && segment.info.records > 0) {
-        const db = this.set.open(segment);
-        db.run('DELETE FROM requests WHERE started_at < ?', [before]);
-        const n = db.getRowsModified();
-        if (n) {
-          segment.info.records -= n;
-          segment.version++;
-          deleted += n;
-          this.indexDirty = true;
-        }
-      }
-    }
+    const deleted = this.set.deleteBefore(before, !this.single);
+    if (deleted) this.indexDirty = true;
     return deleted;
   }
 
@@ -321,6 +299,19 @@ export class SpendDatabase implements SpendData {
       end: s.info.end,
       open: () => this.set.open(s),
     }));
+  }
+
+  *sessionRollups(firstDay?: string, lastDay?: string): Generator<Database> {
+    yield this.index;
+    yield* this.archive.months(firstDay, lastDay);
+  }
+
+  /** Makes the rollups of records started at `times` changeable in the index: see SessionArchive.restore. */
+  rollupsToChange(times: Iterable<number>): void {
+    this.index.exec('BEGIN');
+    const restored = this.archive.restore(this.index, times);
+    this.index.exec('COMMIT');
+    this.retire(restored);
   }
 
   /** The open segment holding records started at `at`, if any (to change a record in place). */
@@ -361,8 +352,28 @@ export class SpendDatabase implements SpendData {
     return bytes;
   }
 
+  /** Moves the session rollups of ended months out of the index (sessionArchive.ts). */
+  private archiveEndedMonths(now: number, generation: number): void {
+    if (!this.inBulk) this.index.exec('BEGIN');
+    const moved = this.archive.moveEndedMonths(this.index, now, generation);
+    if (!this.inBulk) this.index.exec('COMMIT');
+    this.retire(moved);
+    // Rows moved leave free pages behind: the index, read whole at every start, is made compact.
+    if ((moved.changed || this.vacuumDue) && !this.inBulk) {
+      this.index.exec('VACUUM');
+      this.vacuumDue = false;
+      this.indexDirty = true;
+    }
+  }
+
+  private retire(change: IndexChange): void {
+    for (const file of change.unnamed) this.set.retire(file);
+    if (change.changed) this.indexDirty = true;
+  }
+
   private loadCatalogue(): void {
     this.set.load(readCatalogue(this.index));
+    this.archive.load(this.index);
     this.nextSeq = Math.max(1, readCounter(this.index, 'next_seq'));
     this.generation = Math.max(this.generation, readCounter(this.index, 'generation'));
   }

@@ -4,6 +4,6 @@ export { SpendDatabase, type SpendDatabaseOptions } from './db';
 export { OwnerLock } from './ownerLock';
 export { COST_STATUSES, EXPORT_COLUMNS, type CostStatus, type RequestRecord } from './record';
 export { recordReader, rowToRecord, type SegmentHandle, type SpendData, type TimeRange } from './segments';
-export { repriceRollups } from './rollup';
+export { repriceRollups } from './rollups/rollup';
 export { DatabaseFromNewerVersionError, DatabaseUnreadableError, writeFileAtomic } from './sqlFiles';
 export { readStateFile, writeStateFile, type StateFileLog } from './stateFile';

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { copyRecords, openSegmentDatabase, REQUESTS_TABLE, SELECT_RECORDS } from './segments';
-import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollupSchema';
+import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollups/rollupSchema';
 import {
   CATALOGUE_SCHEMA,
   DAY_MS,

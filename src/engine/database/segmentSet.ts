@@ -200,6 +200,25 @@ export class SegmentSet {
     return generation;
   }
 
+  /** Deletes the records started before `before`: whole segments where it can (`dropWhole`), else row by row. Returns how many. */
+  deleteBefore(before: number, dropWhole: boolean): number {
+    let deleted = 0;
+    for (const segment of [...this.byKey.values()]) {
+      if (segment.info.end <= before && dropWhole) {
+        deleted += segment.info.records;
+        this.drop(segment);
+      } else if (segment.info.start < before && segment.info.records > 0) {
+        const db = this.open(segment);
+        db.run('DELETE FROM requests WHERE started_at < ?', [before]);
+        const n = db.getRowsModified();
+        segment.info.records -= n;
+        if (n) segment.version++;
+        deleted += n;
+      }
+    }
+    return deleted;
+  }
+
   add(info: SegmentInfo): Segment {
     const segment = new Segment(info);
     this.byKey.set(info.key, segment);
@@ -260,9 +279,9 @@ export class SegmentSet {
     return bytes;
   }
 
-  /** Removes the folder's files the catalogue does not name (left-overs of an interrupted save, versions superseded). */
-  removeStrayFiles(): void {
-    const named = new Set([...this.byKey.values()].map((s) => s.info.file).filter(Boolean));
+  /** Removes the folder's files neither the catalogue nor `alsoKeep` names (left-overs of an interrupted save, versions superseded). */
+  removeStrayFiles(alsoKeep: readonly string[]): void {
+    const named = new Set([...[...this.byKey.values()].map((s) => s.info.file), ...alsoKeep].filter(Boolean));
     removeFiles(this.dir!, strayFiles(this.dir!, named));
     fs.mkdirSync(this.dir!, { recursive: true });
   }

@@ -216,9 +216,27 @@ export class Segment {
  * when `deferIndexes`: building an index once is several times faster than updating it row by row).
  */
 export function openSegmentDatabase(SQL: SqlJsStatic, dir: string, file: string, deferIndexes = false): Database {
-  const bytes = file ? fs.readFileSync(path.join(dir, file)) : undefined;
+  const db = openFile(SQL, dir, file);
+  if (!file) db.exec(deferIndexes ? REQUESTS_TABLE.replace(REQUEST_INDEXES, '') : REQUESTS_TABLE);
+  return db;
+}
+
+/**
+ * A file of the segments folder in memory (a new empty database for none). When the file is gone
+ * (a reader beside an owner that replaced it), `newest` may name the version to read instead.
+ */
+export function openFile(SQL: SqlJsStatic, dir: string | undefined, file: string | undefined, newest?: () => string | undefined): Database {
+  let bytes: Uint8Array | undefined;
+  if (dir && file) {
+    try {
+      bytes = fs.readFileSync(path.join(dir, file));
+    } catch (e) {
+      const instead = (e as NodeJS.ErrnoException).code === 'ENOENT' ? newest?.() : undefined;
+      if (!instead) throw e;
+      bytes = fs.readFileSync(path.join(dir, instead));
+    }
+  }
   const db = new SQL.Database(bytes);
-  if (!bytes) db.exec(deferIndexes ? REQUESTS_TABLE.replace(REQUEST_INDEXES, '') : REQUESTS_TABLE);
   // The file is saved whole by the store; SQLite's rollback journal only needs to live in memory.
   db.exec('PRAGMA journal_mode = MEMORY');
   return db;
@@ -255,7 +273,7 @@ export function parseSegmentFileName(file: string): SegmentFile | undefined {
 }
 
 /** The names of the files in a folder; none when it does not exist yet. */
-function filesIn(dir: string): string[] {
+export function filesIn(dir: string): string[] {
   try {
     return fs.readdirSync(dir);
   } catch {
@@ -351,6 +369,12 @@ export interface SpendData {
   segmentsAfterSeq(seq: number): Generator<Database>;
   /** The segments that may hold records started in [since, until), oldest first, each opened only when asked. */
   segmentHandles(range?: TimeRange): SegmentHandle[];
+  /**
+   * The databases holding session_rollup rows of local days in [firstDay, lastDay] (either open):
+   * the index (the recent months), then each older month's archive. A session may have rows in
+   * several: add them up.
+   */
+  sessionRollups(firstDay?: string, lastDay?: string): Generator<Database>;
 }
 
 /** A segment not yet opened: `id` changes whenever its records do (to keep what was read from it). */

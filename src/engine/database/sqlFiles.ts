@@ -41,6 +41,28 @@ export function openBytes(SQL: SqlJsStatic, bytes: Uint8Array | undefined, file:
   }
 }
 
+/**
+ * Which layout an opened database file has: an index (or nothing yet), or a single file holding the
+ * records too (before schema `current`). A newer schema, or a SQLite file that is not Burn Rate's,
+ * is closed and refused (the file left as it is).
+ */
+export function layoutOf(db: Database, file: string | undefined, current: number): 'index' | 'single-file' {
+  const version = userVersion(db);
+  if (version > current) {
+    db.close();
+    throw new DatabaseFromNewerVersionError(
+      `${file} was written by a newer Burn Rate (schema ${version}, this one reads up to ${current}); it was left untouched: update Burn Rate, or use another --db`,
+    );
+  }
+  const anyTable = db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table'").length > 0;
+  if (version === current || !anyTable) return 'index';
+  if (!hasTable(db, 'requests')) {
+    db.close();
+    throw new DatabaseUnreadableError(`${file} is a SQLite file but not a Burn Rate database; it was left untouched`);
+  }
+  return 'single-file';
+}
+
 export function userVersion(db: Database): number {
   return (db.exec('PRAGMA user_version')[0]?.values[0]?.[0] as number) ?? 0;
 }

@@ -4,7 +4,6 @@
  * alerts, each once per period (remembered across restarts by the AlertedStore), and the month-end
  * forecast alert (forecastAlert.ts), once a month, in the same store.
  */
-import { randomUUID } from 'node:crypto';
 import { type GuardAlert, daysBefore, localDay, localDayStart, localMonthStart, type BudgetView } from '../../shared';
 import type { AlertedStore } from '../database';
 import { monthForecast, rollTrailingDays, type GuardBaseline, type MonthForecast } from '../queries';
@@ -64,6 +63,19 @@ export class Budgets {
     }
   }
 
+  /**
+   * Whether a once-a-day alert other than a threshold (the spend anomaly, `name`) went out today,
+   * kept with the thresholds' keys so that a restart or a window taking over does not repeat it.
+   */
+  alertedToday(name: string): boolean {
+    return this.alerted.has(dailyAlertKey(name, this.dayStart));
+  }
+
+  markAlertedToday(name: string): void {
+    this.alerted.add(dailyAlertKey(name, this.dayStart));
+    this.alertedStore?.save([...this.alerted]);
+  }
+
   /** All traffic's spend today, nano-dollars. */
   todayNanos(): number {
     return this.scope('').dayNanos;
@@ -117,7 +129,9 @@ export class Budgets {
         // Remembered before the alert goes out: a crash now costs a missed alert, never a repeated one.
         this.alertedStore?.save([...this.alerted]);
         // Several thresholds crossed at once: one alert, for the highest.
-        if (!silent) alerts.push(thresholdAlert({ scopeKey: scope.key, period, policy, threshold: fresh[fresh.length - 1], spent, capUsd, at: now }));
+        const threshold = fresh[fresh.length - 1];
+        const id = `budget:${alertKey(scope.key, period, periodStart, capUsd, threshold)}`;
+        if (!silent) alerts.push(thresholdAlert({ id, scopeKey: scope.key, period, policy, threshold, spent, capUsd, at: now }));
       }
     }
     return alerts;
@@ -137,7 +151,7 @@ export class Budgets {
     if (!forecastOverBudget(forecast, capUsd)) return [];
     this.alerted.add(key);
     this.alertedStore?.save([...this.alerted]);
-    return silent ? [] : [forecastAlert(forecast, capUsd, now)];
+    return silent ? [] : [forecastAlert(`budget:${key}`, forecast, capUsd, now)];
   }
 
   views(): BudgetView[] {
@@ -219,6 +233,11 @@ function alertKey(scope: string, period: Period, periodStart: number, capUsd: nu
   return `${scope}|${period}|${periodStart}|${capUsd}|${threshold}`;
 }
 
+/** A once-a-day alert in the same shape, with cap and threshold 0 (no budget key has them), so it rolls and persists alike. */
+function dailyAlertKey(name: string, dayStart: number): string {
+  return alertKey(name, 'day', dayStart, 0, 0);
+}
+
 const capSetting = (period: Period) => (period === 'day' ? 'burnrate.budget.daily' : 'burnrate.budget.monthly');
 const until = (period: Period) => (period === 'day' ? 'tomorrow' : 'next month');
 const adjective = (period: Period) => (period === 'day' ? 'daily' : 'monthly');
@@ -229,6 +248,8 @@ function blockMessage(scopeKey: string, period: Period, spent: number, cap: numb
 }
 
 interface Crossing {
+  /** Stable: the same threshold of the same period and cap has the same id wherever it is raised. */
+  id: string;
   scopeKey: string;
   period: Period;
   policy: GuardPolicy;
@@ -238,7 +259,7 @@ interface Crossing {
   at: number;
 }
 
-function thresholdAlert({ scopeKey, period, policy, threshold, spent, capUsd, at }: Crossing): GuardAlert {
+function thresholdAlert({ id, scopeKey, period, policy, threshold, spent, capUsd, at }: Crossing): GuardAlert {
   const cap = usdToNanos(capUsd);
   const fraction = spent / cap;
   const label = `${scopeKey ? `Workspace "${scopeKey}": ` : ''}${adjective(period)} budget`;
@@ -252,7 +273,7 @@ function thresholdAlert({ scopeKey, period, policy, threshold, spent, capUsd, at
   const message = `${label[0].toUpperCase()}${label.slice(1)}: ${usd(spent)} of ${usd(cap)} spent (${Math.floor(fraction * 100)} %).${tail}`;
   return {
     kind: 'budget',
-    id: randomUUID(),
+    id,
     at,
     period,
     threshold,

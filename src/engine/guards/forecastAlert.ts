@@ -3,7 +3,6 @@
  * forecast.ts) first goes over the monthly budget, while the month's spend is still below
  * FORECAST_ALERT_BEFORE_FRACTION of it: a warning while there is time to act, before the 50 % alert.
  */
-import { randomUUID } from 'node:crypto';
 import { FORECAST_ALERT_BEFORE_FRACTION, forecastHeadline, type GuardAlert } from '../../shared';
 import { forecastView, type MonthForecast } from '../queries';
 import { usdToNanos } from '../pricing';
@@ -15,12 +14,13 @@ export function forecastOverBudget(forecast: MonthForecast, capUsd: number): boo
   return cap > 0 && forecast.projectedNanos !== null && forecast.projectedNanos > cap && forecast.monthToDateNanos < FORECAST_ALERT_BEFORE_FRACTION * cap;
 }
 
-export function forecastAlert(forecast: MonthForecast, capUsd: number, at: number): GuardAlert {
+/** `id`: stable, the same for the same month and cap wherever it is raised (as the thresholds' ids). */
+export function forecastAlert(id: string, forecast: MonthForecast, capUsd: number, at: number): GuardAlert {
   const view = forecastView(forecast);
   const message = `${forecastHeadline(view)}, over your ${usd(usdToNanos(capUsd))} monthly budget (${forecast.method}); ${usd(forecast.monthToDateNanos)} spent so far.`;
   return {
     kind: 'forecast',
-    id: randomUUID(),
+    id,
     at,
     capUsd,
     monthToDateUsd: view.monthToDateUsd,

@@ -57,7 +57,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
   private readonly policies: Policies;
   private readonly sessions = new Sessions();
   private readonly budgetBook: Budgets;
-  private readonly anomaly = new AnomalyWatch();
+  private readonly anomaly: AnomalyWatch;
 
   constructor(opts: GuardsOptions = {}) {
     super();
@@ -66,6 +66,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
     const base = opts.baseline ?? emptyBaseline(this.now());
     this.policies = new Policies(opts.settings ?? {});
     this.budgetBook = new Budgets(base, this.policies, opts.alertedStore);
+    this.anomaly = new AnomalyWatch(this.budgetBook);
     for (const b of base.sessions) {
       const s = this.sessions.add(b.id, true, b.workspace, b.firstAt);
       Object.assign(s, { lastAt: b.lastAt, requests: b.requests, tokens: b.tokens, outputTokens: b.outputTokens, nanos: b.nanos });

@@ -11,6 +11,7 @@ import {
   type Budget,
 } from '../../shared';
 import { csvHeader, csvLine, jsonLine } from '../export';
+import { ALERT_ROUTE_ANSWERS, type AlertRouteContext } from './alertRoutes';
 import { estimateCost } from './costEstimate';
 import { bodyFields, GUARD_ROUTE_ANSWERS, type BodyFields, type RouteAnswer } from './guardRoutes';
 import type { GuardAlert, Guards } from '../guards';
@@ -33,6 +34,8 @@ export interface ManagementOptions {
   guards?: Guards;
   /** Models without a price: their routes, and their announcements as `alert` events too. */
   prices?: PriceRouteContext;
+  /** The alert webhook, for its test alert. */
+  alerts?: AlertRouteContext;
   /** Catalogue providers of the route table, for the price table and estimates. */
   pricesProviders?: string[];
   /** How long to gather records before pushing one summary (keeps bursts cheap). */
@@ -162,6 +165,7 @@ export class ManagementApi {
     },
     ...answeringFromBody(GUARD_ROUTE_ANSWERS, () => this.opts.guards),
     ...answeringFromBody(PRICE_ROUTE_ANSWERS, () => this.opts.prices),
+    ...answeringFromBody(ALERT_ROUTE_ANSWERS, () => this.opts.alerts ?? { webhook: undefined }),
   });
 
   private answerRecording(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -126,6 +126,7 @@ const UPDATE_SQL =
 /** Writes the new costs, price sources and statuses, and moves the rollups by the differences. */
 export function applyReprice(database: SpendDatabase, changes: readonly RepriceChange[]): void {
   if (!changes.length) return;
+  database.rollupsToChange(changes.map((c) => c.startedAt));
   database.index.exec('BEGIN');
   try {
     for (const c of changes) {

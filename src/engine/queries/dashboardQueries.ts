@@ -1,6 +1,6 @@
 /**
  * Every figure the dashboard shows, for one filter, computed from the daily_rollup table (see
- * database/rollupSchema.ts; the leak hints in leakHints.ts) and, for single requests, from indexed look-ups into `requests`. Pure: a sql.js
+ * database/rollups/rollupSchema.ts; the leak hints in leakHints.ts) and, for single requests, from indexed look-ups into `requests`. Pure: a sql.js
  * Database in, plain JSON-able data out; no other state, so it can run wherever the database lives.
  */
 import {
@@ -69,13 +69,12 @@ export class DashboardQuery {
       filter: { since: filter.since, until: filter.until, workspace: range.workspace, firstDay: range.firstDay, lastDay: range.lastDay },
       generatedAt: now,
       workspaces: this.rows('SELECT DISTINCT workspace FROM daily_rollup ORDER BY workspace', []).map((v) => key(v[0])),
-      tiles: this.tiles(range, groups, periods),
+      ...this.sessionFigures(range, groups, periods),
       daily: { ...dailyStacks(range.days, stacks), projection: projectionOf(forecast, range, periods.today, now) },
       byModel,
       byProvider,
       byClient: this.byClient(range, totalNanos),
       byFeature,
-      topSessions: this.topSessions(range),
       ...this.requestLists(filter, range, totalRequests),
       budget: {
         ...budget,
@@ -88,10 +87,13 @@ export class DashboardQuery {
     };
   }
 
-  private tiles(range: Range, groups: Group[], periods: PeriodSpend): DashboardTiles {
-    const [sessions, sessionNanos] = (
-      this.rows(`SELECT COUNT(DISTINCT session), COALESCE(SUM(cost_nanos), 0) FROM session_rollup ${range.where}`, range.params)[0] ?? [0, 0]
-    ).map(n);
+  /** The tiles (sessions among them) and the most expensive sessions. */
+  private sessionFigures(range: Range, groups: Group[], periods: PeriodSpend): Pick<DashboardData, 'tiles' | 'topSessions'> {
+    const sessions = this.sessions(range);
+    return { tiles: this.tiles(groups, periods, sessions), topSessions: sessions.top };
+  }
+
+  private tiles(groups: Group[], periods: PeriodSpend, { count: sessions, nanos: sessionNanos }: Sessions): DashboardTiles {
     const totalNanos = sum(groups, (g) => g.nanos);
     const totalRequests = sum(groups, (g) => g.requests);
     return {
@@ -147,20 +149,36 @@ export class DashboardQuery {
     ).map((v) => ({ key: key(v[0]), costUsd: nanosToUsd(n(v[1])), requests: n(v[2]), share: totalNanos ? n(v[1]) / totalNanos : 0 }));
   }
 
-  private topSessions(range: Range): SessionRow[] {
-    return this.rows(
-      `SELECT session, MIN(first_at), MAX(last_at), SUM(requests), SUM(tokens), SUM(cost_nanos) AS c
-       FROM session_rollup ${range.where} GROUP BY session ORDER BY c DESC, SUM(requests) DESC, session LIMIT ${TOP_SESSIONS}`,
-      range.params,
-    ).map((v) => ({
-      session: String(v[0]),
-      firstAt: n(v[1]),
-      lastAt: n(v[2]),
-      durationMs: n(v[2]) - n(v[1]),
-      requests: n(v[3]),
-      tokens: n(v[4]),
-      costUsd: nanosToUsd(n(v[5])),
-    }));
+  /**
+   * The range's sessions: how many, what they cost, the most expensive. One query when the index
+   * holds all its days; with archived months (database/rollups/sessionArchive.ts) each session is
+   * added up across them first.
+   */
+  private sessions(range: Range): Sessions {
+    const perSession = `SELECT session, MIN(first_at), MAX(last_at), SUM(requests), SUM(tokens), SUM(cost_nanos) AS c
+      FROM session_rollup ${range.where} GROUP BY session`;
+    const sources = this.source.sessionRollups(range.firstDay, range.lastDay);
+    const index = sources.next().value as Database;
+    const archived = sources.next();
+    if (archived.done) {
+      const [count, nanos] = (
+        this.rows(`SELECT COUNT(DISTINCT session), COALESCE(SUM(cost_nanos), 0) FROM session_rollup ${range.where}`, range.params)[0] ?? [0, 0]
+      ).map(n);
+      const top = this.rows(`${perSession} ORDER BY c DESC, SUM(requests) DESC, session LIMIT ${TOP_SESSIONS}`, range.params);
+      return { count, nanos, top: top.map(sessionRow) };
+    }
+    const all = new Map<string, unknown[]>();
+    const add = (db: Database) => {
+      for (const v of db.exec(perSession, range.params as string[])[0]?.values ?? []) {
+        const was = all.get(String(v[0]));
+        all.set(String(v[0]), was ? [v[0], Math.min(n(was[1]), n(v[1])), Math.max(n(was[2]), n(v[2])), ...[3, 4, 5].map((i) => n(was[i]) + n(v[i]))] : v);
+      }
+    };
+    add(index);
+    add(archived.value);
+    for (const db of sources) add(db);
+    const rows = [...all.values()].sort((a, b) => n(b[5]) - n(a[5]) || n(b[3]) - n(a[3]) || String(a[0]).localeCompare(String(b[0])));
+    return { count: all.size, nanos: sum(rows, (v) => n(v[5])), top: rows.slice(0, TOP_SESSIONS).map(sessionRow) };
   }
 
   /** The range's most expensive requests and its latest ones, by indexed look-ups into `requests`. */
@@ -231,6 +249,26 @@ export class DashboardQuery {
   private rows(sql: string, params: unknown[]): unknown[][] {
     return this.source.index.exec(sql, params as Array<string | number>)[0]?.values ?? [];
   }
+}
+
+/** The range's sessions: how many, their cost, the most expensive. */
+interface Sessions {
+  count: number;
+  nanos: number;
+  top: SessionRow[];
+}
+
+/** A row of (session, first_at, last_at, requests, tokens, cost_nanos). */
+function sessionRow(v: unknown[]): SessionRow {
+  return {
+    session: String(v[0]),
+    firstAt: n(v[1]),
+    lastAt: n(v[2]),
+    durationMs: n(v[2]) - n(v[1]),
+    requests: n(v[3]),
+    tokens: n(v[4]),
+    costUsd: nanosToUsd(n(v[5])),
+  };
 }
 
 /** The filter's days and its workspace condition, for queries on daily_rollup / session_rollup. */

@@ -42,7 +42,7 @@ export class SpendQuery {
   constructor(private readonly data: SpendData) {}
 
   /**
-   * Spend over [since, until), grouped. Whole local days come from the rollups (rollupSchema.ts):
+   * Spend over [since, until), grouped. Whole local days come from the rollups (database/rollups/rollupSchema.ts):
    * a few thousand rows instead of every record, and they keep the days whose records retention
    * deleted; only the partial days at the range's ends (`--since 24h`) are scanned from the records.
    */
@@ -80,26 +80,21 @@ export class SpendQuery {
 
   /** Adds the whole local days from `since` (a midnight) to `until` (one, or open) to `sums`, from the daily rollup, or the session or user rollup. */
   private fromRollups(sums: Sums, since: number | undefined, until: number | undefined, by: GroupBy | undefined): void {
-    const clauses: string[] = [];
-    const params: string[] = [];
-    if (since !== undefined) {
-      clauses.push('day >= ?');
-      params.push(localDay(since));
-    }
-    if (until !== undefined) {
-      clauses.push('day < ?');
-      params.push(localDay(until));
-    }
+    const [firstDay, endDay] = [since, until].map((at) => (at === undefined ? undefined : localDay(at)));
+    const clauses = [firstDay !== undefined && 'day >= ?', endDay !== undefined && 'day < ?'].filter(Boolean);
+    const params = [firstDay, endDay].filter((d) => d !== undefined);
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     const total = this.data.index.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup ${where}`, params)[0].values[0].map(Number);
     if (!by) return sums.add('', total);
     // Sessions and users have their own rollups (daily_rollup would multiply its rows by them); what none covers is untagged.
     const table = by === 'session' ? 'session_rollup' : by === 'user' ? 'user_rollup' : 'daily_rollup';
-    const rows = this.data.index.exec(`SELECT "${by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${table} ${where} GROUP BY k`, params)[0]?.values ?? [];
+    const sources = by === 'session' ? this.data.sessionRollups(firstDay, endDay) : [this.data.index];
     let untagged = total;
-    for (const [k, ...rest] of rows) {
-      sums.add(k === null || k === '' ? UNTAGGED : String(k), rest);
-      untagged = untagged.map((v, i) => v - Number(rest[i]));
+    for (const db of sources) {
+      for (const [k, ...rest] of db.exec(`SELECT "${by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${table} ${where} GROUP BY k`, params)[0]?.values ?? []) {
+        sums.add(k === null || k === '' ? UNTAGGED : String(k), rest);
+        untagged = untagged.map((v, i) => v - Number(rest[i]));
+      }
     }
     if (untagged[1] > 0) sums.add(UNTAGGED, untagged);
   }

@@ -4,7 +4,7 @@
  * sessionCommands.ts and priceCommands.ts show it and run the chosen action.
  */
 import type { SessionView } from '../../engine/guards';
-import { guardLabel, type ModelRepriceAnswer, formatUsd } from '../../shared';
+import { guardLabel, type AlertTestAnswer, type ModelRepriceAnswer, formatUsd } from '../../shared';
 import type { DeliveredAlert } from '../link';
 
 export interface WindowRole {
@@ -128,4 +128,10 @@ export function historyNote(saved: ModelRepriceAnswer): string {
   const { records, afterUsd } = saved.repriced;
   if (!records) return 'No earlier calls needed repricing.';
   return `${records} earlier call${records === 1 ? '' : 's'} repriced: ${formatUsd(afterUsd)} in all.`;
+}
+
+/** What Send Test Alert tells the user: delivered, or why not (the engine's reason never holds the URL). */
+export function testAlertView(answer: AlertTestAnswer): { ok: boolean; text: string } {
+  if (answer.delivered) return { ok: true, text: 'Burn Rate: test alert delivered to the alert webhook.' };
+  return { ok: false, text: `Burn Rate: test alert not delivered: ${answer.reason ?? 'no reason given'}.` };
 }

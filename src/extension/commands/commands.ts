@@ -4,8 +4,9 @@ import type * as EngineApi from '../../engine/api';
 import type { ConfigStore } from '../settings';
 import { Commands, type CommandId } from '../constants';
 import { DashboardPanel } from '../dashboardPanel';
-import { downloadExport, setRecordingPaused, type EngineLink } from '../link';
-import { formatUsd } from '../../shared';
+import { callRoute, downloadExport, setRecordingPaused, type EngineLink } from '../link';
+import { formatUsd, ManagementRoutes } from '../../shared';
+import { testAlertView } from './alerts';
 import { plainState } from '../status';
 import { allowSessionCommand, stopSessionCommand } from './sessionCommands';
 import type { TerminalRouting } from '../terminals';
@@ -35,6 +36,7 @@ export function registerCommands(deps: CommandDeps): void {
     [Commands.stopSession]: () => stopSessionCommand(deps),
     [Commands.allowSession]: () => allowSessionCommand(deps),
     [Commands.refreshPrices]: () => refreshPrices(deps),
+    [Commands.sendTestAlert]: () => sendTestAlert(deps),
   };
   for (const [id, run] of Object.entries(handlers)) {
     context.subscriptions.push(
@@ -101,6 +103,18 @@ async function exportCsv({ link, log }: CommandDeps): Promise<void> {
   log.info(`exported ${bytes} bytes to ${target.fsPath}`);
   const open = await vscode.window.showInformationMessage(`Burn Rate: exported to ${path.basename(target.fsPath)}.`, 'Open');
   if (open) await vscode.window.showTextDocument(target);
+}
+
+/** Has the engine post a test alert to burnrate.alerts.webhookUrl (the engine holds the URL) and says how it went. */
+async function sendTestAlert({ link, log }: CommandDeps): Promise<void> {
+  const access = managementAccess(link);
+  // Longer than the engine's own timeout for one post, so its answer says why.
+  const answer = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Burn Rate: sending a test alert…' }, () =>
+    callRoute(access, ManagementRoutes.alertTest, {}, 20_000),
+  );
+  const view = testAlertView(answer);
+  log[view.ok ? 'info' : 'warn'](view.text);
+  void (view.ok ? vscode.window.showInformationMessage(view.text) : vscode.window.showWarningMessage(view.text));
 }
 
 async function estimateCost({ engineApi }: CommandDeps): Promise<void> {

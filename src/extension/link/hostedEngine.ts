@@ -64,6 +64,7 @@ async function hostEngine({ config, dataDir, log, warn }: EngineHostingDeps, por
     upstreams: cfg.upstreams,
     maxBodyBytes: cfg.maxBodyMb * 1024 * 1024,
     otlp: cfg.otlp,
+    alertWebhook: cfg.alertWebhookUrl ? { url: cfg.alertWebhookUrl } : undefined,
     retentionDays: cfg.retentionDays,
     recordingPaused,
     // Limits for all traffic from the start; each window then sends its own workspace's (sendGuardSettings).

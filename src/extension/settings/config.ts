@@ -30,6 +30,8 @@ export interface BurnRateConfig {
   otlp: { endpoint: string; headers: Record<string, string>; protocol: 'http/protobuf' | 'http/json' } | undefined;
   /** Where Refresh Prices fetches from; empty for the price library's published data. */
   pricesDataUrl: string;
+  /** Where alerts are posted (user/machine settings only: the URL holds a token); empty for none. */
+  alertWebhookUrl: string;
   /** Values that were ignored, to tell the user once. */
   problems: string[];
 }
@@ -60,6 +62,7 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
     terminal: { injectEnv: read.nearest(Settings.terminalInjectEnv), intercept: read.nearest(Settings.terminalIntercept) },
     otlp: otlpConfig(read, problems),
     pricesDataUrl: read.user(Settings.pricesDataUrl),
+    alertWebhookUrl: read.user(Settings.alertWebhookUrl),
     problems,
   };
 }
@@ -88,7 +91,8 @@ export function configChanges(before: BurnRateConfig, after: BurnRateConfig): { 
       !same(before.upstreams, after.upstreams) ||
       before.maxBodyMb !== after.maxBodyMb ||
       !same(before.otlp, after.otlp) ||
-      before.retentionDays !== after.retentionDays,
+      before.retentionDays !== after.retentionDays ||
+      before.alertWebhookUrl !== after.alertWebhookUrl,
     terminal: !same(before.terminal, after.terminal) || before.port !== after.port || !same(before.upstreams, after.upstreams),
     display: !same(before.budget, after.budget),
   };

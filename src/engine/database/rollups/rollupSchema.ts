@@ -75,9 +75,8 @@ const USER_ROLLUP_FILL = `INSERT INTO user_rollup
 SELECT ${LOCAL_DAY_SQL('started_at')} AS d, user, COUNT(*), SUM(cost_nanos), ${TAG_TOTALS_SUMS}
 FROM requests WHERE user IS NOT NULL AND user != '' GROUP BY d, user;`;
 
-/** The rollup tables, as the index database (schema 5) and single-file databases hold them. */
-export const ROLLUP_TABLES = `
-${DAILY_ROLLUP_TABLE}CREATE TABLE IF NOT EXISTS session_rollup (
+/** Sessions' rollup, as the index holds the recent months' and each month's archive file the older ones' (sessionArchive.ts). */
+export const SESSION_ROLLUP_TABLE = `CREATE TABLE IF NOT EXISTS session_rollup (
   day TEXT NOT NULL,
   session TEXT NOT NULL,
   workspace TEXT NOT NULL,
@@ -89,7 +88,11 @@ ${DAILY_ROLLUP_TABLE}CREATE TABLE IF NOT EXISTS session_rollup (
   ${TAG_TOTALS_COLUMNS.map((c) => `${c} INTEGER NOT NULL DEFAULT 0`).join(', ')},
   PRIMARY KEY (day, session, workspace)
 ) WITHOUT ROWID;
-${USER_ROLLUP_TABLE}
+`;
+
+/** The rollup tables, as the index database (schema 5) and single-file databases hold them. */
+export const ROLLUP_TABLES = `
+${DAILY_ROLLUP_TABLE}${SESSION_ROLLUP_TABLE}${USER_ROLLUP_TABLE}
 `;
 
 /**

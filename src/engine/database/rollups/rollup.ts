@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'sql.js';
-import { daysBefore, localDay, localDayStart } from '../../shared';
-import type { RequestRecord } from './record';
+import { daysBefore, localDay, localDayStart } from '../../../shared';
+import type { RequestRecord } from '../record';
 import { LONG_PROMPT_TOKENS, ROLLUP_REPRICE_SQL, TAG_TOTALS_COLUMNS } from './rollupSchema';
 
 /**
@@ -31,7 +31,11 @@ const DAILY_UPSERT = `INSERT INTO daily_rollup VALUES (${new Array(21).fill('?')
 /** An upsert's additions for the tag rollups' totals columns. */
 const ADD_TAG_TOTALS = TAG_TOTALS_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ');
 
-const SESSION_UPSERT = `INSERT INTO session_rollup (day, session, workspace, requests, cost_nanos, tokens, first_at, last_at, ${TAG_TOTALS_COLUMNS.join(', ')})
+/** session_rollup's columns in the order SESSION_UPSERT takes them. */
+export const SESSION_ROLLUP_COLUMNS = `day, session, workspace, requests, cost_nanos, tokens, first_at, last_at, ${TAG_TOTALS_COLUMNS.join(', ')}`;
+
+/** Adds a session row to session_rollup (a batch's sums, or a whole row moved between the index and a month's archive). */
+export const SESSION_UPSERT = `INSERT INTO session_rollup (${SESSION_ROLLUP_COLUMNS})
   VALUES (${new Array(8 + TAG_TOTALS_COLUMNS.length).fill('?').join(', ')})
   ON CONFLICT DO UPDATE SET
     requests = requests + excluded.requests,
