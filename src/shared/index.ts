@@ -12,7 +12,7 @@ export {
   type RequestRow,
   type SessionRow,
 } from './dashboardTypes';
-export { formatTokens, formatUsd } from './format';
+export { formatTokens, formatUsd, formatUsdChange } from './format';
 export { GUARD_META, GUARD_ON_TRIP_SETTING, guardLabel, guardMeta, sessionLimits, type GuardLimit, type GuardMeta } from './guardMeta';
 export { type BudgetView, type GuardAlert, type GuardName, type OnLimit, type SessionLimits, type SessionView } from './guardTypes';
 export { tighterCap } from './limits';

@@ -5,3 +5,4 @@ export { TRAILING_DAYS, emptyBaseline, loadGuardBaseline, type GuardBaseline } f
 export { GROUP_BY, SinceError, SpendQuery, parseSince, type GroupBy, type RecordCursor, type SpendReport, type Totals } from './queries';
 export { QUERY_MODULES, type QueryMethod, type QueryMethodName, type QueryModuleName } from './queryModules';
 export { SummaryQuery, SummaryTracker, type SpendSummary, type SummaryBase, type SummaryGroup } from './summary';
+export { withWhatIf, type WhatIfFigure, type WhatIfReport, type WhatIfTotal } from './whatIfReport';
