@@ -11,6 +11,7 @@ export {
   type PriceRow,
   type RequestRow,
   type SessionRow,
+  type WhatIfAnswer,
 } from './dashboardTypes';
 export { formatTokens, formatUsd, formatUsdChange } from './format';
 export { GUARD_META, GUARD_ON_TRIP_SETTING, guardLabel, guardMeta, sessionLimits, type GuardLimit, type GuardMeta } from './guardMeta';
@@ -29,6 +30,7 @@ export {
   type AlertTestAnswer,
   type EngineHealth,
   type EstimateQuery,
+  type WhatIfQuery,
   type ExportFormat,
   type ExportQuery,
   type FilterQuery,

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { costExchange, listPrices, resolveWhatIfModel, usdToNanos, whatIfNanos, type UsageTotals } from '../../src/engine/pricing';
 import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { DEFAULT_ROUTES, type TokenUsage } from '../../src/engine/providers';
-import { SpendQuery, withWhatIf } from '../../src/engine/queries';
+import { DashboardQuery, SpendQuery, withWhatIf } from '../../src/engine/queries';
 import { makeRecord } from '../support/records';
 
 const PRICES_PROVIDERS = DEFAULT_ROUTES.flatMap((r) => (r.pricesProvider ? [r.pricesProvider] : []));
@@ -165,4 +165,38 @@ test('the report at a what-if model: per group, the total as the sum of the grou
     unpriced: 'openai/text-embedding-3-small has no output-token price',
     actualUsd: 0,
   });
+});
+
+test("the dashboard's picker and its cheaper-model hint price the range's tokens with the same what-if pricing", async () => {
+  const haiku = rates('anthropic', 'claude-haiku-4-5');
+  const db = await SpendDatabase.open(undefined, { create: true });
+  // Four short answers from claude-sonnet-4-5, with cache reads and writes.
+  const sonnetCalls = [1, 2, 3, 4].map(() =>
+    pricedRecord('anthropic', 'claude-sonnet-4-5', { inputTokens: 6000, cacheReadTokens: 4000, cacheWriteTokens: 1000, outputTokens: 120 }),
+  );
+  db.insert(sonnetCalls);
+  const actualNanos = sonnetCalls.reduce((a, r) => a + r.costNanos, 0);
+  const range = { since: Date.now() - 86_400_000, until: Date.now() + 86_400_000 };
+  const query = new DashboardQuery(db);
+  const data = query.data(range);
+  assert.deepEqual(data.whatIfModels.slice(0, 2), ['anthropic/claude-sonnet-4-5', 'anthropic/claude-haiku-4-5']);
+
+  // 4 × (1,000 plain × $1 + 4,000 read × $0.10 + 1,000 written × $1.25 + 120 out × $5).
+  const atHaiku = 4 * nanos(1000 * haiku.inputPerMTok! + 4000 * haiku.cachedInputPerMTok! + 1000 * haiku.cacheWritePerMTok! + 120 * haiku.outputPerMTok!);
+  assert.deepEqual(query.whatIf(range, 'anthropic/claude-haiku-4-5'), {
+    model: 'anthropic/claude-haiku-4-5',
+    costUsd: atHaiku / 1e9,
+    actualUsd: actualNanos / 1e9,
+    requests: 4,
+  });
+  const hint = data.leaks.find((l) => l.kind === 'cheaper-model');
+  assert.equal(hint?.usd, (actualNanos - atHaiku) / 1e9);
+  assert.deepEqual(query.whatIf(range, 'text-embedding-3-small'), {
+    model: 'openai/text-embedding-3-small',
+    costUsd: null,
+    unpriced: 'openai/text-embedding-3-small has no output-token price',
+    actualUsd: actualNanos / 1e9,
+    requests: 4,
+  });
+  db.close();
 });
