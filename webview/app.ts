@@ -13,12 +13,13 @@ import { AnomalyBanner, BudgetGauges } from './views/budgets';
 import { DashboardHeader } from './views/header';
 import { LeakHints } from './views/leakHints';
 import { LiveFeed } from './views/liveFeed';
-import { PricesView } from './views/pricesView';
+import { PricesView } from './views/pricing/pricesView';
 import { AlertList, SessionsView } from './views/sessions';
 import { DailySpendChart, ModelShareChart } from './views/spendCharts';
 import { StatusLine } from './views/statusLine';
 import { TilesView } from './views/tiles';
 import { TopRequests, TopSessions } from './views/topSpend';
+import { WhatIfPicker } from './views/pricing/whatIfPicker';
 
 /** What the host keeps across hide/show. */
 interface AppState extends FilterState {
@@ -45,6 +46,7 @@ export class DashboardApp {
   private readonly topRequests = new TopRequests();
   private readonly feed = new LiveFeed();
   private readonly prices: PricesView;
+  private readonly whatIf: WhatIfPicker;
   /** Each fetch's number: an answer that a later fetch overtook is dropped. */
   private generation = 0;
   private sessionsGeneration = 0;
@@ -61,6 +63,7 @@ export class DashboardApp {
     });
     this.tiles = new TilesView(command && (() => command('burnrate.refreshPrices')));
     this.prices = new PricesView(host, showError);
+    this.whatIf = new WhatIfPicker(host, () => filterQuery(this.state));
   }
 
   /** Lays the panel out in `root`, draws the last figures at once, then connects to the host and fetches. */
@@ -88,6 +91,7 @@ export class DashboardApp {
       h('div', { class: 'grid two' }, card('Daily spend by provider', this.dailySpend.element), card('Share by model', this.modelShare.element)),
       h('div', { class: 'grid two' }, card('Spend by feature', this.features.element), card('Spend by client', this.clients.element)),
       card('Leak hints', this.leaks.element),
+      card('What if', this.whatIf.element),
       h('div', { class: 'grid two' }, card('Top sessions', this.topSessions.element), card('Most expensive requests', this.topRequests.element)),
       card('Live feed', this.feed.element),
       this.prices.element,
@@ -104,6 +108,7 @@ export class DashboardApp {
     this.features.render(d);
     this.clients.render(d);
     this.leaks.render(d);
+    this.whatIf.render(d);
     this.topSessions.render(d);
     this.topRequests.render(d);
     this.feed.render(d);

@@ -1,7 +1,7 @@
 /** Builds DOM nodes; text only ever goes in through textContent, never as HTML. */
 type Child = Node | string | number | null | undefined | false;
 type Props = { class?: string; title?: string; id?: string; [attr: `data-${string}`]: string } & Partial<
-  Record<'type' | 'value' | 'placeholder' | 'min' | 'max' | 'for' | 'role' | 'aria-label', string>
+  Record<'type' | 'value' | 'placeholder' | 'min' | 'max' | 'for' | 'role' | 'aria-label' | 'list', string>
 >;
 
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props | null = null, ...children: Child[]): HTMLElementTagNameMap[K] {

@@ -114,6 +114,8 @@ class PageHost extends HostListeners implements DashboardHost {
     switch (method) {
       case 'dashboard':
         return (await this.getJson(routeUrl(R.dashboard, params as HostRequests['dashboard']['params']))) as HostRequests[M]['result'];
+      case 'whatIf':
+        return (await this.getJson(routeUrl(R.whatIf, params as HostRequests['whatIf']['params']))) as HostRequests[M]['result'];
       case 'prices':
         return (await this.getJson(routeUrl(R.prices, params as HostRequests['prices']['params']))) as HostRequests[M]['result'];
       case 'estimate':

@@ -15,11 +15,12 @@ import type {
   ParamsOf,
   ResultOf,
   SessionAction,
+  WhatIfAnswer,
 } from '../src/shared';
 
 export { SESSION_ACTIONS } from '../src/shared';
-export type { EstimateQuery, FilterQuery, SessionAction } from '../src/shared';
-export type { CostEstimate, DashboardData, GuardAlert, PriceRow, SessionView };
+export type { EstimateQuery, FilterQuery, SessionAction, WhatIfQuery } from '../src/shared';
+export type { CostEstimate, DashboardData, GuardAlert, PriceRow, SessionView, WhatIfAnswer };
 
 /** A host request answered by one management route: that route's parameters and answer. */
 type RouteRequest<R> = { params: ParamsOf<R>; result: ResultOf<R> };
@@ -31,6 +32,8 @@ export type AppCommand = (typeof APP_COMMANDS)[number];
 /** What the app may ask of its host, with the reply each gets. */
 export interface HostRequests {
   dashboard: RouteRequest<typeof ManagementRoutes.dashboard>;
+  /** The range shown priced at another model (the what-if picker). */
+  whatIf: RouteRequest<typeof ManagementRoutes.whatIf>;
   prices: { params: { q: string }; result: PriceRow[] };
   estimate: RouteRequest<typeof ManagementRoutes.estimate>;
   /** In VS Code: a save dialog (saved = file name, null when cancelled). On the page: a download. */
@@ -45,6 +48,7 @@ export type RequestMethod = keyof HostRequests;
 /** Every method, so a host refuses anything else (the compiler keeps this list complete). */
 const REQUEST_METHODS: Record<RequestMethod, true> = {
   dashboard: true,
+  whatIf: true,
   prices: true,
   estimate: true,
   export: true,

@@ -85,6 +85,11 @@ export class DashboardPanel implements vscode.Disposable {
           QUERY_TIMEOUT_MS,
         );
       }
+      case 'whatIf': {
+        const p = m.params as HostRequests['whatIf']['params'];
+        const q = { since: Number(p.since), until: Number(p.until), workspace: p.workspace ? String(p.workspace) : undefined, model: String(p.model) };
+        return callRoute(access, R.whatIf, q, QUERY_TIMEOUT_MS);
+      }
       case 'prices':
         return callRoute(access, R.prices, { q: String((m.params as HostRequests['prices']['params']).q ?? '') }, QUERY_TIMEOUT_MS);
       case 'estimate': {

@@ -117,6 +117,19 @@ export interface DashboardData {
   leaks: LeakHint[];
   /** The month-end forecast of the workspace shown (all spend when none is chosen). */
   forecast: MonthForecastView;
+  /** The what-if picker's models ("provider/model"): the range's own, their cheaper siblings, a few common cheap ones. */
+  whatIfModels: string[];
+}
+
+/** The range's usage at another model's list prices beside its actual cost (GET /_burnrate/what-if). */
+export interface WhatIfAnswer {
+  /** The model priced at, as "provider/model". */
+  model: string;
+  /** Null when the model has no price for some of the usage (see unpriced): never a silent $0. */
+  costUsd: number | null;
+  unpriced?: string;
+  actualUsd: number;
+  requests: number;
 }
 
 /** One row of the price table shown by `burnrate prices` (USD per million tokens). */

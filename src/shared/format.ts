@@ -31,3 +31,12 @@ export function formatTokens(n: number): string {
 function trim(x: number): string {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
+
+/** A cost beside the one it is compared with: "−$12.40, −61%" (or "+$3.00, +20%"; "no change"). */
+export function formatUsdChange(usd: number, comparedUsd: number, style: UsdStyle = 'cents'): string {
+  const delta = usd - comparedUsd;
+  if (Math.abs(delta) < 5e-10) return 'no change';
+  const sign = delta < 0 ? '−' : '+';
+  const percent = comparedUsd > 0 ? `, ${sign}${Math.round((100 * Math.abs(delta)) / comparedUsd)}%` : '';
+  return `${sign}${formatUsd(Math.abs(delta), style)}${percent}`;
+}

@@ -11,6 +11,7 @@ export {
   type PriceRow,
   type RequestRow,
   type SessionRow,
+  type WhatIfAnswer,
 } from './dashboardTypes';
 export {
   FORECAST_ALERT_BEFORE_FRACTION,
@@ -20,7 +21,7 @@ export {
   forecastSentence,
   type MonthForecastView,
 } from './forecast';
-export { formatTokens, formatUsd } from './format';
+export { formatTokens, formatUsd, formatUsdChange } from './format';
 export { GUARD_META, GUARD_ON_TRIP_SETTING, guardLabel, guardMeta, sessionLimits, type GuardLimit, type GuardMeta } from './guardMeta';
 export { type BudgetView, type GuardAlert, type GuardName, type OnLimit, type SessionLimits, type SessionView } from './guardTypes';
 export { tighterCap } from './limits';
@@ -37,6 +38,7 @@ export {
   type AlertTestAnswer,
   type EngineHealth,
   type EstimateQuery,
+  type WhatIfQuery,
   type ExportFormat,
   type ExportQuery,
   type FilterQuery,

@@ -5,7 +5,7 @@
  * served dashboard page (webview/hosts.ts) call them. Every route but health needs the
  * per-install secret as a Bearer token.
  */
-import type { CostEstimate, DashboardData, PriceRow } from './dashboardTypes';
+import type { CostEstimate, DashboardData, PriceRow, WhatIfAnswer } from './dashboardTypes';
 import type { SessionLimits, SessionView } from './guardTypes';
 
 export type HttpMethod = 'GET' | 'POST';
@@ -34,6 +34,11 @@ export interface FilterQuery {
   since: number;
   until: number;
   workspace?: string;
+}
+
+/** The dashboard's range priced at another model: a model id (gpt-4o-mini) or provider/model. */
+export interface WhatIfQuery extends FilterQuery {
+  model: string;
 }
 
 export interface EstimateQuery {
@@ -150,6 +155,8 @@ export const ManagementRoutes = {
   settings: post<LiveSettingsUpdate, unknown>('/_burnrate/settings'),
   /** Every figure of the dashboard. */
   dashboard: get<FilterQuery, DashboardData>('/_burnrate/dashboard'),
+  /** The range's usage at another model's list prices beside its actual cost; 400 for a model with no known price. */
+  whatIf: get<WhatIfQuery, WhatIfAnswer>('/_burnrate/what-if'),
   /** The price table (USD per million tokens). */
   prices: get<{ q?: string }, PriceRow[]>('/_burnrate/prices'),
   /** A cost estimate. */

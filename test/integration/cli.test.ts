@@ -123,6 +123,19 @@ describe('burnrate serve → report → export', () => {
     const human = run('report', '--db', db, '--by', 'provider');
     assert.match(human.stdout, /openai\s+\$0\.000690\s+2/);
 
+    // The same tokens at gpt-4o-mini's list prices: Haiku's 1000 plain + 200 cached in, 300 out cost one more gpt-4o-mini call.
+    const whatIf = JSON.parse(run('report', '--db', db, '--by', 'model', '--what-if', 'gpt-4o-mini', '--json').stdout);
+    const whatIfByModel = Object.fromEntries(whatIf.groups.map((g: { key: string; whatIf: { costUsd: number } }) => [g.key, g.whatIf]));
+    assert.deepEqual(whatIfByModel['gpt-4o-mini'], { costUsd: mini / 1e9 });
+    assert.deepEqual(whatIfByModel['claude-haiku-4-5'], { costUsd: mini / 2 / 1e9 });
+    assert.deepEqual(whatIf.whatIf, { model: 'openai/gpt-4o-mini', costUsd: (mini * 3) / 2 / 1e9, actualUsd: (mini + haiku) / 1e9 });
+    assert.deepEqual(whatIf.total, report.total);
+    const whatIfTable = run('report', '--db', db, '--by', 'model', '--what-if', 'openai/gpt-4o-mini');
+    assert.equal(whatIfTable.status, 0, whatIfTable.stderr);
+    assert.match(whatIfTable.stdout, /cost \(USD\)\s+at openai\/gpt-4o-mini\s+requests/);
+    assert.match(whatIfTable.stdout, /claude-haiku-4-5\s+\$0\.002520\s+\$0\.000345\s+1/);
+    assert.match(whatIfTable.stdout, /At openai\/gpt-4o-mini: \$0\.0010\d instead of \$0\.00321 \(−\$0\.00218, −68%\)/);
+
     const csv = run('export', '--db', db, '--format', 'csv').stdout.trim().split('\n');
     assert.equal(csv.length, 4);
     const header = csv[0].split(',');
@@ -206,6 +219,7 @@ describe('CLI errors are one clear line', () => {
       [['export', '--db', db], /--format expects csv or jsonl/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [['estimate', '--model', 'gpt-4o-mini'], /--input-tokens and --output-tokens are required/],
+      [['report', '--what-if', 'gpt-nonexistent-9', '--db', db], /no price known for model "gpt-nonexistent-9"; `burnrate prices gpt-nonexistent-9` lists/],
     ] as const) {
       const r = run(...args);
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

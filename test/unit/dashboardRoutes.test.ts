@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { type DashboardData, parseSince } from '../../src/engine/queries';
-import type { CostEstimate } from '../../src/shared';
+import type { CostEstimate, WhatIfAnswer } from '../../src/shared';
 import type { PriceRow } from '../../src/engine/pricing';
 import { startHarness, type Harness } from '../support/harness';
 
@@ -80,6 +80,37 @@ test('the dashboard data needs the secret and shows what the SDK spent', async (
   assert.equal(lines.length, 2);
   assert.match(lines[1], /gpt-4o/);
   assert.equal((await request(`/_burnrate/export?format=jsonl&until=${since}`, auth())).body, '');
+});
+
+test("the what-if picker's route: the range's tokens at another model's list prices, beside what they cost", async () => {
+  const { since, until } = today();
+  const range = `since=${since}&until=${until}&workspace=beta`;
+  assert.equal((await request(`/_burnrate/what-if?${range}&model=gpt-4o-mini`)).status, 401);
+  const data = JSON.parse((await request(`/_burnrate/dashboard?${range}`, auth())).body) as DashboardData;
+  // The range's own model first, its cheaper sibling next, then common cheap models.
+  assert.deepEqual(data.whatIfModels.slice(0, 2), ['openai/gpt-4o', 'openai/gpt-4o-mini']);
+  assert.ok(data.whatIfModels.includes('anthropic/claude-haiku-4-5') && data.whatIfModels.length <= 12);
+
+  // Beta's one gpt-4o call: 1,200 input tokens (200 cached), 300 output, at gpt-4o-mini's $0.15 / $0.075 / $0.60.
+  const answer = await request(`/_burnrate/what-if?${range}&model=${encodeURIComponent('openai/gpt-4o-mini')}`, auth());
+  assert.equal(answer.status, 200, answer.body);
+  const actual = JSON.parse((await request(`/_burnrate/dashboard?${range}`, auth())).body) as DashboardData;
+  assert.deepEqual(JSON.parse(answer.body) as WhatIfAnswer, {
+    model: 'openai/gpt-4o-mini',
+    costUsd: Math.round((1000 * 0.15 + 200 * 0.075 + 300 * 0.6) * 1000) / 1e9,
+    actualUsd: actual.tiles.costUsd,
+    requests: 1,
+  });
+  const embedding = JSON.parse((await request(`/_burnrate/what-if?${range}&model=text-embedding-3-small`, auth())).body) as WhatIfAnswer;
+  assert.deepEqual([embedding.costUsd, embedding.unpriced], [null, 'openai/text-embedding-3-small has no output-token price']);
+  const unknown = await request(`/_burnrate/what-if?${range}&model=no-such-model`, auth());
+  assert.equal(unknown.status, 400);
+  assert.match(
+    (JSON.parse(unknown.body) as { error: { message: string } }).error.message,
+    /^no price known for model "no-such-model": search the Prices card \(or run `burnrate prices`\) for its name$/,
+  );
+  assert.equal((await request(`/_burnrate/what-if?${range}`, auth())).status, 400);
+  assert.equal((await request(`/_burnrate/what-if?model=gpt-4o-mini`, auth())).status, 400);
 });
 
 test('the price table and the estimator', async () => {

@@ -3,7 +3,7 @@ import { forecastHeadline, formatTokens } from '../../src/shared';
 import { h } from '../dom';
 import { money } from '../format';
 import type { DashboardData } from '../protocol';
-import { unpricedTile } from './unpricedTile';
+import { unpricedTile } from './pricing/unpricedTile';
 
 export class TilesView {
   readonly element = h('section', { class: 'tiles', 'data-testid': 'tiles' });

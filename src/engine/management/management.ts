@@ -16,6 +16,7 @@ import { estimateCost } from './costEstimate';
 import { bodyFields, GUARD_ROUTE_ANSWERS, type BodyFields, type RouteAnswer } from './guardRoutes';
 import type { GuardAlert, Guards } from '../guards';
 import { PRICE_ROUTE_ANSWERS, type PriceRouteContext } from './priceRoutes';
+import { readDashboardRange, readFilter, readWhatIfQuery } from './rangeQuery';
 import { listPrices } from '../pricing';
 import type { RequestRecord } from '../database';
 import type { Recorder } from '../store';
@@ -46,8 +47,6 @@ export interface ManagementOptions {
 const HEARTBEAT_MS = 15_000;
 const MAX_PENDING_ALERTS = 20;
 const PENDING_ALERT_MAX_AGE_MS = 60 * 60_000;
-/** The dashboard lists every day of its range; ten years is plenty. */
-const MAX_DASHBOARD_DAYS = 3_660;
 
 /**
  * The engine's management API: health, a pushed spend summary, pause/resume and export. Served on
@@ -157,6 +156,7 @@ export class ManagementApi {
         res.destroy();
       }),
     dashboard: (_req, res, url) => this.answerDashboard(url, res),
+    whatIf: (_req, res, url) => this.answerWhatIf(url, res),
     prices: (_req, res, url) => sendJson(res, 200, listPrices(this.opts.pricesProviders ?? [], url.searchParams.get('q')?.trim() || undefined)),
     estimate: (_req, res, url) => {
       const estimate = estimateCost(url.searchParams, this.opts.pricesProviders ?? []);
@@ -178,17 +178,23 @@ export class ManagementApi {
   }
 
   private answerDashboard(url: URL, res: http.ServerResponse): void {
-    const filter = readFilter(url);
+    const filter = readDashboardRange(url);
     if (typeof filter === 'string') return badRequest(res, filter);
-    if (filter.since === undefined || filter.until === undefined) return badRequest(res, 'since and until (epoch milliseconds) are required');
-    if (filter.until - filter.since > MAX_DASHBOARD_DAYS * 86_400_000 || filter.until <= filter.since)
-      return badRequest(res, `until must be after since, at most ${MAX_DASHBOARD_DAYS} days later`);
-    // Records still queued for the next batch insert count too; the figures come from the store's worker.
+    this.answerFromStore(res, (store) => store.run('dashboard', 'data', filter, this.budgetFor(filter.workspace)));
+  }
+
+  private answerWhatIf(url: URL, res: http.ServerResponse): void {
+    const query = readWhatIfQuery(url, this.opts.pricesProviders ?? []);
+    if (typeof query === 'string') return badRequest(res, query);
+    this.answerFromStore(res, (store) => store.run('dashboard', 'whatIf', query.range, query.model));
+  }
+
+  /** Answers with a figure from the store's worker, once the records still queued for the next batch insert are in. */
+  private answerFromStore(res: http.ServerResponse, figure: (store: Recorder['store']) => Promise<unknown>): void {
     const { recorder } = this.opts;
-    const range = { since: filter.since, until: filter.until, workspace: filter.workspace };
     void recorder
       .flush()
-      .then(() => recorder.store.run('dashboard', 'data', range, this.budgetFor(filter.workspace)))
+      .then(() => figure(recorder.store))
       .then(
         (data) => sendJson(res, 200, data),
         (e: Error) => sendJson(res, 503, { error: { type: 'store_unavailable', message: `the dashboard could not be computed: ${e.message}` } }),
@@ -299,22 +305,6 @@ export class ManagementApi {
     }
     res.end();
   }
-}
-
-/** since/until (epoch ms) and workspace from the query string, or what is wrong with them. */
-function readFilter(url: URL): { since?: number; until?: number; workspace?: string } | string {
-  const time = (name: string): number | undefined | string => {
-    const raw = url.searchParams.get(name);
-    if (raw === null || raw === '') return undefined;
-    const t = Number(raw);
-    return Number.isFinite(t) ? t : `${name} must be epoch milliseconds`;
-  };
-  const since = time('since');
-  const until = time('until');
-  if (typeof since === 'string') return since;
-  if (typeof until === 'string') return until;
-  const workspace = url.searchParams.get('workspace') || undefined;
-  return { since, until, workspace };
 }
 
 type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void;

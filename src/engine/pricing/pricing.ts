@@ -335,6 +335,13 @@ export function baseRates(pricesProvider: string, model: string): PriceRow | und
   return priceRow(pricesProvider, info, resolved.source);
 }
 
+/** The catalogue entry (overrides first) that prices `model`, and its price in force now, tiers included. */
+export function currentModelPrice(pricesProvider: string, model: string): { info: ModelInfo; price: ModelPrice; source: string } | undefined {
+  const resolved = resolveCached(pricesProvider, model);
+  const info = resolved?.provider.models[0];
+  return resolved && info ? { info, price: currentPrice(info), source: resolved.source } : undefined;
+}
+
 /** A model's current base rates as a price-table row. */
 function priceRow(provider: string, info: ModelInfo, source: string): PriceRow {
   const price = currentPrice(info);

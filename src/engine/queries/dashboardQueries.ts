@@ -10,6 +10,7 @@ import {
   type DashboardTiles,
   type RequestRow,
   type SessionRow,
+  type WhatIfAnswer,
   addLocalDays,
   localDay,
   localDayStart,
@@ -27,6 +28,7 @@ import { forecastView, monthForecast, type MonthForecast } from './forecast';
 import { leakHintsOf } from './leakHints';
 import { UNTAGGED } from './queries';
 import { breakdowns, cacheSavingsNanos, groupRollupRows, key, sum, type Group } from './rollupGroups';
+import { whatIfAnswerOf, whatIfModelsOf } from './whatIfQueries';
 
 export const TOP_SESSIONS = 5;
 export const TOP_REQUESTS = 10;
@@ -54,7 +56,7 @@ export class DashboardQuery {
     const { groups, stacks, perDay } = groupRollupRows(
       this.rows(
         `SELECT day, provider, model, feature, SUM(requests), SUM(cost_nanos), SUM(input_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
-        SUM(output_tokens), SUM(unpriced_requests), SUM(failed_requests), SUM(failed_cost_nanos), SUM(long_uncached_requests), MIN(long_uncached_min_input)
+        SUM(output_tokens), SUM(unpriced_requests), SUM(failed_requests), SUM(failed_cost_nanos), SUM(long_uncached_requests), MIN(long_uncached_min_input), SUM(reasoning_tokens)
        FROM daily_rollup ${range.where} GROUP BY day, provider, model, feature`,
         range.params,
       ),
@@ -84,7 +86,17 @@ export class DashboardQuery {
       anomaly: anomalyOf(periods),
       leaks: leakHintsOf(groups, totalRequests, perDay),
       forecast: forecastView(forecast),
+      whatIfModels: whatIfModelsOf(groups),
     };
+  }
+
+  /** The range's usage priced at `model` ("provider/model" or a model id) beside what it cost: the panel's what-if picker. */
+  whatIf(filter: DashboardFilter, model: string): WhatIfAnswer {
+    const range = rangeOf(filter);
+    const sql = `SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(cost_nanos), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
+      COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0) FROM daily_rollup ${range.where}`;
+    const [requests, nanos, inputTokens, cacheReadTokens, cacheWriteTokens, outputTokens, reasoningTokens] = (this.rows(sql, range.params)[0] ?? []).map(n);
+    return whatIfAnswerOf(model, { requests, inputTokens, cacheReadTokens, cacheWriteTokens, outputTokens, reasoningTokens }, nanos);
   }
 
   /** The tiles (sessions among them) and the most expensive sessions. */

@@ -7,3 +7,4 @@ export { emptyBaseline, loadGuardBaseline, type GuardBaseline } from './guardBas
 export { GROUP_BY, SinceError, SpendQuery, parseSince, type GroupBy, type RecordCursor, type SpendReport, type Totals } from './queries';
 export { QUERY_MODULES, type QueryMethod, type QueryMethodName, type QueryModuleName } from './queryModules';
 export { SummaryQuery, SummaryTracker, type SpendSummary, type SummaryBase, type SummaryGroup } from './summary';
+export { withWhatIf, type WhatIfFigure, type WhatIfReport, type WhatIfTotal } from './whatIfReport';

@@ -3,10 +3,10 @@
  * cheaper model for short answers, output-heavy features, growing context, failing calls), each
  * with the dollar figure it names, computed from the same rollup groups as the dashboard's figures.
  */
-import cheaperModelsFile from '../../../pricing/cheaper-models.json';
 import { type LeakHint, formatUsd } from '../../shared';
-import { nanosToUsd, tokensToNanos, type PriceRow } from '../pricing';
-import { key, pricesProviderOf, ratesOf, sum, type Group, type PromptSizesByDay } from './rollupGroups';
+import { nanosToUsd, resolveWhatIfModel, tokensToNanos, whatIfNanos, type PriceRow } from '../pricing';
+import { key, pricesProviderOf, ratesOf, sum, usageOf, type Group, type PromptSizesByDay } from './rollupGroups';
+import { cheaperModels } from './whatIfQueries';
 
 /** Thresholds of the leak hints. */
 export const LEAK_RULES = {
@@ -26,8 +26,6 @@ export const LEAK_RULES = {
   perKind: 3,
   shown: 10,
 };
-
-const cheaperModels = cheaperModelsFile.providers as Record<string, Record<string, string>>;
 
 /** The hints of a range, the biggest few of each kind. */
 export function leakHintsOf(groups: Group[], totalRequests: number, perDay: PromptSizesByDay): LeakHint[] {
@@ -75,16 +73,16 @@ function uncachedPromptsHint(g: Group, rates: PriceRow): LeakHint | undefined {
   };
 }
 
-/** A cheaper model of the same family, for short answers. */
+/** A cheaper model of the same family, for short answers: the same tokens priced by what-if pricing. */
 function cheaperModelHint(g: Group, rates: PriceRow): LeakHint | undefined {
-  const cheaper = cheaperModels[pricesProviderOf.get(g.provider) ?? '']?.[rates.model];
-  if (!cheaper || g.requests < LEAK_RULES.minRequests || g.output / g.requests >= LEAK_RULES.shortOutputTokens || g.unpriced !== 0) return undefined;
-  const alt = ratesOf(g.provider, cheaper);
-  if (alt?.inputPerMTok === undefined || alt.outputPerMTok === undefined) return undefined;
-  const altNanos =
-    tokensToNanos(g.input - g.cacheRead, alt.inputPerMTok) +
-    tokensToNanos(g.cacheRead, alt.cachedInputPerMTok ?? alt.inputPerMTok) +
-    tokensToNanos(g.output, alt.outputPerMTok);
+  const pricesProvider = pricesProviderOf.get(g.provider);
+  const cheaper = pricesProvider ? cheaperModels[pricesProvider]?.[rates.model] : undefined;
+  if (!pricesProvider || !cheaper || g.requests < LEAK_RULES.minRequests || g.output / g.requests >= LEAK_RULES.shortOutputTokens || g.unpriced !== 0)
+    return undefined;
+  const alt = resolveWhatIfModel(cheaper, [pricesProvider]);
+  const at = alt && whatIfNanos(usageOf(g), alt);
+  if (!at || !('nanos' in at)) return undefined;
+  const altNanos = at.nanos;
   const nanos = g.nanos - altNanos;
   if (!(nanos > 0)) return undefined;
   return {

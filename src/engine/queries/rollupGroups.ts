@@ -3,7 +3,7 @@
  * and the leak hints read off them: the model's rates, the cache savings, the key shown for an
  * untagged value.
  */
-import { baseRates, nanosToUsd, tokensToNanos, type PriceRow } from '../pricing';
+import { baseRates, nanosToUsd, tokensToNanos, type PriceRow, type UsageTotals } from '../pricing';
 import { DEFAULT_ROUTES } from '../providers';
 import { UNTAGGED } from './queries';
 
@@ -19,6 +19,7 @@ export interface Group {
   cacheRead: number;
   cacheWrite: number;
   output: number;
+  reasoning: number;
   unpriced: number;
   failed: number;
   failedNanos: number;
@@ -34,6 +35,18 @@ export function cacheSavingsNanos(g: Group): number {
   const rates = ratesOf(g.provider, g.model);
   if (!rates?.inputPerMTok || rates.cachedInputPerMTok === undefined) return 0;
   return tokensToNanos(g.cacheRead, rates.inputPerMTok) - tokensToNanos(g.cacheRead, rates.cachedInputPerMTok);
+}
+
+/** A group's usage as what-if pricing reads it. */
+export function usageOf(g: Group): UsageTotals {
+  return {
+    requests: g.requests,
+    inputTokens: g.input,
+    cacheReadTokens: g.cacheRead,
+    cacheWriteTokens: g.cacheWrite,
+    outputTokens: g.output,
+    reasoningTokens: g.reasoning,
+  };
 }
 
 export function ratesOf(provider: string, model: string): PriceRow | undefined {
@@ -52,7 +65,7 @@ export function sum<T>(items: T[], f: (t: T) => number): number {
 export type PromptSizesByDay = Map<string, Array<{ day: string; requests: number; input: number }>>;
 
 /**
- * One pass over the range's rollup rows (day, provider, model, feature, then the sums), in
+ * One pass over the range's rollup rows (day, provider, model, feature, then the sums, reasoning last), in
  * primary-key order (no sort), feeds most figures: provider × model × feature groups, daily stacks
  * by provider (one value per day of `days`), and per-day prompt sizes.
  */
@@ -78,6 +91,7 @@ export function groupRollupRows(rows: unknown[][], days: string[]): { groups: Gr
           cacheRead: 0,
           cacheWrite: 0,
           output: 0,
+          reasoning: 0,
           unpriced: 0,
           failed: 0,
           failedNanos: 0,
@@ -95,6 +109,7 @@ export function groupRollupRows(rows: unknown[][], days: string[]): { groups: Gr
     g.failed += n(v[11]);
     g.failedNanos += n(v[12]);
     g.longUncached += n(v[13]);
+    g.reasoning += n(v[15]);
     if (v[14] !== null) g.longUncachedMin = g.longUncachedMin === null ? n(v[14]) : Math.min(g.longUncachedMin, n(v[14]));
     const i = dayIndex.get(day);
     if (i !== undefined) {

@@ -3,10 +3,10 @@
  * card (model, tokens, requests per day → cost a day and a month). Both ask the host; neither
  * depends on the dashboard's range.
  */
-import { card, h, table } from '../dom';
-import { money } from '../format';
-import type { DashboardHost } from '../hosts';
-import type { PriceRow } from '../protocol';
+import { card, h, table } from '../../dom';
+import { money } from '../../format';
+import type { DashboardHost } from '../../hosts';
+import type { PriceRow } from '../../protocol';
 
 export class PricesView {
   readonly element: HTMLElement;

@@ -3,8 +3,8 @@
  * dollar figure, so the dashboard counts them where the totals are, names the models and says how
  * to price them. Shown only when there are some.
  */
-import { h } from '../dom';
-import type { DashboardData } from '../protocol';
+import { h } from '../../dom';
+import type { DashboardData } from '../../protocol';
 
 /** The tile, or null when every request in the range is priced. `refresh`: the host's Refresh Prices, where it has one (VS Code). */
 export function unpricedTile(d: DashboardData, refresh?: () => void): HTMLElement | null {
