@@ -51,7 +51,9 @@ export function loadGuardBaseline(db: Database, now = Date.now()): GuardBaseline
   // From the rollups (current with every insert), not the records.
   const byWorkspace = (since: number) => {
     const map = new Map<string, number>();
-    const rows = db.exec('SELECT workspace, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? GROUP BY workspace', [localDay(since)])[0];
+    // `+workspace`: grouping in the workspace index's order would walk every day of the history;
+    // the key's day range reads only the days asked for.
+    const rows = db.exec('SELECT workspace, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? GROUP BY +workspace', [localDay(since)])[0];
     for (const [ws, nanos] of rows?.values ?? []) map.set(String(ws), Number(nanos));
     return map;
   };
