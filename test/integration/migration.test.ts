@@ -200,7 +200,9 @@ test('burnrate report prints the same totals from the single file and after its 
     ].map((args) => {
       const r = runCli(env, 'report', '--db', file, '--json', ...args);
       assert.equal(r.status, 0, r.stderr);
-      return JSON.parse(r.stdout) as unknown;
+      // The forecast moves with the clock (the part of today left): the totals are what must not.
+      const { forecast: _forecast, ...totals } = JSON.parse(r.stdout) as { forecast: unknown };
+      return totals;
     });
   const before = reports();
   assert.deepEqual(folder(file), ['spend.sqlite'], 'report does not migrate');
