@@ -44,6 +44,7 @@ function makeRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
     trace: null,
     env: 'dev',
     workspace: 'shop',
+    branch: null,
     keyFingerprint: 'fp-canary-0123456789',
     error: null,
     serviceTier: null,
