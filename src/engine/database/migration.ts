@@ -162,7 +162,8 @@ function buildIndex(SQL: SqlJsStatic, legacy: Database, plan: readonly Planned[]
   const index = new SQL.Database();
   index.exec(ROLLUP_TABLES + CATALOGUE_SCHEMA);
   index.exec('BEGIN');
-  for (const table of ['daily_rollup', 'session_rollup', 'user_rollup']) {
+  // branch_rollup: upgradeSingleFile made it; records on a branch served from the file before the split are in it.
+  for (const table of ['daily_rollup', 'session_rollup', 'user_rollup', 'branch_rollup']) {
     const columns = columnsOf(index, table);
     const rows = legacy.exec(`SELECT ${columns.join(', ')} FROM ${table}`)[0]?.values ?? [];
     const insert = index.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
