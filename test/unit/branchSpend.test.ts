@@ -16,6 +16,7 @@ import { applyReprice } from '../../src/engine/pricing';
 import { DashboardQuery, SpendQuery } from '../../src/engine/queries';
 import { statusView } from '../../src/extension/status/format';
 import { branchOf, workspaceRepository, type GitRepository } from '../../src/extension/terminals/gitRepository';
+import { BranchBreakdown } from '../../webview/views/breakdowns';
 import { makeRecord } from '../support/records';
 import { referenceReport, segmentFiles } from '../support/spendReference';
 
@@ -128,7 +129,7 @@ test('segment files and an index from before branches: opened with an empty bran
   await reopened.save();
   reopened.close();
 
-  const again = await SpendDatabase.open(file, { readOnly: true });
+  const again = await SpendDatabase.open(file, { create: false, readOnly: true });
   const query = new SpendQuery(again);
   const all = [...old, ...added];
   assert.deepEqual(query.report({ since: 0, by: 'branch' }), referenceReport(all, { since: 0, by: 'branch' }));
@@ -223,7 +224,7 @@ class FakeElement {
   }
 }
 
-test("the dashboard's branch table puts a branch name in as text: markup and quotes are shown, never parsed", async () => {
+test("the dashboard's branch table puts a branch name in as text: markup and quotes are shown, never parsed", () => {
   const made: FakeElement[] = [];
   const document = {
     createElement: (tag: string) => {
@@ -235,7 +236,6 @@ test("the dashboard's branch table puts a branch name in as text: markup and quo
   };
   Object.assign(globalThis, { document });
   try {
-    const { BranchBreakdown } = await import('../../webview/views/breakdowns');
     const view = new BranchBreakdown();
     const name = `fix/<script>alert("x")</script>'&amp;`;
     view.render({ byBranch: [{ key: name, costUsd: 1.5, requests: 3, share: 1 }] } as never);

@@ -44,7 +44,7 @@ export class WorkspaceBranch implements vscode.Disposable {
 
   private follow(api: GitApi): void {
     const choose = () => this.watch(workspaceRepository(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, api.repositories));
-    this.listeners.push(api.onDidOpenRepository(choose), api.onDidCloseRepository(choose));
+    this.listeners.push(api.onDidOpenRepository(choose), api.onDidCloseRepository(choose), vscode.workspace.onDidChangeWorkspaceFolders(choose));
     choose();
   }
 
