@@ -225,7 +225,7 @@ export function openSegmentDatabase(SQL: SqlJsStatic, dir: string, file: string,
 }
 
 /** Segment files written before a column was added to the records (branch) get it, empty, in memory. */
-export function addLaterColumns(db: Database): void {
+function addLaterColumns(db: Database): void {
   const columns = (db.exec('PRAGMA table_info(requests)')[0]?.values ?? []).map((v) => String(v[1]));
   if (!columns.includes('branch')) db.exec('ALTER TABLE requests ADD COLUMN branch TEXT');
 }
