@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       trace: null,
       env: null,
       workspace: `ws-${Math.floor(rand() * 3)}`,
+      branch: null,
       keyFingerprint: null,
       error: null,
       serviceTier: null,

@@ -41,6 +41,7 @@ function record(i: number, start: number): RequestRecord {
     trace: null,
     env: 'dev',
     workspace: `/home/me/project-${i % 8}`,
+    branch: null,
     keyFingerprint: 'sha256:ab12cd34',
     error: i % 50 ? null : 'rate limited',
     serviceTier: i % 11 ? null : 'flex',

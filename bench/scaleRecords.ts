@@ -48,6 +48,7 @@ export function syntheticRecord(i: number, total: number, now: number): RequestR
     trace: null,
     env: i % 10 ? 'dev' : 'ci',
     workspace: `repo-${i % 8}`,
+    branch: null,
     keyFingerprint: `fp${i % 6}`,
     error: null,
     serviceTier: null,

@@ -8,7 +8,7 @@ import { card, h } from './dom';
 import { defaultFilter, filterQuery, rangeLabel, type FilterState } from './filter';
 import type { DashboardHost } from './hosts';
 import type { AppCommand, DashboardData, GuardAlert, SessionAction } from './protocol';
-import { ClientBreakdown, FeatureBreakdown } from './views/breakdowns';
+import { BranchBreakdown, ClientBreakdown, FeatureBreakdown } from './views/breakdowns';
 import { AnomalyBanner, BudgetGauges } from './views/budgets';
 import { DashboardHeader } from './views/header';
 import { LeakHints } from './views/leakHints';
@@ -41,6 +41,7 @@ export class DashboardApp {
   private readonly modelShare = new ModelShareChart();
   private readonly features = new FeatureBreakdown();
   private readonly clients = new ClientBreakdown();
+  private readonly branches = new BranchBreakdown();
   private readonly leaks = new LeakHints();
   private readonly topSessions = new TopSessions();
   private readonly topRequests = new TopRequests();
@@ -90,6 +91,7 @@ export class DashboardApp {
       card('Sessions today', this.liveSessions.element),
       h('div', { class: 'grid two' }, card('Daily spend by provider', this.dailySpend.element), card('Share by model', this.modelShare.element)),
       h('div', { class: 'grid two' }, card('Spend by feature', this.features.element), card('Spend by client', this.clients.element)),
+      card('Spend by branch', this.branches.element),
       card('Leak hints', this.leaks.element),
       card('What if', this.whatIf.element),
       h('div', { class: 'grid two' }, card('Top sessions', this.topSessions.element), card('Most expensive requests', this.topRequests.element)),
@@ -107,6 +109,7 @@ export class DashboardApp {
     this.modelShare.render(d);
     this.features.render(d);
     this.clients.render(d);
+    this.branches.render(d);
     this.leaks.render(d);
     this.whatIf.render(d);
     this.topSessions.render(d);

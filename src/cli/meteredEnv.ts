@@ -7,16 +7,18 @@ import { DEFAULT_PORT } from '../engine/proxy';
 import { DEFAULT_ROUTES } from '../engine/providers';
 import { takePathTags, type Tags } from '../engine/attribution';
 import { intFlag, UsageError, type Values } from './args';
+import { checkedOutBranch } from './gitBranch';
 
 export const METERED_FLAGS = {
   port: { type: 'string', short: 'p' },
   session: { type: 'string' },
   feature: { type: 'string' },
   user: { type: 'string' },
+  branch: { type: 'string' },
   'no-intercept': { type: 'boolean' },
 } as const;
 /** METERED_FLAGS as the help text shows them. */
-export const METERED_SYNOPSIS = '[--port N] [--session S] [--feature F] [--user U] [--no-intercept]';
+export const METERED_SYNOPSIS = '[--port N] [--session S] [--feature F] [--user U] [--branch B] [--no-intercept]';
 
 /** Exit status when no Burn Rate proxy answers on the port (sysexits' EX_UNAVAILABLE). */
 export const NO_PROXY_EXIT = 69;
@@ -35,6 +37,7 @@ export async function meteredEnvironment(values: Values, sessionPrefix: string):
   const tags: Tags = { ...inherited.tags, ...(named ? { session: named } : { run: newSessionId(new Date(), Math.random, sessionPrefix) }) };
   if (values.feature !== undefined) tags.feature = values.feature as string;
   if (values.user !== undefined) tags.user = values.user as string;
+  setBranch(tags, values.branch !== undefined ? (values.branch as string) || null : checkedOutBranch(process.cwd()));
   return planMeteredEnv({
     routes: DEFAULT_ROUTES,
     port,
@@ -46,6 +49,15 @@ export async function meteredEnvironment(values: Values, sessionPrefix: string):
     // dist/capture, beside the bundled cli.js.
     captureDir: path.join(__dirname, 'capture'),
   });
+}
+
+/**
+ * --branch, else the branch checked out in the working directory; a detached HEAD (or `--branch ''`)
+ * drops one inherited from a metered terminal; outside a repository the inherited one stays.
+ */
+function setBranch(tags: Tags, branch: string | null | undefined): void {
+  if (branch === null) delete tags.branch;
+  else if (branch !== undefined) tags.branch = branch;
 }
 
 /**

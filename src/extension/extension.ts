@@ -10,7 +10,7 @@ import { DashboardPanel } from './dashboardPanel';
 import { createEngineLink, loadEngineApi, type EngineLink, type LinkState } from './link';
 import { configChanges, ConfigStore } from './settings';
 import { notifyState, SpendStatusBar } from './status';
-import { TerminalRouting } from './terminals';
+import { TerminalRouting, WorkspaceBranch } from './terminals';
 import { workspaceTag } from './workspaceTag';
 
 let link: EngineLink | undefined;
@@ -30,17 +30,23 @@ export function activate(context: vscode.ExtensionContext): void {
   const warn = (message: string) => void vscode.window.showWarningMessage(message);
   const engine = (link = createEngineLink({ dataDir: context.globalStorageUri.fsPath, config, log, warn }));
   const status = new SpendStatusBar();
-  const terminals = new TerminalRouting(context, config, engine, log);
-  context.subscriptions.push(status, terminals, { dispose: () => DashboardPanel.disposeCurrent() });
+  const branch = new WorkspaceBranch(log);
+  const terminals = new TerminalRouting(context, config, engine, log, branch);
+  context.subscriptions.push(status, branch, terminals, { dispose: () => DashboardPanel.disposeCurrent() });
   registerCommands({ context, config, link: engine, terminals, log, engineApi: loadEngineApi });
 
-  const render = () => status.update(engine.state, engine.summary, config.config, `http://127.0.0.1:${engine.currentPort}`, workspaceTag().workspace);
+  const render = () =>
+    status.update(engine.state, engine.summary, config.config, `http://127.0.0.1:${engine.currentPort}`, {
+      workspace: workspaceTag().workspace,
+      branch: branch.name,
+    });
   const parts: WindowParts = { link: engine, terminals, config, log, render };
   context.subscriptions.push(
     followAlerts(parts),
     followLinkState(parts),
     followSummary(engine, render),
     followSettings(parts),
+    followBranch(branch, parts),
     // Closing the window closes the engine it hosts (saving the database); deactivate() awaits the same.
     { dispose: () => void engine.dispose() },
   );
@@ -49,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): void {
   terminals.refresh();
   // Not awaited: activation returns now; the status bar fills in once the engine answers.
   setImmediate(() => engine.start());
+  void branch.start();
 }
 
 /** Guard alerts from the engine: notified, and acted on when the user picks an action. */
@@ -99,6 +106,14 @@ function followSettings(parts: WindowParts): vscode.Disposable {
     else if (changed.engine) void (engine.isOwner ? engine.restartHosted() : engine.retry());
     if (changed.terminal) parts.terminals.refresh();
     void sendGuardSettings(parts);
+    parts.render();
+  });
+}
+
+/** A branch checked out (or none) re-tags new terminals; the tooltip says which; open terminals keep theirs. */
+function followBranch(branch: WorkspaceBranch, parts: WindowParts): vscode.Disposable {
+  return branch.onDidChange(() => {
+    parts.terminals.refresh();
     parts.render();
   });
 }

@@ -108,6 +108,8 @@ export interface DashboardData {
   /** Spend by the tool or SDK that made the calls ('(none)' for records from before clients were recorded). */
   byClient: ShareRow[];
   byFeature: FeatureRow[];
+  /** Spend by the git branch the calls were made on ('(none)' for calls on no branch, and records from before branches). */
+  byBranch: ShareRow[];
   topSessions: SessionRow[];
   topRequests: RequestRow[];
   recent: RequestRow[];

@@ -218,7 +218,7 @@ describe('Codex CLI (reads its base URL from its config only): the codex wrapper
     const home = fs.mkdtempSync(path.join(bed.h.dir, 'home-'));
     const env = unmeteredEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: home });
     const args = ['exec', '--skip-git-repo-check', 'say "hi" twice'];
-    const wrapped = await burnrate(['run', '--port', String(bed.h.port), '--session', 's1', '--', 'codex', ...args], { env });
+    const wrapped = await burnrate(['run', '--port', String(bed.h.port), '--session', 's1', '--', 'codex', ...args], { env, cwd: home });
     assert.equal(wrapped.status, 0, wrapped.stderr);
     assert.deepEqual(wrapped.stdout.trim().split('\n'), ['-c', `openai_base_url="http://127.0.0.1:${bed.h.port}/~session=s1/openai/v1"`, ...args]);
 

@@ -41,13 +41,22 @@ function variedRecords(): RequestRecord[] {
       env: '=SUM(A1)',
       trace: '-trace',
       client: 'claude-code',
+      branch: 'fix/<script>alert("x")</script>, \'y\'',
       serviceTier: 'flex',
       keyFingerprint: "sha256:'quoted'",
     }),
     makeRecord({ id: 'd-one-nano', startedAt: t0 + DAY, costNanos: 1, costStatus: 'estimated', status: 0, error: 'reset' }),
-    makeRecord({ id: 'e-big', startedAt: t0 + 2 * DAY, costNanos: 123_456_789_012, inputTokens: 2_000_000, cacheReadTokens: 1_500_000, reasoningTokens: 77 }),
+    makeRecord({
+      id: 'e-big',
+      startedAt: t0 + 2 * DAY,
+      costNanos: 123_456_789_012,
+      inputTokens: 2_000_000,
+      cacheReadTokens: 1_500_000,
+      reasoningTokens: 77,
+      branch: 'feature/login-fix',
+    }),
     makeRecord({ id: 'f-free', startedAt: t0 + 2 * DAY, provider: 'ollama', model: 'llama3', costNanos: 0, costStatus: 'free', status: 503 }),
-    makeRecord({ id: 'g-same-ms', startedAt: t0 + 2 * DAY, session: 'sess', feature: '', latencyMs: 0, ttftMs: 0 }),
+    makeRecord({ id: 'g-same-ms', startedAt: t0 + 2 * DAY, session: 'sess', feature: '', latencyMs: 0, ttftMs: 0, branch: '-main' }),
   ];
 }
 
@@ -82,7 +91,7 @@ describe('burnrate import', () => {
       assert.equal(r.stdout, `imported 7 record(s) into ${restored}; 0 were already there\n`);
       assert.equal(r.stderr, '', 'no progress line when stderr is not a terminal');
       assert.equal(exported(restored, format), fs.readFileSync(file, 'utf8'));
-      for (const by of [[], ['--by', 'model'], ['--by', 'day'], ['--by', 'feature'], ['--by', 'client']]) {
+      for (const by of [[], ['--by', 'model'], ['--by', 'day'], ['--by', 'feature'], ['--by', 'client'], ['--by', 'branch']]) {
         assert.deepEqual(
           JSON.parse(run('report', '--db', restored, '--json', ...by).stdout),
           JSON.parse(run('report', '--db', source, '--json', ...by).stdout),
@@ -90,6 +99,33 @@ describe('burnrate import', () => {
       }
     });
   }
+
+  test('an export from before branches (no branch column) imports, every record on no branch', () => {
+    const jsonl = exported(source, 'jsonl').replace(/"branch":("(?:[^"\\]|\\.)*"|null),/g, '');
+    assert.doesNotMatch(jsonl, /"branch"/);
+    const csvRows = exported(source, 'csv').split('\n');
+    assert.match(csvRows[0], /,client,branch$/);
+    // branch is the last column; the one row with a branch holding a comma is quoted.
+    const csv = exported(source, 'csv').replace(/,("(?:[^"]|"")*"|[^,\n"]*)\n/g, '\n');
+    assert.match(csv.split('\n')[0], /,client$/);
+    for (const [format, text] of [
+      ['jsonl', jsonl],
+      ['csv', csv],
+    ] as const) {
+      const file = path.join(dir, `before-branches.${format}`);
+      fs.writeFileSync(file, text);
+      const db = path.join(dir, `before-branches-${format}.sqlite`);
+      const r = run('import', '--db', db, file);
+      assert.equal(r.status, 0, r.stderr);
+      const report = JSON.parse(run('report', '--db', db, '--json', '--by', 'branch').stdout);
+      assert.deepEqual(
+        report.groups.map((g: { key: string; requests: number }) => [g.key, g.requests]),
+        [['(none)', 7]],
+        format,
+      );
+      assert.equal(report.total.costUsd, JSON.parse(run('report', '--db', source, '--json').stdout).total.costUsd);
+    }
+  });
 
   test('importing twice adds nothing the second time; a merge adds only the new records', async () => {
     const file = path.join(dir, 'twice.jsonl');
@@ -132,7 +168,7 @@ describe('burnrate import', () => {
     fs.writeFileSync(short, [...csv.slice(0, 6), csv[6].split(',').slice(0, 5).join(','), ...csv.slice(7)].join('\n'));
     const r = run('import', '--db', db, short);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /short\.csv line 7: 5 column\(s\), the header has 27/);
+    assert.match(r.stderr, /short\.csv line 7: 5 column\(s\), the header has 28/);
     assert.deepEqual(fs.readFileSync(db), untouched);
     const fresh = path.join(dir, 'never-created.sqlite');
     assert.equal(run('import', '--db', fresh, short).status, 1);

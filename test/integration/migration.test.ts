@@ -222,14 +222,17 @@ test('a server serves a single-file database as it is from its start, and splits
   assert.deepEqual(await store.report({ by: 'model' }), referenceReport(ALL, { by: 'model' }));
   assert.deepEqual(fs.readFileSync(file), original);
   assert.ok(!fs.existsSync(`${file}.segments`));
-  const late = makeRecord({ startedAt: NOW - 60_000, costNanos: 123_456 });
+  // Single files are from before branches: a record on one is served from the file, and kept by the split.
+  const late = makeRecord({ startedAt: NOW - 60_000, costNanos: 123_456, branch: 'feature/login-fix' });
   await store.insert([late]);
+  assert.deepEqual(await store.report({ by: 'branch' }), referenceReport([...ALL, late], { by: 'branch' }));
   const saved = await store.save();
   assert.ok(saved.saved);
   assert.deepEqual(fs.readFileSync(`${file}.single-file`), original, 'the original is kept as it was');
   assert.match(told.join('\n'), /migrated .*totals checked/);
   assert.equal(await store.count(), KEPT.length + 1);
   assert.deepEqual(await store.report({ by: 'model' }), referenceReport([...ALL, late], { by: 'model' }));
+  assert.deepEqual(await store.report({ by: 'branch' }), referenceReport([...ALL, late], { by: 'branch' }));
   await store.close();
   const reopened = await SpendDatabase.open(file, { create: false });
   assert.equal(reopened.count(), KEPT.length + 1);

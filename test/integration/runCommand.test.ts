@@ -30,18 +30,22 @@ describe('burnrate run: the command as it would run without it', () => {
 
   test('the command gets the session, feature and user tags and the base-URL variables', async () => {
     const printEnv = 'console.log(JSON.stringify(process.env))';
-    const run = await burnrate([
-      'run',
-      '--port',
-      String(bed.h.port),
-      '--session',
-      'job 7',
-      '--feature',
-      'summarize',
-      '--user',
-      'ana',
-      ...nodeCommand(printEnv),
-    ]);
+    const run = await burnrate(
+      [
+        'run',
+        '--port',
+        String(bed.h.port),
+        '--session',
+        'job 7',
+        '--feature',
+        'summarize',
+        '--user',
+        'ana',
+        ...nodeCommand(printEnv),
+        // Outside a repository: no branch tag (this checkout's branch would be one).
+      ],
+      { cwd: bed.h.dir },
+    );
     const env = JSON.parse(run.stdout) as Record<string, string>;
     assert.equal(env.BURNRATE_SESSION, 'job 7');
     assert.equal(env.OPENAI_BASE_URL, `http://127.0.0.1:${bed.h.port}/~session=job%207,feature=summarize,user=ana/openai/v1`);
@@ -84,7 +88,7 @@ describe('burnrate env', () => {
 
   for (const [shell, line] of Object.entries(SHELL_LINES)) {
     test(`--shell ${shell}: every variable of the metered environment, in that shell's syntax`, async () => {
-      const out = await burnrate(['env', '--port', String(bed.h.port), '--session', 's-env', '--shell', shell]);
+      const out = await burnrate(['env', '--port', String(bed.h.port), '--session', 's-env', '--shell', shell], { cwd: bed.h.dir });
       assert.equal(out.status, 0, out.stderr);
       const vars = variablesOf(out.stdout, line);
       for (const name of [

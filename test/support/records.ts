@@ -28,6 +28,7 @@ export function makeRecord(r: Partial<RequestRecord> = {}): RequestRecord {
     trace: null,
     env: null,
     workspace: null,
+    branch: null,
     keyFingerprint: null,
     error: null,
     serviceTier: null,

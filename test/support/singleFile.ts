@@ -62,6 +62,8 @@ export async function singleFileOf(db: SpendDatabase): Promise<Database> {
   for (const segment of db.segments()) copyRows(segment, single, 'requests', true);
   for (const table of ROLLUPS) copyRows(db.index, single, table, false);
   single.exec('COMMIT');
+  // Single files are from before branches: their records had no such column.
+  single.exec('ALTER TABLE requests DROP COLUMN branch');
   single.exec('PRAGMA user_version = 4');
   return single;
 }

@@ -131,8 +131,8 @@ test("the engine counts each workspace's budget against that workspace's spend; 
   })) as never);
   const owner = { kind: 'owner', url: 'u', pid: 1 } as const;
   const follower = { kind: 'follower', url: 'u', pid: 1 } as const;
-  const apiWindow = statusView(follower, summary, config, 'u', 'api');
-  const webWindow = statusView(owner, summary, config, 'u', 'web');
+  const apiWindow = statusView(follower, summary, config, 'u', { workspace: 'api' });
+  const webWindow = statusView(owner, summary, config, 'u', { workspace: 'web' });
   assert.equal(apiWindow.background, 'warning', 'api is at 85 % of its own budget');
   assert.equal(webWindow.background, 'none', "web is not: another workspace's budget does not colour it");
   assert.match(apiWindow.tooltip, /today: \$11\.90 of \$100\.00 \(12 %\) · today \(api\): \$1\.70 of \$2\.00 \(85 %\)/);
@@ -141,7 +141,7 @@ test("the engine counts each workspace's budget against that workspace's spend; 
   // The same window's settings say $100 for all spend, and total spend is far from it; still, past
   // its workspace's cap it turns the error colour.
   guards.settle(record(usdToNanos(0.5), JAN_15, 'api'));
-  assert.equal(statusView(follower, summaryWith(12.4, guards.budgets()), config, 'u', 'api').background, 'error');
+  assert.equal(statusView(follower, summaryWith(12.4, guards.budgets()), config, 'u', { workspace: 'api' }).background, 'error');
 });
 
 function record(costNanos: number, at: number, workspace: string | null = null) {
@@ -168,6 +168,7 @@ function record(costNanos: number, at: number, workspace: string | null = null) 
     trace: null,
     env: null,
     workspace,
+    branch: null,
     keyFingerprint: null,
     error: null,
     serviceTier: null,

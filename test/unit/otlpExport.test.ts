@@ -44,6 +44,7 @@ function makeRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
     trace: null,
     env: 'dev',
     workspace: 'shop',
+    branch: 'feature/login-fix',
     keyFingerprint: 'fp-canary-0123456789',
     error: null,
     serviceTier: null,
@@ -145,6 +146,7 @@ describe('OTLP export', () => {
     assert.equal(s.attributes['burnrate.session'], 'run42');
     assert.equal(s.attributes['burnrate.user'], 'dana');
     assert.equal(s.attributes['burnrate.workspace'], 'shop');
+    assert.equal(s.attributes['burnrate.branch'], 'feature/login-fix');
     assert.equal(s.attributes['burnrate.env'], 'dev');
     assert.equal(s.statusCode, 0, 'unset status for a success');
     assert.equal(s.resource['service.name'], 'burnrate');

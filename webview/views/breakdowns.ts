@@ -1,4 +1,4 @@
-/** Where the range's spend went: the tables by feature and by client (the top 12 of each). */
+/** Where the range's spend went: the tables by feature, by client and by git branch (the top 12 of each). */
 import { formatTokens } from '../../src/shared';
 import { h, table } from '../dom';
 import { money, percent } from '../format';
@@ -38,6 +38,21 @@ export class ClientBreakdown {
         ['client', 'cost', 'share', 'requests'],
         d.byClient.slice(0, ROWS).map((c) => [c.key, money(c.costUsd), percent(c.share), c.requests.toLocaleString('en-US')]),
         { numeric: [1, 2, 3], empty: 'No requests in this range.', testId: 'clients' },
+      ),
+    );
+  }
+}
+
+export class BranchBreakdown {
+  readonly element = h('div');
+
+  render(d: DashboardData): void {
+    this.element.replaceChildren(
+      table(
+        ['branch', 'cost', 'share', 'requests'],
+        // An engine from before branches sends no byBranch.
+        (d.byBranch ?? []).slice(0, ROWS).map((b) => [b.key, money(b.costUsd), percent(b.share), b.requests.toLocaleString('en-US')]),
+        { numeric: [1, 2, 3], empty: 'No requests in this range.', testId: 'branches' },
       ),
     );
   }

@@ -12,7 +12,12 @@ const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 const TERMINAL_SIGNALS = new Set<NodeJS.Signals>(['SIGINT', 'SIGQUIT']);
 /** Signals this process can end by the default way (not SIGUSR1, which starts Node's inspector). */
 const REPEATABLE_ENDINGS = new Set<NodeJS.Signals>(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGKILL']);
-const VALUE_FLAGS = new Set(['--port', '-p', '--session', '--feature', '--user']);
+/** The flags that take a value, as `--name` and `-short`. */
+const VALUE_FLAGS = new Set(
+  Object.entries(METERED_FLAGS)
+    .filter(([, flag]) => flag.type === 'string')
+    .flatMap(([name, flag]) => [`--${name}`, ...('short' in flag ? [`-${flag.short}`] : [])]),
+);
 
 /** Splits the flags from the command: at `--`, or at the first word that is not a flag or a flag's value. */
 export function splitCommand(args: readonly string[]): { flags: string[]; command: string[] } {

@@ -3,9 +3,10 @@ import { headerValue } from '../http';
 /**
  * Attribution tags a request can carry, as x-burnrate-<key> headers or a /~key=value,… path segment.
  * `run` names the metered terminal or `burnrate run` a call came from: the call's session when it
- * names none and its agent sends no conversation id of its own (it is not recorded apart).
+ * names none and its agent sends no conversation id of its own (it is not recorded apart). `branch`
+ * is the git branch the call was made on (a branch name holds `/`: path values are URL-encoded).
  */
-export const TAG_KEYS = ['session', 'feature', 'user', 'trace', 'env', 'workspace', 'run'] as const;
+export const TAG_KEYS = ['session', 'feature', 'user', 'trace', 'env', 'workspace', 'branch', 'run'] as const;
 export type TagKey = (typeof TAG_KEYS)[number];
 export type Tags = Partial<Record<TagKey, string>>;
 

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { copyRecords, openSegmentDatabase, REQUESTS_TABLE, SELECT_RECORDS } from './segments';
-import { ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollups/rollupSchema';
+import { BRANCH_ROLLUP_TABLE, ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollups/rollupSchema';
 import {
   CATALOGUE_SCHEMA,
   DAY_MS,
@@ -40,6 +40,9 @@ export function finishInterruptedMigration(file: string): void {
 export function upgradeSingleFile(db: Database, version: number): void {
   db.exec(REQUESTS_TABLE);
   if (!columnsOf(db, 'requests').includes('client')) db.exec('ALTER TABLE requests ADD COLUMN client TEXT');
+  // Branches came after the last single-file schema: its records have none, its rollup starts empty.
+  if (!columnsOf(db, 'requests').includes('branch')) db.exec('ALTER TABLE requests ADD COLUMN branch TEXT');
+  db.exec(BRANCH_ROLLUP_TABLE);
   db.exec('DROP TRIGGER IF EXISTS requests_rollup_repriced');
   db.exec('BEGIN');
   if (version === 2) db.exec(ROLLUP_CLIENT_MIGRATION);
@@ -159,7 +162,8 @@ function buildIndex(SQL: SqlJsStatic, legacy: Database, plan: readonly Planned[]
   const index = new SQL.Database();
   index.exec(ROLLUP_TABLES + CATALOGUE_SCHEMA);
   index.exec('BEGIN');
-  for (const table of ['daily_rollup', 'session_rollup', 'user_rollup']) {
+  // branch_rollup: upgradeSingleFile made it; records on a branch served from the file before the split are in it.
+  for (const table of ['daily_rollup', 'session_rollup', 'user_rollup', 'branch_rollup']) {
     const columns = columnsOf(index, table);
     const rows = legacy.exec(`SELECT ${columns.join(', ')} FROM ${table}`)[0]?.values ?? [];
     const insert = index.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);

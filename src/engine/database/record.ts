@@ -29,6 +29,8 @@ export interface RequestRecord {
   trace: string | null;
   env: string | null;
   workspace: string | null;
+  /** The git branch checked out where the call was made (metered terminal or `burnrate run`). */
+  branch: string | null;
   keyFingerprint: string | null;
   error: string | null;
   /** The service tier the response says served it (flex, priority, batch…), when not standard. */
@@ -68,4 +70,5 @@ export const EXPORT_COLUMNS = [
   'serviceTier',
   'priceSource',
   'client',
+  'branch',
 ] as const;

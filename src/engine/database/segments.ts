@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS requests (
   error TEXT,
   service_tier TEXT,
   price_source TEXT,
-  client TEXT
+  client TEXT,
+  branch TEXT
 );
 ${REQUEST_INDEXES}`;
 
@@ -77,6 +78,7 @@ export const COLUMN_OF: Record<keyof RequestRecord, string> = {
   trace: 'trace',
   env: 'env',
   workspace: 'workspace',
+  branch: 'branch',
   keyFingerprint: 'key_fingerprint',
   error: 'error',
   serviceTier: 'service_tier',
@@ -218,7 +220,14 @@ export class Segment {
 export function openSegmentDatabase(SQL: SqlJsStatic, dir: string, file: string, deferIndexes = false): Database {
   const db = openFile(SQL, dir, file);
   if (!file) db.exec(deferIndexes ? REQUESTS_TABLE.replace(REQUEST_INDEXES, '') : REQUESTS_TABLE);
+  else addLaterColumns(db);
   return db;
+}
+
+/** Segment files written before a column was added to the records (branch) get it, empty, in memory. */
+function addLaterColumns(db: Database): void {
+  const columns = (db.exec('PRAGMA table_info(requests)')[0]?.values ?? []).map((v) => String(v[1]));
+  if (!columns.includes('branch')) db.exec('ALTER TABLE requests ADD COLUMN branch TEXT');
 }
 
 /**

@@ -44,6 +44,7 @@ export const BurnRateAttr = {
   trace: 'burnrate.trace',
   env: 'burnrate.env',
   workspace: 'burnrate.workspace',
+  branch: 'burnrate.branch',
   client: 'burnrate.client',
   error: 'burnrate.error',
   costMetric: 'burnrate.cost',
@@ -111,6 +112,7 @@ export function recordSpanAttributes(rec: RequestRecord): Attributes {
     [BurnRateAttr.trace, rec.trace],
     [BurnRateAttr.env, rec.env],
     [BurnRateAttr.workspace, rec.workspace],
+    [BurnRateAttr.branch, rec.branch],
     [BurnRateAttr.client, rec.client],
     [BurnRateAttr.error, rec.error],
   ];
@@ -121,7 +123,7 @@ export function recordSpanAttributes(rec: RequestRecord): Attributes {
 
 /**
  * Attributes for the metrics: low-cardinality ones only (no record id, session or trace), so a
- * backend can chart spend by provider, model, feature, workspace, client and user.
+ * backend can chart spend by provider, model, feature, workspace, branch, client and user.
  */
 export function recordMetricAttributes(rec: RequestRecord): Attributes {
   const providerName = genAiProviderName(rec.provider);
@@ -134,6 +136,7 @@ export function recordMetricAttributes(rec: RequestRecord): Attributes {
   if (rec.model) attrs[GenAi.requestModel] = rec.model;
   if (rec.feature) attrs[BurnRateAttr.feature] = rec.feature;
   if (rec.workspace) attrs[BurnRateAttr.workspace] = rec.workspace;
+  if (rec.branch) attrs[BurnRateAttr.branch] = rec.branch;
   if (rec.client) attrs[BurnRateAttr.client] = rec.client;
   if (rec.user) attrs[BurnRateAttr.user] = rec.user;
   if (rec.env) attrs[BurnRateAttr.env] = rec.env;

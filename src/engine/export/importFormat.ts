@@ -41,6 +41,7 @@ const KIND_OF: Record<Column, Kind> = {
   serviceTier: 'text',
   priceSource: 'text',
   client: 'text',
+  branch: 'text',
 };
 
 /** A row that cannot be imported: its reason (the caller adds the line). */
@@ -109,6 +110,7 @@ function recordFrom(v: Partial<Record<Column, unknown>>): RequestRecord {
     trace: text('trace', v.trace),
     env: text('env', v.env),
     workspace: text('workspace', v.workspace),
+    branch: text('branch', v.branch),
     keyFingerprint: text('keyFingerprint', v.keyFingerprint),
     error: text('error', v.error),
     serviceTier: text('serviceTier', v.serviceTier),

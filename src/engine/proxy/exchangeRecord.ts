@@ -82,6 +82,7 @@ export function recordExchange(sink: RecordSink, ex: Exchange, report: UsageRepo
         trace: ex.tags.trace ?? null,
         env: ex.tags.env ?? null,
         workspace: ex.tags.workspace ?? null,
+        branch: ex.tags.branch ?? null,
         keyFingerprint: ex.keyFingerprint,
         error: joinNotes(error, cost.note),
         serviceTier: cost.serviceTier,

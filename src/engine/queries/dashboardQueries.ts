@@ -83,6 +83,7 @@ export class DashboardQuery {
       byProvider,
       byClient: this.byClient(range, totalNanos),
       byFeature,
+      byBranch: this.byBranch(range, totalNanos, totalRequests),
       ...this.requestLists(filter, range, totalRequests),
       budget: {
         ...budget,
@@ -165,6 +166,19 @@ export class DashboardQuery {
       `SELECT client, SUM(cost_nanos) AS c, SUM(requests) AS q FROM daily_rollup ${range.where} GROUP BY client ORDER BY c DESC, q DESC, client`,
       range.params,
     ).map((v) => ({ key: key(v[0]), costUsd: nanosToUsd(n(v[1])), requests: n(v[2]), share: totalNanos ? n(v[1]) / totalNanos : 0 }));
+  }
+
+  /** Spend by git branch, from branch_rollup; what it does not cover (calls made on no branch) is the '(none)' row. */
+  private byBranch(range: Range, totalNanos: number, totalRequests: number): DashboardData['byBranch'] {
+    const rows = this.rows(`SELECT branch, SUM(cost_nanos), SUM(requests) FROM branch_rollup ${range.where} GROUP BY branch`, range.params).map((v) => ({
+      key: key(v[0]),
+      nanos: n(v[1]),
+      requests: n(v[2]),
+    }));
+    const untagged = { key: UNTAGGED, nanos: totalNanos - sum(rows, (r) => r.nanos), requests: totalRequests - sum(rows, (r) => r.requests) };
+    if (untagged.requests > 0) rows.push(untagged);
+    rows.sort((a, b) => b.nanos - a.nanos || b.requests - a.requests || a.key.localeCompare(b.key));
+    return rows.map((r) => ({ key: r.key, costUsd: nanosToUsd(r.nanos), requests: r.requests, share: totalNanos ? r.nanos / totalNanos : 0 }));
   }
 
   /**

@@ -20,8 +20,11 @@ export interface SpendReport {
   groups: Array<{ key: string } & Totals>;
 }
 
-export const GROUP_BY = ['provider', 'model', 'feature', 'session', 'user', 'workspace', 'client', 'day'] as const;
+export const GROUP_BY = ['provider', 'model', 'feature', 'session', 'user', 'branch', 'workspace', 'client', 'day'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
+
+/** The tags grouped from a rollup of their own rather than daily_rollup. */
+const TAG_ROLLUPS = { session: 'session_rollup', user: 'user_rollup', branch: 'branch_rollup' } as const;
 
 /** Key shown for records without the grouped-by tag. */
 export const UNTAGGED = '(none)';
@@ -78,7 +81,7 @@ export class SpendQuery {
     }
   }
 
-  /** Adds the whole local days from `since` (a midnight) to `until` (one, or open) to `sums`, from the daily rollup, or the session or user rollup. */
+  /** Adds the whole local days from `since` (a midnight) to `until` (one, or open) to `sums`, from the daily rollup, or a tag's own rollup. */
   private fromRollups(sums: Sums, since: number | undefined, until: number | undefined, by: GroupBy | undefined): void {
     const [firstDay, endDay] = [since, until].map((at) => (at === undefined ? undefined : localDay(at)));
     const clauses = [firstDay !== undefined && 'day >= ?', endDay !== undefined && 'day < ?'].filter(Boolean);
@@ -86,8 +89,8 @@ export class SpendQuery {
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     const total = this.data.index.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup ${where}`, params)[0].values[0].map(Number);
     if (!by) return sums.add('', total);
-    // Sessions and users have their own rollups (daily_rollup would multiply its rows by them); what none covers is untagged.
-    const table = by === 'session' ? 'session_rollup' : by === 'user' ? 'user_rollup' : 'daily_rollup';
+    // Sessions, users and branches have their own rollups (daily_rollup would multiply its rows by them); what none covers is untagged.
+    const table = TAG_ROLLUPS[by as keyof typeof TAG_ROLLUPS] ?? 'daily_rollup';
     const sources = by === 'session' ? this.data.sessionRollups(firstDay, endDay) : [this.data.index];
     let untagged = total;
     for (const db of sources) {

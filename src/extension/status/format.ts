@@ -72,9 +72,16 @@ export interface StatusView {
   accessibilityLabel: string;
 }
 
+/** What this window tags its terminals' calls with. */
+export interface WindowTags {
+  workspace?: string;
+  /** The branch checked out in the workspace's repository (none without git or on a detached HEAD). */
+  branch?: string;
+}
+
 /** Everything the status bar item shows, from the link state, the last summary and the settings. */
-export function statusView(state: LinkState, summary: SpendSummary | undefined, config: BurnRateConfig, proxyUrl: string, workspace?: string): StatusView {
-  const budget = budgetUse(summary, config.budget, workspace);
+export function statusView(state: LinkState, summary: SpendSummary | undefined, config: BurnRateConfig, proxyUrl: string, window: WindowTags = {}): StatusView {
+  const budget = budgetUse(summary, config.budget, window.workspace);
   const background = budget.level === 'exceeded' ? 'error' : budget.level === 'warning' ? 'warning' : 'none';
   const running = state.kind === 'owner' || state.kind === 'follower' || (state.kind === 'connecting' && summary);
   if (!running) {
@@ -85,13 +92,13 @@ export function statusView(state: LinkState, summary: SpendSummary | undefined, 
   const today = summary ? formatUsd(summary.today.costUsd) : '…';
   return {
     text: `${icon} ${today}`,
-    tooltip: runningTooltip(state, summary, budget, proxyUrl),
+    tooltip: runningTooltip(state, summary, budget, proxyUrl, window.branch),
     background,
     accessibilityLabel: `Burn Rate: ${today} spent today${summary?.recordingPaused ? ', recording paused' : ''}`,
   };
 }
 
-function runningTooltip(state: LinkState, s: SpendSummary | undefined, budget: BudgetUse, proxyUrl: string): string {
+function runningTooltip(state: LinkState, s: SpendSummary | undefined, budget: BudgetUse, proxyUrl: string, branch: string | undefined): string {
   const out: string[] = [];
   out.push(`**Burn Rate**${s?.recordingPaused ? ' · $(debug-pause) recording paused' : ''}`, '');
   if (s) {
@@ -117,6 +124,7 @@ function runningTooltip(state: LinkState, s: SpendSummary | undefined, budget: B
   if (s?.todayByClient?.length) out.push(`**By client today** · ${groupList(s.todayByClient.slice(0, 3))}`, '');
   if (s?.activeSessions.length) out.push(`**Active sessions** (last ${s.activeSessionMinutes} min) · ${groupList(s.activeSessions.slice(0, 5))}`, '');
   const where = state.kind === 'owner' ? 'served by this window' : state.kind === 'follower' ? 'served by another VS Code window' : 'reconnecting…';
+  if (branch) out.push(`**Branch** · ${escapeMarkdown(branch)} · new terminals are tagged with it`, '');
   out.push(`Proxy \`${proxyUrl}\` · ${where}`, '');
   out.push(
     `[Open dashboard](command:${Commands.openDashboard}) · [Copy proxy setup](command:${Commands.copyProxySetup}) · [New metered terminal](command:${Commands.newMeteredTerminal})`,
@@ -154,6 +162,7 @@ export function plainState(state: LinkState, port: number): string {
   }
 }
 
+/** Text (a tag, a branch name, an error) shown in a tooltip as it is: nothing in it is markup, an entity or an icon. */
 export function escapeMarkdown(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>$]/g, (c) => `\\${c}`);
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>$&~]/g, (c) => `\\${c}`);
 }

@@ -3,7 +3,7 @@ import type { SpendSummary } from '../../engine/queries';
 import type { BurnRateConfig } from '../settings';
 import { Commands, STATUS_ITEM_ID } from '../constants';
 import type { LinkState } from '../link';
-import { statusView } from './format';
+import { statusView, type WindowTags } from './format';
 
 /** The one status bar item: today's spend; the tooltip has the rest; a click opens the dashboard. */
 export class SpendStatusBar implements vscode.Disposable {
@@ -16,9 +16,9 @@ export class SpendStatusBar implements vscode.Disposable {
     this.item.show();
   }
 
-  /** `workspace`: this window's workspace tag, whose own budget the item shows beside the budget of all spend. */
-  update(state: LinkState, summary: SpendSummary | undefined, config: BurnRateConfig, proxyUrl: string, workspace?: string): void {
-    const view = statusView(state, summary, config, proxyUrl, workspace);
+  /** `window`: this window's tags (its workspace, whose own budget the item shows beside the budget of all spend; the branch new terminals get). */
+  update(state: LinkState, summary: SpendSummary | undefined, config: BurnRateConfig, proxyUrl: string, window: WindowTags = {}): void {
+    const view = statusView(state, summary, config, proxyUrl, window);
     this.item.text = view.text;
     const tooltip = new vscode.MarkdownString(view.tooltip, true);
     tooltip.isTrusted = { enabledCommands: [...Object.values(Commands), 'workbench.action.openSettings'] };

@@ -7,6 +7,7 @@ import { Commands, Settings, StateKeys } from '../constants';
 import { workspaceTag } from '../workspaceTag';
 import type { EngineLink, LinkState } from '../link';
 import { stableCaptureDir } from './captureHooks';
+import type { WorkspaceBranch } from './gitBranch';
 import { meteredLaunch } from './terminalEnv';
 
 /** States in which the port is a Burn Rate engine (or about to be): safe to point terminals at. */
@@ -33,6 +34,8 @@ export class TerminalRouting implements vscode.Disposable {
     private readonly config: ConfigStore,
     private readonly link: EngineLink,
     private readonly log: vscode.LogOutputChannel,
+    /** The branch checked out: new terminals are tagged with it, metered or not. */
+    private readonly branch: WorkspaceBranch,
   ) {
     this.collection = context.environmentVariableCollection;
     this.closeListener = vscode.window.onDidCloseTerminal((t) => {
@@ -55,7 +58,13 @@ export class TerminalRouting implements vscode.Disposable {
     return true;
   }
 
-  plan(tags: Tags = workspaceTag()): MeteredEnvPlan {
+  /** The tags of calls from this window's new terminals: its workspace and the branch checked out. */
+  windowTags(): Tags {
+    const branch = this.branch.name;
+    return { ...workspaceTag(), ...(branch ? { branch } : {}) };
+  }
+
+  plan(tags: Tags = this.windowTags()): MeteredEnvPlan {
     const cfg = this.config.config;
     return planMeteredEnv({
       routes: DEFAULT_ROUTES,
@@ -109,18 +118,19 @@ export class TerminalRouting implements vscode.Disposable {
     }
     const session = newSessionId();
     // The terminal's session for calls that bring none of their own (an agent's conversations stay apart).
-    const { variables } = this.plan({ ...workspaceTag(), run: session });
+    const tags = { ...this.windowTags(), run: session };
+    const { variables } = this.plan(tags);
     const launch = meteredLaunch({ platform: process.platform, shell: vscode.env.shell || process.env.SHELL || '', entries: variables, baseEnv: process.env });
     const options: vscode.TerminalOptions = {
       name: `Burn Rate: ${session}`,
       iconPath: new vscode.ThemeIcon('flame'),
-      message: `Burn Rate: calls from this terminal are recorded as session "${session}" (an agent's conversations keep their own ids).`,
+      message: `Burn Rate: calls from this terminal are recorded as session "${session}"${tags.branch ? ` on branch "${tags.branch}"` : ''} (an agent's conversations keep their own ids).`,
       ...(launch.kind === 'envWrapper' ? { shellPath: launch.shellPath, shellArgs: launch.shellArgs } : { env: launch.env, strictEnv: true }),
     };
     const terminal = vscode.window.createTerminal(options);
     this.metered.set(session, terminal);
     terminal.show();
-    this.log.info(`opened metered terminal, session ${session}`);
+    this.log.info(`opened metered terminal, session ${session}${tags.branch ? `, branch ${tags.branch}` : ''}`);
     return terminal;
   }
 

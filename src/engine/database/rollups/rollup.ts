@@ -45,12 +45,18 @@ export const SESSION_UPSERT = `INSERT INTO session_rollup (${SESSION_ROLLUP_COLU
     last_at = MAX(last_at, excluded.last_at),
     ${ADD_TAG_TOTALS}`;
 
-const USER_UPSERT = `INSERT INTO user_rollup (day, user, requests, cost_nanos, ${TAG_TOTALS_COLUMNS.join(', ')})
-  VALUES (${new Array(4 + TAG_TOTALS_COLUMNS.length).fill('?').join(', ')})
+/** An upsert into a tag rollup (user_rollup, branch_rollup) keyed by day and `keyColumns`. */
+function tagUpsert(table: string, keyColumns: readonly string[]): string {
+  const columns = ['day', ...keyColumns, 'requests', 'cost_nanos', ...TAG_TOTALS_COLUMNS];
+  return `INSERT INTO ${table} (${columns.join(', ')})
+  VALUES (${columns.map(() => '?').join(', ')})
   ON CONFLICT DO UPDATE SET
     requests = requests + excluded.requests,
     cost_nanos = cost_nanos + excluded.cost_nanos,
     ${ADD_TAG_TOTALS}`;
+}
+const USER_UPSERT = tagUpsert('user_rollup', ['user']);
+const BRANCH_UPSERT = tagUpsert('branch_rollup', ['branch', 'workspace']);
 
 /** One daily_rollup row's worth of a batch, in the table's column order after the key. */
 interface DailySums {
@@ -84,8 +90,9 @@ function addTotals(t: TotalsSums, r: RequestRecord): void {
   if (r.costStatus === 'unpriced') t[5]++;
 }
 
-interface UserSums {
-  key: [string, string];
+/** A tag rollup's row (user_rollup, branch_rollup) worth of a batch: its key, from the day on. */
+interface TagSums {
+  key: string[];
   requests: number;
   costNanos: number;
   totals: TotalsSums;
@@ -110,11 +117,13 @@ interface SessionSums {
 export class RollupBatch {
   private readonly daily = new Map<string, DailySums>();
   private readonly sessions = new Map<string, SessionSums>();
-  private readonly users = new Map<string, UserSums>();
+  private readonly users = new Map<string, TagSums>();
+  private readonly branches = new Map<string, TagSums>();
   private dayCache = { start: 0, end: -1, day: '' };
   private dailyUpsert: Statement | undefined;
   private sessionUpsert: Statement | undefined;
   private userUpsert: Statement | undefined;
+  private branchUpsert: Statement | undefined;
 
   constructor(private readonly db: Database) {}
 
@@ -122,7 +131,8 @@ export class RollupBatch {
     const day = this.localDay(r.startedAt);
     this.addToDay(r, day);
     if (r.session) this.addToSession(r, day, r.session);
-    if (r.user) this.addToUser(r, day, r.user);
+    if (r.user) addToTag(this.users, [day, r.user], r);
+    if (r.branch) addToTag(this.branches, [day, r.branch, r.workspace ?? ''], r);
   }
 
   private addToDay(r: RequestRecord, day: string): void {
@@ -189,18 +199,6 @@ export class RollupBatch {
     s.firstAt = Math.min(s.firstAt, r.startedAt);
     s.lastAt = Math.max(s.lastAt, r.startedAt);
   }
-  private addToUser(r: RequestRecord, day: string, user: string): void {
-    const key = `${day}\0${user}`;
-    let u = this.users.get(key);
-    if (!u) {
-      u = { key: [day, user], requests: 0, costNanos: 0, totals: [0, 0, 0, 0, 0, 0] };
-      this.users.set(key, u);
-    }
-    u.requests++;
-    u.costNanos += r.costNanos;
-    addTotals(u.totals, r);
-  }
-
   /** Writes the sums (inside the caller's transaction) and empties the batch. */
   write(): void {
     try {
@@ -231,14 +229,13 @@ export class RollupBatch {
         const stmt = (this.sessionUpsert ??= this.db.prepare(SESSION_UPSERT));
         for (const s of this.sessions.values()) stmt.run([...s.key, s.requests, s.costNanos, s.tokens, s.firstAt, s.lastAt, ...s.totals]);
       }
-      if (this.users.size) {
-        const stmt = (this.userUpsert ??= this.db.prepare(USER_UPSERT));
-        for (const u of this.users.values()) stmt.run([...u.key, u.requests, u.costNanos, ...u.totals]);
-      }
+      if (this.users.size) writeTagSums((this.userUpsert ??= this.db.prepare(USER_UPSERT)), this.users);
+      if (this.branches.size) writeTagSums((this.branchUpsert ??= this.db.prepare(BRANCH_UPSERT)), this.branches);
     } finally {
       this.daily.clear();
       this.sessions.clear();
       this.users.clear();
+      this.branches.clear();
     }
   }
 
@@ -247,7 +244,8 @@ export class RollupBatch {
     this.dailyUpsert?.free();
     this.sessionUpsert?.free();
     this.userUpsert?.free();
-    this.dailyUpsert = this.sessionUpsert = this.userUpsert = undefined;
+    this.branchUpsert?.free();
+    this.dailyUpsert = this.sessionUpsert = this.userUpsert = this.branchUpsert = undefined;
   }
 
   /** SQLite's strftime('%Y-%m-%d', started_at / 1000, 'unixepoch', 'localtime'): whole seconds, local time; cached per day. */
@@ -259,6 +257,20 @@ export class RollupBatch {
     this.dayCache = { start, end: daysBefore(start, -1), day: localDay(at) };
     return this.dayCache.day;
   }
+}
+
+/** Adds a record to its row of a tag rollup's batch, keyed by `key` (the day first). */
+function addToTag(rows: Map<string, TagSums>, key: string[], r: RequestRecord): void {
+  const id = key.join('\0');
+  let t = rows.get(id);
+  if (!t) rows.set(id, (t = { key, requests: 0, costNanos: 0, totals: [0, 0, 0, 0, 0, 0] }));
+  t.requests++;
+  t.costNanos += r.costNanos;
+  addTotals(t.totals, r);
+}
+
+function writeTagSums(upsert: Statement, rows: Map<string, TagSums>): void {
+  for (const t of rows.values()) upsert.run([...t.key, t.requests, t.costNanos, ...t.totals]);
 }
 
 /** A record's cost as it was and as repricing makes it. */
@@ -278,6 +290,7 @@ export function repriceRollups(index: Database, r: RequestRecord, before: CostCh
     ':client': r.client ?? '',
     ':session': r.session ?? '',
     ':user': r.user ?? '',
+    ':branch': r.branch ?? '',
     ':status': r.status,
     ':oldCost': before.costNanos,
     ':newCost': after.costNanos,

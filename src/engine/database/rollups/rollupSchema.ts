@@ -5,7 +5,9 @@
  *  - daily_rollup: one row per local day × provider × model × feature × workspace × client;
  *  - session_rollup: one row per local day × session × workspace (sessions are many; kept apart so
  *    they do not multiply the rows of the first);
- *  - user_rollup: one row per local day × user tag, for the same reason.
+ *  - user_rollup: one row per local day × user tag, for the same reason;
+ *  - branch_rollup: one row per local day × git branch × workspace (a branch name means something
+ *    within its repository, and the dashboard shows one workspace at a time).
  * Untagged values are stored as '' (SQLite treats NULLs as distinct in a UNIQUE key).
  */
 
@@ -20,7 +22,7 @@ const FAILED_SQL = (r: string) => `(${r}.status = 0 OR ${r}.status >= 400)`;
 const LONG_UNCACHED_SQL = (r: string) => `(${r}.input_tokens >= ${LONG_PROMPT_TOKENS} AND ${r}.cache_read_tokens = 0)`;
 
 /**
- * What session_rollup and user_rollup sum besides requests and cost (schema 4), each column with its
+ * What session_rollup, user_rollup and branch_rollup sum besides requests and cost (schema 4), each column with its
  * sum over records: enough for `report --by session|user` over whole days to read the rollups.
  */
 const TAG_TOTALS = {
@@ -75,6 +77,17 @@ const USER_ROLLUP_FILL = `INSERT INTO user_rollup
 SELECT ${LOCAL_DAY_SQL('started_at')} AS d, user, COUNT(*), SUM(cost_nanos), ${TAG_TOTALS_SUMS}
 FROM requests WHERE user IS NOT NULL AND user != '' GROUP BY d, user;`;
 
+/** Made IF NOT EXISTS at every open: indexes and single files from before branches get it empty (their records have none). */
+export const BRANCH_ROLLUP_TABLE = `CREATE TABLE IF NOT EXISTS branch_rollup (
+  day TEXT NOT NULL,
+  branch TEXT NOT NULL,
+  workspace TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  cost_nanos INTEGER NOT NULL,
+  ${TAG_TOTALS_COLUMNS.map((c) => `${c} INTEGER NOT NULL`).join(', ')},
+  PRIMARY KEY (day, branch, workspace)
+) WITHOUT ROWID;`;
+
 /** Sessions' rollup, as the index holds the recent months' and each month's archive file the older ones' (sessionArchive.ts). */
 export const SESSION_ROLLUP_TABLE = `CREATE TABLE IF NOT EXISTS session_rollup (
   day TEXT NOT NULL,
@@ -92,12 +105,12 @@ export const SESSION_ROLLUP_TABLE = `CREATE TABLE IF NOT EXISTS session_rollup (
 
 /** The rollup tables, as the index database (schema 5) and single-file databases hold them. */
 export const ROLLUP_TABLES = `
-${DAILY_ROLLUP_TABLE}${SESSION_ROLLUP_TABLE}${USER_ROLLUP_TABLE}
+${DAILY_ROLLUP_TABLE}${SESSION_ROLLUP_TABLE}${USER_ROLLUP_TABLE}${BRANCH_ROLLUP_TABLE}
 `;
 
 /**
  * A record re-priced moves its rollup rows by the difference. Parameters: the record's started_at,
- * provider, model, feature, workspace, client, session, user and status, then its old and new
+ * provider, model, feature, workspace, client, session, user, branch and status, then its old and new
  * cost_nanos and cost_status (see repriceRollups in rollup.ts).
  */
 const REPRICED = `
@@ -111,6 +124,8 @@ export const ROLLUP_REPRICE_SQL = [
   `UPDATE session_rollup SET ${REPRICED}
   WHERE :session != '' AND day = ${LOCAL_DAY_SQL(':startedAt')} AND session = :session AND workspace = :workspace`,
   `UPDATE user_rollup SET ${REPRICED} WHERE :user != '' AND day = ${LOCAL_DAY_SQL(':startedAt')} AND user = :user`,
+  `UPDATE branch_rollup SET ${REPRICED}
+  WHERE :branch != '' AND day = ${LOCAL_DAY_SQL(':startedAt')} AND branch = :branch AND workspace = :workspace`,
 ];
 
 /**
