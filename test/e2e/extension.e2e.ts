@@ -148,6 +148,44 @@ new OpenAI({ apiKey: 'sk-e2e-user-key', maxRetries: 0 })
   return file;
 }
 
+/** Runs git in `cwd` as a user would (a repository of the user's own). */
+function git(cwd: string, ...args: string[]): void {
+  const r = spawnSync('git', ['-c', 'user.name=E2E', '-c', 'user.email=e2e@example.com', ...args], { cwd, encoding: 'utf8' });
+  assert.equal(r.status, 0, `git ${args.join(' ')}: ${r.stderr}`);
+}
+
+/** The status bar item's tooltip once it has all of `parts` (hovered again until then: it follows the summary and the branch). */
+async function tooltipWith(page: Page, parts: string[]): Promise<string> {
+  return until(`the tooltip with ${parts.join(', ')}`, async () => {
+    await page.mouse.move(10, 10);
+    await statusItem(page).hover();
+    const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'This month' }).first();
+    await hover.waitFor({ timeout: 5_000 });
+    const text = await hover.innerText();
+    return parts.every((p) => text.includes(p)) && text;
+  });
+}
+
+/** Opens a metered terminal and runs the user's script in it; returns the terminal's session and OpenAI base URL. */
+async function runInMeteredTerminal(page: Page, name: string): Promise<{ session: string; url: string }> {
+  const script = writeUserScript();
+  const envOut = path.join(E2E, `${name}-env.txt`);
+  const replyOut = path.join(E2E, `${name}-reply.txt`);
+  await runCommand(page, 'Burn Rate: New Metered Terminal');
+  await page
+    .locator('.terminal-tab, .tabs-container .label-name, .single-terminal-tab', { hasText: 'Burn Rate' })
+    .first()
+    .waitFor({ timeout: 15_000 })
+    .catch(() => undefined);
+  await sleep(500);
+  await typeInTerminal(page, `echo "$BURNRATE_SESSION $OPENAI_BASE_URL" > ${envOut}; node ${script} ${replyOut}`);
+  const [session, url] = (await until('the metered terminal wrote its env', () => fs.existsSync(envOut) && fs.readFileSync(envOut, 'utf8').trim())).split(' ');
+  const reply = await until('the script finished', () => fs.existsSync(replyOut) && fs.readFileSync(replyOut, 'utf8').trim());
+  assert.equal(reply, 'Hello from fake openai.');
+  requests++;
+  return { session, url };
+}
+
 async function typeInTerminal(page: Page, line: string): Promise<void> {
   const terminal = page.locator('.terminal-wrapper.active .xterm, .terminal .xterm').last();
   await terminal.waitFor({ timeout: 30_000 });
@@ -170,6 +208,9 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
       throw new Error(`code-server or Chromium is missing: run \`bash test/e2e/setup.sh\` first (npm run test:e2e does)`);
     }
     fs.mkdirSync(WORKSPACE, { recursive: true });
+    // The project is a git repository on `main`: terminals' calls are tagged with the branch.
+    git(WORKSPACE, 'init', '-q', '-b', 'main');
+    git(WORKSPACE, 'commit', '-q', '--allow-empty', '-m', 'start');
     fake = await startFakeProvider();
     fake.setUsage(USAGE);
     proxyPort = await freePort();
@@ -287,11 +328,9 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     await until(`${amount(1)} in the status bar`, async () => (await statusText(window1)) === amount(1), 10_000);
     console.log(`e2e: status bar showed ${amount(1)} ${Date.now() - t0} ms after the request was sent`);
     await shot(window1, '2-statusbar-after-request');
-    await statusItem(window1).hover();
-    const hover = window1.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'This month' }).first();
-    await hover.waitFor({ timeout: 10_000 });
-    const text = await hover.innerText();
-    for (const part of ['Today', 'This week', 'This month', 'Budget', 'gpt-4o', `127.0.0.1:${proxyPort}`])
+    // The branch line comes once VS Code's git extension has read the repository.
+    const text = await tooltipWith(window1, ['Branch · main']);
+    for (const part of ['Today', 'This week', 'This month', 'Budget', 'gpt-4o', `127.0.0.1:${proxyPort}`, 'new terminals are tagged with it'])
       assert.ok(text.includes(part), `tooltip shows ${part}:\n${text}`);
     await shot(window1, '3-tooltip');
     await window1.mouse.move(10, 10);
@@ -306,33 +345,17 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
       `echo "$OPENAI_BASE_URL $ANTHROPIC_BASE_URL $BURNRATE_PROXY \${GOOGLE_GEMINI_BASE_URL:-captured} $(test -f "\${NODE_OPTIONS##* }" && case "\${NODE_OPTIONS##* }" in */globalStorage/*) echo preload-installed;; esac)" > ${out}`,
     );
     const line = await until('the terminal wrote its env', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').trim());
-    const base = `http://127.0.0.1:${proxyPort}/~workspace=e2e-project`;
+    const base = `http://127.0.0.1:${proxyPort}/~workspace=e2e-project,branch=main`;
     // Gemini's clients are captured by the hooks (burnrate.terminal.intercept), not by a variable.
     assert.equal(line, `${base}/openai/v1 ${base}/anthropic ${base} captured preload-installed`);
   });
 
   test("a metered terminal has its own session; the user's script runs unchanged and is recorded as that session", async () => {
-    const script = writeUserScript();
-    const envOut = path.join(E2E, 'metered-env.txt');
-    const replyOut = path.join(E2E, 'metered-reply.txt');
-    await runCommand(window1, 'Burn Rate: New Metered Terminal');
-    await window1
-      .locator('.terminal-tab, .tabs-container .label-name, .single-terminal-tab', { hasText: 'Burn Rate' })
-      .first()
-      .waitFor({ timeout: 15_000 })
-      .catch(() => undefined);
-    await sleep(500);
-    await typeInTerminal(window1, `echo "$BURNRATE_SESSION $OPENAI_BASE_URL" > ${envOut}; node ${script} ${replyOut}`);
-    const [session, url] = (await until('the metered terminal wrote its env', () => fs.existsSync(envOut) && fs.readFileSync(envOut, 'utf8').trim())).split(
-      ' ',
-    );
+    const { session, url } = await runInMeteredTerminal(window1, 'metered');
     await shot(window1, '4-metered-terminal');
     assert.match(session, /^term-\d{4}-[0-9a-f]{4}$/, `BURNRATE_SESSION in the metered terminal (${session})`);
     // The terminal's id is the session of calls that bring none of their own (~run=).
-    assert.equal(url, `http://127.0.0.1:${proxyPort}/~workspace=e2e-project,run=${session}/openai/v1`);
-    const reply = await until('the script finished', () => fs.existsSync(replyOut) && fs.readFileSync(replyOut, 'utf8').trim());
-    assert.equal(reply, 'Hello from fake openai.');
-    requests++;
+    assert.equal(url, `http://127.0.0.1:${proxyPort}/~workspace=e2e-project,branch=main,run=${session}/openai/v1`);
     await until(`${amount(2)} in the status bar`, async () => (await statusText(window1)) === amount(2), 10_000);
     meteredSession = session;
   });
@@ -442,6 +465,27 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     await shot(window2, '9-estimate');
   });
 
+  test('after a branch switch the tooltip names the new branch and a new metered terminal is recorded on it; the dashboard has spend by branch', async () => {
+    git(WORKSPACE, 'checkout', '-q', '-b', 'feature/login-fix');
+    await tooltipWith(window2, ['Branch · feature/login-fix']);
+    await shot(window2, '10-tooltip-branch');
+    await window2.mouse.move(10, 10);
+    const { session, url } = await runInMeteredTerminal(window2, 'branch');
+    assert.equal(url, `http://127.0.0.1:${proxyPort}/~workspace=e2e-project,branch=feature%2Flogin-fix,run=${session}/openai/v1`);
+    await until(`${amount(requests)} in the status bar`, async () => (await statusText(window2)) === amount(requests), 10_000);
+    await runCommand(window2, 'View: Hide Panel');
+    await runCommand(window2, 'Burn Rate: Open Dashboard');
+    const frame = window2.frameLocator('iframe.webview').frameLocator('#active-frame');
+    const branches = frame.locator('[data-testid="branches"]');
+    await until('both branches in the dashboard', async () => {
+      const text = await branches.innerText();
+      return text.includes('feature/login-fix') && text.includes('main') && text;
+    });
+    await branches.scrollIntoViewIfNeeded();
+    await sleep(300);
+    await shot(window2, '11-dashboard-branches');
+  });
+
   test('every request is in the database the extension keeps in its global storage', async () => {
     const dbFile = path.join(DATA_DIR, 'burnrate.sqlite');
     // The journal first, then the file (as `burnrate report` does): a snapshot landing in between
@@ -452,16 +496,18 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     // Sessions named by the caller (the metered terminal's); untagged calls get inferred `auto-…` ones.
     let count = 0;
     let costNanos = 0;
-    const sessions = new Set<unknown>();
+    const sessions = new Map<string, unknown>();
     for (const segment of db.segments()) {
       const [n, cost] = segment.exec('SELECT COUNT(*), COALESCE(SUM(cost_nanos), 0) FROM requests')[0].values[0];
       count += Number(n);
       costNanos += Number(cost);
-      for (const [session] of segment.exec("SELECT DISTINCT session FROM requests WHERE session NOT LIKE 'auto-%'")[0]?.values ?? []) sessions.add(session);
+      for (const [session, branch] of segment.exec("SELECT DISTINCT session, branch FROM requests WHERE session NOT LIKE 'auto-%'")[0]?.values ?? [])
+        sessions.set(String(session), branch);
     }
-    const rows = [count, costNanos, sessions.size];
     db.close();
-    assert.deepEqual(rows, [requests, COST_NANOS * requests, 1]);
+    assert.deepEqual([count, costNanos], [requests, COST_NANOS * requests]);
+    // The two metered terminals' calls, each on the branch checked out when it was opened.
+    assert.deepEqual([...sessions.values()].sort(), ['feature/login-fix', 'main']);
   });
 });
 
