@@ -69,6 +69,13 @@ test('a sum of requests past a long-context threshold is priced at the base rate
   assert.deepEqual(whatIfNanos(u, model('claude-sonnet-4-5')), { nanos: nanos(900_000 * 3 + 10_000 * 15) });
 });
 
+test('a model is named by its prices provider or by the proxy route that bills through it', () => {
+  const byRoute = resolveWhatIfModel('gemini/gemini-2.5-flash', PRICES_PROVIDERS);
+  assert.equal(byRoute?.pricesProvider, 'google');
+  assert.equal(byRoute?.model, resolveWhatIfModel('google/gemini-2.5-flash', PRICES_PROVIDERS)?.model);
+  assert.equal(resolveWhatIfModel('nosuchroute/gemini-2.5-flash', PRICES_PROVIDERS), undefined);
+});
+
 test('an unknown model resolves to nothing; usage a model has no price for is unpriced, never $0', () => {
   assert.equal(resolveWhatIfModel('gpt-nonexistent-9', PRICES_PROVIDERS), undefined);
   assert.equal(resolveWhatIfModel('  ', PRICES_PROVIDERS), undefined);

@@ -11,6 +11,7 @@
  * all writes in one column: they are priced at the model's cache-write rate).
  */
 import type { ModelInfo, ModelPrice, Provider } from '@pydantic/genai-prices';
+import { DEFAULT_ROUTES } from '../providers';
 import { priceLibrary } from './priceLibrary';
 import { currentModelPrice, usdToNanos } from './pricing';
 
@@ -50,15 +51,19 @@ export interface WhatIfModel {
 export type WhatIfCost = { nanos: number } | { unpriced: string };
 
 /**
- * The model `name` names: "provider/model", "provider:model", or a bare model id looked up in
+ * The model `name` names: "provider/model", "provider:model" (the provider as priced, or a proxy
+ * route's id), or a bare model id looked up in
  * `pricesProviders` in order, through the same price look-up the proxy uses (overrides first).
  */
 export function resolveWhatIfModel(name: string, pricesProviders: readonly string[]): WhatIfModel | undefined {
   const trimmed = name.trim();
   if (!trimmed) return undefined;
   const sep = trimmed.search(/[/:]/);
-  if (sep > 0 && pricesProviders.includes(trimmed.slice(0, sep))) {
-    const found = whatIfModelOf(trimmed.slice(0, sep), trimmed.slice(sep + 1));
+  // The prefix is a prices provider ("google/…") or a route of the proxy that bills through one ("gemini/…").
+  const prefix = sep > 0 ? trimmed.slice(0, sep) : '';
+  const provider = pricesProviders.includes(prefix) ? prefix : DEFAULT_ROUTES.find((r) => r.id === prefix)?.pricesProvider;
+  if (provider && pricesProviders.includes(provider)) {
+    const found = whatIfModelOf(provider, trimmed.slice(sep + 1));
     if (found) return found;
   }
   for (const pricesProvider of pricesProviders) {

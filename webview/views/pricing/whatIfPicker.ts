@@ -13,7 +13,7 @@ export class WhatIfPicker {
   private readonly models = h('datalist', { id: 'what-if-models' });
   private readonly model = h('input', { type: 'text', list: 'what-if-models', placeholder: 'e.g. gpt-4o-mini or openai/gpt-4o-mini', 'aria-label': 'Model' });
   private readonly result = h('p', { class: 'estimate', 'data-testid': 'what-if' });
-  readonly element = h('div', null, h('div', { class: 'form' }, h('label', null, 'Price this range at', this.model)), this.models, this.result);
+  readonly element = h('div', null, h('div', { class: 'form what-if' }, h('label', null, 'Price this range at', this.model)), this.models, this.result);
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Each question's number: an answer that a later question overtook is dropped. */
   private generation = 0;
