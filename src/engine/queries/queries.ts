@@ -1,17 +1,12 @@
 import { recordReader, type RequestRecord, type SpendData } from '../database';
 import { addLocalDays, localDay, localDayStart, type MonthForecastView } from '../../shared';
-import { nanosToUsd } from '../pricing';
+import { nanosToUsd, type UsageTotals } from '../pricing';
 import { firstRecordDay, monthToDateSpend, trailingDaySpend } from './dailySpend';
 import { forecastView, monthForecast } from './forecast';
 
-export interface Totals {
+/** A report's figures: the usage (pricing's UsageTotals, which what-if prices again) with its cost. */
+export interface Totals extends UsageTotals {
   costUsd: number;
-  requests: number;
-  inputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  outputTokens: number;
-  reasoningTokens: number;
   unpricedRequests: number;
 }
 
