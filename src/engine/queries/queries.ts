@@ -142,7 +142,12 @@ export interface RecordCursor {
   id: string;
 }
 
-const DEFAULT_PAGE_SIZE = 5_000;
+/**
+ * Records per page. Measured on an export of 2M records: 1,000 took 27 s at a 191 MB peak, against
+ * 32 s and 228 MB at 2,000 and 35 s and 284 MB at 5,000 (a bigger page's rows outlive the young
+ * generation and pile up until a full GC), and 30 s and 185 MB at 500.
+ */
+const DEFAULT_PAGE_SIZE = 1_000;
 
 const QUARTER_HOUR_MS = 900_000;
 
