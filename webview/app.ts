@@ -10,6 +10,7 @@ import type { DashboardHost } from './hosts';
 import type { AppCommand, DashboardData, GuardAlert, SessionAction } from './protocol';
 import { BranchBreakdown, ClientBreakdown, FeatureBreakdown } from './views/breakdowns';
 import { AnomalyBanner, BudgetGauges } from './views/budgets';
+import { RetentionHoldBanner } from './views/retentionHold';
 import { DashboardHeader } from './views/header';
 import { LeakHints } from './views/leakHints';
 import { LiveFeed } from './views/liveFeed';
@@ -33,6 +34,7 @@ export class DashboardApp {
   private readonly status = new StatusLine();
   private readonly header: DashboardHeader;
   private readonly banner = new AnomalyBanner();
+  private readonly retentionHold = new RetentionHoldBanner();
   private readonly alertList: AlertList;
   private readonly tiles: TilesView;
   private readonly gauges = new BudgetGauges();
@@ -85,6 +87,7 @@ export class DashboardApp {
       this.header.element,
       this.status.element,
       this.banner.element,
+      this.retentionHold.element,
       this.alertList.element,
       this.tiles.element,
       this.gauges.element,
@@ -103,6 +106,7 @@ export class DashboardApp {
   private render(d: DashboardData): void {
     this.header.render(d);
     this.banner.render(d);
+    this.retentionHold.render(d);
     this.tiles.render(d, rangeLabel(this.state.range));
     this.gauges.render(d);
     this.dailySpend.render(d);

@@ -9,7 +9,8 @@ import { KeyFingerprinter } from './attribution';
 import type { OtlpExporter, OtlpExportOptions } from './export/otlpExport';
 import { describePrices, loadStoredPriceData, watchStoredPriceData, UnpricedModelFile, UnpricedModels, userPriceOverridesFile } from './pricing';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
-import { Recorder, DEFAULT_STORE_IDLE_STOP_MS, SpendStore, storeFeed } from './store';
+import { Recorder, DEFAULT_STORE_IDLE_STOP_MS, Retention, SpendStore, storeFeed } from './store';
+import { otlpCursorFile, readCursorFile } from './export';
 import { RouteTable } from './providers';
 import type { SummaryBase } from './queries';
 import type { BurnRateSettings } from './settings';
@@ -56,11 +57,9 @@ export function defaultDbPath(dataDir = defaultDataDir()): string {
 
 /** Raw records older than this are deleted (a year and a month: this month compared with the same one last year). */
 export const DEFAULT_RETENTION_DAYS = 400;
-const DAY_MS = 86_400_000;
 
 /** The whole engine: database, recorder and proxy, wired together. No VS Code in here. */
 export class Engine {
-  private retentionTimer: NodeJS.Timeout | undefined;
   /** Set when the database file could not be read: where it was moved to, and why. */
   keptAside: { file: string; reason: string } | undefined;
 
@@ -76,6 +75,8 @@ export class Engine {
     readonly unpricedModels: UnpricedModels,
     /** Posts the guards' alerts to the team's chat, when a webhook is set. */
     readonly alertWebhook: AlertWebhook | undefined,
+    /** Deletes old records daily, keeping those the OTLP collector has not acknowledged. */
+    readonly retention: Retention,
   ) {}
 
   static async start(opts: EngineOptions): Promise<Engine> {
@@ -83,8 +84,14 @@ export class Engine {
     const routes = new RouteTable(opts.upstreams);
     loadRefreshedPrices(opts.dataDir, log);
     const { store, keptAside } = await openStoreKeepingUnreadableAside(opts.dbPath, opts.storeIdleStopMs ?? DEFAULT_STORE_IDLE_STOP_MS, log);
-    const retentionDays = opts.retentionDays ?? DEFAULT_RETENTION_DAYS;
-    if (retentionDays > 0) await prune(store, retentionDays, log);
+    const exporter: { current?: OtlpExporter } = {};
+    const retention = new Retention({
+      store,
+      days: opts.retentionDays ?? DEFAULT_RETENTION_DAYS,
+      exportedThrough: () => exportedThrough(opts, exporter.current),
+      log,
+    });
+    await retention.pass();
     const recorder = await Recorder.open(store, { saveIntervalMs: opts.saveIntervalMs, log });
     const { summaryBase, guards } = await buildGuards(store, opts, log);
     const alertWebhook = startAlertWebhook(guards, opts.alertWebhook, log);
@@ -93,25 +100,18 @@ export class Engine {
       overridesFile: userPriceOverridesFile(opts.dataDir),
       log,
     });
-    const management = buildManagement({ opts, store, routes, recorder, guards, unpricedModels, summaryBase, alertWebhook, log });
+    const management = buildManagement({ opts, store, routes, recorder, guards, unpricedModels, summaryBase, alertWebhook, retention, log });
     const proxy = buildProxy({ opts, routes, recorder, guards, unpricedModels, management, log });
     const url = await listenOrCloseAll(proxy, opts.port, { management, recorder, store, alertWebhook });
     // Thresholds crossed before this start that never alerted (a budget set or raised meanwhile);
     // the first window to follow shows them.
     guards.reviewBudgets();
-    const engine = new Engine(proxy, recorder, store, routes, url, management, guards, unpricedModels, alertWebhook);
+    const engine = new Engine(proxy, recorder, store, routes, url, management, guards, unpricedModels, alertWebhook, retention);
     engine.keptAside = keptAside;
-    engine.startRetention(retentionDays, log);
+    retention.start();
     engine.stopPriceWatch = watchStoredPriceData(opts.dataDir, log);
-    if (opts.otlp) engine.otlpExporter = await startOtlpExport(opts.otlp, opts.dbPath, store, recorder, log);
+    if (opts.otlp) engine.otlpExporter = exporter.current = await startOtlpExport(opts.otlp, opts.dbPath, store, recorder, log);
     return engine;
-  }
-
-  /** Prunes old records once a day, when retention is on. */
-  private startRetention(retentionDays: number, log: Log): void {
-    if (retentionDays <= 0) return;
-    this.retentionTimer = setInterval(() => void prune(this.store, retentionDays, log), DAY_MS);
-    this.retentionTimer.unref();
   }
 
   /** Sends records to an OpenTelemetry collector, when configured. */
@@ -120,7 +120,7 @@ export class Engine {
 
   /** Stops accepting requests, lets the last records land, saves the database. */
   async close(): Promise<void> {
-    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.retention.stop();
     this.stopPriceWatch?.();
     this.management.close();
     this.alertWebhook?.close();
@@ -182,8 +182,9 @@ function buildManagement({
   unpricedModels,
   summaryBase,
   alertWebhook,
+  retention,
   log,
-}: EngineParts & { store: SpendStore; summaryBase: SummaryBase; alertWebhook: AlertWebhook | undefined }): ManagementApi {
+}: EngineParts & { store: SpendStore; summaryBase: SummaryBase; alertWebhook: AlertWebhook | undefined; retention: Retention }): ManagementApi {
   const management: ManagementApi = new ManagementApi({
     recorder,
     summaryBase,
@@ -202,6 +203,7 @@ function buildManagement({
     },
     pricesProviders: routes.pricesProviders(),
     alerts: { webhook: alertWebhook },
+    retentionHold: () => retention.holdView,
     log,
   });
   return management;
@@ -265,8 +267,7 @@ async function startOtlpExport(
     const exporter = await OtlpExporter.start({
       ...otlp,
       feed: storeFeed(store),
-      // Beside the database it tracks, so two databases never share an export position.
-      cursorFile: dbPath ? `${dbPath}.otlp-cursor.json` : undefined,
+      cursorFile: otlpCursorFile(dbPath),
       log,
     });
     recorder.on('record', () => exporter.wake());
@@ -308,11 +309,11 @@ async function openStoreKeepingUnreadableAside(
   }
 }
 
-async function prune(store: SpendStore, days: number, log: Log): Promise<void> {
-  try {
-    const deleted = await store.deleteBefore(Date.now() - days * DAY_MS);
-    if (deleted) log('info', `deleted ${deleted} record(s) older than ${days} days (retention)`);
-  } catch (e) {
-    log('warn', `retention: ${(e as Error).message}`);
-  }
+/**
+ * The last record the OTLP collector acknowledged, when records are exported: the running
+ * exporter's position, or before it runs (retention's pass at start) the one it saved.
+ */
+function exportedThrough(opts: EngineOptions, exporter: OtlpExporter | undefined): number | undefined {
+  if (!opts.otlp) return undefined;
+  return exporter?.position?.seq ?? readCursorFile(otlpCursorFile(opts.dbPath))?.seq;
 }

@@ -119,8 +119,19 @@ export interface DashboardData {
   leaks: LeakHint[];
   /** The month-end forecast of the workspace shown (all spend when none is chosen). */
   forecast: MonthForecastView;
+  /** Set while retention keeps records the team's OpenTelemetry collector has not acknowledged yet (added by the engine, not the query). */
+  retentionHold?: RetentionHoldView | null;
   /** The what-if picker's models ("provider/model"): the range's own, their cheaper siblings, a few common cheap ones. */
   whatIfModels: string[];
+}
+
+/** Records past retention kept because the OTLP collector has not acknowledged them (retention waits for the export). */
+export interface RetentionHoldView {
+  keptRecords: number;
+  /** When the oldest of them started (epoch ms). */
+  oldestKeptAt: number | null;
+  /** Past this age they are deleted even unexported: retention plus the grace. */
+  deletedAfterDays: number;
 }
 
 /** The range's usage at another model's list prices beside its actual cost (GET /_burnrate/what-if). */

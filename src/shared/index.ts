@@ -10,6 +10,7 @@ export {
   type LeakHint,
   type PriceRow,
   type RequestRow,
+  type RetentionHoldView,
   type SessionRow,
   type WhatIfAnswer,
 } from './dashboardTypes';

@@ -140,7 +140,7 @@ test('spend that retention deleted still counts toward the month and the trailin
   const monthBefore = new SummaryQuery(db).base(NOW).month;
   const baselineBefore = loadGuardBaseline(db.index, NOW);
   // Retention of one day: everything before yesterday noon goes.
-  assert.ok(db.deleteBefore(NOW - 86_400_000) > 100);
+  assert.ok(db.deleteBefore(NOW - 86_400_000).deleted > 100);
   assert.deepEqual(new SummaryQuery(db).base(NOW).month, monthBefore);
   const baselineAfter = loadGuardBaseline(db.index, NOW);
   assert.deepEqual(baselineAfter.monthByWorkspace, baselineBefore.monthByWorkspace);

@@ -263,7 +263,7 @@ test('retention drops whole segment files, counts what it deleted, and keeps the
   const rowsBefore = rollupRows();
   const cut = TODAY - 5 * DAY + 6 * HOUR + 30 * 60_000;
   const kept = all.filter((r) => r.startedAt >= cut);
-  assert.equal(db.deleteBefore(cut), all.length - kept.length);
+  assert.equal(db.deleteBefore(cut).deleted, all.length - kept.length);
   await db.save();
   const cutDay = keyAt(cut, 'day');
   const content = await filesContent(file);
@@ -291,7 +291,7 @@ test('retention drops whole segment files, counts what it deleted, and keeps the
   assert.deepEqual(new SpendQuery(db).report({ ...partial, by: 'model' }), referenceReport(kept, { ...partial, by: 'model' }));
   assert.deepEqual([...new SpendQuery(db).records({})], inTimeOrder(kept));
   assert.deepEqual([...new SpendQuery(db).records({})], inTimeOrder(kept));
-  assert.equal(db.deleteBefore(cut), 0);
+  assert.equal(db.deleteBefore(cut).deleted, 0);
   db.close();
 });
 

@@ -94,7 +94,7 @@ test('reports over whole days come from the daily rollup: the same figures as a 
     ],
   );
   // Retention deletes the 1st's record; all-time and monthly reports still count that day.
-  assert.equal(db.deleteBefore(day(2)), 1);
+  assert.equal(db.deleteBefore(day(2)).deleted, 1);
   assert.equal(q.report({ since: 0 }).total.costUsd, 0.00001);
   assert.deepEqual(
     q.report({ since: new Date(2026, 10, 1).getTime(), by: 'model' }).groups.map((g) => [g.key, g.requests]),
@@ -190,7 +190,7 @@ test('the store runs query modules in its worker and pages through records in ti
   assert.equal((await store.run('spend', 'report', { since: t - 4_500 })).total.requests, 5);
   assert.equal((await store.run('summary', 'base', t)).today.requests, recs.filter((r) => r.startedAt >= parseSince('today', new Date(t))).length);
   await assert.rejects(store.run('nope' as 'spend', 'report', {}), /no query module "nope"/);
-  assert.equal(await store.deleteBefore(t - 19_500), 5);
+  assert.equal((await store.deleteBefore(t - 19_500)).deleted, 5);
   assert.equal(await store.count(), 20);
   await store.close();
 });
@@ -252,16 +252,16 @@ test('a retention pass or reprice that changes nothing leaves a saved database s
   assert.equal((await store.save()).saved, true);
   assert.equal(store.hasUnsavedChanges, false);
   // Nothing older than a year, no unpriced calls of this model: nothing changes, nothing to save.
-  assert.equal(await store.deleteBefore(t - 365 * 86_400_000), 0);
+  assert.equal((await store.deleteBefore(t - 365 * 86_400_000)).deleted, 0);
   assert.equal((await store.repriceModel(dir, 'openai', 'gpt-4o-mini')).changed, 0);
   assert.equal(store.hasUnsavedChanges, false);
   // One record deleted: the file is behind until the next save.
-  assert.equal(await store.deleteBefore(t - 30_000), 1);
+  assert.equal((await store.deleteBefore(t - 30_000)).deleted, 1);
   assert.equal(store.hasUnsavedChanges, true);
   // With an insert not yet saved, a pass that deletes nothing does not hide it.
   await store.save();
   await store.insert([makeRecord({ startedAt: t })]);
-  assert.equal(await store.deleteBefore(t - 365 * 86_400_000), 0);
+  assert.equal((await store.deleteBefore(t - 365 * 86_400_000)).deleted, 0);
   assert.equal(store.hasUnsavedChanges, true);
   await store.close();
 });
@@ -320,7 +320,7 @@ test('report --by session over whole days reads the session rollup: the same fig
   );
   // Retention deletes those days' records: the whole-day report by session still has them, as by any other key.
   const before = q.report(wholeDays);
-  assert.equal(db.deleteBefore(new Date(2026, 10, 22).getTime()), 5);
+  assert.equal(db.deleteBefore(new Date(2026, 10, 22).getTime()).deleted, 5);
   assert.deepEqual(q.report(wholeDays), before);
   db.close();
 });
@@ -406,7 +406,7 @@ test('report --by user over whole days reads the user rollup: the same figures a
   applyReprice(db, [repriced(unpriced, 6_000)]);
   assert.deepEqual(q.report(wholeDays), q.report(scanned));
   const before = q.report(wholeDays);
-  assert.equal(db.deleteBefore(new Date(2026, 10, 22).getTime()), 4);
+  assert.equal(db.deleteBefore(new Date(2026, 10, 22).getTime()).deleted, 4);
   assert.deepEqual(q.report(wholeDays), before);
   db.close();
 });

@@ -124,7 +124,7 @@ test('deletions by retention are saved before the worker stops', async () => {
   recorder.record(old);
   recorder.record(recent);
   await until('the worker stops', () => !store.workerRunning);
-  assert.equal(await store.deleteBefore(Date.now() - 400 * 86_400_000), 1);
+  assert.equal((await store.deleteBefore(Date.now() - 400 * 86_400_000)).deleted, 1);
   await until('the worker stops after the deletion', () => !store.workerRunning);
   assert.deepEqual(await readLikeReport(file), [recent.id]);
   await recorder.close();

@@ -3,6 +3,7 @@ import type { Database, SqlJsStatic } from 'sql.js';
 import { finishInterruptedMigration, migrateSingleFile, upgradeSingleFile } from './migration';
 import type { RequestRecord } from './record';
 import { RollupBatch } from './rollups/rollup';
+import type { ExportHold, RetentionOutcome } from './retentionHold';
 import { ROLLUP_TABLES } from './rollups/rollupSchema';
 import { SESSION_ARCHIVE_SCHEMA, SessionArchive, type IndexChange } from './rollups/sessionArchive';
 import {
@@ -275,11 +276,11 @@ export class SpendDatabase implements SpendData {
     return done;
   }
 
-  /** Deletes records that started before `before` (epoch ms): whole segments where it can; returns how many. */
-  deleteBefore(before: number): number {
-    const deleted = this.set.deleteBefore(before, !this.single);
-    if (deleted) this.indexDirty = true;
-    return deleted;
+  /** Deletes records that started before `before` (epoch ms), but those `hold` spares (retentionHold.ts): whole segments where it can. */
+  deleteBefore(before: number, hold?: ExportHold): RetentionOutcome {
+    const outcome = this.set.deleteBefore(before, !this.single, hold);
+    if (outcome.deleted) this.indexDirty = true;
+    return outcome;
   }
 
   *segments(range: TimeRange = {}, order: 'asc' | 'desc' = 'asc'): Generator<Database> {

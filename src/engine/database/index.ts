@@ -7,3 +7,4 @@ export { recordReader, rowToRecord, type SegmentHandle, type SpendData, type Tim
 export { repriceRollups } from './rollups/rollup';
 export { DatabaseFromNewerVersionError, DatabaseUnreadableError, writeFileAtomic } from './sqlFiles';
 export { readStateFile, writeStateFile, type StateFileLog } from './stateFile';
+export { type ExportHold, type RetentionOutcome } from './retentionHold';

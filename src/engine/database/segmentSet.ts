@@ -17,6 +17,7 @@ import {
   strayFiles,
   type SegmentInfo,
 } from './segments';
+import { holdsNone, noRetentionOutcome, pruneSegment, type ExportHold, type RetentionOutcome } from './retentionHold';
 import { writeFileAtomicSync } from './sqlFiles';
 
 /** Clean segments kept open besides the dirty ones (each a day's or an hour's records). */
@@ -200,23 +201,24 @@ export class SegmentSet {
     return generation;
   }
 
-  /** Deletes the records started before `before`: whole segments where it can (`dropWhole`), else row by row. Returns how many. */
-  deleteBefore(before: number, dropWhole: boolean): number {
-    let deleted = 0;
+  /**
+   * Deletes the records started before `before` that `hold` does not spare (retentionHold.ts):
+   * whole segments where it can (`dropWhole`, and none of their records held), else row by row.
+   */
+  deleteBefore(before: number, dropWhole: boolean, hold?: ExportHold): RetentionOutcome {
+    const outcome = noRetentionOutcome();
     for (const segment of [...this.byKey.values()]) {
-      if (segment.info.end <= before && dropWhole) {
-        deleted += segment.info.records;
+      if (segment.info.start >= before) continue;
+      if (segment.info.end <= before && dropWhole && holdsNone(segment.info.maxSeq, hold)) {
+        outcome.deleted += segment.info.records;
         this.drop(segment);
-      } else if (segment.info.start < before && segment.info.records > 0) {
-        const db = this.open(segment);
-        db.run('DELETE FROM requests WHERE started_at < ?', [before]);
-        const n = db.getRowsModified();
+      } else if (segment.info.records > 0) {
+        const n = pruneSegment(this.open(segment), before, hold, outcome);
         segment.info.records -= n;
         if (n) segment.version++;
-        deleted += n;
       }
     }
-    return deleted;
+    return outcome;
   }
 
   add(info: SegmentInfo): Segment {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type Counter, type Histogram } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -11,6 +10,7 @@ import { detectResources, envDetector, resourceFromAttributes } from '@opentelem
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { AlwaysOnSampler, TracerProvider, type IdGenerator, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { writeFileAtomic, type RequestRecord } from '../database';
+import { readCursorFile, type SavedCursor } from './exportCursor';
 import type { ExportCursor, RecordFeed, SequencedRecord } from './exportFeed';
 import { BurnRateAttr, GenAi, genAiSpanName, recordMetricAttributes, recordSpanAttributes } from './genAiAttributes';
 import { nanosToUsd } from '../pricing';
@@ -43,11 +43,6 @@ export interface OtlpExportOptions {
   resourceAttributes?: Attributes;
   serviceVersion?: string;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
-}
-
-interface SavedCursor extends ExportCursor {
-  endpoint?: string;
-  updatedAt?: string;
 }
 
 /**
@@ -328,17 +323,6 @@ class RecordIdGenerator implements IdGenerator {
 
 function digest(text: string, hexChars: number): string {
   return createHash('sha256').update(text).digest('hex').slice(0, hexChars);
-}
-
-function readCursorFile(file: string | undefined): SavedCursor | undefined {
-  if (!file) return undefined;
-  try {
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedCursor;
-    if (typeof saved.seq === 'number' && typeof saved.id === 'string') return saved;
-  } catch {
-    /* none yet, or unreadable: start fresh */
-  }
-  return undefined;
 }
 
 function safeUserName(): string {

@@ -9,6 +9,8 @@ import {
   type EngineHealth,
   type ManagementRouteName,
   type Budget,
+  type DashboardData,
+  type RetentionHoldView,
 } from '../../shared';
 import { csvHeader, csvLine, jsonLine } from '../export';
 import { ALERT_ROUTE_ANSWERS, type AlertRouteContext } from './alertRoutes';
@@ -37,6 +39,8 @@ export interface ManagementOptions {
   prices?: PriceRouteContext;
   /** The alert webhook, for its test alert. */
   alerts?: AlertRouteContext;
+  /** Records retention keeps for the OTLP collector, shown on the dashboard. */
+  retentionHold?: () => RetentionHoldView | null;
   /** Catalogue providers of the route table, for the price table and estimates. */
   pricesProviders?: string[];
   /** How long to gather records before pushing one summary (keeps bursts cheap). */
@@ -180,7 +184,10 @@ export class ManagementApi {
   private answerDashboard(url: URL, res: http.ServerResponse): void {
     const filter = readDashboardRange(url);
     if (typeof filter === 'string') return badRequest(res, filter);
-    this.answerFromStore(res, (store) => store.run('dashboard', 'data', filter, this.budgetFor(filter.workspace)));
+    this.answerFromStore(res, async (store): Promise<DashboardData> => ({
+      ...(await store.run('dashboard', 'data', filter, this.budgetFor(filter.workspace))),
+      retentionHold: this.opts.retentionHold?.() ?? null,
+    }));
   }
 
   private answerWhatIf(url: URL, res: http.ServerResponse): void {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
-import { DatabaseFromNewerVersionError, DatabaseUnreadableError, type RequestRecord } from '../database';
+import { DatabaseFromNewerVersionError, DatabaseUnreadableError, type ExportHold, type RequestRecord, type RetentionOutcome } from '../database';
 import type { RecordFeed } from '../export';
 import type { ModelRepriceResult } from '../pricing';
 import type { SpendReport, GroupBy, RecordCursor, QueryMethod, QueryMethodName, QueryModuleName } from '../queries';
@@ -154,12 +154,12 @@ export class SpendStore {
     return this.call({ op: 'count' }) as Promise<number>;
   }
 
-  /** Deletes records that started before `before` (epoch ms); resolves with how many. */
-  async deleteBefore(before: number): Promise<number> {
+  /** Deletes records that started before `before` (epoch ms), but those `hold` spares (retention.ts); resolves with what it did. */
+  async deleteBefore(before: number, hold?: ExportHold): Promise<RetentionOutcome> {
     const savedBefore = !this.hasUnsavedChanges;
-    const deleted = (await this.call({ op: 'prune', before })) as number;
-    this.unchangedBy(deleted === 0, savedBefore);
-    return deleted;
+    const outcome = (await this.call({ op: 'prune', before, hold })) as RetentionOutcome;
+    this.unchangedBy(outcome.deleted === 0, savedBefore);
+    return outcome;
   }
 
   /** Reprices `provider`'s `model` over its unpriced history with the prices in force (the user's overrides in `dataDir` included). */

@@ -1,4 +1,4 @@
-import type { RequestRecord } from '../database';
+import type { ExportHold, RequestRecord } from '../database';
 
 /** Messages between SpendStore (the proxy's thread) and the worker that owns the sql.js database. */
 export type StoreRequest =
@@ -10,7 +10,7 @@ export type StoreRequest =
   | { op: 'save'; commit?: boolean }
   | { op: 'query'; module: string; method: string; args: unknown[] }
   | { op: 'count' }
-  | { op: 'prune'; before: number }
+  | { op: 'prune'; before: number; hold?: ExportHold }
   /** Reprices a model's unpriced history with the prices in force (modelReprice.ts). */
   | { op: 'repriceModel'; dataDir: string; provider: string; model: string }
   | { op: 'close' };

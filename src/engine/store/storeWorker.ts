@@ -54,7 +54,7 @@ async function handle(msg: StoreRequestMessage): Promise<unknown> {
     case 'count':
       return open().count();
     case 'prune':
-      return open().deleteBefore(msg.before);
+      return open().deleteBefore(msg.before, msg.hold);
     case 'repriceModel':
       return repriceUnpricedModel(open(), msg.dataDir, msg.provider, msg.model);
     case 'close':
