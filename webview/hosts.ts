@@ -139,7 +139,11 @@ class PageHost extends HostListeners implements DashboardHost {
       case 'session': {
         const p = params as HostRequests['session']['params'];
         // The browser sends this page's Origin with a POST; the engine accepts its own on management routes.
-        const res = await this.fetch(SESSION_ACTION_ROUTES[p.action].path, { 'content-type': 'application/json' }, JSON.stringify({ session: p.session }));
+        const res = await this.fetch(
+          SESSION_ACTION_ROUTES[p.action].path,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ session: p.session, ...(p.action === 'stop' ? { by: 'the dashboard page' } : {}) }),
+        );
         return (await res.json()) as HostRequests[M]['result'];
       }
       default:

@@ -18,6 +18,7 @@ import { repriceCommand } from './commands/reprice';
 import { reportCommand } from './commands/report';
 import { runCommand } from './commands/run';
 import { serveCommand } from './commands/serve';
+import { sessionsCommand } from './commands/sessions';
 import { DatabaseInUseError } from './databaseLock';
 
 /** In the order the help lists them. */
@@ -29,6 +30,7 @@ const COMMANDS: readonly Command[] = [
   pricesCommand,
   estimateCommand,
   repriceCommand,
+  sessionsCommand,
   runCommand,
   envCommand,
 ];

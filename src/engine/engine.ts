@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { AlertWebhook, type AlertWebhookOptions } from './alerts';
-import { BudgetAlertFile, DatabaseUnreadableError } from './database';
+import { BudgetAlertFile, DatabaseUnreadableError, StoppedSessionFile } from './database';
 import { DashboardPage, ManagementApi, loadOrCreateSecret } from './management';
 import { Guards, type GuardAlert } from './guards';
 import { KeyFingerprinter } from './attribution';
@@ -146,6 +146,7 @@ async function buildGuards(store: SpendStore, opts: EngineOptions, log: Log): Pr
     baseline: await store.run('guardBaseline', 'load', now),
     settings: opts.settings,
     alertedStore: BudgetAlertFile.inDataDir(opts.dataDir, log),
+    stoppedStore: StoppedSessionFile.inDataDir(opts.dataDir, log),
     log,
   });
   return { summaryBase, guards };

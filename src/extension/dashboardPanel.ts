@@ -119,7 +119,7 @@ export class DashboardPanel implements vscode.Disposable {
         // Only the session routes, for one session named by a plain string.
         if (!(SESSION_ACTIONS as readonly string[]).includes(action)) throw new Error(`the dashboard cannot ${String(action)} a session`);
         if (typeof session !== 'string' || !session || session.length > 200) throw new Error('no session named');
-        if (action === 'stop') return stopSession(port, secret, session);
+        if (action === 'stop') return stopSession(port, secret, session, 'the dashboard in VS Code');
         if (action === 'allow') return allowSession(port, secret, session);
         return raiseSessionLimits(port, secret, session);
       }

@@ -42,6 +42,9 @@ export interface SessionView {
   blockedCalls: number;
   state: 'active' | 'stopped';
   stoppedReason: string | null;
+  /** When it was stopped (epoch ms) and where from ("VS Code", "the dashboard", "the management API", a guard). */
+  stoppedAt: number | null;
+  stoppedBy: string | null;
   /** Guards that tripped and have not been re-armed. */
   tripped: GuardName[];
   limits: SessionLimits;

@@ -144,7 +144,8 @@ export const ManagementRoutes = {
   /** Sessions seen today with their spend, state (active/stopped), tripped guards and limits. */
   sessions: get<NoParams, { sessions: SessionView[] }>('/_burnrate/sessions'),
   /** Refuse the session's next calls and cut its open streams. */
-  sessionStop: post<{ session: string; reason?: string }, SessionView>('/_burnrate/sessions/stop'),
+  /** `by`: where the stop comes from ("VS Code", "the dashboard"), kept with it. */
+  sessionStop: post<{ session: string; reason?: string; by?: string }, SessionView>('/_burnrate/sessions/stop'),
   /** Let a stopped or tripped session go on. */
   sessionAllow: post<{ session: string }, SessionView>('/_burnrate/sessions/allow'),
   /** Raise its limits (default: double each tripped one) and allow it. */

@@ -21,7 +21,7 @@ import {
   type SessionView,
   type BudgetView,
 } from '../../shared';
-import type { AlertedStore, RequestRecord } from '../database';
+import type { AlertedStore, RequestRecord, StoppedStore } from '../database';
 import { proxyError } from '../http';
 import { emptyBaseline, type GuardBaseline } from '../queries';
 import type { BurnRateSettings } from '../settings';
@@ -45,6 +45,8 @@ export interface GuardsOptions {
    * set or raised meanwhile); without one, they are taken as alerted.
    */
   alertedStore?: AlertedStore;
+  /** Where stopped sessions are kept, so a stop holds across restarts and takeovers until the session is allowed. */
+  stoppedStore?: StoppedStore;
 }
 
 /**
@@ -58,6 +60,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
   private readonly sessions = new Sessions();
   private readonly budgetBook: Budgets;
   private readonly anomaly: AnomalyWatch;
+  private readonly stoppedStore: StoppedStore | undefined;
 
   constructor(opts: GuardsOptions = {}) {
     super();
@@ -70,6 +73,11 @@ export class Guards extends EventEmitter implements ProxyGuard {
     for (const b of base.sessions) {
       const s = this.sessions.add(b.id, true, b.workspace, b.firstAt);
       Object.assign(s, { lastAt: b.lastAt, requests: b.requests, tokens: b.tokens, outputTokens: b.outputTokens, nanos: b.nanos });
+    }
+    this.stoppedStore = opts.stoppedStore;
+    for (const stop of this.stoppedStore?.load() ?? []) {
+      const s = this.sessions.get(stop.id) ?? this.sessions.add(stop.id, true, null, stop.at);
+      s.stopped = { reason: stop.reason, guard: stop.guard as GuardName | undefined, at: stop.at, by: stop.by };
     }
     this.budgetBook.roll(this.now());
     this.budgetBook.loadAlerted(this.now());
@@ -185,10 +193,10 @@ export class Guards extends EventEmitter implements ProxyGuard {
   }
 
   /** Refuses the session's next calls and cuts its open streams. Returns false for an unknown session. */
-  stop(id: string, reason = 'stopped by the user'): boolean {
+  stop(id: string, reason = 'stopped by the user', by = 'the management API'): boolean {
     // A session may be stopped before its first call (e.g. a metered terminal's).
     const s = this.sessions.get(id) ?? this.sessions.add(id, true, null, this.now());
-    this.stopSession(s, reason);
+    this.stopSession(s, reason, by);
     return true;
   }
 
@@ -196,7 +204,9 @@ export class Guards extends EventEmitter implements ProxyGuard {
   allow(id: string): boolean {
     const s = this.sessions.get(id);
     if (!s) return false;
+    const wasStopped = s.stopped !== null;
     s.stopped = null;
+    if (wasStopped) this.saveStops();
     s.tripped.clear();
     for (const { check } of SESSION_CHECKS) check.reset?.(s);
     s.blockedCalls = 0;
@@ -271,12 +281,13 @@ export class Guards extends EventEmitter implements ProxyGuard {
         ? `Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, POST /_burnrate/sessions/allow {"session":"${s.id}"}, or raise ${meta.setting}.`
         : `Calls still go through (${GUARD_ON_TRIP_SETTING} is "warn").`;
     const message = `Session "${s.id}" ${what}. ${howToGoOn}`;
-    if (action === 'block') this.stopSession(s, `${meta.label} guard: ${what}`, guard);
+    if (action === 'block') this.stopSession(s, `${meta.label} guard: ${what}`, `the ${meta.label} guard`, guard);
     this.alert({ kind: 'guard', id: randomUUID(), at: this.now(), guard, limit, value, action, session: s.id, workspace: s.workspace, message });
   }
 
-  private stopSession(s: Session, reason: string, guard?: GuardName): void {
-    s.stopped = { reason, guard };
+  private stopSession(s: Session, reason: string, by: string, guard?: GuardName): void {
+    s.stopped = { reason, guard, at: this.now(), by };
+    this.saveStops();
     let cut = 0;
     for (const f of s.inflight.values()) {
       // Streams are cut (that stops the generation being billed); a plain call is left to finish: its answer is paid for.
@@ -287,6 +298,12 @@ export class Guards extends EventEmitter implements ProxyGuard {
     }
     this.log('warn', `session "${s.id}" stopped: ${reason}${cut ? `; ${cut} open stream${cut === 1 ? '' : 's'} cut` : ''}`);
     this.emit('sessions');
+  }
+
+  /** Keeps every stopped session (with why, when and by whom) for the next engine. */
+  private saveStops(): void {
+    const stopped = [...this.sessions.values()].filter((s) => s.stopped);
+    this.stoppedStore?.save(stopped.map((s) => ({ id: s.id, ...s.stopped! })));
   }
 
   private checkBudgets(): void {

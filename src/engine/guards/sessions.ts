@@ -74,7 +74,8 @@ export interface Session extends Pick<SessionView, 'id' | 'explicit' | 'workspac
   repeats: Map<string, { count: number; lastAt: number }>;
   /** Times of the current run of failed calls (the retry-storm check). */
   failures: number[];
-  stopped: { reason: string; guard?: GuardName } | null;
+  /** Why, when and by whom it was stopped (kept across restarts: StoppedStore). */
+  stopped: { reason: string; guard?: GuardName; at: number; by: string } | null;
   /** Calls in flight the guards cut when they stopped the session, by id, until their records settle. */
   cutCalls: Set<string>;
   /** Guards that alerted (warn) or stopped (block); each alerts once until re-armed. */
@@ -171,6 +172,8 @@ export function sessionView(s: Session, limits: SessionLimits): SessionView {
     blockedCalls: s.blockedCalls,
     state: s.stopped ? 'stopped' : 'active',
     stoppedReason: s.stopped?.reason ?? null,
+    stoppedAt: s.stopped?.at ?? null,
+    stoppedBy: s.stopped?.by ?? null,
     tripped: [...s.tripped],
     limits,
   };

@@ -34,7 +34,8 @@ export const GUARD_ROUTE_ANSWERS = {
   sessionStop: (guards, b) => {
     const session = sessionOf(b);
     if (!session) return bad('expected {"session": "<id>"}');
-    guards.stop(session, typeof b.reason === 'string' ? b.reason.slice(0, 200) : 'stopped by the user');
+    const text = (v: unknown, max: number) => (typeof v === 'string' && v ? v.slice(0, max) : undefined);
+    guards.stop(session, text(b.reason, 200) ?? 'stopped by the user', text(b.by, 100) ?? 'the management API');
     return { status: 200, body: guards.session(session) };
   },
   sessionAllow: (guards, b) => {

@@ -78,7 +78,7 @@ async function actOnAlert(deps: SessionDeps, pick: string, session: string): Pro
     case AlertActions.stopSession:
     case AlertActions.stopAndEndTerminal: {
       const { port, secret } = access(link);
-      await stopSession(port, secret, session);
+      await stopSession(port, secret, session, 'a VS Code notification');
       const ended = terminals.endMeteredTerminal(session);
       confirmStopped(deps, session, ended);
       break;
@@ -122,7 +122,7 @@ export async function stopSessionCommand(deps: SessionDeps): Promise<void> {
     { title: 'Burn Rate: Stop Session', placeHolder: 'Its next calls are refused and its open streams cut', matchOnDescription: true, matchOnDetail: true },
   );
   if (!pick) return;
-  await stopSession(port, secret, pick.id);
+  await stopSession(port, secret, pick.id, 'Burn Rate: Stop Session in VS Code');
   let ended = false;
   if (metered.has(pick.id)) {
     const choice = await vscode.window.showWarningMessage(

@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import { ENGINE_HOST as LOOPBACK_HOST } from '../../engine/management';
 import type { SpendSummary } from '../../engine/queries';
 import { type GuardAlert, ManagementRoutes, routeUrl, type AlertAudience, type ExportQuery } from '../../shared';
-import { callRoute, ManagementError } from './managementClient';
+import { callRoute, ManagementError } from '../../engine/management/managementClient';
 
 /** An alert as the events stream delivers it: which window should show it (see alerts.ts). */
 export type DeliveredAlert = GuardAlert & { audience: AlertAudience };

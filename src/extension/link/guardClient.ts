@@ -8,14 +8,15 @@ import {
   type RaisableLimits,
 } from '../../shared';
 import type { LimitSettings } from '../settings';
-import { callRoute } from './managementClient';
+import { callRoute } from '../../engine/management/managementClient';
 
 export async function listSessions(port: number, secret: string): Promise<SessionView[]> {
   return (await callRoute({ port, secret }, R.sessions, {})).sessions;
 }
 
-export function stopSession(port: number, secret: string, session: string): Promise<SessionView> {
-  return callRoute({ port, secret }, R.sessionStop, { session });
+/** `by`: where the user stopped it (kept with the stop). */
+export function stopSession(port: number, secret: string, session: string, by: string): Promise<SessionView> {
+  return callRoute({ port, secret }, R.sessionStop, { session, by });
 }
 
 export function allowSession(port: number, secret: string, session: string): Promise<SessionView> {

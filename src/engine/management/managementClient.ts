@@ -1,10 +1,10 @@
 /**
- * The one way the extension calls the engine's management API on 127.0.0.1: a route of
+ * The one way the extension and the CLI call the engine's management API on 127.0.0.1: a route of
  * src/shared/managementRoutes.ts with its typed parameters, answered with its typed result.
  * No vscode import.
  */
 import * as http from 'node:http';
-import { ENGINE_HOST } from '../../engine/management';
+import { ENGINE_HOST } from './managementProtocol';
 import { routeUrl, type ManagementRoute, type ParamsOf, type ResultOf } from '../../shared';
 
 export class ManagementError extends Error {
