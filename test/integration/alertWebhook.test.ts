@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { ManagementRoutes } from '../../src/shared';
-import { callRoute } from '../../src/engine/management/managementClient';
+import { callRoute } from '../../src/engine/management';
 import { exited, startServe } from '../support/cliProcess';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';
 import { startHarness } from '../support/harness';

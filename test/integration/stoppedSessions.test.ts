@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
-import { readSecret } from '../../src/engine/management/managementProtocol';
+import { readSecret } from '../../src/engine/management';
 import { MANAGEMENT_ROUTES } from '../../src/shared';
 import { exited, runCli, startServe, type ServeProcess } from '../support/cliProcess';
 import { startFakeProvider, type FakeProvider } from '../support/fakeProvider';

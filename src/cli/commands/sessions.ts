@@ -5,8 +5,7 @@
  */
 import { StoppedSessionFile, type StoppedSession } from '../../engine/database';
 import { defaultDataDir } from '../../engine/engine';
-import { callRoute } from '../../engine/management/managementClient';
-import { readSecret } from '../../engine/management/managementProtocol';
+import { callRoute, readSecret } from '../../engine/management';
 import { DEFAULT_PORT } from '../../engine/proxy';
 import { ManagementRoutes as R, type SessionView } from '../../shared';
 import { intFlag, parse, UsageError } from '../args';

@@ -5,10 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { ENGINE_HOST as LOOPBACK_HOST } from '../../engine/management';
 import type { SpendSummary } from '../../engine/queries';
 import { type GuardAlert, ManagementRoutes, routeUrl, type AlertAudience, type ExportQuery } from '../../shared';
-import { callRoute, ManagementError } from '../../engine/management/managementClient';
+import { callRoute, ENGINE_HOST as LOOPBACK_HOST, ManagementError } from '../../engine/management';
 
 /** An alert as the events stream delivers it: which window should show it (see alerts.ts). */
 export type DeliveredAlert = GuardAlert & { audience: AlertAudience };

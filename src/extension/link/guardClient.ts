@@ -8,7 +8,7 @@ import {
   type RaisableLimits,
 } from '../../shared';
 import type { LimitSettings } from '../settings';
-import { callRoute } from '../../engine/management/managementClient';
+import { callRoute } from '../../engine/management';
 
 export async function listSessions(port: number, secret: string): Promise<SessionView[]> {
   return (await callRoute({ port, secret }, R.sessions, {})).sessions;

@@ -11,5 +11,5 @@ export {
   setModelPrice,
   stopSession,
 } from './guardClient';
-export { callRoute } from '../../engine/management/managementClient';
+export { callRoute } from '../../engine/management';
 export { createEngineLink, loadEngineApi } from './hostedEngine';
