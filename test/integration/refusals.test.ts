@@ -8,6 +8,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -99,6 +100,19 @@ describe('a body over the cap: each SDK reads the 413 and its message', () => {
     assert.equal(e.status, 413, e.message);
     assert.match(e.message, /exceeds the proxy's 1 MiB limit/);
     assert.equal(h.fake.calls.length, 0);
+  });
+});
+
+describe('a client that writes its whole body before it reads', () => {
+  test("Python's httpx reads the 413 (the body is under the lingering bound)", () => {
+    const script = [
+      'import httpx, sys',
+      "r = httpx.post(sys.argv[1], content=b'x' * (4 * 1024 * 1024), headers={'content-type': 'application/json'}, timeout=30)",
+      'print(r.status_code, r.json()["error"]["message"])',
+    ].join('\n');
+    const run = spawnSync('/usr/bin/python3', ['-c', script, `${h.url}/openai/v1/chat/completions`], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^413 Burn Rate: request body exceeds the proxy's 1 MiB limit/);
   });
 });
 
