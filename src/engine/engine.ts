@@ -8,7 +8,7 @@ import { Guards, type GuardAlert } from './guards';
 import { KeyFingerprinter } from './attribution';
 import type { OtlpExporter, OtlpExportOptions } from './export/otlpExport';
 import { describePrices, loadStoredPriceData, watchStoredPriceData, UnpricedModelFile, UnpricedModels, userPriceOverridesFile } from './pricing';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer } from './proxy';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, ProxyServer, type LingerBound } from './proxy';
 import { Recorder, DEFAULT_STORE_IDLE_STOP_MS, Retention, SpendStore, storeFeed } from './store';
 import { otlpCursorFile, readCursorFile } from './export';
 import { RouteTable } from './providers';
@@ -27,6 +27,8 @@ export interface EngineOptions {
   dataDir: string;
   upstreams?: Record<string, string>;
   maxBodyBytes?: number;
+  /** What is still read of a body refused before it was read (DEFAULT_LINGER): see proxy/lingeringClose.ts. */
+  linger?: LingerBound;
   saveIntervalMs?: number;
   /**
    * Stop the database worker after this long without database work (DEFAULT_STORE_IDLE_STOP_MS;
@@ -228,6 +230,7 @@ function buildProxy({ opts, routes, recorder, guards, unpricedModels, management
     guard: guards,
     localHandler: (req, res, url) => page.handle(req, res, url) || management.handle(req, res, url),
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    linger: opts.linger,
     log,
   });
 }

@@ -25,6 +25,8 @@ export type CommandId = (typeof Commands)[keyof typeof Commands];
 export const Settings = {
   port: 'burnrate.proxy.port',
   maxBodyMb: 'burnrate.proxy.maxBodyMb',
+  lingerMb: 'burnrate.proxy.lingerMb',
+  lingerSeconds: 'burnrate.proxy.lingerSeconds',
   upstreams: 'burnrate.upstreams',
   retentionDays: 'burnrate.retention.days',
   budgetDaily: 'burnrate.budget.daily',
@@ -52,6 +54,8 @@ export const TRAFFIC_SETTINGS = [
   Settings.port,
   Settings.upstreams,
   Settings.maxBodyMb,
+  Settings.lingerMb,
+  Settings.lingerSeconds,
   // Where records (and the collector's credentials) go, and where prices come from: the user's choice, never a workspace's.
   Settings.otlpEnabled,
   Settings.otlpEndpoint,

@@ -25,6 +25,9 @@ export type SettingRow =
 const PLAIN_ROWS = {
   'burnrate.proxy.port': { type: 'integer', default: 8390, minimum: 1, maximum: 65535, scope: 'machine' },
   'burnrate.proxy.maxBodyMb': { type: 'number', default: 64, minimum: 1, scope: 'machine' },
+  // How the lingering close's bound was chosen: src/engine/proxy/lingeringClose.ts. Past a minute, Node's request timeout would cut first.
+  'burnrate.proxy.lingerMb': { type: 'number', default: 128, minimum: 0, scope: 'machine' },
+  'burnrate.proxy.lingerSeconds': { type: 'number', default: 10, minimum: 0, maximum: 60, scope: 'machine' },
   'burnrate.upstreams': { type: 'string-map', default: {}, url: true, scope: 'machine' },
   'burnrate.retention.days': { type: 'integer', default: 400, minimum: 0, scope: 'machine' },
   'burnrate.budget.daily': { type: 'number', default: 0, minimum: 0, scope: 'window' },

@@ -41,10 +41,12 @@ test('traffic settings come from user settings only, whatever a workspace says',
     'burnrate.proxy.port': { globalValue: 9000, workspaceValue: 1234 },
     'burnrate.upstreams': { globalValue: { openai: 'http://127.0.0.1:9999 ' }, workspaceValue: { openai: 'https://evil.example' } },
     'burnrate.proxy.maxBodyMb': { workspaceValue: 1 },
+    'burnrate.proxy.lingerMb': { workspaceValue: 0 },
   });
   assert.equal(c.port, 9000);
   assert.deepEqual(c.upstreams, { openai: 'http://127.0.0.1:9999' });
   assert.equal(c.maxBodyMb, 64);
+  assert.deepEqual(c.linger, { mb: 128, seconds: 10 });
   const bad = read({ 'burnrate.proxy.port': { globalValue: 70000 }, 'burnrate.upstreams': { globalValue: { openai: 42 } } });
   assert.equal(bad.port, 8390);
   assert.deepEqual(bad.upstreams, {});
@@ -67,4 +69,10 @@ test('configChanges says which parts must react', () => {
     display: false,
   });
   assert.deepEqual(configChanges(a, read({ 'burnrate.budget.daily': { globalValue: 3 } })), { port: false, engine: false, terminal: false, display: true });
+  assert.deepEqual(configChanges(a, read({ 'burnrate.proxy.lingerSeconds': { globalValue: 30 } })), {
+    port: false,
+    engine: true,
+    terminal: false,
+    display: false,
+  });
 });

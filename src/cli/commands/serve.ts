@@ -56,6 +56,7 @@ async function serve(args: string[]): Promise<void> {
       dataDir: options.dataDir,
       upstreams: options.upstreams,
       maxBodyBytes: settings['burnrate.proxy.maxBodyMb'] * 1024 * 1024,
+      linger: { bytes: settings['burnrate.proxy.lingerMb'] * 1024 * 1024, ms: settings['burnrate.proxy.lingerSeconds'] * 1000 },
       otlp: options.otlp,
       // From --config only: a URL on the command line (with its token) would show in the process list.
       alertWebhook: settings['burnrate.alerts.webhookUrl'] ? { url: settings['burnrate.alerts.webhookUrl'] } : undefined,

@@ -10,6 +10,7 @@ import { forwardHeaders } from './forwardHeaders';
 import { findApiKey, type KeyFingerprinter } from '../attribution';
 import { parseJson, readBody } from './requestBody';
 import { adapterFor, type RouteTable, type EndpointCall, type ResponseParser, type UsageReport } from '../providers';
+import { DEFAULT_LINGER, refuseBeforeBody, type LingerBound } from './lingeringClose';
 import { LOOPBACK_HOST, matchProviderRoute, screenRequest, type RouteMatch } from './requestScreen';
 import { BodyPipe, relayBody, responseHeaders } from './responseRelay';
 import { Agent } from './upstreamAgent';
@@ -26,6 +27,8 @@ export interface ProxyOptions {
   /** Receives every finished exchange, and whether the price data knew its model (costing.ts modelPriceKnown). Must not throw. */
   onRecord: RecordSink['onRecord'];
   maxBodyBytes?: number;
+  /** What is still read of a body refused before it was read, so the client reads the answer (DEFAULT_LINGER). */
+  linger?: LingerBound;
   /** Extra routes served by the engine itself (dashboard, management API), tried before providers. */
   localHandler?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -42,12 +45,14 @@ export class ProxyServer {
   private readonly server: http.Server;
   private readonly agent: Agent;
   private readonly maxBodyBytes: number;
+  private readonly linger: LingerBound;
   private readonly log: NonNullable<ProxyOptions['log']>;
   private port = 0;
   private readonly sockets: WebSocketProxy;
 
   constructor(private readonly opts: ProxyOptions) {
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.linger = opts.linger ?? DEFAULT_LINGER;
     this.log = opts.log ?? (() => {});
     // Long generations can take minutes before the first byte; the client's own timeout governs.
     this.agent = new Agent({ keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, connect: { timeout: 15_000 } });
@@ -103,14 +108,14 @@ export class ProxyServer {
   /** One request, in phases over one exchange: screen → route → read → admit → forward → relay → record. */
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const refusal = screenRequest(req, this.port);
-    if (refusal) return sendError(res, refusal, true);
+    if (refusal) return refuseBeforeBody(req, res, refusal, this.linger);
 
     const url = new URL(req.url!, this.url);
     if (this.opts.localHandler?.(req, res, url)) return;
 
     const match = matchProviderRoute(url.pathname, req.headers, this.opts.routes);
     if (match.kind === 'index') return sendIndex(res, this.url, this.opts.routes.ids());
-    if (match.kind === 'refused') return sendError(res, match.error, true);
+    if (match.kind === 'refused') return refuseBeforeBody(req, res, match.error, this.linger);
 
     const call = await this.read(req, res, url, match);
     if (!call) return;
@@ -130,11 +135,8 @@ export class ProxyServer {
     const t0 = performance.now();
     const body = await readBody(req, this.maxBodyBytes);
     if (body === 'too-large') {
-      sendError(
-        res,
-        proxyError(route.protocol, 413, 'request_too_large', `request body exceeds the proxy's ${Math.round(this.maxBodyBytes / 1048576)} MiB limit`),
-        true,
-      );
+      const limit = `request body exceeds the proxy's ${Math.round(this.maxBodyBytes / 1048576)} MiB limit`;
+      refuseBeforeBody(req, res, proxyError(route.protocol, 413, 'request_too_large', limit), this.linger);
       return undefined;
     }
     if (body === 'aborted') return undefined;
@@ -338,9 +340,10 @@ class UpstreamCancel extends EventEmitter {
   }
 }
 
-function sendError(res: http.ServerResponse, e: ProxyErrorResponse, close = false): void {
+/** An answer after the body is read (refusals before it: refuseBeforeBody). */
+function sendError(res: http.ServerResponse, e: ProxyErrorResponse): void {
   if (res.headersSent) return void res.destroy();
-  res.writeHead(e.status, { ...e.headers, ...(close ? { connection: 'close' } : {}) });
+  res.writeHead(e.status, e.headers);
   res.end(e.body);
 }
 

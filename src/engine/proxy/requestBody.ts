@@ -2,15 +2,11 @@
 import type * as http from 'node:http';
 import { parseJsonLazily } from './lazyJson';
 
-/** The whole body, or 'too-large' past `max` bytes (the rest never buffered), or 'aborted'. */
+/** The whole body, or 'too-large' past `max` bytes (the rest left unread, never buffered: see lingeringClose.ts), or 'aborted'. */
 export function readBody(req: http.IncomingMessage, max: number): Promise<Buffer | 'too-large' | 'aborted'> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) {
-    // Refuse before reading a byte; the connection is closed so the rest is never buffered.
-    req.socket.setTimeout(5_000);
-    req.resume();
-    return Promise.resolve('too-large');
-  }
+  // Refused before reading a byte.
+  if (Number.isFinite(declared) && declared > max) return Promise.resolve('too-large');
   // Plain listeners, not `for await` (see relayBody in responseRelay.ts): the common request body is one small chunk.
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
@@ -24,12 +20,7 @@ export function readBody(req: http.IncomingMessage, max: number): Promise<Buffer
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > max) {
-        finish('too-large');
-        req.resume();
-        req.destroy();
-        return;
-      }
+      if (size > max) return finish('too-large');
       chunks.push(chunk);
     };
     const onEnd = () => finish(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));

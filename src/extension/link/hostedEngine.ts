@@ -63,6 +63,7 @@ async function hostEngine({ config, dataDir, log, warn }: EngineHostingDeps, por
     dataDir,
     upstreams: cfg.upstreams,
     maxBodyBytes: cfg.maxBodyMb * 1024 * 1024,
+    linger: { bytes: cfg.linger.mb * 1024 * 1024, ms: cfg.linger.seconds * 1000 },
     otlp: cfg.otlp,
     alertWebhook: cfg.alertWebhookUrl ? { url: cfg.alertWebhookUrl } : undefined,
     retentionDays: cfg.retentionDays,

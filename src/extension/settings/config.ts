@@ -12,6 +12,8 @@ export type { Inspect, SettingInspection } from './settingLayers';
 export interface BurnRateConfig {
   port: number;
   maxBodyMb: number;
+  /** What the proxy still reads of a body it refused before reading it (see proxy/lingeringClose.ts). */
+  linger: { mb: number; seconds: number };
   /** Days of raw request records kept (0 = forever). */
   retentionDays: number;
   upstreams: Record<string, string>;
@@ -49,6 +51,7 @@ export function readConfig(inspect: Inspect): BurnRateConfig {
   return {
     port: read.user(Settings.port),
     maxBodyMb: read.user(Settings.maxBodyMb),
+    linger: { mb: read.user(Settings.lingerMb), seconds: read.user(Settings.lingerSeconds) },
     retentionDays: read.user(Settings.retentionDays),
     upstreams: read.user(Settings.upstreams),
     budget: {
@@ -90,6 +93,7 @@ export function configChanges(before: BurnRateConfig, after: BurnRateConfig): { 
     engine:
       !same(before.upstreams, after.upstreams) ||
       before.maxBodyMb !== after.maxBodyMb ||
+      !same(before.linger, after.linger) ||
       !same(before.otlp, after.otlp) ||
       before.retentionDays !== after.retentionDays ||
       before.alertWebhookUrl !== after.alertWebhookUrl,
