@@ -752,6 +752,19 @@ describe('Budgets and guards in VS Code (code-server + Chromium)', { timeout: 60
     await shot(page, 'g4-session-stopped');
   });
 
+  test('the stop holds across a window reload (the engine starts again): the session is still refused until allowed', async () => {
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await statusItem(page).waitFor({ timeout: 60_000 });
+    const upstreamBefore = guardFake.calls.length;
+    const refused = await until('the engine back, refusing the stopped session', async () => {
+      const r = await call('e2e-loop').catch(() => undefined);
+      return r?.status === 403 && r;
+    });
+    assert.equal(refused.code, 'session_stopped');
+    assert.equal(guardFake.calls.length, upstreamBefore, 'the refused call never reached the provider');
+  });
+
   test('"Burn Rate: Allow Session" lets it go on', async () => {
     await runCommand(page, 'Burn Rate: Allow Session');
     await pickInQuickPick('e2e-loop');

@@ -92,6 +92,14 @@ test('the tooltip has the month-end forecast with its method, or says there is n
   assert.doesNotMatch(statusView(owner, summary(2), config(), 'u').tooltip, /Forecast/);
 });
 
+test('the tooltip names the stopped sessions, kept across restarts, with a way to allow one', () => {
+  const stopped = summary(2, 2, { stoppedSessions: [{ id: 'agent_7', reason: 'looping' }] });
+  assert.ok(statusView(owner, stopped, config(), 'u').tooltip.includes('**Stopped** · agent\\_7 · [Allow session](command:burnrate.allowSession)'));
+  const many = summary(2, 2, { stoppedSessions: ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, reason: null })) });
+  assert.match(statusView(owner, many, config(), 'u').tooltip, /\*\*Stopped\*\* · a, b, c and 2 more/);
+  assert.doesNotMatch(statusView(owner, summary(2), config(), 'u').tooltip, /Stopped/);
+});
+
 test('background only for budget states: warning from the highest threshold below 100 %, error past it', () => {
   assert.equal(statusView(owner, summary(7.9), config({ 'burnrate.budget.daily': 10 }), 'u').background, 'none');
   assert.equal(statusView(owner, summary(8), config({ 'burnrate.budget.daily': 10 }), 'u').background, 'warning');

@@ -188,6 +188,11 @@ export class Guards extends EventEmitter implements ProxyGuard {
     return [...this.sessions.values()].sort((a, b) => b.lastAt - a.lastAt).map((s) => sessionView(s, this.limitsFor(s)));
   }
 
+  /** The sessions stopped and not allowed yet, with why. */
+  stoppedSessions(): Array<{ id: string; reason: string | null }> {
+    return [...this.sessions.values()].filter((s) => s.stopped).map((s) => ({ id: s.id, reason: s.stopped!.reason }));
+  }
+
   session(id: string): SessionView | undefined {
     return this.listSessions().find((s) => s.id === id);
   }

@@ -129,7 +129,10 @@ export class ManagementApi {
   summary(): SpendSummary {
     const summary = this.tracker.snapshot(this.paused);
     // Budget use as the guards count it (per workspace too), so every window colours its status bar alike.
-    if (this.opts.guards) summary.budgets = this.opts.guards.budgets();
+    if (this.opts.guards) {
+      summary.budgets = this.opts.guards.budgets();
+      summary.stoppedSessions = this.opts.guards.stoppedSessions();
+    }
     return summary;
   }
 

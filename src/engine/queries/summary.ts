@@ -34,6 +34,8 @@ export interface SpendSummary {
   forecast?: MonthForecastView;
   /** Each budget in force (all traffic, and workspaces with their own) with its use and level; absent from an engine without guards. */
   budgets?: BudgetView[];
+  /** Sessions stopped and not yet allowed (kept across restarts), with why; absent from an engine without guards. */
+  stoppedSessions?: Array<{ id: string; reason: string | null }>;
 }
 
 export const SUMMARY_TOP_N = 10;

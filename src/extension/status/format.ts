@@ -123,6 +123,16 @@ function runningTooltip(state: LinkState, s: SpendSummary | undefined, budget: B
   // An engine from before the client dimension sends no todayByClient.
   if (s?.todayByClient?.length) out.push(`**By client today** · ${groupList(s.todayByClient.slice(0, 3))}`, '');
   if (s?.activeSessions.length) out.push(`**Active sessions** (last ${s.activeSessionMinutes} min) · ${groupList(s.activeSessions.slice(0, 5))}`, '');
+  if (s?.stoppedSessions?.length) {
+    const shown = s.stoppedSessions
+      .slice(0, 3)
+      .map((x) => escapeMarkdown(x.id))
+      .join(', ');
+    out.push(
+      `**Stopped** · ${shown}${s.stoppedSessions.length > 3 ? ` and ${s.stoppedSessions.length - 3} more` : ''} · [Allow session](command:${Commands.allowSession})`,
+      '',
+    );
+  }
   const where = state.kind === 'owner' ? 'served by this window' : state.kind === 'follower' ? 'served by another VS Code window' : 'reconnecting…';
   if (branch) out.push(`**Branch** · ${escapeMarkdown(branch)} · new terminals are tagged with it`, '');
   out.push(`Proxy \`${proxyUrl}\` · ${where}`, '');
