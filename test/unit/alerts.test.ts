@@ -61,7 +61,7 @@ test('a warn-mode trip offers Stop Session / Raise Limit / Ignore; a metered ter
 
 test('a block-mode trip is an error offering Allow Session and Raise Limit', () => {
   const message =
-    'Session "s" used 4,500 tokens, reaching its limit of 4,000. Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, POST /_burnrate/sessions/allow {"session":"s"}, or raise burnrate.guard.sessionMaxTokens.';
+    'Session "s" used 4,500 tokens, reaching its limit of 4,000. Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, `burnrate sessions allow s`, POST /_burnrate/sessions/allow {"session":"s"}, or raise burnrate.guard.sessionMaxTokens.';
   const v = alertView(guardAlert({ action: 'block', message }), role({}));
   assert.equal(v.severity, 'error');
   assert.equal(

@@ -283,7 +283,7 @@ export class Guards extends EventEmitter implements ProxyGuard {
     const what = checkFor(guard).describe(limit, value);
     const howToGoOn =
       action === 'block'
-        ? `Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, POST /_burnrate/sessions/allow {"session":"${s.id}"}, or raise ${meta.setting}.`
+        ? `Its calls are refused and its open streams cut. To let it go on: "Burn Rate: Allow Session" in VS Code, \`burnrate sessions allow ${s.id}\`, POST /_burnrate/sessions/allow {"session":"${s.id}"}, or raise ${meta.setting}.`
         : `Calls still go through (${GUARD_ON_TRIP_SETTING} is "warn").`;
     const message = `Session "${s.id}" ${what}. ${howToGoOn}`;
     if (action === 'block') this.stopSession(s, `${meta.label} guard: ${what}`, `the ${meta.label} guard`, guard);
@@ -323,5 +323,5 @@ export class Guards extends EventEmitter implements ProxyGuard {
 
 function stoppedMessage(s: Session): string {
   const lift = s.stopped?.guard ? `, or raise ${guardMeta(s.stopped.guard).setting}` : '';
-  return `session "${s.id}" is stopped (${s.stopped?.reason}). Its calls are refused and not sent to the provider. To let it go on: "Burn Rate: Allow Session" in VS Code or POST /_burnrate/sessions/allow {"session":"${s.id}"}${lift}.`;
+  return `session "${s.id}" is stopped (${s.stopped?.reason}). Its calls are refused and not sent to the provider. To let it go on: "Burn Rate: Allow Session" in VS Code, \`burnrate sessions allow ${s.id}\` or POST /_burnrate/sessions/allow {"session":"${s.id}"}${lift}.`;
 }
