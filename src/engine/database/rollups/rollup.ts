@@ -7,29 +7,36 @@ import { LONG_PROMPT_TOKENS, ROLLUP_REPRICE_SQL, TAG_TOTALS_COLUMNS } from './ro
  * Adds newly inserted records to the rollups (rollupSchema.ts) a batch at a time.
  */
 
+/** An upsert's SET clauses that add the incoming row's counts to the stored ones. */
+function added(columns: readonly string[]): string {
+  return columns.map((c) => `${c} = ${c} + excluded.${c}`).join(',\n    ');
+}
+
+/** Keeps the earliest first call and the latest last one. */
+const FIRST_AND_LAST = `first_at = MIN(first_at, excluded.first_at),
+    last_at = MAX(last_at, excluded.last_at)`;
+
 const DAILY_UPSERT = `INSERT INTO daily_rollup VALUES (${new Array(21).fill('?').join(', ')})
   ON CONFLICT DO UPDATE SET
-    requests = requests + excluded.requests,
-    cost_nanos = cost_nanos + excluded.cost_nanos,
-    input_tokens = input_tokens + excluded.input_tokens,
-    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-    cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-    output_tokens = output_tokens + excluded.output_tokens,
-    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-    unpriced_requests = unpriced_requests + excluded.unpriced_requests,
-    failed_requests = failed_requests + excluded.failed_requests,
-    failed_cost_nanos = failed_cost_nanos + excluded.failed_cost_nanos,
-    long_uncached_requests = long_uncached_requests + excluded.long_uncached_requests,
-    long_uncached_input_tokens = long_uncached_input_tokens + excluded.long_uncached_input_tokens,
+    ${added([
+      'requests',
+      'cost_nanos',
+      'input_tokens',
+      'cache_read_tokens',
+      'cache_write_tokens',
+      'output_tokens',
+      'reasoning_tokens',
+      'unpriced_requests',
+      'failed_requests',
+      'failed_cost_nanos',
+      'long_uncached_requests',
+      'long_uncached_input_tokens',
+    ])},
     long_uncached_min_input = CASE
       WHEN excluded.long_uncached_min_input IS NULL THEN long_uncached_min_input
       WHEN long_uncached_min_input IS NULL THEN excluded.long_uncached_min_input
       ELSE MIN(long_uncached_min_input, excluded.long_uncached_min_input) END,
-    first_at = MIN(first_at, excluded.first_at),
-    last_at = MAX(last_at, excluded.last_at)`;
-
-/** An upsert's additions for the tag rollups' totals columns. */
-const ADD_TAG_TOTALS = TAG_TOTALS_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ');
+    ${FIRST_AND_LAST}`;
 
 /** session_rollup's columns in the order SESSION_UPSERT takes them. */
 export const SESSION_ROLLUP_COLUMNS = `day, session, workspace, requests, cost_nanos, tokens, first_at, last_at, ${TAG_TOTALS_COLUMNS.join(', ')}`;
@@ -38,12 +45,8 @@ export const SESSION_ROLLUP_COLUMNS = `day, session, workspace, requests, cost_n
 export const SESSION_UPSERT = `INSERT INTO session_rollup (${SESSION_ROLLUP_COLUMNS})
   VALUES (${new Array(8 + TAG_TOTALS_COLUMNS.length).fill('?').join(', ')})
   ON CONFLICT DO UPDATE SET
-    requests = requests + excluded.requests,
-    cost_nanos = cost_nanos + excluded.cost_nanos,
-    tokens = tokens + excluded.tokens,
-    first_at = MIN(first_at, excluded.first_at),
-    last_at = MAX(last_at, excluded.last_at),
-    ${ADD_TAG_TOTALS}`;
+    ${added(['requests', 'cost_nanos', 'tokens', ...TAG_TOTALS_COLUMNS])},
+    ${FIRST_AND_LAST}`;
 
 /** An upsert into a tag rollup (user_rollup, branch_rollup) keyed by day and `keyColumns`. */
 function tagUpsert(table: string, keyColumns: readonly string[]): string {
@@ -51,9 +54,7 @@ function tagUpsert(table: string, keyColumns: readonly string[]): string {
   return `INSERT INTO ${table} (${columns.join(', ')})
   VALUES (${columns.map(() => '?').join(', ')})
   ON CONFLICT DO UPDATE SET
-    requests = requests + excluded.requests,
-    cost_nanos = cost_nanos + excluded.cost_nanos,
-    ${ADD_TAG_TOTALS}`;
+    ${added(['requests', 'cost_nanos', ...TAG_TOTALS_COLUMNS])}`;
 }
 const USER_UPSERT = tagUpsert('user_rollup', ['user']);
 const BRANCH_UPSERT = tagUpsert('branch_rollup', ['branch', 'workspace']);
