@@ -193,7 +193,7 @@ async function dataLayerLeaks(): Promise<LeakHint[]> {
   // then only repeats records (skipped by id) instead of hiding the ones it moved from the journal.
   // A running serve may not have written its first snapshot yet: then every record is in the journal.
   const journalled = readJournalRecords(db);
-  const database = await SpendDatabase.open(db, { create: true });
+  const database = await SpendDatabase.open(db, { create: true, readOnly: true });
   try {
     database.insert(journalled);
     const midnight = new Date();

@@ -491,7 +491,8 @@ describe('Burn Rate in VS Code (code-server + Chromium)', { timeout: 600_000 }, 
     // The journal first, then the file (as `burnrate report` does): a snapshot landing in between
     // only repeats records, never hides the ones it moved out of the journal.
     const journalled = readJournalRecords(dbFile);
-    const db = await SpendDatabase.open(dbFile, { create: true });
+    // Read-only, as the CLI opens it: a segment file the running extension replaces meanwhile is followed to its newest version.
+    const db = await SpendDatabase.open(dbFile, { create: true, readOnly: true });
     db.insert(journalled);
     // Sessions named by the caller (the metered terminal's); untagged calls get inferred `auto-…` ones.
     let count = 0;

@@ -116,9 +116,18 @@ export class SegmentSet {
   /**
    * For a reader beside the owner, a segment whose file the owner has replaced since the index was
    * read: its newest version; once merged into its day, the day's records in its range; once
-   * dropped by retention, none.
+   * dropped by retention, none. Looked up again should the owner replace it once more meanwhile.
    */
-  private latestVersionOf(info: SegmentInfo): Database {
+  private latestVersionOf(info: SegmentInfo, attempts = 3): Database {
+    try {
+      return this.newestVersionOf(info);
+    } catch (e) {
+      if (attempts <= 1 || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      return this.latestVersionOf(info, attempts - 1);
+    }
+  }
+
+  private newestVersionOf(info: SegmentInfo): Database {
     const files = newestSegmentFiles(this.dir!);
     const same = files.get(info.key);
     if (same) {
