@@ -1,52 +1,47 @@
-/** The `burnrate` command line: the usage text, and each command found by name. */
-import { DatabaseUnreadableError } from '../engine/database';
-import { defaultDbPath } from '../engine/engine';
-import { OtlpConfigError } from '../engine/export';
-import { PriceRefreshError } from '../engine/pricing';
-import { SinceError } from '../engine/queries';
-import { RouteTableError } from '../engine/providers';
-import { SettingsError } from '../engine/settings';
+/**
+ * The `burnrate` command line: the usage text, and each command found by name.
+ * A command's module (and the engine parts it needs: the proxy, OpenTelemetry, the price
+ * catalogue) is loaded only when that command runs, so `report` does not start by evaluating `serve`.
+ */
 import { HelpRequested, UsageError } from './args';
 import { VERSION, type Command } from './command';
-import { envCommand } from './commands/env';
-import { estimateCommand } from './commands/estimate';
-import { exportCommand } from './commands/export';
-import { ImportError, importCommand } from './commands/import';
-import { NO_PROXY_EXIT, NoProxyError } from './meteredEnv';
-import { pricesCommand } from './commands/prices';
-import { repriceCommand } from './commands/reprice';
-import { reportCommand } from './commands/report';
-import { runCommand } from './commands/run';
-import { serveCommand } from './commands/serve';
-import { sessionsCommand } from './commands/sessions';
-import { DatabaseInUseError } from './databaseLock';
 
 /** In the order the help lists them. */
-const COMMANDS: readonly Command[] = [
-  serveCommand,
-  reportCommand,
-  exportCommand,
-  importCommand,
-  pricesCommand,
-  estimateCommand,
-  repriceCommand,
-  sessionsCommand,
-  runCommand,
-  envCommand,
+const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Command]> = [
+  ['serve', () => (require('./commands/serve') as typeof import('./commands/serve')).serveCommand],
+  ['report', () => (require('./commands/report') as typeof import('./commands/report')).reportCommand],
+  ['export', () => (require('./commands/export') as typeof import('./commands/export')).exportCommand],
+  ['import', () => (require('./commands/import') as typeof import('./commands/import')).importCommand],
+  ['prices', () => (require('./commands/prices') as typeof import('./commands/prices')).pricesCommand],
+  ['estimate', () => (require('./commands/estimate') as typeof import('./commands/estimate')).estimateCommand],
+  ['reprice', () => (require('./commands/reprice') as typeof import('./commands/reprice')).repriceCommand],
+  ['sessions', () => (require('./commands/sessions') as typeof import('./commands/sessions')).sessionsCommand],
+  ['run', () => (require('./commands/run') as typeof import('./commands/run')).runCommand],
+  ['env', () => (require('./commands/env') as typeof import('./commands/env')).envCommand],
 ];
 
-/** Errors whose message says it all: no stack trace, even with BURNRATE_DEBUG. */
-const EXPECTED_ERRORS = [
-  UsageError,
-  DatabaseInUseError,
-  ImportError,
-  DatabaseUnreadableError,
-  SinceError,
-  SettingsError,
-  RouteTableError,
-  PriceRefreshError,
-  OtlpConfigError,
-];
+/** Errors whose message says it all: no stack trace, even with BURNRATE_DEBUG (loaded when one is reported). */
+function expectedErrors(): ReadonlyArray<abstract new (...args: never[]) => Error> {
+  const database = require('../engine/database') as typeof import('../engine/database');
+  const exporters = require('../engine/export') as typeof import('../engine/export');
+  const pricing = require('../engine/pricing') as typeof import('../engine/pricing');
+  const queries = require('../engine/queries') as typeof import('../engine/queries');
+  const providers = require('../engine/providers') as typeof import('../engine/providers');
+  const settings = require('../engine/settings') as typeof import('../engine/settings');
+  const importing = require('./commands/import') as typeof import('./commands/import');
+  const lock = require('./databaseLock') as typeof import('./databaseLock');
+  return [
+    UsageError,
+    lock.DatabaseInUseError,
+    importing.ImportError,
+    database.DatabaseUnreadableError,
+    queries.SinceError,
+    settings.SettingsError,
+    providers.RouteTableError,
+    pricing.PriceRefreshError,
+    exporters.OtlpConfigError,
+  ];
+}
 
 /** Lines after the first of a multi-line entry line up under its first line. */
 function indented(text: string, first: string, width: number): string {
@@ -57,8 +52,10 @@ function indented(text: string, first: string, width: number): string {
 }
 
 function helpText(): string {
-  const usage = COMMANDS.map((c) => indented(c.synopsis, `  burnrate ${c.name.padEnd(8)} `, 20)).join('\n');
-  const summaries = COMMANDS.map((c) => indented(c.summary, `${c.name.padEnd(10)} `, 11)).join('\n');
+  const commands = COMMANDS.map(([, load]) => load());
+  const { defaultDbPath } = require('../engine/engine') as typeof import('../engine/engine');
+  const usage = commands.map((c) => indented(c.synopsis, `  burnrate ${c.name.padEnd(8)} `, 20)).join('\n');
+  const summaries = commands.map((c) => indented(c.summary, `${c.name.padEnd(10)} `, 11)).join('\n');
   return `burnrate ${VERSION}: see and bound your AI API spend
 
 Usage:
@@ -75,8 +72,8 @@ The database defaults to ${defaultDbPath('$BURNRATE_HOME')} ($BURNRATE_HOME defa
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   try {
-    const command = COMMANDS.find((c) => c.name === name);
-    if (command) return await command.run(args);
+    const command = COMMANDS.find(([commandName]) => commandName === name);
+    if (command) return await command[1]().run(args);
     switch (name) {
       case undefined:
       case 'help':
@@ -102,8 +99,10 @@ function failed(e: unknown): number {
     return 0;
   }
   process.stderr.write(`burnrate: ${(e as Error).message}\n`);
+  const { NO_PROXY_EXIT, NoProxyError } = require('./meteredEnv') as typeof import('./meteredEnv');
   if (e instanceof NoProxyError) return NO_PROXY_EXIT;
-  const expected = EXPECTED_ERRORS.some((type) => e instanceof type);
+  const expected = expectedErrors().some((type) => e instanceof type);
   if (!expected && process.env.BURNRATE_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+  const { SinceError } = require('../engine/queries') as typeof import('../engine/queries');
   return e instanceof UsageError || e instanceof SinceError ? 2 : 1;
 }
