@@ -53,7 +53,7 @@ function indented(text: string, first: string, width: number): string {
 
 function helpText(): string {
   const commands = COMMANDS.map(([, load]) => load());
-  const { defaultDbPath } = require('../engine/engine') as typeof import('../engine/engine');
+  const { defaultDbPath } = require('../engine/dataDir') as typeof import('../engine/dataDir');
   const usage = commands.map((c) => indented(c.synopsis, `  burnrate ${c.name.padEnd(8)} `, 20)).join('\n');
   const summaries = commands.map((c) => indented(c.summary, `${c.name.padEnd(10)} `, 11)).join('\n');
   return `burnrate ${VERSION}: see and bound your AI API spend

@@ -1,5 +1,5 @@
 import { SpendDatabase } from '../engine/database';
-import { defaultDbPath } from '../engine/engine';
+import { defaultDbPath } from '../engine/dataDir';
 import { SpendQuery } from '../engine/queries';
 import { readJournalRecords } from '../engine/store';
 

@@ -1,4 +1,3 @@
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { AlertWebhook, type AlertWebhookOptions } from './alerts';
@@ -49,13 +48,7 @@ export interface EngineOptions {
 }
 
 /** Where the CLI keeps its data unless told otherwise ($BURNRATE_HOME or ~/.burnrate). */
-export function defaultDataDir(): string {
-  return process.env.BURNRATE_HOME || path.join(os.homedir(), '.burnrate');
-}
-
-export function defaultDbPath(dataDir = defaultDataDir()): string {
-  return path.join(dataDir, 'burnrate.sqlite');
-}
+export { defaultDataDir, defaultDbPath } from './dataDir';
 
 /** Raw records older than this are deleted (a year and a month: this month compared with the same one last year). */
 export const DEFAULT_RETENTION_DAYS = 400;

@@ -32,11 +32,12 @@ CREATE TRIGGER requests_rollup_repriced AFTER UPDATE OF cost_nanos, cost_status 
   WHERE NEW.user IS NOT NULL AND NEW.user != '' AND day = ${LOCAL_DAY} AND user = NEW.user;
 END;`;
 
-/** The statements that make `tables` (and their indexes) in `db`. */
+/** The statements that make `tables` (and their indexes; not today's triggers, which single files never had) in `db`. */
 function definitions(db: Database, tables: readonly string[]): string {
-  const rows = db.exec(`SELECT sql FROM sqlite_master WHERE tbl_name IN (${tables.map(() => '?').join(', ')}) AND sql IS NOT NULL ORDER BY type DESC`, [
-    ...tables,
-  ]);
+  const rows = db.exec(
+    `SELECT sql FROM sqlite_master WHERE tbl_name IN (${tables.map(() => '?').join(', ')}) AND type != 'trigger' AND sql IS NOT NULL ORDER BY type DESC`,
+    [...tables],
+  );
   return (rows[0]?.values ?? []).map(([sql]) => `${String(sql)};`).join('\n');
 }
 

@@ -1,5 +1,5 @@
 /** `burnrate estimate`: what a model would cost for given token counts, per request and in total. */
-import { defaultDataDir } from '../../engine/engine';
+import { defaultDataDir } from '../../engine/dataDir';
 import { loadStoredPriceData, nanosToUsd, priceUsage, resolveModel } from '../../engine/pricing';
 import { RouteTable } from '../../engine/providers';
 import { intFlag, parse, UsageError } from '../args';

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import { SpendDatabase, type RequestRecord } from '../../engine/database';
-import { defaultDbPath } from '../../engine/engine';
+import { defaultDbPath } from '../../engine/dataDir';
 import { ExportParser, ImportRowError, type ExportFormat } from '../../engine/export';
 import { parse, UsageError } from '../args';
 import { exitZeroAfter, type Command } from '../command';
@@ -63,6 +63,8 @@ function openInput(source: string): Readable {
  */
 async function importInto(dbPath: string, input: Readable, parser: ExportParser, name: string): Promise<{ added: number; read: number }> {
   const database = await SpendDatabase.open(dbPath, { create: true });
+  // What the open brought up to date (records of a save the index missed, a table an older index lacked) is saved first: a rollback returns to the files.
+  if (!database.indexCommitted) await database.save({ commit: true });
   const bulk = database.bulk();
   const progress = new Progress(name);
   let added = 0;

@@ -1,5 +1,5 @@
 /** `burnrate prices`: the price table and the date of its data, or --refresh to fetch the latest. */
-import { defaultDataDir } from '../../engine/engine';
+import { defaultDataDir } from '../../engine/dataDir';
 import {
   describePrices,
   loadStoredPriceData,

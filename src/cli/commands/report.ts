@@ -1,5 +1,5 @@
 /** `burnrate report`: spend and tokens since a time, in total and grouped, as a table or JSON, with the month-end forecast; --what-if prices the same usage at another model. */
-import { defaultDataDir } from '../../engine/engine';
+import { defaultDataDir } from '../../engine/dataDir';
 import { loadStoredPriceData, resolveWhatIfModel, type WhatIfModel } from '../../engine/pricing';
 import { RouteTable } from '../../engine/providers';
 import { GROUP_BY, parseSince, withWhatIf, type GroupBy, type SpendReport, type WhatIfReport } from '../../engine/queries';

@@ -1,6 +1,6 @@
 /** `burnrate reprice`: a period's records priced again with today's prices; a dry run unless --apply. */
 import { SpendDatabase, OwnerLock } from '../../engine/database';
-import { defaultDataDir, defaultDbPath } from '../../engine/engine';
+import { defaultDataDir, defaultDbPath } from '../../engine/dataDir';
 import { describePrices, loadStoredPriceData, type PriceDataInfo, nanosToUsd, applyReprice, repriceRecords, type RepriceResult } from '../../engine/pricing';
 import { parseSince } from '../../engine/queries';
 import { readJournalRecords } from '../../engine/store';

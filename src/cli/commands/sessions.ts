@@ -4,7 +4,7 @@
  * stops kept in the data directory (they hold across restarts) are listed and lifted there.
  */
 import { StoppedSessionFile, type StoppedSession } from '../../engine/database';
-import { defaultDataDir } from '../../engine/engine';
+import { defaultDataDir } from '../../engine/dataDir';
 import { callRoute, readSecret } from '../../engine/management';
 import { DEFAULT_PORT } from '../../engine/proxy';
 import { ManagementRoutes as R, type SessionView } from '../../shared';

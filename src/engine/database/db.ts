@@ -4,7 +4,7 @@ import { finishInterruptedMigration, migrateSingleFile, upgradeSingleFile } from
 import type { RequestRecord } from './record';
 import { RollupBatch } from './rollups/rollup';
 import type { ExportHold, RetentionOutcome } from './retentionHold';
-import { ROLLUP_TABLES } from './rollups/rollupSchema';
+import { createRollupTables } from './rollups/rollupSchema';
 import { SESSION_ARCHIVE_SCHEMA, SessionArchive, type IndexChange } from './rollups/sessionArchive';
 import {
   CATALOGUE_SCHEMA,
@@ -112,12 +112,14 @@ export class SpendDatabase implements SpendData {
       db.close();
       return SpendDatabase.open(file, opts);
     }
-    db.exec(ROLLUP_TABLES + CATALOGUE_SCHEMA + SESSION_ARCHIVE_SCHEMA);
+    const rollupsAdded = createRollupTables(db);
+    db.exec(CATALOGUE_SCHEMA + SESSION_ARCHIVE_SCHEMA);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     // Saved whole; SQLite's rollback journal only needs to live in memory.
     db.exec('PRAGMA journal_mode = MEMORY');
     const database = new SpendDatabase(SQL, db, file, opts.readOnly ?? false);
     database.indexBytes = bytes?.length ?? 0;
+    database.indexDirty = rollupsAdded;
     database.takeInNewerSegments();
     if (database.dir && !database.readOnly) database.set.removeStrayFiles(database.archive.named());
     return database;
@@ -339,10 +341,8 @@ export class SpendDatabase implements SpendData {
   private exportIndex(): Uint8Array {
     const own = !this.inBulk;
     if (own) this.index.exec('BEGIN');
-    writeCatalogue(
-      this.index,
-      [...this.set.all()].map((s) => s.info),
-    );
+    const catalogue = [...this.set.all()].map((s) => s.info);
+    writeCatalogue(this.index, catalogue);
     writeCounter(this.index, 'next_seq', this.nextSeq);
     writeCounter(this.index, 'generation', this.generation);
     if (own) this.index.exec('COMMIT');

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { copyRecords, openSegmentDatabase, REQUESTS_TABLE, SELECT_RECORDS } from './segments';
-import { BRANCH_ROLLUP_TABLE, ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollups/rollupSchema';
+import { BRANCH_ROLLUP_TABLE, createRollupTables, ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollups/rollupSchema';
 import {
   CATALOGUE_SCHEMA,
   DAY_MS,
@@ -48,6 +48,7 @@ export function upgradeSingleFile(db: Database, version: number): void {
   if (version === 2) db.exec(ROLLUP_CLIENT_MIGRATION);
   if (version === 2 || version === 3) db.exec(schema4Migration(columnsOf(db, 'session_rollup')));
   if (version < 2) db.exec(ROLLUP_TABLES + ROLLUP_BACKFILL);
+  createRollupTables(db);
   db.exec('COMMIT');
 }
 

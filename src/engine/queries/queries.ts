@@ -76,21 +76,35 @@ export class SpendQuery {
     }
   }
 
-  /** Adds the whole local days from `since` (a midnight) to `until` (one, or open) to `sums`, from the daily rollup, or a tag's own rollup. */
+  /**
+   * Adds the whole local days from `since` (a midnight) to `until` (one, or open) to `sums`: the whole
+   * months among them from month_rollup, the days around those from daily_rollup (all of them by day),
+   * or a tag's own rollup.
+   */
   private fromRollups(sums: Sums, since: number | undefined, until: number | undefined, by: GroupBy | undefined): void {
     const [firstDay, endDay] = [since, until].map((at) => (at === undefined ? undefined : localDay(at)));
-    const clauses = [firstDay !== undefined && 'day >= ?', endDay !== undefined && 'day < ?'].filter(Boolean);
-    const params = [firstDay, endDay].filter((d) => d !== undefined);
-    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
-    const total = this.data.index.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup ${where}`, params)[0].values[0].map(Number);
-    if (!by) return sums.add('', total);
+    const parts = by === 'day' ? [daysPart(firstDay, endDay)] : rollupParts(firstDay, endDay);
+    const tagTable = TAG_ROLLUPS[by as keyof typeof TAG_ROLLUPS];
+    if (!tagTable) {
+      // By a column of daily_rollup (or none): the groups add up to the total.
+      const key = by ? `"${by}"` : "''";
+      for (const { table, where, params } of parts) {
+        for (const [k, ...rest] of this.data.index.exec(`SELECT ${key} AS k, ${ROLLUP_TOTALS_SQL} FROM ${table} ${where} GROUP BY k`, params)[0]?.values ?? [])
+          sums.add(by ? groupKey(k) : '', rest);
+      }
+      return;
+    }
     // Sessions, users and branches have their own rollups (daily_rollup would multiply its rows by them); what none covers is untagged.
-    const table = TAG_ROLLUPS[by as keyof typeof TAG_ROLLUPS] ?? 'daily_rollup';
+    let untagged = new Array<number>(8).fill(0);
+    for (const { table, where, params } of parts) {
+      const part = this.data.index.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM ${table} ${where}`, params)[0].values[0];
+      untagged = untagged.map((v, i) => v + Number(part[i]));
+    }
+    const { where, params } = daysPart(firstDay, endDay);
     const sources = by === 'session' ? this.data.sessionRollups(firstDay, endDay) : [this.data.index];
-    let untagged = total;
     for (const db of sources) {
-      for (const [k, ...rest] of db.exec(`SELECT "${by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${table} ${where} GROUP BY k`, params)[0]?.values ?? []) {
-        sums.add(k === null || k === '' ? UNTAGGED : String(k), rest);
+      for (const [k, ...rest] of db.exec(`SELECT "${by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${tagTable} ${where} GROUP BY k`, params)[0]?.values ?? []) {
+        sums.add(groupKey(k), rest);
         untagged = untagged.map((v, i) => v - Number(rest[i]));
       }
     }
@@ -177,6 +191,38 @@ class Sums {
       this.total[i] += v;
     }
   }
+}
+
+const groupKey = (k: unknown) => (k === null || k === '' ? UNTAGGED : String(k));
+
+/** Rows of a rollup table over a range: its table, WHERE clause and parameters. */
+interface RollupPart {
+  table: 'daily_rollup' | 'month_rollup';
+  where: string;
+  params: string[];
+}
+
+/** daily_rollup's rows of the local days [firstDay, endDay) ('YYYY-MM-DD'; undefined: open). */
+function daysPart(firstDay: string | undefined, endDay: string | undefined, table: RollupPart['table'] = 'daily_rollup', column = 'day'): RollupPart {
+  const clauses = [firstDay !== undefined && `${column} >= ?`, endDay !== undefined && `${column} < ?`].filter(Boolean);
+  return { table, where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params: [firstDay, endDay].filter((d) => d !== undefined) };
+}
+
+/** The month after 'YYYY-MM'. */
+function nextMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number);
+  return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
+}
+
+/** The days [firstDay, endDay) as the whole local months among them (month_rollup) and the days before and after those (daily_rollup). */
+function rollupParts(firstDay: string | undefined, endDay: string | undefined): RollupPart[] {
+  const firstMonth = firstDay === undefined ? undefined : firstDay.endsWith('-01') ? firstDay.slice(0, 7) : nextMonth(firstDay.slice(0, 7));
+  const endMonth = endDay?.slice(0, 7);
+  if (firstMonth !== undefined && endMonth !== undefined && firstMonth >= endMonth) return [daysPart(firstDay, endDay)];
+  const parts = [daysPart(firstMonth, endMonth, 'month_rollup', 'month')];
+  if (firstMonth !== undefined && firstDay !== `${firstMonth}-01`) parts.push(daysPart(firstDay, `${firstMonth}-01`));
+  if (endMonth !== undefined && endDay !== `${endMonth}-01`) parts.push(daysPart(`${endMonth}-01`, endDay));
+  return parts;
 }
 
 function timeRange(since?: number, until?: number, workspace?: string): { where: string; params: Array<number | string> } {

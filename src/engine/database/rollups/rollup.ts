@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'sql.js';
 import { daysBefore, localDay, localDayStart } from '../../../shared';
 import type { RequestRecord } from '../record';
+import { REPORT_FIGURES } from './monthRollup';
 import { LONG_PROMPT_TOKENS, ROLLUP_REPRICE_SQL, TAG_TOTALS_COLUMNS } from './rollupSchema';
 
 /**
@@ -18,20 +19,7 @@ const FIRST_AND_LAST = `first_at = MIN(first_at, excluded.first_at),
 
 const DAILY_UPSERT = `INSERT INTO daily_rollup VALUES (${new Array(21).fill('?').join(', ')})
   ON CONFLICT DO UPDATE SET
-    ${added([
-      'requests',
-      'cost_nanos',
-      'input_tokens',
-      'cache_read_tokens',
-      'cache_write_tokens',
-      'output_tokens',
-      'reasoning_tokens',
-      'unpriced_requests',
-      'failed_requests',
-      'failed_cost_nanos',
-      'long_uncached_requests',
-      'long_uncached_input_tokens',
-    ])},
+    ${added([...REPORT_FIGURES, 'failed_requests', 'failed_cost_nanos', 'long_uncached_requests', 'long_uncached_input_tokens'])},
     long_uncached_min_input = CASE
       WHEN excluded.long_uncached_min_input IS NULL THEN long_uncached_min_input
       WHEN long_uncached_min_input IS NULL THEN excluded.long_uncached_min_input

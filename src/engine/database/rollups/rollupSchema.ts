@@ -1,3 +1,6 @@
+import type { Database } from 'sql.js';
+import { addMonthRollup } from './monthRollup';
+
 /**
  * The dashboard's pre-aggregated tables, kept up to date with every insert into `requests`
  * (RollupBatch: added up per batch of records, then one upsert per row touched), so the dashboard reads a few thousand rollup rows instead of scanning a million
@@ -107,6 +110,12 @@ export const SESSION_ROLLUP_TABLE = `CREATE TABLE IF NOT EXISTS session_rollup (
 export const ROLLUP_TABLES = `
 ${DAILY_ROLLUP_TABLE}${SESSION_ROLLUP_TABLE}${USER_ROLLUP_TABLE}${BRANCH_ROLLUP_TABLE}
 `;
+
+/** Creates the rollup tables a database lacks, month_rollup included (monthRollup.ts); returns whether that changed what it holds. */
+export function createRollupTables(db: Database): boolean {
+  db.exec(ROLLUP_TABLES);
+  return addMonthRollup(db);
+}
 
 /**
  * A record re-priced moves its rollup rows by the difference. Parameters: the record's started_at,
