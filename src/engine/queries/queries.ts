@@ -78,12 +78,14 @@ export class SpendQuery {
 
   /**
    * Adds the whole local days from `since` (a midnight) to `until` (one, or open) to `sums`: the whole
-   * months among them from month_rollup, the days around those from daily_rollup (all of them by day),
-   * or a tag's own rollup.
+   * months among them from month_rollup, the days around those from daily_rollup or daily_totals (all
+   * of them by day: see database/rollups/coarseRollups.ts); by a tag, from its own rollup.
    */
   private fromRollups(sums: Sums, since: number | undefined, until: number | undefined, by: GroupBy | undefined): void {
     const [firstDay, endDay] = [since, until].map((at) => (at === undefined ? undefined : localDay(at)));
-    const parts = by === 'day' ? [daysPart(firstDay, endDay)] : rollupParts(firstDay, endDay);
+    // By day, or in all: days add up in daily_totals; by a column of daily_rollup, days are its rows.
+    const perDay = !by || by === 'day' || by in TAG_ROLLUPS ? 'daily_totals' : 'daily_rollup';
+    const parts = by === 'day' ? [daysPart(firstDay, endDay, perDay)] : rollupParts(firstDay, endDay, perDay);
     const tagTable = TAG_ROLLUPS[by as keyof typeof TAG_ROLLUPS];
     if (!tagTable) {
       // By a column of daily_rollup (or none): the groups add up to the total.
@@ -100,7 +102,7 @@ export class SpendQuery {
       const part = this.data.index.exec(`SELECT ${ROLLUP_TOTALS_SQL} FROM ${table} ${where}`, params)[0].values[0];
       untagged = untagged.map((v, i) => v + Number(part[i]));
     }
-    const { where, params } = daysPart(firstDay, endDay);
+    const { where, params } = daysPart(firstDay, endDay, tagTable);
     const sources = by === 'session' ? this.data.sessionRollups(firstDay, endDay) : [this.data.index];
     for (const db of sources) {
       for (const [k, ...rest] of db.exec(`SELECT "${by}" AS k, ${ROLLUP_TOTALS_SQL} FROM ${tagTable} ${where} GROUP BY k`, params)[0]?.values ?? []) {
@@ -197,13 +199,13 @@ const groupKey = (k: unknown) => (k === null || k === '' ? UNTAGGED : String(k))
 
 /** Rows of a rollup table over a range: its table, WHERE clause and parameters. */
 interface RollupPart {
-  table: 'daily_rollup' | 'month_rollup';
+  table: string;
   where: string;
   params: string[];
 }
 
-/** daily_rollup's rows of the local days [firstDay, endDay) ('YYYY-MM-DD'; undefined: open). */
-function daysPart(firstDay: string | undefined, endDay: string | undefined, table: RollupPart['table'] = 'daily_rollup', column = 'day'): RollupPart {
+/** A rollup's rows of the local days [firstDay, endDay) ('YYYY-MM-DD'; undefined: open), or of months by `column`. */
+function daysPart(firstDay: string | undefined, endDay: string | undefined, table: RollupPart['table'], column = 'day'): RollupPart {
   const clauses = [firstDay !== undefined && `${column} >= ?`, endDay !== undefined && `${column} < ?`].filter(Boolean);
   return { table, where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params: [firstDay, endDay].filter((d) => d !== undefined) };
 }
@@ -214,14 +216,14 @@ function nextMonth(month: string): string {
   return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
 }
 
-/** The days [firstDay, endDay) as the whole local months among them (month_rollup) and the days before and after those (daily_rollup). */
-function rollupParts(firstDay: string | undefined, endDay: string | undefined): RollupPart[] {
+/** The days [firstDay, endDay) as the whole local months among them (month_rollup) and the days before and after those (from `perDay`). */
+function rollupParts(firstDay: string | undefined, endDay: string | undefined, perDay: RollupPart['table']): RollupPart[] {
   const firstMonth = firstDay === undefined ? undefined : firstDay.endsWith('-01') ? firstDay.slice(0, 7) : nextMonth(firstDay.slice(0, 7));
   const endMonth = endDay?.slice(0, 7);
-  if (firstMonth !== undefined && endMonth !== undefined && firstMonth >= endMonth) return [daysPart(firstDay, endDay)];
+  if (firstMonth !== undefined && endMonth !== undefined && firstMonth >= endMonth) return [daysPart(firstDay, endDay, perDay)];
   const parts = [daysPart(firstMonth, endMonth, 'month_rollup', 'month')];
-  if (firstMonth !== undefined && firstDay !== `${firstMonth}-01`) parts.push(daysPart(firstDay, `${firstMonth}-01`));
-  if (endMonth !== undefined && endDay !== `${endMonth}-01`) parts.push(daysPart(`${endMonth}-01`, endDay));
+  if (firstMonth !== undefined && firstDay !== `${firstMonth}-01`) parts.push(daysPart(firstDay, `${firstMonth}-01`, perDay));
+  if (endMonth !== undefined && endDay !== `${endMonth}-01`) parts.push(daysPart(`${endMonth}-01`, endDay, perDay));
   return parts;
 }
 

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'sql.js';
 import { daysBefore, localDay, localDayStart } from '../../../shared';
 import type { RequestRecord } from '../record';
-import { REPORT_FIGURES } from './monthRollup';
+import { REPORT_FIGURES } from './coarseRollups';
 import { LONG_PROMPT_TOKENS, ROLLUP_REPRICE_SQL, TAG_TOTALS_COLUMNS } from './rollupSchema';
 
 /**

@@ -1,5 +1,5 @@
 import type { Database } from 'sql.js';
-import { addMonthRollup } from './monthRollup';
+import { addCoarseRollups } from './coarseRollups';
 
 /**
  * The dashboard's pre-aggregated tables, kept up to date with every insert into `requests`
@@ -111,10 +111,10 @@ export const ROLLUP_TABLES = `
 ${DAILY_ROLLUP_TABLE}${SESSION_ROLLUP_TABLE}${USER_ROLLUP_TABLE}${BRANCH_ROLLUP_TABLE}
 `;
 
-/** Creates the rollup tables a database lacks, month_rollup included (monthRollup.ts); returns whether that changed what it holds. */
+/** Creates the rollup tables a database lacks, the coarse ones included (coarseRollups.ts); returns whether that changed what it holds. */
 export function createRollupTables(db: Database): boolean {
   db.exec(ROLLUP_TABLES);
-  return addMonthRollup(db);
+  return addCoarseRollups(db);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * Reports over months read month_rollup for the whole months of their range and daily_rollup for
- * the days around them: the figures are the records' own, whatever the range's edges, after a
- * reprice, and from an index saved before month_rollup existed. Local months, in a time zone behind UTC.
+ * Reports over months read month_rollup for the whole months of their range and daily_rollup or
+ * daily_totals for the days around them: the figures are the records' own, whatever the range's
+ * edges, after a reprice, and from an index saved before these tables existed. Local months and
+ * days, in a time zone behind UTC.
  */
 process.env.TZ = 'America/New_York';
 
@@ -68,19 +69,21 @@ function assertReportsMatch(db: SpendDatabase, records: readonly RequestRecord[]
     for (const by of BY) assert.deepEqual(q.report({ ...range, by }), referenceReport(records, { ...range, by }), `${JSON.stringify(range)} by ${by}`);
 }
 
-/** month_rollup's rows as daily_rollup's rows add up per local month. */
-function assertMonthsAreSumsOfDays(db: SpendDatabase): void {
-  const figures = 'requests, cost_nanos, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, unpriced_requests';
-  const months = db.index.exec(`SELECT month, provider, model, feature, workspace, client, ${figures} FROM month_rollup ORDER BY 1, 2, 3, 4, 5, 6`)[0].values;
-  const sums = figures
-    .split(', ')
-    .map((c) => `SUM(${c})`)
-    .join(', ');
-  const fromDays = db.index.exec(
-    `SELECT substr(day, 1, 7), provider, model, feature, workspace, client, ${sums} FROM daily_rollup GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
-  )[0].values;
-  assert.deepEqual(months, fromDays);
+const FIGURES = 'requests, cost_nanos, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, unpriced_requests';
+const SUMS = FIGURES.split(', ')
+  .map((c) => `SUM(${c})`)
+  .join(', ');
+
+/** month_rollup's rows as daily_rollup's rows add up per local month, daily_totals' as they add up per day. */
+function assertCoarseRollupsAreSumsOfDays(db: SpendDatabase): void {
+  const key = 'provider, model, feature, workspace, client';
+  const months = db.index.exec(`SELECT month, ${key}, ${FIGURES} FROM month_rollup ORDER BY 1, 2, 3, 4, 5, 6`)[0].values;
+  const monthsOfDays = db.index.exec(`SELECT substr(day, 1, 7), ${key}, ${SUMS} FROM daily_rollup GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`)[0]
+    .values;
+  assert.deepEqual(months, monthsOfDays);
   assert.deepEqual(new Set(months.map((row) => row[0])), new Set(['2025-11', '2025-12', '2026-01', '2026-02']));
+  const days = db.index.exec(`SELECT day, ${FIGURES} FROM daily_totals ORDER BY day`)[0].values;
+  assert.deepEqual(days, db.index.exec(`SELECT day, ${SUMS} FROM daily_rollup GROUP BY day ORDER BY day`)[0].values);
 }
 
 test('reports over months, whole or cut at any day or hour, are the records’ own figures, by every grouping', async () => {
@@ -88,12 +91,12 @@ test('reports over months, whole or cut at any day or hour, are the records’ o
   const db = await SpendDatabase.open(undefined, { create: true });
   db.insert(records.slice(0, 250));
   db.insert(records.slice(250));
-  assertMonthsAreSumsOfDays(db);
+  assertCoarseRollupsAreSumsOfDays(db);
   assertReportsMatch(db, records);
   db.close();
 });
 
-test('a reprice moves the months with their days', async () => {
+test('a reprice moves the months and day totals with their days', async () => {
   const records = history();
   const db = await SpendDatabase.open(undefined, { create: true });
   db.insert(records);
@@ -113,12 +116,12 @@ test('a reprice moves the months with their days', async () => {
     const i = unpriced.indexOf(r);
     return i < 0 ? r : { ...r, costNanos: 5_000 + i, costStatus: 'exact' as const, priceSource: 'test' };
   });
-  assertMonthsAreSumsOfDays(db);
+  assertCoarseRollupsAreSumsOfDays(db);
   assertReportsMatch(db, after);
   db.close();
 });
 
-test('an index saved before month_rollup existed gets it at the next open, filled from its days; its owner saves it, an import too', async () => {
+test('an index saved before the coarse rollups existed gets them at the next open, filled from its days; its owner saves them, an import too', async () => {
   const records = history();
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-months-')), 'spend.sqlite');
   const db = await SpendDatabase.open(file, { create: true });
@@ -127,7 +130,8 @@ test('an index saved before month_rollup existed gets it at the next open, fille
   db.close();
   const SQL = await initSqlJs();
   const older = new SQL.Database(fs.readFileSync(file));
-  older.exec('DROP TRIGGER month_rollup_insert; DROP TRIGGER month_rollup_update; DROP TRIGGER month_rollup_delete; DROP TABLE month_rollup');
+  for (const table of ['month_rollup', 'daily_totals'])
+    older.exec(`DROP TRIGGER ${table}_insert; DROP TRIGGER ${table}_update; DROP TRIGGER ${table}_delete; DROP TABLE ${table}`);
   fs.writeFileSync(file, older.export());
   older.close();
 
@@ -141,10 +145,10 @@ test('an index saved before month_rollup existed gets it at the next open, fille
   const imported = runCli({ ...process.env, BURNRATE_HOME: path.dirname(file) }, 'import', '-', '--db', file);
   assert.equal(imported.status, 0, imported.stderr);
   const owner = await SpendDatabase.open(file, { create: false });
-  assertMonthsAreSumsOfDays(owner);
+  assertCoarseRollupsAreSumsOfDays(owner);
   owner.close();
   const saved = new SQL.Database(fs.readFileSync(file));
-  assert.equal(saved.exec("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'month_rollup%'")[0].values[0][0], 4);
+  assert.equal(saved.exec("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'month_rollup%' OR name LIKE 'daily_totals%'")[0].values[0][0], 8);
   saved.close();
   const reopened = await SpendDatabase.open(file, { create: false, readOnly: true });
   assertReportsMatch(reopened, records);
