@@ -20,8 +20,13 @@ import {
 import { holdsNone, noRetentionOutcome, pruneSegment, type ExportHold, type RetentionOutcome } from './retentionHold';
 import { writeFileAtomicSync } from './sqlFiles';
 
-/** Clean segments kept open besides the dirty ones (each a day's or an hour's records). */
+/**
+ * Clean segments kept open besides the dirty ones (each a day's or an hour's records): at most
+ * this many, and beyond the most recently used one only while they hold no more than
+ * OPEN_CLEAN_BYTES together (a day of a heavy user's records is about 10 MB in memory).
+ */
 const OPEN_CLEAN_SEGMENTS = 4;
+const OPEN_CLEAN_BYTES = 16 << 20;
 
 /**
  * The segments of one database in memory: the catalogue (what each holds, which file), the ones
@@ -307,9 +312,14 @@ export class SegmentSet {
 
   private closeLeastRecentlyUsed(): void {
     const clean = [...this.byKey.values()].filter((s) => s.db && !s.dirty && !this.pinned?.has(s));
-    if (clean.length <= OPEN_CLEAN_SEGMENTS) return;
-    clean.sort((a, b) => a.lastUsed - b.lastUsed);
-    for (const s of clean.slice(0, clean.length - OPEN_CLEAN_SEGMENTS)) this.close(s);
+    if (clean.length <= 1) return;
+    clean.sort((a, b) => b.lastUsed - a.lastUsed);
+    let bytes = clean[0].bytes;
+    for (const [i, s] of clean.entries()) {
+      if (i === 0) continue;
+      bytes += s.bytes;
+      if (i >= OPEN_CLEAN_SEGMENTS || bytes > OPEN_CLEAN_BYTES) this.close(s);
+    }
   }
 
   private close(segment: Segment): void {
