@@ -5,12 +5,13 @@
 import cheaperModelsFile from '../../../pricing/cheaper-models.json';
 import type { WhatIfAnswer } from '../../shared';
 import { nanosToUsd, resolveWhatIfModel, whatIfNanos, type UsageTotals } from '../pricing';
+import { RouteTable } from '../providers';
 import { pricesProviderOf, ratesOf, type Group } from './rollupGroups';
 
 export const cheaperModels = cheaperModelsFile.providers as Record<string, Record<string, string>>;
 
-/** The catalogue providers of the route table, in its order: where a bare model id is looked up. */
-export const WHAT_IF_PROVIDERS = [...new Set([...pricesProviderOf.values()].filter((p): p is string => !!p))];
+/** The catalogue providers of the built-in route table, in its order: where a bare model id is looked up. */
+export const WHAT_IF_PROVIDERS = new RouteTable().pricesProviders();
 
 /** Cheap models offered even when the range used none of them. */
 const COMMON_CHEAP_MODELS = ['openai/gpt-4o-mini', 'openai/gpt-4.1-nano', 'anthropic/claude-haiku-4-5', 'google/gemini-2.5-flash', 'deepseek/deepseek-chat'];
