@@ -4,7 +4,7 @@
  * catalogue) is loaded only when that command runs, so `report` does not start by evaluating `serve`.
  */
 import { HelpRequested, UsageError } from './args';
-import { VERSION, type Command } from './command';
+import { forShortCommand, VERSION, type Command } from './command';
 
 /** In the order the help lists them. */
 const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Command]> = [
@@ -73,7 +73,11 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   try {
     const command = COMMANDS.find(([commandName]) => commandName === name);
-    if (command) return await command[1]().run(args);
+    if (command) {
+      const loaded = command[1]();
+      forShortCommand(loaded);
+      return await loaded.run(args);
+    }
     switch (name) {
       case undefined:
       case 'help':

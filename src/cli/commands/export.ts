@@ -11,6 +11,7 @@ export const exportCommand: Command = {
   synopsis: '[--db FILE] --format csv|jsonl [--since …] [--out FILE]',
   summary: 'One row per request, as CSV or JSON lines.',
   run: exitZeroAfter(exportRecords),
+  longRunning: true,
 };
 
 /** Characters written at a time. */

@@ -17,6 +17,7 @@ export const importCommand: Command = {
   summary:
     "Adds the records of a `burnrate export` file (CSV or JSON lines; - reads stdin) to the database, by\nrecord id: restores a backup, merges another machine's. A file with a bad row imports nothing.",
   run: exitZeroAfter(importRecords),
+  longRunning: true,
 };
 
 /** Records inserted at a time (one transaction, one rollup update). */

@@ -17,6 +17,7 @@ export const repriceCommand: Command = {
   summary:
     "Recomputes the cost of a period's records (of one model: --model) with the prices in force now\nand shows the difference; --apply writes it (with no burnrate serve running on the database).",
   run: exitZeroAfter(reprice),
+  longRunning: true,
 };
 
 async function reprice(args: string[]): Promise<void> {

@@ -37,6 +37,7 @@ export const runCommand: Command = {
 the capture hooks for clients that read none), as its own session (default run-HHMM-xxxx).
 Exits with COMMAND's status; ${NO_PROXY_EXIT} without running it when no proxy answers on the port.`,
   run: meteredRun,
+  longRunning: true,
 };
 
 async function meteredRun(args: string[]): Promise<number> {

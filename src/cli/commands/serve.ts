@@ -33,6 +33,7 @@ export const serveCommand: Command = {
     await serve(args);
     return -1;
   },
+  longRunning: true,
 };
 
 async function serve(args: string[]): Promise<void> {
