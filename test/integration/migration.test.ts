@@ -82,12 +82,12 @@ test('a single-file database is split into segments with the same records, total
   assert.match(told[told.length - 1], /migrated .*totals checked.* kept as spend\.sqlite\.single-file/);
   assert.deepEqual(fs.readFileSync(`${file}.single-file`), original);
   assert.deepEqual(folder(file), ['spend.sqlite', 'spend.sqlite.segments', 'spend.sqlite.single-file']);
-  // Ended days are one file each, today is by hour.
+  // Ended days are one file each, today is by quarter of an hour (records every 7 minutes until 13:45).
   const keys = segmentFiles(file).map((n) => n.slice(0, n.indexOf('.')));
   assert.equal(keys.filter((k) => !k.includes('T')).length, 60);
   assert.deepEqual(
     keys.filter((k) => k.includes('T')),
-    Array.from({ length: 14 }, (_, h) => `2026-12-06T${String(h).padStart(2, '0')}`),
+    Array.from({ length: 13 * 4 + 3 }, (_, q) => `2026-12-06T${String(Math.floor(q / 4)).padStart(2, '0')}-${String((q % 4) * 15).padStart(2, '0')}`),
   );
 
   const stamps = fileStamps(file);

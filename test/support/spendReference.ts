@@ -67,9 +67,10 @@ export function fileStamps(file: string): Map<string, string> {
 }
 
 /** A UTC day or hour key as the store names segments. */
-export function keyAt(at: number, unit: 'day' | 'hour'): string {
+/** The segment key of a time: its UTC day ('2026-12-06'), or its UTC quarter of an hour ('2026-12-06T13-45'). */
+export function keyAt(at: number, unit: 'day' | 'slice'): string {
   const iso = new Date(at).toISOString();
-  return unit === 'day' ? iso.slice(0, 10) : iso.slice(0, 13);
+  return unit === 'day' ? iso.slice(0, 10) : `${iso.slice(0, 13)}-${String(Math.floor(Number(iso.slice(14, 16)) / 15) * 15).padStart(2, '0')}`;
 }
 
 /** What the records of each segment file are, read straight from the files. */

@@ -13,6 +13,7 @@ import { SpendDatabase, type RequestRecord } from '../../src/engine/database';
 import { ExportFeedQuery } from '../../src/engine/export';
 import { SpendQuery } from '../../src/engine/queries';
 import { SpendStore } from '../../src/engine/store';
+import initSqlJs from 'sql.js';
 import { makeRecord } from '../support/records';
 import { DAY, HOUR, fileStamps, filesContent, inTimeOrder, keyAt, keyOf, referenceReport, segmentFiles } from '../support/spendReference';
 
@@ -62,7 +63,7 @@ test('records of ended days go to day files and today’s to hour files; a reope
   await db.save();
   const expectedKeys = new Map<string, RequestRecord[]>();
   for (const r of all) {
-    const key = r.startedAt >= TODAY ? keyAt(r.startedAt, 'hour') : keyAt(r.startedAt, 'day');
+    const key = r.startedAt >= TODAY ? keyAt(r.startedAt, 'slice') : keyAt(r.startedAt, 'day');
     expectedKeys.set(key, [...(expectedKeys.get(key) ?? []), r]);
   }
   const content = await filesContent(file);
@@ -101,7 +102,7 @@ test('a save after inserting into the live hour writes that hour’s file alone;
   db.insert(history(60, 40));
   db.insert([rec(NOW - 60_000, 1)]);
   await db.save();
-  const live = keyAt(NOW, 'hour');
+  const live = keyAt(NOW, 'slice');
   const indexStamp = () => `${fs.statSync(file).mtimeMs}/${fs.statSync(file).ino}`;
   const indexSize = fs.statSync(file).size;
   let sinceIndex = 0;
@@ -141,7 +142,7 @@ test('live-hour versions saved after the index are taken in at the next open: no
   // A record a save until the live hour has a version on disk that the index does not name (the
   // index is written once the saves since add up to its size, which then leaves one version).
   const today: RequestRecord[] = [];
-  const liveVersions = () => segmentFiles(file).filter((n) => keyOf(n) === keyAt(NOW, 'hour')).length;
+  const liveVersions = () => segmentFiles(file).filter((n) => keyOf(n) === keyAt(NOW, 'slice')).length;
   while (liveVersions() < 2) {
     assert.ok(today.length < 10, 'the live hour was saved without the index');
     today.push(rec(NOW - 50_000 + today.length, 100 + today.length));
@@ -156,28 +157,30 @@ test('live-hour versions saved after the index are taken in at the next open: no
     assert.deepEqual(new SpendQuery(db).report({ since: 1, by: 'model' }), referenceReport([...past, ...today], { since: 1, by: 'model' }));
     db.close();
   }
-  assert.equal(segmentFiles(file).filter((n) => keyOf(n) === keyAt(NOW, 'hour')).length, 1, 'the owner kept the newest version only');
+  assert.equal(segmentFiles(file).filter((n) => keyOf(n) === keyAt(NOW, 'slice')).length, 1, 'the owner kept the newest version only');
 });
 
-test('an ended day’s hour files become one day file at the next save; later records of that day join it', async (t) => {
+test('an ended day’s slice files become one day file at the next save; later records of that day join it', async (t) => {
   const { file, clock } = setup(t, Date.UTC(2026, 11, 6, 22, 40));
   const day = TODAY;
-  const hours = [20 * HOUR + 10 * 60_000, 21 * HOUR + 30 * 60_000, 22 * HOUR + 5 * 60_000, 22 * HOUR + 39 * 60_000].map((o, i) => rec(day + o, i));
+  const hours = [20 * HOUR + 10 * 60_000, 21 * HOUR + 30 * 60_000, 22 * HOUR + 5 * 60_000, 22 * HOUR + 14 * 60_000, 22 * HOUR + 39 * 60_000].map((o, i) =>
+    rec(day + o, i),
+  );
   let db = await open(file);
   db.insert(hours);
   await db.save();
-  assert.deepEqual(segmentFiles(file).map(keyOf), ['2026-12-06T20', '2026-12-06T21', '2026-12-06T22']);
+  assert.deepEqual(segmentFiles(file).map(keyOf), ['2026-12-06T20-00', '2026-12-06T21-30', '2026-12-06T22-00', '2026-12-06T22-30']);
 
   clock.now = day + DAY + 5 * 60_000;
   const tomorrow = rec(day + DAY + 60_000, 4);
   db.insert([tomorrow]);
   await db.save();
-  assert.deepEqual(segmentFiles(file).map(keyOf), ['2026-12-06', '2026-12-07T00']);
+  assert.deepEqual(segmentFiles(file).map(keyOf), ['2026-12-06', '2026-12-07T00-00']);
   const late = rec(day + 23 * HOUR + 59 * 60_000, 5);
   db.insert([late]);
   // Committed: the version it replaces is removed once an index names the new one.
   await db.save({ commit: true });
-  assert.deepEqual(segmentFiles(file).map(keyOf), ['2026-12-06', '2026-12-07T00']);
+  assert.deepEqual(segmentFiles(file).map(keyOf), ['2026-12-06', '2026-12-07T00-00']);
   const all = [...hours, tomorrow, late];
   assert.deepEqual((await filesContent(file)).get('2026-12-06')!.ids, [...hours, late].map((r) => r.id).sort());
   db.close();
@@ -446,7 +449,7 @@ test('a store that lets its idle worker go, or closes, leaves an index naming ev
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'burnrate-seg-')), 'spend.sqlite');
   const store = await SpendStore.open(file, { create: true, idleStopMs: 300 });
   const now = Date.now();
-  const live = keyAt(now, 'hour');
+  const live = keyAt(now, 'slice');
   const versionsOfLive = () => segmentFiles(file).filter((n) => keyOf(n) === live).length;
   await store.insert(history(30, 40, Math.floor(now / DAY) * DAY));
   await store.insert([rec(now - 2_000, 1)]);
@@ -481,7 +484,7 @@ test('an hour merged into its day and left on disk by a crash before its removal
   await db.save();
   const dir = `${file}.segments`;
   const hourFile = segmentFiles(file)
-    .filter((n) => keyOf(n) === keyAt(hours[0].startedAt, 'hour'))
+    .filter((n) => keyOf(n) === keyAt(hours[0].startedAt, 'slice'))
     .pop()!;
   assert.doesNotMatch(hourFile, /\.c\.sqlite$/, 'the hour was last saved without the index');
   const kept = fs.readFileSync(path.join(dir, hourFile));
@@ -496,5 +499,38 @@ test('an hour merged into its day and left on disk by a crash before its removal
   assert.deepEqual(reportAll(db, 'model'), referenceReport(all, { by: 'model' }));
   assert.deepEqual(new SpendQuery(db).report({ since: 1, until: TODAY + DAY - 1, by: 'day' }), referenceReport(all, { by: 'day' }));
   assert.ok(!fs.existsSync(path.join(dir, hourFile)), 'the left-over is removed');
+  db.close();
+});
+
+test('a whole-hour segment of a version before slices keeps taking its hour’s records, and joins its day with the slices', async (t) => {
+  const { file, clock } = setup(t, Date.UTC(2026, 11, 6, 20, 50));
+  const first = rec(TODAY + 20 * HOUR + 10 * 60_000, 0);
+  let db = await open(file);
+  db.insert([first]);
+  await db.save({ commit: true });
+  db.close();
+  // As an older version left it: the hour's records in '2026-12-06T20', the index naming that file.
+  const dir = `${file}.segments`;
+  const [written] = segmentFiles(file);
+  fs.renameSync(path.join(dir, written), path.join(dir, written.replace('T20-00', 'T20')));
+  const SQL = await initSqlJs();
+  const index = new SQL.Database(fs.readFileSync(file));
+  index.run("UPDATE segments SET key = '2026-12-06T20', end = start + ?, file = ?", [HOUR, written.replace('T20-00', 'T20')]);
+  fs.writeFileSync(file, index.export());
+  index.close();
+
+  db = await open(file);
+  const sameHour = rec(TODAY + 20 * HOUR + 50 * 60_000, 1);
+  const nextHour = rec(TODAY + 21 * HOUR + 5 * 60_000, 2);
+  db.insert([sameHour, nextHour]);
+  await db.save({ commit: true });
+  assert.deepEqual(segmentFiles(file).map(keyOf), ['2026-12-06T20', '2026-12-06T21-00']);
+  assert.deepEqual((await filesContent(file)).get('2026-12-06T20')!.ids, [first, sameHour].map((r) => r.id).sort());
+  clock.now = TODAY + DAY + 60_000;
+  db.insert([rec(TODAY + DAY + 1, 3)]);
+  await db.save({ commit: true });
+  assert.deepEqual(segmentFiles(file).map(keyOf), ['2026-12-06', '2026-12-07T00-00']);
+  assert.deepEqual((await filesContent(file)).get('2026-12-06')!.ids, [first, sameHour, nextHour].map((r) => r.id).sort());
+  assert.deepEqual([...new SpendQuery(db).records({ since: TODAY, until: TODAY + DAY })], inTimeOrder([first, sameHour, nextHour]));
   db.close();
 });

@@ -16,7 +16,7 @@ import {
   CATALOGUE_SCHEMA,
   DAY_MS,
   INDEX_SCHEMA_VERSION,
-  HOUR_MS,
+  SLICE_MS,
   segmentFileName,
   segmentOf,
   writeCatalogue,
@@ -91,17 +91,17 @@ export async function migrateSingleFile(SQL: SqlJsStatic, legacy: Database, file
   progress(`migrated ${file}: ${total} records in ${plan.length} segment(s), totals checked; the single file was kept as ${path.basename(backup)}`);
 }
 
-/** The segments the records go to: a UTC day each, the current day's records by hour (as inserts route them). */
+/** The segments the records go to: a UTC day each, the current day's records by quarter of an hour (as inserts route them). */
 function planSegments(legacy: Database, now: number): Planned[] {
   const today = Math.floor(now / DAY_MS) * DAY_MS;
   const rows =
     legacy.exec(
-      `SELECT CASE WHEN started_at < ? THEN (started_at / ${DAY_MS}) * ${DAY_MS} ELSE (started_at / ${HOUR_MS}) * ${HOUR_MS} END AS s,
+      `SELECT CASE WHEN started_at < ? THEN (started_at / ${DAY_MS}) * ${DAY_MS} ELSE (started_at / ${SLICE_MS}) * ${SLICE_MS} END AS s,
         started_at < ?, COUNT(*), SUM(cost_nanos), MIN(rowid), MAX(rowid) FROM requests GROUP BY s ORDER BY s`,
       [today, today],
     )[0]?.values ?? [];
   return rows.map(([start, closed, records, cost, minSeq, maxSeq]) => ({
-    ...segmentOf(Number(start), closed ? 'day' : 'hour'),
+    ...segmentOf(Number(start), closed ? 'day' : 'slice'),
     file: '',
     records: Number(records),
     costNanos: Number(cost),

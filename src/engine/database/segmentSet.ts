@@ -21,7 +21,7 @@ import { holdsNone, noRetentionOutcome, pruneSegment, type ExportHold, type Rete
 import { writeFileAtomicSync } from './sqlFiles';
 
 /**
- * Clean segments kept open besides the dirty ones (each a day's or an hour's records): at most
+ * Clean segments kept open besides the dirty ones (each a day's or a slice's records): at most
  * this many, and beyond the most recently used one only while they hold no more than
  * OPEN_CLEAN_BYTES together (a day of a heavy user's records is about 10 MB in memory).
  */
@@ -36,7 +36,7 @@ const OPEN_CLEAN_BYTES = 16 << 20;
 export class SegmentSet {
   private readonly byKey = new Map<string, Segment>();
   private ordered: Segment[] | undefined;
-  private readonly hoursOfDay = new Map<string, number>();
+  private readonly slicesOfDay = new Map<string, number>();
   private readonly ofDb = new Map<Database, Segment>();
   private tick = 0;
   /** Files the next committed index no longer names. */
@@ -57,7 +57,7 @@ export class SegmentSet {
   load(infos: readonly SegmentInfo[]): void {
     this.closeAll();
     this.byKey.clear();
-    this.hoursOfDay.clear();
+    this.slicesOfDay.clear();
     this.ordered = undefined;
     for (const info of infos) this.add(info);
   }
@@ -93,11 +93,16 @@ export class SegmentSet {
     return this.ofDb.get(db);
   }
 
-  /** The segment a record started at `at` goes to: its day's once the day is over (unless the day still has hours), else its hour's. */
+  /**
+   * The segment a record started at `at` goes to: its day's once the day is over (unless the day
+   * still has slices), else its quarter-hour slice's (or the hour's an older version made).
+   */
   forInsert(at: number, now: number): Segment {
     const day = segmentOf(at, 'day');
-    const where = this.byKey.has(day.key) || (day.end <= Math.floor(now / DAY_MS) * DAY_MS && !this.hoursOfDay.has(day.key)) ? day : segmentOf(at, 'hour');
-    const segment = this.byKey.get(where.key) ?? this.add({ ...where, file: '', records: 0, minSeq: 0, maxSeq: 0 });
+    const slice = segmentOf(at, 'slice');
+    const existing = this.byKey.get(day.key) ?? this.byKey.get(slice.key) ?? this.byKey.get(segmentOf(at, 'hour').key);
+    const where = day.end <= Math.floor(now / DAY_MS) * DAY_MS && !this.slicesOfDay.has(day.key) ? day : slice;
+    const segment = existing ?? this.add({ ...where, file: '', records: 0, minSeq: 0, maxSeq: 0 });
     this.open(segment);
     return segment;
   }
@@ -152,25 +157,25 @@ export class SegmentSet {
   }
 
   /**
-   * Merges each ended day's hour segments into one day segment (written once by the next save).
+   * Merges each ended day's slice segments into one day segment (written once by the next save).
    * Returns whether any day was merged.
    */
   compactEndedDays(now: number): boolean {
     const today = Math.floor(now / DAY_MS) * DAY_MS;
     let compacted = false;
-    for (const dayKey of [...this.hoursOfDay.keys()]) {
-      const hours = this.inOrder().filter((s) => !isDayKey(s.info.key) && s.info.key.startsWith(`${dayKey}T`));
-      if (!hours.length || hours[0].info.start >= today) continue;
-      const day = this.add({ ...segmentOf(hours[0].info.start, 'day'), file: '', records: 0, minSeq: 0, maxSeq: 0 });
+    for (const dayKey of [...this.slicesOfDay.keys()]) {
+      const slices = this.inOrder().filter((s) => !isDayKey(s.info.key) && s.info.key.startsWith(`${dayKey}T`));
+      if (!slices.length || slices[0].info.start >= today) continue;
+      const day = this.add({ ...segmentOf(slices[0].info.start, 'day'), file: '', records: 0, minSeq: 0, maxSeq: 0 });
       this.pinned = new Set([day]);
       const target = this.open(day);
       target.exec('BEGIN');
-      for (const hour of hours) {
-        copyRecords(this.open(hour), target);
-        day.info.records += hour.info.records;
-        day.info.minSeq = Math.min(day.info.minSeq || Infinity, hour.info.minSeq || Infinity);
-        day.info.maxSeq = Math.max(day.info.maxSeq, hour.info.maxSeq);
-        this.drop(hour);
+      for (const slice of slices) {
+        copyRecords(this.open(slice), target);
+        day.info.records += slice.info.records;
+        day.info.minSeq = Math.min(day.info.minSeq || Infinity, slice.info.minSeq || Infinity);
+        day.info.maxSeq = Math.max(day.info.maxSeq, slice.info.maxSeq);
+        this.drop(slice);
       }
       target.exec('COMMIT');
       if (!Number.isFinite(day.info.minSeq)) day.info.minSeq = 0;
@@ -190,7 +195,7 @@ export class SegmentSet {
     let generation = 0;
     if (!this.dir) return generation;
     for (const f of newestSegmentFiles(this.dir).values()) generation = Math.max(generation, f.generation);
-    // Only what saves after the index wrote: an older file the index no longer names (an hour since
+    // Only what saves after the index wrote: an older file the index no longer names (a slice since
     // merged into its day, a segment retention dropped) is a left-over whose records are counted.
     for (const [key, found] of newestSegmentFiles(this.dir, (f) => !f.withIndex && f.generation > committedGeneration)) {
       const segment = this.byKey.get(key);
@@ -241,7 +246,7 @@ export class SegmentSet {
     this.ordered = undefined;
     if (!isDayKey(info.key)) {
       const day = info.key.slice(0, info.key.indexOf('T'));
-      this.hoursOfDay.set(day, (this.hoursOfDay.get(day) ?? 0) + 1);
+      this.slicesOfDay.set(day, (this.slicesOfDay.get(day) ?? 0) + 1);
     }
     return segment;
   }
@@ -254,9 +259,9 @@ export class SegmentSet {
     this.retire(segment.info.file);
     if (!isDayKey(segment.info.key)) {
       const day = segment.info.key.slice(0, segment.info.key.indexOf('T'));
-      const left = (this.hoursOfDay.get(day) ?? 1) - 1;
-      if (left) this.hoursOfDay.set(day, left);
-      else this.hoursOfDay.delete(day);
+      const left = (this.slicesOfDay.get(day) ?? 1) - 1;
+      if (left) this.slicesOfDay.set(day, left);
+      else this.slicesOfDay.delete(day);
     }
   }
 
