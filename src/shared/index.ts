@@ -12,6 +12,7 @@ export {
   type RequestRow,
   type RetentionHoldView,
   type SessionRow,
+  type ShareRow,
   type WhatIfAnswer,
 } from './dashboardTypes';
 export {

@@ -16,7 +16,7 @@ import { applyReprice } from '../../src/engine/pricing';
 import { DashboardQuery, SpendQuery } from '../../src/engine/queries';
 import { statusView } from '../../src/extension/status/format';
 import { branchOf, workspaceRepository, type GitRepository } from '../../src/extension/terminals/gitRepository';
-import { BranchBreakdown } from '../../webview/views/breakdowns';
+import { branchBreakdown } from '../../webview/views/breakdowns';
 import { makeRecord } from '../support/records';
 import { referenceReport, segmentFiles } from '../support/spendReference';
 
@@ -236,7 +236,7 @@ test("the dashboard's branch table puts a branch name in as text: markup and quo
   };
   Object.assign(globalThis, { document });
   try {
-    const view = new BranchBreakdown();
+    const view = branchBreakdown();
     const name = `fix/<script>alert("x")</script>'&amp;`;
     view.render({ byBranch: [{ key: name, costUsd: 1.5, requests: 3, share: 1 }] } as never);
     const first = [...(view.element as unknown as FakeElement).cells()][0];

@@ -1,5 +1,5 @@
 /** Where the range's spend went: the tables by feature, by client and by git branch (the top 12 of each). */
-import { formatTokens } from '../../src/shared';
+import { formatTokens, type ShareRow } from '../../src/shared';
 import { h, table } from '../dom';
 import { money, percent } from '../format';
 import type { DashboardData } from '../protocol';
@@ -29,31 +29,27 @@ export class FeatureBreakdown {
   }
 }
 
-export class ClientBreakdown {
+/** The range's spend by one tag (client, git branch): cost, share of the range, requests. */
+export class ShareBreakdown {
   readonly element = h('div');
+
+  constructor(
+    private readonly column: string,
+    /** The rows; undefined from an engine from before the tag (branches came later). */
+    private readonly rowsOf: (d: DashboardData) => ShareRow[] | undefined,
+    private readonly testId: string,
+  ) {}
 
   render(d: DashboardData): void {
     this.element.replaceChildren(
       table(
-        ['client', 'cost', 'share', 'requests'],
-        d.byClient.slice(0, ROWS).map((c) => [c.key, money(c.costUsd), percent(c.share), c.requests.toLocaleString('en-US')]),
-        { numeric: [1, 2, 3], empty: 'No requests in this range.', testId: 'clients' },
+        [this.column, 'cost', 'share', 'requests'],
+        (this.rowsOf(d) ?? []).slice(0, ROWS).map((r) => [r.key, money(r.costUsd), percent(r.share), r.requests.toLocaleString('en-US')]),
+        { numeric: [1, 2, 3], empty: 'No requests in this range.', testId: this.testId },
       ),
     );
   }
 }
 
-export class BranchBreakdown {
-  readonly element = h('div');
-
-  render(d: DashboardData): void {
-    this.element.replaceChildren(
-      table(
-        ['branch', 'cost', 'share', 'requests'],
-        // An engine from before branches sends no byBranch.
-        (d.byBranch ?? []).slice(0, ROWS).map((b) => [b.key, money(b.costUsd), percent(b.share), b.requests.toLocaleString('en-US')]),
-        { numeric: [1, 2, 3], empty: 'No requests in this range.', testId: 'branches' },
-      ),
-    );
-  }
-}
+export const clientBreakdown = () => new ShareBreakdown('client', (d) => d.byClient, 'clients');
+export const branchBreakdown = () => new ShareBreakdown('branch', (d) => d.byBranch, 'branches');
