@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { copyRecords, openSegmentDatabase, REQUESTS_TABLE, SELECT_RECORDS } from './segments';
-import { BRANCH_ROLLUP_TABLE, createRollupTables, ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollups/rollupSchema';
+import { createRollupTables, ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollups/rollupSchema';
 import {
   CATALOGUE_SCHEMA,
   DAY_MS,
@@ -40,9 +40,8 @@ export function finishInterruptedMigration(file: string): void {
 export function upgradeSingleFile(db: Database, version: number): void {
   db.exec(REQUESTS_TABLE);
   if (!columnsOf(db, 'requests').includes('client')) db.exec('ALTER TABLE requests ADD COLUMN client TEXT');
-  // Branches came after the last single-file schema: its records have none, its rollup starts empty.
+  // Branches came after the last single-file schema: its records have none, its rollup (createRollupTables) starts empty.
   if (!columnsOf(db, 'requests').includes('branch')) db.exec('ALTER TABLE requests ADD COLUMN branch TEXT');
-  db.exec(BRANCH_ROLLUP_TABLE);
   db.exec('DROP TRIGGER IF EXISTS requests_rollup_repriced');
   db.exec('BEGIN');
   if (version === 2) db.exec(ROLLUP_CLIENT_MIGRATION);

@@ -99,12 +99,18 @@ export class SegmentSet {
    */
   forInsert(at: number, now: number): Segment {
     const day = segmentOf(at, 'day');
-    const slice = segmentOf(at, 'slice');
-    const existing = this.byKey.get(day.key) ?? this.byKey.get(slice.key) ?? this.byKey.get(segmentOf(at, 'hour').key);
-    const where = day.end <= Math.floor(now / DAY_MS) * DAY_MS && !this.slicesOfDay.has(day.key) ? day : slice;
-    const segment = existing ?? this.add({ ...where, file: '', records: 0, minSeq: 0, maxSeq: 0 });
+    const segment = this.byKey.get(day.key) ?? this.sliceFor(at, day, now);
     this.open(segment);
     return segment;
+  }
+
+  /** A record's segment within a day that has no day segment: its slice, the day itself once it is over and has no slice, or an older version's hour. */
+  private sliceFor(at: number, day: ReturnType<typeof segmentOf>, now: number): Segment {
+    const slice = segmentOf(at, 'slice');
+    const existing = this.byKey.get(slice.key) ?? this.byKey.get(segmentOf(at, 'hour').key);
+    if (existing) return existing;
+    const where = day.end <= Math.floor(now / DAY_MS) * DAY_MS && !this.slicesOfDay.has(day.key) ? day : slice;
+    return this.add({ ...where, file: '', records: 0, minSeq: 0, maxSeq: 0 });
   }
 
   /** A segment's database, opened from its file if need be; the least recently used clean ones beyond the bound are closed. */

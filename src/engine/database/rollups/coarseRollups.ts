@@ -1,4 +1,5 @@
 import type { Database } from 'sql.js';
+import { hasTable } from '../sqlFiles';
 
 /**
  * Rollups of daily_rollup with fewer rows, for reports over long ranges:
@@ -83,7 +84,7 @@ const SCHEMAS = COARSE_ROLLUPS.map((rollup) => ({ table: rollup.table, ...schema
 export function addCoarseRollups(db: Database): boolean {
   let filled = false;
   for (const { table, schema, fill } of SCHEMAS) {
-    const existed = db.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table]).length > 0;
+    const existed = hasTable(db, table);
     db.exec(schema);
     if (existed) continue;
     db.run(fill);

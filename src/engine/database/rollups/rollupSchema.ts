@@ -81,7 +81,7 @@ SELECT ${LOCAL_DAY_SQL('started_at')} AS d, user, COUNT(*), SUM(cost_nanos), ${T
 FROM requests WHERE user IS NOT NULL AND user != '' GROUP BY d, user;`;
 
 /** Made IF NOT EXISTS at every open: indexes and single files from before branches get it empty (their records have none). */
-export const BRANCH_ROLLUP_TABLE = `CREATE TABLE IF NOT EXISTS branch_rollup (
+const BRANCH_ROLLUP_TABLE = `CREATE TABLE IF NOT EXISTS branch_rollup (
   day TEXT NOT NULL,
   branch TEXT NOT NULL,
   workspace TEXT NOT NULL,

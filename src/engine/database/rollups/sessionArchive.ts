@@ -92,7 +92,10 @@ export class SessionArchive {
    */
   restore(index: Database, times: Iterable<number>): IndexChange {
     const months = new Set<string>();
-    for (const at of times) if (this.files.has(localDay(at).slice(0, 7))) months.add(localDay(at).slice(0, 7));
+    for (const at of times) {
+      const month = localDay(at).slice(0, 7);
+      if (this.files.has(month)) months.add(month);
+    }
     const released: string[] = [];
     for (const month of months) {
       const db = this.openMonth(month);
