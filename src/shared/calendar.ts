@@ -1,5 +1,8 @@
 /** The user's local calendar: days and months start at local midnight, and a day is not always 24 h (DST). */
 
+/** 24 hours in ms: a UTC day (the store's day segments), a retention day; a local day is not always this long. */
+export const DAY_MS = 86_400_000;
+
 /** Local midnight of the day `at` falls in. */
 export function localDayStart(at: number): number {
   const d = new Date(at);

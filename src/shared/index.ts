@@ -1,6 +1,6 @@
 /** src/shared's public face: what every face (engine, CLI, extension, dashboard app) shares. No Node, no VS Code. */
 export { ANOMALY_TRAILING_DAYS, spendAnomaly } from './anomaly';
-export { addLocalDays, daysBefore, localDay, localDayStart, localMonthStart, nextLocalMonthStart } from './calendar';
+export { addLocalDays, DAY_MS, daysBefore, localDay, localDayStart, localMonthStart, nextLocalMonthStart } from './calendar';
 export {
   type Budget,
   type CostEstimate,

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
+import { DAY_MS } from '../../shared';
 import type { RequestRecord } from './record';
 import {
   copyRecords,
-  DAY_MS,
   Segment,
   isDayKey,
   newestSegmentFiles,

@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
+import { DAY_MS } from '../../shared';
 import type { RequestRecord } from './record';
 
 /** The requests table's secondary indexes (besides the primary key's). */
@@ -140,7 +141,6 @@ function toSql(v: unknown): string | number | null {
 }
 
 export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
 /** A segment of the current day: a snapshot rewrites the live one whole (15 minutes at 10 calls/s: about 3 MB). */
 export const SLICE_MS = 900_000;
 

@@ -1,5 +1,5 @@
 /** The time range (and workspace) of the dashboard's routes and of export, read from a query string; and the what-if route's model. */
-import type { DashboardFilter } from '../../shared';
+import { DAY_MS, type DashboardFilter } from '../../shared';
 import { resolveWhatIfModel } from '../pricing';
 
 /** The dashboard lists every day of its range; ten years is plenty. */
@@ -26,7 +26,7 @@ export function readDashboardRange(url: URL): DashboardFilter | string {
   const filter = readFilter(url);
   if (typeof filter === 'string') return filter;
   if (filter.since === undefined || filter.until === undefined) return 'since and until (epoch milliseconds) are required';
-  if (filter.until - filter.since > MAX_DASHBOARD_DAYS * 86_400_000 || filter.until <= filter.since)
+  if (filter.until - filter.since > MAX_DASHBOARD_DAYS * DAY_MS || filter.until <= filter.since)
     return `until must be after since, at most ${MAX_DASHBOARD_DAYS} days later`;
   return { since: filter.since, until: filter.until, workspace: filter.workspace };
 }

@@ -14,7 +14,7 @@
  *
  * Money stays integer nano-dollars until forecastView turns it into dollars.
  */
-import { addLocalDays, FORECAST_MIN_HISTORY_DAYS, FORECAST_TRAILING_DAYS, localDay, localDayStart, type MonthForecastView } from '../../shared';
+import { addLocalDays, DAY_MS, FORECAST_MIN_HISTORY_DAYS, FORECAST_TRAILING_DAYS, localDay, localDayStart, type MonthForecastView } from '../../shared';
 import { nanosToUsd } from '../pricing';
 
 export interface ForecastInput {
@@ -41,8 +41,6 @@ export interface MonthForecast {
   enoughHistory: boolean;
   method: string;
 }
-
-const MS_PER_DAY = 86_400_000;
 
 export function monthForecast({ now, monthToDateNanos, trailingDays, firstRecordDay }: ForecastInput): MonthForecast {
   const daysLeft = daysLeftInMonth(now);
@@ -89,5 +87,5 @@ export function daysLeftInMonth(now: number): number {
 
 /** Calendar days from one YYYY-MM-DD to another (negative when `to` is earlier); DST does not enter. */
 function calendarDaysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / MS_PER_DAY);
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
 }

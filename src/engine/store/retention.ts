@@ -1,8 +1,6 @@
 import type { ExportHold, RetentionOutcome } from '../database';
-import type { RetentionHoldView } from '../../shared';
+import { DAY_MS, type RetentionHoldView } from '../../shared';
 import type { SpendStore } from './spendStore';
-
-const DAY_MS = 86_400_000;
 
 /**
  * How much longer than retention a record the OTLP collector has not acknowledged is kept: a
