@@ -1,6 +1,7 @@
 /**
- * Spend per whole local day from the daily rollup, as the guards' baseline, the status bar's
- * summary and the forecast read it: the trailing days before today and the first day on record.
+ * Spend per whole local day, as the guards' baseline, the status bar's summary and the forecast
+ * read it: the trailing days before today and the first day on record. From daily_totals (a row a
+ * day, database/rollups/coarseRollups.ts); a workspace's days from daily_rollup.
  */
 import type { Database } from 'sql.js';
 import { addLocalDays, ANOMALY_TRAILING_DAYS, daysBefore, FORECAST_TRAILING_DAYS, localDay, localMonthStart } from '../../shared';
@@ -10,7 +11,7 @@ export const TRAILING_DAYS = Math.max(ANOMALY_TRAILING_DAYS, FORECAST_TRAILING_D
 
 /** Total spend of each of the TRAILING_DAYS local days before the one starting at `dayStart`, oldest first (idle days are 0). */
 export function trailingDaySpend(db: Database, dayStart: number): number[] {
-  const rows = db.exec('SELECT day, SUM(cost_nanos) FROM daily_rollup WHERE day >= ? AND day < ? GROUP BY day', [
+  const rows = db.exec('SELECT day, cost_nanos FROM daily_totals WHERE day >= ? AND day < ?', [
     localDay(daysBefore(dayStart, TRAILING_DAYS)),
     localDay(dayStart),
   ])[0];
@@ -21,14 +22,14 @@ export function trailingDaySpend(db: Database, dayStart: number): number[] {
 /** The local day of the first record kept (rollups outlive retention), in all or in one workspace ('' = untagged); null for none. */
 export function firstRecordDay(db: Database, workspace?: string): string | null {
   const [sql, params] =
-    workspace === undefined ? ['SELECT MIN(day) FROM daily_rollup', []] : ['SELECT MIN(day) FROM daily_rollup WHERE workspace = ?', [workspace]];
+    workspace === undefined ? ['SELECT MIN(day) FROM daily_totals', []] : ['SELECT MIN(day) FROM daily_rollup WHERE workspace = ?', [workspace]];
   const day = db.exec(sql, params)[0]?.values[0]?.[0];
   return day === null || day === undefined ? null : String(day);
 }
 
 /** Spend since the 1st of the month `now` falls in, today so far included (the rollups are current with every insert). */
 export function monthToDateSpend(db: Database, now: number): number {
-  return Number(db.exec('SELECT COALESCE(SUM(cost_nanos), 0) FROM daily_rollup WHERE day >= ?', [localDay(localMonthStart(now))])[0].values[0][0]);
+  return Number(db.exec('SELECT COALESCE(SUM(cost_nanos), 0) FROM daily_totals WHERE day >= ?', [localDay(localMonthStart(now))])[0].values[0][0]);
 }
 
 /**
