@@ -26,7 +26,7 @@ import { nanosToUsd, type CostStatus } from '../pricing';
 import { firstRecordDay } from './dailySpend';
 import { forecastView, monthForecast, type MonthForecast } from './forecast';
 import { leakHintsOf } from './leakHints';
-import { UNTAGGED } from './queries';
+import { accFrom, ROLLUP_TOTALS_SQL, UNTAGGED } from './queries';
 import { breakdowns, cacheSavingsNanos, groupRollupRows, key, sum, type Group } from './rollupGroups';
 import { whatIfAnswerOf, whatIfModelsOf } from './whatIfQueries';
 
@@ -100,10 +100,8 @@ export class DashboardQuery {
   /** The range's usage priced at `model` ("provider/model" or a model id) beside what it cost: the panel's what-if picker. */
   whatIf(filter: DashboardFilter, model: string): WhatIfAnswer {
     const range = rangeOf(filter);
-    const sql = `SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(cost_nanos), 0), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(cache_read_tokens), 0),
-      COALESCE(SUM(cache_write_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(reasoning_tokens), 0) FROM daily_rollup ${range.where}`;
-    const [requests, nanos, inputTokens, cacheReadTokens, cacheWriteTokens, outputTokens, reasoningTokens] = (this.rows(sql, range.params)[0] ?? []).map(n);
-    return whatIfAnswerOf(model, { requests, inputTokens, cacheReadTokens, cacheWriteTokens, outputTokens, reasoningTokens }, nanos);
+    const usage = accFrom(this.rows(`SELECT ${ROLLUP_TOTALS_SQL} FROM daily_rollup ${range.where}`, range.params)[0] ?? []);
+    return whatIfAnswerOf(model, usage, usage.nanos);
   }
 
   /** The tiles (sessions among them) and the most expensive sessions. */
