@@ -5,7 +5,7 @@
  */
 import { StoppedSessionFile, type StoppedSession } from '../../engine/database';
 import { defaultDataDir } from '../../engine/dataDir';
-import { callRoute, readSecret } from '../../engine/management';
+import { callRoute, readSecret, type EngineAccess } from '../../engine/management';
 import { DEFAULT_PORT } from '../../engine/proxy';
 import { ManagementRoutes as R, type SessionView } from '../../shared';
 import { intFlag, parse, UsageError } from '../args';
@@ -31,14 +31,12 @@ async function sessions(args: string[]): Promise<void> {
   if (verb === 'allow' && !id) throw new UsageError('sessions allow expects the session id (see `burnrate sessions`)');
   const engine = await engineOn(port, dataDir);
   if (verb === 'allow') {
-    const allowed = engine ? await allowOnEngine(engine, id!) : allowOnFile(dataDir, id!);
+    const allowed = engine ? await allowOnEngine(engine.access, id!) : allowOnFile(dataDir, id!);
     if (!allowed) throw new UsageError(`no stopped session "${id}"${engine ? '' : ` (no engine answers on port ${port}; looked in ${dataDir})`}`);
     process.stdout.write(`session "${id}" may go on\n`);
     return;
   }
-  const listed: Listed[] = engine
-    ? ((await callRoute(engine, R.sessions, {})).sessions as Listed[])
-    : StoppedSessionFile.inDataDir(dataDir).load().map(fromStop);
+  const listed: Listed[] = engine ? engine.sessions : StoppedSessionFile.inDataDir(dataDir).load().map(fromStop);
   listed.sort((a, b) => Number(b.state === 'stopped') - Number(a.state === 'stopped'));
   if (values.json) {
     process.stdout.write(JSON.stringify({ source: engine ? `engine on port ${port}` : dataDir, sessions: listed }, null, 2) + '\n');
@@ -47,13 +45,13 @@ async function sessions(args: string[]): Promise<void> {
   process.stdout.write(formatSessions(listed, engine ? `the engine on port ${port}` : `${dataDir} (no engine answers on port ${port})`));
 }
 
-/** The engine answering on the port with this data directory's secret, or undefined when none answers. */
-async function engineOn(port: number, dataDir: string): Promise<{ port: number; secret: string } | undefined> {
+/** The engine answering on the port with this data directory's secret, and its sessions; undefined when none answers. */
+async function engineOn(port: number, dataDir: string): Promise<{ access: EngineAccess; sessions: SessionView[] } | undefined> {
   const secret = readSecret(dataDir);
   if (!secret) return undefined;
   try {
-    await callRoute({ port, secret }, R.sessions, {}, 2_000);
-    return { port, secret };
+    const access = { port, secret };
+    return { access, sessions: (await callRoute(access, R.sessions, {}, 2_000)).sessions };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED' || code === 'ECONNRESET') return undefined;
@@ -61,7 +59,7 @@ async function engineOn(port: number, dataDir: string): Promise<{ port: number; 
   }
 }
 
-async function allowOnEngine(engine: { port: number; secret: string }, id: string): Promise<boolean> {
+async function allowOnEngine(engine: EngineAccess, id: string): Promise<boolean> {
   try {
     return (await callRoute(engine, R.sessionAllow, { session: id })).state === 'active';
   } catch (e) {
