@@ -25,8 +25,12 @@ const common = {
   },
 };
 await Promise.all([
-  // storeWorker.js: the process that owns the sql.js database, started by the CLI and by engine.js.
-  esbuild.build({ ...common, entryPoints: { cli: 'src/cli.ts', storeWorker: 'src/engine/store/storeWorker.ts' } }),
+  // storeWorker.js: the process that owns the sql.js database, started by the CLI and by engine.js;
+  // segmentBuilder.js: the threads that build an import's new segments (bulk/segmentBuilder.ts).
+  esbuild.build({
+    ...common,
+    entryPoints: { cli: 'src/cli.ts', storeWorker: 'src/engine/store/storeWorker.ts', segmentBuilder: 'src/engine/database/bulk/segmentBuilderThread.ts' },
+  }),
   // The VS Code extension: a small face (extension.js, loaded at activation) and the engine it
   // loads on demand (engine.js), so activation never waits on sql.js or the price catalogue.
   esbuild.build({ ...common, entryPoints: { extension: 'src/extension/extension.ts', engine: 'src/engine/api.ts' }, external: ['vscode'] }),

@@ -11,6 +11,7 @@
  *       this code, which migrates it into segments
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { SpendDatabase } from '../src/engine/database';
 import { syntheticBatch } from './scaleRecords';
@@ -52,8 +53,8 @@ async function buildOld(file: string, records: number, now: number): Promise<Bui
 async function buildBulk(file: string, records: number, now: number): Promise<BuildResult> {
   const t0 = performance.now();
   const db = await SpendDatabase.open(file, { create: true });
-  const bulk = db.bulk();
-  for (let i = 0; i < records; i += BATCH) bulk.insert(syntheticBatch(i, Math.min(i + BATCH, records), records, now));
+  const bulk = db.bulk({ builders: Math.max(1, Math.min(4, os.availableParallelism())) });
+  for (let i = 0; i < records; i += BATCH) await bulk.insert(syntheticBatch(i, Math.min(i + BATCH, records), records, now));
   await bulk.commit();
   db.close();
   return { ms: performance.now() - t0, records, bytes: bytesOnDisk(file) };

@@ -175,6 +175,45 @@ describe('burnrate import', () => {
     assert.ok(!fs.existsSync(fresh), 'a failed import into a new database creates none');
   });
 
+  test('a large export (its days built on threads beside the reading one) is restored exactly; a bad row near its end imports nothing', async () => {
+    const varied = variedRecords();
+    const many = Array.from({ length: 12_000 }, (_, i) => ({
+      ...varied[i % varied.length],
+      id: `big-${i}`,
+      startedAt: t0 - 25 * DAY + i * 179_000,
+      costNanos: 1 + ((i * 7919) % 9_000_000),
+    }));
+    const big = await databaseWith('big-source.sqlite', many);
+    const exportTo = (db: string, out: string) => assert.equal(run('export', '--db', db, '--format', 'jsonl', '--out', out).status, 0);
+    const file = path.join(dir, 'big.jsonl');
+    exportTo(big, file);
+    assert.ok(fs.statSync(file).size > 4 << 20, 'big enough to be built on threads');
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const bad = path.join(dir, 'big-bad.jsonl');
+    fs.writeFileSync(bad, [...lines.slice(0, 11_900), lines[11_900].replace(/"status":\d+/, '"status":-1'), ...lines.slice(11_901)].join('\n'));
+    const restored = path.join(dir, 'big-restored.sqlite');
+    const failed = run('import', '--db', restored, bad);
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr, /big-bad\.jsonl line 11901: status must be a whole number ≥ 0, got -1; nothing was imported/);
+    assert.ok(!fs.existsSync(restored), 'no database made');
+    assert.deepEqual(fs.readdirSync(`${restored}.segments`), [], 'no segment file left');
+    const r = run('import', '--db', restored, file);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `imported 12000 record(s) into ${restored}; 0 were already there\n`);
+    exportTo(restored, path.join(dir, 'big-again.jsonl'));
+    assert.ok(fs.readFileSync(path.join(dir, 'big-again.jsonl')).equals(fs.readFileSync(file)), 'the same bytes exported again');
+    for (const by of [
+      ['--by', 'day'],
+      ['--by', 'session'],
+      ['--by', 'branch'],
+    ])
+      assert.deepEqual(
+        JSON.parse(run('report', '--db', restored, '--json', '--since', 'all', ...by).stdout),
+        JSON.parse(run('report', '--db', big, '--json', '--since', 'all', ...by).stdout),
+      );
+    assert.match(run('import', '--db', restored, file).stdout, /imported 0 record\(s\) .*; 12000 were already there/);
+  });
+
   test('a database held by burnrate serve is refused, naming the process', async () => {
     const db = await databaseWith('served.sqlite', [makeRecord({ id: 'served', startedAt: t0 })]);
     const file = path.join(dir, 'for-served.jsonl');

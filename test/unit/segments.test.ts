@@ -360,10 +360,10 @@ test('a bulk insert spills to files as it goes; rollback leaves the database and
   let n = 0;
   while (segmentFiles(file).length === before.size) {
     assert.ok(n < 20_000, 'spilled within 20,000 records of 16 kB');
-    assert.equal(bulk.insert(Array.from({ length: 500 }, () => big(n++))), 500);
+    await bulk.insert(Array.from({ length: 500 }, () => big(n++)));
   }
-  bulk.rollback();
-  bulk.rollback();
+  await bulk.rollback();
+  await bulk.rollback();
   assert.deepEqual(fileStamps(file), before);
   assert.deepEqual(fs.readFileSync(file), index);
   const expected = [...saved, ...unsaved];
@@ -387,10 +387,11 @@ test('a committed bulk insert keeps every record once; the same records again ad
   await db.save();
   for (const expectAdded of [imported.length, 0]) {
     const bulk = db.bulk();
-    assert.equal(bulk.insert(imported.slice(0, 500)) + bulk.insert(imported.slice(500)), expectAdded);
-    await bulk.commit();
-    await bulk.commit();
-    bulk.rollback();
+    await bulk.insert(imported.slice(0, 500));
+    await bulk.insert(imported.slice(500));
+    assert.equal(await bulk.commit(), expectAdded);
+    assert.equal(await bulk.commit(), expectAdded);
+    await bulk.rollback();
   }
   db.close();
   db = await open(file);

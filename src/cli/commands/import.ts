@@ -1,5 +1,6 @@
 /** `burnrate import`: the records of a `burnrate export` file (a backup, another machine's) added to a database. */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import type { Readable } from 'node:stream';
 import { SpendDatabase, type RequestRecord } from '../../engine/database';
 import { defaultDbPath } from '../../engine/dataDir';
@@ -23,6 +24,12 @@ export const importCommand: Command = {
 /** Records inserted at a time (one transaction, one rollup update). */
 const BATCH = 20_000;
 
+/** Threads building the segments an import adds, beside the one reading the file: one per core, at least one, at most four. */
+const BUILDERS = Math.max(1, Math.min(4, os.availableParallelism()));
+
+/** A file smaller than this (some thousands of records) is imported on this thread alone: starting threads would take longer. */
+const BUILDERS_FROM_BYTES = 4 << 20;
+
 async function importRecords(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { db: { type: 'string' }, format: { type: 'string' } }, 1);
   const source = positionals[0];
@@ -34,7 +41,8 @@ async function importRecords(args: string[]): Promise<void> {
   const dbPath = (values.db as string | undefined) ?? defaultDbPath();
   const lock = lockDatabase(dbPath, 'stop it, then import again');
   try {
-    const { added, read } = await importInto(dbPath, input, new ExportParser(format), source === '-' ? 'stdin' : source);
+    const builders = input.bytes !== undefined && input.bytes < BUILDERS_FROM_BYTES ? 0 : BUILDERS;
+    const { added, read } = await importInto(dbPath, input.stream, new ExportParser(format), source === '-' ? 'stdin' : source, builders);
     const already = read - added;
     process.stdout.write(`imported ${added} record(s) into ${dbPath}; ${already} ${already === 1 ? 'was' : 'were'} already there\n`);
   } finally {
@@ -48,56 +56,59 @@ function formatOfName(file: string): ExportFormat | undefined {
   return undefined;
 }
 
-function openInput(source: string): Readable {
-  if (source === '-') return process.stdin;
+/** The file (or stdin) to read, and its size when known. */
+function openInput(source: string): { stream: Readable; bytes?: number } {
+  if (source === '-') return { stream: process.stdin };
   try {
     const fd = fs.openSync(source, 'r');
-    return fs.createReadStream(source, { fd, highWaterMark: 1 << 20 });
+    const stat = fs.fstatSync(fd);
+    return { stream: fs.createReadStream(source, { fd, highWaterMark: 1 << 20 }), bytes: stat.isFile() ? stat.size : undefined };
   } catch (e) {
     throw new ImportError(`cannot read ${source}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
 /**
- * Streams the file into the database in batches inside one transaction, then saves it (temp file,
- * fsync, rename). A bad row rolls it all back before anything is saved: nothing of the file is kept.
+ * Streams the file into the database in batches inside one transaction (the segments it adds built
+ * on threads of their own meanwhile), then saves it (temp file, fsync, rename). A bad row rolls it
+ * all back before anything is saved: nothing of the file is kept.
  */
-async function importInto(dbPath: string, input: Readable, parser: ExportParser, name: string): Promise<{ added: number; read: number }> {
+async function importInto(dbPath: string, input: Readable, parser: ExportParser, name: string, builders: number): Promise<{ added: number; read: number }> {
   const database = await SpendDatabase.open(dbPath, { create: true });
   // What the open brought up to date (records of a save the index missed, a table an older index lacked) is saved first: a rollback returns to the files.
   if (!database.indexCommitted) await database.save({ commit: true });
-  const bulk = database.bulk();
+  const bulk = database.bulk({ builders });
   const progress = new Progress(name);
-  let added = 0;
   let read = 0;
   let batch: RequestRecord[] = [];
-  const take = (records: RequestRecord[], last = false) => {
+  const take = async (records: RequestRecord[], last = false) => {
     batch = batch.length ? batch.concat(records) : records;
     read += records.length;
     if (batch.length >= BATCH || last) {
-      added += bulk.insert(batch);
+      const full = batch;
       batch = [];
+      await bulk.insert(full);
     }
     progress.update(read);
   };
   try {
     await readAll(input, parser, take, name);
     progress.update(read, 'saving the database');
-    await bulk.commit();
+    const added = await bulk.commit();
     progress.done();
     return { added, read };
   } finally {
-    bulk.rollback();
+    await bulk.rollback();
     progress.done();
     database.close();
   }
 }
 
-async function readAll(input: Readable, parser: ExportParser, take: (records: RequestRecord[], last?: boolean) => void, name: string): Promise<void> {
+async function readAll(input: Readable, parser: ExportParser, take: (records: RequestRecord[], last?: boolean) => Promise<void>, name: string): Promise<void> {
   try {
     input.setEncoding('utf8');
-    for await (const chunk of input) take(parser.push(chunk as string));
-    take(parser.end(), true);
+    for await (const chunk of input) await take(parser.push(chunk as string));
+    await take(parser.end(), true);
   } catch (e) {
     if (e instanceof ImportRowError) throw new ImportError(`${name} ${e.message}; nothing was imported`);
     if ((e as NodeJS.ErrnoException).code) throw new ImportError(`cannot read ${name}: ${(e as Error).message}; nothing was imported`);

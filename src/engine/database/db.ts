@@ -1,36 +1,18 @@
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
+import { BulkInsert, type BulkHost } from './bulk/bulkInsert';
 import { finishInterruptedMigration, migrateSingleFile, upgradeSingleFile } from './migration';
 import type { RequestRecord } from './record';
 import { RollupBatch } from './rollups/rollup';
 import type { ExportHold, RetentionOutcome } from './retentionHold';
 import { createRollupTables } from './rollups/rollupSchema';
 import { SESSION_ARCHIVE_SCHEMA, SessionArchive, type IndexChange } from './rollups/sessionArchive';
-import {
-  CATALOGUE_SCHEMA,
-  FIELDS,
-  INDEX_SCHEMA_VERSION,
-  INSERT_SQL,
-  insertValues,
-  readCatalogue,
-  readCounter,
-  removeFiles,
-  segmentFileName,
-  writeCatalogue,
-  writeCounter,
-  type Segment,
-  type SegmentHandle,
-  type SegmentInfo,
-  type SpendData,
-  type TimeRange,
-} from './segments';
+import { CATALOGUE_SCHEMA, INDEX_SCHEMA_VERSION, readCatalogue, readCounter, writeCatalogue, writeCounter } from './catalogue';
+import { FIELDS, removeFiles, segmentFileName, type Segment, type SegmentHandle, type SegmentInfo, type SpendData, type TimeRange } from './segments';
 import { SegmentSet } from './segmentSet';
 import { DatabaseUnreadableError, layoutOf, loadSqlJs, openBytes, readIfExists, userVersion, writeFileAtomic } from './sqlFiles';
 
 const SCHEMA_VERSION = INDEX_SCHEMA_VERSION;
-
-/** A bulk insert writes its segments out once they hold this much, so an import's memory stays bounded. */
-const BULK_SPILL_BYTES = 64 << 20;
 
 export interface SpendDatabaseOptions {
   create: boolean;
@@ -144,14 +126,9 @@ export class SpendDatabase implements SpendData {
           before.set(segment, { ...segment.info });
           if (segment.db !== this.index) segment.db!.exec('BEGIN');
         }
-        insertValues(values, this.nextSeq, r);
-        (segment.insertStatement ??= segment.db!.prepare(INSERT_SQL)).run(values);
-        // Only rows really inserted count (INSERT OR IGNORE skips a record already there).
-        if (segment.db!.getRowsModified() === 1) {
-          const info = segment.info;
-          info.records++;
-          info.minSeq ||= this.nextSeq;
-          info.maxSeq = Math.max(info.maxSeq, this.nextSeq++);
+        // Only records really inserted take a sequence number and count in the rollups.
+        if (segment.insert(values, this.nextSeq, r)) {
+          this.nextSeq++;
           rollup.add(r);
         }
       }
@@ -174,32 +151,30 @@ export class SpendDatabase implements SpendData {
   }
 
   /**
-   * Holds the inserts that follow in one index transaction until `commit` (an import: a whole file
-   * or nothing; `rollback` undoes them all). Segments are written as they fill (under names the
-   * committed index does not know until the commit's save), so memory stays bounded.
+   * Holds the inserts that follow in one index transaction until `commit` (see BulkInsert);
+   * `builders`: threads that build the segments new to it (0: all on this thread).
    */
-  bulk(): { insert(records: readonly RequestRecord[]): number; commit(): Promise<void>; rollback(): void } {
+  bulk(opts: { builders?: number } = {}): BulkInsert {
     // A rollback returns to what the files hold: nothing may be waiting for a save.
     if ([...this.set.all()].some((s) => s.dirty) || this.indexDirty) throw new Error('a bulk insert needs every change saved first');
     this.index.exec('BEGIN');
     this.inBulk = true;
     this.set.deferIndexes = true;
-    let added = 0;
     const end = () => {
       const wasOpen = this.inBulk;
       this.inBulk = false;
       this.set.deferIndexes = false;
       return wasOpen;
     };
-    return {
-      insert: (records) => {
-        const n = this.insert(records);
-        added += n;
-        if (this.dir && this.set.bytesInMemory() > BULK_SPILL_BYTES) this.set.spillAll(++this.generation);
-        return n;
-      },
+    const host: BulkHost = {
+      set: this.set,
+      dir: this.dir,
+      insertHere: (records) => this.insert(records),
+      takeSeq: () => this.nextSeq++,
+      newGeneration: () => ++this.generation,
+      rollup: () => (this.rollup ??= new RollupBatch(this.index)),
       // One that added nothing writes nothing.
-      commit: async () => {
+      commit: async (added) => {
         if (!end()) return;
         this.index.exec('COMMIT');
         if (!added) return;
@@ -216,6 +191,7 @@ export class SpendDatabase implements SpendData {
         if (this.dir) this.set.removeStrayFiles(this.archive.named());
       },
     };
+    return new BulkInsert(host, opts.builders ?? 0);
   }
 
   count(): number {

@@ -13,7 +13,8 @@ import type { Database, SqlJsStatic } from 'sql.js';
 import { DAY_MS } from '../../shared';
 import { copyRecords, openSegmentDatabase, REQUESTS_TABLE, SELECT_RECORDS } from './segments';
 import { createRollupTables, ROLLUP_BACKFILL, ROLLUP_CLIENT_MIGRATION, ROLLUP_TABLES, schema4Migration } from './rollups/rollupSchema';
-import { CATALOGUE_SCHEMA, INDEX_SCHEMA_VERSION, SLICE_MS, segmentFileName, segmentOf, writeCatalogue, writeCounter, type SegmentInfo } from './segments';
+import { CATALOGUE_SCHEMA, INDEX_SCHEMA_VERSION, writeCatalogue, writeCounter } from './catalogue';
+import { SLICE_MS, segmentFileName, segmentOf, type SegmentInfo } from './segments';
 import { DatabaseUnreadableError, columnsOf, writeFileAtomic } from './sqlFiles';
 
 /** Where the new index is written before it replaces the original. */

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { DAY_MS } from '../../shared';
 import type { RequestRecord } from './record';
+import { bulkSegmentDatabase } from './bulkSegment';
 import {
   copyRecords,
   Segment,
@@ -98,10 +99,19 @@ export class SegmentSet {
    * still has slices), else its quarter-hour slice's (or the hour's an older version made).
    */
   forInsert(at: number, now: number): Segment {
-    const day = segmentOf(at, 'day');
-    const segment = this.byKey.get(day.key) ?? this.sliceFor(at, day, now);
+    const segment = this.segmentFor(at, now);
     this.open(segment);
     return segment;
+  }
+
+  /** The segment a record started at `at` goes in (see forInsert), in the catalogue but not opened. */
+  segmentFor(at: number, now: number): Segment {
+    const day = segmentOf(at, 'day');
+    return this.byKey.get(day.key) ?? this.sliceFor(at, day, now);
+  }
+
+  get(key: string): Segment | undefined {
+    return this.byKey.get(key);
   }
 
   /** A record's segment within a day that has no day segment: its slice, the day itself once it is over and has no slice, or an older version's hour. */
@@ -119,7 +129,11 @@ export class SegmentSet {
     if (segment.db) return segment.db;
     segment.indexesDeferred = this.deferIndexes && !segment.info.file;
     try {
-      segment.db = openSegmentDatabase(this.SQL, this.dir ?? '', segment.info.file, segment.indexesDeferred);
+      if (segment.indexesDeferred) ({ db: segment.db, room: segment.room } = bulkSegmentDatabase(this.SQL, segment.info.key));
+      else {
+        segment.db = openSegmentDatabase(this.SQL, this.dir ?? '', segment.info.file);
+        segment.room = 0;
+      }
     } catch (e) {
       if (!this.dir || !this.readOnly || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       segment.db = this.latestVersionOf(segment.info);
@@ -284,14 +298,24 @@ export class SegmentSet {
     this.removals = [];
   }
 
-  /** Writes every changed segment to a file of its own now (named by no committed index yet) and closes every open one. */
-  spillAll(generation: number): void {
-    for (const segment of this.byKey.values()) {
-      if (!segment.db) continue;
+  /**
+   * Writes changed segments to files of their own now (named by no committed index yet) and closes
+   * them, the least recently used first, until the open ones hold at most `bound` bytes; the one
+   * used last stays open (a bulk insert in time order is still filling it) unless it alone holds
+   * four times that. No bound: all of them.
+   */
+  spill(generation: number, bound = -1): void {
+    const open = [...this.byKey.values()].filter((s) => s.db).sort((a, b) => a.lastUsed - b.lastUsed);
+    let bytes = bound < 0 ? 0 : open.reduce((sum, s) => sum + s.bytes, 0);
+    const last = open.at(-1);
+    const keepLast = bound >= 0 && last !== undefined && last.bytes <= 4 * bound;
+    for (const segment of keepLast ? open.slice(0, -1) : open) {
+      if (bound >= 0 && bytes <= bound) break;
+      bytes -= segment.bytes;
       if (segment.dirty) {
         const name = segmentFileName(segment.info.key, generation, true);
         writeFileAtomicSync(path.join(this.dir!, name), segment.export());
-        this.retire(segment.info.file);
+        if (segment.info.file !== name) this.retire(segment.info.file);
         segment.info.file = name;
         segment.savedVersion = segment.version;
       }

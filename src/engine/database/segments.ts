@@ -26,6 +26,7 @@ CREATE INDEX IF NOT EXISTS requests_cost ON requests(cost_nanos);
 /**
  * The records' table, as every segment file holds it (and single-file databases before schema 5).
  * Its rowid is the record's place in insertion order across all segments (the export feed's `seq`).
+ * Its ids are unique: by the primary key, or in a segment a bulk insert made, by a unique index.
  */
 export const REQUESTS_TABLE = `
 CREATE TABLE IF NOT EXISTS requests (
@@ -54,6 +55,14 @@ CREATE TABLE IF NOT EXISTS requests (
   branch TEXT
 );
 ${REQUEST_INDEXES}`;
+
+/**
+ * The table of a segment a bulk insert makes (bulkSegment.ts): no index while it fills, its ids kept
+ * unique by the Segment meanwhile; then BULK_BUILT_INDEXES, the id's unique index standing for the
+ * primary key, built before its first write (an index built whole costs a fraction of one kept row by row).
+ */
+export const BULK_REQUESTS_TABLE = REQUESTS_TABLE.replace(REQUEST_INDEXES, '').replace('id TEXT PRIMARY KEY', 'id TEXT NOT NULL');
+export const BULK_BUILT_INDEXES = `CREATE UNIQUE INDEX IF NOT EXISTS requests_id ON requests(id);${REQUEST_INDEXES}`;
 
 /** Column name in the table for each record field. */
 export const COLUMN_OF: Record<keyof RequestRecord, string> = {
@@ -184,16 +193,40 @@ export class Segment {
   lastUsed = 0;
   /** Made by a bulk insert without its secondary indexes: built once, before it is first written. */
   indexesDeferred = false;
+  /** While its indexes are deferred: the ids it holds (what keeps them unique meanwhile). */
+  private bulkIds: Set<string> | undefined;
+  /** Bytes its file had room for when made (see bulkSegment.ts): counted as held in memory. */
+  room = 0;
 
   /** Tells this segment apart from every other made in this process (with `version`: what it held when something was read from it). */
   readonly serial = ++segmentsMade;
 
   constructor(readonly info: SegmentInfo) {}
 
-  /** The database's bytes as its file holds them (the secondary indexes built first if they were deferred). */
+  /**
+   * Inserts a record (inside the caller's transaction) with `seq` as its rowid; whether it was new
+   * (a record already there, same id, is skipped). A new one counts in the catalogue entry.
+   */
+  insert(values: Array<string | number | null>, seq: number, r: RequestRecord): boolean {
+    if (this.indexesDeferred) {
+      this.bulkIds ??= new Set();
+      if (this.bulkIds.has(r.id)) return false;
+      this.bulkIds.add(r.id);
+    }
+    insertValues(values, seq, r);
+    (this.insertStatement ??= this.db!.prepare(INSERT_SQL)).run(values);
+    if (this.db!.getRowsModified() !== 1) return false;
+    this.info.records++;
+    this.info.minSeq ||= seq;
+    this.info.maxSeq = Math.max(this.info.maxSeq, seq);
+    return true;
+  }
+
+  /** The database's bytes as its file holds them (the indexes built first if they were deferred). */
   export(): Uint8Array {
-    if (this.indexesDeferred) this.db!.exec(REQUEST_INDEXES);
+    if (this.indexesDeferred) this.db!.exec(BULK_BUILT_INDEXES);
     this.indexesDeferred = false;
+    this.bulkIds = undefined;
     return this.db!.export();
   }
 
@@ -201,11 +234,10 @@ export class Segment {
     return this.version !== this.savedVersion;
   }
 
-  /** What the open database holds in memory (its pages), for the cache's bound. */
+  /** What the open database holds in memory (its pages, or the room made for them), for the cache's bound. */
   get bytes(): number {
     if (!this.db) return 0;
-    const pages = Number(this.db.exec('PRAGMA page_count')[0].values[0][0]);
-    return pages * 4096;
+    return Math.max(this.room, Number(this.db.exec('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()')[0].values[0][0]));
   }
 
   close(): void {
@@ -216,13 +248,10 @@ export class Segment {
   }
 }
 
-/**
- * Opens a segment's file (or a new empty segment when it has none; without its secondary indexes
- * when `deferIndexes`: building an index once is several times faster than updating it row by row).
- */
-export function openSegmentDatabase(SQL: SqlJsStatic, dir: string, file: string, deferIndexes = false): Database {
+/** Opens a segment's file, or a new empty segment when it has none (bulkSegment.ts makes one for a bulk insert). */
+export function openSegmentDatabase(SQL: SqlJsStatic, dir: string, file: string): Database {
   const db = openFile(SQL, dir, file);
-  if (!file) db.exec(deferIndexes ? REQUESTS_TABLE.replace(REQUEST_INDEXES, '') : REQUESTS_TABLE);
+  if (!file) db.exec(REQUESTS_TABLE);
   else addLaterColumns(db);
   return db;
 }
@@ -312,61 +341,6 @@ export function strayFiles(dir: string, keep: ReadonlySet<string>): string[] {
 
 export function removeFiles(dir: string, names: readonly string[]): void {
   for (const name of names) fs.rmSync(path.join(dir, name), { force: true });
-}
-
-/**
- * The index database's schema version. 5: the index and segments layout; 2–4 were single files
- * holding the records too (migration.ts splits them).
- */
-export const INDEX_SCHEMA_VERSION = 5;
-
-/** The index database's catalogue of segments, and its counters. */
-export const CATALOGUE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS segments (
-  key TEXT PRIMARY KEY,
-  start INTEGER NOT NULL,
-  end INTEGER NOT NULL,
-  file TEXT NOT NULL,
-  records INTEGER NOT NULL,
-  min_seq INTEGER NOT NULL,
-  max_seq INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS store_counters (
-  name TEXT PRIMARY KEY,
-  value INTEGER NOT NULL
-) WITHOUT ROWID;
-`;
-
-export function readCatalogue(index: Database): SegmentInfo[] {
-  const rows = index.exec('SELECT key, start, end, file, records, min_seq, max_seq FROM segments ORDER BY start')[0]?.values ?? [];
-  return rows.map(([key, start, end, file, records, minSeq, maxSeq]) => ({
-    key: String(key),
-    start: Number(start),
-    end: Number(end),
-    file: String(file),
-    records: Number(records),
-    minSeq: Number(minSeq),
-    maxSeq: Number(maxSeq),
-  }));
-}
-
-/** Replaces the catalogue (inside the caller's transaction): a few hundred rows at most. */
-export function writeCatalogue(index: Database, infos: Iterable<SegmentInfo>): void {
-  index.exec('DELETE FROM segments');
-  const insert = index.prepare('INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?, ?)');
-  try {
-    for (const s of infos) insert.run([s.key, s.start, s.end, s.file, s.records, s.minSeq, s.maxSeq]);
-  } finally {
-    insert.free();
-  }
-}
-
-export function readCounter(index: Database, name: string): number {
-  return Number(index.exec('SELECT value FROM store_counters WHERE name = ?', [name])[0]?.values[0]?.[0] ?? 0);
-}
-
-export function writeCounter(index: Database, name: string, value: number): void {
-  index.run('INSERT INTO store_counters VALUES (?, ?) ON CONFLICT DO UPDATE SET value = excluded.value', [name, value]);
 }
 
 export interface TimeRange {
