@@ -53,7 +53,7 @@ async function buildOld(file: string, records: number, now: number): Promise<Bui
 async function buildBulk(file: string, records: number, now: number): Promise<BuildResult> {
   const t0 = performance.now();
   const db = await SpendDatabase.open(file, { create: true });
-  const bulk = db.bulk({ builders: Math.max(1, Math.min(4, os.availableParallelism())) });
+  const bulk = db.bulk({ builders: Math.max(1, Math.min(3, os.availableParallelism())) });
   for (let i = 0; i < records; i += BATCH) await bulk.insert(syntheticBatch(i, Math.min(i + BATCH, records), records, now));
   await bulk.commit();
   db.close();

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BuilderReply, BuilderRequest, BuilderSetup } from './builderProtocol';
-import type { BuilderPart, BuiltSegments } from './segmentBuilder';
+import type { SegmentInfo } from '../segments';
+import type { BuilderPart, InsertedRecords } from './segmentBuilder';
 
 /** Batches sent to a builder and not yet answered, at most: the main thread reads ahead this far, no further. */
 const MAX_IN_FLIGHT = 4;
@@ -31,6 +32,8 @@ export class BuilderPool {
   constructor(
     private readonly size: number,
     private readonly setup: () => BuilderSetup,
+    /** Told what each insert added, on this thread, as the answers come. */
+    private readonly onInserted: (inserted: InsertedRecords) => void,
   ) {}
 
   /** Threads started so far. */
@@ -64,22 +67,22 @@ export class BuilderPool {
     const records = parts.reduce((sum, p) => sum + p.packed.count, 0);
     b.inFlight++;
     b.pendingRecords += records;
-    this.request(b, { id: 0, op: 'insert', parts }, transfer).then(
-      () => {
+    this.request(b, { id: 0, op: 'insert', parts }, transfer)
+      .then((reply) => {
         b.inFlight--;
         b.pendingRecords -= records;
-      },
-      (e: Error) => (this.failure ??= e),
-    );
+        this.onInserted((reply as { inserted: InsertedRecords }).inserted);
+      })
+      .catch((e: Error) => (this.failure ??= e));
     while (b.inFlight >= MAX_IN_FLIGHT && !this.failure) await b.room;
     this.throwIfFailed();
   }
 
-  /** Waits for every builder to write its segments; what they built. */
-  async finish(): Promise<BuiltSegments[]> {
+  /** Waits for every builder to insert what it was sent and write its segments; their catalogue entries. */
+  async finish(): Promise<SegmentInfo[]> {
     const built = await Promise.all(this.builders.map((b) => this.request(b, { id: 0, op: 'finish' }, [])));
     this.throwIfFailed();
-    return built.map((reply) => (reply as { built: BuiltSegments }).built);
+    return built.flatMap((reply) => (reply as { segments: SegmentInfo[] }).segments);
   }
 
   /** Stops every builder (after a finish, or to abandon the bulk); resolves once none writes any more. */

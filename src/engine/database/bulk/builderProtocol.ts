@@ -1,4 +1,5 @@
-import type { BuilderPart, BuiltSegments } from './segmentBuilder';
+import type { SegmentInfo } from '../segments';
+import type { BuilderPart, InsertedRecords } from './segmentBuilder';
 
 /** What a builder thread is started with. */
 export interface BuilderSetup {
@@ -9,4 +10,4 @@ export interface BuilderSetup {
 
 export type BuilderRequest = { id: number; op: 'insert'; parts: BuilderPart[] } | { id: number; op: 'finish' };
 
-export type BuilderReply = { id: number; added: number } | { id: number; built: BuiltSegments } | { id: number; error: string };
+export type BuilderReply = { id: number; inserted: InsertedRecords } | { id: number; segments: SegmentInfo[] } | { id: number; error: string };

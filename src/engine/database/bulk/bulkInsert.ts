@@ -46,7 +46,16 @@ export class BulkInsert {
   ) {
     const dir = host.dir;
     if (dir && builders > 0) {
-      this.pool = new BuilderPool(builders, () => ({ dir, generation: host.newGeneration(), spillBytes: Math.floor(BULK_SPILL_BYTES / builders) }));
+      this.pool = new BuilderPool(
+        builders,
+        () => ({ dir, generation: host.newGeneration(), spillBytes: Math.floor(BULK_SPILL_BYTES / builders) }),
+        ({ added, sums }) => {
+          this.added += added;
+          const rollup = host.rollup();
+          rollup.merge(sums);
+          rollup.write();
+        },
+      );
       this.pool.startThreads();
     }
   }
@@ -97,12 +106,7 @@ export class BulkInsert {
     if (!this.open) return this.added;
     if (this.pool) {
       try {
-        for (const built of await this.pool.finish()) {
-          this.added += built.added;
-          this.host.rollup().merge(built.sums);
-          for (const info of built.segments) Object.assign(this.host.set.get(info.key)!.info, info);
-        }
-        this.host.rollup().write();
+        for (const info of await this.pool.finish()) Object.assign(this.host.set.get(info.key)!.info, info);
       } catch (e) {
         await this.rollback();
         throw e;

@@ -11,25 +11,23 @@ export interface BuilderPart {
   packed: PackedRecords;
 }
 
-/** What a builder made: its segments' catalogue entries (each written to its file) and the rollup sums of the records it added. */
-export interface BuiltSegments {
-  segments: SegmentInfo[];
-  sums: PlainRollupSums;
+/** What an insert added: how many records, and their rollup sums (for the index, on the thread that writes it). */
+export interface InsertedRecords {
   added: number;
+  sums: PlainRollupSums;
 }
 
 /**
  * Builds the segments new to a bulk insert on a thread of its own: inserts their records (an
- * import parses them on the main thread), adds up the rollups of those really added, builds the
+ * import parses them on the main thread), adds up the rollups of those really added (handed back
+ * with each answer, so neither thread holds a bulk's sums), builds the
  * indexes and writes the files. Each segment is built by one builder; two build two at once.
  * Files are named as a spill names them (marked committed), so only an index naming them, the
  * bulk's commit, makes them part of the database; a rollback removes them as strays.
  */
 export class SegmentBuilder {
   private readonly set: SegmentSet;
-  private readonly sums = new RollupSums();
   private readonly values: Array<string | number | null> = new Array(FIELDS.length + 1);
-  private added = 0;
 
   constructor(
     SQL: SqlJsStatic,
@@ -43,30 +41,30 @@ export class SegmentBuilder {
     this.set.deferIndexes = true;
   }
 
-  /** Inserts each part's records into its segment (one transaction each); how many were new. */
-  insert(parts: readonly BuilderPart[]): number {
+  /** Inserts each part's records into its segment (one transaction each); what was new. */
+  insert(parts: readonly BuilderPart[]): InsertedRecords {
+    const sums = new RollupSums();
     let added = 0;
     for (const part of parts) {
       const segment = this.set.get(part.segment.key) ?? this.set.add({ ...part.segment, file: '', records: 0, minSeq: 0, maxSeq: 0 });
       const { records, seqs } = unpackRecords(part.packed);
-      added += this.insertInto(segment, records, seqs);
+      added += this.insertInto(segment, records, seqs, sums);
     }
     if (this.set.bytesInMemory() > this.spillBytes) this.set.spill(this.generation, this.spillBytes);
-    this.added += added;
-    return added;
+    return { added, sums: sums.plain() };
   }
 
-  /** Writes every segment not yet written; what was built. */
-  finish(): BuiltSegments {
+  /** Writes every segment not yet written; their catalogue entries. */
+  finish(): SegmentInfo[] {
     this.set.spill(this.generation);
-    return { segments: [...this.set.all()].map((s) => ({ ...s.info })), sums: this.sums.plain(), added: this.added };
+    return [...this.set.all()].map((s) => ({ ...s.info }));
   }
 
   close(): void {
     this.set.closeAll();
   }
 
-  private insertInto(segment: Segment, records: readonly RequestRecord[], seqs: Float64Array): number {
+  private insertInto(segment: Segment, records: readonly RequestRecord[], seqs: Float64Array, sums: RollupSums): number {
     const db = this.set.open(segment);
     const before = { ...segment.info };
     let added = 0;
@@ -74,7 +72,7 @@ export class SegmentBuilder {
     try {
       for (let i = 0; i < records.length; i++) {
         if (!segment.insert(this.values, seqs[i], records[i])) continue;
-        this.sums.add(records[i]);
+        sums.add(records[i]);
         added++;
       }
       db.exec('COMMIT');

@@ -16,7 +16,7 @@ parentPort!.on('message', (msg: BuilderRequest) => {
     let reply: BuilderReply;
     try {
       const b = await builder;
-      reply = msg.op === 'insert' ? { id: msg.id, added: b.insert(msg.parts) } : { id: msg.id, built: b.finish() };
+      reply = msg.op === 'insert' ? { id: msg.id, inserted: b.insert(msg.parts) } : { id: msg.id, segments: b.finish() };
     } catch (e) {
       reply = { id: msg.id, error: (e as Error).stack ?? String(e) };
     }
