@@ -67,6 +67,7 @@ export class BulkInsert {
 
   /** Inserts `records` (records already in the database, same id, are skipped); resolves once they are taken. */
   async insert(records: readonly RequestRecord[]): Promise<void> {
+    if (!this.open) throw new Error('this bulk insert was committed or rolled back');
     const pool = this.pool;
     if (!pool) return this.insertHere(records);
     const mayAssign = records.length >= BUILDER_MIN_RECORDS;

@@ -20,8 +20,8 @@ export interface InsertedRecords {
 /**
  * Builds the segments new to a bulk insert on a thread of its own: inserts their records (an
  * import parses them on the main thread), adds up the rollups of those really added (handed back
- * with each answer, so neither thread holds a bulk's sums), builds the
- * indexes and writes the files. Each segment is built by one builder; two build two at once.
+ * with each answer, so neither thread holds a bulk's sums), builds the indexes and writes the
+ * files. Each segment is built by one builder; two build two at once.
  * Files are named as a spill names them (marked committed), so only an index naming them, the
  * bulk's commit, makes them part of the database; a rollback removes them as strays.
  */
