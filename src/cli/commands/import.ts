@@ -24,8 +24,12 @@ export const importCommand: Command = {
 /** Records inserted at a time (one transaction, one rollup update). */
 const BATCH = 20_000;
 
-/** Threads building the segments an import adds, beside the one reading the file: one per core, at least one; past three, reading the file is what takes the time. */
-const BUILDERS = Math.max(1, Math.min(3, os.availableParallelism()));
+/**
+ * Threads building the segments an import adds, beside the one reading the file: one per core, up
+ * to three (past that, reading the file is what takes the time); none on one core, where they
+ * would only take turns with it.
+ */
+const BUILDERS = os.availableParallelism() < 2 ? 0 : Math.min(3, os.availableParallelism());
 
 /** A file smaller than this (some thousands of records) is imported on this thread alone: starting threads would take longer. */
 const BUILDERS_FROM_BYTES = 4 << 20;
