@@ -11,9 +11,8 @@
  *       this code, which migrates it into segments
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { SpendDatabase } from '../src/engine/database';
+import { BUILDER_THREADS, SpendDatabase } from '../src/engine/database';
 import { syntheticBatch } from './scaleRecords';
 
 const BATCH = 10_000;
@@ -53,7 +52,7 @@ async function buildOld(file: string, records: number, now: number): Promise<Bui
 async function buildBulk(file: string, records: number, now: number): Promise<BuildResult> {
   const t0 = performance.now();
   const db = await SpendDatabase.open(file, { create: true });
-  const bulk = db.bulk({ builders: Math.max(1, Math.min(3, os.availableParallelism())) });
+  const bulk = db.bulk({ builders: BUILDER_THREADS });
   for (let i = 0; i < records; i += BATCH) await bulk.insert(syntheticBatch(i, Math.min(i + BATCH, records), records, now));
   await bulk.commit();
   db.close();

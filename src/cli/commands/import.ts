@@ -1,8 +1,7 @@
 /** `burnrate import`: the records of a `burnrate export` file (a backup, another machine's) added to a database. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import type { Readable } from 'node:stream';
-import { SpendDatabase, type RequestRecord } from '../../engine/database';
+import { BUILDER_THREADS, SpendDatabase, type RequestRecord } from '../../engine/database';
 import { defaultDbPath } from '../../engine/dataDir';
 import { ExportParser, ImportRowError, type ExportFormat } from '../../engine/export';
 import { parse, UsageError } from '../args';
@@ -24,13 +23,6 @@ export const importCommand: Command = {
 /** Records inserted at a time (one transaction, one rollup update). */
 const BATCH = 20_000;
 
-/**
- * Threads building the segments an import adds, beside the one reading the file: one per core, up
- * to three (past that, reading the file is what takes the time); none on one core, where they
- * would only take turns with it.
- */
-const BUILDERS = os.availableParallelism() < 2 ? 0 : Math.min(3, os.availableParallelism());
-
 /** A file smaller than this (some thousands of records) is imported on this thread alone: starting threads would take longer. */
 const BUILDERS_FROM_BYTES = 4 << 20;
 
@@ -45,7 +37,7 @@ async function importRecords(args: string[]): Promise<void> {
   const dbPath = (values.db as string | undefined) ?? defaultDbPath();
   const lock = lockDatabase(dbPath, 'stop it, then import again');
   try {
-    const builders = input.bytes !== undefined && input.bytes < BUILDERS_FROM_BYTES ? 0 : BUILDERS;
+    const builders = input.bytes !== undefined && input.bytes < BUILDERS_FROM_BYTES ? 0 : BUILDER_THREADS;
     const { added, read } = await importInto(dbPath, input.stream, new ExportParser(format), source === '-' ? 'stdin' : source, builders);
     const already = read - added;
     process.stdout.write(`imported ${added} record(s) into ${dbPath}; ${already} ${already === 1 ? 'was' : 'were'} already there\n`);

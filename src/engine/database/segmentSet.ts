@@ -305,13 +305,16 @@ export class SegmentSet {
    * four times that. No bound: all of them.
    */
   spill(generation: number, bound = -1): void {
-    const open = [...this.byKey.values()].filter((s) => s.db).sort((a, b) => a.lastUsed - b.lastUsed);
-    let bytes = bound < 0 ? 0 : open.reduce((sum, s) => sum + s.bytes, 0);
+    const open = [...this.byKey.values()]
+      .filter((s) => s.db)
+      .sort((a, b) => a.lastUsed - b.lastUsed)
+      .map((segment) => ({ segment, bytes: bound < 0 ? 0 : segment.bytes }));
+    let bytes = open.reduce((sum, s) => sum + s.bytes, 0);
     const last = open.at(-1);
     const keepLast = bound >= 0 && last !== undefined && last.bytes <= 4 * bound;
-    for (const segment of keepLast ? open.slice(0, -1) : open) {
+    for (const { segment, bytes: held } of keepLast ? open.slice(0, -1) : open) {
       if (bound >= 0 && bytes <= bound) break;
-      bytes -= segment.bytes;
+      bytes -= held;
       if (segment.dirty) {
         const name = segmentFileName(segment.info.key, generation, true);
         writeFileAtomicSync(path.join(this.dir!, name), segment.export());

@@ -1,7 +1,5 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
-import { DatabaseFromNewerVersionError, DatabaseUnreadableError, type ExportHold, type RequestRecord, type RetentionOutcome } from '../database';
+import { DatabaseFromNewerVersionError, DatabaseUnreadableError, workerScript, type ExportHold, type RequestRecord, type RetentionOutcome } from '../database';
 import type { RecordFeed } from '../export';
 import type { ModelRepriceResult } from '../pricing';
 import type { SpendReport, GroupBy, RecordCursor, QueryMethod, QueryMethodName, QueryModuleName } from '../queries';
@@ -367,12 +365,8 @@ function startWorker(): ChildProcess {
     serialization: 'advanced' as const,
     env: process.versions.electron ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : process.env,
   };
-  // Bundles (dist/) ship storeWorker.js beside the built script; from source, load the TypeScript
-  // through tsx, the loader the tests and scripts already run under.
-  const bundled = path.join(__dirname, 'storeWorker.js');
-  if (fs.existsSync(bundled)) return fork(bundled, [], { ...options, execArgv: [] });
-  const typescriptLoader = 'tsx/cjs'; // a development dependency, never in a bundle
-  return fork(path.join(__dirname, 'storeWorker.ts'), [], { ...options, execArgv: ['--require', require.resolve(typescriptLoader)] });
+  const { file, execArgv } = workerScript(__dirname, 'storeWorker', 'storeWorker.ts');
+  return fork(file, [], { ...options, execArgv });
 }
 
 /** Ends a worker process: it exits when its channel closes; killed if it has not within a few seconds. */

@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { BuilderReply, BuilderRequest, BuilderSetup } from './builderProtocol';
 import type { SegmentInfo } from '../segments';
+import { workerScript } from '../workerScript';
 import type { BuilderPart, InsertedRecords } from './segmentBuilder';
 
 /** Batches sent to a builder and not yet answered, at most: the main thread reads ahead this far, no further. */
@@ -19,7 +18,7 @@ interface Builder {
 }
 
 /**
- * The builder threads of a bulk insert (segmentBuilder.ts), started on first use: which builds
+ * The builder threads of a bulk insert (segmentBuilder.ts), started with it: which builds
  * which segment, sending each its records, and collecting what they built. An insert that fails
  * on a builder fails the bulk (at the next send, or at `finish`).
  */
@@ -30,11 +29,14 @@ export class BuilderPool {
   private failure: Error | undefined;
 
   constructor(
-    private readonly size: number,
-    private readonly setup: () => BuilderSetup,
+    size: number,
+    setup: () => BuilderSetup,
     /** Told what each insert added, on this thread, as the answers come. */
     private readonly onInserted: (inserted: InsertedRecords) => void,
-  ) {}
+  ) {
+    // Started at once: each loads sql.js first, while the file's first rows are read.
+    for (let i = 0; i < size; i++) this.builders.push(this.start(setup()));
+  }
 
   /** Threads started so far. */
   get threads(): number {
@@ -46,14 +48,8 @@ export class BuilderPool {
     return this.ownerOf.get(key);
   }
 
-  /** Starts the threads now (each loads sql.js first) rather than at the first segment given. */
-  startThreads(): void {
-    while (this.builders.length < this.size) this.builders.push(this.start());
-  }
-
   /** Gives a segment new to the bulk to the builder with the least waiting; its number. */
   assign(key: string): number {
-    this.startThreads();
     let best = 0;
     for (let i = 1; i < this.builders.length; i++) if (this.builders[i].pendingRecords < this.builders[best].pendingRecords) best = i;
     this.ownerOf.set(key, best);
@@ -103,8 +99,8 @@ export class BuilderPool {
     });
   }
 
-  private start(): Builder {
-    const worker = startBuilderThread(this.setup());
+  private start(setup: BuilderSetup): Builder {
+    const worker = startBuilderThread(setup);
     let freed = () => {};
     const b: Builder = { worker, inFlight: 0, pendingRecords: 0, waiting: new Map(), room: new Promise((r) => (freed = r)) };
     const settle = (id: number, fn: (w: { resolve: (r: BuilderReply) => void; reject: (e: Error) => void }) => void) => {
@@ -130,10 +126,6 @@ export class BuilderPool {
 }
 
 function startBuilderThread(workerData: BuilderSetup): Worker {
-  // Bundles (dist/) ship segmentBuilder.js beside the built script; from source the thread loads
-  // the TypeScript through tsx, the loader the tests and scripts already run under.
-  const bundled = path.join(__dirname, 'segmentBuilder.js');
-  if (fs.existsSync(bundled)) return new Worker(bundled, { workerData, execArgv: [] });
-  const typescriptLoader = 'tsx/cjs'; // a development dependency, never in a bundle
-  return new Worker(path.join(__dirname, 'segmentBuilderThread.ts'), { workerData, execArgv: ['--require', require.resolve(typescriptLoader)] });
+  const { file, execArgv } = workerScript(__dirname, 'segmentBuilder', 'segmentBuilderThread.ts');
+  return new Worker(file, { workerData, execArgv });
 }

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import type { RequestRecord } from '../record';
 import type { RollupBatch } from '../rollups/rollup';
 import type { Segment } from '../segments';
@@ -11,6 +12,12 @@ const BULK_SPILL_BYTES = 64 << 20;
 
 /** An insert of at least this many records gives the segments new to the bulk to builder threads; smaller ones are not worth a thread. */
 const BUILDER_MIN_RECORDS = 5_000;
+
+/**
+ * Builder threads worth starting on this machine: one per core, up to three (past that, reading the
+ * input is what takes the time); none on one core, where they would only take turns with it.
+ */
+export const BUILDER_THREADS = os.availableParallelism() < 2 ? 0 : Math.min(3, os.availableParallelism());
 
 /** What a bulk insert needs of the database it inserts into (SpendDatabase, db.ts). */
 export interface BulkHost {
@@ -56,7 +63,6 @@ export class BulkInsert {
           rollup.write();
         },
       );
-      this.pool.startThreads();
     }
   }
 
